@@ -1,0 +1,176 @@
+"""Opening the database: file safety, pragmas, transactions and schema versions.
+
+* The file is created 0600 in a directory created 0700; SQLite gives its -wal and
+  -shm files the database file's mode.
+* Every connection gets ``foreign_keys=ON``, WAL and the busy timeout.
+* pysqlite's own transaction handling is switched off (``isolation_level=None``)
+  and we emit ``BEGIN`` ourselves -- ``BEGIN IMMEDIATE`` for writes, because a
+  deferred transaction that later upgrades to a write fails at once with
+  "database is locked" whatever the timeout (SQLAlchemy's documented recipe).
+* The schema is owned by the Alembic scripts in ``crmcli/migrations``. Alembic is
+  imported only when the stored revision differs from ``HEAD``; an older
+  database is backed up next to itself first, a newer one is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crmcli.errors import CrmError, DatabaseBusy, SchemaError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+# Every revision the program knows, oldest first; the last one is the head.
+REVISIONS = ("0001",)
+HEAD = REVISIONS[-1]
+
+_engines: dict[tuple[str, float], Engine] = {}
+
+
+def _prepare_file(path: Path) -> bool:
+    """Create the directory (0700) and file (0600) if needed; return True when new."""
+    if path.exists():
+        if path.is_dir():
+            raise CrmError(f"--db {path}: is a directory, not a database file")
+        return path.stat().st_size == 0
+    parent = path.parent
+    if not parent.exists():
+        try:
+            parent.mkdir(mode=0o700, parents=True)
+        except OSError as exc:
+            raise CrmError(f"cannot create directory {parent}: {exc.strerror}") from None
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise CrmError(f"cannot create database {path}: {exc.strerror}") from None
+    os.close(fd)
+    os.chmod(path, 0o600)  # whatever the umask
+    return True
+
+
+def stored_revision(path: Path) -> str | None:
+    """The schema revision stored in ``path`` (None for an empty database).
+
+    Raises SchemaError when the file is not a SQLite database or holds tables
+    but no revision (not a crm database).
+    """
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise SchemaError(f"cannot open database {path}: {exc}") from None
+    try:
+        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "alembic_version" in names:
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            if row:
+                return str(row[0])
+        if names - {"alembic_version"}:
+            raise SchemaError(f"{path} is a SQLite database but not a crm database")
+        return None
+    except sqlite3.DatabaseError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise DatabaseBusy(f"database {path} is locked by another process") from None
+        raise SchemaError(f"{path} is not a crm database ({exc})") from None
+    finally:
+        con.close()
+
+
+def make_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"timeout": busy_timeout, "isolation_level": None, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+    return engine
+
+
+def backup_file(src: Path, dest: Path) -> None:
+    """Copy a live database with SQLite's online backup API; the copy is 0600."""
+    fd = os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    os.close(fd)
+    os.chmod(dest, 0o600)
+    source = sqlite3.connect(src, timeout=30)
+    target = sqlite3.connect(dest)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
+def migrate(engine: Engine, path: Path, current: str | None) -> None:
+    """Bring the database at ``path`` to HEAD with Alembic (imported only here)."""
+    if current is not None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup_file(path, path.with_name(f"{path.name}.bak-{current}-{stamp}"))
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def get_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
+    """The engine for ``path``, creating or migrating the database as needed."""
+    key = (str(path), busy_timeout)
+    if key in _engines:
+        return _engines[key]
+    is_new = _prepare_file(path)
+    current = None if is_new else stored_revision(path)
+    if current is not None and current not in REVISIONS:
+        raise SchemaError(
+            f"database {path} has schema revision {current}, newer than this program knows "
+            f"({HEAD}); upgrade crmcli instead of downgrading the database"
+        )
+    engine = make_engine(path, busy_timeout)
+    if current != HEAD:
+        migrate(engine, path, current)
+    _engines[key] = engine
+    return engine
+
+
+def dispose_all() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn, conn.begin():
+        yield conn

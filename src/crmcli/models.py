@@ -1,0 +1,140 @@
+"""SQLModel tables.
+
+Calendar dates (created, follow-up, next follow-up, deal, stage change) are
+``date`` columns: sqlmodel stores aware datetimes as UTC, which would move a
+morning follow-up in UTC+8 to the previous day. Timestamps that are only
+bookkeeping (batch start) are ISO text with their offset.
+
+The customer row carries a few derived columns (``last_follow_at``,
+``last_method``, ``next_date``, ``next_plan``) that mirror its latest follow-up
+so that the due list is one indexed scan; ``services.followups.refresh_summary``
+is the only writer of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+def _fk(target: str) -> Column:  # type: ignore[type-arg]
+    return Column(Integer, ForeignKey(target, ondelete="CASCADE"), nullable=False, index=False)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("name_key", "phone_key", name="uq_customer_identity"),
+        Index("ix_customer_due", "archived", "stage", "level"),
+        Index("ix_customer_phone_key", "phone_key"),
+        Index("ix_customer_created", "created_at"),
+        Index("ix_customer_owner", "owner"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    name: str
+    name_key: str
+    phone: str
+    phone_key: str
+    contact: str | None = None
+    title: str | None = None
+    email: str | None = None
+    industry: str | None = None
+    source: str | None = None
+    level: str = Field(default="normal", sa_column_kwargs={"server_default": text("'normal'")})
+    stage: str = Field(default="potential", sa_column_kwargs={"server_default": text("'potential'")})
+    owner: str | None = None
+    need: str | None = None
+    notes: str | None = None
+    amount: float | None = None
+    expected_close: dt.date | None = None
+    lost_reason: str | None = None
+    created_at: dt.date
+    archived: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
+    last_follow_at: dt.date | None = None
+    last_method: str | None = None
+    next_date: dt.date | None = None
+    next_plan: str | None = None
+
+
+class Tag(SQLModel, table=True):
+    __tablename__ = "tag"
+
+    customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True))
+    name: str = Field(primary_key=True)
+
+
+class FollowUp(SQLModel, table=True):
+    __tablename__ = "follow_up"
+    __table_args__ = (Index("ix_follow_up_customer", "customer_id", "date", "id"), Index("ix_follow_up_date", "date"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(sa_column=_fk("customer.id"))
+    date: dt.date
+    method: str | None = None
+    content: str
+    feedback: str | None = None
+    by: str | None = None
+    next_date: dt.date | None = None
+    next_plan: str | None = None
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+
+
+class StageChange(SQLModel, table=True):
+    __tablename__ = "stage_change"
+    __table_args__ = (Index("ix_stage_change_customer", "customer_id", "date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(sa_column=_fk("customer.id"))
+    from_stage: str | None = None
+    to_stage: str
+    date: dt.date
+    by: str | None = None
+    reason: str | None = None
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+
+
+class Deal(SQLModel, table=True):
+    __tablename__ = "deal"
+    __table_args__ = (Index("ix_deal_customer", "customer_id", "date"), Index("ix_deal_date", "date"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(sa_column=_fk("customer.id"))
+    amount: float
+    date: dt.date
+    by: str | None = None
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+
+
+class ImportBatch(SQLModel, table=True):
+    __tablename__ = "import_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file: str
+    started_at: str
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    follow_ups: int = 0
+    undone_at: str | None = None
+
+
+class BatchChange(SQLModel, table=True):
+    """The before-image of each row an import changed, so ``import --undo`` can put it back."""
+
+    __tablename__ = "batch_change"
+    __table_args__ = (Index("ix_batch_change_batch", "batch_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="import_batch.id")
+    table_name: str
+    row_id: int
+    before: str | None = None  # JSON of the row before the change; None when the batch inserted it
+
+
+def tables() -> list[object]:
+    return [m.__table__ for m in (Customer, Tag, FollowUp, StageChange, Deal, ImportBatch, BatchChange)]  # type: ignore[attr-defined]

@@ -1,0 +1,179 @@
+"""Output: Rich tables for people, JSON / CSV / TSV for scripts (spec §7).
+
+The only module that prints records. Machine formats always carry canonical
+keys; tables show labels in the display language.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crmcli import vocab
+from crmcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+FORMATS = ("table", "json", "csv", "tsv")
+
+
+def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> str:
+    fmt = fmt.lower()
+    if fmt not in allowed:
+        raise UsageError(f"--format {fmt}: choose one of {', '.join(allowed)}")
+    return fmt
+
+
+def console(stderr: bool = False) -> Console:
+    """A console that never cuts a table to 80 columns when piped, and carries no escapes then."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    is_tty = stream.isatty()
+    return Console(file=stream, width=None if is_tty else 10_000, soft_wrap=not is_tty, highlight=False)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
+
+
+def print_json(obj: object) -> None:
+    sys.stdout.write(dumps(obj) + "\n")
+
+
+def plain(value: object) -> str:
+    """A cell value for csv/tsv: ISO dates, '' for None, lists joined with ';'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ";".join(plain(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: str) -> None:
+    buf = io.StringIO()
+    if fmt == "tsv":
+        for row in ([*keys],):
+            buf.write("\t".join(row) + "\n")
+        for rec in rows:
+            cells = [plain(rec.get(k)).replace("\t", " ").replace("\r", " ").replace("\n", " ") for k in keys]
+            buf.write("\t".join(cells) + "\n")
+    else:
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(keys)
+        for rec in rows:
+            writer.writerow([plain(rec.get(k)) for k in keys])
+    sys.stdout.write(buf.getvalue())
+
+
+def display(key: str, value: object, lang: str) -> str:
+    """A value as a person reads it: enum labels in the display language."""
+    field = vocab.COLUMN_FIELD.get(key)
+    if field and isinstance(value, str):
+        return vocab.label(field, value, lang)
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value):,}"
+    return plain(value)
+
+
+def print_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], lang: str, title: str | None = None) -> None:
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=title, box=box.SIMPLE_HEAVY if out.is_terminal else box.SIMPLE, header_style="bold")
+    for key in keys:
+        table.add_column(vocab.column_label(key, lang), overflow="fold", justify="right" if key in ("amount", "overdue_days") else "left")
+    for rec in rows:
+        table.add_row(*(display(k, rec.get(k), lang) for k in keys))
+    out.print(table)
+
+
+def print_records(rows: Sequence[dict[str, Any]], *, fmt: str, lang: str, table_keys: Sequence[str], all_keys: Sequence[str], title: str | None = None) -> None:
+    if fmt == "json":
+        print_json([{k: r.get(k) for k in all_keys} for r in rows])
+    elif fmt in ("csv", "tsv"):
+        write_delimited(rows, all_keys, fmt)
+    else:
+        print_table(rows, table_keys, lang, title)
+
+
+def mask_records(rows: Iterable[dict[str, Any]]) -> None:
+    from crmcli.normalize import mask_email, mask_phone
+
+    for rec in rows:
+        if rec.get("phone"):
+            rec["phone"] = mask_phone(rec["phone"])
+        if rec.get("email"):
+            rec["email"] = mask_email(rec["email"])
+
+
+CARD_KEYS = (
+    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage",
+    "owner", "need", "tags", "notes", "amount", "expected_close", "lost_reason", "created_at",
+    "last_follow_at", "next_follow_at", "next_plan",
+)  # fmt: skip
+
+
+def print_card(rec: dict[str, Any], lang: str) -> None:
+    """A customer card, then one timeline of follow-ups, stage changes and deals, newest first."""
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    card = Table(box=None, show_header=False, padding=(0, 1))
+    card.add_column(style="bold")
+    card.add_column(overflow="fold")
+    for key in CARD_KEYS:
+        value = rec.get(key)
+        if value in (None, "", []):
+            continue
+        card.add_row(vocab.column_label(key, lang), display(key, value, lang))
+    if rec.get("archived"):
+        card.add_row(vocab.column_label("archived", lang), "✓")
+    out.print(card)
+
+    events: list[tuple[dt.date, int, str, str]] = []
+    for i, f in enumerate(rec.get("follow_ups", [])):
+        parts = [display("method", f.get("method"), lang), f.get("content") or ""]
+        if f.get("feedback"):
+            parts.append(f"[{display('feedback', f['feedback'], lang)}]")
+        if f.get("next_date") or f.get("next_plan"):
+            nxt = " ".join(x for x in (plain(f.get("next_date")), f.get("next_plan") or "") if x)
+            parts.append(("下一步: " if lang == "zh" else "next: ") + nxt)
+        events.append((f["date"], 3000 - i, "跟进" if lang == "zh" else "follow-up", "  ".join(p for p in parts if p) + (f"  ({f['by']})" if f.get("by") else "")))
+    for i, s in enumerate(rec.get("stage_changes", [])):
+        text = f"{display('stage', s.get('from_stage'), lang) or '-'} → {display('stage', s['to_stage'], lang)}"
+        if s.get("reason"):
+            text += f"  ({s['reason']})"
+        events.append((s["date"], 2000 - i, "阶段" if lang == "zh" else "stage", text))
+    for i, d in enumerate(rec.get("deals", [])):
+        events.append((d["date"], 1000 - i, "成交" if lang == "zh" else "deal", display("amount", d["amount"], lang)))
+    if not events:
+        return
+    events.sort(key=lambda e: (e[0], e[1]), reverse=True)
+    timeline = Table(box=box.SIMPLE, header_style="bold", title="时间线" if lang == "zh" else "Timeline")
+    timeline.add_column("日期" if lang == "zh" else "Date")
+    timeline.add_column("事件" if lang == "zh" else "Event")
+    timeline.add_column("内容" if lang == "zh" else "Details", overflow="fold")
+    for when, _, kind, text in events:
+        timeline.add_row(when.isoformat(), kind, text)
+    out.print(timeline)

@@ -1,0 +1,121 @@
+"""Settings from flag > environment > TOML config file > default (spec §1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crmcli.errors import CrmError, UsageError
+
+APP_NAME = "crmcli"
+DEFAULT_CADENCE = {"key": 7, "normal": 14, "potential": 30}
+DEFAULT_PROBABILITY = {"potential": 0.1, "intent": 0.3, "negotiating": 0.6}
+
+
+@dataclass
+class Settings:
+    db: Path
+    user: str
+    lang: str
+    busy_timeout: float = 30.0
+    cadence: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CADENCE))
+    probability: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PROBABILITY))
+
+
+def config_path() -> Path:
+    env = os.environ.get("CRM_CONFIG")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME)) / "crm.toml"
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME)) / "crm.db"
+
+
+def _read_config(path: Path) -> dict[str, object]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CrmError(f"cannot read config file {path}: {exc}") from None
+
+
+def _default_lang() -> str:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "me"
+
+
+def _pick(flag: str | None, env: str, config: dict[str, object], key: str) -> str | None:
+    if flag:
+        return flag
+    value = os.environ.get(env)
+    if value:
+        return value
+    conf = config.get(key)
+    return str(conf) if conf not in (None, "") else None
+
+
+def load(db: str | None = None, user: str | None = None, lang: str | None = None) -> Settings:
+    """Resolve every setting; flags win over CRM_* variables, which win over crm.toml."""
+    config = _read_config(config_path())
+    db_value = _pick(db, "CRM_DB", config, "db")
+    if db_value and "://" in db_value:
+        raise UsageError(
+            f"--db {db_value}: database URLs are reserved for a later team mode; "
+            "give a file path to a SQLite database"
+        )
+    db_path = Path(db_value).expanduser() if db_value else default_db_path()
+    lang_value = (_pick(lang, "CRM_LANG", config, "lang") or _default_lang()).lower()
+    if lang_value not in ("zh", "en"):
+        raise UsageError(f"--lang {lang_value}: choose zh or en")
+    settings = Settings(
+        db=db_path,
+        user=_pick(user, "CRM_USER", config, "user") or _default_user(),
+        lang=lang_value,
+    )
+    timeout = config.get("busy_timeout")
+    if isinstance(timeout, int | float):
+        settings.busy_timeout = float(timeout)
+    cadence = config.get("cadence")
+    if isinstance(cadence, dict):
+        for key, days in cadence.items():
+            if key in settings.cadence and isinstance(days, int) and days > 0:
+                settings.cadence[key] = days
+    probability = config.get("probability")
+    if isinstance(probability, dict):
+        for key, p in probability.items():
+            if key in settings.probability and isinstance(p, int | float) and 0 <= p <= 1:
+                settings.probability[key] = float(p)
+    return settings
+
+
+def today() -> dt.date:
+    """Today's calendar date in local time; ``CRM_TODAY=YYYY-MM-DD`` freezes it (tests, replays)."""
+    frozen = os.environ.get("CRM_TODAY")
+    if frozen:
+        try:
+            return dt.date.fromisoformat(frozen)
+        except ValueError:
+            raise UsageError(f"CRM_TODAY={frozen}: expected YYYY-MM-DD") from None
+    return dt.date.today()

@@ -1,0 +1,55 @@
+"""A fresh database per test (CRM_DB under tmp_path), a frozen today, a fixed user and language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+TODAY = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(autouse=True)
+def crm_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    db = tmp_path / "data" / "crm.db"
+    monkeypatch.setenv("CRM_DB", str(db))
+    monkeypatch.setenv("CRM_TODAY", TODAY.isoformat())
+    monkeypatch.setenv("CRM_USER", "alice")
+    monkeypatch.setenv("CRM_LANG", "en")
+    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "crm.toml"))
+    monkeypatch.delenv("CRM_DEBUG", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    yield db
+    from crmcli import db as dbmod
+
+    dbmod.dispose_all()
+
+
+class Crm:
+    """Runs ``crm`` in-process with CliRunner; stdout and stderr kept apart."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None) -> Any:
+        from crmcli.cli import app
+
+        return self.runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    def ok(self, *args: str) -> str:
+        result = self(*args)
+        assert result.exit_code == 0, f"crm {' '.join(args)} -> {result.exit_code}\n{result.stdout}\n{result.stderr}"
+        return str(result.stdout)
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--format", "json"))
+
+
+@pytest.fixture
+def crm() -> Crm:
+    return Crm()

@@ -1,0 +1,127 @@
+"""The database file: schema revisions, pragmas, refusal of files that are not ours."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Crm
+
+
+def test_head_matches_alembic_scripts() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from crmcli import db
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    script = ScriptDirectory.from_config(cfg)
+    assert script.get_current_head() == db.HEAD
+    assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(db.REVISIONS)
+
+
+def test_new_database_is_at_head_with_wal_and_indexes(crm: Crm, crm_env: Path) -> None:
+    crm.ok("list")
+    con = sqlite3.connect(crm_env)
+    from crmcli.db import HEAD
+
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"ix_customer_due", "ix_follow_up_customer"} <= indexes
+    uniques = [r for r in con.execute("PRAGMA index_list(customer)") if r[2] == 1]
+    cols = [[c[2] for c in con.execute(f"PRAGMA index_info('{u[1]}')")] for u in uniques]
+    assert ["name_key", "phone_key"] in cols
+
+
+def test_foreign_keys_on_every_connection(crm: Crm) -> None:
+    from sqlalchemy import text
+
+    from crmcli import db
+    from crmcli.settings import load
+
+    engine = db.get_engine(load().db)
+    for _ in range(2):
+        with db.read_connection(engine) as conn:
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    with pytest.raises(Exception, match="FOREIGN KEY"), db.write_connection(engine) as conn:
+        conn.execute(text("INSERT INTO follow_up (customer_id, date, content) VALUES (999, '2026-01-01', 'x')"))
+
+
+def test_newer_database_is_refused(crm: Crm, crm_env: Path) -> None:
+    crm.ok("list")
+    from crmcli import db
+
+    db.dispose_all()
+    con = sqlite3.connect(crm_env)
+    con.execute("UPDATE alembic_version SET version_num = '9999'")
+    con.commit()
+    con.close()
+    result = crm("list")
+    assert result.exit_code == 1
+    assert "newer" in result.stderr and "9999" in result.stderr
+    con = sqlite3.connect(crm_env)
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "9999"
+
+
+def test_non_crm_files_are_refused(crm: Crm, tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    result = crm("--db", str(other), "list")
+    assert result.exit_code == 1 and "not a crm database" in result.stderr
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    result = crm("--db", str(junk), "list")
+    assert result.exit_code == 1 and "junk.db" in result.stderr
+    assert junk.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_older_database_is_backed_up_and_upgraded(crm: Crm, crm_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database at an older known revision is backed up next to itself, then upgraded by Alembic."""
+    crm.ok("add", "A公司", "--phone", "13800000001")
+    from crmcli import db
+
+    db.dispose_all()
+    # Pretend the program knows a revision "0000" older than head and the file is at it.
+    monkeypatch.setattr(db, "REVISIONS", ("0000", *db.REVISIONS))
+    con = sqlite3.connect(crm_env)
+    con.execute("UPDATE alembic_version SET version_num = '0000'")
+    con.commit()
+    con.close()
+    seen: list[str | None] = []
+    real = db.migrate
+
+    def migrate(engine, path, current):  # type: ignore[no-untyped-def]
+        seen.append(current)
+        # Alembic itself does not know "0000": put the real stored revision back before it runs.
+        c = sqlite3.connect(path)
+        c.execute("UPDATE alembic_version SET version_num = ?", (db.HEAD,))
+        c.commit()
+        c.close()
+        real(engine, path, current)
+
+    monkeypatch.setattr(db, "migrate", migrate)
+    crm.ok("list")
+    assert seen == ["0000"]
+    backups = list(crm_env.parent.glob("crm.db.bak-0000-*"))
+    assert len(backups) == 1
+    assert sqlite3.connect(backups[0]).execute("SELECT count(*) FROM customer").fetchone()[0] == 1
+    assert sqlite3.connect(crm_env).execute("SELECT version_num FROM alembic_version").fetchone()[0] == db.HEAD
+
+
+def test_alembic_not_imported_when_at_head(crm: Crm, crm_env: Path) -> None:
+    crm.ok("list")
+    code = (
+        "import sys; from crmcli import db; from crmcli.settings import load; "
+        "db.get_engine(load().db); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
