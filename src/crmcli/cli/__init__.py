@@ -24,7 +24,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-COMMAND_MODULES = ("customers", "activity")
+COMMAND_MODULES = ("customers", "activity", "imports", "exporting", "reports", "safety")
 
 
 def _version(value: bool) -> None:
