@@ -190,8 +190,9 @@ def name_key(value: str) -> str:
 # --------------------------------------------------------------------------- phones
 
 _MOBILE_RE = re.compile(r"1[0-9]{10}")
-# Numbers that went through Excel: "13812345678.0" and "1.3812345678E+10".
-_EXCEL_INT_RE = re.compile(r"([0-9]+)\.0*")
+# Numbers that went through Excel: "13812345678.0" (or ".00" with a 2-decimal format) and
+# "1.3812345678E+10". More zeros than that is a dotted number: "8888.0000".
+_EXCEL_INT_RE = re.compile(r"([0-9]+)\.0{0,2}")
 _EXCEL_SCI_RE = re.compile(r"([0-9])(?:\.([0-9]*))?[eE]\+?([0-9]{1,2})")
 _EXT_RE = re.compile(r"(?:转|分机|ext(?:ension)?|x|#)", re.IGNORECASE)
 _EXT_TAIL_RE = re.compile(r"\s*[.:]?\s*[0-9]{1,8}\s*")
@@ -327,8 +328,11 @@ def clean_phone(value: object) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """"13812345678" -> "138****5678": at most the first 3 and last 4 digits are shown, and
-    at least 4 digits are always hidden, whatever the form (+86, spaces, extension)."""
+    """Mask a phone for display: "13812345678" -> "138****5678".
+
+    At most the first 3 and last 4 digits are shown and at least 4 are always hidden,
+    whatever the form (+86, spaces, extension); never raises.
+    """
     try:
         digits = phone_key(phone)
     except ParseError:
@@ -347,7 +351,7 @@ def mask_phone(phone: str) -> str:
 
 
 def mask_email(email: str) -> str:
-    """ "zhang@example.com" -> "z***@example.com" (the domain stays readable)."""
+    """Mask an e-mail for display: "zhang@example.com" -> "z***@example.com"."""
     text = _strip(_nfkc(_as_text(email)))
     local, at, domain = text.rpartition("@")
     if not at:
@@ -559,11 +563,13 @@ def _round_cents(mantissa: str, scale: int, shown: str) -> int:
     if shift >= 0:
         if len(mantissa) + shift > 17:
             raise ParseError(f"amount '{shown}' is too large")
-        return int(mantissa) * 10**shift
+        factor: int = 10**shift
+        return int(mantissa) * factor
     if -shift > len(mantissa):
         return 0  # less than a tenth of a fen
-    cents, rest = divmod(int(mantissa), 10**-shift)
-    if 2 * rest >= 10**-shift:
+    divisor: int = 10**-shift
+    cents, rest = divmod(int(mantissa), divisor)
+    if 2 * rest >= divisor:
         cents += 1
     if cents >= _MAX_CENTS:
         raise ParseError(f"amount '{shown}' is too large")
@@ -633,9 +639,12 @@ def _luhn_ok(number: str) -> bool:
 
 
 def looks_sensitive(text: str) -> str | None:
-    """"id_number" if the text holds a Chinese resident ID (18 characters, valid check
-    digit), "bank_card" if it holds a 16-19 digit number passing the Luhn check, else None.
-    Phone numbers (11 digits) never match."""
+    """Name the kind of sensitive number the text holds, if any.
+
+    "id_number": an 18-character Chinese resident ID with a valid check digit;
+    "bank_card": a 16-19 digit number (one run, or groups of four) passing the Luhn
+    check; else None. Phone numbers (11 digits) never match.
+    """
     text = _nfkc(text if isinstance(text, str) else _as_text(text))
     for m in _ID_RE.finditer(text):
         if _id_checksum_ok(m.group()):

@@ -39,6 +39,24 @@ def console(stderr: bool = False) -> Console:
     return Console(file=stream, width=None if is_tty else 10_000, soft_wrap=not is_tty, highlight=False)
 
 
+def emit(*renderables: Any) -> None:
+    """Print Rich renderables; when piped, without trailing blanks or empty edge lines (pastes cleanly)."""
+    out = console()
+    if out.is_terminal:
+        for r in renderables:
+            out.print(r)
+        return
+    with out.capture() as cap:
+        for r in renderables:
+            out.print(r)
+    lines = [line.rstrip() for line in cap.get().splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    sys.stdout.write("\n".join(lines) + "\n" if lines else "")
+
+
 def _json_default(value: object) -> object:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
@@ -98,13 +116,12 @@ def print_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], lang: str, 
     from rich import box
     from rich.table import Table
 
-    out = console()
-    table = Table(title=title, box=box.SIMPLE_HEAVY if out.is_terminal else box.SIMPLE, header_style="bold")
+    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
     for key in keys:
         table.add_column(vocab.column_label(key, lang), overflow="fold", justify="right" if key in ("amount", "overdue_days") else "left")
     for rec in rows:
         table.add_row(*(display(k, rec.get(k), lang) for k in keys))
-    out.print(table)
+    emit(table)
 
 
 def print_records(rows: Sequence[dict[str, Any]], *, fmt: str, lang: str, table_keys: Sequence[str], all_keys: Sequence[str], title: str | None = None) -> None:
@@ -138,7 +155,6 @@ def print_card(rec: dict[str, Any], lang: str) -> None:
     from rich import box
     from rich.table import Table
 
-    out = console()
     card = Table(box=None, show_header=False, padding=(0, 1))
     card.add_column(style="bold")
     card.add_column(overflow="fold")
@@ -149,7 +165,6 @@ def print_card(rec: dict[str, Any], lang: str) -> None:
         card.add_row(vocab.column_label(key, lang), display(key, value, lang))
     if rec.get("archived"):
         card.add_row(vocab.column_label("archived", lang), "✓")
-    out.print(card)
 
     events: list[tuple[dt.date, int, str, str]] = []
     for i, f in enumerate(rec.get("follow_ups", [])):
@@ -168,12 +183,13 @@ def print_card(rec: dict[str, Any], lang: str) -> None:
     for i, d in enumerate(rec.get("deals", [])):
         events.append((d["date"], 1000 - i, "成交" if lang == "zh" else "deal", display("amount", d["amount"], lang)))
     if not events:
+        emit(card)
         return
     events.sort(key=lambda e: (e[0], e[1]), reverse=True)
-    timeline = Table(box=box.SIMPLE, header_style="bold", title="时间线" if lang == "zh" else "Timeline")
+    timeline = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False, title="时间线" if lang == "zh" else "Timeline")
     timeline.add_column("日期" if lang == "zh" else "Date")
     timeline.add_column("事件" if lang == "zh" else "Event")
     timeline.add_column("内容" if lang == "zh" else "Details", overflow="fold")
     for when, _, kind, text in events:
         timeline.add_row(when.isoformat(), kind, text)
-    out.print(timeline)
+    emit(card, "", timeline)
