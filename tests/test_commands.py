@@ -330,3 +330,12 @@ def test_debug_shows_traceback(crm: Crm, monkeypatch: pytest.MonkeyPatch) -> Non
 
     with pytest.raises(NotFound):
         crm("show", "nobody")
+
+
+def test_prose_kept_as_typed(crm: Crm) -> None:
+    a = add(crm, "A公司", "13800000001", "--need", "采购礼盒，预算5万：含LOGO")
+    crm.ok("follow", a, "-c", "  客户反馈：方案可以，下周确认  ", "--next-plan", "发送（修改版）方案")
+    rec = crm.json("show", a)
+    assert rec["need"] == "采购礼盒，预算5万：含LOGO"
+    assert rec["follow_ups"][0]["content"] == "客户反馈：方案可以，下周确认"
+    assert rec["follow_ups"][0]["next_plan"] == "发送（修改版）方案"

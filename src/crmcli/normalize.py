@@ -169,6 +169,23 @@ def clean_text(value: object) -> str | None:
     return text
 
 
+def keep_text(value: object) -> str | None:
+    """Free prose as the user typed it (跟进内容, 核心需求, 备注, plans, reasons).
+
+    Unlike ``clean_text`` no NFKC: full-width punctuation (，：；) is the user's
+    writing, not a spelling variant to group by. Only the ends are trimmed, and
+    empty cells and the empty markers give None.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return clean_text(value)
+    text = _NEWLINE_RE.sub("\n", value).strip()
+    if not text or is_empty(text):
+        return None
+    return text
+
+
 def name_key(value: str) -> str:
     """The identity key of a name (§3): NFKC, no whitespace at all, case-folded."""
     text = value if isinstance(value, str) else clean_text(value)

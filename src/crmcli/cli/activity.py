@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
         st = state(ctx)
         today = st.today
-        text = normalize.clean_text(content)
+        text = normalize.keep_text(content)
         if not text:
             raise UsageError("--content is empty")
         on = normalize.parse_date(date, today) if date else today
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
             cust = customers.resolve(conn, ref)
             followups.add_follow_up(
                 conn, cust, content=text, on=on, method=m, feedback=fb, by=who,
-                next_date=nd, next_plan=normalize.clean_text(next_plan),
+                next_date=nd, next_plan=normalize.keep_text(next_plan),
             )  # fmt: skip
             moved = None
             if to is not None:
@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
         with db.write_connection(st.engine) as conn:
             cust = customers.resolve(conn, ref)
             moved = pipeline.change_stage(
-                conn, cust, key, on=on, by=st.settings.user, reason=normalize.clean_text(reason) if reason else None, amount=amt
+                conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None, amount=amt
             )
         parts = [f"{cust['code']}  {cust['name']}"]
         if moved["from"] != moved["to"]:

@@ -14,18 +14,34 @@ def run_migrations_online() -> None:
         from sqlalchemy import create_engine
 
         connection = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://").connect()
+    # Child rows must survive batch table rebuilds (DROP TABLE customer would cascade to every
+    # follow-up): foreign keys off during the migration. PRAGMA foreign_keys is a no-op inside a
+    # transaction, and exec_driver_sql would autobegin one, so it goes to the raw DBAPI
+    # connection (autocommit: isolation_level=None) before anything begins.
+    if connection.in_transaction():
+        connection.commit()
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    # One transaction for the whole upgrade (Alembic's SQLite default is one per revision, which
+    # would leave an interrupted multi-step upgrade at an intermediate revision), taken with
+    # BEGIN IMMEDIATE so that it waits for other writers instead of failing on lock upgrade.
+    connection.execution_options(sqlite_begin="IMMEDIATE")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things: rebuild tables in batch mode
+        transactional_ddl=True,
+        transaction_per_migration=False,
     )
-    # Child rows must survive batch table rebuilds: foreign keys off during the migration.
-    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     try:
         with context.begin_transaction():
             context.run_migrations()
+            # Foreign keys were not enforced during the rebuilds: check before committing.
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left {len(broken)} rows with broken foreign keys, e.g. {tuple(broken[0])}")
     finally:
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

@@ -25,6 +25,7 @@ S = StageChange.__table__  # type: ignore[attr-defined]
 D = Deal.__table__  # type: ignore[attr-defined]
 
 TEXT_FIELDS = ("contact", "title", "email", "industry", "source", "owner", "need", "notes")
+PROSE_FIELDS = ("need", "notes")  # kept as typed (no NFKC): see normalize.keep_text
 TAG_SEP = "\x1f"
 
 # --------------------------------------------------------------------------- codes
@@ -124,6 +125,8 @@ def build_fields(raw: dict[str, Any], *, today: dt.date) -> CustomerFields:
             out.values["email"] = email
         elif key == "tags":
             out.tags = clean_tags(value)
+        elif key in PROSE_FIELDS:
+            out.values[key] = normalize.keep_text(value)
         elif key in TEXT_FIELDS:
             out.values[key] = normalize.clean_text(value)
         else:  # pragma: no cover - programming error
