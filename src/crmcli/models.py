@@ -135,6 +135,3 @@ class BatchChange(SQLModel, table=True):
     row_id: int
     before: str | None = None  # JSON of the row before the change; None when the batch inserted it
 
-
-def tables() -> list[object]:
-    return [m.__table__ for m in (Customer, Tag, FollowUp, StageChange, Deal, ImportBatch, BatchChange)]  # type: ignore[attr-defined]

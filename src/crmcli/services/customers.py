@@ -431,7 +431,7 @@ def list_customers(
         raise UsageError(f"--sort {sort}: choose one of {', '.join(SORTS)} (prefix '-' for descending)")
     order = []
     for col in SORTS[key]:
-        expr = text("next_follow_at") if col == "next_follow_at" else C.c[col]
+        expr: Any = literal_column("next_follow_at") if col == "next_follow_at" else C.c[col]
         order.append(expr.desc() if desc else expr.asc())
     q = q.order_by(*order, C.c.id.desc() if desc else C.c.id.asc())
     if limit is not None:
@@ -453,7 +453,7 @@ def due_customers(
     """Customers whose next follow-up date is on or before today + within (spec §6), most overdue first."""
     nf = next_follow_sql(cadence)
     horizon = (today + dt.timedelta(days=within)).isoformat()
-    overdue = literal_column(f"CAST(julianday('{today.isoformat()}') - julianday(next_follow_at) AS INTEGER)").label("overdue_days")
+    overdue: Any = literal_column(f"CAST(julianday('{today.isoformat()}') - julianday(next_follow_at) AS INTEGER)").label("overdue_days")
     inner = (
         select(C, _tags_expr(), nf.label("next_follow_at"))
         .where(C.c.archived.is_(False), C.c.stage != "lost")
