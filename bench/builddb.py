@@ -63,9 +63,28 @@ def _path(stage: str, r: random.Random) -> tuple[list[str], str | None]:
     return steps, None
 
 
-def _dates_between(start: dt.date, end: dt.date, k: int, r: random.Random) -> list[dt.date]:
-    span = max((end - start).days, 0)
-    return sorted(start + dt.timedelta(days=r.randint(0, span)) for _ in range(k))
+def _steps_dates(start: dt.date, k: int, r: random.Random) -> list[dt.date]:
+    """Dates of ``k`` successive stage changes: a few weeks apart, squeezed to end by END."""
+    gaps = [r.expovariate(1 / 30) for _ in range(k)]
+    room = (END - start).days
+    total = sum(gaps)
+    scale = room * r.uniform(0.2, 1.0) / total if total > room else 1.0
+    out, day = [], 0.0
+    for gap in gaps:
+        day += gap * scale
+        out.append(start + dt.timedelta(days=min(int(day), room)))
+    return out
+
+
+def _repeat_dates(start: dt.date, k: int, r: random.Random) -> list[dt.date]:
+    """Repeat purchases after the first deal, a few months apart; the ones past END did not happen yet."""
+    out, day = [], start
+    for _ in range(k):
+        day += dt.timedelta(days=int(r.expovariate(1 / 90)) + 1)
+        if day > END:
+            break
+        out.append(day)
+    return out
 
 
 def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
@@ -95,7 +114,7 @@ def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
         owner = owner_of(i, seed)
         assert isinstance(created, dt.date)
         steps, reason = _path(stage, r)
-        when = _dates_between(created, END, len(steps), r)
+        when = _steps_dates(created, len(steps), r)
         prev = "potential"
         won_on: dt.date | None = None
         for step, on in zip(steps, when, strict=True):
@@ -110,7 +129,7 @@ def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
                 expected = (END + dt.timedelta(days=r.randint(-60, 240))).isoformat()
         if won_on is not None:
             deals = 1 + (r.randint(1, 3) if r.random() < 0.3 else 0)
-            for on in [won_on, *_dates_between(won_on, END, deals - 1, r)]:
+            for on in [won_on, *_repeat_dates(won_on, deals - 1, r)]:
                 deal_rows.append((cid, float(r.choice(AMOUNTS)), on.isoformat(), owner))
         cust_rows.append((
             cid, code, name, normalize.name_key(str(name)), phone, normalize.phone_key(phone), contact, title,

@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pydantic import ConfigDict
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+# Table models are never validated (services work on ``Model.__table__``), so pydantic need not
+# build their validators when this module is imported (~3 of its ~20 ms, paid by every command).
+# They are still built, on first use, if anything ever validates a table model.
+_LAZY = ConfigDict(defer_build=True)
 
 
 def _fk(target: str) -> Column:  # type: ignore[type-arg]
@@ -24,6 +30,7 @@ def _fk(target: str) -> Column:  # type: ignore[type-arg]
 
 
 class Customer(SQLModel, table=True):
+    model_config = _LAZY  # type: ignore[assignment]
     __tablename__ = "customer"
     __table_args__ = (
         UniqueConstraint("name_key", "phone_key", name="uq_customer_identity"),
@@ -61,6 +68,7 @@ class Customer(SQLModel, table=True):
 
 
 class Tag(SQLModel, table=True):
+    model_config = _LAZY  # type: ignore[assignment]
     __tablename__ = "tag"
 
     customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True))
@@ -68,6 +76,7 @@ class Tag(SQLModel, table=True):
 
 
 class FollowUp(SQLModel, table=True):
+    model_config = _LAZY  # type: ignore[assignment]
     __tablename__ = "follow_up"
     __table_args__ = (Index("ix_follow_up_customer", "customer_id", "date", "id"), Index("ix_follow_up_date", "date"))
 
@@ -84,6 +93,7 @@ class FollowUp(SQLModel, table=True):
 
 
 class StageChange(SQLModel, table=True):
+    model_config = _LAZY  # type: ignore[assignment]
     __tablename__ = "stage_change"
     __table_args__ = (Index("ix_stage_change_customer", "customer_id", "date"),)
 
@@ -98,6 +108,7 @@ class StageChange(SQLModel, table=True):
 
 
 class Deal(SQLModel, table=True):
+    model_config = _LAZY  # type: ignore[assignment]
     __tablename__ = "deal"
     __table_args__ = (Index("ix_deal_customer", "customer_id", "date"), Index("ix_deal_date", "date"))
 
@@ -110,6 +121,7 @@ class Deal(SQLModel, table=True):
 
 
 class ImportBatch(SQLModel, table=True):
+    model_config = _LAZY  # type: ignore[assignment]
     __tablename__ = "import_batch"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -125,6 +137,8 @@ class ImportBatch(SQLModel, table=True):
 
 class BatchChange(SQLModel, table=True):
     """The before-image of each row an import changed, so ``import --undo`` can put it back."""
+
+    model_config = _LAZY  # type: ignore[assignment]
 
     __tablename__ = "batch_change"
     __table_args__ = (Index("ix_batch_change_batch", "batch_id"),)

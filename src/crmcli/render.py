@@ -193,3 +193,48 @@ def print_card(rec: dict[str, Any], lang: str) -> None:
     for when, _, kind, text in events:
         timeline.add_row(when.isoformat(), kind, text)
     emit(card, "", timeline)
+
+
+def print_json_rows(rows: Sequence[str], head: dict[str, Any] | None = None) -> None:
+    """JSON whose rows arrive already encoded, one per line: an array, or ``head`` plus ``"rows"`` (reports)."""
+    if head is None:
+        text = "[\n" + ",\n".join(rows) + "\n]" if rows else "[]"
+    else:
+        top = dumps({**head, "rows": []})  # "rows" is the last key: its "[]" is the last one
+        at = top.rindex("[]")
+        inner = "[\n    " + ",\n    ".join(rows) + "\n  ]" if rows else "[]"
+        text = top[:at] + inner + top[at + 2 :]
+    sys.stdout.write(text + "\n")
+
+
+BAR_WIDTH = 24
+
+
+def bar(value: float, top: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of ``value`` against ``top``, in eighths of a character."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / top * width * 8))
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+
+
+def print_bar_table(
+    headers: Sequence[str], cells: Sequence[Sequence[str]], bars: Sequence[float], *, right: Sequence[bool], headline: str
+) -> None:
+    """A report: its headline, then a table with a bar for the main figure of each row (spec §8)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console()
+    out.print(Text(headline, style="bold"))
+    if not cells:
+        return
+    table = Table(box=box.SIMPLE_HEAVY if out.is_terminal else box.SIMPLE, header_style="bold")
+    for head, is_number in zip(headers, right, strict=True):
+        table.add_column(head, justify="right" if is_number else "left", overflow="fold")
+    table.add_column("", no_wrap=True)
+    top = max(bars, default=0.0)
+    for row, value in zip(cells, bars, strict=True):
+        table.add_row(*row, bar(value, top))
+    out.print(table)

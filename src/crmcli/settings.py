@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +42,8 @@ def default_db_path() -> Path:
 def _read_config(path: Path) -> dict[str, object]:
     if not path.exists():
         return {}
+    import tomllib  # only when there is a config file: every command reads settings
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -60,6 +60,8 @@ def _default_lang() -> str:
 
 
 def _default_user() -> str:
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers

@@ -6,7 +6,9 @@ spreadsheet libraries are imported inside the commands that use them.
 
 from __future__ import annotations
 
+import gc
 import importlib
+import sys
 from typing import Annotated
 
 import typer
@@ -61,4 +63,31 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    """Run ``crm`` (the console script and ``python -m crmcli``)."""
+    # A short-lived process whose imports (sqlalchemy, pydantic, rich) create a few hundred
+    # thousand objects that all stay alive: with the default thresholds the collector walks
+    # them again and again for nothing. Collect every 200k net new objects instead (mypy's
+    # setting); a long import still collects regularly.
+    gc.set_threshold(200_000, 30, 30)
+    try:
+        app()
+    finally:
+        _release()
+
+
+def _release() -> None:
+    """Close the databases, then keep the interpreter's exit from collecting every module.
+
+    At exit CPython clears each module and runs the cyclic collector over everything that was
+    imported: ~80 ms of a ~450 ms ``crm list``, to free memory the OS takes back anyway.
+    ``gc.freeze()`` puts every live object out of the collector's reach. The databases are
+    closed first (SQLite checkpoints its WAL on the last close); atexit handlers, stream
+    flushing and reference-count cleanup still run as usual.
+    """
+    db = sys.modules.get("crmcli.db")
+    if db is not None:
+        try:
+            db.dispose_all()
+        except Exception:  # noqa: S110 - the command is over and committed; keep its exit status
+            pass
+    gc.freeze()

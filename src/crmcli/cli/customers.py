@@ -207,6 +207,18 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         fmt = render.check_format(fmt)
         from crmcli import db
+
+        if due and fmt == "json" and not mask:  # SQLite encodes the rows: tens of thousands on a big database
+            from crmcli.services import reports
+
+            owners = [*(owner or []), *([st.settings.user] if mine else [])]
+            with db.read_connection(st.engine) as conn:
+                lines = reports.due_json(
+                    conn, today=st.today, within=within, cadence=st.settings.cadence, owners=owners, limit=limit
+                )
+            if lines:  # nothing due: no output at all (cron)
+                render.print_json_rows(lines)
+            return
         from crmcli.services import customers
 
         with db.read_connection(st.engine) as conn:

@@ -1,7 +1,202 @@
-"""Commands of this group are being written; register() adds them to the app."""
+"""Import commands: import (and import --undo), imports."""
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli._common import handle_errors, state
+from crmcli.errors import UsageError
+
+BATCH_KEYS = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
+LINE_KEYS = ("batch", "created", "updated", "skipped", "rejected", "follow_ups", "blank_rows")
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    @app.command(name="import")
+    @handle_errors
+    def import_(
+        ctx: typer.Context,
+        file: Annotated[Path | None, typer.Argument(help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
+        sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: the first visible one).", show_default=False)] = None,
+        on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="skip|update|fail: what a row for an existing customer does.")] = "skip",
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write only the rejects file.")] = False,
+        strict: Annotated[bool, typer.Option("--strict", help="Write nothing to the database if any row is rejected.")] = False,
+        rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file (default <FILE>.rejects.csv).", show_default=False)] = None,
+        map_: Annotated[list[str] | None, typer.Option("--map", help="'HEADER=field': read column HEADER as field (repeatable).", show_default=False)] = None,
+        owner: Annotated[str | None, typer.Option("--owner", help="Owner of new customers whose row names none.", show_default=False)] = None,
+        source: Annotated[str | None, typer.Option("--source", help="Source (客户来源) of new customers whose row names none.", show_default=False)] = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.")] = "table",
+        undo: Annotated[int | None, typer.Option("--undo", metavar="BATCH", help="Undo import batch BATCH (see crm imports).", show_default=False)] = None,
+        force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
+    ) -> None:
+        """Import customers and follow-ups from Excel or CSV (one batch, undoable).
+
+        Examples: crm import 客户信息总表.xlsx;  crm import leads.csv --on-duplicate update --dry-run;
+        crm import --undo 3
+        """
+        from crmcli import render
+
+        st = state(ctx)
+        fmt = render.check_format(fmt, ("table", "json"))
+        if undo is not None:
+            if file is not None:
+                raise UsageError("--undo BATCH takes no FILE")
+            _undo(st, undo, force, fmt)
+            return
+        if file is None:
+            raise UsageError("missing FILE (or --undo BATCH)")
+        if force:
+            raise UsageError("--force goes with --undo")
+        from crmcli.io import columns
+        from crmcli.services import importer
+
+        opts = importer.ImportOptions(
+            user=st.settings.user,
+            today=st.today,
+            on_duplicate=on_duplicate.lower(),
+            dry_run=dry_run,
+            strict=strict,
+            rejects=rejects,
+            mapping=columns.parse_map(map_ or []),
+            owner=owner,
+            source=source,
+            sheet=sheet,
+            lang=st.settings.lang,
+        )
+        with _Progress() as progress:
+            # the database is opened while the file is read (in a thread)
+            result = importer.import_file(lambda: st.engine, file, opts, progress)
+        _print_result(result, fmt, st.settings.lang)
+        status = result.status
+        if status == 1:
+            if result.strict_failed:
+                msg = f"--strict: {result.rejected} row(s) rejected, nothing imported"
+            else:
+                msg = f"nothing imported: all {result.rejected} row(s) were rejected"
+            if result.rejects_file:
+                msg += f"; see {result.rejects_file}"
+            sys.stderr.write(f"Error: {msg}\n")
+            raise typer.Exit(1)
+        if status:
+            raise typer.Exit(status)
+
+    @app.command(name="imports")
+    @handle_errors
+    def imports(
+        ctx: typer.Context,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.")] = "table",
+    ) -> None:
+        """List import batches: file, time, counts, and whether each was undone."""
+        from crmcli import db, render
+        from crmcli.services import importer
+
+        st = state(ctx)
+        fmt = render.check_format(fmt)
+        with db.read_connection(st.engine) as conn:
+            rows = importer.list_batches(conn)
+        if fmt == "table":
+            for r in rows:
+                r["file"] = Path(r["file"]).name
+        render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=BATCH_KEYS, all_keys=BATCH_KEYS)
+
+
+class _Progress:
+    """A Rich progress bar on stderr when it is a terminal; otherwise nothing."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> Any:
+        if not sys.stderr.isatty():
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from crmcli import render
+
+        self.bar = Progress(
+            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=render.console(stderr=True), transient=True,
+        )  # fmt: skip
+        self.bar.__enter__()
+        self.task = self.bar.add_task("import", total=None)
+        return self.update
+
+    def update(self, done: int, total: int | None) -> None:
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _print_result(result: Any, fmt: str, lang: str) -> None:
+    from crmcli import render
+
+    summary = result.summary()
+    if fmt == "json":
+        render.print_json(summary)
+        return
+    if not sys.stdout.isatty():
+        parts = [f"{k}={'none' if summary[k] is None else summary[k]}" for k in LINE_KEYS]
+        parts.append(f"unknown_columns={len(result.unknown_columns)}")
+        parts.append(f"rejects_file={result.rejects_file or 'none'}")
+        if result.dry_run:
+            parts.append("dry_run=1")
+        sys.stdout.write(" ".join(parts) + "\n")
+    else:
+        _print_panel(result, lang)
+    if result.unknown_columns:
+        sys.stderr.write("note: unknown columns not imported: " + ", ".join(result.unknown_columns) + "\n")
+    if result.unused_columns:
+        sys.stderr.write("note: columns not used: " + ", ".join(result.unused_columns) + "\n")
+
+
+def _print_panel(result: Any, lang: str) -> None:
+    from rich.table import Table
+
+    from crmcli import render
+
+    zh = lang == "zh"
+    out = render.console()
+    head = ("试运行 (未写入): " if zh else "Dry run (nothing written): ") if result.dry_run else ""
+    batch = f"batch {result.batch}" if result.batch is not None else ("no batch" if not zh else "无批次")
+    out.print(f"{head}{result.file} → {batch}")
+    t = Table(show_header=False, box=None, padding=(0, 2))
+    labels = {
+        "created": "新建" if zh else "created",
+        "updated": "更新" if zh else "updated",
+        "skipped": "跳过 (重复)" if zh else "skipped (duplicates)",
+        "rejected": "拒绝" if zh else "rejected",
+        "follow_ups": "跟进记录" if zh else "follow-ups",
+        "blank_rows": "空行" if zh else "blank rows",
+    }
+    for key, label in labels.items():
+        t.add_row(label, str(getattr(result, key)))
+    out.print(t)
+    if result.rejected:
+        out.print(("拒绝原因 (前几条):" if zh else "Why rows were rejected (first few):"))
+        for reason in result.reasons[:10]:
+            out.print(f"  {reason}", markup=False)
+        if result.rejects_file:
+            out.print(("已写入 " if zh else "Rejected rows written to ") + result.rejects_file + (" ; 修正后可再次导入" if zh else " (fix them and import that file)"), markup=False)
+
+
+def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:
+    from crmcli import db, render
+    from crmcli.services import importer
+
+    with db.write_connection(st.engine) as conn:
+        out = importer.undo(conn, batch, force=force)
+    if fmt == "json":
+        render.print_json(out)
+        return
+    msg = (
+        f"Undid import batch {batch}: deleted {out['deleted_customers']} customer(s) and "
+        f"{out['deleted_follow_ups']} follow-up(s), restored {out['restored_customers']} customer(s)"
+    )
+    typer.echo(msg)
+    if out["kept_later_edits"]:
+        sys.stderr.write("note: fields edited after the import were kept: " + ", ".join(out["kept_later_edits"][:20]) + "\n")

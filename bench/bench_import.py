@@ -1,0 +1,173 @@
+"""Import benchmark: ``crm import`` of a seed-000 workbook against a floor measured in the same run.
+
+The floor is what no importer can beat: python-calamine reading the same file (the same calls
+the importer makes: open, first sheet, ``iter_rows``) plus raw ``sqlite3.executemany`` of the
+same number of rows (one row per customer, 19 columns, as read) into a fresh file in one
+transaction. Ours is the installed command as a user runs it, in a subprocess, on a fresh
+database: ``crm --db <tmp> import FILE --format json`` (interpreter start-up, migrations and
+all). The issue allows ours <= 2x the floor and a peak RSS below 400 MB.
+
+    python bench/bench_import.py --rows 100000 [--repeat 3] [--write-docs]
+
+``run(sizes)`` is what ``bench/run.py`` calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import DATA, ROOT, Result, best_cmd, best_func, crm_cmd, run_cmd
+
+TARGET_RATIO = 2.0
+TARGET_MB = 400.0
+COMMAND = "python bench/bench_import.py --rows 100000"
+
+
+def _label(n: int) -> str:
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    if n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def workbook(n: int) -> Path:
+    """bench/data/customers_<n>.xlsx (seed-000 template, seed 1), generated once."""
+    for name in (f"customers_{_label(n)}.xlsx", f"customers_{n}.xlsx"):
+        path = DATA / name
+        if path.exists():
+            return path
+    from bench.generate import write_xlsx
+
+    path = DATA / f"customers_{_label(n)}.xlsx"
+    sys.stderr.write(f"bench: generating {path} ({n} rows)...\n")
+    write_xlsx(path, n, seed=1)
+    return path
+
+
+def floor_once(path: Path, db_path: Path) -> int:
+    """calamine read + raw executemany of the rows into a fresh 19-column table; returns rows."""
+    import python_calamine as pc
+
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    sheet = wb.get_sheet_by_name(wb.sheet_names[0])
+    rows = sheet.iter_rows()
+    header = next(rows)
+    width = len(header)
+    con = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        con.execute(f"CREATE TABLE customer ({', '.join(f'c{i}' for i in range(width))})")
+        con.execute("BEGIN")
+        cur = con.executemany(f"INSERT INTO customer VALUES ({', '.join('?' * width)})", rows)
+        n = cur.rowcount
+        con.execute("COMMIT")
+    finally:
+        con.close()
+        wb.close()
+    return n
+
+
+def bench_size(n: int, repeat: int = 3) -> Result:
+    path = workbook(n)
+    sqlite3.register_adapter(dt.date, dt.date.isoformat)
+    sqlite3.register_adapter(dt.datetime, lambda d: d.isoformat(sep=" "))
+    with tempfile.TemporaryDirectory(prefix="crm-bench-import-") as tmp:
+        tmpdir = Path(tmp)
+        floor = best_func(lambda: floor_once(path, tmpdir / "floor.db"), repeat=repeat)
+        db = tmpdir / "crm.db"
+
+        def fresh() -> None:
+            for p in tmpdir.glob("crm.db*"):
+                p.unlink()
+
+        env = {"CRM_CONFIG": str(tmpdir / "none.toml"), "CRM_USER": "bench", "CRM_LANG": "en"}
+        argv = crm_cmd("--db", str(db), "import", str(path), "--format", "json")
+        fresh()
+        _, _, code = run_cmd(argv, env)  # warm the OS file cache and check it works
+        if code != 0:
+            raise SystemExit(f"bench: crm import exited {code}")
+        ours, peak = best_cmd(argv, repeat=repeat, env=env, setup=fresh)
+    return Result(
+        operation="import xlsx (seed-000, 19 cols, 1 follow-up/row), fresh db",
+        size=f"{n:,} rows",
+        ours=ours,
+        floor=floor,
+        peak_mb=peak,
+        target=TARGET_RATIO,
+        note=f"peak RSS target < {TARGET_MB:.0f} MB: {'ok' if peak < TARGET_MB else 'OVER'}",
+    )
+
+
+def run(sizes: list[int] | None = None, repeat: int = 3) -> list[Result]:
+    return [bench_size(n, repeat) for n in (sizes or [100_000])]
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| operation | size | ours (s) | floor (s) | ratio | target | peak RSS (MB) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ok = "" if r.ok is None else (" ✓" if r.ok else " ✗")
+        peak = "" if r.peak_mb is None else f"{r.peak_mb:.0f}"
+        lines.append(f"| {r.operation} | {r.size} | {r.ours:.2f} | {r.floor:.2f} | {r.ratio:.2f}{ok} | ≤ {r.target:g}× | {peak} |")
+    return "\n".join(lines)
+
+
+def write_docs(results: list[Result], command: str) -> Path:
+    """Replace the "## Import" section of docs/benchmarks.md (other sections are left alone)."""
+    doc = ROOT / "docs" / "benchmarks.md"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    when = dt.date.today().isoformat()
+    cpus = os.cpu_count()
+    section = (
+        "## Import\n\n"
+        f"Command: `{command}` (measured {when}, {cpus} CPUs, Python {sys.version.split()[0]}).\n\n"
+        + table(results)
+        + "\n\n"
+        "*Ours* is `crm --db <fresh tmp db> import bench/data/customers_100k.xlsx --format json` as a subprocess "
+        "(interpreter start-up and the migration of the new database included), best of the repeats. "
+        "*Floor* is python-calamine opening the same workbook and iterating its rows plus raw "
+        "`sqlite3.executemany` of the same rows (19 columns) into a fresh file in one transaction, "
+        "measured in the same run. The workbook comes from `bench/generate.py` (seed-000 template, "
+        "one follow-up per row, seed 1). Peak RSS is the child's `ru_maxrss`.\n"
+    )
+    start = text.find("## Import\n")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    doc.write_text(text, encoding="utf-8")
+    return doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--rows", type=int, action="append", help="rows in the workbook (default 100000; repeatable)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md (## Import)")
+    args = ap.parse_args(argv)
+    sizes = args.rows or [100_000]
+    results = run(sizes, args.repeat)
+    print(table(results))
+    if args.write_docs:
+        cmd = "python bench/bench_import.py " + " ".join(f"--rows {n}" for n in sizes)
+        print(f"written to {write_docs(results, cmd)}", file=sys.stderr)
+    return 0 if all(r.ok is not False and (r.peak_mb or 0) < TARGET_MB for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

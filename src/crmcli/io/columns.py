@@ -1,0 +1,243 @@
+"""Column headers -> import fields (spec §9).
+
+Every header name used by the seed templates (客户信息总表, the 关键联系人/跟进记录 sheet, the
+统计表, the English Customer_* / Follow_* tables) and by our own export (``vocab.COLUMN_LABELS``,
+zh and en) is known here. Headers are compared normalised: NFKC, case-folded, without spaces,
+``_`` or ``-``, and without a trailing ``*``, ``(*)``, ``（必填）`` or ``(元)``.
+
+A few fields are special:
+
+* ``stage`` can come from several columns, in order of preference (``STAGE_RANK``); the
+  importer applies the "at least half are stages" rule to each.
+* ``contact_title`` (关键联系人(姓名/职位)) is split into contact and title.
+* ``follow_log`` (跟进记录(时间-方式-内容-下一步计划)) is a follow-up written as one text cell.
+* ``last_follow_at`` / ``next_follow_at`` are derived columns of our export: information only
+  (the first is the date of a follow-up that has none, the second the next date of the row's
+  follow-up when it has one).
+* ``info`` columns are recognised but not imported (reported as unused); ``ignore`` columns
+  (序号, the rejects file's reject_reason) are dropped silently: they are not user data.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from crmcli.errors import UsageError
+
+# Field -> the header names it is read from. The first name is what the rejects file and
+# messages call the field when the file gave it no header of its own.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "code": ("客户编号", "Code", "Customer_ID", "客户ID", "客户代码", "编号", "CustomerCode"),
+    "name": (
+        "客户名称", "Name", "Customer_Name", "客户名称(单位/个人)", "客户公司全称", "公司名称", "企业名称",
+        "单位名称", "客户全称", "客户", "Company", "CompanyName", "Customer",
+    ),
+    "contact": ("联系人", "Contact", "Contact_Person", "联系人姓名", "主要联系人", "ContactName", "对接人"),
+    "title": ("联系人职位", "Title", "Contact_Job", "职位", "职务", "JobTitle", "Position"),
+    "contact_title": ("关键联系人(姓名/职位)", "关键联系人", "联系人(姓名/职位)", "联系人(姓名+职位)"),
+    "phone": (
+        "联系电话", "Phone", "Contact_Info", "联系方式(手机)", "联系方式", "电话", "手机", "手机号", "手机号码",
+        "电话号码", "Mobile", "Tel", "Telephone", "PhoneNumber",
+    ),
+    "email": ("邮箱", "Email", "电子邮箱", "电子邮件", "邮件地址", "E-mail", "Mail"),
+    "industry": ("所属行业", "Industry", "行业"),
+    "source": ("客户来源", "Source", "来源", "来源渠道", "获客渠道", "Channel"),
+    "level": ("客户等级", "Level", "等级", "客户级别", "Grade"),
+    "stage": (
+        "当前销售阶段", "Stage", "销售阶段", "客户销售阶段", "当前阶段", "阶段",
+        "客户类型", "合作状态", "Status", "客户状态",
+    ),
+    "owner": ("负责人", "Owner", "Create_User", "创建人", "负责销售", "销售负责人", "Responsible", "销售人员"),
+    "need": ("核心需求", "Need", "客户需求描述", "客户需求", "需求描述", "需求", "初始需求"),
+    "tags": ("标签", "Tags", "客户标签", "自定义标签", "Tag"),
+    "notes": ("备注", "Notes", "客户备注", "Note", "Remark", "Remarks", "Comments"),
+    "amount": (
+        "预计成交金额", "Expected amount", "预计成交金额(元)", "预估金额", "预估金额(元)", "Amount", "预计金额",
+        "ExpectedAmount",
+    ),
+    "expected_close": ("预计成交日期", "Expected close", "Expected_Date", "预计成交时间", "ExpectedClose"),
+    "lost_reason": ("流失原因", "Lost reason", "LostReason"),
+    "created_at": (
+        "创建日期", "Created", "首次接触时间", "首次接触日期", "First_Date", "创建时间", "首次合作时间", "CreatedAt",
+    ),
+    "last_follow_at": ("最后跟进日期", "Last follow-up", "最近跟进时间", "最近跟进日期", "最后跟进时间", "LastFollowUp"),
+    "next_follow_at": ("下次跟进日期", "Next follow-up", "Next date", "下次跟进时间", "NextFollowUp"),
+    "follow_date": ("跟进日期", "Follow_Date", "跟进时间", "Date", "日期", "FollowUpDate"),
+    "follow_by": ("跟进人", "Follow_User", "By", "跟进人员"),
+    "follow_method": ("跟进方式", "Follow_Method", "Method", "沟通方式"),
+    "follow_content": ("跟进内容", "Content", "沟通内容", "跟进情况", "FollowUp"),
+    "follow_feedback": ("客户反馈", "Feedback"),
+    "follow_next_plan": ("下次跟进计划", "Next_Plan", "Next plan", "下一步计划", "下一步", "跟进计划"),
+    "follow_log": ("跟进记录(时间-方式-内容-下一步计划)", "跟进记录"),
+    "deal_date": ("成交日期", "Deal date", "签约日期", "DealDate"),
+    "deal_amount": ("成交金额", "Deal amount", "合同金额", "签约金额", "DealAmount"),
+    # Recognised but not imported: reported as unused.
+    "info": (
+        "Update_Date", "最后更新日期", "Follow_ID", "Opportunity_ID", "Opportunity_Name", "Probability",
+        "成交概率", "Status_Change", "逾期天数", "Days overdue", "最后跟进方式", "Last method", "已归档", "Archived",
+        "最近合作时间", "合作次数", "累计消费金额", "主要产品/服务", "反馈问题类型", "满意度评分", "原阶段", "新阶段",
+        "From", "To", "原因", "Reason",
+    ),
+    # Not user data: dropped without a word.
+    "ignore": ("序号", "No", "No.", "#", "reject_reason", "拒绝原因", "行号"),
+}  # fmt: skip
+
+# Stage columns in order of preference (spec §9): in each row the first that has a value wins.
+STAGE_RANK: dict[str, int] = {
+    "当前销售阶段": 0, "Stage": 0, "销售阶段": 0, "客户销售阶段": 0, "当前阶段": 0, "阶段": 0,
+    "客户类型": 1, "合作状态": 2, "Status": 3, "客户状态": 4,
+}  # fmt: skip
+
+# What --map accepts on the right of '=' (besides any header name above, which maps to its field).
+MAP_FIELDS = tuple(f for f in ALIASES if f not in ("info",))
+
+# Fields whose cells become a follow-up of the row's customer.
+FOLLOW_FIELDS = ("follow_date", "follow_by", "follow_method", "follow_content", "follow_feedback", "follow_next_plan")
+
+_TRAILERS = re.compile(r"(?:\*|\(\*\)|\(必填\)|\(元\)|\(人民币\))+$")
+_DROP = re.compile(r"[\s_\-]+")
+
+
+def norm_header(text: object) -> str:
+    """The comparison form of a header cell: NFKC, case-folded, no spaces/_/-, no trailing '*'."""
+    if text is None:
+        return ""
+    value = str(text) if not isinstance(text, str) else text
+    if isinstance(text, float) and text.is_integer():
+        value = str(int(text))
+    value = unicodedata.normalize("NFKC", value).strip().casefold()
+    value = _DROP.sub("", value)
+    prev = None
+    while prev != value:
+        prev = value
+        value = _TRAILERS.sub("", value)
+    return value
+
+
+def _build() -> tuple[dict[str, str], dict[str, int]]:
+    table: dict[str, str] = {}
+    ranks: dict[str, int] = {}
+    for fld, names in ALIASES.items():
+        for name in names:
+            key = norm_header(name)
+            table.setdefault(key, fld)
+    for name, rank in STAGE_RANK.items():
+        ranks[norm_header(name)] = rank
+    return table, ranks
+
+
+_TABLE, _RANKS = _build()
+
+
+def field_of(header: object) -> str | None:
+    """The field a header names, or None."""
+    return _TABLE.get(norm_header(header))
+
+
+def parse_map(specs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``['HEADER=field', ...]`` -> {normalised header: field}; a bad spec is a usage error.
+
+    The field is a field name (``name``, ``phone``, ``follow_content``, ... or ``ignore``) or any
+    header name this module knows (``--map '公司=客户名称'``).
+    """
+    out: dict[str, str] = {}
+    for spec in specs:
+        header, eq, target = spec.partition("=")
+        if not eq or not header.strip() or not target.strip():
+            raise UsageError(f"--map {spec!r}: write it as 'HEADER=field'")
+        t = target.strip()
+        fld = t if t in MAP_FIELDS else _TABLE.get(norm_header(t))
+        if fld is None or fld == "info":
+            raise UsageError(f"--map {spec!r}: unknown field '{t}'; fields: {', '.join(MAP_FIELDS)}")
+        out[norm_header(header)] = fld
+    return out
+
+
+@dataclass
+class Column:
+    index: int  # position in the row
+    header: str  # as written in the file (or "column F" when it has none)
+    field: str | None  # None: unknown column
+    rank: int = 0  # stage columns: preference (lower wins); -1 when given by --map
+    mapped: bool = False  # given by --map
+
+
+@dataclass
+class Header:
+    """The header row: where it is and what each column holds."""
+
+    row_index: int  # 0-based index of the header row among the rows read
+    width: int  # cells up to the last non-empty header cell
+    columns: list[Column] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # headers we do not know
+    unused: list[str] = field(default_factory=list)  # known but not imported (info, duplicates)
+
+    def first(self, fld: str) -> Column | None:
+        for col in self.columns:
+            if col.field == fld:
+                return col
+        return None
+
+    def stage_columns(self) -> list[Column]:
+        return sorted((c for c in self.columns if c.field == "stage"), key=lambda c: (c.rank, c.index))
+
+
+def column_letter(index: int) -> str:
+    n, out = index + 1, ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _text(cell: object) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return " ".join(str(cell).split())
+
+
+def score(cells: list[object], mapping: dict[str, str]) -> int:
+    """How many cells of a row are known header names (the header row scores highest)."""
+    n = 0
+    for cell in cells:
+        key = norm_header(cell) if isinstance(cell, str) else ""
+        if key and (key in mapping or key in _TABLE):
+            n += 1
+    return n
+
+
+def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) -> Header:
+    """Map each header cell to a field. The first column of a field wins; later ones are unused."""
+    texts = [_text(c) for c in cells]
+    width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
+    header = Header(row_index=0, width=width)
+    seen: set[str] = set()
+    for i in range(width):
+        text = texts[i]
+        if not text:
+            header.columns.append(Column(i, f"column {column_letter(i + col_offset)}", None))
+            continue
+        key = norm_header(text)
+        mapped = key in mapping
+        fld = mapping[key] if mapped else _TABLE.get(key)
+        col = Column(i, text, fld, mapped=mapped)
+        if fld == "stage":
+            col.rank = -1 if mapped else _RANKS.get(key, 0)
+        if fld is None:
+            header.unknown.append(text)
+        elif fld == "info":
+            header.unused.append(text)
+            col.field = None
+        elif fld == "ignore":
+            col.field = None
+        elif fld != "stage" and fld in seen:
+            header.unused.append(f"{text} (second {fld} column)")
+            col.field = None
+        else:
+            seen.add(fld)
+        header.columns.append(col)
+    return header

@@ -1,0 +1,463 @@
+"""Reading spreadsheets and CSV files as rows of cells (spec §9).
+
+* Workbooks (.xlsx/.xlsm/.xls/.ods) are read with python-calamine, never openpyxl (16x slower).
+  Before calamine opens a zip-based workbook, its central directory is checked: a workbook
+  whose parts would inflate past 20 MB at more than 100:1 (a zip bomb: 2.9 MB took calamine to
+  1 GB) or past 1 GB at all is refused, and so is an XML part whose prolog declares a DOCTYPE or
+  ENTITY. Calamine returns floats for all numbers, ``''`` for empty cells, dates for date cells,
+  and ``''`` for a formula without a cached value (it never evaluates formulas).
+* CSV/TSV is decoded strictly: a BOM (UTF-8, UTF-16), else UTF-8, else GB18030 (which covers
+  GBK and GB2312), else UTF-16 without BOM when the NUL pattern says so; a file that is none of
+  these is refused, never decoded with replacement characters. The delimiter is tab for .tsv
+  and for a header line with more tabs than commas, else comma (or ';' when the header has
+  only semicolons).
+* What a file *is* comes from its first bytes, not its name: a workbook renamed to .csv, a text
+  file renamed to .xlsx, an encrypted workbook (an OLE container holding EncryptedPackage) and
+  a zip that is not a workbook each get their own message.
+* The header row is the row among the first ``HEADER_SCAN`` rows with the most known column
+  names (at least two, or one when the file has a single column); title rows and merged banners
+  above it are skipped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmcli.errors import CrmError
+from crmcli.io import columns
+
+HEADER_SCAN = 30
+MAX_UNCOMPRESSED = 1 << 30  # 1 GiB: no real CRM workbook comes near it
+BOMB_SIZE = 20 * 1000 * 1000  # past 20 MB uncompressed ... (calamine holds ~3x a part's size: a 150 MB
+# one-cell part at 1000:1 took it to 500 MB; real sheets compress ~7:1, far below BOMB_RATIO)
+BOMB_RATIO = 100  # ... at more than 100:1 it is a zip bomb, not a spreadsheet
+CSV_FIELD_LIMIT = 64 * 1024 * 1024  # a 1 MB cell is rejected with a reason, not a csv.Error
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class ReadError(CrmError):
+    """The file cannot be read as a spreadsheet (exit 1, nothing written)."""
+
+
+Cell = Any  # str | float | int | bool | date | datetime | time | timedelta
+Row = list[Cell]
+
+
+@dataclass
+class Table:
+    """An opened sheet: its rows as an iterator, and what the importer needs to know about them."""
+
+    path: Path
+    kind: str  # xlsx | xls | ods | csv
+    sheet: str | None
+    rows: Iterator[Row]
+    total_rows: int | None = None  # for the progress bar
+    encoding: str | None = None
+    delimiter: str | None = None
+    col_offset: int = 0  # index of the first column yielded (calamine skips empty leading columns)
+    has_nul: bool = False  # the text holds NUL characters somewhere
+    from_csv: bool = False  # cells are text, and "'=..." neutralisation is undone
+    close: Callable[[], None] = field(default=lambda: None)
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def _head(path: Path, n: int = 8192) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(n)
+    except FileNotFoundError:
+        raise ReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ReadError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise ReadError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _cfb_is_encrypted(path: Path) -> bool:
+    """An encrypted .xlsx is an OLE compound file holding EncryptionInfo/EncryptedPackage streams."""
+    needles = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+    with path.open("rb") as fh:
+        data = fh.read(4 * 1024 * 1024)
+    return any(n in data for n in needles)
+
+
+def sniff(path: Path) -> str:
+    """What the file really is: xlsx | ods | xls | encrypted | zip | damaged-zip | csv (text) | empty."""
+    head = _head(path)
+    if not head:
+        return "empty"
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_EMPTY_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+                if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+                    return "xlsx"
+                if "content.xml" in names:
+                    return "ods"
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return "damaged-zip"  # a zip's start but no readable directory: truncated or damaged
+        return "zip"
+    if head.startswith(_CFB_MAGIC):
+        return "encrypted" if _cfb_is_encrypted(path) else "xls"
+    return "csv"
+
+
+def check_zip(path: Path) -> None:
+    """Refuse a zip bomb or an XML part with a DOCTYPE/ENTITY declaration before calamine sees it."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ReadError(f"{path.name} is not a readable workbook: damaged zip archive ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        total = sum(i.file_size for i in infos)
+        packed = sum(i.compress_size for i in infos) or 1
+        if total > MAX_UNCOMPRESSED or (total > BOMB_SIZE and total / packed > BOMB_RATIO):
+            raise ReadError(
+                f"{path.name} would inflate to {total / 1e6:,.0f} MB ({total / packed:,.0f}:1); "
+                "refusing a workbook that looks like a zip bomb"
+            )
+        for info in infos:
+            if info.file_size > BOMB_SIZE and info.compress_size and info.file_size / info.compress_size > BOMB_RATIO:
+                raise ReadError(f"{path.name}: part {info.filename} inflates {info.file_size / info.compress_size:,.0f}:1; refusing it")
+            name = info.filename.lower()
+            if not (name.endswith(".xml") or name.endswith(".rels")):
+                continue
+            try:
+                with zf.open(info) as part:
+                    prolog = part.read(65536)
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+                raise ReadError(f"{path.name}: cannot read part {info.filename} ({exc})") from None
+            # A DOCTYPE may only stand before the root element; entity declarations live in it.
+            # Check UTF-16 parts too (the declaration then has NULs between its letters).
+            probe = prolog.replace(b"\x00", b"").upper()
+            if b"<!DOCTYPE" in probe or b"<!ENTITY" in probe:
+                raise ReadError(f"{path.name}: part {info.filename} declares a DOCTYPE/ENTITY; refusing it (workbooks never do)")
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
+    import python_calamine as pc
+
+    if kind in ("xlsx", "ods"):
+        check_zip(path)
+    suffix = path.suffix.lower()
+    expected = {"xlsx": (".xlsx", ".xlsm", ".xlsb"), "ods": (".ods",), "xls": (".xls",)}[kind]
+    try:
+        if suffix in expected:
+            wb = pc.CalamineWorkbook.from_path(str(path))
+        else:  # renamed: let calamine sniff the bytes
+            with path.open("rb") as fh:
+                wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
+    except pc.PasswordError:
+        raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
+    except pc.CalamineError as exc:
+        raise ReadError(f"{path.name} is not a readable {kind} workbook: {_first_line(exc)}") from None
+    names = list(wb.sheet_names)
+    try:
+        if sheet is not None:
+            if sheet not in names:
+                raise ReadError(f"{path.name} has no sheet '{sheet}'; sheets: {', '.join(names)}")
+            chosen = sheet
+        else:
+            chosen = _default_sheet(wb, names)
+        ws = wb.get_sheet_by_name(chosen)
+    except pc.PasswordError:
+        raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
+    except pc.CalamineError as exc:
+        raise ReadError(f"{path.name}: cannot read sheet: {_first_line(exc)}") from None
+    start = ws.start
+    end = ws.end
+    total = None if end is None else end[0] + 1
+    col_offset = 0 if start is None else start[1]
+
+    def rows() -> Iterator[Row]:
+        if start is None:
+            return iter(())
+        return iter(ws.iter_rows())
+
+    return Table(path=path, kind=kind, sheet=chosen, rows=rows(), total_rows=total, col_offset=col_offset, close=wb.close)
+
+
+def _default_sheet(wb: Any, names: list[str]) -> str:
+    """The first visible worksheet (a hidden first sheet of lookup lists is common)."""
+    try:
+        for meta in wb.sheets_metadata:
+            if str(meta.visible).endswith("Visible") and "WorkSheet" in str(meta.typ):
+                return str(meta.name)
+    except Exception:  # noqa: BLE001 - metadata is a nicety; any failure falls back to the first sheet
+        pass
+    if not names:
+        raise ReadError("the workbook has no sheets")
+    return names[0]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- text files
+
+
+def _valid(path: Path, encoding: str, skip: int = 0) -> bool:
+    """Does the whole file decode strictly? Streamed, so a 350 MB CSV costs no memory."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as fh:
+            fh.seek(skip)
+            while True:
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    decoder.decode(b"", final=True)
+                    return True
+                decoder.decode(chunk)
+    except UnicodeDecodeError:
+        return False
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """Excel's "Unicode text" always has a BOM; without one, guess only from a clear NUL pattern."""
+    sample = head[: len(head) // 2 * 2]
+    if len(sample) < 4:
+        return None
+    even = sample[0::2].count(0)
+    odd = sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd > 0.6 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.6 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def detect_encoding(path: Path) -> tuple[str, int]:
+    """(codec, bytes of BOM to skip) for a text file, or ReadError when it is none we accept."""
+    head = _head(path, 65536)
+    if head.startswith(codecs.BOM_UTF8):
+        if not _valid(path, "utf-8", 3):
+            raise ReadError(f"{path.name} starts with a UTF-8 BOM but is not valid UTF-8; save it again as CSV UTF-8")
+        return "utf-8", 3
+    if head.startswith(codecs.BOM_UTF32_LE) or head.startswith(codecs.BOM_UTF32_BE):
+        raise ReadError(f"{path.name} is UTF-32 text; save it as CSV UTF-8")
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        enc = "utf-16-le" if head.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
+        if not _valid(path, enc, 2):
+            raise ReadError(f"{path.name} starts with a UTF-16 BOM but is not valid UTF-16; save it again as CSV UTF-8")
+        return enc, 2
+    if b"\x00" in head:
+        enc16 = _utf16_without_bom(head)
+        if enc16 and _valid(path, enc16):
+            return enc16, 0
+    if _valid(path, "utf-8"):
+        return "utf-8", 0
+    if _valid(path, "gb18030"):
+        return "gb18030", 0
+    raise ReadError(
+        f"{path.name} is not text in UTF-8, UTF-16 or GB18030/GBK (is it a spreadsheet or a binary file?); "
+        "save it as 'CSV UTF-8' or as .xlsx"
+    )
+
+
+def _delimiter(first_line: str, suffix: str) -> str:
+    if suffix == ".tsv":
+        return "\t"
+    tabs, commas, semis = first_line.count("\t"), first_line.count(","), first_line.count(";")
+    if tabs > commas and tabs >= semis:
+        return "\t"
+    if semis > 0 and commas == 0:
+        return ";"
+    return ","
+
+
+def _open_text(path: Path) -> Table:
+    encoding, skip = detect_encoding(path)
+    fh = path.open("rb")
+    fh.seek(skip)
+    text = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline="")
+    first = text.readline()
+    rest: Iterator[str] = itertools.chain([first], text)
+    delimiter = _delimiter(first, path.suffix.lower())
+    has_nul = False
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 20):
+            if (b"\x00" in chunk) and not encoding.startswith("utf-16"):
+                has_nul = True
+                break
+    if encoding.startswith("utf-16"):
+        has_nul = "\x00" in first  # decoded text: a NUL character, not the UTF-16 zero bytes
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+
+    def rows() -> Iterator[Row]:
+        reader = csv.reader(rest, delimiter=delimiter)
+        try:
+            yield from reader
+        except csv.Error as exc:
+            raise ReadError(f"{path.name}, line {reader.line_num}: cannot read CSV ({exc})") from None
+        except UnicodeDecodeError as exc:  # validated above; only if the file changed meanwhile
+            raise ReadError(f"{path.name} is not valid {encoding}: {exc.reason}") from None
+
+    return Table(
+        path=path, kind="csv", sheet=None, rows=rows(), encoding=encoding, delimiter=delimiter,
+        has_nul=has_nul, from_csv=True, close=text.close,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def open_table(path: Path, sheet: str | None = None) -> Table:
+    """Open ``path`` as a table of rows, whatever its name says; ReadError with a clear message."""
+    kind = sniff(path)
+    suffix = path.suffix.lower()
+    if kind == "empty":
+        raise ReadError(f"{path.name} is empty (0 bytes)")
+    if kind == "encrypted":
+        raise ReadError(f"{path.name} is an encrypted (password-protected) workbook; save an unprotected copy and import that")
+    if kind == "zip":
+        raise ReadError(f"{path.name} is a zip archive but not an Excel (.xlsx) or OpenDocument (.ods) workbook")
+    if kind == "damaged-zip":
+        raise ReadError(f"{path.name} is damaged or incomplete (a truncated download or copy?): its zip directory cannot be read")
+    if kind == "csv":
+        if suffix in WORKBOOK_SUFFIXES:
+            raise ReadError(
+                f"{path.name} is not an Excel workbook: its content is not a {suffix} file "
+                "(is it a CSV or text file with the wrong name?)"
+            )
+        if sheet is not None:
+            raise ReadError(f"--sheet {sheet}: {path.name} is a CSV file and has no sheets")
+        return _open_text(path)
+    return _open_workbook(path, kind, sheet)
+
+
+@dataclass
+class Located:
+    """A table with its header row found: the header, and the data rows after it."""
+
+    table: Table
+    header: columns.Header
+    header_row_number: int  # 1-based row number of the header in the file
+    data: Iterator[tuple[int, Row]]  # (1-based row number, cells)
+
+
+def locate_header(table: Table, mapping: dict[str, str]) -> Located:
+    """Find the header among the first rows: the row with the most known column names."""
+    head: list[Row] = []
+    for row in table.rows:
+        head.append(row)
+        if len(head) >= HEADER_SCAN:
+            break
+    if not any(any(_nonblank(c) for c in row) for row in head):
+        if head:
+            raise ReadError(f"{table.path.name}: no data: the first {len(head)} rows are empty")
+        raise ReadError(f"{table.path.name} has no rows" + (f" (sheet '{table.sheet}')" if table.sheet else ""))
+    best, best_score = -1, 0
+    for i, row in enumerate(head):
+        s = columns.score(row, mapping)
+        if s > best_score:
+            best, best_score = i, s
+    nonblank_cols = max((sum(1 for c in row if _nonblank(c)) for row in head), default=0)
+    if best < 0 or (best_score < 2 and nonblank_cols > 1):
+        raise ReadError(
+            f"{table.path.name}: no header row found in the first {len(head)} rows; expected column names such as "
+            "客户名称, 联系电话 (or Customer_Name, Phone); name other columns with --map 'HEADER=field'"
+        )
+    header = columns.match(head[best], mapping, col_offset=table.col_offset)
+    header.row_index = best
+    rest = head[best + 1 :]
+
+    def data() -> Iterator[tuple[int, Row]]:
+        n = best + 1
+        for row in itertools.chain(rest, table.rows):
+            n += 1
+            yield n, row
+
+    return Located(table=table, header=header, header_row_number=best + 1, data=data())
+
+
+def _nonblank(cell: Cell) -> bool:
+    if cell is None:
+        return False
+    if isinstance(cell, str):
+        return bool(cell.strip())
+    return True
+
+
+def formula_cells(path: Path, sheet: str | None) -> set[tuple[int, int]] | None:
+    """(row, column) 0-based of formula cells with no cached value in an .xlsx sheet, or None.
+
+    Used only to explain a rejected row ("a formula with no saved value"): calamine reads such a
+    cell as empty and never evaluates it. Skipped for sheets over 50 MB of XML.
+    """
+    import re
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            target = _sheet_part(zf, sheet)
+            if target is None:
+                return None
+            info = zf.getinfo(target)
+            if info.file_size > 50 * 1000 * 1000:
+                return None
+            xml = zf.read(info).decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return None
+    out: set[tuple[int, int]] = set()
+    for m in re.finditer(r'<c\b[^>]*\br="([A-Z]+)([0-9]+)"[^>]*>(.*?)</c>', xml, re.S):
+        inner = m.group(3)
+        if "<f" in inner and not re.search(r"<v>[^<]+</v>", inner):
+            col = 0
+            for ch in m.group(1):
+                col = col * 26 + ord(ch) - 64
+            out.add((int(m.group(2)) - 1, col - 1))
+    return out
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet: str | None) -> str | None:
+    import re
+
+    try:
+        wb = zf.read("xl/workbook.xml").decode("utf-8", errors="replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", errors="replace")
+    except KeyError:
+        return None
+    sheets = re.findall(r'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"', wb)
+    if not sheets:
+        sheets = [(n, r) for r, n in re.findall(r'<sheet\b[^>]*?r:id="([^"]*)"[^>]*?name="([^"]*)"', wb)]
+    rid = None
+    for name, r in sheets:
+        if sheet is None or _xml_unescape(name) == sheet:
+            rid = r
+            break
+    if rid is None:
+        return None
+    for attrs in re.findall(r"<Relationship\b([^>]*)/?>", rels):
+        if f'Id="{rid}"' in attrs:
+            m = re.search(r'Target="([^"]*)"', attrs)
+            if m:
+                target = m.group(1).lstrip("/")
+                return target if target.startswith("xl/") else "xl/" + target
+    return None
+
+
+def _xml_unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")

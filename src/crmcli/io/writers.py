@@ -1,0 +1,395 @@
+"""Writing export files: atomic replacement, CSV and xlsx sheets, formula neutralisation.
+
+Nothing here knows about customers: the exporter hands over column descriptions
+and rows of plain values (str, int, float, None; dates as ``datetime.date`` or
+as Excel serial numbers).
+
+* Every file is written to a temporary file in the target's directory, created
+  0600 whatever the umask, fsync'ed, then renamed over the target. A failure at
+  any point removes the temporary file and leaves an earlier file untouched.
+* No exported cell can run as a formula (OWASP "CSV injection"): in CSV a text
+  value starting with ``= + - @``, tab, CR, LF or NUL gets a leading ``'`` (the
+  importer strips it again); in xlsx every string is written as a string cell,
+  and the one openpyxl would turn into a formula (a leading ``=``) is forced back
+  to text.
+* xlsx goes through openpyxl's write-only mode (rows streamed to disk, flat
+  memory). Column widths must be known before the first row, so the caller
+  passes them (the exporter measures them with one SQL aggregate).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import operator
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from crmcli.errors import CrmError
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+# A value starting with one of these can be read as a formula by a spreadsheet.
+FORMULA_PREFIXES = frozenset("=+-@\t\r\n\x00")
+EXCEL_MAX_ROWS = 1_048_576  # rows per sheet, the header included
+EXCEL_MAX_WIDTH = 255.0  # Excel's widest column
+# Characters XML 1.0 cannot hold (openpyxl refuses them).
+_ILLEGAL_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A string openpyxl would not store as it is: a leading '=' (a formula) or an illegal character.
+_NOT_PLAIN_RE = re.compile(r"^=|[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Excel counts days from 1899-12-30 (its 1900 leap-year bug shifts Jan-Feb 1900 by one).
+_EXCEL_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()
+DATE_FORMAT = "yyyy-mm-dd"
+TEXT_FORMAT = "@"
+
+
+def neutralize(value: str) -> str:
+    """``value`` made safe for a CSV cell: a leading ``'`` when it could start a formula."""
+    if value and value[0] in FORMULA_PREFIXES:
+        return "'" + value
+    return value
+
+
+def display_width(text: str) -> float:
+    """Columns ``text`` takes in a spreadsheet: East Asian (3-byte UTF-8) characters count double.
+
+    The longest line counts for text with line breaks.
+    """
+    if "\n" in text:
+        return max(display_width(line) for line in text.split("\n"))
+    n = len(text)
+    return n + (len(text.encode("utf-8")) - n) / 2
+
+
+def excel_serial(day: dt.date) -> int:
+    """The Excel (1900 system) serial number of a calendar date."""
+    serial = day.toordinal() - _EXCEL_EPOCH_ORDINAL
+    return serial - 1 if serial < 61 else serial
+
+
+# --------------------------------------------------------------------------- atomic files
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file that replaces ``path`` only when the block completes.
+
+    The data goes to a temporary file next to ``path`` (same file system, so the
+    rename is atomic), created 0600; on success it is flushed, fsync'ed and renamed
+    over ``path``; on any error the temporary file is removed and ``path`` is left
+    as it was.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CrmError(f"cannot write {path}: it is a directory")
+    tmp = _temp_name(path)
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as exc:
+        raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # not every file system lets a directory be synced
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- csv
+
+
+def write_csv(
+    fh: IO[str],
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    text_columns: Sequence[int] | None = None,
+    lineterminator: str = "\r\n",
+) -> int:
+    """Write a header and rows to a text stream; return the number of data rows.
+
+    Strings are neutralised (see ``neutralize``); None is an empty cell; numbers
+    are written as Python prints them. ``text_columns``: the only columns that can
+    hold free text (a cheaper check per row); default all.
+    """
+    writer = csv.writer(fh, lineterminator=lineterminator)
+    writer.writerow(header)
+    count = 0
+    prefixes = FORMULA_PREFIXES
+    pick: Callable[[Sequence[Any]], Sequence[Any]]
+    if text_columns is None:
+        pick = tuple
+    elif len(text_columns) == 1:
+        only = text_columns[0]
+
+        def pick(row: Sequence[Any]) -> Sequence[Any]:
+            return (row[only],)
+    else:
+        pick = operator.itemgetter(*text_columns)
+
+    def safe(row: Sequence[Any]) -> Sequence[Any]:
+        nonlocal count
+        count += 1
+        for v in pick(row):
+            if v and v.__class__ is str and v[0] in prefixes:
+                return [("'" + x if x.__class__ is str and x and x[0] in prefixes else x) for x in row]
+        return row
+
+    writer.writerows(map(safe, rows))
+    return count
+
+
+# --------------------------------------------------------------------------- xlsx
+
+
+@dataclass
+class Column:
+    """One column of a sheet.
+
+    ``kind``: ``text`` (a string cell), ``code`` (a string cell formatted as Text, so
+    that what is typed into it later stays text: codes and phones), ``date`` (a real
+    date cell; the value is a ``date`` or an Excel serial number), ``number``.
+    ``choices`` adds a drop-down list (data validation) to the column.
+    """
+
+    header: str
+    kind: str = "text"
+    width: float = 10.0
+    choices: Sequence[str] = ()
+    required: bool = False
+
+
+@dataclass
+class Sheet:
+    title: str
+    columns: Sequence[Column]
+    rows: Iterable[Sequence[Any]] = ()
+    # Rows styled grey and italic after the header (the template's example row).
+    example_rows: Sequence[Sequence[Any]] = ()
+    note: str | None = None  # the drop-downs' prompt text
+    freeze: bool = True
+    autofilter: bool = True
+    on_row: Callable[[int], None] | None = field(default=None, repr=False)  # called with each row number
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index)
+
+
+def _choices_formula(choices: Sequence[str]) -> str:
+    # A literal list: Excel caps it at 255 characters, far above our vocabularies.
+    return '"' + ",".join(c.replace('"', '""') for c in choices) + '"'
+
+
+def _prepare_sheet(ws: WriteOnlyWorksheet, sheet: Sheet) -> None:
+    for i, col in enumerate(sheet.columns, 1):
+        width = min(max(col.width, display_width(col.header) + 3), EXCEL_MAX_WIDTH)
+        ws.column_dimensions[_column_letter(i)].width = round(width, 1)
+    if sheet.freeze:
+        ws.freeze_panes = "A2"
+
+
+def _add_validations(ws: WriteOnlyWorksheet, sheet: Sheet, last_row: int) -> None:
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    end = EXCEL_MAX_ROWS
+    for i, col in enumerate(sheet.columns, 1):
+        if not col.choices:
+            continue
+        dv = DataValidation(
+            type="list",
+            formula1=_choices_formula(col.choices),
+            allow_blank=True,
+            showDropDown=False,  # (sic) False shows the in-cell arrow
+            showErrorMessage=True,
+            errorStyle="warning",  # other accepted spellings (aliases) can still be typed
+            errorTitle=col.header,
+            error=" / ".join(col.choices),
+            showInputMessage=bool(sheet.note),
+            promptTitle=col.header if sheet.note else None,
+            prompt=sheet.note,
+        )
+        letter = _column_letter(i)
+        dv.add(f"{letter}2:{letter}{end}")
+        ws.data_validations.append(dv)
+    if sheet.autofilter:
+        ws.auto_filter.ref = f"A1:{_column_letter(len(sheet.columns))}{max(last_row, 1)}"
+
+
+class _RowMaker:
+    """Turns a row of plain values into what ``append`` takes, cheaply.
+
+    openpyxl's write-only ``append`` costs ~15 us per cell; a styled cell costs more
+    because each one is a new ``WriteOnlyCell``. Styled cells (dates, Text-formatted
+    codes and phones) are therefore one reusable ``WriteOnlyCell`` per column whose
+    value is reset for each row: ``append`` serialises the row before returning.
+    """
+
+    def __init__(self, ws: WriteOnlyWorksheet, columns: Sequence[Column]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        self.ws = ws
+        self.WriteOnlyCell = WriteOnlyCell
+        self.date_cells: list[tuple[int, Any]] = []
+        self.code_cells: list[tuple[int, Any]] = []
+        for i, col in enumerate(columns):
+            if col.kind == "date":
+                cell = WriteOnlyCell(ws)
+                cell.number_format = DATE_FORMAT
+                self.date_cells.append((i, cell))
+            elif col.kind == "code":
+                cell = WriteOnlyCell(ws)
+                cell.number_format = TEXT_FORMAT
+                self.code_cells.append((i, cell))
+        self.styled = {i for i, _ in (*self.date_cells, *self.code_cells)}
+
+    def text_cell(self, value: str, number_format: str | None = None) -> Any:
+        """A string cell that stays a string, whatever it starts with."""
+        cell = self.WriteOnlyCell(self.ws)
+        cell.value = _ILLEGAL_XML_RE.sub("", value)
+        cell.data_type = "s"  # after the assignment: a leading '=' made it a formula
+        if number_format:
+            cell.number_format = number_format
+        return cell
+
+    def __call__(self, values: Sequence[Any]) -> list[Any]:
+        row = list(values)
+        search = _NOT_PLAIN_RE.search
+        for i, v in enumerate(row):
+            # Only '=' turns a string into an openpyxl formula; + - @ stay strings anyway.
+            if v.__class__ is str and search(v) and i not in self.styled:
+                row[i] = self.text_cell(v)
+        for i, cell in self.code_cells:
+            v = row[i]
+            if v is None or v == "":
+                row[i] = None
+            elif v.__class__ is str and search(v):
+                row[i] = self.text_cell(v, TEXT_FORMAT)
+            else:
+                cell.value = v if v.__class__ is str else str(v)
+                row[i] = cell
+        for i, cell in self.date_cells:
+            v = row[i]
+            if v is None or v == "":
+                row[i] = None
+            else:
+                cell.value = excel_serial(v) if isinstance(v, dt.date) else v
+                row[i] = cell
+        return row
+
+
+def write_xlsx(fh: IO[bytes], sheets: Sequence[Sheet]) -> list[int]:
+    """Write a workbook of ``sheets`` to ``fh``; return the number of data rows of each.
+
+    Each sheet has a bold header row, frozen, with an auto-filter; column widths
+    as given; drop-downs on columns with choices. More rows than Excel's limit is a
+    CrmError (checked as rows are written; callers should count first).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    counts: list[int] = []
+    try:
+        for sheet in sheets:
+            ws = wb.create_sheet(sheet.title)
+            _prepare_sheet(ws, sheet)
+            bold = Font(bold=True)
+            header = []
+            for col in sheet.columns:
+                cell = WriteOnlyCell(ws, value=col.header + ("*" if col.required else ""))
+                cell.data_type = "s"
+                cell.font = bold
+                header.append(cell)
+            ws.append(header)
+            make = _RowMaker(ws, sheet.columns)
+            n = 0
+            if sheet.example_rows:
+                grey = Font(italic=True, color="808080")
+                for values in sheet.example_rows:
+                    row = []
+                    for col, v in zip(sheet.columns, values, strict=True):
+                        cell = WriteOnlyCell(ws, value=v)
+                        if col.kind == "date" and isinstance(v, dt.date):
+                            cell.number_format = DATE_FORMAT
+                        elif col.kind == "code":
+                            cell.number_format = TEXT_FORMAT
+                        if isinstance(v, str):
+                            cell.data_type = "s"
+                        cell.font = grey
+                        row.append(cell)
+                    ws.append(row)
+                    n += 1
+            limit = EXCEL_MAX_ROWS - 1
+            on_row = sheet.on_row
+            append = ws.append
+            for values in sheet.rows:
+                n += 1
+                if n > limit:
+                    raise CrmError(
+                        f"sheet '{sheet.title}' has more than {limit:,} rows, Excel's limit; "
+                        "export to csv instead (crm export FILE.csv)"
+                    )
+                append(make(values))
+                if on_row is not None:
+                    on_row(n)
+            _add_validations(ws, sheet, n + 1)
+            counts.append(n)
+        wb.save(fh)
+    finally:
+        _cleanup(wb)
+    return counts
+
+
+def _cleanup(wb: Any) -> None:
+    """Remove openpyxl's per-sheet temporary files now (it would at exit) when a save failed."""
+    for ws in wb.worksheets:
+        writer = getattr(ws, "_writer", None)
+        out = getattr(writer, "out", None)
+        if isinstance(out, str) and os.path.exists(out):
+            rows = getattr(ws, "_rows", None)
+            try:
+                if rows is not None:
+                    rows.close()  # ends the row generator while its file is still open
+            except Exception:  # noqa: BLE001 - best effort on an error path
+                pass
+            try:
+                writer.close()  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - best effort on an error path
+                pass
+            try:
+                writer.cleanup()  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001
+                Path(out).unlink(missing_ok=True)

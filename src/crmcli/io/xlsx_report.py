@@ -1,0 +1,159 @@
+"""``crm report KIND --xlsx FILE``: the report as a workbook with a native Excel chart.
+
+Pie for shares (industries, lost reasons, the A/B/C split), bar for counts (funnel,
+sources, owners, forecast, alerts), line for the monthly trend. The chart reads
+its data from the sheet's cells, so it follows any edit made in Excel.
+openpyxl is imported here only, inside the function.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crmcli.errors import CrmError
+
+if TYPE_CHECKING:
+    from crmcli.services.reports import Report
+
+HEADER_ROW = 4  # rows 1-2: headline and period; the table starts at row 4
+NUMBER_FORMATS = {"int": "#,##0", "money": "#,##0.00", "pct": "0.0%"}
+
+
+def _value(key: str, value: Any, lang: str) -> Any:
+    from crmcli.services import reports
+
+    kind = reports.KIND_OF.get(key)
+    if value is None:
+        return None if kind in ("int", "money", "pct") or key.endswith("_at") else reports.none_label(lang)
+    if kind == "bool":
+        return "✓" if value else ""
+    if kind in ("stage", "level"):
+        from crmcli import vocab
+
+        return vocab.label(kind, value, lang)
+    return value
+
+
+def _summary(report: Report, lang: str) -> tuple[list[str], list[list[Any]]] | None:
+    """A small table charted instead of the rows, for reports with one row per customer."""
+    from crmcli.services import reports
+
+    f = report.figures
+    if report.kind == "abc":
+        head = [reports.label("class", lang), reports.label("customers", lang), reports.label("amount", lang),
+                reports.label("share", lang)]  # fmt: skip
+        return head, [[c, f[f"class_{c.lower()}"]["customers"], f[f"class_{c.lower()}"]["amount"],
+                       f[f"class_{c.lower()}"]["share"]] for c in "ABC"]  # fmt: skip
+    if report.kind == "alerts":
+        head = ["", reports.label("customers", lang)]
+        return head, [[reports.label(k, lang), f[k]] for k in ("dormant", "stale", "overdue")]
+    return None
+
+
+def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
+    """Write ``report`` to ``path`` (.xlsx) with its chart."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, LineChart, PieChart, Reference
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from crmcli.services import reports
+
+    spec = report.spec
+    keys = list(spec.keys)
+    wb = Workbook()
+    ws = wb.active
+    zh_title, en_title = reports.TITLES[report.kind]
+    title = zh_title if lang == "zh" else en_title
+    ws.title = title
+    ws["A1"] = headline
+    ws["A1"].font = Font(bold=True, size=13)
+    p = report.params
+    period = " – ".join(d.isoformat() if d else "…" for d in (p.since, p.until))
+    who = ", ".join(p.owners) if p.owners else ("全部" if lang == "zh" else "everyone")
+    ws["A2"] = (f"期间 {period}  负责人 {who}  日期 {p.today}" if lang == "zh"
+                else f"Period {period}  owner {who}  as of {p.today}")  # fmt: skip
+    for col, key in enumerate(keys, start=1):
+        c = ws.cell(row=HEADER_ROW, column=col, value=reports.label(key, lang))
+        c.font = Font(bold=True)
+    rows = report.rows
+    for r, rec in enumerate(rows, start=HEADER_ROW + 1):
+        for col, key in enumerate(keys, start=1):
+            c = ws.cell(row=r, column=col, value=_value(key, rec.get(key), lang))
+            if isinstance(c.value, str) and c.value.startswith("="):
+                c.data_type = "s"  # a name like "=SUM(...)" stays text, never a formula
+            fmt = NUMBER_FORMATS.get(reports.KIND_OF.get(key, ""))
+            if fmt:
+                c.number_format = fmt
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+    for col, key in enumerate(keys, start=1):
+        width = max([_width(reports.label(key, lang))] + [_width(ws.cell(row=r, column=col).value) for r in
+                    range(HEADER_ROW + 1, HEADER_ROW + 1 + min(len(rows), 500))])  # fmt: skip
+        ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 40)
+    last = HEADER_ROW + len(rows)
+    anchor_col = len(keys) + 2
+
+    summary = _summary(report, lang)
+    if summary is not None and rows:
+        head, data = summary
+        for i, text in enumerate(head):
+            ws.cell(row=HEADER_ROW, column=anchor_col + i, value=text).font = Font(bold=True)
+        for r, values in enumerate(data, start=HEADER_ROW + 1):
+            for i, value in enumerate(values):
+                c = ws.cell(row=r, column=anchor_col + i, value=value)
+                if report.kind == "abc" and i == 3:
+                    c.number_format = NUMBER_FORMATS["pct"]
+                elif isinstance(value, int | float):
+                    c.number_format = NUMBER_FORMATS["money" if report.kind == "abc" and i == 2 else "int"]
+        cats = Reference(ws, min_col=anchor_col, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + len(data))
+        value_col = anchor_col + (2 if report.kind == "abc" else 1)
+        values = Reference(ws, min_col=value_col, min_row=HEADER_ROW, max_row=HEADER_ROW + len(data))
+        chart: Any = PieChart() if spec.chart == "pie" else BarChart()
+        chart.add_data(values, titles_from_data=True)
+        chart.set_categories(cats)
+        anchor_col += len(head) + 1
+    elif rows:
+        cats = Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=last)
+        if spec.chart == "pie":
+            chart = PieChart()
+        elif spec.chart == "line":
+            chart = LineChart()
+            chart.y_axis.title = reports.label(spec.series[0], lang)
+        else:
+            chart = BarChart()
+            chart.type = "col"
+        for key in spec.series:
+            col = keys.index(key) + 1
+            chart.add_data(Reference(ws, min_col=col, min_row=HEADER_ROW, max_row=last), titles_from_data=True)
+        chart.set_categories(cats)
+    else:
+        chart = None  # nothing to draw
+    if chart is not None:
+        chart.title = title
+        if isinstance(chart, PieChart):
+            chart.dataLabels = DataLabelList()
+            chart.dataLabels.showPercent = True
+        chart.width, chart.height = 18, 10
+        ws.add_chart(chart, ws.cell(row=HEADER_ROW, column=anchor_col).coordinate)
+        if report.kind == "trend":
+            counts = LineChart()
+            counts.title = "客户与跟进" if lang == "zh" else "Customers, follow-ups and deals"
+            for key in ("new_customers", "follow_ups", "won_deals"):
+                col = keys.index(key) + 1
+                counts.add_data(Reference(ws, min_col=col, min_row=HEADER_ROW, max_row=last), titles_from_data=True)
+            counts.set_categories(cats)
+            counts.width, counts.height = 18, 10
+            ws.add_chart(counts, ws.cell(row=HEADER_ROW + 22, column=anchor_col).coordinate)
+    try:
+        wb.save(path)
+    except OSError as exc:
+        raise CrmError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _width(value: Any) -> int:
+    if value is None:
+        return 0
+    text = str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)  # CJK counts double

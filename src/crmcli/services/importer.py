@@ -1,0 +1,1453 @@
+"""Importing customers (and their follow-ups) from a spreadsheet; undoing an import (spec §9).
+
+One import is one write transaction and one ``import_batch`` row. Rows stream from the reader
+in chunks of ``CHUNK`` rows; each chunk is
+
+1. parsed (pure: cells -> values, or the row's reasons for rejection),
+2. resolved against the database with one query for the customers whose phone key or code
+   appears in the chunk (so memory stays flat, whatever the size of the file or database),
+3. applied in file order to a chunk-local view (new customers, updates, follow-ups, deals),
+4. written with executemany (``exec_driver_sql``), never per-row ORM.
+
+Identity (§3): a code the database already has names that customer when the row's name or
+phone matches it; otherwise normalised name + phone decides. Within the file, later rows see
+the customers earlier rows created.
+
+Stage columns: the "at least half of the values are stages" rule needs the whole column, which
+a stream only knows at the end. The import therefore assumes every candidate column passes; when
+a column that fails the rule was actually used by some row, the work is rolled back to a
+savepoint and done again with that column set aside. (Seed 000's 合作状态 is never used when
+客户类型 is filled, so the usual 100k-row sheet is read once.)
+
+Codes for rows without one are handed out at the end, in file order (a placeholder ``~id``
+holds the unique column meanwhile), so a code written further down the file is never taken by
+an earlier code-less row.
+
+Undo: ``batch_change`` holds, for this batch, one row per customer it created (``before`` NULL),
+one per existing customer it changed (``before`` = ``{"before": {field: old}, "after":
+{field: new}}``) and one per tag it added to an existing customer (``table_name`` "tag",
+``before`` = ``{"name": tag}``). Follow-ups, stage changes and deals carry ``batch_id``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crmcli import normalize, vocab
+from crmcli.errors import CrmError, NotFound, ParseError, UsageError
+from crmcli.io import columns, readers
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+CHUNK = 2000
+MAX_CELL = 32767  # Excel's own limit for a cell
+MAX_NAME = 200
+REASON_SAMPLES = 20
+
+ON_DUPLICATE = ("skip", "update", "fail")
+
+# Customer columns an import writes, in INSERT order.
+INSERT_COLUMNS = (
+    "id", "code", "name", "name_key", "phone", "phone_key", "contact", "title", "email", "industry",
+    "source", "level", "stage", "owner", "need", "notes", "amount", "expected_close", "lost_reason",
+    "created_at", "archived", "last_follow_at", "last_method", "next_date", "next_plan",
+)  # fmt: skip
+# Fields a row may set on an existing customer with --on-duplicate update.
+UPDATE_FIELDS = (
+    "code", "name", "phone", "contact", "title", "email", "industry", "source", "level", "stage",
+    "owner", "need", "notes", "amount", "expected_close", "lost_reason", "created_at",
+)  # fmt: skip
+_LOAD_COLUMNS = tuple(c for c in INSERT_COLUMNS if c not in ("archived", "last_follow_at", "last_method", "next_date", "next_plan"))
+
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE_LABEL_RE = re.compile(r"^\s*(?:电话|手机|手机号|座机|tel|mobile|phone)\s*[:：]\s*", re.IGNORECASE)
+_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+# 跟进记录 cells (seed 002): "09-20电话沟通:…;下一步:…", one follow-up per dated line.
+_LOG_DATE_RE = re.compile(r"^\s*(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?")
+_LOG_LINE_START_RE = re.compile(r"(?m)^(?=\s*(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2})")
+_NEXT_STEP_RE = re.compile(r"(?:下一步(?:计划)?|下步计划|next\s*step)\s*[:：]\s*(?P<plan>.+)$", re.IGNORECASE | re.S)
+_PLAN_DATE_RE = re.compile(r"(?:(?P<y>\d{4})\s*年\s*)?(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]")
+
+
+@dataclass
+class ImportOptions:
+    user: str
+    today: dt.date
+    on_duplicate: str = "skip"
+    dry_run: bool = False
+    strict: bool = False
+    rejects: Path | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None
+    source: str | None = None
+    sheet: str | None = None
+    lang: str = "en"
+
+
+@dataclass
+class ImportResult:
+    file: str
+    batch: int | None = None
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    follow_ups: int = 0
+    deals: int = 0
+    stage_changes: int = 0
+    blank_rows: int = 0
+    data_rows: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+    unused_columns: list[str] = field(default_factory=list)
+    stage_columns: list[str] = field(default_factory=list)
+    rejects_file: str | None = None
+    reasons: list[str] = field(default_factory=list)  # the first few reject reasons
+    header_row: int = 0
+    sheet: str | None = None
+    encoding: str | None = None
+    dry_run: bool = False
+    strict_failed: bool = False
+
+    @property
+    def status(self) -> int:
+        """Exit status (spec §9): 0 all imported or skipped, 3 partial, 1 nothing valid."""
+        if self.strict_failed:
+            return 1
+        if self.rejected == 0:
+            return 0
+        return 3 if (self.created + self.updated + self.skipped) > 0 else 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "follow_ups": self.follow_ups,
+            "blank_rows": self.blank_rows,
+            "unknown_columns": self.unknown_columns,
+            "rejects_file": self.rejects_file,
+            "unused_columns": self.unused_columns,
+            "deals": self.deals,
+            "stage_changes": self.stage_changes,
+            "dry_run": self.dry_run,
+            "file": self.file,
+        }
+
+
+Progress = Callable[[int, int | None], None]  # (rows done, rows in total or None)
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction to roll it back on purpose (dry run, --strict)."""
+
+
+class _Redo(Exception):
+    def __init__(self, failing: set[int]) -> None:
+        self.failing = failing
+
+
+# --------------------------------------------------------------------------- parsing one row
+
+
+@dataclass
+class _Parsed:
+    rowno: int
+    values: dict[str, Any]
+    code: str | None
+    tags: list[str]
+    follow_ups: list[dict[str, Any]]
+    deal: tuple[str, float] | None
+    event_date: str  # date of the row's stage change: its first follow-up's date, else today
+    owner_fallback: str | None  # 跟进人, owner of a new customer when there is no 负责人
+    row: list[Any] = field(default_factory=list)  # the cells as read, for the rejects file
+
+
+class _RowError(Exception):
+    pass
+
+
+def _cell_text(cell: object) -> str:
+    """A cell as the rejects file shows it."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    if isinstance(cell, bool):
+        return "TRUE" if cell else "FALSE"
+    if isinstance(cell, float):
+        return str(int(cell)) if cell.is_integer() else repr(cell)
+    if isinstance(cell, dt.datetime):
+        return cell.date().isoformat() if cell.time() == dt.time() else cell.isoformat(sep=" ", timespec="seconds")
+    if isinstance(cell, dt.date):
+        return cell.isoformat()
+    return str(cell)
+
+
+_MARKERS_FOLDED = frozenset(m.casefold() for m in normalize.EMPTY_MARKERS)
+_MISS = object()
+
+
+def _fast_clean(v: str) -> str | None:
+    """``normalize.clean_text`` for a str, with a fast path for the common, already-clean cell."""
+    if v.isprintable() and v[0] != " " and v[-1] != " " and "  " not in v and unicodedata.is_normalized("NFKC", v):
+        # isprintable() excludes tabs, line breaks, NBSP and the invisible characters that
+        # clean_text trims, so only the empty markers remain to check
+        return None if len(v) <= 3 and v.casefold() in _MARKERS_FOLDED else v
+    return normalize.clean_text(v)
+
+
+def _fast_keep(v: str) -> str | None:
+    """``normalize.keep_text`` for a str, with a fast path for text with no line breaks or edges."""
+    if v.isprintable() and v[0] != " " and v[-1] != " ":
+        return None if len(v) <= 6 and normalize.is_empty(v) else v
+    return normalize.keep_text(v)
+
+
+def _name_key(name: str) -> str:
+    """``normalize.name_key`` of a cleaned (NFKC) name; a name with no spaces, invisible
+    characters or capitals is its own key."""
+    if " " not in name and name.isprintable() and name.casefold() == name:
+        return name
+    return normalize.name_key(name)
+
+
+def _too_long(v: str) -> ParseError:
+    return ParseError(f"cell is too long ({len(v):,} characters; at most {MAX_CELL:,})")
+
+
+def _shown(message: str) -> str:
+    return message if len(message) <= 300 else message[:300] + "..."
+
+
+Converter = Callable[[Any], Any]
+
+# Fields and how their cells are read.
+_CLEAN = ("name", "contact", "code", "contact_title")  # NFKC text, unique per row
+_CLEAN_MEMO = ("title", "industry", "source", "owner", "follow_by", "tags")  # NFKC text, few values
+_PROSE = ("need", "notes", "lost_reason", "follow_content", "follow_next_plan", "follow_log")  # as typed
+_DATES = ("created_at", "expected_close", "last_follow_at", "next_follow_at", "follow_date", "deal_date")
+# Parsed fields that are not customer columns.
+_NOT_CUSTOMER = (
+    "name", "phone", "code", "contact_title", "tags", "last_follow_at", "next_follow_at", "follow_date",
+    "follow_by", "follow_method", "follow_content", "follow_feedback", "follow_next_plan", "follow_log",
+    "deal_date", "deal_amount",
+)  # fmt: skip
+
+
+class _Parser:
+    """Cells -> values. One converter per present column, built once; results of the
+    low-cardinality columns (dates, enums, industry, owner...) are memoised per cell value."""
+
+    def __init__(self, header: columns.Header, opts: ImportOptions, *, from_csv: bool, check_nul: bool, stage_cols: list[columns.Column]) -> None:
+        self.today = opts.today
+        self.today_iso = opts.today.isoformat()
+        self.from_csv = from_csv
+        self.check_nul = check_nul
+        self.width = header.width
+        self.idx: dict[str, int] = {}
+        self.names: dict[int, str] = {}
+        for col in header.columns:
+            self.names[col.index] = col.header
+            if col.field and col.field != "stage" and col.field not in self.idx:
+                self.idx[col.field] = col.index
+        # (field, column index, memo or None, converter): the converter fills the memo
+        self.plan: list[tuple[str, int, dict[Any, Any] | None, Converter, bool]] = []
+        for fld, i in self.idx.items():
+            memo, conv = self._converter(fld)
+            if from_csv:
+                conv = _unquoting(conv)
+                memo = None  # the memo is keyed by the cell as read, before unquoting
+            self.plan.append((fld, i, memo, conv, fld not in _NOT_CUSTOMER))
+        self.stage_cols = stage_cols
+        self.stage_idx = [c.index for c in stage_cols]
+        self.stage_nonempty = {c.index: 0 for c in stage_cols}
+        self.stage_hits = {c.index: 0 for c in stage_cols}
+        self.stage_used: set[int] = set()
+        self.headerless = [c.index for c in header.columns if c.field is None and c.header.startswith("column ") and c.index < self.width]
+        self.headerless_with_data: set[int] = set()
+        self._stage_cache: dict[Any, str | None] = {}
+        self.has_follow = any(f in self.idx for f in columns.FOLLOW_FIELDS)
+
+    # -- converters: cell -> stored value, None for an empty cell, ParseError for a bad one
+
+    def _converter(self, fld: str) -> tuple[dict[Any, Any] | None, Converter]:
+        if fld in _CLEAN:
+            return None, _text_conv(_fast_clean)
+        if fld in _PROSE:
+            return None, _text_conv(_fast_keep)
+        if fld == "email":
+            return None, _email_conv
+        if fld == "phone":
+            return None, _phone_conv
+        if fld in ("amount", "deal_amount"):
+            return None, _money_conv
+        memo: dict[Any, Any] = {}
+        if fld in _CLEAN_MEMO:
+            conv = _memoised(memo, _text_conv(_fast_clean))
+        elif fld == "follow_feedback":
+            conv = _memoised(memo, _feedback_conv)
+        elif fld in ("level", "follow_method"):
+            conv = _memoised(memo, _enum_conv("level" if fld == "level" else "method"))
+        elif fld in _DATES:
+            conv = _memoised(memo, _date_conv(self.today))
+        else:  # pragma: no cover
+            raise AssertionError(fld)
+        return memo, conv
+
+    # -- the row
+
+    def parse(self, rowno: int, row: list[Any]) -> tuple[_Parsed | None, list[str]]:
+        """Parse one non-blank row: (values, []) or (None, reasons)."""
+        errors: list[str] = []
+        if len(row) != self.width:
+            row = self._fit(rowno, row, errors)
+        if self.check_nul and any(type(c) is str and "\x00" in c for c in row):
+            errors.append(f"row {rowno}: a cell holds a NUL character (binary data?)")
+        for i in self.headerless:
+            if not _empty(row[i]):
+                self.headerless_with_data.add(i)
+        vals: dict[str, Any] = {}  # customer columns
+        got: dict[str, Any] = {}  # the other fields
+        miss = _MISS
+        for fld, i, memo, conv, customer in self.plan:
+            v = row[i]
+            if v == "":
+                continue
+            try:
+                x = miss if memo is None else memo.get(v, miss)
+                if x is miss:
+                    x = conv(v)
+            except ParseError as exc:
+                errors.append(_shown(f"row {rowno}, column {self.names[i]}: {exc}"))
+                continue
+            if x is not None:
+                if customer:
+                    vals[fld] = x
+                else:
+                    got[fld] = x
+        stage = self._stage(row, rowno, errors) if self.stage_idx else None
+        return self._assemble(rowno, vals, got, stage, errors)
+
+    def _fit(self, rowno: int, row: list[Any], errors: list[str]) -> list[Any]:
+        width = self.width
+        if len(row) < width:
+            return row + [""] * (width - len(row))
+        extra = [c for c in row[width:] if not _empty(c)]
+        if extra:
+            errors.append(
+                f"row {rowno}: {len(extra)} cell(s) beyond the last column of the header "
+                f"({columns.column_letter(width)}...), e.g. '{_cell_text(extra[0])[:40]}' (an unquoted comma?)"
+            )
+        return row
+
+    def _fail(self, errors: list[str], rowno: int, fld: str, message: str) -> None:
+        i = self.idx.get(fld)
+        where = f"column {self.names[i]}" if i is not None else fld
+        errors.append(_shown(f"row {rowno}, {where}: {message}"))
+
+    def _said(self, errors: list[str], rowno: int, fld: str) -> bool:
+        """Has a reason about this field's column been given already?"""
+        prefix = f"row {rowno}, column {self.names[self.idx[fld]]}:"
+        return any(e.startswith(prefix) for e in errors)
+
+    def _assemble(self, rowno: int, values: dict[str, Any], got: dict[str, Any], stage: str | None, errors: list[str]) -> tuple[_Parsed | None, list[str]]:
+        fail = self._fail
+        name = got.get("name")
+        if name is None:
+            if not self._said(errors, rowno, "name"):
+                fail(errors, rowno, "name", "name is empty (客户名称 is required)")
+        elif len(name) > MAX_NAME:
+            fail(errors, rowno, "name", f"name is too long ({len(name)} characters; at most {MAX_NAME})")
+        else:
+            try:
+                values["name_key"] = _name_key(name)
+                values["name"] = name
+            except ParseError as exc:
+                fail(errors, rowno, "name", str(exc))
+        phone = got.get("phone")
+        if phone is None:
+            if not self._said(errors, rowno, "phone"):
+                fail(errors, rowno, "phone", "phone is empty (联系电话 is required)")
+        else:
+            values["phone"], values["phone_key"] = phone
+        code = got.get("code")
+        if code is not None:
+            from crmcli.services.customers import check_code
+
+            try:
+                code = check_code(code)
+            except ParseError as exc:
+                fail(errors, rowno, "code", str(exc))
+        ct = got.get("contact_title")
+        if ct is not None:
+            parts = re.split(r"\s*[/|]\s*", ct, maxsplit=1)  # NFKC made ／ and ｜ ASCII
+            if parts[0].strip():
+                values.setdefault("contact", parts[0].strip())
+            if len(parts) > 1 and parts[1].strip():
+                values.setdefault("title", parts[1].strip())
+        if stage is not None:
+            values["stage"] = stage
+        tags: list[str] = []
+        if "tags" in got:
+            from crmcli.services.customers import clean_tags
+
+            tags = clean_tags([got["tags"]])
+
+        created = values.get("created_at")
+        last_follow = got.get("last_follow_at")
+        follow_ups: list[dict[str, Any]] = []
+        by = got.get("follow_by")
+        if self.has_follow:
+            content = got.get("follow_content")
+            method = got.get("follow_method")
+            feedback, feedback_text = got.get("follow_feedback") or (None, None)
+            plan = got.get("follow_next_plan")
+            day = got.get("follow_date")
+            if content or method or feedback or feedback_text or plan or day:
+                day = day or last_follow or created or self.today_iso
+                if feedback_text:
+                    # free text in 客户反馈 (seed 004's Feedback) is kept in the content
+                    content = f"{content}\n客户反馈：{feedback_text}" if content else f"客户反馈：{feedback_text}"
+                next_date = got.get("next_follow_at")
+                if next_date is not None and next_date < day:
+                    fail(errors, rowno, "next_follow_at", f"next follow-up date {next_date} is before the follow-up date {day}")
+                follow_ups.append(
+                    {"date": day, "method": method, "content": content or "", "feedback": feedback, "by": by,
+                     "next_date": next_date, "next_plan": plan}
+                )  # fmt: skip
+        log = got.get("follow_log")
+        if log:
+            try:
+                follow_ups.extend(_parse_log(log, by=by, last_follow=last_follow, created=created, today=self.today))
+            except ParseError as exc:
+                fail(errors, rowno, "follow_log", str(exc))
+
+        deal = None
+        deal_date = got.get("deal_date")
+        if deal_date is not None:
+            amount = got.get("deal_amount")
+            if amount is None and stage == "won":
+                amount = values.get("amount")
+            if amount is None:
+                fail(errors, rowno, "deal_date", "a deal date (成交日期) needs an amount (成交金额, or 预计成交金额 on a won row)")
+            elif amount <= 0:
+                fail(errors, rowno, "deal_date", "the deal amount must be greater than 0")
+            else:
+                deal = (deal_date, amount)
+        elif got.get("deal_amount") is not None:
+            fail(errors, rowno, "deal_amount", "a deal amount (成交金额) needs a deal date (成交日期)")
+        if errors:
+            return None, errors
+        return (
+            _Parsed(
+                rowno=rowno, values=values, code=code, tags=tags, follow_ups=follow_ups, deal=deal,
+                event_date=follow_ups[0]["date"] if follow_ups else self.today_iso, owner_fallback=by,
+            ),
+            errors,
+        )  # fmt: skip
+
+    def _stage(self, row: list[Any], rowno: int, errors: list[str]) -> str | None:
+        chosen: str | None = None
+        decided = False
+        cache = self._stage_cache
+        for i in self.stage_idx:
+            v = row[i]
+            if v == "":
+                continue
+            key = cache.get(v, _MISS)
+            if key is _MISS:
+                key = self._stage_key(v)
+                if len(cache) < 10000:
+                    cache[v] = key
+            if key == "":  # an empty marker
+                continue
+            self.stage_nonempty[i] += 1
+            if key is not None:
+                self.stage_hits[i] += 1
+            if not decided:
+                decided = True
+                self.stage_used.add(i)
+                if key is None:
+                    errors.append(_shown(f"row {rowno}, column {self.names[i]}: {_unknown('stage', v)}"))
+                else:
+                    chosen = key
+        return chosen
+
+    def _stage_key(self, v: Any) -> str | None:
+        """'' for an empty cell, None for a value that is not a stage, else the stage key."""
+        if type(v) is str:
+            if self.from_csv and v[:2] in _NEUTRALISED:
+                v = v[1:]
+            if len(v) > MAX_CELL:
+                return None
+        text = normalize.clean_text(v)
+        if text is None:
+            return ""
+        return vocab.lookup("stage", text)
+
+
+def _empty(v: Any) -> bool:
+    return v == "" or v is None or (type(v) is str and normalize.is_empty(v))
+
+
+def _unquoting(conv: Converter) -> Converter:
+    """CSV only: undo the exporter's formula neutralisation ("'=..." -> "=...")."""
+
+    def unquote(v: Any) -> Any:
+        if type(v) is str and v[:2] in _NEUTRALISED:
+            v = v[1:]
+        return conv(v)
+
+    return unquote
+
+
+def _memoised(memo: dict[Any, Any], conv: Converter) -> Converter:
+    def run(v: Any) -> Any:
+        out = conv(v)
+        if len(memo) >= 50000:
+            memo.clear()
+        memo[v] = out
+        return out
+
+    return run
+
+
+def _text_conv(clean: Callable[[str], str | None]) -> Converter:
+    def conv(v: Any) -> str | None:
+        if type(v) is str:
+            if len(v) > MAX_CELL:
+                raise _too_long(v)
+            return clean(v)
+        return normalize.clean_text(v)  # numbers and dates as a person writes them
+
+    return conv
+
+
+def _feedback_conv(v: Any) -> tuple[str | None, str | None] | None:
+    if type(v) is str and len(v) > MAX_CELL:
+        raise _too_long(v)
+    text = normalize.keep_text(v)
+    if text is None:
+        return None
+    key = vocab.lookup("feedback", text)
+    return (key, None) if key else (None, text)
+
+
+def _email_conv(v: Any) -> str | None:
+    if type(v) is str and len(v) > MAX_CELL:
+        raise _too_long(v)
+    email = _fast_clean(v) if type(v) is str else normalize.clean_text(v)
+    if email is None:
+        return None
+    if not _EMAIL_RE.fullmatch(email):
+        raise ParseError(f"email '{email[:60]}' is not an e-mail address")
+    return email
+
+
+def _phone_conv(v: Any) -> tuple[str, str] | None:
+    if type(v) is str:
+        if len(v) == 11 and v[0] == "1" and v.isdigit() and v.isascii():
+            return v, v
+        if len(v) > 200:
+            raise ParseError(f"phone is too long ({len(v):,} characters)")
+        if normalize.is_empty(v):
+            return None
+        v = _PHONE_LABEL_RE.sub("", v)
+    return normalize.clean_phone(v), normalize.phone_key(v)
+
+
+def _enum_conv(fld: str) -> Converter:
+    def conv(v: Any) -> str | None:
+        if type(v) is str and len(v) > MAX_CELL:
+            raise _too_long(v)
+        text = normalize.clean_text(v)
+        if text is None:
+            return None
+        key = vocab.lookup(fld, text)
+        if key is None:
+            raise ParseError(_unknown(fld, text))
+        return key
+
+    return conv
+
+
+def _money_conv(v: Any) -> float | None:
+    if type(v) is str:
+        if len(v) > 200:
+            raise ParseError(f"amount is too long ({len(v):,} characters)")
+        if normalize.is_empty(v):
+            return None
+    return normalize.parse_money(v)
+
+
+def _date_conv(today: dt.date) -> Converter:
+    def conv(v: Any) -> str | None:
+        if type(v) is str:
+            if len(v) > 200:
+                raise ParseError(f"date is too long ({len(v):,} characters)")
+            if normalize.is_empty(v):
+                return None
+        return normalize.parse_date(v, today).isoformat()
+
+    return conv
+
+
+def _unknown(fld: str, raw: Any) -> str:
+    try:
+        vocab.parse(fld, normalize.clean_text(raw) or "")
+    except ParseError as exc:
+        return str(exc)
+    return f"unknown {fld} '{raw}'"  # pragma: no cover
+
+
+_METHOD_WORDS: list[tuple[str, str]] = sorted(
+    ((name, key) for key in vocab.METHODS for name in (vocab.ZH_LABELS["method"][key], *vocab.ALIASES["method"][key])),
+    key=lambda p: -len(p[0]),
+)
+
+
+def _log_year(month: int, day: int, last_follow: str | None, created: str | None, today: dt.date) -> dt.date:
+    """A MM-DD of a 跟进记录 gets the year that puts it on or before the last follow-up date (or
+    today), and on or after the creation date."""
+
+    def make(year: int) -> dt.date:
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            raise ParseError(f"'{month:02d}-{day:02d}' is not a real date in {year}") from None
+
+    if last_follow:
+        ref = dt.date.fromisoformat(last_follow)
+        d = make(ref.year)
+        return d if d <= ref else make(ref.year - 1)
+    if created:
+        ref = dt.date.fromisoformat(created)
+        d = make(ref.year)
+        return d if d >= ref else make(ref.year + 1)
+    d = make(today.year)
+    return d if d <= today else make(today.year - 1)
+
+
+def _parse_log(text: str, *, by: str | None, last_follow: str | None, created: str | None, today: dt.date) -> list[dict[str, Any]]:
+    """跟进记录 text -> follow-ups; each keeps its whole text as the content."""
+    parts = [p.strip() for p in _LOG_LINE_START_RE.split(text) if p.strip()]
+    out = []
+    for part in parts or [text]:
+        m = _LOG_DATE_RE.match(part)
+        day: dt.date | None = None
+        rest = part
+        if m:
+            month, dom = int(m.group("m")), int(m.group("d"))
+            if m.group("y"):
+                try:
+                    day = dt.date(int(m.group("y")), month, dom)
+                except ValueError:
+                    raise ParseError(f"'{m.group(0).strip()}' is not a real date") from None
+            else:
+                day = _log_year(month, dom, last_follow, created, today)
+            rest = part[m.end() :].lstrip()
+        if day is None:
+            day = dt.date.fromisoformat(last_follow or created or today.isoformat())
+        method = None
+        for word, key in _METHOD_WORDS:
+            if rest.startswith(word):
+                method = key
+                break
+        plan = None
+        nm = _NEXT_STEP_RE.search(part)
+        if nm:
+            plan = nm.group("plan").strip().rstrip("。.;；") or None
+        next_date = None
+        if plan:
+            pm = _PLAN_DATE_RE.search(plan)
+            if pm:
+                year = int(pm.group("y")) if pm.group("y") else day.year
+                try:
+                    nd = dt.date(year, int(pm.group("m")), int(pm.group("d")))
+                    if nd < day and not pm.group("y"):
+                        nd = dt.date(year + 1, nd.month, nd.day)
+                    next_date = nd.isoformat() if nd >= day else None
+                except ValueError:
+                    next_date = None
+        out.append(
+            {"date": day.isoformat(), "method": method, "content": part, "feedback": None, "by": by,
+             "next_date": next_date, "next_plan": plan}
+        )  # fmt: skip
+    return out
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class _Rejects:
+    """The rejects CSV: the original header + reject_reason, one line per rejected row."""
+
+    def __init__(self, target: Path, header_cells: list[Any], reason_header: str) -> None:
+        self.target = target
+        self.header = [_cell_text(c) for c in header_cells] + [reason_header]
+        self.tmp: Path | None = None
+        self.fh: Any = None
+        self.writer: Any = None
+        self.count = 0
+
+    def add(self, row: list[Any], reason: str) -> None:
+        if self.fh is None:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=self.target.parent)
+            self.tmp = Path(name)
+            self.fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+            self.writer = csv.writer(self.fh)
+            self.writer.writerow(self.header)
+        width = len(self.header) - 1
+        cells = [_cell_text(c) for c in row[:width]]
+        cells += [""] * (width - len(cells))
+        extra = [_cell_text(c) for c in row[width:] if not (c == "" or c is None)]
+        self.writer.writerow(cells + [reason] + extra)
+        self.count += 1
+
+    def finish(self) -> str | None:
+        if self.fh is None:
+            return None
+        self.fh.close()
+        assert self.tmp is not None
+        os.replace(self.tmp, self.target)
+        return str(self.target)
+
+    def discard(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            if self.tmp is not None:
+                self.tmp.unlink(missing_ok=True)
+        self.fh = None
+        self.count = 0
+
+
+class _Run:
+    def __init__(self, conn: Connection, located: readers.Located, opts: ImportOptions, batch_id: int, result: ImportResult, rejects: _Rejects, progress: Progress | None, set_aside: set[int]) -> None:
+        self.conn = conn
+        self.loc = located
+        self.opts = opts
+        self.batch_id = batch_id
+        self.res = result
+        self.rejects = rejects
+        self.progress = progress
+        self.mode = opts.on_duplicate
+        stage_cols = [c for c in located.header.stage_columns() if c.index not in set_aside]
+        table = located.table
+        self.parser = _Parser(
+            located.header, opts, from_csv=table.from_csv, check_nul=table.has_nul, stage_cols=stage_cols
+        )
+        self.stage_cols = stage_cols
+        self.first_new_id = (conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM customer").scalar() or 0) + 1
+        self.next_id = self.first_new_id
+        self.images: dict[int, dict[str, dict[str, Any]]] = {}  # before/after of existing customers
+        self.needs_refresh: set[int] = set()
+        self.default_owner = normalize.clean_text(opts.owner) if opts.owner else None
+        self.default_source = normalize.clean_text(opts.source) if opts.source else None
+        self.user = opts.user
+        self.today_iso = opts.today.isoformat()
+        self.codeless: list[int] = []
+        self.failing: set[int] = set()
+        self.pending: Any = None
+        self.dbapi = conn.connection.driver_connection
+        self._reset_chunk()
+
+    # -- chunk state
+
+    def _reset_chunk(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}  # id -> current values (DB form)
+        self.by_identity: dict[tuple[str, str], int] = {}
+        self.by_code: dict[str, int] = {}
+        self.new_ids: list[int] = []
+        self.new_set: set[int] = set()
+        self.updates: dict[int, dict[str, Any]] = {}
+        self.tags_of: dict[int, set[str]] = {}
+        self.new_tags: list[tuple[int, str]] = []
+        self.tag_images: list[tuple[int, str]] = []
+        self.fu_sigs: dict[int, set[tuple[Any, ...]]] = {}
+        self.deal_sigs: dict[int, set[tuple[Any, ...]]] = {}
+        self.follow_rows: list[tuple[Any, ...]] = []
+        self.stage_rows: list[tuple[Any, ...]] = []
+        self.deal_rows: list[tuple[Any, ...]] = []
+        self.has_fu: set[int] = set()  # new customers of this chunk whose summary is filled in
+
+    # -- main loop
+
+    def execute(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # A writer thread runs each chunk's executemany while this thread parses the next
+        # chunk (sqlite3 releases the GIL while it steps). The connection is only ever used
+        # by one thread at a time: this one waits for the writer before it reads or writes.
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import-writer")
+        try:
+            self._execute()
+        finally:
+            try:
+                self._wait()
+            finally:
+                self.writer.shutdown(wait=True)
+
+    def _wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def _execute(self) -> None:
+        chunk: list[_Parsed] = []
+        res = self.res
+        blank_run = 0
+        done = 0
+        total = self.loc.table.total_rows
+        parse = self.parser.parse
+        for rowno, row in self.loc.data:
+            done += 1
+            if _blank(row):
+                blank_run += 1
+                continue
+            if blank_run:
+                res.blank_rows += blank_run
+                blank_run = 0
+            res.data_rows += 1
+            parsed, errors = parse(rowno, row)
+            if parsed is None:
+                self._reject(row, errors)
+                continue
+            parsed.row = row
+            chunk.append(parsed)
+            if len(chunk) >= CHUNK:
+                self._process(chunk)
+                chunk = []
+                if self.progress:
+                    self.progress(done, total)
+        if chunk:
+            self._process(chunk)
+        if self.progress:
+            self.progress(done, done)
+        self._wait()
+        failing = self.failing = self._stage_verdicts()
+        if failing & self.parser.stage_used:
+            raise _Redo(failing)
+        self._finish()
+
+    def _stage_verdicts(self) -> set[int]:
+        failing: set[int] = set()
+        p = self.parser
+        for col in self.stage_cols:
+            if col.mapped:
+                continue
+            n, hits = p.stage_nonempty[col.index], p.stage_hits[col.index]
+            if n and hits * 2 < n:
+                failing.add(col.index)
+        return failing
+
+    def _reject(self, row: list[Any], errors: list[str]) -> None:
+        reason = "; ".join(errors)
+        self.res.rejected += 1
+        if len(self.res.reasons) < REASON_SAMPLES:
+            self.res.reasons.append(reason)
+        self.rejects.add(row, reason)
+
+    # -- a chunk
+
+    def _load(self, chunk: list[_Parsed]) -> None:
+        pks = list({p.values["phone_key"] for p in chunk})
+        codes = list({p.code for p in chunk if p.code})
+        cols = ", ".join(_LOAD_COLUMNS)
+        found: list[Any] = []
+        for i in range(0, len(pks), 900):
+            part = pks[i : i + 900]
+            found += self.conn.exec_driver_sql(
+                f"SELECT {cols} FROM customer WHERE phone_key IN ({','.join('?' * len(part))})", tuple(part)
+            ).all()
+        for i in range(0, len(codes), 900):
+            part = codes[i : i + 900]
+            found += self.conn.exec_driver_sql(
+                f"SELECT {cols} FROM customer WHERE code IN ({','.join('?' * len(part))})", tuple(part)
+            ).all()
+        for r in found:
+            rec = dict(zip(_LOAD_COLUMNS, r, strict=True))
+            cid = rec["id"]
+            if cid in self.rows:
+                continue
+            self.rows[cid] = rec
+            self.by_identity[(rec["name_key"], rec["phone_key"])] = cid
+            self.by_code[rec["code"]] = cid
+        ids = list(self.rows)
+        if not ids:
+            return
+        need_fu = any(p.follow_ups for p in chunk)
+        need_deal = any(p.deal for p in chunk)
+        need_tags = self.mode == "update" and any(p.tags for p in chunk)
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            marks = ",".join("?" * len(part))
+            if need_fu:
+                for cid, day, method, content in self.conn.exec_driver_sql(
+                    f"SELECT customer_id, date, method, content FROM follow_up WHERE customer_id IN ({marks})", tuple(part)
+                ):
+                    self.fu_sigs.setdefault(cid, set()).add((str(day), method, content))
+            if need_deal:
+                for cid, day, amount in self.conn.exec_driver_sql(
+                    f"SELECT customer_id, date, amount FROM deal WHERE customer_id IN ({marks})", tuple(part)
+                ):
+                    self.deal_sigs.setdefault(cid, set()).add((str(day), float(amount)))
+            if need_tags:
+                for cid, name in self.conn.exec_driver_sql(f"SELECT customer_id, name FROM tag WHERE customer_id IN ({marks})", tuple(part)):
+                    self.tags_of.setdefault(cid, set()).add(name)
+
+    def _process(self, chunk: list[_Parsed]) -> None:
+        self._wait()
+        self._load(chunk)
+        res = self.res
+        for p in chunk:
+            v = p.values
+            nk, pk = v["name_key"], v["phone_key"]
+            ident = self.by_identity.get((nk, pk))
+            target = None
+            if p.code is not None and p.code in self.by_code:
+                owner = self.by_code[p.code]
+                o = self.rows[owner]
+                if o["name_key"] != nk and o["phone_key"] != pk:
+                    self._reject(
+                        p.row,
+                        [f"row {p.rowno}, column {self._hdr('code')}: code conflict: {p.code} is {o['name']} ({o['phone']}), "
+                         "and neither the name nor the phone matches"],
+                    )  # fmt: skip
+                    continue
+                if ident is not None and ident != owner:
+                    x = self.rows[ident]
+                    self._reject(
+                        p.row,
+                        [f"row {p.rowno}, column {self._hdr('code')}: code {p.code} is {o['name']} ({o['phone']}), "
+                         f"but this name and phone are {self._code_of(ident)} {x['name']}"],
+                    )  # fmt: skip
+                    continue
+                target = owner
+            elif ident is not None:
+                target = ident
+            if target is None:
+                self._create(p)
+                res.created += 1
+                continue
+            if self.mode == "fail":
+                o = self.rows[target]
+                self._reject(
+                    p.row,
+                    [f"row {p.rowno}: duplicate of {self._code_of(target)} {o['name']} ({o['phone']}) "
+                     "(same name and phone, or same code); --on-duplicate fail"],
+                )  # fmt: skip
+                continue
+            changed = self._update(target, p) if self.mode == "update" else False
+            if changed:
+                res.updated += 1
+            else:
+                res.skipped += 1
+            self._events(target, p, new=False)
+        self._flush()
+        self._reset_chunk()
+
+    def _hdr(self, fld: str) -> str:
+        i = self.parser.idx.get(fld)
+        return self.parser.names[i] if i is not None else fld
+
+    def _code_of(self, cid: int) -> str:
+        code = self.rows[cid]["code"]
+        return code if code and not code.startswith("~") else "(new, this file)"
+
+    def _create(self, p: _Parsed) -> None:
+        cid = self.next_id
+        self.next_id += 1
+        v = p.values
+        rec: dict[str, Any] = dict(v)
+        rec["id"] = cid
+        if p.code is None:
+            rec["code"] = f"~{cid}"
+            self.codeless.append(cid)
+        else:
+            rec["code"] = p.code
+            self.by_code[p.code] = cid
+        if "level" not in v:
+            rec["level"] = "normal"
+        if "stage" not in v:
+            rec["stage"] = "potential"
+        if "owner" not in v:
+            rec["owner"] = self.default_owner or p.owner_fallback or self.user
+        if "source" not in v:
+            rec["source"] = self.default_source
+        if "created_at" not in v:
+            rec["created_at"] = self.today_iso
+        rec["archived"] = 0
+        self.rows[cid] = rec
+        self.by_identity[(v["name_key"], v["phone_key"])] = cid
+        self.new_ids.append(cid)
+        self.new_set.add(cid)
+        if p.tags:
+            self.tags_of[cid] = set(p.tags)
+            self.new_tags.extend((cid, t) for t in p.tags)
+        self._events(cid, p, new=True)
+
+    def _update(self, cid: int, p: _Parsed) -> bool:
+        cur = self.rows[cid]
+        changes: dict[str, Any] = {}
+        v = p.values
+        for fld in UPDATE_FIELDS:
+            if fld == "code":
+                new = p.code
+            else:
+                new = v.get(fld)
+            if new is None or cur.get(fld) == new:
+                continue
+            if fld == "amount" and cur.get(fld) is not None and float(cur[fld]) == float(new):
+                continue
+            changes[fld] = new
+        if "code" in changes:
+            taken = self.by_code.get(changes["code"])
+            if taken is not None and taken != cid:  # pragma: no cover - resolved before
+                del changes["code"]
+        if "name" in changes or "phone" in changes:
+            changes["name_key"], changes["phone_key"] = v["name_key"], v["phone_key"]
+            if cur["name_key"] == v["name_key"]:
+                changes.pop("name_key")
+            if cur["phone_key"] == v["phone_key"]:
+                changes.pop("phone_key")
+        if "stage" in changes:
+            self.stage_rows.append((cid, cur["stage"], changes["stage"], p.event_date, self.user, None, self.batch_id))
+            self.res.stage_changes += 1
+        new_tags = [t for t in p.tags if t not in self.tags_of.setdefault(cid, set())]
+        if not changes and not new_tags:
+            return False
+        existing = cid < self.first_new_id
+        if changes:
+            if existing:
+                image = self.images.setdefault(cid, {"before": {}, "after": {}})
+                for fld, new in changes.items():
+                    image["before"].setdefault(fld, cur.get(fld))
+                    image["after"][fld] = new
+            if "name_key" in changes or "phone_key" in changes:
+                self.by_identity.pop((cur["name_key"], cur["phone_key"]), None)
+            if "code" in changes:
+                self.by_code.pop(cur["code"], None)
+                self.by_code[changes["code"]] = cid
+            cur.update(changes)
+            self.by_identity[(cur["name_key"], cur["phone_key"])] = cid
+            if cid not in self.new_set:  # a customer of this chunk is inserted with its final values
+                self.updates.setdefault(cid, {}).update(changes)
+        for t in new_tags:
+            self.tags_of[cid].add(t)
+            self.new_tags.append((cid, t))
+            if existing:
+                self.tag_images.append((cid, t))
+        return True
+
+    def _events(self, cid: int, p: _Parsed, *, new: bool) -> None:
+        if p.follow_ups:
+            sigs = self.fu_sigs.setdefault(cid, set())
+            for fu in p.follow_ups:
+                sig = (fu["date"], fu["method"], fu["content"])
+                if sig in sigs:
+                    continue
+                sigs.add(sig)
+                self.follow_rows.append(
+                    (cid, fu["date"], fu["method"], fu["content"], fu["feedback"], fu["by"], fu["next_date"], fu["next_plan"], self.batch_id)
+                )
+                self.res.follow_ups += 1
+                if cid in self.new_set:
+                    # inserted with this chunk: its summary columns are filled in directly
+                    rec = self.rows[cid]
+                    if cid not in self.has_fu or fu["date"] >= rec["last_follow_at"]:
+                        self.has_fu.add(cid)
+                        rec.update(last_follow_at=fu["date"], last_method=fu["method"], next_date=fu["next_date"], next_plan=fu["next_plan"])
+                else:
+                    self.needs_refresh.add(cid)
+        if p.deal:
+            sigs = self.deal_sigs.setdefault(cid, set())
+            sig = (p.deal[0], float(p.deal[1]))
+            if sig not in sigs:
+                sigs.add(sig)
+                self.deal_rows.append((cid, p.deal[1], p.deal[0], self.user, self.batch_id))
+                self.res.deals += 1
+
+    def _flush(self) -> None:
+        jobs: list[tuple[str, list[tuple[Any, ...]]]] = []
+
+        def ex(sql: str, params: list[tuple[Any, ...]]) -> None:
+            jobs.append((sql, params))
+
+        if self.new_ids:
+            cols = ", ".join(INSERT_COLUMNS)
+            marks = ", ".join("?" * len(INSERT_COLUMNS))
+            ex(f"INSERT INTO customer ({cols}) VALUES ({marks})", [tuple(map(self.rows[c].get, INSERT_COLUMNS)) for c in self.new_ids])
+            ex(
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer', ?, NULL)",
+                [(self.batch_id, c) for c in self.new_ids],
+            )
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for cid, changes in self.updates.items():
+            keys = tuple(sorted(changes))
+            groups.setdefault(keys, []).append((*(changes[k] for k in keys), cid))
+        for keys, params in groups.items():
+            ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?", params)
+        if self.new_tags:
+            ex("INSERT OR IGNORE INTO tag (customer_id, name) VALUES (?, ?)", self.new_tags)
+        if self.tag_images:
+            ex(
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'tag', ?, ?)",
+                [(self.batch_id, cid, json.dumps({"name": t}, ensure_ascii=False)) for cid, t in self.tag_images],
+            )
+        if self.follow_rows:
+            ex(
+                'INSERT INTO follow_up (customer_id, date, method, content, feedback, "by", next_date, next_plan, batch_id) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.follow_rows,
+            )
+        if self.stage_rows:
+            ex(
+                'INSERT INTO stage_change (customer_id, from_stage, to_stage, date, "by", reason, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                self.stage_rows,
+            )
+        if self.deal_rows:
+            ex('INSERT INTO deal (customer_id, amount, date, "by", batch_id) VALUES (?, ?, ?, ?, ?)', self.deal_rows)
+        if jobs:
+            self.pending = self.writer.submit(_write, self.dbapi, jobs)
+
+    def _finish(self) -> None:
+        from crmcli.services.customers import CodeAllocator
+        from crmcli.services.followups import refresh_summary
+
+        ex = self.conn.exec_driver_sql
+        if self.codeless:
+            alloc = CodeAllocator(self.conn)
+            params = []
+            for i in range(0, len(self.codeless), 900):
+                part = self.codeless[i : i + 900]
+                rows = ex(f"SELECT id, created_at FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()
+                created = {r[0]: r[1] for r in rows}
+                for cid in part:
+                    day = created[cid]
+                    params.append((alloc.next(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))), cid))
+            ex("UPDATE customer SET code = ? WHERE id = ?", params)
+        if self.images:
+            ex(
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer', ?, ?)",
+                [(self.batch_id, cid, json.dumps(img, ensure_ascii=False)) for cid, img in self.images.items()],
+            )
+        if self.needs_refresh:
+            refresh_summary(self.conn, sorted(self.needs_refresh))
+        p = self.parser
+        h = self.loc.header
+        self.res.stage_columns = [c.header for c in self.stage_cols if p.stage_nonempty[c.index] or c.index in p.stage_used]
+        for i in sorted(p.headerless_with_data):
+            self.res.unknown_columns.append(f"column {columns.column_letter(i + self.loc.table.col_offset)} (no header)")
+        del h
+
+
+def _write(dbapi: Any, jobs: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+    """The writer thread's work: one executemany per statement, on the raw sqlite3 connection."""
+    import sqlite3
+
+    cur = dbapi.cursor()
+    try:
+        for sql, params in jobs:
+            cur.executemany(sql, params)
+    except sqlite3.IntegrityError as exc:
+        raise CrmError(f"the database refused the import ({exc}); nothing was written") from None
+    finally:
+        cur.close()
+
+
+def _blank(row: list[Any]) -> bool:
+    for c in row:
+        if c == "" or c is None:
+            continue
+        if type(c) is str and normalize.is_empty(c):
+            continue
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def default_rejects_path(path: Path) -> Path:
+    return path.with_name(path.name + ".rejects.csv")
+
+
+class _Opener:
+    """Opens the file and finds its header in a thread, while the caller opens the database.
+
+    Calamine parses the whole sheet when it is opened (2 s for 100k rows) and releases the GIL
+    meanwhile, so importing SQLAlchemy and migrating a new database cost nothing extra.
+    """
+
+    def __init__(self, path: Path, opts: ImportOptions) -> None:
+        import threading
+
+        self.path, self.opts = path, opts
+        self.table: readers.Table | None = None
+        self.located: readers.Located | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="crm-import-reader", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.table = readers.open_table(self.path, self.opts.sheet)
+            self.located = readers.locate_header(self.table, self.opts.mapping)
+        except BaseException as exc:  # handed to the caller by result()
+            self.error = exc
+
+    def result(self) -> tuple[readers.Table, readers.Located]:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.table is not None and self.located is not None
+        return self.table, self.located
+
+    def close(self) -> None:
+        self.thread.join()
+        if self.table is not None:
+            self.table.close()
+
+
+def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportOptions, progress: Progress | None = None) -> ImportResult:
+    """Import ``path`` in one transaction (rolled back for --dry-run and a failed --strict).
+
+    ``engine`` may be a function that opens the database: it is then called while the file is
+    being read.
+    """
+    from crmcli import db
+
+    if opts.on_duplicate not in ON_DUPLICATE:
+        raise UsageError(f"--on-duplicate {opts.on_duplicate}: choose one of {', '.join(ON_DUPLICATE)}")
+    opener = _Opener(path, opts)
+    try:
+        if not hasattr(engine, "connect"):
+            engine = engine()  # type: ignore[operator]
+        table, located = opener.result()
+        header = located.header
+        _check_header(header, opts.mapping, path)
+        result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding)
+        result.header_row = located.header_row_number
+        rejects = _Rejects(opts.rejects or default_rejects_path(path), _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason")
+        set_aside: set[int] = set()
+        try:
+            with db.write_connection(engine) as conn:  # type: ignore[arg-type]
+                batch_id = conn.exec_driver_sql(
+                    "INSERT INTO import_batch (file, started_at, created, updated, skipped, rejected, follow_ups) VALUES (?, ?, 0, 0, 0, 0, 0)",
+                    (str(path.resolve()), dt.datetime.now().astimezone().isoformat(timespec="seconds")),
+                ).lastrowid
+                assert batch_id is not None
+                # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
+                conn.exec_driver_sql("PRAGMA cache_size=-65536")
+                while True:
+                    savepoint = conn.begin_nested()
+                    run = _Run(conn, located, opts, batch_id, result, rejects, progress, set_aside)
+                    try:
+                        run.execute()
+                    except _Redo as redo:
+                        savepoint.rollback()
+                        set_aside |= redo.failing
+                        opener.close()
+                        opener = _Opener(path, opts)
+                        table, located = opener.result()
+                        result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding)
+                        result.header_row = located.header_row_number
+                        rejects.discard()
+                        continue
+                    savepoint.commit()
+                    break
+                conn.exec_driver_sql("PRAGMA cache_size=-2000")
+                _columns_report(result, located.header, set_aside | run.failing)
+                if result.data_rows == 0:
+                    raise CrmError(f"{path.name}: no data rows below the header (row {result.header_row})")
+                if opts.strict and result.rejected:
+                    result.strict_failed = True
+                    raise _Rollback
+                if result.status == 1 or opts.dry_run:
+                    raise _Rollback
+                conn.exec_driver_sql(
+                    "UPDATE import_batch SET created=?, updated=?, skipped=?, rejected=?, follow_ups=? WHERE id=?",
+                    (result.created, result.updated, result.skipped, result.rejected, result.follow_ups, batch_id),
+                )
+                result.batch = batch_id
+        except _Rollback:
+            result.batch = None
+        except BaseException:
+            rejects.discard()
+            raise
+        result.rejects_file = rejects.finish()
+        if result.rejects_file:
+            result.rejects_file = str(Path(result.rejects_file))
+        return result
+    finally:
+        opener.close()
+
+
+def _header_cells(located: readers.Located) -> list[Any]:
+    h = located.header
+    cells: list[Any] = [""] * h.width
+    for col in h.columns:
+        cells[col.index] = "" if col.header.startswith("column ") and col.field is None and col.header not in h.unknown else col.header
+    return cells
+
+
+def _check_header(header: columns.Header, mapping: dict[str, str], path: Path) -> None:
+    for fld, zh in (("name", "客户名称"), ("phone", "联系电话")):
+        if header.first(fld) is None:
+            found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
+            raise readers.ReadError(
+                f"{path.name}: no {zh} ({fld}) column in the header row; columns found: {found}. "
+                f"Name the column with --map 'HEADER={fld}'"
+            )
+    present = {columns.norm_header(c.header) for c in header.columns}
+    missing = [k for k in mapping if k not in present]
+    if missing:
+        raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
+
+
+def _columns_report(result: ImportResult, header: columns.Header, set_aside: set[int]) -> None:
+    result.unknown_columns = list(header.unknown) + result.unknown_columns
+    unused = list(header.unused)
+    for col in header.columns:
+        if col.index in set_aside:
+            unused.append(f"{col.header} (not a stage column: fewer than half of its values are stages)")
+    result.unused_columns = unused
+
+
+# --------------------------------------------------------------------------- listing and undo
+
+
+def list_batches(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.exec_driver_sql(
+        "SELECT id, file, started_at, created, updated, skipped, rejected, follow_ups, undone_at FROM import_batch ORDER BY id"
+    ).all()
+    keys = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, Any]:
+    """Put back what batch ``batch_id`` created or changed (one transaction, the caller's).
+
+    Refused when a customer the batch created has since gained records of its own (a manual
+    follow-up, stage change or deal, or a later import's change) unless ``force``: undoing
+    would delete them with the customer.
+    """
+    from crmcli.services.followups import refresh_summary
+
+    ex = conn.exec_driver_sql
+    batch = ex("SELECT id, file, undone_at FROM import_batch WHERE id = ?", (batch_id,)).first()
+    if batch is None:
+        raise NotFound(f"no import batch {batch_id} (see: crm imports)")
+    if batch[2]:
+        raise CrmError(f"import batch {batch_id} was already undone at {batch[2]}")
+    ex("CREATE TEMP TABLE IF NOT EXISTS _undo_ids (id INTEGER PRIMARY KEY)")
+    ex("DELETE FROM _undo_ids")
+    ex(
+        "INSERT OR IGNORE INTO _undo_ids (id) SELECT row_id FROM batch_change "
+        "WHERE batch_id = ? AND table_name = 'customer' AND before IS NULL",
+        (batch_id,),
+    )
+    created = ex("SELECT COUNT(*) FROM _undo_ids").scalar() or 0
+    later: list[tuple[Any, ...]] = []
+    if created:
+        later = ex(
+            """
+            SELECT c.code, c.name, COUNT(*) FROM (
+                SELECT customer_id AS cid FROM follow_up WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
+                UNION ALL SELECT customer_id FROM stage_change WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
+                UNION ALL SELECT customer_id FROM deal WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
+                UNION ALL SELECT bc.row_id FROM batch_change bc JOIN import_batch b ON b.id = bc.batch_id
+                    WHERE bc.row_id IN (SELECT id FROM _undo_ids) AND bc.batch_id != ? AND b.undone_at IS NULL
+                    AND bc.before IS NOT NULL
+            ) x JOIN customer c ON c.id = x.cid GROUP BY c.id ORDER BY c.id
+            """,
+            (batch_id, batch_id, batch_id, batch_id),
+        ).all()
+    if later and not force:
+        shown = "\n".join(f"  {code}  {name}  ({n} later record{'s' if n != 1 else ''})" for code, name, n in later[:10])
+        more = f"\n  ... and {len(later) - 10} more" if len(later) > 10 else ""
+        raise CrmError(
+            f"cannot undo import batch {batch_id}: {len(later)} customer(s) it created have records added since "
+            f"(follow-ups, stage changes, deals or later imports), which undo would delete:\n{shown}{more}\n"
+            "run again with --force to undo anyway"
+        )
+    # customers the batch changed: restore each field the batch set, unless it was edited since
+    restored, kept = 0, []
+    touched: list[int] = []
+    for row_id, before in ex(
+        "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'customer' AND before IS NOT NULL ORDER BY id DESC",
+        (batch_id,),
+    ).all():
+        image = json.loads(before)
+        fields = list(image["before"])
+        cur = ex(f"SELECT code, {', '.join(fields)} FROM customer WHERE id = ?", (row_id,)).first()
+        if cur is None:
+            continue
+        code = cur[0]
+        values = {}
+        for i, fld in enumerate(fields):
+            now = cur[i + 1]
+            if _same(now, image["after"].get(fld)):
+                values[fld] = image["before"][fld]
+            else:
+                kept.append(f"{code} {fld}")
+        if values:
+            try:
+                ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", (*values.values(), row_id))
+            except Exception as exc:
+                if "UNIQUE" in str(exc):
+                    raise CrmError(f"cannot undo import batch {batch_id}: restoring {code} would make it a duplicate of another customer ({exc})") from None
+                raise
+            restored += 1
+        touched.append(row_id)
+    for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'tag'", (batch_id,)).all():
+        ex("DELETE FROM tag WHERE customer_id = ? AND name = ?", (row_id, json.loads(before)["name"]))
+    fu_customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM follow_up WHERE batch_id = ?", (batch_id,)).all()]
+    follow_ups = ex("DELETE FROM follow_up WHERE batch_id = ?", (batch_id,)).rowcount
+    ex("DELETE FROM stage_change WHERE batch_id = ?", (batch_id,))
+    ex("DELETE FROM deal WHERE batch_id = ?", (batch_id,))
+    # later batches' events on the deleted customers go with them (cascade); --force only
+    deleted = ex("DELETE FROM customer WHERE id IN (SELECT id FROM _undo_ids)").rowcount
+    ex("DELETE FROM _undo_ids")
+    remaining = [c for c in dict.fromkeys([*fu_customers, *touched])]
+    if remaining:
+        existing = []
+        for i in range(0, len(remaining), 900):
+            part = remaining[i : i + 900]
+            existing += [r[0] for r in ex(f"SELECT id FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()]
+        refresh_summary(conn, existing)
+    ex("UPDATE import_batch SET undone_at = ? WHERE id = ?", (dt.datetime.now().astimezone().isoformat(timespec="seconds"), batch_id))
+    return {
+        "batch": batch_id,
+        "file": batch[1],
+        "deleted_customers": deleted,
+        "restored_customers": restored,
+        "deleted_follow_ups": follow_ups,
+        "kept_later_edits": kept,
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return str(a) == str(b) if a is not None and b is not None else False
+
+
+def iter_reasons(result: ImportResult) -> Iterator[str]:
+    yield from result.reasons

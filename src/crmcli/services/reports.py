@@ -1,0 +1,863 @@
+"""Reports a sales manager reads (spec §8), and the due list as SQLite-built JSON (spec §6).
+
+Each report is one SQL aggregation (two for ``trend``) run by SQLite; Python only
+shapes the handful of result rows. The two reports with one row per customer
+(``abc``, ``alerts``) and the due list can be large (tens of thousands of rows on a
+100k-customer database), so for ``--format json`` SQLite builds each row's JSON
+text itself with ``json_object``: encoding 60,000 dicts in Python would cost more
+than the query.
+
+Conventions shared by every report:
+
+* Archived customers are left out (spec §5); ``--owner`` is the customer's owner.
+* ``--since/--until`` select customers by creation date when customers are
+  counted, and events (follow-ups, deals, stage changes) by their own date.
+  Where a report is about something else the choice is written at the report.
+* Dates are ISO text in columns of NUMERIC affinity, so they are only ever
+  compared with complete ISO dates (a bare '9999' would be compared as a number).
+* Ratios are rounded to 4 decimals and amounts to 2 in the output; the A/B/C
+  classes are decided on unrounded values.
+
+No module-level import of SQLAlchemy or the models: ``crm report`` should cost
+little more than the query itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts")
+ORDER = ("potential", "intent", "negotiating", "won")
+DORMANT_DAYS = 90
+STALE_DAYS = 180
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a report's rows look like and how it is drawn."""
+
+    keys: tuple[str, ...]
+    label: str  # the key that names a row
+    main: str  # the figure drawn as a bar in the table
+    chart: str  # the chart of --xlsx: bar, pie or line
+    series: tuple[str, ...]  # the figures in that chart
+
+
+SPECS: dict[str, Spec] = {
+    "funnel": Spec(("stage", "count", "reached", "conversion"), "stage", "reached", "bar", ("count", "reached")),
+    "sources": Spec(
+        ("source", "customers", "won", "conversion", "won_amount"), "source", "conversion", "bar", ("customers", "won")
+    ),
+    "owners": Spec(
+        ("owner", "customers", "follow_ups", "due", "won", "won_amount", "follow_rate"),
+        "owner", "won_amount", "bar", ("customers", "won", "due"),
+    ),  # fmt: skip
+    "industries": Spec(("industry", "customers", "share"), "industry", "customers", "pie", ("customers",)),
+    "abc": Spec(("code", "name", "amount", "share", "cumulative", "class"), "code", "amount", "pie", ("amount",)),
+    "lost": Spec(("reason", "customers", "share"), "reason", "customers", "pie", ("customers",)),
+    "trend": Spec(
+        ("month", "new_customers", "follow_ups", "won_deals", "won_amount"), "month", "won_amount", "line", ("won_amount",)
+    ),
+    "forecast": Spec(("month", "customers", "amount", "weighted"), "month", "weighted", "bar", ("amount", "weighted")),
+    "alerts": Spec(
+        ("code", "name", "owner", "stage", "level", "last_follow_at", "last_deal_at", "next_follow_at",
+         "idle_days", "dormant", "stale", "overdue"),
+        "code", "idle_days", "bar", ("customers",),
+    ),  # fmt: skip
+}
+
+# How a figure is shown in a table or a workbook.
+KIND_OF: dict[str, str] = {
+    "count": "int", "reached": "int", "customers": "int", "won": "int", "follow_ups": "int", "due": "int",
+    "new_customers": "int", "won_deals": "int", "idle_days": "int",
+    "conversion": "pct", "share": "pct", "cumulative": "pct", "follow_rate": "pct",
+    "won_amount": "money", "amount": "money", "weighted": "money",
+    "dormant": "bool", "stale": "bool", "overdue": "bool",
+    "stage": "stage", "level": "level",
+}  # fmt: skip
+
+LABELS: dict[str, tuple[str, str]] = {
+    "stage": ("阶段", "Stage"),
+    "count": ("当前客户数", "Now"),
+    "reached": ("到达客户数", "Reached"),
+    "conversion": ("转化率", "Conversion"),
+    "source": ("客户来源", "Source"),
+    "customers": ("客户数", "Customers"),
+    "won": ("成交客户", "Won"),
+    "won_amount": ("成交金额", "Won amount"),
+    "owner": ("负责人", "Owner"),
+    "follow_ups": ("跟进次数", "Follow-ups"),
+    "due": ("待跟进", "Due"),
+    "follow_rate": ("跟进率", "Follow-up rate"),
+    "industry": ("所属行业", "Industry"),
+    "share": ("占比", "Share"),
+    "code": ("客户编号", "Code"),
+    "name": ("客户名称", "Name"),
+    "amount": ("金额", "Amount"),
+    "cumulative": ("累计占比", "Cumulative"),
+    "class": ("分类", "Class"),
+    "reason": ("流失原因", "Reason"),
+    "month": ("月份", "Month"),
+    "new_customers": ("新增客户", "New customers"),
+    "won_deals": ("成交笔数", "Deals"),
+    "weighted": ("加权金额", "Weighted"),
+    "level": ("客户等级", "Level"),
+    "last_follow_at": ("最后跟进日期", "Last follow-up"),
+    "last_deal_at": ("最后成交日期", "Last deal"),
+    "next_follow_at": ("下次跟进日期", "Next follow-up"),
+    "idle_days": ("未联系天数", "Days idle"),
+    "dormant": ("沉睡", "Dormant"),
+    "stale": ("停滞", "Stale"),
+    "overdue": ("逾期", "Overdue"),
+}
+
+TITLES: dict[str, tuple[str, str]] = {
+    "funnel": ("销售漏斗", "Sales funnel"),
+    "sources": ("客户来源", "Sources"),
+    "owners": ("负责人", "Owners"),
+    "industries": ("行业分布", "Industries"),
+    "abc": ("ABC分类", "ABC analysis"),
+    "lost": ("流失原因", "Lost reasons"),
+    "trend": ("月度趋势", "Monthly trend"),
+    "forecast": ("成交预测", "Forecast"),
+    "alerts": ("客户预警", "Alerts"),
+}
+
+
+def label(key: str, lang: str) -> str:
+    zh, en = LABELS.get(key, (key, key))
+    return zh if lang == "zh" else en
+
+
+def none_label(lang: str) -> str:
+    return "(未填)" if lang == "zh" else "(none)"
+
+
+@dataclass
+class Params:
+    today: dt.date
+    since: dt.date | None = None
+    until: dt.date | None = None
+    owners: list[str] = field(default_factory=list)
+    cadence: dict[str, int] = field(default_factory=lambda: {"key": 7, "normal": 14, "potential": 30})
+    probability: dict[str, float] = field(default_factory=lambda: {"potential": 0.1, "intent": 0.3, "negotiating": 0.6})
+    a: float = 0.7
+    b: float = 0.9
+
+
+@dataclass
+class Report:
+    kind: str
+    params: Params
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows_json: list[str] | None = None  # rows already encoded by SQLite (large reports, --format json)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> Spec:
+        return SPECS[self.kind]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.rows_json if self.rows_json is not None else self.rows)
+
+    def head(self) -> dict[str, Any]:
+        """The JSON object of spec §7 without its rows: report, period, owner filter, headline figures."""
+        p = self.params
+        return {
+            "report": self.kind,
+            "since": p.since.isoformat() if p.since else None,
+            "until": p.until.isoformat() if p.until else None,
+            "owner": list(p.owners) or None,
+            "today": p.today.isoformat(),
+            **self.figures,
+        }
+
+    def json_rows(self) -> list[str]:
+        if self.rows_json is not None:
+            return self.rows_json
+        enc = json.JSONEncoder(ensure_ascii=False)
+        keys = self.spec.keys
+        return [enc.encode({k: r.get(k) for k in keys}) for r in self.rows]
+
+
+# --------------------------------------------------------------------------- SQL pieces
+
+
+def _rank(expr: str) -> str:
+    """Position of a stage in potential → intent → negotiating → won; -1 for lost or nothing."""
+    return (
+        f"CASE {expr} WHEN 'potential' THEN 0 WHEN 'intent' THEN 1 "
+        f"WHEN 'negotiating' THEN 2 WHEN 'won' THEN 3 ELSE -1 END"
+    )
+
+
+def next_follow_expr(cadence: dict[str, int], alias: str = "customer") -> str:
+    """The next follow-up date of spec §6 as SQL text; the same text as ``customers.next_follow_sql``."""
+    days = (
+        f"CASE {alias}.level WHEN 'key' THEN {int(cadence['key'])} "
+        f"WHEN 'potential' THEN {int(cadence['potential'])} ELSE {int(cadence['normal'])} END"
+    )
+    return f"COALESCE({alias}.next_date, date({alias}.last_follow_at, '+' || ({days}) || ' days'), {alias}.created_at)"
+
+
+def _bind(p: Params) -> dict[str, Any]:
+    out: dict[str, Any] = {"today": p.today.isoformat()}
+    if p.since:
+        out["since"] = p.since.isoformat()
+    if p.until:
+        out["until"] = p.until.isoformat()
+    for i, owner in enumerate(p.owners):
+        out[f"o{i}"] = owner
+    return out
+
+
+def _period(p: Params, col: str) -> list[str]:
+    out = []
+    if p.since:
+        out.append(f"{col} >= :since")
+    if p.until:
+        out.append(f"{col} <= :until")
+    return out
+
+
+def _scope(p: Params, alias: str = "c", *, created: bool = False, seek_archived: bool = False) -> str:
+    """Which customers a report looks at: not archived, of the owners asked for, optionally created in the period.
+
+    ``+archived`` keeps SQLite from walking the whole table through the
+    (archived, stage, level) index when nearly every customer matches.
+    """
+    parts = [f"{'' if seek_archived else '+'}{alias}.archived = 0"]
+    if p.owners:
+        parts.append(f"{alias}.owner IN ({', '.join(f':o{i}' for i in range(len(p.owners)))})")
+    if created:
+        parts += _period(p, f"{alias}.created_at")
+    return " AND ".join(parts)
+
+
+def _where(parts: list[str]) -> str:
+    return ("WHERE " + " AND ".join(parts)) if parts else ""
+
+
+def _created_flag(p: Params, alias: str = "c") -> str:
+    parts = _period(p, f"{alias}.created_at")
+    return "(" + " AND ".join(parts) + ")" if parts else "1"
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    if not whole:
+        return None
+    return round((part or 0) / whole, 4)
+
+
+def _money(value: float | None) -> float:
+    return round(float(value or 0), 2)
+
+
+def _fetch(conn: Connection, sql: str, p: Params, extra: dict[str, Any] | None = None) -> list[Any]:
+    bind = _bind(p)
+    if extra:
+        bind.update(extra)
+    return list(conn.exec_driver_sql(sql, bind).fetchall())
+
+
+def _json_pairs(cols: list[tuple[str, str]], booleans: tuple[str, ...] = ()) -> str:
+    pairs = []
+    for key, expr in cols:
+        if key in booleans:
+            expr = f"json(CASE WHEN {expr} THEN 'true' ELSE 'false' END)"
+        pairs.append(f"'{key}', {expr}")
+    return "json_object(" + ", ".join(pairs) + ")"
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def funnel(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Customers created in the period, by how far along potential → intent → negotiating → won they got.
+
+    ``reached`` looks at the current stage and at every stage the history held
+    (``from_stage`` and ``to_stage`` of each change), so potential → intent → lost
+    still counts as having reached intent. The whole history of those customers
+    counts, whatever its dates: the funnel follows a cohort.
+    """
+    sql = f"""
+    SELECT COUNT(*), SUM(x.stage = 'potential'), SUM(x.stage = 'intent'), SUM(x.stage = 'negotiating'),
+           SUM(x.stage = 'won'), SUM(x.stage = 'lost'), SUM(x.m >= 1), SUM(x.m >= 2), SUM(x.m >= 3), SUM(x.lost)
+    FROM (
+        SELECT c.stage AS stage, MAX({_rank('c.stage')}, COALESCE(h.r, -1)) AS m,
+               (c.stage = 'lost' OR COALESCE(h.l, 0)) AS lost
+        FROM customer c
+        LEFT JOIN (
+            SELECT customer_id, MAX(MAX({_rank('from_stage')}, {_rank('to_stage')})) AS r, MAX(to_stage = 'lost') AS l
+            FROM stage_change GROUP BY customer_id
+        ) h ON h.customer_id = c.id
+        WHERE {_scope(p, created=True)}
+    ) x"""
+    total, *now, r1, r2, r3, ever_lost = (v or 0 for v in _fetch(conn, sql, p)[0])
+    reached = [total, r1, r2, r3]
+    rows: list[dict[str, Any]] = []
+    for i, stage in enumerate(ORDER):
+        conversion = _ratio(reached[i + 1], reached[i]) if i < 3 else None
+        rows.append({"stage": stage, "count": now[i], "reached": reached[i], "conversion": conversion})
+    rows.append({"stage": "lost", "count": now[4], "reached": ever_lost, "conversion": None})
+    figures = {"customers": total, "won": r3, "win_rate": _ratio(r3, total)}
+    return Report("funnel", p, rows, figures=figures)
+
+
+def sources(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Per source: customers created in the period, how many of them are won now, deals in the period."""
+    sql = f"""
+    SELECT src, SUM(n), SUM(w), SUM(a) FROM (
+        SELECT c.source AS src, 1 AS n, c.stage = 'won' AS w, 0 AS a
+        FROM customer c WHERE {_scope(p, created=True)}
+        UNION ALL
+        SELECT c.source, 0, 0, d.amount FROM deal d JOIN customer c ON c.id = d.customer_id
+        WHERE {" AND ".join([_scope(p), *_period(p, "d.date")])}
+    ) GROUP BY src"""
+    rows = [
+        {"source": src, "customers": n, "won": w, "conversion": _ratio(w, n), "won_amount": _money(a)}
+        for src, n, w, a in _fetch(conn, sql, p)
+    ]
+    rows.sort(key=lambda r: (-r["customers"], -r["won_amount"], r["source"] is None, r["source"] or ""))
+    ranked = sorted((r for r in rows if r["conversion"] is not None), key=lambda r: (-r["conversion"], -r["customers"]))
+    figures: dict[str, Any] = {
+        "customers": sum(r["customers"] for r in rows),
+        "won": sum(r["won"] for r in rows),
+        "won_amount": _money(sum(r["won_amount"] for r in rows)),
+        "best_source": ranked[0]["source"] if ranked else None,
+        "best_conversion": ranked[0]["conversion"] if ranked else None,
+    }
+    return Report("sources", p, rows, figures=figures)
+
+
+def owners(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Per owner: customers created in the period, follow-ups and deals in the period, due and follow rate now.
+
+    ``follow_rate`` is the share of the owner's open (not lost) customers that are
+    not overdue today; overdue means the next follow-up date is before today, so a
+    customer due today still counts as followed.
+    """
+    nf = next_follow_expr(p.cadence, "c")
+    fu_period = _period(p, "f.date")
+    if p.owners:  # a few thousand customers: count each one's follow-ups through the index
+        fu_join = ""
+        fu_count = f"(SELECT COUNT(*) FROM follow_up f WHERE {' AND '.join(['f.customer_id = c.id', *fu_period])})"
+        table = "customer c"
+    else:  # everyone: one pass over the (customer_id, date) index
+        fu_join = f"""LEFT JOIN (SELECT f.customer_id, COUNT(*) AS n FROM follow_up f INDEXED BY ix_follow_up_customer
+                      {_where(fu_period)} GROUP BY f.customer_id) fu ON fu.customer_id = c.id"""
+        fu_count = "COALESCE(fu.n, 0)"
+        table = "customer c NOT INDEXED"  # a scan beats walking the owner index row by row
+    created = _created_flag(p)
+    sql = f"""
+    SELECT c.owner, SUM({created}), SUM({fu_count}), SUM(c.stage != 'lost' AND {nf} <= :today),
+           SUM({created} AND c.stage = 'won'), SUM(COALESCE(dl.a, 0)), SUM(c.stage != 'lost'),
+           SUM(c.stage != 'lost' AND {nf} < :today)
+    FROM {table}
+    {fu_join}
+    LEFT JOIN (SELECT d.customer_id, SUM(d.amount) AS a FROM deal d {_where(_period(p, "d.date"))}
+               GROUP BY d.customer_id) dl ON dl.customer_id = c.id
+    WHERE {_scope(p)}
+    GROUP BY c.owner"""
+    rows = []
+    active_all = overdue_all = 0
+    for owner, n, fu, due, won, amount, active, overdue in _fetch(conn, sql, p):
+        active_all += active
+        overdue_all += overdue
+        rows.append({
+            "owner": owner, "customers": n, "follow_ups": fu, "due": due, "won": won,
+            "won_amount": _money(amount), "follow_rate": _ratio(active - overdue, active),
+        })  # fmt: skip
+    rows.sort(key=lambda r: (-r["won_amount"], -r["customers"], r["owner"] is None, r["owner"] or ""))
+    figures = {
+        "customers": sum(r["customers"] for r in rows),
+        "follow_ups": sum(r["follow_ups"] for r in rows),
+        "due": sum(r["due"] for r in rows),
+        "won": sum(r["won"] for r in rows),
+        "won_amount": _money(sum(r["won_amount"] for r in rows)),
+        "follow_rate": _ratio(active_all - overdue_all, active_all),
+    }
+    return Report("owners", p, rows, figures=figures)
+
+
+def industries(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Customers created in the period, per industry, with each industry's share."""
+    sql = f"SELECT c.industry, COUNT(*) FROM customer c WHERE {_scope(p, created=True)} GROUP BY c.industry"
+    found = _fetch(conn, sql, p)
+    total = sum(n for _, n in found)
+    rows = [{"industry": ind, "customers": n, "share": _ratio(n, total)} for ind, n in found]
+    rows.sort(key=lambda r: (-r["customers"], r["industry"] is None, r["industry"] or ""))
+    top = rows[0] if rows else None
+    figures = {"customers": total, "top_industry": top["industry"] if top else None, "top_share": top["share"] if top else None}
+    return Report("industries", p, rows, figures=figures)
+
+
+def abc(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Customers by the amount of their deals in the period, classed A/B/C on the cumulative share.
+
+    Sorted by amount (ties by code); a customer is A while the cumulative share of
+    the customers before it is below ``a``, B while below ``b``, else C.
+    """
+    cols = [
+        ("code", "code"),
+        ("name", "name"),
+        ("amount", "ROUND(amount, 2)"),
+        ("share", "ROUND(amount / total, 4)"),
+        ("cumulative", "ROUND(cum / total, 4)"),
+        ("class", "class"),
+    ]
+    select = (
+        f"class, amount, {_json_pairs(cols)}"
+        if as_json
+        else ", ".join(expr for _, expr in cols)
+    )
+    sql = f"""
+    WITH a AS (
+        SELECT d.customer_id AS id, SUM(d.amount) AS amount FROM deal d {_where(_period(p, "d.date"))}
+        GROUP BY d.customer_id HAVING SUM(d.amount) > 0
+    ), w AS (
+        SELECT c.code AS code, c.name AS name, a.amount AS amount,
+               SUM(a.amount) OVER (ORDER BY a.amount DESC, c.code ROWS UNBOUNDED PRECEDING) AS cum,
+               COALESCE(SUM(a.amount) OVER (ORDER BY a.amount DESC, c.code
+                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
+               SUM(a.amount) OVER () AS total
+        FROM a JOIN customer c ON c.id = a.id WHERE {_scope(p)}
+    ), r AS (
+        SELECT *, CASE WHEN before / total < :a THEN 'A' WHEN before / total < :b THEN 'B' ELSE 'C' END AS class FROM w
+    )
+    SELECT {select} FROM r ORDER BY amount DESC, code"""
+    found = _fetch(conn, sql, p, {"a": p.a, "b": p.b})
+    report = Report("abc", p)
+    if as_json:
+        report.rows_json = [r[2] for r in found]
+        classes = [(r[0], r[1]) for r in found]
+    else:
+        keys = [k for k, _ in cols]
+        report.rows = [dict(zip(keys, r, strict=True)) for r in found]
+        classes = [(r["class"], r["amount"]) for r in report.rows]
+    total = sum(amount for _, amount in classes)
+    report.figures = {"customers": len(classes), "amount": _money(total), "a": p.a, "b": p.b}
+    for cls in "ABC":
+        members = [amount for c, amount in classes if c == cls]
+        report.figures[f"class_{cls.lower()}"] = {
+            "customers": len(members), "amount": _money(sum(members)), "share": _ratio(sum(members), total),
+        }  # fmt: skip
+    return report
+
+
+def lost(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Customers now lost, per reason (流失原因), with each reason's share.
+
+    The period selects customers by the date they were lost (their latest change
+    to lost; the creation date for a customer imported as lost), since losing a
+    customer is a stage change, an event. The reason is the customer's
+    ``lost_reason``, else the reason of that stage change.
+    """
+    reason = (
+        "COALESCE(c.lost_reason, (SELECT s.reason FROM stage_change s WHERE s.customer_id = c.id "
+        "AND s.to_stage = 'lost' ORDER BY s.date DESC, s.id DESC LIMIT 1))"
+    )
+    lost_on = (
+        "COALESCE((SELECT MAX(s.date) FROM stage_change s WHERE s.customer_id = c.id AND s.to_stage = 'lost'), "
+        "c.created_at)"
+    )
+    where = [_scope(p, seek_archived=True), "c.stage = 'lost'", *_period(p, lost_on)]
+    sql = f"SELECT {reason} AS reason, COUNT(*) FROM customer c WHERE {' AND '.join(where)} GROUP BY 1"
+    found = _fetch(conn, sql, p)
+    total = sum(n for _, n in found)
+    rows = [{"reason": r, "customers": n, "share": _ratio(n, total)} for r, n in found]
+    rows.sort(key=lambda r: (-r["customers"], r["reason"] is None, r["reason"] or ""))
+    top = rows[0] if rows else None
+    figures = {"customers": total, "top_reason": top["reason"] if top else None, "top_share": top["share"] if top else None}
+    return Report("lost", p, rows, figures=figures)
+
+
+def _per_month(p: Params, table: str, col: str, *, flag: str) -> str:
+    """Rows (month, n, f) counting ``table`` rows of the report's customers per month of ``col``.
+
+    Without an owner filter the count comes from the date index alone (grouped
+    by day, then by month) minus the rows of archived customers, which are few:
+    joining a million follow-ups to their customers would cost ten times more.
+    """
+    own = "c" if table == "customer" else "t"
+    link = "" if table == "customer" else f" JOIN {table} t ON t.customer_id = c.id"
+    period = _period(p, f"{own}.{col}")
+    if p.owners:
+        return (
+            f"SELECT substr({own}.{col}, 1, 7) AS month, {flag.format(n='COUNT(*)')} "
+            f"FROM customer c{link} WHERE {' AND '.join([_scope(p, seek_archived=True), *period])} GROUP BY 1"
+        )
+    everyone = (
+        f"SELECT substr(day, 1, 7), {flag.format(n='SUM(n)')} FROM "
+        f"(SELECT {col} AS day, COUNT(*) AS n FROM {table} {_where(_period(p, col))} GROUP BY {col}) GROUP BY 1"
+    )
+    archived = (
+        f"SELECT substr({own}.{col}, 1, 7), {flag.format(n='-COUNT(*)')} "
+        f"FROM customer c{link} WHERE {' AND '.join(['c.archived = 1', *period])} GROUP BY 1"
+    )
+    return f"{everyone} UNION ALL {archived}"
+
+
+def _months(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def trend(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Per month: new customers, follow-ups, deals and their amount, each by its own date.
+
+    The months run from --since (else the first month with any of these) to
+    --until (else the later of this month and the last month with data); months
+    with nothing are listed with zeros so a chart has no gaps.
+    """
+    sql = f"""
+    WITH t(month, n, f, d, a) AS (
+        {_per_month(p, "customer", "created_at", flag="{n}, 0, 0, 0")}
+        UNION ALL {_per_month(p, "follow_up", "date", flag="0, {n}, 0, 0")}
+        UNION ALL
+        SELECT substr(d.date, 1, 7), 0, 0, COUNT(*), SUM(d.amount) FROM deal d JOIN customer c ON c.id = d.customer_id
+        WHERE {" AND ".join([_scope(p), *_period(p, "d.date")])} GROUP BY 1
+    )
+    SELECT month, SUM(n), SUM(f), SUM(d), SUM(a) FROM t GROUP BY month ORDER BY month"""
+    found = {m: (n, f, d, a) for m, n, f, d, a in _fetch(conn, sql, p)}
+    found = {m: v for m, v in found.items() if any(v)}
+    rows: list[dict[str, Any]] = []
+    if found or p.since:
+        first = p.since.isoformat()[:7] if p.since else min(found)
+        last = p.until.isoformat()[:7] if p.until else max([p.today.isoformat()[:7], *found])
+        for month in _months(first, last):
+            n, f, d, a = found.get(month, (0, 0, 0, 0))
+            rows.append({"month": month, "new_customers": n, "follow_ups": f, "won_deals": d, "won_amount": _money(a)})
+    figures = {
+        "new_customers": sum(r["new_customers"] for r in rows),
+        "follow_ups": sum(r["follow_ups"] for r in rows),
+        "won_deals": sum(r["won_deals"] for r in rows),
+        "won_amount": _money(sum(r["won_amount"] for r in rows)),
+    }
+    return Report("trend", p, rows, figures=figures)
+
+
+def forecast(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Open customers (potential, intent, negotiating) per expected-close month.
+
+    ``amount`` is the sum of their expected amounts, ``weighted`` that amount times
+    the stage's probability (config ``probability.*``). The period selects by
+    expected-close date; customers without one form a last row with month null
+    (only when no period is given).
+    """
+    prob = "CASE c.stage WHEN 'potential' THEN :p0 WHEN 'intent' THEN :p1 WHEN 'negotiating' THEN :p2 ELSE 0 END"
+    where = [_scope(p), "c.stage IN ('potential', 'intent', 'negotiating')", *_period(p, "c.expected_close")]
+    sql = f"""
+    SELECT substr(c.expected_close, 1, 7), COUNT(*), SUM(COALESCE(c.amount, 0)), SUM(COALESCE(c.amount, 0) * {prob})
+    FROM customer c WHERE {" AND ".join(where)} GROUP BY 1"""
+    extra = {"p0": p.probability["potential"], "p1": p.probability["intent"], "p2": p.probability["negotiating"]}
+    rows = [
+        {"month": m, "customers": n, "amount": _money(amt), "weighted": _money(w)}
+        for m, n, amt, w in _fetch(conn, sql, p, extra)
+    ]
+    rows.sort(key=lambda r: (r["month"] is None, r["month"] or ""))
+    figures = {
+        "customers": sum(r["customers"] for r in rows),
+        "amount": _money(sum(r["amount"] for r in rows)),
+        "weighted": _money(sum(r["weighted"] for r in rows)),
+    }
+    return Report("forecast", p, rows, figures=figures)
+
+
+def alerts(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Customers that need attention today (近3个月无合作 and the like).
+
+    * dormant: won, and no deal and no follow-up for 90 days (the creation date
+      stands in when there is neither);
+    * stale: potential, and no follow-up for 180 days (the creation date stands
+      in when never followed up);
+    * overdue: a key customer, not lost, whose next follow-up date is before today.
+
+    ``idle_days`` counts the days since the latest follow-up, deal or creation.
+    The period selects customers by creation date. Most idle first.
+    """
+    nf = next_follow_expr(p.cadence, "c")
+    inner = f"""
+        SELECT c.code, c.name, c.owner, c.stage, c.level, c.last_follow_at, x.last_deal_at, {nf} AS next_follow_at,
+               CAST(julianday(:today) - julianday(MAX(COALESCE(c.last_follow_at, c.created_at),
+                    COALESCE(x.last_deal_at, c.created_at), c.created_at)) AS INTEGER) AS idle_days,
+               c.stage = 'won' AND MAX(COALESCE(c.last_follow_at, c.created_at),
+                    COALESCE(x.last_deal_at, c.created_at)) <= date(:today, '-{DORMANT_DAYS} days') AS dormant,
+               c.stage = 'potential'
+                    AND COALESCE(c.last_follow_at, c.created_at) <= date(:today, '-{STALE_DAYS} days') AS stale,
+               c.level = 'key' AND c.stage != 'lost' AND {nf} < :today AS overdue
+        FROM customer c
+        LEFT JOIN (SELECT customer_id, MAX(date) AS last_deal_at FROM deal GROUP BY customer_id) x
+            ON x.customer_id = c.id
+        WHERE {_scope(p, created=True)}"""
+    keys = SPECS["alerts"].keys
+    flags = ("dormant", "stale", "overdue")
+    select = (
+        f"dormant, stale, overdue, {_json_pairs([(k, k) for k in keys], booleans=flags)}"
+        if as_json
+        else ", ".join(keys)
+    )
+    sql = f"SELECT {select} FROM ({inner}) WHERE dormant OR stale OR overdue ORDER BY idle_days DESC, code"
+    found = _fetch(conn, sql, p)
+    report = Report("alerts", p)
+    if as_json:
+        report.rows_json = [r[3] for r in found]
+        marks = [(r[0], r[1], r[2]) for r in found]
+    else:
+        report.rows = [dict(zip(keys, r, strict=True)) for r in found]
+        for row in report.rows:
+            for k in flags:
+                row[k] = bool(row[k])
+        marks = [(r["dormant"], r["stale"], r["overdue"]) for r in report.rows]
+    report.figures = {
+        "customers": len(marks),
+        "dormant": sum(1 for m in marks if m[0]),
+        "stale": sum(1 for m in marks if m[1]),
+        "overdue": sum(1 for m in marks if m[2]),
+    }
+    return report
+
+
+BUILDERS = {
+    "funnel": funnel, "sources": sources, "owners": owners, "industries": industries, "abc": abc,
+    "lost": lost, "trend": trend, "forecast": forecast, "alerts": alerts,
+}  # fmt: skip
+
+
+def build(conn: Connection, kind: str, p: Params, *, as_json: bool = False) -> Report:
+    """Run report ``kind``; ``as_json`` lets the large reports have SQLite encode their rows."""
+    return BUILDERS[kind](conn, p, as_json)
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def pct(value: float | None) -> str:
+    if value is None:
+        return "-"
+    x = value * 100
+    return f"{x:.0f}%" if abs(x - round(x)) < 0.05 else f"{x:.1f}%"
+
+
+def money(value: float) -> str:
+    return f"¥{value:,.0f}" if float(value).is_integer() else f"¥{value:,.2f}"
+
+
+def _name(value: Any, lang: str) -> str:
+    return none_label(lang) if value is None else str(value)
+
+
+def headline(report: Report, lang: str) -> str:
+    """One short line that says what the report shows, in the display language."""
+    zh = lang == "zh"
+    f = report.figures
+    k = report.kind
+    if report.empty or (k == "funnel" and not f["customers"]):
+        return "本期没有数据" if zh else "Nothing to report for this period"
+    if k == "funnel":
+        steps = [r for r in report.rows[:3] if r["conversion"] is not None]
+        worst = min(steps, key=lambda r: r["conversion"]) if steps else None
+        from crmcli import vocab
+
+        text = (
+            f"潜在 → 成交: {pct(f['win_rate'])} ({f['customers']:,} 个中 {f['won']:,} 个)"
+            if zh
+            else f"Potential → won: {pct(f['win_rate'])} ({f['won']:,} of {f['customers']:,})"
+        )
+        if worst is not None:
+            nxt = ORDER[ORDER.index(worst["stage"]) + 1]
+            a, b = vocab.label("stage", worst["stage"], lang), vocab.label("stage", nxt, lang)
+            text += f"; 最弱环节: {a} → {b} {pct(worst['conversion'])}" if zh else f"; weakest step: {a} → {b} {pct(worst['conversion'])}"
+        return text
+    if k == "sources":
+        ranked = sorted((r for r in report.rows if r["conversion"] is not None), key=lambda r: (-r["conversion"], -r["customers"]))
+        if not ranked:
+            return f"成交金额 {money(f['won_amount'])}" if zh else f"{money(f['won_amount'])} won"
+        best = ranked[0]
+        text = (
+            f"{_name(best['source'], lang)} 成交率最高: {pct(best['conversion'])}"
+            if zh
+            else f"{_name(best['source'], lang)} converts best: {pct(best['conversion'])}"
+        )
+        if len(ranked) > 1:
+            nxt = ranked[1]
+            text += (
+                f", 高于 {_name(nxt['source'], lang)} 的 {pct(nxt['conversion'])}"
+                if zh
+                else f", ahead of {_name(nxt['source'], lang)} at {pct(nxt['conversion'])}"
+            )
+        return text
+    if k == "owners":
+        parts = []
+        top = report.rows[0]
+        if top["won_amount"]:
+            parts.append(
+                f"{_name(top['owner'], lang)} 成交金额最高: {money(top['won_amount'])}"
+                if zh
+                else f"{_name(top['owner'], lang)} leads with {money(top['won_amount'])} won"
+            )
+        rated = [r for r in report.rows if r["follow_rate"] is not None]
+        if rated:
+            low = min(rated, key=lambda r: (r["follow_rate"], r["owner"] or ""))
+            parts.append(
+                f"整体跟进率 {pct(f['follow_rate'])}, 最低 {_name(low['owner'], lang)} {pct(low['follow_rate'])}"
+                if zh
+                else f"follow-up rate {pct(f['follow_rate'])} overall, lowest {_name(low['owner'], lang)} {pct(low['follow_rate'])}"
+            )
+        return "; ".join(parts) if parts else ("本期没有数据" if zh else "Nothing to report for this period")
+    if k == "industries":
+        name = _name(f["top_industry"], lang)
+        return (
+            f"{name} 客户最多: 占 {pct(f['top_share'])} (共 {f['customers']:,} 个客户)"
+            if zh
+            else f"{name} is the largest industry: {pct(f['top_share'])} of {f['customers']:,} customers"
+        )
+    if k == "abc":
+        a = f["class_a"]
+        share_of_customers = _ratio(a["customers"], f["customers"])
+        return (
+            f"A类客户 {a['customers']:,} 个 ({pct(share_of_customers)}) 贡献 {pct(a['share'])} 成交金额"
+            if zh
+            else f"A: {a['customers']:,} customers ({pct(share_of_customers)}) bring {pct(a['share'])} of the amount won"
+        )
+    if k == "lost":
+        name = _name(f["top_reason"], lang)
+        return (
+            f"首要流失原因: {name}, 占 {pct(f['top_share'])} (共 {f['customers']:,} 个流失客户)"
+            if zh
+            else f"{name} is the top reason: {pct(f['top_share'])} of {f['customers']:,} lost customers"
+        )
+    if k == "trend":
+        best = max(report.rows, key=lambda r: (r["won_amount"], r["month"]))
+        if not best["won_amount"]:
+            return (
+                f"新增客户 {f['new_customers']:,}, 跟进 {f['follow_ups']:,} 次"
+                if zh
+                else f"{f['new_customers']:,} new customers, {f['follow_ups']:,} follow-ups"
+            )
+        return (
+            f"成交 {money(f['won_amount'])}, 最好月份 {best['month']}: {money(best['won_amount'])}"
+            if zh
+            else f"{money(f['won_amount'])} won; best month {best['month']}: {money(best['won_amount'])}"
+        )
+    if k == "forecast":
+        return (
+            f"加权预测 {money(f['weighted'])} / 预计 {money(f['amount'])} ({f['customers']:,} 个未成交客户)"
+            if zh
+            else f"Weighted pipeline {money(f['weighted'])} of {money(f['amount'])} ({f['customers']:,} open customers)"
+        )
+    # alerts
+    return (
+        f"沉睡 {f['dormant']:,} · 停滞 {f['stale']:,} · 重点客户逾期 {f['overdue']:,}"
+        if zh
+        else f"{f['dormant']:,} dormant · {f['stale']:,} stale · {f['overdue']:,} key customers overdue"
+    )
+
+
+# --------------------------------------------------------------------------- due list
+
+
+DUE_KEYS = (
+    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage", "owner", "need",
+    "tags", "notes", "amount", "expected_close", "lost_reason", "created_at", "last_follow_at", "next_follow_at",
+    "archived", "overdue_days", "last_method", "next_plan",
+)  # fmt: skip
+
+
+def due_sql(
+    *,
+    today: dt.date,
+    within: int = 0,
+    cadence: dict[str, int],
+    owners: list[str] | tuple[str, ...] = (),
+    limit: int | None = None,
+    as_json: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """The due-list query of spec §6: one JSON text per customer, or (``as_json=False``) plain columns."""
+    nf = next_follow_expr(cadence, "c")
+    special = {
+        "tags": (
+            "json((SELECT json_group_array(t.name) FROM "
+            "(SELECT name FROM tag WHERE tag.customer_id = c.id ORDER BY name) t))"
+        ),
+        "next_follow_at": "c.nf",
+        "overdue_days": "CAST(julianday(:today) - julianday(c.nf) AS INTEGER)",
+    }
+    cols = [(k, special.get(k, f"c.{k}")) for k in DUE_KEYS]
+    select = _json_pairs(cols, booleans=("archived",)) if as_json else ", ".join(f"{e} AS {k}" for k, e in cols)
+    where = ["+c.archived = 0", "c.stage != 'lost'"]
+    bind: dict[str, Any] = {"today": today.isoformat(), "horizon": (today + dt.timedelta(days=within)).isoformat()}
+    if owners:
+        where.append(f"c.owner IN ({', '.join(f':o{i}' for i in range(len(owners)))})")
+        bind.update({f"o{i}": o for i, o in enumerate(owners)})
+    sql = f"""
+    SELECT {select}
+    FROM (SELECT c.*, {nf} AS nf FROM customer c WHERE {" AND ".join(where)}) c
+    WHERE c.nf <= :horizon ORDER BY c.nf, c.id"""
+    if limit is not None:
+        sql += " LIMIT :limit"
+        bind["limit"] = int(limit)
+    return sql, bind
+
+
+def due_json(
+    conn: Connection,
+    *,
+    today: dt.date,
+    within: int = 0,
+    cadence: dict[str, int],
+    owners: list[str] | tuple[str, ...] = (),
+    limit: int | None = None,
+) -> list[str]:
+    """The due list of spec §6 as one JSON object per customer, built by SQLite.
+
+    Same rows, order and keys as ``customers.due_customers`` rendered with the due
+    JSON keys (a test holds them together); this path exists because encoding
+    tens of thousands of customers in Python costs more than finding them.
+    """
+    sql, bind = due_sql(today=today, within=within, cadence=cadence, owners=owners, limit=limit)
+    return [r[0] for r in conn.exec_driver_sql(sql, bind).fetchall()]
+
+
+# --------------------------------------------------------------------------- table cells
+
+
+def cell(key: str, value: Any, lang: str) -> str:
+    """A report value as a person reads it."""
+    kind = KIND_OF.get(key)
+    if value is None:
+        return "-" if kind in ("pct", "int", "money") or key.endswith("_at") else none_label(lang)
+    if kind == "pct":
+        return pct(value)
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "money":
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    if kind == "bool":
+        return "✓" if value else ""
+    if kind in ("stage", "level"):
+        from crmcli import vocab
+
+        return vocab.label(kind, value, lang)
+    return str(value)
+
+
+def table_cells(report: Report, lang: str) -> tuple[list[str], list[list[str]], list[float], list[bool]]:
+    """Headers, cells, the main figure of each row (for its bar) and which columns are numbers."""
+    keys = report.spec.keys
+    headers = [label(k, lang) for k in keys]
+    cells = [[cell(k, r.get(k), lang) for k in keys] for r in report.rows]
+    bars = [float(r.get(report.spec.main) or 0) for r in report.rows]
+    right = [KIND_OF.get(k) in ("int", "pct", "money") for k in keys]
+    return headers, cells, bars, right
