@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DATA, ROOT, Result, best_cmd, best_func, crm_cmd, run_cmd
+from bench.common import DATA, ROOT, Result, crm_cmd, run_cmd
 
 TARGET_RATIO = 2.0
 TARGET_MB = 400.0
@@ -58,6 +58,9 @@ def floor_once(path: Path, db_path: Path) -> int:
     """calamine read + raw executemany of the rows into a fresh 19-column table; returns rows."""
     import python_calamine as pc
 
+    sqlite3.register_adapter(dt.date, dt.date.isoformat)
+    sqlite3.register_adapter(dt.datetime, lambda d: d.isoformat(sep=" "))
+
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     wb = pc.CalamineWorkbook.from_path(str(path))
@@ -79,12 +82,11 @@ def floor_once(path: Path, db_path: Path) -> int:
 
 
 def bench_size(n: int, repeat: int = 3) -> Result:
+    """Best of ``repeat`` runs of each side, run alternately so that load on the machine falls
+    on both alike; the floor runs in a subprocess too (same interpreter start-up as ours)."""
     path = workbook(n)
-    sqlite3.register_adapter(dt.date, dt.date.isoformat)
-    sqlite3.register_adapter(dt.datetime, lambda d: d.isoformat(sep=" "))
     with tempfile.TemporaryDirectory(prefix="crm-bench-import-") as tmp:
         tmpdir = Path(tmp)
-        floor = best_func(lambda: floor_once(path, tmpdir / "floor.db"), repeat=repeat)
         db = tmpdir / "crm.db"
 
         def fresh() -> None:
@@ -92,20 +94,32 @@ def bench_size(n: int, repeat: int = 3) -> Result:
                 p.unlink()
 
         env = {"CRM_CONFIG": str(tmpdir / "none.toml"), "CRM_USER": "bench", "CRM_LANG": "en"}
-        argv = crm_cmd("--db", str(db), "import", str(path), "--format", "json")
+        ours_argv = crm_cmd("--db", str(db), "import", str(path), "--format", "json")
+        floor_argv = [sys.executable, str(Path(__file__).resolve()), "--floor-once", str(path), str(tmpdir / "floor.db")]
         fresh()
-        _, _, code = run_cmd(argv, env)  # warm the OS file cache and check it works
+        _, _, code = run_cmd(ours_argv, env)  # warms the OS file cache, and checks it works
         if code != 0:
             raise SystemExit(f"bench: crm import exited {code}")
-        ours, peak = best_cmd(argv, repeat=repeat, env=env, setup=fresh)
+        best_ours = best_floor = float("inf")
+        peak = 0.0
+        for _ in range(repeat):
+            fresh()
+            elapsed, rss, _ = run_cmd(ours_argv, env)
+            best_ours, peak = min(best_ours, elapsed), max(peak, rss)
+            elapsed, _, code = run_cmd(floor_argv)
+            if code != 0:
+                raise SystemExit("bench: the floor run failed")
+            best_floor = min(best_floor, elapsed)
     return Result(
         operation="import xlsx (seed-000, 19 cols, 1 follow-up/row), fresh db",
         size=f"{n:,} rows",
-        ours=ours,
-        floor=floor,
+        ours=best_ours,
+        floor=best_floor,
         peak_mb=peak,
-        target=TARGET_RATIO,
-        note=f"peak RSS target < {TARGET_MB:.0f} MB: {'ok' if peak < TARGET_MB else 'OVER'}",
+        # the issue's target is for the 100k-row workbook; smaller ones are start-up dominated
+        target=TARGET_RATIO if n >= 100_000 else None,
+        note=f"peak RSS target < {TARGET_MB:.0f} MB: {'ok' if peak < TARGET_MB else 'OVER'}"
+        + ("" if n >= 100_000 else "; ratio target applies at 100k rows"),
     )
 
 
@@ -121,7 +135,8 @@ def table(results: list[Result]) -> str:
     for r in results:
         ok = "" if r.ok is None else (" ✓" if r.ok else " ✗")
         peak = "" if r.peak_mb is None else f"{r.peak_mb:.0f}"
-        lines.append(f"| {r.operation} | {r.size} | {r.ours:.2f} | {r.floor:.2f} | {r.ratio:.2f}{ok} | ≤ {r.target:g}× | {peak} |")
+        target = "" if r.target is None else f"≤ {r.target:g}×"
+        lines.append(f"| {r.operation} | {r.size} | {r.ours:.2f} | {r.floor:.2f} | {r.ratio:.2f}{ok} | {target} | {peak} |")
     return "\n".join(lines)
 
 
@@ -141,7 +156,7 @@ def write_docs(results: list[Result], command: str) -> Path:
         "(interpreter start-up and the migration of the new database included), best of the repeats. "
         "*Floor* is python-calamine opening the same workbook and iterating its rows plus raw "
         "`sqlite3.executemany` of the same rows (19 columns) into a fresh file in one transaction, "
-        "measured in the same run. The workbook comes from `bench/generate.py` (seed-000 template, "
+        "also as a subprocess, measured in the same run, the two sides alternating. The workbook comes from `bench/generate.py` (seed-000 template, "
         "one follow-up per row, seed 1). Peak RSS is the child's `ru_maxrss`.\n"
     )
     start = text.find("## Import\n")
@@ -159,7 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, action="append", help="rows in the workbook (default 100000; repeatable)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md (## Import)")
+    ap.add_argument("--floor-once", nargs=2, metavar=("FILE", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.floor_once:
+        floor_once(Path(args.floor_once[0]), Path(args.floor_once[1]))
+        return 0
     sizes = args.rows or [100_000]
     results = run(sizes, args.repeat)
     print(table(results))

@@ -37,7 +37,13 @@ LOST_REASONS = (("售后响应慢", 30), ("价格太高", 25), ("选择了竞品
 LOST_FROM = (("potential", 40), ("intent", 35), ("negotiating", 20), ("won", 5))
 AMOUNTS = (10_000, 20_000, 30_000, 50_000, 80_000, 100_000, 150_000, 200_000, 300_000, 500_000, 1_000_000)
 ORDER = ("potential", "intent", "negotiating", "won")
-STAGE_KEYS = {"潜在客户": "potential", "意向客户": "intent", "谈判中": "negotiating", "成交客户": "won", "流失客户": "lost"}
+STAGE_KEYS = {
+    "潜在客户": "potential",
+    "意向客户": "intent",
+    "谈判中": "negotiating",
+    "成交客户": "won",
+    "流失客户": "lost",
+}
 
 _REFRESH = """
 UPDATE customer SET (last_follow_at, last_method, next_date, next_plan) = (
@@ -143,7 +149,8 @@ def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
         cust_rows,
     )
     con.executemany(
-        "INSERT INTO stage_change (customer_id, from_stage, to_stage, date, by, reason) VALUES (?,?,?,?,?,?)", stage_rows
+        "INSERT INTO stage_change (customer_id, from_stage, to_stage, date, by, reason) VALUES (?,?,?,?,?,?)",
+        stage_rows,
     )
     con.executemany("INSERT INTO deal (customer_id, amount, date, by) VALUES (?,?,?,?)", deal_rows)
     con.executemany(
@@ -151,7 +158,9 @@ def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
         " VALUES (?,?,?,?,?,?,?,?)",
         (
             (i + 1, d.isoformat(), m, c, fb, by, nd.isoformat() if nd else None, plan)
-            for i, d, m, c, fb, by, nd, plan in followup_rows(customers, follow_ups / customers if customers else 0, seed)
+            for i, d, m, c, fb, by, nd, plan in followup_rows(
+                customers, follow_ups / customers if customers else 0, seed
+            )
         ),
     )
     con.execute(_REFRESH)
@@ -171,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or ROOT / "bench" / "data" / f"crm_{args.customers}_{args.follow_ups}.db"
     start = time.perf_counter()
     build(out, args.customers, args.follow_ups, args.seed)
-    print(f"{out}: {args.customers} customers, {args.follow_ups} follow-ups, {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    print(
+        f"{out}: {args.customers} customers, {args.follow_ups} follow-ups, {time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

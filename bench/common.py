@@ -28,6 +28,7 @@ class Result:
     peak_mb: float | None = None  # peak RSS of our run, MB
     target: float | None = None  # the ratio the issue allows (ours / floor)
     note: str = ""
+    unit: str = "s"  # what ours and floor count: "s" (seconds) or "MB" (a file size, say)
 
     @property
     def ratio(self) -> float:
@@ -84,3 +85,21 @@ def crm_cmd(*args: str) -> list[str]:
     """The installed command, as a user runs it."""
     exe = Path(sys.executable).with_name("crm")
     return [str(exe) if exe.exists() else "crm", *args]
+
+
+def best_pair(
+    ours: Sequence[str], floor: Sequence[str], repeat: int = 15, env: dict[str, str] | None = None
+) -> tuple[float, float, float]:
+    """Best wall time of ``ours`` and of ``floor``, run alternately; and the peak RSS MB of ``ours``.
+
+    Alternating spreads any load on the machine over both sides alike; the best of many runs
+    is the figure least disturbed by it (startup commands take tens of milliseconds).
+    """
+    best_ours = best_floor = float("inf")
+    peak = 0.0
+    for _ in range(repeat):
+        elapsed, rss, _ = run_cmd(ours, env)
+        best_ours, peak = min(best_ours, elapsed), max(peak, rss)
+        elapsed, _, _ = run_cmd(floor, env)
+        best_floor = min(best_floor, elapsed)
+    return best_ours, best_floor, peak

@@ -13,7 +13,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Crm
-from tests.reliability_support import count, counts, crm_run, digest, integrity, mode, revision, write_config, write_lock
+from tests.reliability_support import (
+    count,
+    counts,
+    crm_run,
+    digest,
+    integrity,
+    mode,
+    revision,
+    write_config,
+    write_lock,
+)
 
 
 def populate(crm: Crm, n: int = 3) -> list[str]:
@@ -88,6 +98,9 @@ def test_backup_refuses_to_overwrite_other_files(crm: Crm, crm_env: Path, tmp_pa
     assert result.exit_code == 1 and "live database" in result.stderr
     result = crm("backup", str(tmp_path / "no" / "such" / "dir" / "x.db"))
     assert result.exit_code == 1 and "does not exist" in result.stderr
+    result = crm("backup", str(tmp_path / "usb") + "/")  # a directory that is not there
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+    assert not (tmp_path / "usb").exists()
 
 
 def test_backup_without_a_database(crm: Crm, crm_env: Path) -> None:

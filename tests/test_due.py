@@ -166,7 +166,11 @@ def test_table_and_csv_columns(crm: Crm, new: Callable[..., str]) -> None:
     for cell in ("ABC科技", "张伟", "Key", "Potential", "alice", "2026-11-17", "9", "2026-11-10", "WeChat", "发报价"):
         assert cell in line
     rows = list(csv.DictReader(io.StringIO(crm.ok("list", "--due", "--format", "csv"))))
-    assert rows[0]["overdue_days"] == "9" and rows[0]["last_method"] == "wechat" and rows[0]["next_follow_at"] == "2026-11-17"
+    assert (
+        rows[0]["overdue_days"] == "9"
+        and rows[0]["last_method"] == "wechat"
+        and rows[0]["next_follow_at"] == "2026-11-17"
+    )
     zh = crm.ok("--lang", "zh", "list", "--due")
     assert "逾期天数" in zh and "微信" in zh
 
@@ -211,3 +215,67 @@ def test_overdue_days_count_calendar_days_across_months(crm: Crm, new: Callable[
     crm.ok("follow", code, "--content", "call", "--date", "2024-01-30")  # + 30 = 2024-02-29 (leap year)
     expected = (TODAY - dt.date(2024, 2, 29)).days  # 1001
     assert summary(due(crm)) == [(code, "2024-02-29", expected)]
+
+
+# --------------------------------------------------------------------------- examples/crontab
+
+CRONTAB = Path(__file__).parents[1] / "examples" / "crontab"
+
+
+def crontab_commands() -> list[tuple[dict[str, str], list[str]]]:
+    """Every `crm ...` invocation in examples/crontab: (inline environment, arguments)."""
+    import re
+    import shlex
+
+    found = []
+    for raw in CRONTAB.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or re.match(r"^[A-Za-z_]+=", line):
+            continue
+        fields = line.split(None, 5)
+        assert len(fields) == 6, f"not a cron line: {raw}"
+        command = fields[5]
+        assert "%" not in command.replace("\\%", ""), f"unescaped % in: {raw}"
+        command = command.replace("\\%", "%").replace("$(date +%F)", "2026-11-26")
+        for segment in re.split(r";|\|\||&&|\|", command):
+            words = shlex.split(segment)
+            env = {}
+            while words and re.match(r"^[A-Za-z_]+=", words[0]):
+                name, _, value = words.pop(0).partition("=")
+                env[name] = value
+            if words and words[0] == "crm":
+                found.append((env, words[1:]))
+    return found
+
+
+def test_crontab_lines_parse_with_the_real_cli() -> None:
+    import typer.main
+
+    from crmcli.cli import app
+
+    commands = crontab_commands()
+    assert {args[0] for _, args in commands} == {"list", "report", "import", "backup"}
+    group = typer.main.get_command(app)
+    for _env, args in commands:
+        ctx = group.make_context("crm", list(args))
+        protected = list(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", []))
+        name, cmd, rest = group.resolve_command(ctx, [*protected, *ctx.args])
+        assert cmd is not None, f"crm {name} does not exist"
+        cmd.make_context(name or "", list(rest), parent=ctx)  # raises on an unknown option or a bad value
+
+
+def test_crontab_read_only_lines_run(crm: Crm, new: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> None:
+    new("Wang Co", "--owner", "wang", created="2026-11-20")
+    ran = 0
+    for env, args in crontab_commands():
+        if args[0] not in ("list", "report"):
+            continue
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        out = crm.ok(*args)
+        if env.get("CRM_USER") == "wang":
+            assert "Wang Co" in out
+        if env.get("CRM_USER") == "li":
+            assert out == ""  # nothing due for li: no output, so cron sends no mail
+        ran += 1
+    assert ran == 4

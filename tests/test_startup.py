@@ -1,35 +1,127 @@
-"""`crm --help` and `crm --version` stay light: no database or spreadsheet stack is imported."""
+"""Startup stays light: `crm --help`, `crm --version` and every `crm CMD --help` load no heavy library.
+
+Command modules are imported by ``crmcli.cli`` for every invocation, so anything one of them
+imports at module level is paid by ``crm --help`` and by every other command. These tests run
+in subprocesses (a clean ``sys.modules``) and name the module or command that loaded what.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
+# Libraries no help text needs (the issue's list): each costs tens of milliseconds to import.
 HEAVY = ("sqlmodel", "sqlalchemy", "openpyxl", "python_calamine", "phonenumbers", "alembic", "dateutil.parser")
+# Also kept off the help path: typer formats help without rich when rich_markup_mode=None.
+HELP_EXTRA = ("rich.console", "sqlite3")
+# `crm --help` / `--version` do not even convert an option value, so typer never loads pydantic
+# (it does for `crm CMD --help`: the global options' values go through pydantic TypeAdapters).
+TOP_EXTRA = ("pydantic",)
+
+_PROBE = r"""
+import importlib, json, sys
+watch = {watch!r}
+def loaded():
+    return sorted(m for m in watch if m in sys.modules)
+report = {{}}
+import crmcli.cli
+from crmcli.cli import COMMAND_MODULES, app
+report["import crmcli.cli"] = loaded()
+for args in {argv!r}:
+    try:
+        app(args)
+    except SystemExit:
+        pass
+    report["crm " + " ".join(args)] = loaded()
+print(json.dumps(report))
+"""
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["add", "--help"], ["list", "--help"]])
-def test_help_imports_nothing_heavy(args: list[str]) -> None:
+def _probe(argv: list[list[str]], watch: tuple[str, ...]) -> dict[str, list[str]]:
+    """Import the app, run each argv in turn; what of ``watch`` was loaded after each step."""
+    code = _PROBE.format(watch=watch, argv=argv)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _command_names() -> list[str]:
+    import typer.main
+
+    from crmcli.cli import app
+
+    group = typer.main.get_command(app)
+    return sorted(group.commands)  # type: ignore[attr-defined]
+
+
+def test_command_modules_import_nothing_heavy() -> None:
+    """Each command module, imported on its own, loads none of the heavy libraries at module level."""
+    import crmcli.cli
+    from crmcli.cli import COMMAND_MODULES
+
+    # A bare package object stands in for crmcli.cli, so that importing one command module does
+    # not run crmcli/cli/__init__.py (which imports them all) and each module is charged alone.
     code = (
-        "import sys, json\n"
+        "import importlib, json, sys, types\n"
+        "pkg = types.ModuleType('crmcli.cli')\n"
+        f"pkg.__path__ = {list(crmcli.cli.__path__)!r}\n"
+        "sys.modules['crmcli.cli'] = pkg\n"
+        "found = {}\n"
+        "seen = set()\n"
+        f"for name in ['_common', *{list(COMMAND_MODULES)!r}]:\n"
+        "    importlib.import_module('crmcli.cli.' + name)\n"
+        f"    new = [m for m in {HEAVY + HELP_EXTRA!r} if m in sys.modules and m not in seen]\n"
+        "    seen.update(new)\n"
+        "    found[name] = new\n"
+        "print(json.dumps(found))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(found) >= {"_common", *COMMAND_MODULES}
+    offenders = {f"crmcli/cli/{name}.py": mods for name, mods in found.items() if mods}
+    assert not offenders, f"imported at module level (move the import into the command function): {offenders}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["-h"]])
+def test_top_level_help_and_version_stay_light(args: list[str]) -> None:
+    report = _probe([args], HEAVY + HELP_EXTRA + TOP_EXTRA)
+    assert report == {"import crmcli.cli": [], f"crm {' '.join(args)}": []}
+
+
+def test_every_command_help_imports_nothing_heavy() -> None:
+    names = _command_names()
+    assert {"add", "list", "show", "follow", "stage"} <= set(names)
+    report = _probe([[name, "--help"] for name in names], HEAVY + HELP_EXTRA)
+    offenders = {step: mods for step, mods in report.items() if mods}
+    # the first step that loaded something is the culprit; later steps only inherit it
+    assert not offenders, f"heavy imports on the help path: {offenders}"
+
+
+def test_list_on_existing_database_loads_only_the_database_stack(tmp_path: Path) -> None:
+    """`crm list` needs sqlalchemy and rich; not alembic (schema is current), the spreadsheet or phone libraries."""
+    db = tmp_path / "crm.db"
+    env = {**os.environ, "CRM_DB": str(db)}
+    subprocess.run([sys.executable, "-m", "crmcli", "list"], env=env, capture_output=True, check=True)
+    code = (
+        "import json, sys\n"
         "from crmcli.cli import app\n"
         "try:\n"
-        f"    app({args!r})\n"
+        "    app(['list'])\n"
         "except SystemExit:\n"
         "    pass\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
-    assert loaded == []
+    assert loaded == ["sqlmodel", "sqlalchemy"]
 
 
 def test_every_command_has_help_and_is_in_readme() -> None:
-    from pathlib import Path
-
     import typer.main
 
     from crmcli.cli import app
@@ -44,3 +136,38 @@ def test_every_command_has_help_and_is_in_readme() -> None:
 def test_python_dash_m_works() -> None:
     out = subprocess.run([sys.executable, "-m", "crmcli", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("crm ")
+
+
+def test_main_keeps_exit_status_and_closes_the_database(tmp_path: Path) -> None:
+    """main() releases the database before exit (no -wal file left) and keeps each exit code."""
+    db = tmp_path / "crm.db"
+    env = {**os.environ, "CRM_DB": str(db), "CRM_USER": "alice"}
+    crm = [sys.executable, "-m", "crmcli"]
+    added = subprocess.run([*crm, "add", "甲公司", "--phone", "13800000001"], env=env, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    assert not Path(f"{db}-wal").exists()
+    missing = subprocess.run([*crm, "show", "nobody-like-this"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("Error: no customer matches")
+    usage = subprocess.run([*crm, "list", "--format", "yaml"], env=env, capture_output=True, text=True)
+    assert usage.returncode == 2
+    shown = subprocess.run([*crm, "list", "--format", "json"], env=env, capture_output=True, text=True, check=True)
+    assert [c["name"] for c in json.loads(shown.stdout)] == ["甲公司"]
+
+
+def _best(argv: list[str], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_help_is_not_much_slower_than_importing_typer() -> None:
+    """A coarse guard (the benchmark holds the real 1.5x target): best of 7, at most 2x."""
+    typer_alone = _best([sys.executable, "-c", "import typer"], 7)
+    help_time = _best([sys.executable, "-m", "crmcli", "--help"], 7)
+    assert help_time <= 2.0 * typer_alone, (
+        f"crm --help {help_time * 1000:.0f} ms vs import typer {typer_alone * 1000:.0f} ms"
+    )

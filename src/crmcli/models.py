@@ -20,7 +20,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, tex
 from sqlmodel import Field, SQLModel
 
 # Table models are never validated (services work on ``Model.__table__``), so pydantic need not
-# build their validators when this module is imported (~3 of its ~20 ms, paid by every command).
+# build their validators when this module is imported (~10 of its ~30 ms, paid by every command).
 # They are still built, on first use, if anything ever validates a table model.
 _LAZY = ConfigDict(defer_build=True)
 

@@ -219,22 +219,29 @@ def bar(value: float, top: float, width: int = BAR_WIDTH) -> str:
 
 
 def print_bar_table(
-    headers: Sequence[str], cells: Sequence[Sequence[str]], bars: Sequence[float], *, right: Sequence[bool], headline: str
+    headers: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    bars: Sequence[float],
+    *,
+    right: Sequence[bool],
+    headline: str,
+    footer: str | None = None,
 ) -> None:
     """A report: its headline, then a table with a bar for the main figure of each row (spec §8)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    out = console()
-    out.print(Text(headline, style="bold"))
-    if not cells:
-        return
-    table = Table(box=box.SIMPLE_HEAVY if out.is_terminal else box.SIMPLE, header_style="bold")
-    for head, is_number in zip(headers, right, strict=True):
-        table.add_column(head, justify="right" if is_number else "left", overflow="fold")
-    table.add_column("", no_wrap=True)
-    top = max(bars, default=0.0)
-    for row, value in zip(cells, bars, strict=True):
-        table.add_row(*row, bar(value, top))
-    out.print(table)
+    parts: list[Any] = [Text(headline, style="bold")]
+    if cells:
+        table = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
+        for head, is_number in zip(headers, right, strict=True):
+            table.add_column(head, justify="right" if is_number else "left", overflow="fold")
+        table.add_column("", no_wrap=True)
+        top = max(bars, default=0.0)
+        for row, value in zip(cells, bars, strict=True):
+            table.add_row(*row, bar(value, top))
+        parts.append(table)
+    if footer:
+        parts.append(Text(footer))
+    emit(*parts)

@@ -28,10 +28,14 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def export(
         ctx: typer.Context,
-        target: Annotated[str, typer.Argument(metavar="FILE|-", help="Output file (.xlsx, .csv, .json), or - for stdout.")],
+        target: Annotated[
+            str, typer.Argument(metavar="FILE|-", help="Output file (.xlsx, .csv, .json), or - for stdout.")
+        ],
         fmt: Annotated[
             str | None,
-            typer.Option("--format", "-f", help="xlsx|csv|json (default: from the file name; csv for -).", show_default=False),
+            typer.Option(
+                "--format", "-f", help="xlsx|csv|json (default: from the file name; csv for -).", show_default=False
+            ),
         ] = None,
         stage: StageF = None,
         level: LevelF = None,
@@ -46,7 +50,8 @@ def register(app: typer.Typer) -> None:
         archived: ArchivedF = False,
         mask: MaskF = False,
         template: Annotated[
-            bool, typer.Option("--template", help="Write an empty import workbook (columns, drop-downs, an example row).")
+            bool,
+            typer.Option("--template", help="Write an empty import workbook (columns, drop-downs, an example row)."),
         ] = False,
     ) -> None:
         """Export customers to xlsx, csv or json (the same filters as list).
@@ -64,6 +69,8 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         fmt = exporter.resolve_format(target, fmt, template=template)
         lang = st.settings.lang
+        if target != "-":
+            exporter.check_target(Path(target), st.settings.db)
         if template:
             exporter.write_template(Path(target), lang=lang)
             typer.echo(f"Wrote the import template {target}")
@@ -84,7 +91,9 @@ def register(app: typer.Typer) -> None:
                     render.print_json(exporter.json_objects(conn, filters, cadence, mask=mask))
                 else:
                     # No BOM on a pipe: it would end up in the first header of whatever reads it.
-                    exporter.write_csv(conn, sys.stdout, filters=filters, cadence=cadence, lang=lang, mask=mask, lineterminator="\n")
+                    exporter.write_csv(
+                        conn, sys.stdout, filters=filters, cadence=cadence, lang=lang, mask=mask, lineterminator="\n"
+                    )
                 return
             result = exporter.export_file(
                 conn, Path(target), fmt=fmt, filters=filters, cadence=cadence, lang=lang, mask=mask

@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.")] = "table",
         undo: Annotated[int | None, typer.Option("--undo", metavar="BATCH", help="Undo import batch BATCH (see crm imports).", show_default=False)] = None,
         force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
+        reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
     ) -> None:
         """Import customers and follow-ups from Excel or CSV (one batch, undoable).
 
@@ -64,6 +65,7 @@ def register(app: typer.Typer) -> None:
             source=source,
             sheet=sheet,
             lang=st.settings.lang,
+            reject_sensitive=reject_sensitive,
         )
         with _Progress() as progress:
             # the database is opened while the file is read (in a thread)
@@ -138,11 +140,12 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
     summary = result.summary()
     if fmt == "json":
         render.print_json(summary)
-        return
-    if not sys.stdout.isatty():
+    elif not sys.stdout.isatty():
         parts = [f"{k}={'none' if summary[k] is None else summary[k]}" for k in LINE_KEYS]
         parts.append(f"unknown_columns={len(result.unknown_columns)}")
         parts.append(f"rejects_file={result.rejects_file or 'none'}")
+        if result.sensitive:
+            parts.append(f"sensitive={result.sensitive}")
         if result.dry_run:
             parts.append("dry_run=1")
         sys.stdout.write(" ".join(parts) + "\n")
@@ -152,6 +155,12 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stderr.write("note: unknown columns not imported: " + ", ".join(result.unknown_columns) + "\n")
     if result.unused_columns:
         sys.stderr.write("note: columns not used: " + ", ".join(result.unused_columns) + "\n")
+    if result.sensitive:
+        # Where, never the number itself (seeds 003/004: 不得出现客户证件号码、银行卡号).
+        sys.stderr.write(
+            f"warning: {result.sensitive} row(s) hold what looks like an ID or bank card number, which "
+            f"must not be stored: {'; '.join(result.sensitive_rows[:5])}; remove them, or import with --reject-sensitive\n"
+        )
 
 
 def _print_panel(result: Any, lang: str) -> None:
@@ -177,7 +186,7 @@ def _print_panel(result: Any, lang: str) -> None:
         t.add_row(label, str(getattr(result, key)))
     out.print(t)
     if result.rejected:
-        out.print(("拒绝原因 (前几条):" if zh else "Why rows were rejected (first few):"))
+        out.print("拒绝原因 (前几条):" if zh else "Why rows were rejected (first few):")
         for reason in result.reasons[:10]:
             out.print(f"  {reason}", markup=False)
         if result.rejects_file:

@@ -18,15 +18,44 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def report(
         ctx: typer.Context,
-        kind: Annotated[str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts.")],
-        since: Annotated[str | None, typer.Option("--since", help="Period start: customers by creation date, events by their own date.", show_default=False)] = None,
-        until: Annotated[str | None, typer.Option("--until", help="Period end (inclusive).", show_default=False)] = None,
+        kind: Annotated[
+            str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts.")
+        ],
+        since: Annotated[
+            str | None,
+            typer.Option(
+                "--since",
+                help="Period start: customers by creation date, events by their own date.",
+                show_default=False,
+            ),
+        ] = None,
+        until: Annotated[
+            str | None, typer.Option("--until", help="Period end (inclusive).", show_default=False)
+        ] = None,
         owner: OwnerF = None,
         mine: MineF = False,
         fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.")] = "table",
-        xlsx: Annotated[Path | None, typer.Option("--xlsx", metavar="FILE", help="Write the report to an Excel workbook with a native chart.", show_default=False)] = None,
-        a: Annotated[float | None, typer.Option("--a", help="abc: class A while the cumulative share before the customer is below this [0.7].", show_default=False)] = None,
-        b: Annotated[float | None, typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False)] = None,
+        xlsx: Annotated[
+            Path | None,
+            typer.Option(
+                "--xlsx",
+                metavar="FILE",
+                help="Write the report to an Excel workbook with a native chart.",
+                show_default=False,
+            ),
+        ] = None,
+        a: Annotated[
+            float | None,
+            typer.Option(
+                "--a",
+                help="abc: class A while the cumulative share before the customer is below this [0.7].",
+                show_default=False,
+            ),
+        ] = None,
+        b: Annotated[
+            float | None,
+            typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False),
+        ] = None,
     ) -> None:
         """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast or alerts.
 
@@ -41,17 +70,22 @@ def register(app: typer.Typer) -> None:
         a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
         if not 0 < a_ < b_ <= 1:
             raise UsageError(f"--a {a_:g} --b {b_:g}: need 0 < a < b <= 1")
-        from crmcli import db, normalize, render
+        from crmcli import db, render
         from crmcli.services import reports
 
         fmt = render.check_format(fmt, ("table", "json", "csv", "tsv"))
         st = state(ctx)
         today = st.today
-        start = normalize.parse_date(since, today) if since else None
-        end = normalize.parse_date(until, today) if until else None
+        start = end = None
+        owners: list[str] = []
+        if since or until or owner:
+            from crmcli import normalize
+
+            start = normalize.parse_date(since, today) if since else None
+            end = normalize.parse_date(until, today) if until else None
+            owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
         if start and end and start > end:
             raise UsageError(f"--since {start} is after --until {end}")
-        owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
         if mine:
             owners.append(st.settings.user)
         params = reports.Params(
@@ -71,5 +105,7 @@ def register(app: typer.Typer) -> None:
         elif fmt in ("csv", "tsv"):
             render.write_delimited(rep.rows, rep.spec.keys, fmt)
         else:
-            headers, cells, bars, right = reports.table_cells(rep, lang)
-            render.print_bar_table(headers, cells, bars, right=right, headline=reports.headline(rep, lang))
+            headers, cells, bars, right, footer = reports.table_cells(rep, lang)
+            render.print_bar_table(
+                headers, cells, bars, right=right, headline=reports.headline(rep, lang), footer=footer
+            )

@@ -60,11 +60,16 @@ def register(app: typer.Typer) -> None:
         Example: crm backup /mnt/usb/
         """
         import datetime as dt
+        import os
         from pathlib import Path
 
+        from crmcli.errors import NotFound
         from crmcli.services import safety
 
         st = state(ctx)
+        if file and file.endswith(("/", os.sep)) and not Path(file).expanduser().is_dir():
+            # "crm backup /mnt/usb/" means a directory: never write a file called "usb" instead.
+            raise NotFound(f"directory {file} does not exist")
         path = safety.backup(
             st.settings.db, Path(file) if file else None, busy_timeout=st.settings.busy_timeout, now=dt.datetime.now()
         )
@@ -92,7 +97,7 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         db.dispose_all()  # no pooled connection of ours may hold the old file open
         done = safety.restore(st.settings.db, Path(file), busy_timeout=st.settings.busy_timeout, now=dt.datetime.now())
-        counts = ", ".join(f"{n} {k.replace('_', '-')}" for k, n in done.counts.items() if k in ("customers", "follow_ups", "deals"))
+        counts = ", ".join(f"{k.replace('_', '-')}: {n}" for k, n in done.counts.items() if k in ("customers", "follow_ups", "deals"))
         typer.echo(f"Restored {done.source} into {done.database} (schema {done.revision}; {counts})")
         if done.kept is not None:
             typer.echo(f"The database it replaced is kept at {done.kept}")
@@ -121,12 +126,20 @@ def register(app: typer.Typer) -> None:
             labels = _LABELS["zh" if st.settings.lang == "zh" else "en"]
             width = max(len(v) for v in labels.values()) + 2 if st.settings.lang == "en" else 10
             lines: list[tuple[str, str]] = [("database", f"{result.database} ({_size(result.size)})")]
-            schema = {
-                "current": f"{result.revision} (current)",
-                "older": f"{result.revision} (older than {db.HEAD}: upgraded on next use)",
-                "newer": f"{result.revision} (newer than this program's {db.HEAD})",
-                "missing": "none (not a crm database)",
-            }[result.schema]
+            if st.settings.lang == "zh":
+                schema = {
+                    "current": f"{result.revision} (最新)",
+                    "older": f"{result.revision} (旧于 {db.HEAD}: 下次使用时升级)",
+                    "newer": f"{result.revision} (新于本程序的 {db.HEAD})",
+                    "missing": "无 (不是 crm 数据库)",
+                }[result.schema]
+            else:
+                schema = {
+                    "current": f"{result.revision} (current)",
+                    "older": f"{result.revision} (older than {db.HEAD}: upgraded on next use)",
+                    "newer": f"{result.revision} (newer than this program's {db.HEAD})",
+                    "missing": "none (not a crm database)",
+                }[result.schema]
             lines.append(("schema", schema))
             if result.error:
                 lines.append(("integrity", f"FAILED: {result.error}"))

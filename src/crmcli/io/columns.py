@@ -38,7 +38,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("联系人职位", "Title", "Contact_Job", "职位", "职务", "JobTitle", "Position"),
     "contact_title": ("关键联系人(姓名/职位)", "关键联系人", "联系人(姓名/职位)", "联系人(姓名+职位)"),
     "phone": (
-        "联系电话", "Phone", "Contact_Info", "联系方式(手机)", "联系方式", "电话", "手机", "手机号", "手机号码",
+        "联系电话", "Phone", "Contact_Info", "联系方式(手机*)", "联系方式(手机)", "联系方式", "电话", "手机", "手机号", "手机号码",
         "电话号码", "Mobile", "Tel", "Telephone", "PhoneNumber",
     ),
     "email": ("邮箱", "Email", "电子邮箱", "电子邮件", "邮件地址", "E-mail", "Mail"),

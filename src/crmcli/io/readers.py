@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from crmcli.errors import CrmError
 from crmcli.io import columns
@@ -39,6 +39,8 @@ MAX_UNCOMPRESSED = 1 << 30  # 1 GiB: no real CRM workbook comes near it
 BOMB_SIZE = 20 * 1000 * 1000  # past 20 MB uncompressed ... (calamine holds ~3x a part's size: a 150 MB
 # one-cell part at 1000:1 took it to 500 MB; real sheets compress ~7:1, far below BOMB_RATIO)
 BOMB_RATIO = 100  # ... at more than 100:1 it is a zip bomb, not a spreadsheet
+PART_BOMB_SIZE = 10 * 1000 * 1000  # one part past 10 MB at more than 100:1: a bomb too (real sheets pack 5-30:1)
+PROLOG_LIMIT = 32 * 1024 * 1024
 CSV_FIELD_LIMIT = 64 * 1024 * 1024  # a 1 MB cell is rejected with a reason, not a csv.Error
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
@@ -134,21 +136,71 @@ def check_zip(path: Path) -> None:
                 "refusing a workbook that looks like a zip bomb"
             )
         for info in infos:
-            if info.file_size > BOMB_SIZE and info.compress_size and info.file_size / info.compress_size > BOMB_RATIO:
-                raise ReadError(f"{path.name}: part {info.filename} inflates {info.file_size / info.compress_size:,.0f}:1; refusing it")
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > PART_BOMB_SIZE and ratio > BOMB_RATIO:
+                raise ReadError(
+                    f"{path.name}: part {info.filename} inflates {ratio:,.0f}:1 to {info.file_size / 1e6:,.0f} MB; "
+                    "refusing a workbook that looks like a zip bomb"
+                )
+        for info in infos:
             name = info.filename.lower()
             if not (name.endswith(".xml") or name.endswith(".rels")):
                 continue
             try:
                 with zf.open(info) as part:
-                    prolog = part.read(65536)
-            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-                raise ReadError(f"{path.name}: cannot read part {info.filename} ({exc})") from None
-            # A DOCTYPE may only stand before the root element; entity declarations live in it.
-            # Check UTF-16 parts too (the declaration then has NULs between its letters).
-            probe = prolog.replace(b"\x00", b"").upper()
-            if b"<!DOCTYPE" in probe or b"<!ENTITY" in probe:
-                raise ReadError(f"{path.name}: part {info.filename} declares a DOCTYPE/ENTITY; refusing it (workbooks never do)")
+                    declared = _prolog_declares_dtd(part)
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
+                raise ReadError(f"{path.name} is damaged or incomplete: cannot read part {info.filename} ({exc})") from None
+            if declared:
+                raise ReadError(
+                    f"{path.name}: part {info.filename} declares a DOCTYPE or ENTITY (workbooks never do); "
+                    "refusing it"
+                )
+
+
+def _prolog_declares_dtd(part: IO[bytes]) -> bool:
+    """Does the XML before the root element hold a <!DOCTYPE> (and so entity declarations)?
+
+    Only the prolog is read -- declarations, comments, processing instructions -- however
+    long a comment may be (up to ``PROLOG_LIMIT``), so a 100 MB sheet costs nothing here.
+    UTF-16 parts are read with their NUL bytes dropped.
+    """
+    data = b""
+    seen = 0
+    while True:
+        chunk = part.read(65536)
+        eof = not chunk
+        seen += len(chunk)
+        if seen > PROLOG_LIMIT:
+            return True  # nobody writes megabytes before the root element but an attacker
+        data += chunk.replace(b"\x00", b"")
+        while True:
+            i = data.find(b"<")
+            if i < 0:
+                data = b""
+                break
+            rest = data[i:]
+            if rest.startswith(b"<?"):
+                j = rest.find(b"?>", 2)
+                if j < 0:
+                    data = rest
+                    break
+                data = rest[j + 2 :]
+                continue
+            if rest.startswith(b"<!--"):
+                j = rest.find(b"-->", 4)
+                if j < 0:
+                    data = rest
+                    break
+                data = rest[j + 3 :]
+                continue
+            if len(rest) < 4 and not eof:
+                data = rest
+                break
+            # "<!DOCTYPE", "<!ENTITY" or any other "<!" before the root: a DTD
+            return rest.startswith(b"<!")
+        if eof:
+            return False
 
 
 # --------------------------------------------------------------------------- workbooks
@@ -294,16 +346,23 @@ def _open_text(path: Path) -> Table:
     fh.seek(skip)
     text = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline="")
     first = text.readline()
-    rest: Iterator[str] = itertools.chain([first], text)
-    delimiter = _delimiter(first, path.suffix.lower())
-    has_nul = False
-    with path.open("rb") as raw:
-        while chunk := raw.read(1 << 20):
-            if (b"\x00" in chunk) and not encoding.startswith("utf-16"):
-                has_nul = True
-                break
-    if encoding.startswith("utf-16"):
-        has_nul = "\x00" in first  # decoded text: a NUL character, not the UTF-16 zero bytes
+    hint = first.strip().lower()
+    if len(hint) == 5 and hint.startswith("sep="):
+        # Excel's "sep=;" first line names the delimiter and is not data
+        delimiter = first.strip()[4]
+        rest: Iterator[str] = itertools.chain(["\n"], text)  # an empty row keeps the row numbers
+    else:
+        rest = itertools.chain([first], text)
+        delimiter = _delimiter(first, path.suffix.lower())
+    # In UTF-8 and GB18030 a NUL byte is a NUL character; in UTF-16 every ASCII letter has
+    # one, so there each row is checked after decoding.
+    has_nul = encoding.startswith("utf-16")
+    if not has_nul:
+        with path.open("rb") as raw:
+            while chunk := raw.read(1 << 20):
+                if b"\x00" in chunk:
+                    has_nul = True
+                    break
     if csv.field_size_limit() < CSV_FIELD_LIMIT:
         csv.field_size_limit(CSV_FIELD_LIMIT)
 

@@ -71,7 +71,10 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
     ws["A1"] = headline
     ws["A1"].font = Font(bold=True, size=13)
     p = report.params
-    period = " – ".join(d.isoformat() if d else "…" for d in (p.since, p.until))
+    if p.since or p.until:
+        period = " – ".join(d.isoformat() if d else "…" for d in (p.since, p.until))
+    else:
+        period = "全部" if lang == "zh" else "all"
     who = ", ".join(p.owners) if p.owners else ("全部" if lang == "zh" else "everyone")
     ws["A2"] = (f"期间 {period}  负责人 {who}  日期 {p.today}" if lang == "zh"
                 else f"Period {period}  owner {who}  as of {p.today}")  # fmt: skip

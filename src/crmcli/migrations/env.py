@@ -21,6 +21,7 @@ def run_migrations_online() -> None:
     if connection.in_transaction():
         connection.commit()
     raw = connection.connection.driver_connection
+    assert raw is not None
     raw.execute("PRAGMA foreign_keys=OFF")
     # One transaction for the whole upgrade (Alembic's SQLite default is one per revision, which
     # would leave an interrupted multi-step upgrade at an intermediate revision), taken with

@@ -99,6 +99,17 @@ def resolve_format(target: str, fmt: str | None, *, template: bool = False) -> s
     return fmt
 
 
+def check_target(target: Path, database: Path) -> None:
+    """Refuse to write over the database file (or its journal) with an export."""
+    try:
+        resolved = target.resolve()
+        db = database.resolve()
+    except OSError:
+        return
+    if resolved in {db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))}:
+        raise CrmError(f"{target} is the database file itself; export to another file")
+
+
 @dataclass
 class ExportResult:
     target: str
@@ -118,9 +129,7 @@ def _enum_sql(column: str, field: str, lang: str, fmt: str) -> str:
     """SQL mapping a stored key to what the file shows (unknown values pass through)."""
     if lang == "en" and fmt == "csv":
         return column
-    whens = " ".join(
-        f"WHEN {_quote(k)} THEN {_quote(enum_value(field, k, lang, fmt))}" for k in vocab.FIELDS[field]
-    )
+    whens = " ".join(f"WHEN {_quote(k)} THEN {_quote(enum_value(field, k, lang, fmt))}" for k in vocab.FIELDS[field])
     return f"CASE {column} {whens} ELSE {column} END"
 
 
@@ -147,7 +156,7 @@ def customer_select(filters: Any, cadence: dict[str, int], *, lang: str, fmt: st
 
     from crmcli.services.customers import C, next_follow_sql, where_clauses
 
-    cols = []
+    cols: list[Any] = []
     for key in CUSTOMER_COLUMNS:
         if key in ("level", "stage"):
             cols.append(literal_column(_enum_sql(f"customer.{key}", key, lang, fmt)))
@@ -159,12 +168,7 @@ def customer_select(filters: Any, cadence: dict[str, int], *, lang: str, fmt: st
             cols.append(next_follow_sql(cadence))
         else:  # as stored: dates stay ISO text, no per-row type processing
             cols.append(literal_column(f"customer.{key}"))
-    return (
-        select(*cols)
-        .select_from(C)
-        .where(and_(*where_clauses(filters)))
-        .order_by(C.c.created_at, C.c.id)
-    )
+    return select(*cols).select_from(C).where(and_(*where_clauses(filters))).order_by(C.c.created_at, C.c.id)
 
 
 def follow_up_select(filters: Any, *, lang: str, fmt: str) -> Any:
@@ -173,7 +177,7 @@ def follow_up_select(filters: Any, *, lang: str, fmt: str) -> Any:
 
     from crmcli.services.customers import C, F, where_clauses
 
-    cols = [
+    cols: list[Any] = [
         literal_column("customer.code"),
         literal_column("customer.name"),
         literal_column("follow_up.date"),
@@ -199,7 +203,7 @@ def _measure(conn: Any, filters: Any) -> tuple[int, dict[str, float], int, dict[
     from crmcli.services.customers import C, F, where_clauses
 
     text_keys = [k for k in CUSTOMER_COLUMNS if k not in ENUMS and k not in DATES and k not in ("tags", "amount")]
-    exprs = [func.count()]
+    exprs: list[Any] = [func.count()]
     exprs += [literal_column(_width_sql(f"customer.{k}")) for k in text_keys]
     exprs.append(literal_column(_width_sql(_TAGS_SQL)))
     exprs.append(literal_column("max(length(CAST(customer.amount AS TEXT)))"))
@@ -251,7 +255,9 @@ def _masked(rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
         yield row
 
 
-def customer_rows(conn: Any, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str, mask: bool) -> Iterator[Sequence[Any]]:
+def customer_rows(
+    conn: Any, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str, mask: bool
+) -> Iterator[Sequence[Any]]:
     rows = _iter_rows(conn, customer_select(filters, cadence, lang=lang, fmt=fmt))
     return _masked(rows) if mask else rows
 
@@ -286,7 +292,9 @@ def _column_width(key: str, measured: dict[str, float], lang: str) -> float:
     return min(widest + 2, MAX_COLUMN_WIDTH)
 
 
-def _columns(keys: Sequence[str], measured: dict[str, float], lang: str, *, template: bool = False) -> list[writers.Column]:
+def _columns(
+    keys: Sequence[str], measured: dict[str, float], lang: str, *, template: bool = False
+) -> list[writers.Column]:
     cols = []
     for key in keys:
         kind = "date" if key in DATES else "code" if key in CODES else "number" if key == "amount" else "text"
@@ -370,7 +378,9 @@ def write_csv(
     return writers.write_csv(stream, heads, rows, text_columns=text_columns, lineterminator=lineterminator)
 
 
-def _export_xlsx(conn: Any, target: Path, *, filters: Any, cadence: dict[str, int], lang: str, mask: bool) -> ExportResult:
+def _export_xlsx(
+    conn: Any, target: Path, *, filters: Any, cadence: dict[str, int], lang: str, mask: bool
+) -> ExportResult:
     n_customers, widths, n_follow_ups, fu_widths = _measure(conn, filters)
     limit = writers.EXCEL_MAX_ROWS - 1
     if n_customers > limit:
@@ -457,7 +467,7 @@ _HELP = {
 
 def write_template(target: Path, *, lang: str) -> ExportResult:
     """An empty import workbook: headers (* on required), drop-downs, an example row, instructions."""
-    example = []
+    example: list[Any] = []
     for key in TEMPLATE_COLUMNS:
         if key in ENUMS:
             example.append(vocab.label(ENUMS[key], _EXAMPLE_ENUMS[key], lang))

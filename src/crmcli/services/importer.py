@@ -40,6 +40,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +73,18 @@ _LOAD_COLUMNS = tuple(c for c in INSERT_COLUMNS if c not in ("archived", "last_f
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_LABEL_RE = re.compile(r"^\s*(?:电话|手机|手机号|座机|tel|mobile|phone)\s*[:：]\s*", re.IGNORECASE)
-_NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+def _unquote(v: str) -> str:
+    """Undo the csv export's formula neutralisation: one "'" comes off a cell that starts with
+    quotes and then one of = + - @ TAB CR ("'=1+1" -> "=1+1", "''-x" -> "'-x"); the export
+    prefixes exactly those cells, so any text round-trips."""
+    if v[:1] == "'":
+        rest = v.lstrip("'")
+        if rest[:1] in _FORMULA_START and rest:
+            return v[1:]
+    return v
 # 跟进记录 cells (seed 002): "09-20电话沟通:…;下一步:…", one follow-up per dated line.
 _LOG_DATE_RE = re.compile(r"^\s*(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?")
 _LOG_LINE_START_RE = re.compile(r"(?m)^(?=\s*(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2})")
@@ -93,6 +105,7 @@ class ImportOptions:
     source: str | None = None
     sheet: str | None = None
     lang: str = "en"
+    reject_sensitive: bool = False  # reject rows holding what looks like an ID or bank card number
 
 
 @dataclass
@@ -118,6 +131,10 @@ class ImportResult:
     encoding: str | None = None
     dry_run: bool = False
     strict_failed: bool = False
+    # Accepted rows holding what looks like a resident ID or bank card number (seeds 003/004 forbid
+    # storing them), and where: "row 5, column 备注: looks like a Chinese ID number" -- never the number.
+    sensitive: int = 0
+    sensitive_rows: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> int:
@@ -137,6 +154,7 @@ class ImportResult:
             "rejected": self.rejected,
             "follow_ups": self.follow_ups,
             "blank_rows": self.blank_rows,
+            "sensitive": self.sensitive,
             "unknown_columns": self.unknown_columns,
             "rejects_file": self.rejects_file,
             "unused_columns": self.unused_columns,
@@ -173,6 +191,7 @@ class _Parsed:
     event_date: str  # date of the row's stage change: its first follow-up's date, else today
     owner_fallback: str | None  # 跟进人, owner of a new customer when there is no 负责人
     row: list[Any] = field(default_factory=list)  # the cells as read, for the rejects file
+    sensitive: str | None = None  # where the row holds what looks like an ID/bank card number
 
 
 class _RowError(Exception):
@@ -184,7 +203,11 @@ def _cell_text(cell: object) -> str:
     if cell is None:
         return ""
     if isinstance(cell, str):
-        return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+        # neutralise what Excel would run as a formula, as the csv export does (import strips
+        # the "'" again); a lone "-" is an empty marker, not a formula
+        if cell.lstrip("'")[:1] in _FORMULA_START and cell.lstrip("'") and len(cell.strip()) > 1:
+            return "'" + cell
+        return cell
     if isinstance(cell, bool):
         return "TRUE" if cell else "FALSE"
     if isinstance(cell, float):
@@ -198,6 +221,28 @@ def _cell_text(cell: object) -> str:
 
 _MARKERS_FOLDED = frozenset(m.casefold() for m in normalize.EMPTY_MARKERS)
 _MISS = object()
+# 16+ digits, maybe grouped by spaces or dashes (\d also matches full-width digits).
+_CODE_FAST = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
+_LONG_NUMBER_RE = re.compile(r"\d[\d -]{14,}[\dXx]")
+_SENSITIVE_KINDS = {"id_number": "a Chinese resident ID number (身份证号)", "bank_card": "a bank card number (银行卡号)"}
+
+
+def _clean_cell(v: Any) -> str | None:
+    """A cell as grouping text (``normalize.clean_text``); refuses a cell over ``MAX_CELL``."""
+    if type(v) is not str:
+        return normalize.clean_text(v)  # numbers and dates as a person writes them
+    if len(v) > MAX_CELL:
+        raise _too_long(v)
+    return _fast_clean(v)
+
+
+def _keep_cell(v: Any) -> str | None:
+    """A cell as prose (``normalize.keep_text``); refuses a cell over ``MAX_CELL``."""
+    if type(v) is not str:
+        return normalize.clean_text(v)
+    if len(v) > MAX_CELL:
+        raise _too_long(v)
+    return _fast_keep(v)
 
 
 def _fast_clean(v: str) -> str | None:
@@ -278,16 +323,22 @@ class _Parser:
         self.stage_used: set[int] = set()
         self.headerless = [c.index for c in header.columns if c.field is None and c.header.startswith("column ") and c.index < self.width]
         self.headerless_with_data: set[int] = set()
-        self._stage_cache: dict[Any, str | None] = {}
+        self._stage_cache: dict[Any, Any] = {}
         self.has_follow = any(f in self.idx for f in columns.FOLLOW_FIELDS)
+        self.formula_cells: Callable[[], set[tuple[int, int]]] | None = None  # set by the run for .xlsx
+        self.col_offset = 0
+        self.reject_sensitive = opts.reject_sensitive
+        # Free-text columns only: a phone, date, amount or enum cell cannot hold such a number
+        # and be accepted (a phone has at most 15 digits, an amount at most 1e15).
+        self.sensitive_idx = [i for f, i in self.idx.items() if f in _CLEAN + _CLEAN_MEMO + _PROSE + ("email", "follow_feedback")]
 
     # -- converters: cell -> stored value, None for an empty cell, ParseError for a bad one
 
     def _converter(self, fld: str) -> tuple[dict[Any, Any] | None, Converter]:
         if fld in _CLEAN:
-            return None, _text_conv(_fast_clean)
+            return None, _clean_cell
         if fld in _PROSE:
-            return None, _text_conv(_fast_keep)
+            return None, _keep_cell
         if fld == "email":
             return None, _email_conv
         if fld == "phone":
@@ -296,7 +347,7 @@ class _Parser:
             return None, _money_conv
         memo: dict[Any, Any] = {}
         if fld in _CLEAN_MEMO:
-            conv = _memoised(memo, _text_conv(_fast_clean))
+            conv = _memoised(memo, _clean_cell)
         elif fld == "follow_feedback":
             conv = _memoised(memo, _feedback_conv)
         elif fld in ("level", "follow_method"):
@@ -339,7 +390,28 @@ class _Parser:
                 else:
                     got[fld] = x
         stage = self._stage(row, rowno, errors) if self.stage_idx else None
-        return self._assemble(rowno, vals, got, stage, errors)
+        sensitive = self._sensitive(rowno, row)
+        if sensitive and self.reject_sensitive:
+            errors.append(f"{sensitive}; such numbers must not be stored (--reject-sensitive)")
+        parsed, errors = self._assemble(rowno, vals, got, stage, errors)
+        if parsed is not None:
+            parsed.sensitive = sensitive
+        return parsed, errors
+
+    def _sensitive(self, rowno: int, row: list[Any]) -> str | None:
+        """Where the row's imported text holds what looks like a resident ID or bank card number."""
+        # One search over the row's text first (a separator no digit run crosses): most rows
+        # hold no long number at all, and 12 searches per row cost 10% of an import.
+        if not _LONG_NUMBER_RE.search("\x1f".join([v for v in map(row.__getitem__, self.sensitive_idx) if type(v) is str])):
+            return None
+        for i in self.sensitive_idx:
+            v = row[i]
+            # A cheap scan first: looks_sensitive only for cells with a long run of digits.
+            if type(v) is str and _LONG_NUMBER_RE.search(v):
+                kind = normalize.looks_sensitive(v)
+                if kind:
+                    return f"row {rowno}, column {self.names[i]}: looks like {_SENSITIVE_KINDS[kind]}"
+        return None
 
     def _fit(self, rowno: int, row: list[Any], errors: list[str]) -> list[Any]:
         width = self.width
@@ -352,6 +424,17 @@ class _Parser:
                 f"({columns.column_letter(width)}...), e.g. '{_cell_text(extra[0])[:40]}' (an unquoted comma?)"
             )
         return row
+
+    def _formula_note(self, rowno: int, fld: str) -> str:
+        """Why a required cell reads as empty when it holds a formula nobody saved a value for."""
+        if self.formula_cells is None:
+            return ""
+        if (rowno - 1, self.idx[fld] + self.col_offset) in self.formula_cells():
+            return (
+                "; the cell holds a formula with no saved value (formulas are never evaluated: "
+                "open and save the file in Excel, or paste the values)"
+            )
+        return ""
 
     def _fail(self, errors: list[str], rowno: int, fld: str, message: str) -> None:
         i = self.idx.get(fld)
@@ -368,7 +451,7 @@ class _Parser:
         name = got.get("name")
         if name is None:
             if not self._said(errors, rowno, "name"):
-                fail(errors, rowno, "name", "name is empty (客户名称 is required)")
+                fail(errors, rowno, "name", "name is empty (客户名称 is required)" + self._formula_note(rowno, "name"))
         elif len(name) > MAX_NAME:
             fail(errors, rowno, "name", f"name is too long ({len(name)} characters; at most {MAX_NAME})")
         else:
@@ -380,17 +463,18 @@ class _Parser:
         phone = got.get("phone")
         if phone is None:
             if not self._said(errors, rowno, "phone"):
-                fail(errors, rowno, "phone", "phone is empty (联系电话 is required)")
+                fail(errors, rowno, "phone", "phone is empty (联系电话 is required)" + self._formula_note(rowno, "phone"))
         else:
             values["phone"], values["phone_key"] = phone
         code = got.get("code")
         if code is not None:
             from crmcli.services.customers import check_code
 
-            try:
-                code = check_code(code)
-            except ParseError as exc:
-                fail(errors, rowno, "code", str(exc))
+            if not _CODE_FAST.fullmatch(code):  # else already what check_code would return
+                try:
+                    code = check_code(code)
+                except ParseError as exc:
+                    fail(errors, rowno, "code", str(exc))
         ct = got.get("contact_title")
         if ct is not None:
             parts = re.split(r"\s*[/|]\s*", ct, maxsplit=1)  # NFKC made ／ and ｜ ASCII
@@ -467,11 +551,13 @@ class _Parser:
             v = row[i]
             if v == "":
                 continue
-            key = cache.get(v, _MISS)
-            if key is _MISS:
+            found = cache.get(v, _MISS)
+            if found is _MISS:
                 key = self._stage_key(v)
                 if len(cache) < 10000:
                     cache[v] = key
+            else:
+                key = found  # type: ignore[assignment]
             if key == "":  # an empty marker
                 continue
             self.stage_nonempty[i] += 1
@@ -489,8 +575,8 @@ class _Parser:
     def _stage_key(self, v: Any) -> str | None:
         """'' for an empty cell, None for a value that is not a stage, else the stage key."""
         if type(v) is str:
-            if self.from_csv and v[:2] in _NEUTRALISED:
-                v = v[1:]
+            if self.from_csv:
+                v = _unquote(v)
             if len(v) > MAX_CELL:
                 return None
         text = normalize.clean_text(v)
@@ -507,8 +593,8 @@ def _unquoting(conv: Converter) -> Converter:
     """CSV only: undo the exporter's formula neutralisation ("'=..." -> "=...")."""
 
     def unquote(v: Any) -> Any:
-        if type(v) is str and v[:2] in _NEUTRALISED:
-            v = v[1:]
+        if type(v) is str:
+            v = _unquote(v)
         return conv(v)
 
     return unquote
@@ -523,17 +609,6 @@ def _memoised(memo: dict[Any, Any], conv: Converter) -> Converter:
         return out
 
     return run
-
-
-def _text_conv(clean: Callable[[str], str | None]) -> Converter:
-    def conv(v: Any) -> str | None:
-        if type(v) is str:
-            if len(v) > MAX_CELL:
-                raise _too_long(v)
-            return clean(v)
-        return normalize.clean_text(v)  # numbers and dates as a person writes them
-
-    return conv
 
 
 def _feedback_conv(v: Any) -> tuple[str | None, str | None] | None:
@@ -750,6 +825,16 @@ class _Run:
         self.parser = _Parser(
             located.header, opts, from_csv=table.from_csv, check_nul=table.has_nul, stage_cols=stage_cols
         )
+        if table.kind == "xlsx":
+            cache: list[set[tuple[int, int]]] = []
+
+            def formula_cells() -> set[tuple[int, int]]:
+                if not cache:
+                    cache.append(readers.formula_cells(table.path, table.sheet) or set())
+                return cache[0]
+
+            self.parser.formula_cells = formula_cells
+            self.parser.col_offset = table.col_offset
         self.stage_cols = stage_cols
         self.first_new_id = (conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM customer").scalar() or 0) + 1
         self.next_id = self.first_new_id
@@ -761,16 +846,19 @@ class _Run:
         self.today_iso = opts.today.isoformat()
         self.codeless: list[int] = []
         self.failing: set[int] = set()
-        self.pending: Any = None
         self.dbapi = conn.connection.driver_connection
+        self.pending: Any = None
+        self.had_customers = self.first_new_id > 1
+        # identity and code -> id of every customer this import created or looked at; the
+        # database is asked (per chunk) only about the others, and not at all when it was empty
+        self.by_identity: dict[tuple[str, str], int] = {}
+        self.by_code: dict[str, int] = {}
         self._reset_chunk()
 
     # -- chunk state
 
     def _reset_chunk(self) -> None:
         self.rows: dict[int, dict[str, Any]] = {}  # id -> current values (DB form)
-        self.by_identity: dict[tuple[str, str], int] = {}
-        self.by_code: dict[str, int] = {}
         self.new_ids: list[int] = []
         self.new_set: set[int] = set()
         self.updates: dict[int, dict[str, Any]] = {}
@@ -778,7 +866,7 @@ class _Run:
         self.new_tags: list[tuple[int, str]] = []
         self.tag_images: list[tuple[int, str]] = []
         self.fu_sigs: dict[int, set[tuple[Any, ...]]] = {}
-        self.deal_sigs: dict[int, set[tuple[Any, ...]]] = {}
+        self.deal_sigs: dict[int, set[tuple[str, float]]] = {}
         self.follow_rows: list[tuple[Any, ...]] = []
         self.stage_rows: list[tuple[Any, ...]] = []
         self.deal_rows: list[tuple[Any, ...]] = []
@@ -789,9 +877,9 @@ class _Run:
     def execute(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        # A writer thread runs each chunk's executemany while this thread parses the next
-        # chunk (sqlite3 releases the GIL while it steps). The connection is only ever used
-        # by one thread at a time: this one waits for the writer before it reads or writes.
+        # The writer thread runs each chunk's inserts (see _write) while this thread parses the
+        # next chunk. The connection is used by one thread at a time: this one waits for the
+        # writer (_wait) before it touches the database itself.
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import-writer")
         try:
             self._execute()
@@ -812,6 +900,8 @@ class _Run:
         blank_run = 0
         done = 0
         total = self.loc.table.total_rows
+        if total is not None:
+            total = max(total - self.loc.header_row_number, 0)
         parse = self.parser.parse
         for rowno, row in self.loc.data:
             done += 1
@@ -826,6 +916,10 @@ class _Run:
             if parsed is None:
                 self._reject(row, errors)
                 continue
+            if parsed.sensitive:
+                res.sensitive += 1
+                if len(res.sensitive_rows) < REASON_SAMPLES:
+                    res.sensitive_rows.append(parsed.sensitive)
             parsed.row = row
             chunk.append(parsed)
             if len(chunk) >= CHUNK:
@@ -864,20 +958,34 @@ class _Run:
     # -- a chunk
 
     def _load(self, chunk: list[_Parsed]) -> None:
-        pks = list({p.values["phone_key"] for p in chunk})
-        codes = list({p.code for p in chunk if p.code})
         cols = ", ".join(_LOAD_COLUMNS)
         found: list[Any] = []
-        for i in range(0, len(pks), 900):
-            part = pks[i : i + 900]
-            found += self.conn.exec_driver_sql(
-                f"SELECT {cols} FROM customer WHERE phone_key IN ({','.join('?' * len(part))})", tuple(part)
-            ).all()
-        for i in range(0, len(codes), 900):
-            part = codes[i : i + 900]
-            found += self.conn.exec_driver_sql(
-                f"SELECT {cols} FROM customer WHERE code IN ({','.join('?' * len(part))})", tuple(part)
-            ).all()
+        if self.had_customers:
+            self._wait()
+            pks = list({p.values["phone_key"] for p in chunk})
+            codes = list({p.code for p in chunk if p.code})
+            for column, keys in (("phone_key", pks), ("code", codes)):
+                for i in range(0, len(keys), 900):
+                    part = keys[i : i + 900]
+                    found += self.conn.exec_driver_sql(
+                        f"SELECT {cols} FROM customer WHERE {column} IN ({','.join('?' * len(part))})", tuple(part)
+                    ).all()
+        want: set[int] = set()
+        for p in chunk:
+            cid = self.by_identity.get((p.values["name_key"], p.values["phone_key"]))
+            if cid is not None:
+                want.add(cid)
+            if p.code:
+                cid = self.by_code.get(p.code)
+                if cid is not None:
+                    want.add(cid)
+        want -= {r[0] for r in found}
+        ids_ = list(want)
+        if ids_:
+            self._wait()
+        for i in range(0, len(ids_), 900):
+            part = ids_[i : i + 900]
+            found += self.conn.exec_driver_sql(f"SELECT {cols} FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()
         for r in found:
             rec = dict(zip(_LOAD_COLUMNS, r, strict=True))
             cid = rec["id"]
@@ -910,7 +1018,6 @@ class _Run:
                     self.tags_of.setdefault(cid, set()).add(name)
 
     def _process(self, chunk: list[_Parsed]) -> None:
-        self._wait()
         self._load(chunk)
         res = self.res
         for p in chunk:
@@ -1074,10 +1181,10 @@ class _Run:
                 else:
                     self.needs_refresh.add(cid)
         if p.deal:
-            sigs = self.deal_sigs.setdefault(cid, set())
-            sig = (p.deal[0], float(p.deal[1]))
-            if sig not in sigs:
-                sigs.add(sig)
+            deal_sigs = self.deal_sigs.setdefault(cid, set())
+            deal_sig = (p.deal[0], float(p.deal[1]))
+            if deal_sig not in deal_sigs:
+                deal_sigs.add(deal_sig)
                 self.deal_rows.append((cid, p.deal[1], p.deal[0], self.user, self.batch_id))
                 self.res.deals += 1
 
@@ -1122,6 +1229,7 @@ class _Run:
         if self.deal_rows:
             ex('INSERT INTO deal (customer_id, amount, date, "by", batch_id) VALUES (?, ?, ?, ?, ?)', self.deal_rows)
         if jobs:
+            self._wait()
             self.pending = self.writer.submit(_write, self.dbapi, jobs)
 
     def _finish(self) -> None:
@@ -1156,13 +1264,27 @@ class _Run:
 
 
 def _write(dbapi: Any, jobs: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
-    """The writer thread's work: one executemany per statement, on the raw sqlite3 connection."""
+    """Run one chunk's statements on the raw sqlite3 connection (inside our transaction).
+
+    INSERTs go as multi-row ``VALUES (...), (...), ...`` statements of a few hundred rows: one
+    sqlite3_step each, during which sqlite3 releases the GIL -- so, run in the writer thread,
+    the index maintenance of 100k rows overlaps with the parsing of the next chunk instead of
+    waiting for the GIL after every row as executemany would.
+    """
     import sqlite3
 
     cur = dbapi.cursor()
     try:
         for sql, params in jobs:
-            cur.executemany(sql, params)
+            head, sep, row = sql.partition(" VALUES ")
+            if sep and head.startswith("INSERT") and len(params) > 1:
+                width = len(params[0])
+                size = max(1, min(500, 30000 // max(width, 1)))
+                for i in range(0, len(params), size):
+                    part = params[i : i + size]
+                    cur.execute(f"{head} VALUES {', '.join([row] * len(part))}", list(chain.from_iterable(part)))
+            else:
+                cur.executemany(sql, params)
     except sqlite3.IntegrityError as exc:
         raise CrmError(f"the database refused the import ({exc}); nothing was written") from None
     finally:
@@ -1306,6 +1428,10 @@ def _header_cells(located: readers.Located) -> list[Any]:
 
 
 def _check_header(header: columns.Header, mapping: dict[str, str], path: Path) -> None:
+    present = {columns.norm_header(c.header) for c in header.columns}
+    missing = [k for k in mapping if k not in present]
+    if missing:
+        raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
     for fld, zh in (("name", "客户名称"), ("phone", "联系电话")):
         if header.first(fld) is None:
             found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
@@ -1313,10 +1439,6 @@ def _check_header(header: columns.Header, mapping: dict[str, str], path: Path) -
                 f"{path.name}: no {zh} ({fld}) column in the header row; columns found: {found}. "
                 f"Name the column with --map 'HEADER={fld}'"
             )
-    present = {columns.norm_header(c.header) for c in header.columns}
-    missing = [k for k in mapping if k not in present]
-    if missing:
-        raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
 
 
 def _columns_report(result: ImportResult, header: columns.Header, set_aside: set[int]) -> None:
@@ -1362,9 +1484,9 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
         (batch_id,),
     )
     created = ex("SELECT COUNT(*) FROM _undo_ids").scalar() or 0
-    later: list[tuple[Any, ...]] = []
+    later: list[Any] = []
     if created:
-        later = ex(
+        later = list(ex(
             """
             SELECT c.code, c.name, COUNT(*) FROM (
                 SELECT customer_id AS cid FROM follow_up WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
@@ -1376,7 +1498,7 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
             ) x JOIN customer c ON c.id = x.cid GROUP BY c.id ORDER BY c.id
             """,
             (batch_id, batch_id, batch_id, batch_id),
-        ).all()
+        ).all())
     if later and not force:
         shown = "\n".join(f"  {code}  {name}  ({n} later record{'s' if n != 1 else ''})" for code, name, n in later[:10])
         more = f"\n  ... and {len(later) - 10} more" if len(later) > 10 else ""

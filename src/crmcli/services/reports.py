@@ -56,19 +56,41 @@ SPECS: dict[str, Spec] = {
     ),
     "owners": Spec(
         ("owner", "customers", "follow_ups", "due", "won", "won_amount", "follow_rate"),
-        "owner", "won_amount", "bar", ("customers", "won", "due"),
+        "owner",
+        "won_amount",
+        "bar",
+        ("customers", "won", "due"),
     ),  # fmt: skip
     "industries": Spec(("industry", "customers", "share"), "industry", "customers", "pie", ("customers",)),
     "abc": Spec(("code", "name", "amount", "share", "cumulative", "class"), "code", "amount", "pie", ("amount",)),
     "lost": Spec(("reason", "customers", "share"), "reason", "customers", "pie", ("customers",)),
     "trend": Spec(
-        ("month", "new_customers", "follow_ups", "won_deals", "won_amount"), "month", "won_amount", "line", ("won_amount",)
+        ("month", "new_customers", "follow_ups", "won_deals", "won_amount"),
+        "month",
+        "won_amount",
+        "line",
+        ("won_amount",),
     ),
     "forecast": Spec(("month", "customers", "amount", "weighted"), "month", "weighted", "bar", ("amount", "weighted")),
     "alerts": Spec(
-        ("code", "name", "owner", "stage", "level", "last_follow_at", "last_deal_at", "next_follow_at",
-         "idle_days", "dormant", "stale", "overdue"),
-        "code", "idle_days", "bar", ("customers",),
+        (
+            "code",
+            "name",
+            "owner",
+            "stage",
+            "level",
+            "last_follow_at",
+            "last_deal_at",
+            "next_follow_at",
+            "idle_days",
+            "dormant",
+            "stale",
+            "overdue",
+        ),
+        "code",
+        "idle_days",
+        "bar",
+        ("customers",),
     ),  # fmt: skip
 }
 
@@ -291,11 +313,11 @@ def funnel(conn: Connection, p: Params, as_json: bool = False) -> Report:
     SELECT COUNT(*), SUM(x.stage = 'potential'), SUM(x.stage = 'intent'), SUM(x.stage = 'negotiating'),
            SUM(x.stage = 'won'), SUM(x.stage = 'lost'), SUM(x.m >= 1), SUM(x.m >= 2), SUM(x.m >= 3), SUM(x.lost)
     FROM (
-        SELECT c.stage AS stage, MAX({_rank('c.stage')}, COALESCE(h.r, -1)) AS m,
+        SELECT c.stage AS stage, MAX({_rank("c.stage")}, COALESCE(h.r, -1)) AS m,
                (c.stage = 'lost' OR COALESCE(h.l, 0)) AS lost
         FROM customer c
         LEFT JOIN (
-            SELECT customer_id, MAX(MAX({_rank('from_stage')}, {_rank('to_stage')})) AS r, MAX(to_stage = 'lost') AS l
+            SELECT customer_id, MAX(MAX({_rank("from_stage")}, {_rank("to_stage")})) AS r, MAX(to_stage = 'lost') AS l
             FROM stage_change GROUP BY customer_id
         ) h ON h.customer_id = c.id
         WHERE {_scope(p, created=True)}
@@ -395,7 +417,11 @@ def industries(conn: Connection, p: Params, as_json: bool = False) -> Report:
     rows = [{"industry": ind, "customers": n, "share": _ratio(n, total)} for ind, n in found]
     rows.sort(key=lambda r: (-r["customers"], r["industry"] is None, r["industry"] or ""))
     top = rows[0] if rows else None
-    figures = {"customers": total, "top_industry": top["industry"] if top else None, "top_share": top["share"] if top else None}
+    figures = {
+        "customers": total,
+        "top_industry": top["industry"] if top else None,
+        "top_share": top["share"] if top else None,
+    }
     return Report("industries", p, rows, figures=figures)
 
 
@@ -413,11 +439,7 @@ def abc(conn: Connection, p: Params, as_json: bool = False) -> Report:
         ("cumulative", "ROUND(cum / total, 4)"),
         ("class", "class"),
     ]
-    select = (
-        f"class, amount, {_json_pairs(cols)}"
-        if as_json
-        else ", ".join(expr for _, expr in cols)
-    )
+    select = f"class, amount, {_json_pairs(cols)}" if as_json else ", ".join(expr for _, expr in cols)
     sql = f"""
     WITH a AS (
         SELECT d.customer_id AS id, SUM(d.amount) AS amount FROM deal d {_where(_period(p, "d.date"))}
@@ -475,7 +497,11 @@ def lost(conn: Connection, p: Params, as_json: bool = False) -> Report:
     rows = [{"reason": r, "customers": n, "share": _ratio(n, total)} for r, n in found]
     rows.sort(key=lambda r: (-r["customers"], r["reason"] is None, r["reason"] or ""))
     top = rows[0] if rows else None
-    figures = {"customers": total, "top_reason": top["reason"] if top else None, "top_share": top["share"] if top else None}
+    figures = {
+        "customers": total,
+        "top_reason": top["reason"] if top else None,
+        "top_share": top["share"] if top else None,
+    }
     return Report("lost", p, rows, figures=figures)
 
 
@@ -677,11 +703,14 @@ def headline(report: Report, lang: str) -> str:
         )
         if worst is not None:
             nxt = ORDER[ORDER.index(worst["stage"]) + 1]
-            a, b = vocab.label("stage", worst["stage"], lang), vocab.label("stage", nxt, lang)
-            text += f"; 最弱环节: {a} → {b} {pct(worst['conversion'])}" if zh else f"; weakest step: {a} → {b} {pct(worst['conversion'])}"
+            frm, to = vocab.label("stage", worst["stage"], lang), vocab.label("stage", nxt, lang)
+            rate = pct(worst["conversion"])
+            text += f"; 最弱环节: {frm} → {to} {rate}" if zh else f"; weakest step: {frm} → {to} {rate}"
         return text
     if k == "sources":
-        ranked = sorted((r for r in report.rows if r["conversion"] is not None), key=lambda r: (-r["conversion"], -r["customers"]))
+        ranked = sorted(
+            (r for r in report.rows if r["conversion"] is not None), key=lambda r: (-r["conversion"], -r["customers"])
+        )
         if not ranked:
             return f"成交金额 {money(f['won_amount'])}" if zh else f"{money(f['won_amount'])} won"
         best = ranked[0]
@@ -691,12 +720,13 @@ def headline(report: Report, lang: str) -> str:
             else f"{_name(best['source'], lang)} converts best: {pct(best['conversion'])}"
         )
         if len(ranked) > 1:
-            nxt = ranked[1]
-            text += (
-                f", 高于 {_name(nxt['source'], lang)} 的 {pct(nxt['conversion'])}"
-                if zh
-                else f", ahead of {_name(nxt['source'], lang)} at {pct(nxt['conversion'])}"
-            )
+            second = ranked[1]
+            other = _name(second["source"], lang)
+            if second["conversion"] == best["conversion"]:
+                text += f", 与 {other} 并列" if zh else f", level with {other}"
+            else:
+                rate = pct(second["conversion"])
+                text += f", 高于 {other} 的 {rate}" if zh else f", ahead of {other} at {rate}"
         return text
     if k == "owners":
         parts = []
@@ -853,11 +883,30 @@ def cell(key: str, value: Any, lang: str) -> str:
     return str(value)
 
 
-def table_cells(report: Report, lang: str) -> tuple[list[str], list[list[str]], list[float], list[bool]]:
-    """Headers, cells, the main figure of each row (for its bar) and which columns are numbers."""
+TABLE_ROWS = 100  # abc and alerts have a row per customer: a table shows the first ones
+
+
+def table_cells(report: Report, lang: str) -> tuple[list[str], list[list[str]], list[float], list[bool], str | None]:
+    """Headers, cells, the main figure of each row (for its bar), which columns are numbers, and a footer.
+
+    A Rich table costs about a third of a millisecond per cell, and nobody reads
+    ten thousand rows in a terminal: the per-customer reports show their first
+    ``TABLE_ROWS`` rows (the headline still counts them all) and say how to get
+    the rest.
+    """
     keys = report.spec.keys
     headers = [label(k, lang) for k in keys]
-    cells = [[cell(k, r.get(k), lang) for k in keys] for r in report.rows]
-    bars = [float(r.get(report.spec.main) or 0) for r in report.rows]
+    rows = report.rows
+    footer = None
+    if report.kind in ("abc", "alerts") and len(rows) > TABLE_ROWS:
+        more = len(rows) - TABLE_ROWS
+        rows = rows[:TABLE_ROWS]
+        footer = (
+            f"… 另有 {more:,} 行未显示; 全部数据请用 --format csv 或 --xlsx FILE"
+            if lang == "zh"
+            else f"… {more:,} more rows not shown; --format csv or --xlsx FILE gives them all"
+        )
+    cells = [[cell(k, r.get(k), lang) for k in keys] for r in rows]
+    bars = [float(r.get(report.spec.main) or 0) for r in rows]
     right = [KIND_OF.get(k) in ("int", "pct", "money") for k in keys]
-    return headers, cells, bars, right
+    return headers, cells, bars, right, footer
