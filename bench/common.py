@@ -7,6 +7,7 @@ ratios much less.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
@@ -39,20 +41,54 @@ class Result:
         return None if self.target is None else self.ratio <= self.target
 
 
+# Children are started by a small helper process, not by the benchmark itself: on Linux a child's
+# ru_maxrss counts the memory of the process it was forked from (the high-water mark of the old
+# address space is kept across exec), so once a benchmark had loaded a workbook in-process, every
+# command it ran afterwards "peaked" at least that high. The helper stays small; it times each
+# command (Popen to wait4, as before) and reports its rusage.
+_SPAWNER_CODE = r"""
+import json, os, subprocess, sys, tempfile, time
+for line in sys.stdin:
+    req = json.loads(line)
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(req["argv"], env=req["env"], cwd=req["cwd"], stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        err.seek(0)
+        tail = err.read()[-2000:].decode(errors="replace")
+    reply = {"elapsed": elapsed, "rss": usage.ru_maxrss / 1024.0, "code": os.waitstatus_to_exitcode(status), "err": tail}
+    sys.stdout.write(json.dumps(reply) + "\\n")
+    sys.stdout.flush()
+"""
+_spawner: subprocess.Popen[str] | None = None
+
+
+def _spawn(argv: Sequence[str], env: dict[str, str], cwd: Path | None) -> dict[str, Any]:
+    global _spawner
+    if _spawner is None or _spawner.poll() is not None:
+        _spawner = subprocess.Popen(
+            [sys.executable, "-c", _SPAWNER_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+    assert _spawner.stdin is not None and _spawner.stdout is not None
+    _spawner.stdin.write(json.dumps({"argv": list(argv), "env": env, "cwd": str(cwd) if cwd else None}) + "\n")
+    _spawner.stdin.flush()
+    line = _spawner.stdout.readline()
+    if not line:
+        raise RuntimeError(f"bench: the process spawner died running {' '.join(argv)}")
+    return json.loads(line)  # type: ignore[no-any-return]
+
+
 def run_cmd(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, float, int]:
     """Run a command once; return (wall seconds, peak RSS MB of the child, exit code).
 
-    stdout/stderr are discarded. Peak RSS comes from wait4's rusage for this child alone.
+    stdout is discarded, stderr shown (its end) when the command fails. Peak RSS comes from
+    wait4's rusage for this child alone, started from a small helper process (see above).
     """
-    full_env = {**os.environ, **(env or {})}
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), env=full_env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 3) and proc.stderr is not None:
-        sys.stderr.write(f"bench: {' '.join(argv)} exited {proc.returncode}: {proc.stderr.read().decode(errors='replace')[-500:]}\n")
-    return elapsed, usage.ru_maxrss / 1024.0, proc.returncode
+    reply = _spawn(argv, {**os.environ, **(env or {})}, cwd)
+    if reply["code"] not in (0, 3):
+        sys.stderr.write(f"bench: {' '.join(argv)} exited {reply['code']}: {reply['err'][-500:]}\n")
+    return float(reply["elapsed"]), float(reply["rss"]), int(reply["code"])
 
 
 def best_cmd(argv: Sequence[str], repeat: int = 5, env: dict[str, str] | None = None, setup: Callable[[], None] | None = None) -> tuple[float, float]:

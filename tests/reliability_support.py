@@ -78,11 +78,6 @@ def crm_run_measured(*args: str, timeout: float = 120, env: dict[str, str] | Non
     )
 
 
-def python_run(code: str, *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run a Python snippet in its own process (same interpreter, same environment)."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout)
-
-
 @contextmanager
 def write_lock(db: Path, *, insert_customer: bool = False) -> Iterator[subprocess.Popen[str]]:
     """Another process holding the database's write lock (BEGIN IMMEDIATE) until the block ends.

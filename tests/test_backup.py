@@ -103,6 +103,25 @@ def test_backup_refuses_to_overwrite_other_files(crm: Crm, crm_env: Path, tmp_pa
     assert not (tmp_path / "usb").exists()
 
 
+def test_backup_of_a_newer_schema_works_and_of_a_damaged_file_fails(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
+    populate(crm)
+    from crmcli import db
+
+    db.dispose_all()
+    con = sqlite3.connect(crm_env)
+    con.execute("UPDATE alembic_version SET version_num='9999'")  # written by a newer crm
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    out = Path(crm.ok("backup", str(tmp_path / "newer.db")).strip())
+    assert revision(out) == "9999" and integrity(out) == "ok"
+    corrupt_a_page(crm_env)
+    result = crm("backup", str(tmp_path / "damaged.db"))
+    assert result.exit_code == 1 and "damaged" in result.stderr and "no backup was written" in result.stderr
+    assert not (tmp_path / "damaged.db").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no partial file left
+
+
 def test_backup_without_a_database(crm: Crm, crm_env: Path) -> None:
     result = crm("backup")
     assert result.exit_code == 1 and "no database" in result.stderr

@@ -19,9 +19,6 @@ from hypothesis import strategies as st
 
 from tests.conftest import TODAY, Crm
 
-HAVE_IMPORT = Path(__file__).parents[1].joinpath("src", "crmcli", "services", "importer.py").exists()
-needs_import = pytest.mark.skipif(not HAVE_IMPORT, reason="crm import is not built yet")
-
 ZH_HEADERS = [
     "客户编号", "客户名称", "联系人", "联系人职位", "联系电话", "邮箱", "所属行业", "客户来源", "客户等级",
     "当前销售阶段", "负责人", "核心需求", "标签", "备注", "预计成交金额", "创建日期", "最后跟进日期", "下次跟进日期",
@@ -449,7 +446,6 @@ def test_template_is_an_empty_import_workbook(crm: Crm, tmp_path: Path) -> None:
     assert "必填" in instructions and "示例" in instructions
 
 
-@needs_import
 def test_every_template_column_is_one_the_import_reads(crm: Crm, tmp_path: Path) -> None:
     for lang in ("zh", "en"):
         out = tmp_path / f"template-{lang}.xlsx"
@@ -466,7 +462,6 @@ def test_every_template_column_is_one_the_import_reads(crm: Crm, tmp_path: Path)
 # --------------------------------------------------------------------------- round trip
 
 
-@needs_import
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_export_then_import_update_changes_nothing(
@@ -484,7 +479,6 @@ def test_export_then_import_update_changes_nothing(
     assert snapshot(crm) == before
 
 
-@needs_import
 @pytest.mark.parametrize(
     ("header", "new", "field", "expected"),
     [
@@ -572,7 +566,6 @@ def _store(path: Path, specs: list[dict[str, Any]]) -> None:
             continue  # an unreadable value or a duplicate: not a customer to round-trip
 
 
-@needs_import
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )

@@ -195,16 +195,35 @@ def print_card(rec: dict[str, Any], lang: str) -> None:
     emit(card, "", timeline)
 
 
-def print_json_rows(rows: Sequence[str], head: dict[str, Any] | None = None) -> None:
-    """JSON whose rows arrive already encoded, one per line: an array, or ``head`` plus ``"rows"`` (reports)."""
+def print_json_rows(rows: Sequence[str] | Sequence[bytes], head: dict[str, Any] | None = None) -> None:
+    """JSON whose rows arrive already encoded, one per line: an array, or ``head`` plus ``"rows"`` (reports).
+
+    Rows may be UTF-8 bytes straight from SQLite: on a UTF-8 stdout they are written
+    as they are, sparing the decoding and re-encoding of megabytes (the due list).
+    """
     if head is None:
-        text = "[\n" + ",\n".join(rows) + "\n]" if rows else "[]"
+        start, sep, end = "[\n", ",\n", "\n]\n"
     else:
         top = dumps({**head, "rows": []})  # "rows" is the last key: its "[]" is the last one
         at = top.rindex("[]")
-        inner = "[\n    " + ",\n    ".join(rows) + "\n  ]" if rows else "[]"
-        text = top[:at] + inner + top[at + 2 :]
-    sys.stdout.write(text + "\n")
+        start, sep, end = top[:at] + "[\n    ", ",\n    ", "\n  ]" + top[at + 2 :] + "\n"
+    if not rows:
+        sys.stdout.write(_empty(start, end))
+        return
+    if isinstance(rows[0], bytes):
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is not None and (sys.stdout.encoding or "").lower().replace("-", "") == "utf8":
+            sys.stdout.flush()
+            buffer.write(start.encode() + sep.encode().join(rows) + end.encode())  # type: ignore[arg-type]
+            buffer.flush()
+            return
+        rows = [r.decode() for r in rows]  # type: ignore[union-attr]
+    sys.stdout.write(start + sep.join(rows) + end)  # type: ignore[arg-type]
+
+
+def _empty(start: str, end: str) -> str:
+    """An empty array in place of the rows."""
+    return start.rstrip(" \n").removesuffix("[") + "[]" + end.lstrip(" \n").removeprefix("]")
 
 
 BAR_WIDTH = 24

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
 from typing import Annotated
 
@@ -71,6 +72,12 @@ def main() -> None:
     gc.set_threshold(200_000, 30, 30)
     try:
         app()
+    except BrokenPipeError:
+        # `crm list | head`: the reader left; that is not an error. Point stdout at devnull so
+        # the interpreter's final flush does not complain again (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
     finally:
         _release()
 

@@ -814,7 +814,7 @@ def due_sql(
     limit: int | None = None,
     as_json: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """The due-list query of spec §6: one JSON text per customer, or (``as_json=False``) plain columns."""
+    """The due-list query of spec §6: one JSON object (UTF-8 bytes) per customer, or plain columns."""
     nf = next_follow_expr(cadence, "c")
     special = {
         "tags": (
@@ -825,7 +825,12 @@ def due_sql(
         "overdue_days": "CAST(julianday(:today) - julianday(c.nf) AS INTEGER)",
     }
     cols = [(k, special.get(k, f"c.{k}")) for k in DUE_KEYS]
-    select = _json_pairs(cols, booleans=("archived",)) if as_json else ", ".join(f"{e} AS {k}" for k, e in cols)
+    # As a BLOB, the JSON reaches Python as UTF-8 bytes that can go to stdout as they are.
+    select = (
+        f"CAST({_json_pairs(cols, booleans=('archived',))} AS BLOB)"
+        if as_json
+        else ", ".join(f"{e} AS {k}" for k, e in cols)
+    )
     where = ["+c.archived = 0", "c.stage != 'lost'"]
     bind: dict[str, Any] = {"today": today.isoformat(), "horizon": (today + dt.timedelta(days=within)).isoformat()}
     if owners:
@@ -849,8 +854,8 @@ def due_json(
     cadence: dict[str, int],
     owners: list[str] | tuple[str, ...] = (),
     limit: int | None = None,
-) -> list[str]:
-    """The due list of spec §6 as one JSON object per customer, built by SQLite.
+) -> list[bytes]:
+    """The due list of spec §6 as one JSON object (UTF-8) per customer, built by SQLite.
 
     Same rows, order and keys as ``customers.due_customers`` rendered with the due
     JSON keys (a test holds them together); this path exists because encoding

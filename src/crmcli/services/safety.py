@@ -167,10 +167,12 @@ def _has_sqlite_header(path: Path) -> bool:
         return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
 
 
-def validate_copy(path: Path, *, shown: str) -> Validation:
+def validate_copy(path: Path, *, shown: str, known_revision: bool = True) -> Validation:
     """Check a private copy of a would-be database; raise CrmError naming ``shown`` if unusable.
 
-    On success the copy is left in rollback-journal mode (its -wal folded in): one self-contained file.
+    ``known_revision``: also require a schema revision this program knows (restore does; a
+    backup of a database a newer crm wrote is still a good backup). On success the copy is left
+    in rollback-journal mode (its -wal folded in): one self-contained file.
     """
     from crmcli.db import HEAD, REVISIONS
 
@@ -185,19 +187,19 @@ def validate_copy(path: Path, *, shown: str) -> Validation:
     try:
         problems = _integrity(con)
         if problems:
-            raise CrmError(f"{shown} is damaged (integrity_check: {problems[0]}); it was not restored")
+            raise CrmError(f"{shown} is damaged (integrity_check: {problems[0]})")
         tables = _tables(con)
         revision = _revision(con, tables)
         if revision is None or "customer" not in tables:
             raise CrmError(f"{shown} is a SQLite database but not a crm database")
-        if revision not in REVISIONS:
+        if known_revision and revision not in REVISIONS:
             raise CrmError(
                 f"{shown} has schema revision {revision}, newer than this program knows ({HEAD}); "
                 "upgrade crmcli to restore it"
             )
         broken = _foreign_key_problems(con)
         if broken:
-            raise CrmError(f"{shown} is damaged ({len(broken)} rows with broken foreign keys); it was not restored")
+            raise CrmError(f"{shown} is damaged ({len(broken)} rows with broken foreign keys)")
         counts = _counts(con, tables)
         con.execute("PRAGMA journal_mode=DELETE")
     except sqlite3.DatabaseError as exc:
@@ -255,7 +257,7 @@ def backup(db_path: Path, dest: Path | None = None, *, busy_timeout: float, now:
                 copy.close()
         finally:
             source.close()
-        validate_copy(tmp, shown=f"the backup of {db_path}")
+        validate_copy(tmp, shown=f"the copy of {db_path}", known_revision=False)
         os.chmod(tmp, 0o600)
         _fsync(tmp)
         os.replace(tmp, target)
@@ -344,7 +346,10 @@ def restore(db_path: Path, source: Path, *, busy_timeout: float, now: dt.datetim
         source_wal = _sidecars(source)[0]
         if source_wal.is_file() and source_wal.stat().st_size:
             _copy_file(source_wal, _sidecars(tmp)[0])
-        checked = validate_copy(tmp, shown=str(source))
+        try:
+            checked = validate_copy(tmp, shown=str(source))
+        except CrmError as exc:
+            raise CrmError(f"{exc}; nothing was restored") from None
 
         kept: Path | None = None
         live_ok = True
