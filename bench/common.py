@@ -52,13 +52,15 @@ for line in sys.stdin:
     req = json.loads(line)
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(req["argv"], env=req["env"], cwd=req["cwd"], stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            req["argv"], env=req["env"], cwd=req["cwd"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         err.seek(0)
         tail = err.read()[-2000:].decode(errors="replace")
     reply = {"elapsed": elapsed, "rss": usage.ru_maxrss / 1024.0, "code": os.waitstatus_to_exitcode(status), "err": tail}
-    sys.stdout.write(json.dumps(reply) + "\\n")
+    sys.stdout.write(json.dumps(reply) + "\n")
     sys.stdout.flush()
 """
 _spawner: subprocess.Popen[str] | None = None

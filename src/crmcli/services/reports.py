@@ -1,7 +1,7 @@
 """Reports a sales manager reads (spec §8), and the due list as SQLite-built JSON (spec §6).
 
-Each report is one SQL aggregation (two for ``trend``) run by SQLite; Python only
-shapes the handful of result rows. The two reports with one row per customer
+Each report is one SQL statement, aggregated by SQLite; Python only shapes the
+handful of result rows. The two reports with one row per customer
 (``abc``, ``alerts``) and the due list can be large (tens of thousands of rows on a
 100k-customer database), so for ``--format json`` SQLite builds each row's JSON
 text itself with ``json_object``: encoding 60,000 dicts in Python would cost more
