@@ -339,3 +339,16 @@ def test_prose_kept_as_typed(crm: Crm) -> None:
     assert rec["need"] == "采购礼盒，预算5万：含LOGO"
     assert rec["follow_ups"][0]["content"] == "客户反馈：方案可以，下周确认"
     assert rec["follow_ups"][0]["next_plan"] == "发送（修改版）方案"
+
+
+def test_plain_table_aligns_cjk_columns() -> None:
+    from crmcli.render import plain_table, text_width
+
+    assert text_width("ABC科技") == 7
+    out = plain_table(["Code", "名称", "N"], [["C1", "ABC科技", "5"], ["C22", "ｘ", "10"]], [False, False, True])
+    lines = out.splitlines()
+    assert lines[0] == " Code   名称      N"
+    assert lines[2] == " C1     ABC科技   5"
+    assert lines[3] == " C22    ｘ       10"
+    assert set(lines[1]) == {"━"}
+    assert all(line == line.rstrip() for line in lines)
