@@ -347,8 +347,8 @@ def test_plain_table_aligns_cjk_columns() -> None:
     assert text_width("ABC科技") == 7
     out = plain_table(["Code", "名称", "N"], [["C1", "ABC科技", "5"], ["C22", "ｘ", "10"]], [False, False, True])
     lines = out.splitlines()
-    assert lines[0] == " Code   名称      N"
-    assert lines[2] == " C1     ABC科技   5"
-    assert lines[3] == " C22    ｘ       10"
+    assert lines[0] == " Code   名称       N"
+    assert lines[2] == " C1     ABC科技    5"
+    assert lines[3] == " C22    ｘ        10"
     assert set(lines[1]) == {"━"}
     assert all(line == line.rstrip() for line in lines)
