@@ -352,3 +352,16 @@ def test_plain_table_aligns_cjk_columns() -> None:
     assert lines[3] == " C22    ｘ        10"
     assert set(lines[1]) == {"━"}
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_due_list_honours_other_filters(crm: Crm) -> None:
+    k = add(crm, "重点公司", "13800000001", "--level", "key", "--source", "展会推广")
+    n = add(crm, "普通公司", "13800000002", "--source", "展会推广")
+    assert [r["code"] for r in crm.json("list", "--due")] == [k, n]
+    assert [r["code"] for r in crm.json("list", "--due", "--level", "key")] == [k]
+    csv_out = crm.ok("list", "--due", "--level", "normal", "--format", "csv")
+    assert n in csv_out and k not in csv_out
+    assert crm("list", "--due", "--archived").exit_code == 2
+    assert crm("list", "--due", "--sort", "name").exit_code == 2
+    result = crm("list", "--due", "--source", "nowhere")
+    assert result.exit_code == 0 and result.stdout == ""

@@ -199,6 +199,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List customers, or with --due the ones to follow up today.
 
+        With --due the other filters narrow the due list (e.g. --due --level key).
+
         Examples: crm list --stage intent --sort -created --limit 20;
         crm list --due --mine --format csv
         """
@@ -208,7 +210,12 @@ def register(app: typer.Typer) -> None:
         fmt = render.check_format(fmt)
         from crmcli import db
 
-        if due and fmt == "json" and not mask:  # SQLite encodes the rows: tens of thousands on a big database
+        narrowed = any((stage, level, source, industry, tag, search, since, until))
+        if due and archived:
+            raise UsageError("--due never lists archived customers; drop --archived")
+        if due and sort:
+            raise UsageError("--due lists the most overdue first; --sort goes with a plain list")
+        if due and fmt == "json" and not mask and not narrowed:  # SQLite encodes the rows: tens of thousands on a big database
             from crmcli.services import reports
 
             owners = [*(owner or []), *([st.settings.user] if mine else [])]
@@ -226,9 +233,16 @@ def register(app: typer.Typer) -> None:
                 owners = list(owner or [])
                 if mine:
                     owners.append(st.settings.user)
+                extra = None
+                if narrowed:
+                    extra = filters_from(
+                        st, stage=stage, level=level, source=source, industry=industry, owner=None, mine=False,
+                        tag=tag, search=search, since=since, until=until, archived=False,
+                    )  # fmt: skip
                 rows = customers.due_customers(
-                    conn, today=st.today, within=within, cadence=st.settings.cadence, owner=owners, limit=limit
-                )
+                    conn, today=st.today, within=within, cadence=st.settings.cadence, owner=owners, limit=limit,
+                    filters=extra,
+                )  # fmt: skip
             else:
                 filters = filters_from(
                     st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,

@@ -449,8 +449,12 @@ def due_customers(
     cadence: dict[str, int],
     owner: Sequence[str] = (),
     limit: int | None = None,
+    filters: Filters | None = None,
 ) -> list[dict[str, Any]]:
-    """Customers whose next follow-up date is on or before today + within (spec §6), most overdue first."""
+    """Customers whose next follow-up date is on or before today + within (spec §6), most overdue first.
+
+    ``filters`` (the list filters) narrow the list further; archived customers are never due.
+    """
     nf = next_follow_sql(cadence)
     horizon = (today + dt.timedelta(days=within)).isoformat()
     overdue: Any = literal_column(f"CAST(julianday('{today.isoformat()}') - julianday(next_follow_at) AS INTEGER)").label("overdue_days")
@@ -460,6 +464,8 @@ def due_customers(
     )
     if owner:
         inner = inner.where(C.c.owner.in_(list(owner)))
+    if filters is not None:
+        inner = inner.where(and_(*where_clauses(filters)))
     sub = inner.subquery("c")
     q = (
         select(sub, overdue)
