@@ -732,3 +732,13 @@ def test_excel_sep_hint_line(crm: Crm, tmp_path: Path) -> None:
     assert code == 3 and out["created"] == 1
     assert crm.json("show", "A公司")["notes"] == "a,b"
     assert "row 4, column 联系电话" in Path(out["rejects_file"]).read_text(encoding="utf-8-sig")
+
+
+def test_dry_run_says_why(crm: Crm, tmp_path: Path) -> None:
+    code = crm.ok("add", "A公司", "--phone", "13800000001").strip()
+    crm.ok("add", "B公司", "--phone", "13800000002")
+    rows = [["客户名称", "联系电话", "客户等级"], ["A公司", "13800000001", "A"], ["B公司", "13800000002", ""], ["C公司", "1", ""]]
+    _, out, _ = run_import(crm, xlsx(tmp_path / "why.xlsx", rows), "--dry-run", "--on-duplicate", "update")
+    assert out["updated_rows"] == [f"row 2: {code} A公司: level"]
+    assert out["skipped_rows"][0].startswith("row 3: ") and "nothing to change" in out["skipped_rows"][0]
+    assert out["rejected_rows"][0].startswith("row 4, column 联系电话: ")

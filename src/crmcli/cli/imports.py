@@ -185,6 +185,14 @@ def _print_panel(result: Any, lang: str) -> None:
     for key, label in labels.items():
         t.add_row(label, str(getattr(result, key)))
     out.print(t)
+    for rows, title in (
+        (result.updated_rows, "更新 (前几条):" if zh else "Updated (first few):"),
+        (result.skipped_rows, "跳过的重复行 (前几条):" if zh else "Duplicates skipped (first few):"),
+    ):
+        if rows:
+            out.print(title)
+            for line in rows[:10]:
+                out.print(f"  {line}", markup=False)
     if result.rejected:
         out.print("拒绝原因 (前几条):" if zh else "Why rows were rejected (first few):")
         for reason in result.reasons[:10]:

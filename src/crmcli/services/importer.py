@@ -1,13 +1,17 @@
 """Importing customers (and their follow-ups) from a spreadsheet; undoing an import (spec §9).
 
-One import is one write transaction and one ``import_batch`` row. Rows stream from the reader
-in chunks of ``CHUNK`` rows; each chunk is
+One import is one write transaction and one ``import_batch`` row. The file is opened (calamine
+parses the whole sheet, 2 s per 100k rows, without the GIL) in a thread while the database is
+opened. Rows then stream in chunks of ``CHUNK``; each chunk is
 
-1. parsed (pure: cells -> values, or the row's reasons for rejection),
-2. resolved against the database with one query for the customers whose phone key or code
-   appears in the chunk (so memory stays flat, whatever the size of the file or database),
+1. parsed (pure: cells -> values, or the row's reasons for rejection; one converter per column,
+   memoised for the low-cardinality ones),
+2. resolved: identity (name key + phone key) and code -> id maps of every customer this import
+   created or looked at, and, when the database had customers before, one query per chunk for
+   the others whose phone key or code appears in the chunk,
 3. applied in file order to a chunk-local view (new customers, updates, follow-ups, deals),
-4. written with executemany (``exec_driver_sql``), never per-row ORM.
+4. written by a writer thread with multi-row INSERTs on the raw sqlite3 connection (never
+   per-row ORM) while the next chunk is parsed.
 
 Identity (§3): a code the database already has names that customer when the row's name or
 phone matches it; otherwise normalised name + phone decides. Within the file, later rows see
@@ -39,7 +43,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -75,6 +79,11 @@ _LOAD_COLUMNS = tuple(c for c in INSERT_COLUMNS if c not in ("archived", "last_f
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_LABEL_RE = re.compile(r"^\s*(?:电话|手机|手机号|座机|tel|mobile|phone)\s*[:：]\s*", re.IGNORECASE)
 _FORMULA_START = frozenset("=+-@\t\r")
+# 跟进记录 cells (seed 002): "09-20电话沟通:…;下一步:…", one follow-up per dated line.
+_LOG_DATE_RE = re.compile(r"^\s*(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?")
+_LOG_LINE_START_RE = re.compile(r"(?m)^(?=\s*(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2})")
+_NEXT_STEP_RE = re.compile(r"(?:下一步(?:计划)?|下步计划|next\s*step)\s*[:：]\s*(?P<plan>.+)$", re.IGNORECASE | re.S)
+_PLAN_DATE_RE = re.compile(r"(?:(?P<y>\d{4})\s*年\s*)?(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]")
 
 
 def _unquote(v: str) -> str:
@@ -86,11 +95,6 @@ def _unquote(v: str) -> str:
         if rest[:1] in _FORMULA_START and rest:
             return v[1:]
     return v
-# 跟进记录 cells (seed 002): "09-20电话沟通:…;下一步:…", one follow-up per dated line.
-_LOG_DATE_RE = re.compile(r"^\s*(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?")
-_LOG_LINE_START_RE = re.compile(r"(?m)^(?=\s*(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2})")
-_NEXT_STEP_RE = re.compile(r"(?:下一步(?:计划)?|下步计划|next\s*step)\s*[:：]\s*(?P<plan>.+)$", re.IGNORECASE | re.S)
-_PLAN_DATE_RE = re.compile(r"(?:(?P<y>\d{4})\s*年\s*)?(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]")
 
 
 @dataclass
@@ -127,6 +131,8 @@ class ImportResult:
     stage_columns: list[str] = field(default_factory=list)
     rejects_file: str | None = None
     reasons: list[str] = field(default_factory=list)  # the first few reject reasons
+    updated_rows: list[str] = field(default_factory=list)  # the first few updates: row, customer, fields
+    skipped_rows: list[str] = field(default_factory=list)  # the first few duplicates skipped
     header_row: int = 0
     sheet: str | None = None
     encoding: str | None = None
@@ -163,6 +169,10 @@ class ImportResult:
             "stage_changes": self.stage_changes,
             "dry_run": self.dry_run,
             "file": self.file,
+            # the first few of each, with why: what a dry run is for
+            "rejected_rows": self.reasons,
+            "updated_rows": self.updated_rows,
+            "skipped_rows": self.skipped_rows,
         }
 
 
@@ -193,10 +203,6 @@ class _Parsed:
     owner_fallback: str | None  # 跟进人, owner of a new customer when there is no 负责人
     row: list[Any] = field(default_factory=list)  # the cells as read, for the rejects file
     sensitive: str | None = None  # where the row holds what looks like an ID/bank card number
-
-
-class _RowError(Exception):
-    pass
 
 
 def _cell_text(cell: object) -> str:
@@ -1059,11 +1065,16 @@ class _Run:
                      "(same name and phone, or same code); --on-duplicate fail"],
                 )  # fmt: skip
                 continue
-            changed = self._update(target, p) if self.mode == "update" else False
+            changed = self._update(target, p) if self.mode == "update" else []
             if changed:
                 res.updated += 1
+                if len(res.updated_rows) < REASON_SAMPLES:
+                    res.updated_rows.append(f"row {p.rowno}: {self._code_of(target)} {self.rows[target]['name']}: {', '.join(changed)}")
             else:
                 res.skipped += 1
+                if len(res.skipped_rows) < REASON_SAMPLES:
+                    why = "nothing to change" if self.mode == "update" else "already there"
+                    res.skipped_rows.append(f"row {p.rowno}: {self._code_of(target)} {self.rows[target]['name']} ({why})")
             self._events(target, p, new=False)
         self._flush()
         self._reset_chunk()
@@ -1108,7 +1119,8 @@ class _Run:
             self.new_tags.extend((cid, t) for t in p.tags)
         self._events(cid, p, new=True)
 
-    def _update(self, cid: int, p: _Parsed) -> bool:
+    def _update(self, cid: int, p: _Parsed) -> list[str]:
+        """Apply a row to an existing customer (--on-duplicate update); return what changed."""
         cur = self.rows[cid]
         changes: dict[str, Any] = {}
         v = p.values
@@ -1137,7 +1149,7 @@ class _Run:
             self.res.stage_changes += 1
         new_tags = [t for t in p.tags if t not in self.tags_of.setdefault(cid, set())]
         if not changes and not new_tags:
-            return False
+            return []
         existing = cid < self.first_new_id
         if changes:
             if existing:
@@ -1159,7 +1171,7 @@ class _Run:
             self.new_tags.append((cid, t))
             if existing:
                 self.tag_images.append((cid, t))
-        return True
+        return [f for f in changes if f not in ("name_key", "phone_key")] + (["tags"] if new_tags else [])
 
     def _events(self, cid: int, p: _Parsed, *, new: bool) -> None:
         if p.follow_ups:
@@ -1205,10 +1217,6 @@ class _Run:
             cols = ", ".join(INSERT_COLUMNS)
             marks = ", ".join("?" * len(INSERT_COLUMNS))
             ex(f"INSERT INTO customer ({cols}) VALUES ({marks})", [tuple(map(self.rows[c].get, INSERT_COLUMNS)) for c in self.new_ids])
-            ex(
-                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer', ?, NULL)",
-                [(self.batch_id, c) for c in self.new_ids],
-            )
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for cid, changes in self.updates.items():
             keys = tuple(sorted(changes))
@@ -1244,6 +1252,15 @@ class _Run:
         from crmcli.services.followups import refresh_summary
 
         ex = self.conn.exec_driver_sql
+        if self.next_id > self.first_new_id:
+            # the customers this batch created, for undo: ids were handed out in one run
+            # inside this write transaction, so they are exactly this range (one statement,
+            # in SQLite, instead of 100k rows bound from Python)
+            ex(
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) "
+                "SELECT ?, 'customer', id, NULL FROM customer WHERE id >= ? AND id < ? ORDER BY id",
+                (self.batch_id, self.first_new_id, self.next_id),
+            )
         if self.codeless:
             alloc = CodeAllocator(self.conn)
             params = []
@@ -1273,7 +1290,7 @@ class _Run:
 def _write(dbapi: Any, jobs: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
     """Run one chunk's statements on the raw sqlite3 connection (inside our transaction).
 
-    INSERTs go as multi-row ``VALUES (...), (...), ...`` statements of a few hundred rows: one
+    INSERTs go as multi-row ``VALUES (...), (...), ...`` statements of up to 2000 rows: one
     sqlite3_step each, during which sqlite3 releases the GIL -- so, run in the writer thread,
     the index maintenance of 100k rows overlaps with the parsing of the next chunk instead of
     waiting for the GIL after every row as executemany would.
@@ -1286,7 +1303,7 @@ def _write(dbapi: Any, jobs: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
             head, sep, row = sql.partition(" VALUES ")
             if sep and head.startswith("INSERT") and len(params) > 1:
                 width = len(params[0])
-                size = max(1, min(500, 30000 // max(width, 1)))
+                size = max(1, min(CHUNK, 32000 // max(width, 1)))  # SQLite allows 32766 parameters
                 for i in range(0, len(params), size):
                     part = params[i : i + size]
                     cur.execute(f"{head} VALUES {', '.join([row] * len(part))}", list(chain.from_iterable(part)))
@@ -1585,7 +1602,3 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return float(a) == float(b)
     return str(a) == str(b) if a is not None and b is not None else False
-
-
-def iter_reasons(result: ImportResult) -> Iterator[str]:
-    yield from result.reasons
