@@ -365,3 +365,22 @@ def test_due_list_honours_other_filters(crm: Crm) -> None:
     assert crm("list", "--due", "--sort", "name").exit_code == 2
     result = crm("list", "--due", "--source", "nowhere")
     assert result.exit_code == 0 and result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["export", "-"], ["list", "--format", "csv"], ["list"], ["export", "-", "--format", "json"]])
+def test_reader_closing_the_pipe_is_not_an_error(tmp_path: Path, args: list[str]) -> None:
+    """`crm ... | head -1`: exit 0, nothing on stderr (no traceback from a dangling cursor)."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "many.csv"
+    src.write_text("客户名称,联系电话\n" + "".join(f"公司{i},138{i:08d}\n" for i in range(20000)), encoding="utf-8")
+    env = {**os.environ, "CRM_DB": str(tmp_path / "pipe.db")}
+    subprocess.run([sys.executable, "-m", "crmcli", "import", str(src)], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([sys.executable, "-m", "crmcli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0, err
+    assert err == ""

@@ -375,7 +375,14 @@ def write_csv(
     rows = customer_rows(conn, filters, cadence, lang=lang, fmt="csv", mask=mask)
     # Labels, dates and amounts come from SQL and never start with = + - @.
     text_columns = [i for i, k in enumerate(CUSTOMER_COLUMNS) if k not in ENUMS and k not in DATES and k != "amount"]
-    return writers.write_csv(stream, heads, rows, text_columns=text_columns, lineterminator=lineterminator)
+    try:
+        return writers.write_csv(stream, heads, rows, text_columns=text_columns, lineterminator=lineterminator)
+    finally:
+        # A reader that went away (`| head`) raises here: close the cursor while the
+        # connection is still open, not later from the garbage collector.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
 
 
 def _export_xlsx(
