@@ -39,9 +39,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def _global(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option("--db", help="SQLite database file [env CRM_DB].", show_default=False)] = None,
-    user: Annotated[str | None, typer.Option("--user", help="Acting user: owner of new records, --mine [env CRM_USER].")] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="Display language zh|en [env CRM_LANG].")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="SQLite database file [env CRM_DB].", show_default=False, metavar="FILE")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Acting user: owner of new records, --mine [env CRM_USER].", metavar="NAME")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Display language zh|en [env CRM_LANG].", metavar="LANG")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     """crm: customers, follow-ups and pipeline in one local SQLite file.

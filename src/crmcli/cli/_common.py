@@ -118,16 +118,16 @@ def stdout_is_terminal() -> bool:
 # Filters shared by list, export and report (spec §5), as reusable annotated types.
 from typing import Annotated  # noqa: E402
 
-StageF = Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False)]
-LevelF = Annotated[list[str] | None, typer.Option("--level", help="Only this level (repeatable).", show_default=False)]
-SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).", show_default=False)]
-IndustryF = Annotated[list[str] | None, typer.Option("--industry", help="Only this industry (repeatable).", show_default=False)]
-OwnerF = Annotated[list[str] | None, typer.Option("--owner", help="Only customers of this owner (repeatable).", show_default=False)]
+StageF = Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE")]
+LevelF = Annotated[list[str] | None, typer.Option("--level", help="Only this level (repeatable).", show_default=False, metavar="LEVEL")]
+SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).", show_default=False, metavar="SOURCE")]
+IndustryF = Annotated[list[str] | None, typer.Option("--industry", help="Only this industry (repeatable).", show_default=False, metavar="INDUSTRY")]
+OwnerF = Annotated[list[str] | None, typer.Option("--owner", help="Only customers of this owner (repeatable).", show_default=False, metavar="OWNER")]
 MineF = Annotated[bool, typer.Option("--mine", help="Only the acting user's customers.")]
-TagF = Annotated[list[str] | None, typer.Option("--tag", help="Only customers with this tag (repeatable).", show_default=False)]
-SearchF = Annotated[str | None, typer.Option("--search", help="Text in name, contact, phone, need or notes.", show_default=False)]
-SinceF = Annotated[str | None, typer.Option("--since", help="Created on or after DATE.", show_default=False)]
-UntilF = Annotated[str | None, typer.Option("--until", help="Created on or before DATE.", show_default=False)]
+TagF = Annotated[list[str] | None, typer.Option("--tag", help="Only customers with this tag (repeatable).", show_default=False, metavar="TAG")]
+SearchF = Annotated[str | None, typer.Option("--search", help="Text in name, contact, phone, need or notes.", show_default=False, metavar="TEXT")]
+SinceF = Annotated[str | None, typer.Option("--since", help="Created on or after DATE.", show_default=False, metavar="DATE")]
+UntilF = Annotated[str | None, typer.Option("--until", help="Created on or before DATE.", show_default=False, metavar="DATE")]
 ArchivedF = Annotated[bool, typer.Option("--archived", help="Only archived customers.")]
 MaskF = Annotated[bool, typer.Option("--mask", help="Mask phones (138****5678) and e-mails.")]
 

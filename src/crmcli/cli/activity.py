@@ -7,7 +7,7 @@ import typer
 from crmcli.cli._common import handle_errors, state
 from crmcli.errors import UsageError
 
-Ref = Annotated[str, typer.Argument(help="Code, name, phone or part of the name.")]
+Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -16,14 +16,14 @@ def register(app: typer.Typer) -> None:
     def follow(
         ctx: typer.Context,
         ref: Ref,
-        content: Annotated[str, typer.Option("--content", "-c", help="What was said (跟进内容).")],
-        method: Annotated[str | None, typer.Option("--method", "-m", help="phone|visit|email|wechat|meeting|other (电话/拜访/...).", show_default=False)] = None,
-        feedback: Annotated[str | None, typer.Option("--feedback", help="positive|hesitant|negative (积极/犹豫/消极).", show_default=False)] = None,
-        date: Annotated[str | None, typer.Option("--date", help="When it happened (default today).", show_default=False)] = None,
-        by: Annotated[str | None, typer.Option("--by", help="Who followed up (default acting user).", show_default=False)] = None,
-        next_date: Annotated[str | None, typer.Option("--next-date", help="Next follow-up date, e.g. 2024-06-01 or +3d.", show_default=False)] = None,
-        next_plan: Annotated[str | None, typer.Option("--next-plan", help="What to do next (下次跟进计划).", show_default=False)] = None,
-        stage: Annotated[str | None, typer.Option("--stage", help="Also move the customer to this stage.", show_default=False)] = None,
+        content: Annotated[str, typer.Option("--content", "-c", help="What was said (跟进内容).", metavar="TEXT")],
+        method: Annotated[str | None, typer.Option("--method", "-m", help="phone|visit|email|wechat|meeting|other (电话/拜访/...).", show_default=False, metavar="METHOD")] = None,
+        feedback: Annotated[str | None, typer.Option("--feedback", help="positive|hesitant|negative (积极/犹豫/消极).", show_default=False, metavar="FEEDBACK")] = None,
+        date: Annotated[str | None, typer.Option("--date", help="When it happened (default today).", show_default=False, metavar="DATE")] = None,
+        by: Annotated[str | None, typer.Option("--by", help="Who followed up (default acting user).", show_default=False, metavar="NAME")] = None,
+        next_date: Annotated[str | None, typer.Option("--next-date", help="Next follow-up date, e.g. 2024-06-01 or +3d.", show_default=False, metavar="DATE")] = None,
+        next_plan: Annotated[str | None, typer.Option("--next-plan", help="What to do next (下次跟进计划).", show_default=False, metavar="TEXT")] = None,
+        stage: Annotated[str | None, typer.Option("--stage", help="Also move the customer to this stage.", show_default=False, metavar="STAGE")] = None,
     ) -> None:
         """Record a follow-up with a customer.
 
@@ -67,9 +67,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         ref: Ref,
         to: Annotated[str, typer.Argument(metavar="STAGE", help="potential|intent|negotiating|won|lost (or 意向, 成交, ...).")],
-        reason: Annotated[str | None, typer.Option("--reason", help="Why (required for lost: 流失原因).", show_default=False)] = None,
-        amount: Annotated[str | None, typer.Option("--amount", help="With won: the deal amount (成交金额).", show_default=False)] = None,
-        date: Annotated[str | None, typer.Option("--date", help="When (default today).", show_default=False)] = None,
+        reason: Annotated[str | None, typer.Option("--reason", help="Why (required for lost: 流失原因).", show_default=False, metavar="TEXT")] = None,
+        amount: Annotated[str | None, typer.Option("--amount", help="With won: the deal amount (成交金额).", show_default=False, metavar="AMOUNT")] = None,
+        date: Annotated[str | None, typer.Option("--date", help="When (default today).", show_default=False, metavar="DATE")] = None,
     ) -> None:
         """Move a customer to another stage; won --amount records a deal.
 

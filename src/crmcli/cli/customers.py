@@ -38,22 +38,22 @@ CUSTOMER_JSON_KEYS = (
 DUE_JSON_KEYS = (*CUSTOMER_JSON_KEYS, "overdue_days", "last_method", "next_plan")
 
 # Options of add and edit, as annotated types.
-Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (required for add).", show_default=False)]
-Contact = Annotated[str | None, typer.Option("--contact", help="Contact person (联系人).", show_default=False)]
-Title = Annotated[str | None, typer.Option("--title", help="Contact's job title (联系人职位).", show_default=False)]
-Email = Annotated[str | None, typer.Option("--email", help="E-mail address.", show_default=False)]
-Industry = Annotated[str | None, typer.Option("--industry", help="Industry (所属行业).", show_default=False)]
-Source = Annotated[str | None, typer.Option("--source", help="Source (客户来源), e.g. 展会推广.", show_default=False)]
-Level = Annotated[str | None, typer.Option("--level", help="key|normal|potential (重点/普通/潜力).", show_default=False)]
-Stage = Annotated[str | None, typer.Option("--stage", help="potential|intent|negotiating|won|lost.", show_default=False)]
-Owner = Annotated[str | None, typer.Option("--owner", help="Salesperson in charge (default: acting user).", show_default=False)]
-Need = Annotated[str | None, typer.Option("--need", help="Core need (核心需求).", show_default=False)]
-Tags = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable; on edit replaces all tags).", show_default=False)]
-Note = Annotated[str | None, typer.Option("--note", help="Notes (备注).", show_default=False)]
-Code = Annotated[str | None, typer.Option("--code", help="Customer code; default C+YYYYMM+serial.", show_default=False)]
-Amount = Annotated[str | None, typer.Option("--amount", help="Expected deal amount (预计成交金额): 50000, 5万, ¥1,200.", show_default=False)]
-Close = Annotated[str | None, typer.Option("--expected-close", help="Expected close date.", show_default=False)]
-Fmt = Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.")]
+Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (required for add).", show_default=False, metavar="PHONE")]
+Contact = Annotated[str | None, typer.Option("--contact", help="Contact person (联系人).", show_default=False, metavar="NAME")]
+Title = Annotated[str | None, typer.Option("--title", help="Contact's job title (联系人职位).", show_default=False, metavar="TITLE")]
+Email = Annotated[str | None, typer.Option("--email", help="E-mail address.", show_default=False, metavar="EMAIL")]
+Industry = Annotated[str | None, typer.Option("--industry", help="Industry (所属行业).", show_default=False, metavar="INDUSTRY")]
+Source = Annotated[str | None, typer.Option("--source", help="Source (客户来源), e.g. 展会推广.", show_default=False, metavar="SOURCE")]
+Level = Annotated[str | None, typer.Option("--level", help="key|normal|potential (重点/普通/潜力).", show_default=False, metavar="LEVEL")]
+Stage = Annotated[str | None, typer.Option("--stage", help="potential|intent|negotiating|won|lost.", show_default=False, metavar="STAGE")]
+Owner = Annotated[str | None, typer.Option("--owner", help="Salesperson in charge (default: acting user).", show_default=False, metavar="OWNER")]
+Need = Annotated[str | None, typer.Option("--need", help="Core need (核心需求).", show_default=False, metavar="TEXT")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable; on edit replaces all tags).", show_default=False, metavar="TAG")]
+Note = Annotated[str | None, typer.Option("--note", help="Notes (备注).", show_default=False, metavar="TEXT")]
+Code = Annotated[str | None, typer.Option("--code", help="Customer code; default C+YYYYMM+serial.", show_default=False, metavar="CODE")]
+Amount = Annotated[str | None, typer.Option("--amount", help="Expected deal amount (预计成交金额): 50000, 5万, ¥1,200.", show_default=False, metavar="AMOUNT")]
+Close = Annotated[str | None, typer.Option("--expected-close", help="Expected close date.", show_default=False, metavar="DATE")]
+Fmt = Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")]
 
 
 def _raw(**kw: Any) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def add(
         ctx: typer.Context,
-        name: Annotated[str | None, typer.Argument(help="Customer name (客户名称).", show_default=False)] = None,
+        name: Annotated[str | None, typer.Argument(metavar="NAME", help="Customer name (客户名称).", show_default=False)] = None,
         phone: Phone = None,
         contact: Contact = None,
         title: Title = None,
@@ -114,8 +114,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def edit(
         ctx: typer.Context,
-        ref: Annotated[str, typer.Argument(help="Code, name, phone or part of the name.")],
-        name: Annotated[str | None, typer.Option("--name", help="New name.", show_default=False)] = None,
+        ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
+        name: Annotated[str | None, typer.Option("--name", help="New name.", show_default=False, metavar="NAME")] = None,
         phone: Phone = None,
         contact: Contact = None,
         title: Title = None,
@@ -131,8 +131,8 @@ def register(app: typer.Typer) -> None:
         code: Code = None,
         amount: Amount = None,
         expected_close: Close = None,
-        add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).", show_default=False)] = None,
-        remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).", show_default=False)] = None,
+        add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).", show_default=False, metavar="TAG")] = None,
+        remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).", show_default=False, metavar="TAG")] = None,
     ) -> None:
         """Change a customer's fields.
 
@@ -165,13 +165,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @handle_errors
-    def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Code, name, phone or part of the name.")]) -> None:
+    def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
         """Hide a customer from lists and reports (nothing is deleted)."""
         _archive(ctx, ref, True)
 
     @app.command()
     @handle_errors
-    def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Code, name, phone or part of the name.")]) -> None:
+    def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
         """Bring an archived customer back into lists and reports."""
         _archive(ctx, ref, False)
 
@@ -191,9 +191,9 @@ def register(app: typer.Typer) -> None:
         until: UntilF = None,
         archived: ArchivedF = False,
         due: Annotated[bool, typer.Option("--due", help="Customers due for a follow-up today, most overdue first.")] = False,
-        within: Annotated[int, typer.Option("--within", help="With --due: due within N days from today.", min=0)] = 0,
-        sort: Annotated[str | None, typer.Option("--sort", help="code|name|created|stage|level|owner|last_follow|next_follow|amount; '-' prefix = descending.", show_default=False)] = None,
-        limit: Annotated[int | None, typer.Option("--limit", help="At most N customers.", min=0, show_default=False)] = None,
+        within: Annotated[int, typer.Option("--within", help="With --due: due within N days from today.", min=0, metavar="DAYS")] = 0,
+        sort: Annotated[str | None, typer.Option("--sort", help="code|name|created|stage|level|owner|last_follow|next_follow|amount; '-' prefix = descending.", show_default=False, metavar="FIELD")] = None,
+        limit: Annotated[int | None, typer.Option("--limit", help="At most N customers.", min=0, show_default=False, metavar="N")] = None,
         fmt: Fmt = "table",
         mask: MaskF = False,
     ) -> None:
@@ -265,8 +265,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def show(
         ctx: typer.Context,
-        ref: Annotated[str, typer.Argument(help="Code, name, phone or part of the name.")],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.")] = "table",
+        ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
         mask: MaskF = False,
     ) -> None:
         """Show a customer card and its timeline of follow-ups, stage changes and deals.

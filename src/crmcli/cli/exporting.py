@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[
             str | None,
             typer.Option(
-                "--format", "-f", help="xlsx|csv|json (default: from the file name; csv for -).", show_default=False
+                "--format", "-f", help="xlsx|csv|json (default: from the file name; csv for -).", show_default=False,
+                metavar="FORMAT",
             ),
         ] = None,
         stage: StageF = None,

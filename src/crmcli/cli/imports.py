@@ -18,16 +18,16 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def import_(
         ctx: typer.Context,
-        file: Annotated[Path | None, typer.Argument(help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
-        sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: the first visible one).", show_default=False)] = None,
-        on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="skip|update|fail: what a row for an existing customer does.")] = "skip",
+        file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
+        sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: the first visible one).", show_default=False, metavar="NAME")] = None,
+        on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="skip|update|fail: what a row for an existing customer does.", metavar="MODE")] = "skip",
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write only the rejects file.")] = False,
         strict: Annotated[bool, typer.Option("--strict", help="Write nothing to the database if any row is rejected.")] = False,
-        rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file (default <FILE>.rejects.csv).", show_default=False)] = None,
-        map_: Annotated[list[str] | None, typer.Option("--map", help="'HEADER=field': read column HEADER as field (repeatable).", show_default=False)] = None,
-        owner: Annotated[str | None, typer.Option("--owner", help="Owner of new customers whose row names none.", show_default=False)] = None,
-        source: Annotated[str | None, typer.Option("--source", help="Source (客户来源) of new customers whose row names none.", show_default=False)] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.")] = "table",
+        rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file (default <FILE>.rejects.csv).", show_default=False, metavar="FILE")] = None,
+        map_: Annotated[list[str] | None, typer.Option("--map", help="'HEADER=field': read column HEADER as field (repeatable).", show_default=False, metavar="HEADER=FIELD")] = None,
+        owner: Annotated[str | None, typer.Option("--owner", help="Owner of new customers whose row names none.", show_default=False, metavar="OWNER")] = None,
+        source: Annotated[str | None, typer.Option("--source", help="Source (客户来源) of new customers whose row names none.", show_default=False, metavar="SOURCE")] = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
         undo: Annotated[int | None, typer.Option("--undo", metavar="BATCH", help="Undo import batch BATCH (see crm imports).", show_default=False)] = None,
         force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
         reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def imports(
         ctx: typer.Context,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
     ) -> None:
         """List import batches: file, time, counts, and whether each was undone."""
         from crmcli import db, render

@@ -27,14 +27,15 @@ def register(app: typer.Typer) -> None:
                 "--since",
                 help="Period start: customers by creation date, events by their own date.",
                 show_default=False,
+                metavar="DATE",
             ),
         ] = None,
         until: Annotated[
-            str | None, typer.Option("--until", help="Period end (inclusive).", show_default=False)
+            str | None, typer.Option("--until", help="Period end (inclusive).", show_default=False, metavar="DATE")
         ] = None,
         owner: OwnerF = None,
         mine: MineF = False,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
         xlsx: Annotated[
             Path | None,
             typer.Option(
@@ -50,11 +51,12 @@ def register(app: typer.Typer) -> None:
                 "--a",
                 help="abc: class A while the cumulative share before the customer is below this [0.7].",
                 show_default=False,
+                metavar="SHARE",
             ),
         ] = None,
         b: Annotated[
             float | None,
-            typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False),
+            typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False, metavar="SHARE"),
         ] = None,
     ) -> None:
         """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast or alerts.

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def backup(
         ctx: typer.Context,
-        file: Annotated[str | None, typer.Argument(help="Where to write the copy (a file or a directory).", show_default=False)] = None,
+        file: Annotated[str | None, typer.Argument(metavar="FILE", help="Where to write the copy (a file or a directory).", show_default=False)] = None,
     ) -> None:
         """Copy the database safely, even while it is in use, and print the copy's path.
 
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def restore(
         ctx: typer.Context,
-        file: Annotated[str, typer.Argument(help="A backup made by crm backup (or another crm database file).")],
+        file: Annotated[str, typer.Argument(metavar="FILE", help="A backup made by crm backup (or another crm database file).")],
     ) -> None:
         """Replace the database with a backup, keeping a copy of the one it replaces.
 
@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def check(
         ctx: typer.Context,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
     ) -> None:
         """Check the database file: integrity, foreign keys, schema revision, record counts.
 
