@@ -384,3 +384,46 @@ def test_reader_closing_the_pipe_is_not_an_error(tmp_path: Path, args: list[str]
     err = proc.stderr.read().decode()
     assert proc.wait() == 0, err
     assert err == ""
+
+
+def test_lost_reason_leaves_with_the_lost_stage(crm: Crm) -> None:
+    a = add(crm, "A公司", "13800000001")
+    crm.ok("stage", a, "lost", "--reason", "价格")
+    crm.ok("stage", a, "won", "--amount", "100")
+    rec = crm.json("show", a)
+    assert rec["stage"] == "won" and rec["lost_reason"] is None
+    assert rec["stage_changes"][1]["reason"] == "价格"  # the history keeps it
+
+
+def test_future_event_dates_are_refused(crm: Crm) -> None:
+    a = add(crm, "A公司", "13800000001")
+    follow = crm("follow", a, "-c", "x", "--date", "tomorrow")
+    assert follow.exit_code == 2 and "--next-date" in follow.stderr
+    stage = crm("stage", a, "won", "--amount", "100", "--date", "2027-05-01")
+    assert stage.exit_code == 1 and "future" in stage.stderr
+    empty = crm("follow", a, "-c", "x", "--date", "")
+    assert empty.exit_code == 1
+    rec = crm.json("show", a)
+    assert rec["follow_ups"] == [] and rec["deals"] == [] and rec["stage"] == "potential"
+
+
+def test_add_lost_needs_the_stage_command(crm: Crm) -> None:
+    result = crm("add", "A公司", "--phone", "13800000001", "--stage", "已流失")
+    assert result.exit_code == 2 and "--reason" in result.stderr
+    assert crm.json("list") == []
+
+
+def test_bad_language_names_its_source(crm: Crm, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_LANG", "fr")
+    result = crm("list")
+    assert result.exit_code == 2 and "CRM_LANG fr" in result.stderr
+
+
+def test_new_directories_are_private(crm: Crm, tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        crm.ok("--db", str(tmp_path / "a" / "b" / "c.db"), "list")
+    finally:
+        os.umask(old)
+    for d in (tmp_path / "a", tmp_path / "a" / "b"):
+        assert stat.S_IMODE(os.stat(d).st_mode) == 0o700

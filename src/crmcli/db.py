@@ -40,12 +40,15 @@ def _prepare_file(path: Path) -> bool:
         if path.is_dir():
             raise CrmError(f"--db {path}: is a directory, not a database file")
         return path.stat().st_size == 0
-    parent = path.parent
-    if not parent.exists():
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for directory in reversed(missing):  # every directory we create is private, not just the last
         try:
-            parent.mkdir(mode=0o700, parents=True)
+            directory.mkdir(mode=0o700)
+            os.chmod(directory, 0o700)  # whatever the umask
+        except FileExistsError:
+            pass
         except OSError as exc:
-            raise CrmError(f"cannot create directory {parent}: {exc.strerror}") from None
+            raise CrmError(f"cannot create directory {directory}: {exc.strerror}") from None
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:

@@ -113,6 +113,7 @@ def display(key: str, value: object, lang: str) -> str:
 
 
 RIGHT_ALIGNED = ("amount", "overdue_days")
+WRAPPING = ("name", "contact", "title", "need", "notes", "next_plan", "content", "industry", "source", "tags")
 PLAIN_TABLE_ROWS = 300  # past this many rows a terminal also gets the plain renderer: Rich costs ~0.3 ms a cell
 
 
@@ -153,8 +154,13 @@ def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Seq
 def print_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], lang: str, title: str | None = None) -> None:
     header = [vocab.column_label(k, lang) for k in keys]
     right = [k in RIGHT_ALIGNED for k in keys]
-    if not sys.stdout.isatty() or len(rows) > PLAIN_TABLE_ROWS:
-        body = [[display(k, rec.get(k), lang) for k in keys] for rec in rows]
+    body = [[display(k, rec.get(k), lang) for k in keys] for rec in rows]
+    out = console()
+    # Codes, phones, dates and labels never wrap; prose columns fold. When even that does not
+    # fit the terminal, print the plain table and let the terminal wrap its long lines.
+    whole = [0 if k in WRAPPING else max((text_width(r[i]) for r in body), default=0) for i, k in enumerate(keys)]
+    needed = sum(whole) + sum(8 for k in keys if k in WRAPPING) + 3 * (len(keys) - 1) + 2
+    if not out.is_terminal or len(rows) > PLAIN_TABLE_ROWS or needed > out.width:
         if title:
             sys.stdout.write(title + "\n")
         sys.stdout.write(plain_table(header, body, right))
@@ -163,10 +169,17 @@ def print_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], lang: str, 
     from rich.table import Table
 
     table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
-    for label, is_right in zip(header, right, strict=True):
-        table.add_column(label, overflow="fold", justify="right" if is_right else "left")
-    for rec in rows:
-        table.add_row(*(display(k, rec.get(k), lang) for k in keys))
+    for key, label, is_right, width in zip(keys, header, right, whole, strict=True):
+        prose = key in WRAPPING
+        table.add_column(
+            label,
+            overflow="fold",
+            no_wrap=not prose,
+            min_width=None if prose else width,
+            justify="right" if is_right else "left",
+        )
+    for cells in body:
+        table.add_row(*cells)
     emit(table)
 
 

@@ -90,7 +90,8 @@ def load(db: str | None = None, user: str | None = None, lang: str | None = None
     db_path = Path(db_value).expanduser() if db_value else default_db_path()
     lang_value = (_pick(lang, "CRM_LANG", config, "lang") or _default_lang()).lower()
     if lang_value not in ("zh", "en"):
-        raise UsageError(f"--lang {lang_value}: choose zh or en")
+        where = "--lang" if lang else "CRM_LANG" if os.environ.get("CRM_LANG") else f"lang in {config_path()}"
+        raise UsageError(f"{where} {lang_value}: choose zh or en")
     settings = Settings(
         db=db_path,
         user=_pick(user, "CRM_USER", config, "user") or _default_user(),

@@ -37,8 +37,10 @@ def register(app: typer.Typer) -> None:
         text = normalize.keep_text(content)
         if not text:
             raise UsageError("--content is empty")
-        on = normalize.parse_date(date, today) if date else today
-        nd = normalize.parse_date(next_date, today) if next_date else None
+        on = normalize.parse_date(date, today) if date is not None else today
+        if on > today:
+            raise UsageError(f"--date {on.isoformat()} is in the future; plan it with --next-date instead")
+        nd = normalize.parse_date(next_date, today) if next_date is not None else None
         if nd is not None and nd < on:
             raise UsageError(f"--next-date {nd} is before the follow-up date {on}")
         m = vocab.parse("method", method) if method else None
@@ -81,11 +83,12 @@ def register(app: typer.Typer) -> None:
         st = state(ctx)
         key = vocab.parse("stage", to)
         amt = normalize.parse_money(amount) if amount is not None else None
-        on = normalize.parse_date(date, st.today) if date else st.today
+        on = normalize.parse_date(date, st.today) if date is not None else st.today
         with db.write_connection(st.engine) as conn:
             cust = customers.resolve(conn, ref)
             moved = pipeline.change_stage(
-                conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None, amount=amt
+                conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None, amount=amt,
+                today=st.today,
             )
         parts = [f"{cust['code']}  {cust['name']}"]
         if moved["from"] != moved["to"]:

@@ -25,6 +25,7 @@ def change_stage(
     reason: str | None = None,
     amount: float | None = None,
     batch_id: int | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
     """Move a customer to stage ``to`` on date ``on``; ``won`` with an amount records a deal.
 
@@ -33,6 +34,8 @@ def change_stage(
     a new deal, not a stage change.
     """
     current = conn.execute(select(C.c.stage).where(C.c.id == customer["id"])).scalar_one()
+    if today is not None and on > today:
+        raise CrmError(f"--date {on.isoformat()} is in the future; a stage change is recorded when it happens")
     if amount is not None and to != "won":
         raise UsageError("--amount goes with stage won (the deal amount)")
     if amount is not None and amount <= 0:
@@ -48,8 +51,9 @@ def change_stage(
             )
         )
         values: dict[str, Any] = {"stage": to}
-        if to == "lost":
-            values["lost_reason"] = reason
+        # The reason belongs to being lost: it stays in the stage-change history, not on a
+        # customer who has come back.
+        values["lost_reason"] = reason if to == "lost" else None
         conn.execute(update(C).where(C.c.id == customer["id"]).values(**values))
     if amount is not None:
         conn.execute(insert(D).values(customer_id=customer["id"], amount=amount, date=on, by=by, batch_id=batch_id))
