@@ -407,12 +407,6 @@ def test_future_event_dates_are_refused(crm: Crm) -> None:
     assert rec["follow_ups"] == [] and rec["deals"] == [] and rec["stage"] == "potential"
 
 
-def test_add_lost_needs_the_stage_command(crm: Crm) -> None:
-    result = crm("add", "A公司", "--phone", "13800000001", "--stage", "已流失")
-    assert result.exit_code == 2 and "--reason" in result.stderr
-    assert crm.json("list") == []
-
-
 def test_bad_language_names_its_source(crm: Crm, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_LANG", "fr")
     result = crm("list")

@@ -97,11 +97,6 @@ def register(app: typer.Typer) -> None:
         from crmcli import db
         from crmcli.services import customers
 
-        if stage is not None:
-            from crmcli import vocab
-
-            if vocab.parse("stage", stage) == "lost":
-                raise UsageError("a lost customer needs a reason: add it, then crm stage REF lost --reason TEXT")
         raw = _raw(
             name=name, phone=phone, contact=contact, title=title, email=email, industry=industry,
             source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
