@@ -45,3 +45,13 @@ def test_parse_never_raises_anything_else(text: str) -> None:
             vocab.parse(field, text)
         except ParseError:
             pass
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "key"),
+    [("stage", "潛在客戶", "potential"), ("stage", "談判中", "negotiating"), ("stage", "成交客戶", "won"),
+     ("level", "重點客戶", "key"), ("method", "電話溝通", "phone"), ("method", "現場拜訪", "visit"),
+     ("feedback", "猶豫", "hesitant"), ("feedback", "積極", "positive")],
+)  # fmt: skip
+def test_traditional_script_is_accepted(field: str, text: str, key: str) -> None:
+    assert vocab.parse(field, text) == key

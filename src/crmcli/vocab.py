@@ -81,8 +81,10 @@ FIELD_NAMES_ZH = {"stage": "阶段", "level": "等级", "method": "跟进方式"
 
 
 def fold(text: str) -> str:
-    """Case-, width- and whitespace-insensitive form used to compare vocabulary."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    """Case-, width-, whitespace- and script-insensitive form used to compare vocabulary."""
+    from crmcli.hanzi import simplify
+
+    return simplify("".join(unicodedata.normalize("NFKC", text).split()).casefold())
 
 
 def _build_lookup() -> dict[str, dict[str, str]]:
