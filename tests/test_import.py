@@ -40,6 +40,10 @@ def xlsx(path: Path, rows: list[list[Any]], *, title: str | None = None, sheet: 
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(r) for r in rows))
     for row in rows:
         ws.append(row)
+    for cells in ws.iter_rows():
+        for cell in cells:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # text that looks like a formula stays text (as typed with a ')
     wb.save(path)
     return path
 
@@ -742,3 +746,82 @@ def test_dry_run_says_why(crm: Crm, tmp_path: Path) -> None:
     assert out["updated_rows"] == [f"row 2: {code} A公司: level"]
     assert out["skipped_rows"][0].startswith("row 3: ") and "nothing to change" in out["skipped_rows"][0]
     assert out["rejected_rows"][0].startswith("row 4, column 联系电话: ")
+
+
+# --------------------------------------------------------------------------- property
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NAME_PARTS = st.sampled_from(["华信", "恒泰", "ABC", "ｘｙｚ", "科技", "有限公司", " ", "（北京）", "Co.", "'", "=", "-", "1"])
+
+
+@st.composite
+def _sheet(draw: st.DrawFn) -> list[list[Any]]:
+    n = draw(st.integers(1, 6))
+    names = draw(st.lists(st.lists(_NAME_PARTS, min_size=1, max_size=4).map("".join), min_size=n, max_size=n))
+    phones = draw(st.lists(st.integers(0, 10**9), min_size=n, max_size=n, unique=True))
+    rows: list[list[Any]] = [["客户名称", "联系电话", "客户等级", "当前销售阶段", "预计成交金额", "创建日期", "备注"]]
+    for i in range(n):
+        rows.append([
+            f"{names[i]}{i}",
+            draw(st.sampled_from([f"138{phones[i]:08d}", f"+86 138{phones[i]:08d}", float(f"138{phones[i]:08d}")])),
+            draw(st.sampled_from(["A", "B", "C", "重点客户", "normal", ""])),
+            draw(st.sampled_from(["潜在", "意向客户", "谈判中", "won", "流失客户", ""])),
+            draw(st.sampled_from(["", "5万", "50,000", 1200.5, "¥1,200.50"])),
+            draw(st.sampled_from(["", dt.date(2025, 1, 2), "2025/1/3", 45000.0, "2025年1月4日"])),
+            draw(st.sampled_from(["", "  有空格  ", "=SUM(A1)", "-", "多行\n备注"])),
+        ])  # fmt: skip
+    return rows
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_sheet(), kind=st.sampled_from(["xlsx", "csv"]))
+def test_any_valid_sheet_imports_once_and_only_once(crm: Crm, tmp_path: Path, rows: list[list[Any]], kind: str) -> None:
+    import uuid
+
+    db = str(tmp_path / f"{uuid.uuid4().hex}.db")
+    path = tmp_path / f"{uuid.uuid4().hex}.{kind}"
+    if kind == "xlsx":
+        xlsx(path, rows)
+    else:
+        # a CSV holds text: dates as written, no Excel serial numbers (a bare number is refused)
+        text = [[c.isoformat() if isinstance(c, dt.date) else ("2023-03-15" if c == 45000.0 else c) for c in r] for r in rows]
+        csv_file(path, text)
+    first = crm("--db", db, "import", str(path), "--format", "json")
+    assert first.exit_code == 0, first.stderr
+    out = json.loads(first.stdout)
+    listed = json.loads(crm("--db", db, "list", "--format", "json").stdout)
+    assert out["created"] + out["skipped"] == len(rows) - 1 and len(listed) == out["created"]
+    for mode in ("skip", "update"):
+        again = json.loads(crm("--db", db, "import", str(path), "--format", "json", "--on-duplicate", mode).stdout)
+        assert again["created"] == 0 and again["updated"] == 0 and again["rejected"] == 0
+    assert json.loads(crm("--db", db, "list", "--format", "json").stdout) == listed
+
+
+def test_duplicates_across_chunks(crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows far apart (other chunks) still find each other, and customers already in the database."""
+    from crmcli.services import importer
+
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    old = crm.ok("add", "老客户", "--phone", "13900000000", "--level", "key").strip()
+    rows = [
+        ["客户编号", "客户名称", "联系电话", "客户等级", "跟进日期", "跟进内容"],
+        ["", "A公司", "13800000001", "B", "2026-11-01", "one"],
+        ["", "B公司", "13800000002", "B", "2026-11-01", "one"],
+        ["", "C公司", "13800000003", "B", "2026-11-01", "one"],
+        ["", "A公司", "13800000001", "A", "2026-11-02", "two"],  # A again, two chunks later
+        [old, "老客户", "13900000009", "C", "2026-11-03", "moved"],  # by code, new phone
+        ["", "老客户", "13900000009", "", "2026-11-04", "after the move"],  # the new phone, later chunk
+        ["", "B公司", "13800000002", "", "2026-11-01", "one"],  # nothing new
+    ]
+    code, out, err = run_import(crm, xlsx(tmp_path / "chunks.xlsx", rows), "--on-duplicate", "update")
+    assert code == 0, err
+    assert (out["created"], out["updated"], out["skipped"], out["follow_ups"]) == (3, 2, 2, 6)
+    a = crm.json("show", "A公司")
+    assert a["level"] == "key" and [f["content"] for f in a["follow_ups"]] == ["two", "one"] and a["last_follow_at"] == "2026-11-02"
+    o = crm.json("show", old)
+    assert o["phone"] == "13900000009" and o["level"] == "potential" and len(o["follow_ups"]) == 2
+    assert o["last_follow_at"] == "2026-11-04"
+    assert len(crm.json("list")) == 4

@@ -39,6 +39,7 @@ import csv
 import datetime as dt
 import gc
 import json
+import operator
 import os
 import re
 import tempfile
@@ -63,18 +64,20 @@ REASON_SAMPLES = 20
 
 ON_DUPLICATE = ("skip", "update", "fail")
 
-# Customer columns an import writes, in INSERT order.
+# Customer columns an import writes, in INSERT order (archived takes its default, 0).
 INSERT_COLUMNS = (
     "id", "code", "name", "name_key", "phone", "phone_key", "contact", "title", "email", "industry",
     "source", "level", "stage", "owner", "need", "notes", "amount", "expected_close", "lost_reason",
-    "created_at", "archived", "last_follow_at", "last_method", "next_date", "next_plan",
+    "created_at", "last_follow_at", "last_method", "next_date", "next_plan",
 )  # fmt: skip
 # Fields a row may set on an existing customer with --on-duplicate update.
 UPDATE_FIELDS = (
     "code", "name", "phone", "contact", "title", "email", "industry", "source", "level", "stage",
     "owner", "need", "notes", "amount", "expected_close", "lost_reason", "created_at",
 )  # fmt: skip
-_LOAD_COLUMNS = tuple(c for c in INSERT_COLUMNS if c not in ("archived", "last_follow_at", "last_method", "next_date", "next_plan"))
+_EMPTY_RECORD: dict[str, Any] = dict.fromkeys(INSERT_COLUMNS)
+_insert_row = operator.itemgetter(*INSERT_COLUMNS)
+_LOAD_COLUMNS = tuple(c for c in INSERT_COLUMNS if c not in ("last_follow_at", "last_method", "next_date", "next_plan"))
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_LABEL_RE = re.compile(r"^\s*(?:电话|手机|手机号|座机|tel|mobile|phone)\s*[:：]\s*", re.IGNORECASE)
@@ -256,6 +259,39 @@ def _keep_cell(v: Any) -> str | None:
     return _fast_keep(v)
 
 
+_MARKER_CELLS = frozenset({"-", "—", "——", "/", "无", "n/a", "N/A", "n/A", "N/a"})
+_CLEAN_MARKERS = frozenset(m for m in _MARKER_CELLS if m.casefold() in _MARKERS_FOLDED)
+
+
+def _batch_text(col: tuple[Any, ...], prose: bool) -> list[Any] | None:
+    """A whole column through the fast path of ``_fast_clean`` (or ``_fast_keep`` for prose)
+    at once, with C-level string checks on the joined column; None when any cell needs the
+    cell-by-cell path (a number, an edge space, a line break, a marker, a full-width form...).
+
+    '|' joins the cells: it is printable, NFKC-stable and composes with nothing, so the joined
+    text passes a check exactly when every cell does.
+    """
+    try:
+        joined = "|".join(col)
+    except TypeError:  # a number or date cell
+        return None
+    if (
+        not joined.isprintable()
+        or joined[:1] == " "
+        or joined[-1:] == " "
+        or " |" in joined
+        or "| " in joined
+        or max(map(len, col), default=0) > MAX_CELL
+    ):
+        return None
+    if prose:
+        if any(len(v) <= 6 and normalize.is_empty(v) for v in set(col) if v):
+            return None
+    elif "  " in joined or not unicodedata.is_normalized("NFKC", joined) or not _CLEAN_MARKERS.isdisjoint(col):
+        return None
+    return [v if v else None for v in col] if "" in col else list(col)
+
+
 def _fast_clean(v: str) -> str | None:
     """``normalize.clean_text`` for a str, with a fast path for the common, already-clean cell."""
     if v.isprintable() and v[0] != " " and v[-1] != " " and "  " not in v and unicodedata.is_normalized("NFKC", v):
@@ -335,8 +371,12 @@ class _Parser:
         self.stage_used: set[int] = set()
         self.headerless = [c.index for c in header.columns if c.field is None and c.header.startswith("column ") and c.index < self.width]
         self.headerless_with_data: set[int] = set()
-        self._stage_cache: dict[Any, Any] = {}
+        self._stage_cache: dict[Any, Any] = {}  # cell -> '' (empty), None (not a stage) or key
         self.has_follow = any(f in self.idx for f in columns.FOLLOW_FIELDS)
+        from crmcli.services.customers import check_code, clean_tags
+
+        self._check_code = check_code
+        self._clean_tags = clean_tags
         self.formula_cells: Callable[[], set[tuple[int, int]]] | None = None  # set by the run for .xlsx
         self.col_offset = 0
         self.reject_sensitive = opts.reject_sensitive
@@ -403,11 +443,29 @@ class _Parser:
         got_rows = zip(*[converted[f] for f in got_fields], strict=True) if got_fields else iter([()] * n)
         out: list[tuple[_Parsed | None, list[str]]] = []
         stage_idx = self.stage_idx
+        # the chunk's free text in one search first: most chunks hold no long number at all
+        try:
+            text = "\x1f".join(chain.from_iterable(cols[i] for i in self.sensitive_idx))
+            scan = bool(_LONG_NUMBER_RE.search(text))
+        except TypeError:  # a number or date cell among them
+            scan = True
+        stage_keys = self._stage_keys(cols, n) if stage_idx else []
         for k, (cust, got) in enumerate(zip(cust_rows, got_rows, strict=True)):
             rowno, row = items[k][0], rows[k]
             errors = errs[k]
-            stage = self._stage(row, rowno, errors) if stage_idx else None
-            sensitive = self._sensitive(rowno, row)
+            stage = None
+            for j, keys in enumerate(stage_keys):  # the first stage column with a value wins
+                key = keys[k]
+                if key == "":
+                    continue
+                i = stage_idx[j]
+                self.stage_used.add(i)
+                if key is None:
+                    errors.append(_shown(f"row {rowno}, column {self.names[i]}: {_unknown('stage', row[i])}"))
+                else:
+                    stage = key
+                break
+            sensitive = self._sensitive(rowno, row) if scan else None
             if sensitive and self.reject_sensitive:
                 errors.append(f"{sensitive}; such numbers must not be stored (--reject-sensitive)")
             parsed, errors = self._assemble(rowno, dict(zip(cust_fields, cust, strict=True)), dict(zip(got_fields, got, strict=True)), stage, errors)
@@ -442,6 +500,10 @@ class _Parser:
                 memo.clear()
                 memo[""] = None
             return values
+        if conv is _clean_cell or conv is _keep_cell:
+            fast = _batch_text(col, prose=conv is _keep_cell)
+            if fast is not None:
+                return fast
         try:
             return list(map(conv, col))
         except ParseError:
@@ -523,14 +585,11 @@ class _Parser:
         else:
             values["phone"], values["phone_key"] = phone
         code = got.get("code")
-        if code is not None:
-            from crmcli.services.customers import check_code
-
-            if not _CODE_FAST.fullmatch(code):  # else already what check_code would return
-                try:
-                    code = check_code(code)
-                except ParseError as exc:
-                    fail(errors, rowno, "code", str(exc))
+        if code is not None and not _CODE_FAST.fullmatch(code):  # else already what check_code returns
+            try:
+                code = self._check_code(code)
+            except ParseError as exc:
+                fail(errors, rowno, "code", str(exc))
         ct = got.get("contact_title")
         if ct is not None:
             parts = re.split(r"\s*[/|]\s*", ct, maxsplit=1)  # NFKC made ／ and ｜ ASCII
@@ -542,9 +601,7 @@ class _Parser:
             values["stage"] = stage
         tags: list[str] = []
         if got.get("tags"):
-            from crmcli.services.customers import clean_tags
-
-            tags = clean_tags([got["tags"]])
+            tags = self._clean_tags([got["tags"]])
 
         created = values.get("created_at")
         last_follow = got.get("last_follow_at")
@@ -599,34 +656,23 @@ class _Parser:
             errors,
         )  # fmt: skip
 
-    def _stage(self, row: list[Any], rowno: int, errors: list[str]) -> str | None:
-        chosen: str | None = None
-        decided = False
+    def _stage_keys(self, cols: list[tuple[Any, ...]], n: int) -> list[list[Any]]:
+        """For each stage column, each cell as '' (empty), None (not a stage) or its stage key;
+        counting, for the half rule, the column's values and how many are stages."""
+        out = []
         cache = self._stage_cache
         for i in self.stage_idx:
-            v = row[i]
-            if v == "":
-                continue
-            found = cache.get(v, _MISS)
-            if found is _MISS:
-                key = self._stage_key(v)
-                if len(cache) < 10000:
-                    cache[v] = key
-            else:
-                key = found  # type: ignore[assignment]
-            if key == "":  # an empty marker
-                continue
-            self.stage_nonempty[i] += 1
-            if key is not None:
-                self.stage_hits[i] += 1
-            if not decided:
-                decided = True
-                self.stage_used.add(i)
-                if key is None:
-                    errors.append(_shown(f"row {rowno}, column {self.names[i]}: {_unknown('stage', v)}"))
-                else:
-                    chosen = key
-        return chosen
+            col = cols[i]
+            for v in set(col).difference(cache):
+                cache[v] = self._stage_key(v)
+            keys = list(map(cache.__getitem__, col))
+            empty = keys.count("")
+            self.stage_nonempty[i] += n - empty
+            self.stage_hits[i] += n - empty - keys.count(None)
+            out.append(keys)
+        if len(cache) > 10_000:
+            cache.clear()
+        return out
 
     def _stage_key(self, v: Any) -> str | None:
         """'' for an empty cell, None for a value that is not a stage, else the stage key."""
@@ -902,11 +948,29 @@ class _Run:
         self.dbapi = conn.connection.driver_connection
         self.pending: Any = None
         self.had_customers = self.first_new_id > 1
-        # identity and code -> id of every customer this import created or looked at; the
-        # database is asked (per chunk) only about the others, and not at all when it was empty
-        self.by_identity: dict[tuple[str, str], int] = {}
-        self.by_code: dict[str, int] = {}
+        # hash of the identity (name key, phone key) and of the code -> id, for every customer
+        # this import created or looked at; the database is asked (per chunk) only about the
+        # others, and not at all when it was empty. Hashes keep this to ~100 bytes a customer
+        # (a million-row file); a hit is checked against the customer's row before it counts.
+        self.by_identity: dict[int, int] = {}
+        self.by_code: dict[int, int] = {}
         self._reset_chunk()
+
+    def _ident(self, nk: str, pk: str) -> int | None:
+        cid = self.by_identity.get(hash((nk, pk)))
+        if cid is not None:
+            r = self.rows.get(cid)
+            if r is None or r["name_key"] != nk or r["phone_key"] != pk:
+                return None
+        return cid
+
+    def _coded(self, code: str) -> int | None:
+        cid = self.by_code.get(hash(code))
+        if cid is not None:
+            r = self.rows.get(cid)
+            if r is None or r["code"] != code:
+                return None
+        return cid
 
     # -- chunk state
 
@@ -1031,11 +1095,11 @@ class _Run:
                     ).all()
         want: set[int] = set()
         for p in chunk:
-            cid = self.by_identity.get((p.values["name_key"], p.values["phone_key"]))
+            cid = self.by_identity.get(hash((p.values["name_key"], p.values["phone_key"])))
             if cid is not None:
                 want.add(cid)
             if p.code:
-                cid = self.by_code.get(p.code)
+                cid = self.by_code.get(hash(p.code))
                 if cid is not None:
                     want.add(cid)
         want -= {r[0] for r in found}
@@ -1051,8 +1115,8 @@ class _Run:
             if cid in self.rows:
                 continue
             self.rows[cid] = rec
-            self.by_identity[(rec["name_key"], rec["phone_key"])] = cid
-            self.by_code[rec["code"]] = cid
+            self.by_identity[hash((rec["name_key"], rec["phone_key"]))] = cid
+            self.by_code[hash(rec["code"])] = cid
         ids = list(self.rows)
         if not ids:
             return
@@ -1082,10 +1146,10 @@ class _Run:
         for p in chunk:
             v = p.values
             nk, pk = v["name_key"], v["phone_key"]
-            ident = self.by_identity.get((nk, pk))
+            ident = self._ident(nk, pk)
             target = None
-            if p.code is not None and p.code in self.by_code:
-                owner = self.by_code[p.code]
+            owner = self._coded(p.code) if p.code is not None else None
+            if owner is not None:
                 o = self.rows[owner]
                 if o["name_key"] != nk and o["phone_key"] != pk:
                     self._reject(
@@ -1143,14 +1207,15 @@ class _Run:
         cid = self.next_id
         self.next_id += 1
         v = p.values
-        rec: dict[str, Any] = dict(v)
+        rec: dict[str, Any] = dict(_EMPTY_RECORD)  # every INSERT column, so _insert_row works
+        rec.update(v)
         rec["id"] = cid
         if p.code is None:
             rec["code"] = f"~{cid}"
             self.codeless.append(cid)
         else:
             rec["code"] = p.code
-            self.by_code[p.code] = cid
+            self.by_code[hash(p.code)] = cid
         # (values hold None for the cells the row left empty)
         if v.get("level") is None:
             rec["level"] = "normal"
@@ -1162,9 +1227,8 @@ class _Run:
             rec["source"] = self.default_source
         if v.get("created_at") is None:
             rec["created_at"] = self.today_iso
-        rec["archived"] = 0
         self.rows[cid] = rec
-        self.by_identity[(v["name_key"], v["phone_key"])] = cid
+        self.by_identity[hash((v["name_key"], v["phone_key"]))] = cid
         self.new_ids.append(cid)
         self.new_set.add(cid)
         if p.tags:
@@ -1188,7 +1252,7 @@ class _Run:
                 continue
             changes[fld] = new
         if "code" in changes:
-            taken = self.by_code.get(changes["code"])
+            taken = self._coded(changes["code"])
             if taken is not None and taken != cid:  # pragma: no cover - resolved before
                 del changes["code"]
         if "name" in changes or "phone" in changes:
@@ -1211,12 +1275,16 @@ class _Run:
                     image["before"].setdefault(fld, cur.get(fld))
                     image["after"][fld] = new
             if "name_key" in changes or "phone_key" in changes:
-                self.by_identity.pop((cur["name_key"], cur["phone_key"]), None)
+                old = hash((cur["name_key"], cur["phone_key"]))
+                if self.by_identity.get(old) == cid:
+                    del self.by_identity[old]
             if "code" in changes:
-                self.by_code.pop(cur["code"], None)
-                self.by_code[changes["code"]] = cid
+                old = hash(cur["code"])
+                if self.by_code.get(old) == cid:
+                    del self.by_code[old]
+                self.by_code[hash(changes["code"])] = cid
             cur.update(changes)
-            self.by_identity[(cur["name_key"], cur["phone_key"])] = cid
+            self.by_identity[hash((cur["name_key"], cur["phone_key"]))] = cid
             if cid not in self.new_set:  # a customer of this chunk is inserted with its final values
                 self.updates.setdefault(cid, {}).update(changes)
         for t in new_tags:
@@ -1238,7 +1306,7 @@ class _Run:
                 if sig in sigs:
                     continue
                 sigs.add(sig)
-                self.follow_rows.append((cid, day, method, content, fu["feedback"], fu["by"], fu["next_date"], fu["next_plan"], self.batch_id))
+                self.follow_rows.append((cid, day, method, content, fu["feedback"], fu["by"], fu["next_date"], fu["next_plan"]))
                 self.res.follow_ups += 1
                 if new_here:
                     # inserted with this chunk: its summary columns are filled in directly
@@ -1269,7 +1337,8 @@ class _Run:
         if self.new_ids:
             cols = ", ".join(INSERT_COLUMNS)
             marks = ", ".join("?" * len(INSERT_COLUMNS))
-            ex(f"INSERT INTO customer ({cols}) VALUES ({marks})", [tuple(map(self.rows[c].get, INSERT_COLUMNS)) for c in self.new_ids])
+            rows = self.rows
+            ex(f"INSERT INTO customer ({cols}) VALUES ({marks})", [_insert_row(rows[c]) for c in self.new_ids])
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for cid, changes in self.updates.items():
             keys = tuple(sorted(changes))
@@ -1286,7 +1355,7 @@ class _Run:
         if self.follow_rows:
             ex(
                 'INSERT INTO follow_up (customer_id, date, method, content, feedback, "by", next_date, next_plan, batch_id) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, {int(self.batch_id)})",  # the batch id is ours: an int literal
                 self.follow_rows,
             )
         if self.stage_rows:
