@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -450,6 +451,11 @@ def test_every_template_column_is_one_the_import_reads(crm: Crm, tmp_path: Path)
     for lang in ("zh", "en"):
         out = tmp_path / f"template-{lang}.xlsx"
         crm.ok("--lang", lang, "export", str(out), "--template")
+        # The example row is marked 示例/EXAMPLE so import skips it; give it a real code to import it.
+        wb = openpyxl.load_workbook(out)
+        assert wb.worksheets[0]["A2"].value in ("示例", "EXAMPLE")
+        wb.worksheets[0]["A2"].value = "C202405001"
+        wb.save(out)
         db = ("--db", str(tmp_path / f"{lang}.db"))
         summary = json.loads(crm.ok(*db, "--lang", lang, "import", str(out), "--format", "json"))
         assert summary["created"] == 1 and summary["rejected"] == 0, summary

@@ -146,6 +146,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         parts.append(f"rejects_file={result.rejects_file or 'none'}")
         if result.sensitive:
             parts.append(f"sensitive={result.sensitive}")
+        if result.example_rows:
+            parts.append(f"example_rows={result.example_rows}")
         if result.dry_run:
             parts.append("dry_run=1")
         sys.stdout.write(" ".join(parts) + "\n")
@@ -182,6 +184,8 @@ def _print_panel(result: Any, lang: str) -> None:
         "follow_ups": "跟进记录" if zh else "follow-ups",
         "blank_rows": "空行" if zh else "blank rows",
     }
+    if result.example_rows:
+        labels["example_rows"] = "示例行 (已跳过)" if zh else "example rows (skipped)"
     for key, label in labels.items():
         t.add_row(label, str(getattr(result, key)))
     out.print(t)

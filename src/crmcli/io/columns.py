@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from crmcli.errors import UsageError
+from crmcli.hanzi import simplify
 
 # Field -> the header names it is read from. The first name is what the rejects file and
 # messages call the field when the file gave it no header of its own.
@@ -107,7 +108,7 @@ def norm_header(text: object) -> str:
     value = str(text) if not isinstance(text, str) else text
     if isinstance(text, float) and text.is_integer():
         value = str(int(text))
-    value = unicodedata.normalize("NFKC", value).strip().casefold()
+    value = simplify(unicodedata.normalize("NFKC", value).strip().casefold())  # 客戶編號 = 客户编号
     value = _DROP.sub("", value)
     prev = None
     while prev != value:

@@ -424,13 +424,13 @@ def _export_xlsx(
 
 _EXAMPLE = {
     "zh": {
-        "code": "C202405001", "name": "ABC科技有限公司", "contact": "张伟", "title": "采购经理",
+        "code": "示例", "name": "ABC科技有限公司", "contact": "张伟", "title": "采购经理",
         "phone": "13812345678", "email": "zhangwei@abc.com", "industry": "互联网", "source": "展会推广",
         "owner": "李娜", "need": "企业定制化办公软件", "tags": "高预算;华东", "notes": "",
         "content": "电话沟通方案, 客户要求报价", "by": "李娜", "next_plan": "发送报价单",
     },
     "en": {
-        "code": "C202405001", "name": "ABC Technology Co., Ltd.", "contact": "Zhang Wei", "title": "Purchasing manager",
+        "code": "EXAMPLE", "name": "ABC Technology Co., Ltd.", "contact": "Zhang Wei", "title": "Purchasing manager",
         "phone": "13812345678", "email": "zhangwei@abc.com", "industry": "Internet", "source": "Trade show",
         "owner": "Li Na", "need": "Custom office software", "tags": "big budget;east", "notes": "",
         "content": "Walked through the proposal; asked for a quote", "by": "Li Na", "next_plan": "Send the quote",
@@ -444,7 +444,7 @@ _HELP = {
         "客户信息导入模板 (crm import 文件.xlsx)",
         "",
         "1. 每行一个客户。带 * 的列必填: 客户名称、联系电话。",
-        "2. 第 2 行 (灰色斜体) 是示例, 导入前请删除。",
+        "2. 第 2 行 (灰色斜体, 客户编号为“示例”) 是示例: 导入时自动跳过, 也可以删除。",
         "3. 客户编号可以留空, 导入时自动生成 (C + 年月 + 3 位流水号, 如 C202405001)。",
         "4. 客户等级、当前销售阶段、跟进方式、客户反馈: 请从下拉菜单选择。",
         "   客户等级: 重点客户 / 普通客户 / 潜力客户; 当前销售阶段: 潜在客户 / 意向客户 / 谈判中 / 成交客户 / 流失客户。",
@@ -458,7 +458,7 @@ _HELP = {
         "Customer import template (crm import FILE.xlsx)",
         "",
         "1. One customer per row. Columns marked * are required: Name and Phone.",
-        "2. Row 2 (grey italics) is an example: delete it before importing.",
+        "2. Row 2 (grey italics, Code \"EXAMPLE\") is an example: import skips it; you may delete it.",
         "3. Code may be left empty: import gives one (C + year-month + 3-digit serial, e.g. C202405001).",
         "4. Level, Stage, Method and Feedback: pick a value from the drop-down list.",
         "   Level: Key / Normal / Potential; Stage: Potential / Intent / Negotiating / Won / Lost.",

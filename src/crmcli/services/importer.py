@@ -128,6 +128,7 @@ class ImportResult:
     deals: int = 0
     stage_changes: int = 0
     blank_rows: int = 0
+    example_rows: int = 0  # rows marked 示例 / EXAMPLE in the code column (the template's example)
     data_rows: int = 0
     unknown_columns: list[str] = field(default_factory=list)
     unused_columns: list[str] = field(default_factory=list)
@@ -164,6 +165,7 @@ class ImportResult:
             "rejected": self.rejected,
             "follow_ups": self.follow_ups,
             "blank_rows": self.blank_rows,
+            "example_rows": self.example_rows,
             "sensitive": self.sensitive,
             "unknown_columns": self.unknown_columns,
             "rejects_file": self.rejects_file,
@@ -767,6 +769,9 @@ def _money_conv(v: Any) -> float | None:
     return normalize.parse_money(v)
 
 
+_SERIAL_TEXT = re.compile(r"\d{1,5}(?:\.\d+)?")
+
+
 def _date_conv(today: dt.date) -> Converter:
     def conv(v: Any) -> str | None:
         if type(v) is str:
@@ -774,6 +779,10 @@ def _date_conv(today: dt.date) -> Converter:
                 raise ParseError(f"date is too long ({len(v):,} characters)")
             if normalize.is_empty(v):
                 return None
+            if _SERIAL_TEXT.fullmatch(v.strip()):
+                # A CSV saved by Excel from a date column formatted "General" holds the serial
+                # (45420); spec §9: a number in a date column is an Excel serial date.
+                v = float(v)
         return normalize.parse_date(v, today).isoformat()
 
     return conv
@@ -879,7 +888,6 @@ class _Rejects:
 
     def add(self, row: list[Any], reason: str) -> None:
         if self.fh is None:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=self.target.parent)
             self.tmp = Path(name)
             self.fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
@@ -889,7 +897,10 @@ class _Rejects:
         cells = [_cell_text(c) for c in row[:width]]
         cells += [""] * (width - len(cells))
         extra = [_cell_text(c) for c in row[width:] if not (c == "" or c is None)]
-        self.writer.writerow(cells + [reason] + extra)
+        if extra:  # keep the reason in its column: cells past the header go into the reason text
+            reason += " [beyond the header: " + " | ".join(extra) + "]"
+        # A NUL breaks most CSV readers (Excel included): show it as the visible ␀ instead.
+        self.writer.writerow([c.replace("\x00", "\u2400") for c in cells] + [reason.replace("\x00", "\u2400")])
         self.count += 1
 
     def finish(self) -> str | None:
@@ -1035,10 +1046,15 @@ class _Run:
         if total is not None:
             total = max(total - self.loc.header_row_number, 0)
         buffer: list[tuple[int, list[Any]]] = []
+        code_col = self.loc.header.first("code")
+        code_at = code_col.index if code_col is not None else None
         for rowno, row in self.loc.data:
             done += 1
             if _blank(row):
                 blank_run += 1
+                continue
+            if code_at is not None and code_at < len(row) and _is_example(row[code_at]):
+                res.example_rows += 1  # the template's example row: never a customer
                 continue
             if blank_run:
                 res.blank_rows += blank_run
@@ -1437,6 +1453,13 @@ def _write(dbapi: Any, jobs: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         cur.close()
 
 
+EXAMPLE_CODES = ("示例", "example")
+
+
+def _is_example(cell: Any) -> bool:
+    return isinstance(cell, str) and cell.strip().casefold() in EXAMPLE_CODES
+
+
 def _blank(row: list[Any]) -> bool:
     for c in row:
         if c == "" or c is None:
@@ -1455,6 +1478,39 @@ def _blank(row: list[Any]) -> bool:
 
 def default_rejects_path(path: Path) -> Path:
     return path.with_name(path.name + ".rejects.csv")
+
+
+REASON_HEADERS = ("reject_reason", "拒绝原因")
+
+
+def check_rejects_target(target: Path, source: Path, database: str | None) -> None:
+    """Refuse a rejects path that would destroy something: the input, the database, another file.
+
+    An existing file is replaced only when it is itself a rejects file (its header ends with
+    the reason column), so a second run of the same import refreshes it.
+    """
+    resolved = target.expanduser().resolve()
+    if resolved == source.resolve():
+        raise UsageError(f"--rejects {target}: that is the file being imported")
+    if database:
+        db_path = Path(database).resolve()
+        if resolved in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), Path(f"{db_path}-journal")):
+            raise UsageError(f"--rejects {target}: that is the database file")
+    if not resolved.parent.is_dir():
+        raise CrmError(f"--rejects {target}: directory {resolved.parent} does not exist")
+    if resolved.is_dir():
+        raise UsageError(f"--rejects {target}: is a directory")
+    if resolved.exists() and resolved.stat().st_size > 0:
+        try:
+            with resolved.open("rb") as fh:
+                first = fh.read(65536).split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        last = next(csv.reader([first]), [""])[-1:] if first else []
+        if not last or last[0].strip() not in REASON_HEADERS:
+            raise CrmError(
+                f"--rejects {target}: the file exists and is not a rejects file; refusing to overwrite it"
+            )
 
 
 class _Opener:
@@ -1517,7 +1573,9 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         _check_header(header, opts.mapping, path)
         result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding)
         result.header_row = located.header_row_number
-        rejects = _Rejects(opts.rejects or default_rejects_path(path), _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason")
+        target = opts.rejects or default_rejects_path(path)
+        check_rejects_target(target, path, getattr(getattr(engine, "url", None), "database", None))
+        rejects = _Rejects(target, _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason")
         set_aside: set[int] = set()
         try:
             with db.write_connection(engine) as conn:  # type: ignore[arg-type]

@@ -1,0 +1,82 @@
+"""Defects found by a QA pass over import: each test reproduces one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Crm
+
+
+def _csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("which", ["database", "input", "other"])
+def test_rejects_never_overwrites_what_is_not_a_rejects_file(crm: Crm, crm_env: Path, tmp_path: Path, which: str) -> None:
+    crm.ok("add", "甲", "--phone", "13800000000")
+    src = _csv(tmp_path / "r.csv", "客户名称,联系电话\nR1,13800009401\nR2,138\n")
+    other = tmp_path / "keep.xlsx"
+    other.write_bytes(b"precious")
+    target = {"database": crm_env, "input": src, "other": other}[which]
+    before = target.read_bytes()
+    result = crm("import", str(src), "--rejects", str(target))
+    assert result.exit_code in (1, 2)
+    assert "--rejects" in result.stderr
+    assert target.read_bytes() == before
+    assert [r["name"] for r in crm.json("list")] == ["甲"]
+
+
+def test_rejects_file_is_refreshed_and_missing_dirs_are_not_created(crm: Crm, tmp_path: Path) -> None:
+    src = _csv(tmp_path / "r.csv", "客户名称,联系电话\nR1,13800009401\nR2,138\n")
+    target = tmp_path / "out.rejects.csv"
+    assert crm("import", str(src), "--rejects", str(target)).exit_code == 3
+    assert crm("import", str(src), "--rejects", str(target)).exit_code == 3  # a rejects file: replaced
+    assert "R2" in target.read_text(encoding="utf-8-sig")
+    missing = tmp_path / "nowhere" / "r.csv"
+    result = crm("import", str(src), "--rejects", str(missing))
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+    assert not missing.parent.exists()
+
+
+def test_rejects_row_keeps_reason_in_its_column(crm: Crm, tmp_path: Path) -> None:
+    import csv
+
+    src = _csv(tmp_path / "extra.csv", "客户名称,联系电话\nE1,13800009201,extra\nE2,13800009202\n")
+    assert crm("import", str(src)).exit_code == 3
+    rows = list(csv.reader((tmp_path / "extra.csv.rejects.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][-1] in ("reject_reason", "拒绝原因")
+    assert len(rows[1]) == len(rows[0])
+    assert rows[1][:2] == ["E1", "13800009201"] and "extra" in rows[1][2]
+
+
+def test_template_example_row_is_skipped(crm: Crm, tmp_path: Path) -> None:
+    import openpyxl
+
+    tpl = tmp_path / "tpl.xlsx"
+    crm.ok("--lang", "zh", "export", str(tpl), "--template")
+    only_example = crm("import", str(tpl))
+    assert only_example.exit_code == 1
+    assert crm.json("list") == []
+    wb = openpyxl.load_workbook(tpl)
+    ws = wb.worksheets[0]
+    ws.append(["", "真实客户", None, None, "13800001111"])
+    wb.save(tpl)
+    out = crm.ok("import", str(tpl))
+    assert "created=1" in out and "example_rows=1" in out
+    assert [r["name"] for r in crm.json("list")] == ["真实客户"]
+
+
+def test_excel_serial_in_csv_date_column(crm: Crm, tmp_path: Path) -> None:
+    src = _csv(tmp_path / "s.csv", "客户名称,联系电话,创建日期\n甲,13800000001,45420\n")
+    crm.ok("import", str(src))
+    assert crm.json("show", "甲")["created_at"] == "2024-05-08"
+
+
+def test_traditional_chinese_headers(crm: Crm, tmp_path: Path) -> None:
+    src = _csv(tmp_path / "t.csv", "客戶編號,客戶名稱,聯繫人,聯繫方式,客戶狀態,客戶等級\nC202405009,甲公司,王五,13800000001,潛在客戶,重點客戶\n")
+    crm.ok("import", str(src))
+    rec = crm.json("show", "甲公司")
+    assert (rec["code"], rec["contact"], rec["stage"], rec["level"]) == ("C202405009", "王五", "potential", "key")
