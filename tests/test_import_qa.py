@@ -80,3 +80,16 @@ def test_traditional_chinese_headers(crm: Crm, tmp_path: Path) -> None:
     crm.ok("import", str(src))
     rec = crm.json("show", "甲公司")
     assert (rec["code"], rec["contact"], rec["stage"], rec["level"]) == ("C202405009", "王五", "potential", "key")
+
+
+def test_undo_counts_every_customer_it_put_back(crm: Crm, tmp_path: Path) -> None:
+    crm.ok("add", "甲", "--phone", "13800000001", "--contact", "老张")
+    crm.ok("add", "乙", "--phone", "13800000002", "--contact", "老李")
+    src = _csv(tmp_path / "u.csv", "客户名称,联系电话,联系人,标签\n甲,13800000001,小张,新标签\n乙,13800000002,小李,新标签\n")
+    out = crm.ok("import", str(src), "--on-duplicate", "update")
+    batch = out.split()[0].split("=")[1]
+    crm.ok("edit", "乙", "--contact", "后来改的")  # edited since: the contact stays, the tag goes
+    undo = crm.ok("import", "--undo", batch)
+    assert "restored 2 customer(s)" in undo
+    assert crm.json("show", "甲")["contact"] == "老张" and crm.json("show", "甲")["tags"] == []
+    assert crm.json("show", "乙")["contact"] == "后来改的" and crm.json("show", "乙")["tags"] == []

@@ -1721,7 +1721,8 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
             "run again with --force to undo anyway"
         )
     # customers the batch changed: restore each field the batch set, unless it was edited since
-    restored, kept = 0, []
+    restored: set[int] = set()  # customers with anything put back: fields or tags
+    kept: list[str] = []
     touched: list[int] = []
     for row_id, before in ex(
         "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'customer' AND before IS NOT NULL ORDER BY id DESC",
@@ -1747,15 +1748,17 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
                 if "UNIQUE" in str(exc):
                     raise CrmError(f"cannot undo import batch {batch_id}: restoring {code} would make it a duplicate of another customer ({exc})") from None
                 raise
-            restored += 1
+            restored.add(row_id)
         touched.append(row_id)
     for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'tag'", (batch_id,)).all():
-        ex("DELETE FROM tag WHERE customer_id = ? AND name = ?", (row_id, json.loads(before)["name"]))
+        if ex("DELETE FROM tag WHERE customer_id = ? AND name = ?", (row_id, json.loads(before)["name"])).rowcount:
+            restored.add(row_id)
     fu_customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM follow_up WHERE batch_id = ?", (batch_id,)).all()]
     follow_ups = ex("DELETE FROM follow_up WHERE batch_id = ?", (batch_id,)).rowcount
     ex("DELETE FROM stage_change WHERE batch_id = ?", (batch_id,))
     ex("DELETE FROM deal WHERE batch_id = ?", (batch_id,))
     # later batches' events on the deleted customers go with them (cascade); --force only
+    deleted_ids = {r[0] for r in ex("SELECT id FROM _undo_ids").all()}
     deleted = ex("DELETE FROM customer WHERE id IN (SELECT id FROM _undo_ids)").rowcount
     ex("DELETE FROM _undo_ids")
     remaining = [c for c in dict.fromkeys([*fu_customers, *touched])]
@@ -1770,7 +1773,7 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
         "batch": batch_id,
         "file": batch[1],
         "deleted_customers": deleted,
-        "restored_customers": restored,
+        "restored_customers": len(restored - deleted_ids),
         "deleted_follow_ups": follow_ups,
         "kept_later_edits": kept,
     }
