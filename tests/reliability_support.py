@@ -39,9 +39,20 @@ def crm_run(*args: str, timeout: float = 120, env: dict[str, str] | None = None,
 def crm_run_measured(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> Run:
     """Run ``crm`` and measure its peak resident memory with os.wait4 (ru_maxrss, KiB on Linux)."""
     start = time.monotonic()
+    # On Linux a child's ru_maxrss starts at its parent's high-water mark (fork/vfork copy the
+    # counters and exec keeps the maximum), so a child of a big pytest process would report
+    # pytest's memory. A small launcher process starts crm and reports crm's own rusage.
+    import tempfile
+
+    fd, rss_file = tempfile.mkstemp(prefix="crm-rss-")
+    os.close(fd)
     with open(os.devnull, "rb") as devnull:
         proc = subprocess.Popen(
-            [*CRM, *args], stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or dict(os.environ)
+            [sys.executable, "-c", _LAUNCHER, rss_file, *CRM, *args],
+            stdin=devnull,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env or dict(os.environ),
         )
     # Drain both pipes until they close, then reap this very child with wait4 for its rusage.
     deadline = start + timeout
@@ -65,17 +76,28 @@ def crm_run_measured(*args: str, timeout: float = 120, env: dict[str, str] | Non
                 open_streams -= 1
             else:
                 key.data.append(data)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.wait()
     proc.stdout.close()
     proc.stderr.close()
+    rss_kb = float(Path(rss_file).read_text() or 0)
+    os.unlink(rss_file)
     return Run(
         proc.returncode,
         b"".join(out_chunks).decode("utf-8", "replace"),
         b"".join(err_chunks).decode("utf-8", "replace"),
         time.monotonic() - start,
-        usage.ru_maxrss / 1024,
+        rss_kb / 1024,
     )
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 @contextmanager
