@@ -159,6 +159,15 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "from_stage": ("原阶段", "From"),
     "to_stage": ("新阶段", "To"),
     "reason": ("原因", "Reason"),
+    "batch": ("批次", "Batch"),
+    "file": ("文件", "File"),
+    "started_at": ("导入时间", "Started"),
+    "created": ("新建", "Created"),
+    "updated": ("更新", "Updated"),
+    "skipped": ("跳过", "Skipped"),
+    "rejected": ("拒绝", "Rejected"),
+    "follow_ups": ("跟进记录", "Follow-ups"),
+    "undone_at": ("撤销时间", "Undone"),
 }
 
 
