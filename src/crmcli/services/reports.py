@@ -409,20 +409,24 @@ def owners(conn: Connection, p: Params, as_json: bool = False) -> Report:
     return Report("owners", p, rows, figures=figures)
 
 
-def industries(conn: Connection, p: Params, as_json: bool = False) -> Report:
-    """Customers created in the period, per industry, with each industry's share."""
-    sql = f"SELECT c.industry, COUNT(*) FROM customer c WHERE {_scope(p, created=True)} GROUP BY c.industry"
-    found = _fetch(conn, sql, p)
+def _share_report(kind: str, key: str, found: list[Any], p: Params) -> Report:
+    """Rows of (value, customers) as shares of the total, largest first; headline: the top one."""
     total = sum(n for _, n in found)
-    rows = [{"industry": ind, "customers": n, "share": _ratio(n, total)} for ind, n in found]
-    rows.sort(key=lambda r: (-r["customers"], r["industry"] is None, r["industry"] or ""))
+    rows = [{key: value, "customers": n, "share": _ratio(n, total)} for value, n in found]
+    rows.sort(key=lambda r: (-r["customers"], r[key] is None, r[key] or ""))
     top = rows[0] if rows else None
     figures = {
         "customers": total,
-        "top_industry": top["industry"] if top else None,
+        f"top_{key}": top[key] if top else None,
         "top_share": top["share"] if top else None,
     }
-    return Report("industries", p, rows, figures=figures)
+    return Report(kind, p, rows, figures=figures)
+
+
+def industries(conn: Connection, p: Params, as_json: bool = False) -> Report:
+    """Customers created in the period, per industry, with each industry's share."""
+    sql = f"SELECT c.industry, COUNT(*) FROM customer c WHERE {_scope(p, created=True)} GROUP BY c.industry"
+    return _share_report("industries", "industry", _fetch(conn, sql, p), p)
 
 
 def abc(conn: Connection, p: Params, as_json: bool = False) -> Report:
@@ -492,17 +496,7 @@ def lost(conn: Connection, p: Params, as_json: bool = False) -> Report:
     )
     where = [_scope(p, seek_archived=True), "c.stage = 'lost'", *_period(p, lost_on)]
     sql = f"SELECT {reason} AS reason, COUNT(*) FROM customer c WHERE {' AND '.join(where)} GROUP BY 1"
-    found = _fetch(conn, sql, p)
-    total = sum(n for _, n in found)
-    rows = [{"reason": r, "customers": n, "share": _ratio(n, total)} for r, n in found]
-    rows.sort(key=lambda r: (-r["customers"], r["reason"] is None, r["reason"] or ""))
-    top = rows[0] if rows else None
-    figures = {
-        "customers": total,
-        "top_reason": top["reason"] if top else None,
-        "top_share": top["share"] if top else None,
-    }
-    return Report("lost", p, rows, figures=figures)
+    return _share_report("lost", "reason", _fetch(conn, sql, p), p)
 
 
 def _per_month(p: Params, table: str, col: str, *, flag: str) -> str:
