@@ -58,7 +58,7 @@ from crmcli.io import columns, readers
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-CHUNK = 2000
+CHUNK = 1000  # rows parsed, then written, at a time: smaller chunks keep both threads busy (1000-1333 measured best)
 MAX_CELL = 32767  # Excel's own limit for a cell
 MAX_NAME = 200
 REASON_SAMPLES = 20
@@ -241,6 +241,7 @@ _MISS = object()
 # 16+ digits, maybe grouped by spaces or dashes (\d also matches full-width digits).
 _CODE_FAST = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 _LONG_NUMBER_RE = re.compile(r"\d[\d -]{14,}[\dXx]")
+_LONG_NUMBER_MIN = 16  # the shortest text _LONG_NUMBER_RE matches
 _SENSITIVE_KINDS = {"id_number": "a Chinese resident ID number (身份证号)", "bank_card": "a bank card number (银行卡号)"}
 
 
@@ -282,21 +283,28 @@ def _batch_text(col: tuple[Any, ...], prose: bool) -> list[Any] | None:
         joined = "|".join(col)
     except TypeError:  # a number or date cell
         return None
-    if (
-        not joined.isprintable()
-        or joined[:1] == " "
-        or joined[-1:] == " "
-        or " |" in joined
-        or "| " in joined
-        or max(map(len, col), default=0) > MAX_CELL
-    ):
+    if not _plain(joined) or max(map(len, col), default=0) > MAX_CELL:
         return None
     if prose:
-        if any(len(v) <= 6 and normalize.is_empty(v) for v in set(col) if v):
+        if min(map(len, filter(None, col)), default=7) <= 6 and any(len(v) <= 6 and normalize.is_empty(v) for v in set(col) if v):
             return None
-    elif "  " in joined or not unicodedata.is_normalized("NFKC", joined) or not _CLEAN_MARKERS.isdisjoint(col):
+    elif "  " in joined or not _CLEAN_MARKERS.isdisjoint(col):
         return None
+    elif not unicodedata.is_normalized("NFKC", joined):
+        # Full-width brackets in company names ("（合肥）"): NFKC the cells that need it, then
+        # the checks again on the result (NFKC can make spaces: "¨" is " " + a combining mark).
+        isn, nfkc = unicodedata.is_normalized, unicodedata.normalize
+        col = tuple([v if isn("NFKC", v) else nfkc("NFKC", v) for v in col])
+        joined = "|".join(col)
+        if not _plain(joined) or "  " in joined or not _CLEAN_MARKERS.isdisjoint(col):
+            return None
     return [v if v else None for v in col] if "" in col else list(col)
+
+
+def _plain(joined: str) -> bool:
+    """'|'-joined cells hold no character and no cell an edge that the text cleaners change
+    (isprintable() is False for line breaks, tabs, NBSP and invisible characters)."""
+    return joined.isprintable() and joined[:1] != " " and joined[-1:] != " " and " |" not in joined and "| " not in joined
 
 
 def _fast_clean(v: str) -> str | None:
@@ -448,9 +456,12 @@ class _Parser:
             converted[fld] = self._column(fld, i, cols[i], memo, conv, items, errs)
         stages = self._stages(cols, rows, items, errs) if self.stage_idx else None
         sensitive: list[str | None] | None = None
-        # the chunk's free text in one search first: most chunks hold no long number at all
+        # the chunk's free text in one search first: most chunks hold no long number at all;
+        # a column whose cells are all shorter than a match (codes, industries...) is left out
         try:
-            text = "\x1f".join(chain.from_iterable(cols[i] for i in self.sensitive_idx))
+            text = "\x1f".join(chain.from_iterable(
+                c for c in (cols[i] for i in self.sensitive_idx) if max(map(len, c), default=0) >= _LONG_NUMBER_MIN
+            ))  # fmt: skip
             scan = bool(_LONG_NUMBER_RE.search(text))
         except TypeError:  # a number or date cell among them
             scan = True
