@@ -213,6 +213,7 @@ class _Parsed:
     owner_fallback: str | None  # 跟进人, owner of a new customer when there is no 负责人
     row: list[Any] = field(default_factory=list)  # the cells as read, for the rejects file
     sensitive: str | None = None  # where the row holds what looks like an ID/bank card number
+    ident: int = 0  # hash((name key, phone key)): the key of _Run.by_identity
 
 
 def _cell_text(cell: object) -> str:
@@ -340,6 +341,8 @@ def _shown(message: str) -> str:
 
 
 Converter = Callable[[Any], Any]
+_IDENT = operator.attrgetter("ident")
+_CODE = operator.attrgetter("code")
 
 # Fields and how their cells are read.
 _CLEAN = ("name", "contact", "code", "contact_title")  # NFKC text, unique per row
@@ -645,6 +648,7 @@ class _Parser:
         deals = self._deals(items, conv, stages, errs, n, nones) if "deal_date" in conv or "deal_amount" in conv else nones
 
         value_columns = [columns_of.get(c) or get(c) or nones for c in INSERT_COLUMNS]
+        idents = list(map(hash, zip(name_keys, phone_keys, strict=True)))
         by = get("follow_by", nones)
         today = self.today_iso
         if sensitive is None:
@@ -661,7 +665,7 @@ class _Parser:
             append((
                 _Parsed(
                     rowno, dict(zip(INSERT_COLUMNS, values, strict=True)), codes[k], tags[k], fus, deals[k],
-                    fus[0][0] if fus else today, by[k], row, sensitive[k],
+                    fus[0][0] if fus else today, by[k], row, sensitive[k], idents[k],
                 ),
                 errors,
             ))  # fmt: skip
@@ -1052,8 +1056,8 @@ class _Run:
         self.by_code: dict[int, int] = {}
         self._reset_chunk()
 
-    def _ident(self, nk: str, pk: str) -> int | None:
-        cid = self.by_identity.get(hash((nk, pk)))
+    def _ident(self, ident: int, nk: str, pk: str) -> int | None:
+        cid = self.by_identity.get(ident)
         if cid is not None:
             r = self.rows.get(cid)
             if r is None or r["name_key"] != nk or r["phone_key"] != pk:
@@ -1200,15 +1204,10 @@ class _Run:
                     found += self.conn.exec_driver_sql(
                         f"SELECT {cols} FROM customer WHERE {column} IN ({','.join('?' * len(part))})", tuple(part)
                     ).all()
-        want: set[int] = set()
-        for p in chunk:
-            cid = self.by_identity.get(hash((p.values["name_key"], p.values["phone_key"])))
-            if cid is not None:
-                want.add(cid)
-            if p.code:
-                cid = self.by_code.get(hash(p.code))
-                if cid is not None:
-                    want.add(cid)
+        # customers this import saw in earlier chunks (set operations: most chunks meet none)
+        by_identity, by_code = self.by_identity, self.by_code
+        want = {by_identity[h] for h in by_identity.keys() & set(map(_IDENT, chunk))}
+        want.update(by_code[h] for h in by_code.keys() & set(map(hash, filter(None, map(_CODE, chunk)))))
         want -= {r[0] for r in found}
         ids_ = list(want)
         if ids_:
@@ -1253,7 +1252,7 @@ class _Run:
         for p in chunk:
             v = p.values
             nk, pk = v["name_key"], v["phone_key"]
-            ident = self._ident(nk, pk)
+            ident = self._ident(p.ident, nk, pk)
             target = None
             owner = self._coded(p.code) if p.code is not None else None
             if owner is not None:
@@ -1332,7 +1331,7 @@ class _Run:
         if rec["created_at"] is None:
             rec["created_at"] = self.today_iso
         self.rows[cid] = rec
-        self.by_identity[hash((rec["name_key"], rec["phone_key"]))] = cid
+        self.by_identity[p.ident] = cid
         self.new_ids.append(cid)
         self.new_set.add(cid)
         if p.tags:
