@@ -65,3 +65,16 @@ def test_converters_refuse_what_the_fast_path_would_not_see() -> None:
     else:  # pragma: no cover
         raise AssertionError("a cell over MAX_CELL was accepted")
     assert importer._batch_text(("x" * (importer.MAX_CELL + 1),), prose=False) is None
+
+
+def test_bound_columns_leave_out_only_null_columns_without_a_default() -> None:
+    names = ("id", "code", "notes", "level", "stage", "amount")
+    rows = [(1, "C1", None, None, None, 5.0), (2, "C2", None, None, None, None)]
+    kept, values = importer._bound_columns(names, rows)
+    # notes is NULL everywhere: left out; level and stage have defaults ('normal', 'potential')
+    # that an absent column would take instead of NULL, so they stay however empty they are
+    assert kept == ("id", "code", "level", "stage", "amount")
+    assert values == [(1, "C1", None, None, 5.0), (2, "C2", None, None, None)]
+    assert importer._bound_columns(names, []) == (names, [])
+    full = [(1, "C1", "n", "vip", "won", 1.0)]
+    assert importer._bound_columns(names, full) == (names, full)
