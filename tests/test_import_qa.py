@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,24 @@ def test_undo_counts_every_customer_it_put_back(crm: Crm, tmp_path: Path) -> Non
     assert "restored 2 customer(s)" in undo
     assert crm.json("show", "甲")["contact"] == "老张" and crm.json("show", "甲")["tags"] == []
     assert crm.json("show", "乙")["contact"] == "后来改的" and crm.json("show", "乙")["tags"] == []
+
+
+def test_traditional_headers_of_every_kind(crm: Crm, tmp_path: Path) -> None:
+    # headers whose characters (當 創 標籤 關鍵 饋) the first table lacked: their data was dropped
+    src = _csv(
+        tmp_path / "t2.csv",
+        "客戶名稱,聯繫電話,當前銷售階段,創建日期,標籤,關鍵聯繫人(姓名/職位),跟進內容,客戶反饋\n"
+        "高雄科技公司,13812340001,意向客戶,2024-05-08,重點,林小姐/經理,電話溝通,猶豫\n",
+    )
+    out = crm.ok("import", str(src), "--format", "json")
+    assert json.loads(out)["unknown_columns"] == []
+    rec = crm.json("show", "高雄科技公司")
+    assert (rec["stage"], rec["created_at"], rec["tags"], rec["contact"], rec["title"]) == ("intent", "2024-05-08", ["重點"], "林小姐", "經理")
+
+
+def test_traditional_table_maps_straight_to_simplified() -> None:
+    from crmcli.hanzi import TRAD_TO_SIMP
+
+    targets = set(TRAD_TO_SIMP.values())
+    assert all(chr(k) != v for k, v in TRAD_TO_SIMP.items())
+    assert not {chr(k) for k in TRAD_TO_SIMP} & targets  # one step: no character maps onward

@@ -82,6 +82,7 @@ def test_undo_refused_when_created_customers_have_later_records(crm: Crm, crm_en
     before = db_counts(crm_env)
     result = crm("import", "--undo", str(out["batch"]))
     assert result.exit_code == 1 and "A公司" in result.stderr and "--force" in result.stderr and "B公司" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # one line, spec §10
     assert db_counts(crm_env) == before
     crm.ok("import", "--undo", str(out["batch"]), "--force")
     assert crm.json("list") == [] and db_counts(crm_env)["follow_up"] == 0

@@ -25,6 +25,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -286,18 +287,28 @@ def _valid(path: Path, encoding: str, skip: int = 0) -> bool:
         return False
 
 
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _utf16_without_bom(head: bytes) -> str | None:
-    """Excel's "Unicode text" always has a BOM; without one, guess only from a clear NUL pattern."""
+    """Excel's "Unicode text" always has a BOM; without one, guess only from a clear NUL pattern.
+
+    In UTF-16 every ASCII character (commas, line breaks, digits) has a NUL byte on one side
+    while a CJK character has none or, rarely (一 is U+4E00), one on the other side: a file of
+    Chinese text has few NULs, but nearly all on one side. A UTF-8 file with stray NUL bytes
+    has them on both; binary data decodes to control characters.
+    """
     sample = head[: len(head) // 2 * 2]
     if len(sample) < 4:
         return None
     even = sample[0::2].count(0)
     odd = sample[1::2].count(0)
     half = len(sample) // 2
-    if odd > 0.6 * half and even < 0.05 * half:
-        return "utf-16-le"
-    if even > 0.6 * half and odd < 0.05 * half:
-        return "utf-16-be"
+    for enc, nuls, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nuls >= 0.05 * half and nuls >= 4 * others:
+            text = codecs.getincrementaldecoder(enc)(errors="replace").decode(sample)
+            if not _CONTROL_RE.search(text):  # text, not binary read two bytes at a time
+                return enc
     return None
 
 
@@ -319,6 +330,12 @@ def detect_encoding(path: Path) -> tuple[str, int]:
         enc16 = _utf16_without_bom(head)
         if enc16 and _valid(path, enc16):
             return enc16, 0
+        nuls = head.count(0)
+        if nuls > 64 and nuls * 100 > len(head):  # a stray NUL in a cell rejects that row; this many is no CSV
+            raise ReadError(
+                f"{path.name} is not text: {nuls:,} of its first {len(head):,} bytes are NUL (a binary file?); "
+                "save it as 'CSV UTF-8' or as .xlsx"
+            )
     if _valid(path, "utf-8"):
         return "utf-8", 0
     if _valid(path, "gb18030"):

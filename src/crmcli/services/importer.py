@@ -450,8 +450,14 @@ class _Parser:
             rows.append(row)
         if self.check_nul:
             for k, row in enumerate(rows):
-                if any(type(c) is str and "\x00" in c for c in row):
-                    errs[k].append(f"row {items[k][0]}: a cell holds a NUL character (binary data?)")
+                for i, c in enumerate(row):
+                    if type(c) is str and "\x00" in c:
+                        # the rejects file shows it as ␀ (a NUL breaks CSV readers): fix it there
+                        errs[k].append(
+                            f"row {items[k][0]}, column {self.names.get(i, columns.column_letter(i))}: "
+                            "the cell holds a NUL character (binary data?), shown as ␀ in the rejects file"
+                        )
+                        break
         for i in self.headerless:
             if i not in self.headerless_with_data and any(not _empty(row[i]) for row in rows):
                 self.headerless_with_data.add(i)
@@ -966,12 +972,22 @@ def _parse_log(text: str, *, by: str | None, last_follow: str | None, created: s
 # --------------------------------------------------------------------------- the run
 
 
+_REASON_HEADERS = ("reject_reason", "拒绝原因")
+
+
 class _Rejects:
     """The rejects CSV: the original header + reject_reason, one line per rejected row."""
 
     def __init__(self, target: Path, header_cells: list[Any], reason_header: str) -> None:
         self.target = target
-        self.header = [_cell_text(c) for c in header_cells] + [reason_header]
+        self.header = [_cell_text(c) for c in header_cells]
+        # A rejects file imported again without fixing every row: its reason column takes the
+        # new reasons, instead of a second reason column after it.
+        known = {columns.norm_header(h) for h in _REASON_HEADERS}
+        self.reason_at = next((i for i, h in enumerate(self.header) if columns.norm_header(h) in known), None)
+        self.width = len(self.header)
+        if self.reason_at is None:
+            self.header.append(reason_header)
         self.tmp: Path | None = None
         self.fh: Any = None
         self.writer: Any = None
@@ -984,14 +1000,18 @@ class _Rejects:
             self.fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
             self.writer = csv.writer(self.fh)
             self.writer.writerow(self.header)
-        width = len(self.header) - 1
+        width = self.width
         cells = [_cell_text(c) for c in row[:width]]
         cells += [""] * (width - len(cells))
         extra = [_cell_text(c) for c in row[width:] if not (c == "" or c is None)]
         if extra:  # keep the reason in its column: cells past the header go into the reason text
             reason += " [beyond the header: " + " | ".join(extra) + "]"
+        if self.reason_at is None:
+            cells.append(reason)
+        else:
+            cells[self.reason_at] = reason
         # A NUL breaks most CSV readers (Excel included): show it as the visible ␀ instead.
-        self.writer.writerow([c.replace("\x00", "\u2400") for c in cells] + [reason.replace("\x00", "\u2400")])
+        self.writer.writerow([c.replace("\x00", "\u2400") for c in cells])
         self.count += 1
 
     def finish(self) -> str | None:
@@ -1823,11 +1843,12 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
             (batch_id, batch_id, batch_id, batch_id),
         ).all())
     if later and not force:
-        shown = "\n".join(f"  {code}  {name}  ({n} later record{'s' if n != 1 else ''})" for code, name, n in later[:10])
-        more = f"\n  ... and {len(later) - 10} more" if len(later) > 10 else ""
+        # one line (spec §10): the first few customers, then how many more
+        shown = ", ".join(f"{code} {name} ({n} later record{'s' if n != 1 else ''})" for code, name, n in later[:5])
+        more = f" and {len(later) - 5} more" if len(later) > 5 else ""
         raise CrmError(
             f"cannot undo import batch {batch_id}: {len(later)} customer(s) it created have records added since "
-            f"(follow-ups, stage changes, deals or later imports), which undo would delete:\n{shown}{more}\n"
+            f"(follow-ups, stage changes, deals or later imports) that undo would delete: {shown}{more}; "
             "run again with --force to undo anyway"
         )
     # customers the batch changed: restore each field the batch set, unless it was edited since
