@@ -115,3 +115,27 @@ def test_traditional_table_maps_straight_to_simplified() -> None:
     targets = set(TRAD_TO_SIMP.values())
     assert all(chr(k) != v for k, v in TRAD_TO_SIMP.items())
     assert not {chr(k) for k in TRAD_TO_SIMP} & targets  # one step: no character maps onward
+
+
+def test_future_event_dates_are_rejected_like_on_the_command_line(crm: Crm, tmp_path: Path) -> None:
+    # A 2052 typed for 2025 would put the customer's last follow-up decades ahead and hide it
+    # from the due list; `crm follow --date` refuses future dates too.
+    src = _csv(
+        tmp_path / "f.csv",
+        "客户名称,联系电话,跟进日期,跟进内容,创建日期,成交日期,成交金额,跟进记录\n"
+        "甲,13800000001,2052-01-01,拜访,,,,\n"
+        "乙,13800000002,,,2052-01-01,,,\n"
+        "丙,13800000003,,,,2052-01-01,5万,\n"
+        "丁,13800000004,,,,,,2052-03-01电话沟通:报价\n"
+        "戊,13800000005,2024-05-08,拜访,2024-05-01,2024-06-01,5万,\n",
+    )
+    result = crm("import", str(src), "--format", "json")
+    assert result.exit_code == 3
+    out = json.loads(result.stdout)
+    assert out["created"] == 1 and out["rejected"] == 4
+    reasons = out["rejected_rows"]
+    assert reasons[0].startswith("row 2, column 跟进日期: follow-up date 2052-01-01 is in the future") and "下次跟进计划" in reasons[0]
+    assert reasons[1].startswith("row 3, column 创建日期: creation date 2052-01-01 is in the future")
+    assert reasons[2].startswith("row 4, column 成交日期: deal date 2052-01-01 is in the future")
+    assert reasons[3].startswith("row 5, column 跟进记录: a follow-up dated 2052-03-01 is in the future")
+    assert [c["name"] for c in crm.json("list")] == ["戊"]

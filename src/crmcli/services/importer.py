@@ -633,6 +633,12 @@ class _Parser:
                     except ParseError as exc:
                         fail(errs[k], items[k][0], "code", str(exc))
 
+        created = get("created_at")
+        if created is not None:  # a customer is created when it is first met, never later
+            for k, day in enumerate(created):
+                if day is not None and day > self.today_iso:
+                    fail(errs[k], items[k][0], "created_at", _future("creation date", day, self.today_iso))
+
         cts = get("contact_title")
         if cts is not None:
             contacts, titles = list(get("contact", nones)), list(get("title", nones))
@@ -700,6 +706,10 @@ class _Parser:
                 feedback, feedback_text = fb or (None, None)
                 if not (content or method or feedback or feedback_text or plan or day):
                     continue
+                if day is not None and day > today:
+                    self._fail(errs[k], items[k][0], "follow_date", _future("follow-up date", day, today) + _PLANS)
+                elif day is None and last_c[k] is not None and last_c[k] > today:
+                    self._fail(errs[k], items[k][0], "last_follow_at", _future("last follow-up date", last_c[k], today))
                 day = day or last_c[k] or created_c[k] or today
                 if feedback_text:
                     # free text in 客户反馈 (seed 004's Feedback) is kept in the content
@@ -713,9 +723,14 @@ class _Parser:
                 if not log:
                     continue
                 try:
-                    out[k] += tuple(_parse_log(log, by=by_c[k], last_follow=last_c[k], created=created_c[k], today=self.today))
+                    logged = tuple(_parse_log(log, by=by_c[k], last_follow=last_c[k], created=created_c[k], today=self.today))
                 except ParseError as exc:
                     self._fail(errs[k], items[k][0], "follow_log", str(exc))
+                    continue
+                late = max(fu[0] for fu in logged)
+                if late > self.today_iso:
+                    self._fail(errs[k], items[k][0], "follow_log", _future("a follow-up dated", late, self.today_iso) + _PLANS)
+                out[k] += logged
         return out
 
     def _deals(
@@ -726,7 +741,9 @@ class _Parser:
         amounts = conv.get("amount", nones)
         for k, (deal_date, amount) in enumerate(zip(conv.get("deal_date", nones), conv.get("deal_amount", nones), strict=True)):
             rowno = items[k][0]
-            if deal_date is not None:
+            if deal_date is not None and deal_date > self.today_iso:
+                self._fail(errs[k], rowno, "deal_date", _future("deal date", deal_date, self.today_iso))
+            elif deal_date is not None:
                 if amount is None and stages is not None and stages[k] == "won":
                     amount = amounts[k]
                 if amount is None:
@@ -787,6 +804,14 @@ class _Parser:
         if text is None:
             return ""
         return vocab.lookup("stage", text)
+
+
+def _future(what: str, day: str, today: str) -> str:
+    return f"{what} {day} is in the future (today is {today})"
+
+
+# What a future follow-up date usually is: a plan typed into the wrong column.
+_PLANS = "; a follow-up is recorded once it has happened: plans go in 下次跟进计划 / 下次跟进日期"
 
 
 def _empty(v: Any) -> bool:
