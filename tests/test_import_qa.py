@@ -122,17 +122,19 @@ def test_future_event_dates_are_rejected_like_on_the_command_line(crm: Crm, tmp_
     # from the due list; `crm follow --date` refuses future dates too.
     src = _csv(
         tmp_path / "f.csv",
-        "客户名称,联系电话,跟进日期,跟进内容,创建日期,成交日期,成交金额,跟进记录\n"
-        "甲,13800000001,2052-01-01,拜访,,,,\n"
-        "乙,13800000002,,,2052-01-01,,,\n"
-        "丙,13800000003,,,,2052-01-01,5万,\n"
-        "丁,13800000004,,,,,,2052-03-01电话沟通:报价\n"
-        "戊,13800000005,2024-05-08,拜访,2024-05-01,2024-06-01,5万,\n",
+        "客户名称,联系电话,跟进日期,跟进内容,创建日期,成交日期,成交金额,跟进记录,最后跟进日期\n"
+        "甲,13800000001,2052-01-01,拜访,,,,,\n"
+        "乙,13800000002,,,2052-01-01,,,,\n"
+        "丙,13800000003,,,,2052-01-01,5万,,\n"
+        "丁,13800000004,,,,,,2052-03-01电话沟通:报价,\n"
+        "戊,13800000005,2024-05-08,拜访,2024-05-01,2024-06-01,5万,,\n"
+        "己,13800000006,,拜访,,,,,2052-01-01\n",
     )
     result = crm("import", str(src), "--format", "json")
     assert result.exit_code == 3
     out = json.loads(result.stdout)
-    assert out["created"] == 1 and out["rejected"] == 4
+    assert out["created"] == 1 and out["rejected"] == 5
+    assert out["rejected_rows"][4].startswith("row 7, column 最后跟进日期: last follow-up date 2052-01-01 is in the future")
     reasons = out["rejected_rows"]
     assert reasons[0].startswith("row 2, column 跟进日期: follow-up date 2052-01-01 is in the future") and "下次跟进计划" in reasons[0]
     assert reasons[1].startswith("row 3, column 创建日期: creation date 2052-01-01 is in the future")
