@@ -141,3 +141,13 @@ def test_future_event_dates_are_rejected_like_on_the_command_line(crm: Crm, tmp_
     assert reasons[2].startswith("row 4, column 成交日期: deal date 2052-01-01 is in the future")
     assert reasons[3].startswith("row 5, column 跟进记录: a follow-up dated 2052-03-01 is in the future")
     assert [c["name"] for c in crm.json("list")] == ["戊"]
+
+
+def test_last_follow_up_column_alone_is_information_only(crm: Crm, tmp_path: Path) -> None:
+    # spec §9: 最后跟进日期 is read as information only; a customer's last follow-up comes from
+    # its follow-ups, so a row with no follow-up leaves the customer due (never followed up)
+    src = _csv(tmp_path / "lf.csv", "客户名称,联系电话,最后跟进日期\n甲公司,13812345678,2024-03-01\n")
+    crm.ok("import", str(src))
+    rec = crm.json("show", "甲公司")
+    assert rec["last_follow_at"] is None and rec["follow_ups"] == []
+    assert [c["name"] for c in crm.json("list", "--due")] == ["甲公司"]

@@ -376,12 +376,13 @@ class _Parser:
             if col.field and col.field != "stage" and col.field not in self.idx:
                 self.idx[col.field] = col.index
         # (field, column index, memo or None, converter): the converter fills the memo
-        self.plan: list[tuple[str, int, dict[Any, Any] | None, Converter, bool]] = []
+        self.plan: list[tuple[str, int, dict[Any, Any] | None, Converter]] = []
         for fld, i in self.idx.items():
             memo, conv = self._converter(fld)
             if from_csv:
                 conv = _unquoting(conv)  # the memo is keyed by the cell as read
-            self.plan.append((fld, i, memo, conv, fld not in _NOT_CUSTOMER))
+            self.plan.append((fld, i, memo, conv))
+        self.customer_fields = frozenset(self.idx) - frozenset(_NOT_CUSTOMER)
         self.stage_cols = stage_cols
         self.stage_idx = [c.index for c in stage_cols]
         self.stage_nonempty = {c.index: 0 for c in stage_cols}
@@ -463,7 +464,7 @@ class _Parser:
                 self.headerless_with_data.add(i)
         cols = list(zip(*rows, strict=True)) if width else []
         converted: dict[str, list[Any]] = {}
-        for fld, i, memo, conv, _customer in self.plan:
+        for fld, i, memo, conv in self.plan:
             converted[fld] = self._column(fld, i, cols[i], memo, conv, items, errs)
         stages = self._stages(cols, rows, items, errs) if self.stage_idx else None
         sensitive: list[str | None] | None = None
@@ -611,7 +612,7 @@ class _Parser:
                     name_keys[k] = _name_key(name)
                 except ParseError as exc:
                     fail(errs[k], items[k][0], "name", str(exc))
-        columns_of["name_key"] = name_keys
+        columns_of["name"], columns_of["name_key"] = names, name_keys
 
         pairs = get("phone", nones)
         if n and None not in pairs:
@@ -661,7 +662,11 @@ class _Parser:
         follow_ups = self._follow_ups(items, conv, errs, n, nones)
         deals = self._deals(items, conv, stages, errs, n, nones) if "deal_date" in conv or "deal_amount" in conv else nones
 
-        value_columns = [columns_of.get(c) or get(c) or nones for c in INSERT_COLUMNS]
+        # A row's values: its customer columns, and the ones worked out above; nothing else (the
+        # file's 最后跟进日期 is information only: a customer's summary comes from its follow-ups).
+        value_columns = [
+            columns_of[c] if c in columns_of else conv[c] if c in self.customer_fields else nones for c in INSERT_COLUMNS
+        ]
         idents = list(map(hash, zip(name_keys, phone_keys, strict=True)))
         by = get("follow_by", nones)
         today = self.today_iso
