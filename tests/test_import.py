@@ -859,3 +859,15 @@ def test_duplicates_across_chunks(crm: Crm, tmp_path: Path, monkeypatch: pytest.
     assert o["phone"] == "13900000009" and o["level"] == "potential" and len(o["follow_ups"]) == 2
     assert o["last_follow_at"] == "2026-11-04"
     assert len(crm.json("list")) == 4
+
+
+def test_utf8_with_nul_terminated_lines_is_not_taken_for_utf16(tmp_path: Path) -> None:
+    from crmcli.io import readers
+
+    # every line ends in NUL + LF: the NULs are all on one side, and the file is valid UTF-16
+    # too, but read that way it holds no delimiter: UTF-8 it is, and each row is rejected
+    lines = ["客户名称,联系电话"] + [f"客户{i:02d},1380000{i:04d}" for i in range(40)]
+    path = tmp_path / "nul-lines.csv"
+    # fixed-width records: every NUL at an even offset, as in UTF-16-BE, one byte in eleven
+    path.write_bytes(b"".join(line.encode("utf-8").ljust(30) + b"\0\n" for line in lines))
+    assert readers.detect_encoding(path) == ("utf-8", 0)

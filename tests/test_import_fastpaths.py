@@ -78,3 +78,17 @@ def test_bound_columns_leave_out_only_null_columns_without_a_default() -> None:
     assert importer._bound_columns(names, []) == (names, [])
     full = [(1, "C1", "n", "vip", "won", 1.0)]
     assert importer._bound_columns(names, full) == (names, full)
+
+
+def test_overlapping_imports_put_the_switch_interval_back() -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    shared = importer._SWITCH_INTERVAL
+    with shared:
+        assert sys.getswitchinterval() == min(before, 0.001)
+        shared.__enter__()  # a second import starts while the first runs...
+    # ...and the first finishes before it: the short interval stays while the second runs
+    assert sys.getswitchinterval() == min(before, 0.001)
+    shared.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before and shared.users == 0

@@ -287,7 +287,8 @@ def _valid(path: Path, encoding: str, skip: int = 0) -> bool:
         return False
 
 
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Control characters no text file holds (tab, line breaks, VT, FF and a final Ctrl-Z may appear).
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f]")
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -296,7 +297,8 @@ def _utf16_without_bom(head: bytes) -> str | None:
     In UTF-16 every ASCII character (commas, line breaks, digits) has a NUL byte on one side
     while a CJK character has none or, rarely (一 is U+4E00), one on the other side: a file of
     Chinese text has few NULs, but nearly all on one side. A UTF-8 file with stray NUL bytes
-    has them on both; binary data decodes to control characters.
+    has them on both; binary data decodes to control characters; and a table has line breaks
+    and delimiters, which UTF-8 text read two bytes at a time does not.
     """
     sample = head[: len(head) // 2 * 2]
     if len(sample) < 4:
@@ -307,7 +309,7 @@ def _utf16_without_bom(head: bytes) -> str | None:
     for enc, nuls, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
         if nuls >= 0.05 * half and nuls >= 4 * others:
             text = codecs.getincrementaldecoder(enc)(errors="replace").decode(sample)
-            if not _CONTROL_RE.search(text):  # text, not binary read two bytes at a time
+            if ("\n" in text or "\r" in text) and any(d in text for d in ",\t;") and not _CONTROL_RE.search(text):
                 return enc
     return None
 
@@ -333,8 +335,8 @@ def detect_encoding(path: Path) -> tuple[str, int]:
         nuls = head.count(0)
         if nuls > 64 and nuls * 100 > len(head):  # a stray NUL in a cell rejects that row; this many is no CSV
             raise ReadError(
-                f"{path.name} is not text: {nuls:,} of its first {len(head):,} bytes are NUL (a binary file?); "
-                "save it as 'CSV UTF-8' or as .xlsx"
+                f"{path.name} is not text we can read: {nuls:,} of its first {len(head):,} bytes are NUL "
+                "(a binary file, or UTF-16 without its byte-order mark?); save it as 'CSV UTF-8' or as .xlsx"
             )
     if _valid(path, "utf-8"):
         return "utf-8", 0

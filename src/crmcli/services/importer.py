@@ -454,10 +454,9 @@ class _Parser:
                 for i, c in enumerate(row):
                     if type(c) is str and "\x00" in c:
                         # the rejects file shows it as ␀ (a NUL breaks CSV readers): fix it there
-                        errs[k].append(
-                            f"row {items[k][0]}, column {self.names.get(i, columns.column_letter(i))}: "
-                            "the cell holds a NUL character (binary data?), shown as ␀ in the rejects file"
-                        )
+                        name = self.names.get(i) or f"column {columns.column_letter(i)}"
+                        at = name if name.startswith("column ") else f"column {name}"  # a cell with no header
+                        errs[k].append(f"row {items[k][0]}, {at}: the cell holds a NUL character (binary data?), shown as ␀ in the rejects file")
                         break
         for i in self.headerless:
             if i not in self.headerless_with_data and any(not _empty(row[i]) for row in rows):
@@ -595,11 +594,13 @@ class _Parser:
         columns_of: dict[str, list[Any]] = {}  # the customer columns that differ from conv
 
         names = get("name", nones)
-        try:
-            if max(map(len, names), default=0) > MAX_NAME:
-                raise ParseError("long")
-            name_keys = list(map(_name_key, names))  # TypeError for an empty name
-        except (TypeError, ParseError):
+        name_keys: list[Any] | None = None
+        if None not in names and max(map(len, names), default=0) <= MAX_NAME:
+            try:
+                name_keys = list(map(_name_key, names))
+            except ParseError:
+                pass  # the row-by-row loop says which
+        if name_keys is None:
             name_keys = list(nones)
             self._required(items, errs, "name", "name is empty (客户名称 is required)", names)
             for k, name in enumerate(names):
@@ -1008,8 +1009,11 @@ _REASON_HEADERS = ("reject_reason", "拒绝原因")
 class _Rejects:
     """The rejects CSV: the original header + reject_reason, one line per rejected row."""
 
-    def __init__(self, target: Path, header_cells: list[Any], reason_header: str) -> None:
+    def __init__(self, target: Path, header_cells: list[Any], reason_header: str, *, from_csv: bool = False) -> None:
         self.target = target
+        # A CSV cell was read with the export's "'" still on it ("'=1+1"): the rejects file
+        # neutralises what import reads (=1+1) again, so a "'" is never added twice.
+        self.from_csv = from_csv
         self.header = [_cell_text(c) for c in header_cells]
         # A rejects file imported again without fixing every row: its reason column takes the
         # new reasons, instead of a second reason column after it.
@@ -1031,6 +1035,8 @@ class _Rejects:
             self.writer = csv.writer(self.fh)
             self.writer.writerow(self.header)
         width = self.width
+        if self.from_csv:
+            row = [_unquote(c) if type(c) is str else c for c in row]
         cells = [_cell_text(c) for c in row[:width]]
         cells += [""] * (width - len(cells))
         extra = [_cell_text(c) for c in row[width:] if not (c == "" or c is None)]
@@ -1059,6 +1065,39 @@ class _Rejects:
                 self.tmp.unlink(missing_ok=True)
         self.fh = None
         self.count = 0
+
+
+class _ShortSwitchInterval:
+    """While any import runs, a 1 ms GIL switch interval instead of the default 5 ms.
+
+    Each time an INSERT finishes (without the GIL) the writer thread needs the GIL back to
+    bind the next one, and the parsing thread keeps it for up to the switch interval: at 1 ms
+    the writer waits less, ~4% off a 100k-row import. The interval is the interpreter's, so
+    imports running at once share one setting, and the last to finish puts the old one back.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.users = 0
+        self.saved = 0.0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.users == 0:
+                self.saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.saved, 0.001))
+            self.users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                sys.setswitchinterval(self.saved)
+
+
+_SWITCH_INTERVAL = _ShortSwitchInterval()
 
 
 class _Run:
@@ -1096,6 +1135,7 @@ class _Run:
         self.user = opts.user
         self.today_iso = opts.today.isoformat()
         self.codeless: list[int] = []
+        self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
         self.failing: set[int] = set()
         self.dbapi = conn.connection.driver_connection
         self.pending: Any = None
@@ -1150,15 +1190,10 @@ class _Run:
         # next chunk. The connection is used by one thread at a time: this one waits for the
         # writer (_wait) before it touches the database itself.
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import-writer")
-        # Each time an INSERT finishes (without the GIL) the writer needs the GIL back to bind
-        # the next one, and this thread keeps it for up to the switch interval (5 ms by
-        # default). At 1 ms the writer waits less: ~5% off a 100k-row import.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(interval, 0.001))
         try:
-            self._execute()
+            with _SWITCH_INTERVAL:
+                self._execute()
         finally:
-            sys.setswitchinterval(interval)
             try:
                 self._wait()
             finally:
@@ -1172,9 +1207,9 @@ class _Run:
     def _parse_and_process(self, buffer: list[tuple[int, list[Any]]]) -> None:
         res = self.res
         chunk: list[_Parsed] = []
-        for (_, row), (parsed, errors) in zip(buffer, self.parser.parse_chunk(buffer), strict=True):
+        for (rowno, row), (parsed, errors) in zip(buffer, self.parser.parse_chunk(buffer), strict=True):
             if parsed is None:
-                self._reject(row, errors)
+                self._reject(rowno, row, errors)
                 continue
             if parsed.sensitive:
                 res.sensitive += 1
@@ -1183,6 +1218,12 @@ class _Run:
             chunk.append(parsed)
         if chunk:
             self._process(chunk)
+        # in file order: rows refused while parsing and rows refused as duplicates or conflicts
+        for _rowno, row, reason in sorted(self.refused, key=operator.itemgetter(0)):
+            if len(self.res.reasons) < REASON_SAMPLES:
+                self.res.reasons.append(reason)
+            self.rejects.add(row, reason)
+        self.refused.clear()
 
     def _execute(self) -> None:
         res = self.res
@@ -1234,12 +1275,10 @@ class _Run:
                 failing.add(col.index)
         return failing
 
-    def _reject(self, row: list[Any], errors: list[str]) -> None:
-        reason = "; ".join(errors)
+    def _reject(self, rowno: int, row: list[Any], errors: list[str]) -> None:
+        """Count a rejected row; it goes to the rejects file when its chunk is done."""
         self.res.rejected += 1
-        if len(self.res.reasons) < REASON_SAMPLES:
-            self.res.reasons.append(reason)
-        self.rejects.add(row, reason)
+        self.refused.append((rowno, row, "; ".join(errors)))
 
     # -- a chunk
 
@@ -1311,7 +1350,7 @@ class _Run:
                 o = self.rows[owner]
                 if o["name_key"] != nk and o["phone_key"] != pk:
                     self._reject(
-                        p.row,
+                        p.rowno, p.row,
                         [f"row {p.rowno}, column {self._hdr('code')}: code conflict: {p.code} is {o['name']} ({o['phone']}), "
                          "and neither the name nor the phone matches"],
                     )  # fmt: skip
@@ -1319,7 +1358,7 @@ class _Run:
                 if ident is not None and ident != owner:
                     x = self.rows[ident]
                     self._reject(
-                        p.row,
+                        p.rowno, p.row,
                         [f"row {p.rowno}, column {self._hdr('code')}: code {p.code} is {o['name']} ({o['phone']}), "
                          f"but this name and phone are {self._code_of(ident)} {x['name']}"],
                     )  # fmt: skip
@@ -1334,7 +1373,7 @@ class _Run:
             if self.mode == "fail":
                 o = self.rows[target]
                 self._reject(
-                    p.row,
+                    p.rowno, p.row,
                     [f"row {p.rowno}: duplicate of {self._code_of(target)} {o['name']} ({o['phone']}) "
                      "(same name and phone, or same code); --on-duplicate fail"],
                 )  # fmt: skip
@@ -1735,7 +1774,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         result.header_row = located.header_row_number
         target = opts.rejects or default_rejects_path(path)
         check_rejects_target(target, path, getattr(getattr(engine, "url", None), "database", None))
-        rejects = _Rejects(target, _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason")
+        rejects = _Rejects(target, _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason", from_csv=table.from_csv)
         set_aside: set[int] = set()
         try:
             with db.write_connection(engine) as conn:  # type: ignore[arg-type]
