@@ -871,3 +871,14 @@ def test_utf8_with_nul_terminated_lines_is_not_taken_for_utf16(tmp_path: Path) -
     # fixed-width records: every NUL at an even offset, as in UTF-16-BE, one byte in eleven
     path.write_bytes(b"".join(line.encode("utf-8").ljust(30) + b"\0\n" for line in lines))
     assert readers.detect_encoding(path) == ("utf-8", 0)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("text", ["客户名称\n甲公司\n乙公司\n丙公司\n", "客户名称,联系电话"])
+def test_utf16_without_bom_one_column_or_one_line(tmp_path: Path, encoding: str, text: str) -> None:
+    from crmcli.io import readers
+
+    # no delimiter or no line break to go by: not valid UTF-8 either, so UTF-16 it is
+    path = tmp_path / "u16.csv"
+    path.write_bytes(text.encode(encoding))
+    assert readers.detect_encoding(path) == (encoding, 0)

@@ -291,14 +291,16 @@ def _valid(path: Path, encoding: str, skip: int = 0) -> bool:
 _CONTROL_RE = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f]")
 
 
-def _utf16_without_bom(head: bytes) -> str | None:
+def _utf16_without_bom(head: bytes, *, utf8_too: bool = False) -> str | None:
     """Excel's "Unicode text" always has a BOM; without one, guess only from a clear NUL pattern.
 
     In UTF-16 every ASCII character (commas, line breaks, digits) has a NUL byte on one side
     while a CJK character has none or, rarely (一 is U+4E00), one on the other side: a file of
     Chinese text has few NULs, but nearly all on one side. A UTF-8 file with stray NUL bytes
-    has them on both; binary data decodes to control characters; and a table has line breaks
-    and delimiters, which UTF-8 text read two bytes at a time does not.
+    has them on both, and binary data decodes to control characters. ``utf8_too``: the file is
+    valid UTF-8 as well (UTF-16 Chinese never is, ASCII in UTF-16 always is); then it is taken
+    for UTF-16 only if that reading has line breaks and delimiters, which UTF-8 text with
+    NUL-terminated records read two bytes at a time does not.
     """
     sample = head[: len(head) // 2 * 2]
     if len(sample) < 4:
@@ -309,7 +311,9 @@ def _utf16_without_bom(head: bytes) -> str | None:
     for enc, nuls, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
         if nuls >= 0.05 * half and nuls >= 4 * others:
             text = codecs.getincrementaldecoder(enc)(errors="replace").decode(sample)
-            if ("\n" in text or "\r" in text) and any(d in text for d in ",\t;") and not _CONTROL_RE.search(text):
+            if _CONTROL_RE.search(text):
+                continue
+            if not utf8_too or (("\n" in text or "\r" in text) and any(d in text for d in ",\t;")):
                 return enc
     return None
 
@@ -329,7 +333,7 @@ def detect_encoding(path: Path) -> tuple[str, int]:
             raise ReadError(f"{path.name} starts with a UTF-16 BOM but is not valid UTF-16; save it again as CSV UTF-8")
         return enc, 2
     if b"\x00" in head:
-        enc16 = _utf16_without_bom(head)
+        enc16 = _utf16_without_bom(head, utf8_too=_valid(path, "utf-8"))
         if enc16 and _valid(path, enc16):
             return enc16, 0
         nuls = head.count(0)

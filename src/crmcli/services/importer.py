@@ -388,7 +388,11 @@ class _Parser:
         self.stage_nonempty = {c.index: 0 for c in stage_cols}
         self.stage_hits = {c.index: 0 for c in stage_cols}
         self.stage_used: set[int] = set()
-        self.headerless = [c.index for c in header.columns if c.field is None and c.header.startswith("column ") and c.index < self.width]
+        # columns whose header cell is empty: named "column C" (a header typed so is "unknown")
+        self.headerless = [
+            c.index for c in header.columns
+            if c.field is None and c.header.startswith("column ") and c.header not in header.unknown and c.index < self.width
+        ]  # fmt: skip
         self.headerless_with_data: set[int] = set()
         self._stage_cache: dict[Any, Any] = {}  # cell -> '' (empty), None (not a stage) or key
         self.has_follow = any(f in self.idx for f in columns.FOLLOW_FIELDS)
@@ -454,8 +458,7 @@ class _Parser:
                 for i, c in enumerate(row):
                     if type(c) is str and "\x00" in c:
                         # the rejects file shows it as ␀ (a NUL breaks CSV readers): fix it there
-                        name = self.names.get(i) or f"column {columns.column_letter(i)}"
-                        at = name if name.startswith("column ") else f"column {name}"  # a cell with no header
+                        at = self.names[i] if i in self.headerless else f"column {self.names[i]}"  # "column C": no header
                         errs[k].append(f"row {items[k][0]}, {at}: the cell holds a NUL character (binary data?), shown as ␀ in the rejects file")
                         break
         for i in self.headerless:
