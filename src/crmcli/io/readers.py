@@ -332,8 +332,10 @@ def detect_encoding(path: Path) -> tuple[str, int]:
         if not _valid(path, enc, 2):
             raise ReadError(f"{path.name} starts with a UTF-16 BOM but is not valid UTF-16; save it again as CSV UTF-8")
         return enc, 2
+    utf8: bool | None = None  # is the whole file valid UTF-8? (streamed: read once at most)
     if b"\x00" in head:
-        enc16 = _utf16_without_bom(head, utf8_too=_valid(path, "utf-8"))
+        utf8 = _valid(path, "utf-8")
+        enc16 = _utf16_without_bom(head, utf8_too=utf8)
         if enc16 and _valid(path, enc16):
             return enc16, 0
         nuls = head.count(0)
@@ -342,7 +344,7 @@ def detect_encoding(path: Path) -> tuple[str, int]:
                 f"{path.name} is not text we can read: {nuls:,} of its first {len(head):,} bytes are NUL "
                 "(a binary file, or UTF-16 without its byte-order mark?); save it as 'CSV UTF-8' or as .xlsx"
             )
-    if _valid(path, "utf-8"):
+    if utf8 if utf8 is not None else _valid(path, "utf-8"):
         return "utf-8", 0
     if _valid(path, "gb18030"):
         return "gb18030", 0
