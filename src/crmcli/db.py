@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crmcli.errors import CrmError, DatabaseBusy, SchemaError
+from crmcli.errors import CrmError, SchemaError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -35,10 +35,15 @@ _engines: dict[tuple[str, float], Engine] = {}
 
 
 def _prepare_file(path: Path) -> bool:
-    """Create the directory (0700) and file (0600) if needed; return True when new."""
+    """Create the directory (0700) and file (0600) if needed; return True when new.
+
+    An existing file must be the user's own: a database another user created (or one anybody
+    may write) is refused, and our own file readable by others is made private again.
+    """
     if path.exists():
         if path.is_dir():
             raise CrmError(f"--db {path}: is a directory, not a database file")
+        _own_private(path)
         return path.stat().st_size == 0
     missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
     for directory in reversed(missing):  # every directory we create is private, not just the last
@@ -50,14 +55,34 @@ def _prepare_file(path: Path) -> bool:
         except OSError as exc:
             raise CrmError(f"cannot create directory {directory}: {exc.strerror}") from None
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except FileExistsError:
-        return False
+        _own_private(path)
+        return path.stat().st_size == 0
     except OSError as exc:
+        from crmcli import safe_files
+
+        if safe_files.is_disk_full(exc):
+            raise safe_files.disk_full_error(path) from None
         raise CrmError(f"cannot create database {path}: {exc.strerror}") from None
     os.close(fd)
     os.chmod(path, 0o600)  # whatever the umask
     return True
+
+
+def _own_private(path: Path) -> None:
+    """Refuse a database file owned by another user; make ours 0600 if it is not."""
+    st = path.stat()
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        raise CrmError(
+            f"database {path} belongs to another user (uid {st.st_uid}); refusing to use a file someone "
+            "else created (move it away, or give --db another path)"
+        )
+    if st.st_mode & 0o077:
+        try:
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            raise CrmError(f"database {path} is open to other users (mode {st.st_mode & 0o777:04o}) and cannot be made private: {exc.strerror}") from None
 
 
 def stored_revision(path: Path) -> str | None:
@@ -66,10 +91,12 @@ def stored_revision(path: Path) -> str | None:
     Raises SchemaError when the file is not a SQLite database or holds tables
     but no revision (not a crm database).
     """
+    from crmcli import sqlite_errors
+
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error as exc:
-        raise SchemaError(f"cannot open database {path}: {exc}") from None
+        raise sqlite_errors.translate(exc, path) or SchemaError(f"cannot open database {path}: {exc}") from None
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" in names:
@@ -80,9 +107,10 @@ def stored_revision(path: Path) -> str | None:
             raise SchemaError(f"{path} is a SQLite database but not a crm database")
         return None
     except sqlite3.DatabaseError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise DatabaseBusy(f"database {path} is locked by another process") from None
-        raise SchemaError(f"{path} is not a crm database ({exc})") from None
+        known = sqlite_errors.translate(exc, path)
+        if known is not None:
+            raise known from None
+        raise SchemaError(f"{path} is not a usable crm database ({exc})") from None
     finally:
         con.close()
 
@@ -112,18 +140,29 @@ def make_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
     return engine
 
 
-def backup_file(src: Path, dest: Path) -> None:
-    """Copy a live database with SQLite's online backup API; the copy is 0600."""
-    fd = os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    os.close(fd)
-    os.chmod(dest, 0o600)
-    source = sqlite3.connect(src, timeout=30)
-    target = sqlite3.connect(dest)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+def backup_file(src: Path, dest: Path) -> Path:
+    """Copy a live database with SQLite's online backup API to ``dest`` (or ``dest-N``), safely.
+
+    The copy is written through ``safe_files`` (a private temporary file renamed into place only
+    when complete, never replacing or following anything at the final name); returns its path.
+    """
+    from crmcli import safe_files
+
+    while True:
+        target = safe_files.unique_name(dest)
+        try:
+            with safe_files.writing(target, exclusive=True) as tmp:
+                source = sqlite3.connect(src, timeout=30)
+                copy = sqlite3.connect(tmp, isolation_level=None)
+                try:
+                    source.backup(copy)
+                    copy.execute("PRAGMA journal_mode=DELETE")  # the one file is the whole copy
+                finally:
+                    copy.close()
+                    source.close()
+            return target
+        except FileExistsError:
+            continue  # another process took that name meanwhile: the next one
 
 
 def migrate(engine: Engine, path: Path, current: str | None) -> None:

@@ -54,5 +54,9 @@ class DatabaseBusy(CrmError):
     exit_code = 4
 
 
+class DiskFull(CrmError):
+    """The disk (or the user's quota) is full: nothing was written."""
+
+
 class SchemaError(CrmError):
     """The database file is not one we can use (newer schema, not a CRM file)."""

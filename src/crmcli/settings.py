@@ -88,6 +88,9 @@ def load(db: str | None = None, user: str | None = None, lang: str | None = None
             "give a file path to a SQLite database"
         )
     db_path = Path(db_value).expanduser() if db_value else default_db_path()
+    from crmcli import safe_files
+
+    safe_files.protect(db_path)  # no file crm writes may ever replace it
     lang_value = (_pick(lang, "CRM_LANG", config, "lang") or _default_lang()).lower()
     if lang_value not in ("zh", "en"):
         where = "--lang" if lang else "CRM_LANG" if os.environ.get("CRM_LANG") else f"lang in {config_path()}"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from crmcli.errors import CrmError, DatabaseBusy
+from crmcli.errors import CrmError, DiskFull
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -61,11 +61,6 @@ def state(ctx: typer.Context) -> State:
     return root.obj
 
 
-def _is_busy(exc: BaseException) -> bool:
-    msg = str(exc).lower()
-    return type(exc).__name__ == "OperationalError" and ("locked" in msg or "busy" in msg)
-
-
 def fail(message: str, code: int) -> typer.Exit:
     first, *rest = message.splitlines() or [""]
     sys.stderr.write(f"Error: {first}\n")
@@ -96,9 +91,13 @@ def handle_errors(func: F) -> F:
         except Exception as exc:
             if os.environ.get("CRM_DEBUG") == "1":
                 raise
-            if _is_busy(exc):
-                err = DatabaseBusy("the database is busy: another crm process held the write lock past the timeout; nothing was written")
-                raise fail(str(err), err.exit_code) from None
+            from crmcli import safe_files, sqlite_errors
+
+            known = sqlite_errors.translate(exc, None, doing="nothing was written")
+            if known is None and safe_files.is_disk_full(exc):
+                known = DiskFull("the disk is full; nothing was written (free some space and try again)")
+            if known is not None:
+                raise fail(str(known), known.exit_code) from None
             if type(exc).__name__ in ("DatabaseError", "OperationalError") or isinstance(exc, OSError):
                 raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", 1) from None
             raise fail(f"unexpected {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)", 1) from None

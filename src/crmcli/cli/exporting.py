@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         fmt = exporter.resolve_format(target, fmt, template=template)
         lang = st.settings.lang
         if target != "-":
-            exporter.check_target(Path(target), st.settings.db)
+            exporter.check_target(Path(target), fmt)
         if template:
             exporter.write_template(Path(target), lang=lang)
             typer.echo(f"Wrote the import template {target}")

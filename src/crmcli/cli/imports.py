@@ -71,6 +71,8 @@ def register(app: typer.Typer) -> None:
             # the database is opened while the file is read (in a thread)
             result = importer.import_file(lambda: st.engine, file, opts, progress)
         _print_result(result, fmt, st.settings.lang)
+        if result.rejects_error:
+            sys.stderr.write(f"warning: the import landed (batch {result.batch}) but its rejects file did not: {result.rejects_error}\n")
         status = result.status
         if status == 1:
             if result.strict_failed:

@@ -77,6 +77,10 @@ def register(app: typer.Typer) -> None:
 
         fmt = render.check_format(fmt, ("table", "json", "csv", "tsv"))
         st = state(ctx)
+        if xlsx is not None:
+            from crmcli.io import xlsx_report
+
+            xlsx_report.check_target(xlsx)
         today = st.today
         start = end = None
         owners: list[str] = []
@@ -98,8 +102,6 @@ def register(app: typer.Typer) -> None:
             rep = reports.build(conn, name, params, as_json=fmt == "json" and xlsx is None)
         lang = st.settings.lang
         if xlsx is not None:
-            from crmcli.io import xlsx_report
-
             xlsx_report.write(xlsx, rep, lang=lang, headline=reports.headline(rep, lang))
             typer.echo(f"Wrote {xlsx}")
         elif fmt == "json":

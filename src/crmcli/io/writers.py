@@ -4,9 +4,8 @@ Nothing here knows about customers: the exporter hands over column descriptions
 and rows of plain values (str, int, float, None; dates as ``datetime.date`` or
 as Excel serial numbers).
 
-* Every file is written to a temporary file in the target's directory, created
-  0600 whatever the umask, fsync'ed, then renamed over the target. A failure at
-  any point removes the temporary file and leaves an earlier file untouched.
+* Where the bytes go is the caller's business: files are written through
+  ``crmcli.safe_files`` (temporary file, 0600, fsync, rename).
 * No exported cell can run as a formula (OWASP "CSV injection"): in CSV a text
   value starting with ``= + - @``, tab or CR gets a leading ``'`` (the
   importer strips it again); in xlsx every string is written as a string cell,
@@ -24,9 +23,7 @@ import datetime as dt
 import operator
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -41,6 +38,7 @@ if TYPE_CHECKING:
 FORMULA_PREFIXES = frozenset("=+-@\t\r")
 EXCEL_MAX_ROWS = 1_048_576  # rows per sheet, the header included
 EXCEL_MAX_WIDTH = 255.0  # Excel's widest column
+EXCEL_MAX_CELL = 32_767  # characters in one cell: openpyxl would cut the rest without a word
 # Characters XML 1.0 cannot hold (openpyxl refuses them).
 _ILLEGAL_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A string openpyxl would not store as a plain string: a leading '=' (a formula), one of
@@ -60,6 +58,11 @@ def neutralize(value: str) -> str:
     return value
 
 
+def clean_text(value: str) -> str:
+    """``value`` without the control characters an XML cell cannot hold (openpyxl refuses them)."""
+    return _ILLEGAL_XML_RE.sub("", value) if _ILLEGAL_XML_RE.search(value) else value
+
+
 def display_width(text: str) -> float:
     """Columns ``text`` takes in a spreadsheet: East Asian (3-byte UTF-8) characters count double.
 
@@ -75,56 +78,6 @@ def excel_serial(day: dt.date) -> int:
     """The Excel (1900 system) serial number of a calendar date."""
     serial = day.toordinal() - _EXCEL_EPOCH_ORDINAL
     return serial - 1 if serial < 61 else serial
-
-
-# --------------------------------------------------------------------------- atomic files
-
-
-def _temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[IO[bytes]]:
-    """A binary file that replaces ``path`` only when the block completes.
-
-    The data goes to a temporary file next to ``path`` (same file system, so the
-    rename is atomic), created 0600; on success it is flushed, fsync'ed and renamed
-    over ``path``; on any error the temporary file is removed and ``path`` is left
-    as it was.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise CrmError(f"cannot write {path}: it is a directory")
-    tmp = _temp_name(path)
-    try:
-        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o600)
-    except OSError as exc:
-        raise CrmError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # not every file system lets a directory be synced
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------- csv
@@ -259,6 +212,21 @@ def _add_validations(ws: WriteOnlyWorksheet, sheet: Sheet, last_row: int) -> Non
         ws.auto_filter.ref = f"A1:{_column_letter(len(sheet.columns))}{max(last_row, 1)}"
 
 
+class CellTooLong(Exception):
+    """A value longer than an Excel cell holds (the caller names the row and column)."""
+
+    def __init__(self, column: int, length: int) -> None:
+        super().__init__(column, length)
+        self.column, self.length = column, length
+
+
+def too_long_error(sheet: str, row: int, column: str, length: int) -> CrmError:
+    return CrmError(
+        f"sheet '{sheet}', row {row:,}, column {column}: {length:,} characters, more than an Excel cell "
+        f"holds ({EXCEL_MAX_CELL:,}); nothing was written (export to .csv or .json, which keep it whole)"
+    )
+
+
 class _RowMaker:
     """Turns a row of plain values into what ``append`` takes, cheaply.
 
@@ -299,9 +267,12 @@ class _RowMaker:
         row = list(values)
         search = _NOT_PLAIN_RE.search
         for i, v in enumerate(row):
-            # Only '=' turns a string into an openpyxl formula; + - @ stay strings anyway.
-            if v.__class__ is str and search(v) and i not in self.styled:
-                row[i] = self.text_cell(v)
+            if v.__class__ is str:
+                if len(v) > EXCEL_MAX_CELL:
+                    raise CellTooLong(i, len(v))
+                # Only '=' turns a string into an openpyxl formula; + - @ stay strings anyway.
+                if i not in self.styled and search(v):
+                    row[i] = self.text_cell(v)
         for i, cell in self.code_cells:
             v = row[i]
             if v is None or v == "":
@@ -414,7 +385,10 @@ def write_xlsx(fh: IO[bytes], sheets: Sequence[Sheet]) -> list[int]:
                         f"sheet '{sheet.title}' has more than {limit:,} rows, Excel's limit; "
                         "export to csv instead (crm export FILE.csv)"
                     )
-                append(make(values))
+                try:
+                    append(make(values))
+                except CellTooLong as exc:
+                    raise too_long_error(sheet.title, n + 1, sheet.columns[exc.column].header, exc.length) from None
                 if on_row is not None:
                     on_row(n)
             _add_validations(ws, sheet, n + 1)

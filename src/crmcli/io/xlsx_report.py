@@ -51,8 +51,33 @@ def _summary(report: Report, lang: str) -> tuple[list[str], list[list[Any]]] | N
     return None
 
 
+def check_target(path: Path) -> None:
+    """Refuse, before the report is built, a path it must not be written to (see ``safe_files``)."""
+    from crmcli import safe_files
+
+    reason = safe_files.refusal(path) or (safe_files.replaceable_workbook(path) if path.exists() else None)
+    if reason:
+        raise CrmError(reason)
+
+
+def _put(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Set a cell; a string stays a string cell whatever it starts with (``=...``, ``#N/A``)."""
+    from crmcli.io import writers
+
+    if isinstance(value, str):
+        value = writers.clean_text(value)
+        if len(value) > writers.EXCEL_MAX_CELL:
+            from openpyxl.utils import get_column_letter
+
+            raise writers.too_long_error(ws.title, row, get_column_letter(column), len(value))
+    c = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        c.data_type = "s"  # after the assignment: openpyxl made "=..." a formula and "#N/A" an error
+    return c
+
+
 def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
-    """Write ``report`` to ``path`` (.xlsx) with its chart."""
+    """Write ``report`` to ``path`` (.xlsx) with its chart, through ``safe_files``."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, LineChart, PieChart, Reference
     from openpyxl.chart.label import DataLabelList
@@ -68,25 +93,21 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
     zh_title, en_title = reports.TITLES[report.kind]
     title = zh_title if lang == "zh" else en_title
     ws.title = title
-    ws["A1"] = headline
-    ws["A1"].font = Font(bold=True, size=13)
+    _put(ws, 1, 1, headline).font = Font(bold=True, size=13)
     p = report.params
     if p.since or p.until:
         period = " – ".join(d.isoformat() if d else "…" for d in (p.since, p.until))
     else:
         period = "全部" if lang == "zh" else "all"
     who = ", ".join(p.owners) if p.owners else ("全部" if lang == "zh" else "everyone")
-    ws["A2"] = (f"期间 {period}  负责人 {who}  日期 {p.today}" if lang == "zh"
-                else f"Period {period}  owner {who}  as of {p.today}")  # fmt: skip
+    _put(ws, 2, 1, f"期间 {period}  负责人 {who}  日期 {p.today}" if lang == "zh"
+         else f"Period {period}  owner {who}  as of {p.today}")  # fmt: skip
     for col, key in enumerate(keys, start=1):
-        c = ws.cell(row=HEADER_ROW, column=col, value=reports.label(key, lang))
-        c.font = Font(bold=True)
+        _put(ws, HEADER_ROW, col, reports.label(key, lang)).font = Font(bold=True)
     rows = report.rows
     for r, rec in enumerate(rows, start=HEADER_ROW + 1):
         for col, key in enumerate(keys, start=1):
-            c = ws.cell(row=r, column=col, value=_value(key, rec.get(key), lang))
-            if isinstance(c.value, str) and c.value.startswith("="):
-                c.data_type = "s"  # a name like "=SUM(...)" stays text, never a formula
+            c = _put(ws, r, col, _value(key, rec.get(key), lang))
             fmt = NUMBER_FORMATS.get(reports.KIND_OF.get(key, ""))
             if fmt:
                 c.number_format = fmt
@@ -102,10 +123,10 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
     if summary is not None and rows:
         head, data = summary
         for i, text in enumerate(head):
-            ws.cell(row=HEADER_ROW, column=anchor_col + i, value=text).font = Font(bold=True)
+            _put(ws, HEADER_ROW, anchor_col + i, text).font = Font(bold=True)
         for r, values in enumerate(data, start=HEADER_ROW + 1):
             for i, value in enumerate(values):
-                c = ws.cell(row=r, column=anchor_col + i, value=value)
+                c = _put(ws, r, anchor_col + i, value)
                 if report.kind == "abc" and i == 3:
                     c.number_format = NUMBER_FORMATS["pct"]
                 elif isinstance(value, int | float):
@@ -149,10 +170,10 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
             counts.set_categories(cats)
             counts.width, counts.height = 18, 10
             ws.add_chart(counts, ws.cell(row=HEADER_ROW + 22, column=anchor_col).coordinate)
-    try:
-        wb.save(path)
-    except OSError as exc:
-        raise CrmError(f"cannot write {path}: {exc.strerror or exc}") from None
+    from crmcli import safe_files
+
+    with safe_files.open_for_writing(path, check=safe_files.replaceable_workbook) as fh:
+        wb.save(fh)
 
 
 def _width(value: Any) -> int:

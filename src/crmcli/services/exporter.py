@@ -99,15 +99,25 @@ def resolve_format(target: str, fmt: str | None, *, template: bool = False) -> s
     return fmt
 
 
-def check_target(target: Path, database: Path) -> None:
-    """Refuse to write over the database file (or its journal) with an export."""
-    try:
-        resolved = target.resolve()
-        db = database.resolve()
-    except OSError:
-        return
-    if resolved in {db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))}:
-        raise CrmError(f"{target} is the database file itself; export to another file")
+def _replaceable(fmt: str) -> Any:
+    from crmcli import safe_files
+
+    return safe_files.replaceable_workbook if fmt == "xlsx" else safe_files.replaceable_text
+
+
+def check_target(target: Path, fmt: str) -> None:
+    """Refuse, before any work, a target the export must not write (see ``safe_files``)."""
+    from crmcli import safe_files
+
+    reason = safe_files.refusal(target) or (_replaceable(fmt)(target) if target.exists() else None)
+    if reason:
+        raise CrmError(reason)
+
+
+def _output(target: Path, fmt: str) -> Any:
+    from crmcli import safe_files
+
+    return safe_files.open_for_writing(target, check=_replaceable(fmt))
 
 
 @dataclass
@@ -328,7 +338,7 @@ def export_file(
     if fmt == "xlsx":
         return _export_xlsx(conn, target, filters=filters, cadence=cadence, lang=lang, mask=mask)
     if fmt == "csv":
-        with writers.atomic_output(target) as raw:
+        with _output(target, fmt) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
             n = write_csv(conn, text, filters=filters, cadence=cadence, lang=lang, mask=mask)
             text.flush()
@@ -338,7 +348,7 @@ def export_file(
         from crmcli.render import dumps
 
         records = customer_records(conn, filters, cadence, mask=mask)
-        with writers.atomic_output(target) as raw:
+        with _output(target, fmt) as raw:
             raw.write((dumps([_json_object(r) for r in records]) + "\n").encode("utf-8"))
         return ExportResult(str(target), fmt, len(records))
     raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")  # pragma: no cover
@@ -415,7 +425,7 @@ def _export_xlsx(
             rows=_iter_rows(conn, follow_up_select(filters, lang=lang, fmt="xlsx")),
         ),
     ]
-    with writers.atomic_output(target) as fh:
+    with _output(target, "xlsx") as fh:
         counts = writers.write_xlsx(fh, sheets)
     return ExportResult(str(target), "xlsx", counts[0], counts[1])
 
@@ -502,6 +512,6 @@ def write_template(target: Path, *, lang: str) -> ExportResult:
             autofilter=False,
         ),
     ]
-    with writers.atomic_output(target) as fh:
+    with _output(target, "xlsx") as fh:
         writers.write_xlsx(fh, sheets)
     return ExportResult(str(target), "xlsx", 0)

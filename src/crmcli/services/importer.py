@@ -42,10 +42,8 @@ import datetime as dt
 import gc
 import json
 import operator
-import os
 import re
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -136,6 +134,7 @@ class ImportResult:
     unused_columns: list[str] = field(default_factory=list)
     stage_columns: list[str] = field(default_factory=list)
     rejects_file: str | None = None
+    rejects_error: str | None = None  # the batch landed but its rejects file could not be put in place
     reasons: list[str] = field(default_factory=list)  # the first few reject reasons
     updated_rows: list[str] = field(default_factory=list)  # the first few updates: row, customer, fields
     skipped_rows: list[str] = field(default_factory=list)  # the first few duplicates skipped
@@ -1025,16 +1024,17 @@ class _Rejects:
         self.width = len(self.header)
         if self.reason_at is None:
             self.header.append(reason_header)
-        self.tmp: Path | None = None
+        self.pending: Any = None  # a safe_files.PendingFile once there is a row to write
         self.fh: Any = None
         self.writer: Any = None
         self.count = 0
 
     def add(self, row: list[Any], reason: str) -> None:
         if self.fh is None:
-            fd, name = tempfile.mkstemp(prefix=".rejects-", suffix=".csv", dir=self.target.parent)
-            self.tmp = Path(name)
-            self.fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+            from crmcli import safe_files
+
+            self.pending = safe_files.PendingFile(self.target, check=_rejects_file_only)
+            self.fh = open(self.pending.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by sync()/discard()
             self.writer = csv.writer(self.fh)
             self.writer.writerow(self.header)
         width = self.width
@@ -1053,20 +1053,40 @@ class _Rejects:
         self.writer.writerow([c.replace("\x00", "\u2400") for c in cells])
         self.count += 1
 
-    def finish(self) -> str | None:
+    def sync(self) -> None:
+        """Write the rows out and make them durable, before the import commits.
+
+        A full disk fails here, while the import can still be rolled back: the import and its
+        rejects file land together or not at all.
+        """
         if self.fh is None:
+            return
+        try:
+            self.fh.close()
+        except OSError as exc:
+            self.discard()
+            from crmcli import safe_files
+
+            raise (safe_files.disk_full_error(self.target) if safe_files.is_disk_full(exc) else exc) from None
+        self.pending.sync()
+
+    def finish(self) -> str | None:
+        """Rename the synced file into place (after the commit); its path, or None without rejects."""
+        if self.pending is None:
             return None
-        self.fh.close()
-        assert self.tmp is not None
-        os.replace(self.tmp, self.target)
+        self.sync()
+        self.pending.commit()
         return str(self.target)
 
     def discard(self) -> None:
         if self.fh is not None:
-            self.fh.close()
-            if self.tmp is not None:
-                self.tmp.unlink(missing_ok=True)
-        self.fh = None
+            try:
+                self.fh.close()
+            except OSError:
+                pass  # a full disk: the file goes anyway
+        if self.pending is not None:
+            self.pending.abort()
+        self.fh = self.pending = None
         self.count = 0
 
 
@@ -1685,6 +1705,21 @@ def default_rejects_path(path: Path) -> Path:
 REASON_HEADERS = ("reject_reason", "拒绝原因")
 
 
+def _rejects_file_only(target: Path) -> str | None:
+    """A check for ``safe_files``: an existing file is replaced only if it is a rejects file."""
+    try:
+        with target.open("rb") as fh:
+            first = fh.read(65536).split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
+    except (OSError, UnicodeDecodeError):
+        first = ""
+    if not first and target.stat().st_size == 0:
+        return None
+    last = next(csv.reader([first]), [""])[-1:] if first else []
+    if not last or last[0].strip() not in REASON_HEADERS:
+        return f"--rejects {target}: the file exists and is not a rejects file; refusing to overwrite it"
+    return None
+
+
 def check_rejects_target(target: Path, source: Path, database: str | None) -> None:
     """Refuse a rejects path that would destroy something: the input, the database, another file.
 
@@ -1702,17 +1737,15 @@ def check_rejects_target(target: Path, source: Path, database: str | None) -> No
         raise CrmError(f"--rejects {target}: directory {resolved.parent} does not exist")
     if resolved.is_dir():
         raise UsageError(f"--rejects {target}: is a directory")
-    if resolved.exists() and resolved.stat().st_size > 0:
-        try:
-            with resolved.open("rb") as fh:
-                first = fh.read(65536).split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
-        except (OSError, UnicodeDecodeError):
-            first = ""
-        last = next(csv.reader([first]), [""])[-1:] if first else []
-        if not last or last[0].strip() not in REASON_HEADERS:
-            raise CrmError(
-                f"--rejects {target}: the file exists and is not a rejects file; refusing to overwrite it"
-            )
+    from crmcli import safe_files
+
+    reason = safe_files.refusal(target.expanduser())
+    if reason:
+        raise CrmError(f"--rejects {reason}")
+    if resolved.exists():
+        reason = _rejects_file_only(resolved)
+        if reason:
+            raise CrmError(reason)
 
 
 class _Opener:
@@ -1812,6 +1845,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                 if opts.strict and result.rejected:
                     result.strict_failed = True
                     raise _Rollback
+                rejects.sync()  # before COMMIT: a disk too full for the rejects file fails the import
                 if result.status == 1 or opts.dry_run:
                     raise _Rollback
                 conn.exec_driver_sql(
@@ -1824,9 +1858,11 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         except BaseException:
             rejects.discard()
             raise
-        result.rejects_file = rejects.finish()
-        if result.rejects_file:
-            result.rejects_file = str(Path(result.rejects_file))
+        try:
+            result.rejects_file = rejects.finish()
+        except CrmError as exc:  # after the commit: the batch stands, and the summary must say so
+            rejects.discard()
+            result.rejects_error = str(exc)
         return result
     finally:
         if gc_was_enabled:

@@ -30,12 +30,12 @@ import datetime as dt
 import os
 import shutil
 import sqlite3
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmcli.errors import CrmError, DatabaseBusy, NotFound
+from crmcli import safe_files
+from crmcli.errors import CrmError, NotFound
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Tables counted by `crm check`, in display order.
@@ -46,14 +46,6 @@ COUNTED = (
     ("deals", "deal"),
     ("import_batches", "import_batch"),
 )
-_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def _private_file(path: Path) -> None:
-    """Create ``path`` empty with mode 0600 whatever the umask; it must not exist yet."""
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
 
 
 def _private_dir(path: Path) -> None:
@@ -67,12 +59,10 @@ def _private_dir(path: Path) -> None:
         raise CrmError(f"{path} is not a directory")
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _is_busy(exc: BaseException) -> bool:
+    from crmcli import sqlite_errors
+
+    return sqlite_errors.is_busy(exc)
 
 
 def _remove(*paths: Path) -> None:
@@ -86,35 +76,6 @@ def _remove(*paths: Path) -> None:
 def _sidecars(path: Path) -> tuple[Path, Path, Path]:
     """The -wal, -shm and -journal files SQLite keeps next to ``path``."""
     return (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), path.with_name(path.name + "-journal"))
-
-
-def _is_busy(exc: BaseException) -> bool:
-    msg = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg)
-
-
-def _copy_with_backup_api(source: sqlite3.Connection, target: sqlite3.Connection, *, busy_timeout: float, what: str) -> None:
-    """``source.backup(target)`` in one step, giving up with DatabaseBusy past the timeout.
-
-    Python's backup() retries a busy step forever; the progress callback sees each busy step
-    (after the target's busy handler has already waited) and ends it.
-    """
-    start = time.monotonic()
-
-    def progress(status: int, _remaining: int, _total: int) -> None:
-        if status in _BUSY_CODES and time.monotonic() - start >= busy_timeout:
-            raise DatabaseBusy(f"the database is busy: another crm process held the write lock past the timeout; {what}")
-
-    source.backup(target, pages=-1, progress=progress)
-
-
-def _unique(path: Path) -> Path:
-    """``path``, or ``path`` with -1, -2, ... before the suffix when it exists already."""
-    candidate, n = path, 0
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-    return candidate
 
 
 def stamp(now: dt.datetime) -> str:
@@ -216,6 +177,19 @@ def default_backup_path(db_path: Path, now: dt.datetime) -> Path:
     return db_path.parent / "backups" / f"crm-{stamp(now)}.db"
 
 
+def _older_backup_only(target: Path) -> str | None:
+    """A check for ``safe_files.writing``: only an empty file or a database (an older backup) is replaced."""
+    if target.stat().st_size and not _has_sqlite_header(target):
+        return f"{target} exists and is not a database; refusing to overwrite it"
+    return None
+
+
+def _sqlite_failure(exc: sqlite3.Error, path: Path, doing: str) -> CrmError:
+    from crmcli import sqlite_errors
+
+    return sqlite_errors.translate(exc, path, doing=doing) or CrmError(f"{exc}; {doing}")
+
+
 def backup(db_path: Path, dest: Path | None = None, *, busy_timeout: float, now: dt.datetime) -> Path:
     """Write a verified copy of the live database to ``dest`` (default ``<db dir>/backups/``); return its path.
 
@@ -226,53 +200,44 @@ def backup(db_path: Path, dest: Path | None = None, *, busy_timeout: float, now:
         raise NotFound(f"no database at {db_path}; nothing to back up")
     if dest is None:
         _private_dir(db_path.parent / "backups")
-        target = _unique(default_backup_path(db_path, now))
+        target, exclusive = default_backup_path(db_path, now), True
     else:
         target = dest.expanduser()
-        if target.is_dir():
-            target = _unique(target / f"crm-{stamp(now)}.db")
+        exclusive = target.is_dir()
+        if exclusive:
+            target = target / f"crm-{stamp(now)}.db"
         if not target.parent.is_dir():
             raise NotFound(f"directory {target.parent} does not exist")
-        if target.exists():
-            if target.resolve() == db_path.resolve():
-                raise CrmError(f"{target} is the live database; give another file")
-            if not target.is_file() or (target.stat().st_size and not _has_sqlite_header(target)):
-                raise CrmError(f"{target} exists and is not a database; refusing to overwrite it")
+    while True:
+        final = safe_files.unique_name(target) if exclusive else target
+        try:
+            with safe_files.writing(final, exclusive=exclusive, allow_sqlite=True, check=_older_backup_only) as tmp:
+                _snapshot(db_path, tmp, busy_timeout, doing="no backup was written")
+                try:
+                    validate_copy(tmp, shown=f"the copy of {db_path}", known_revision=False)
+                except CrmError as exc:
+                    raise CrmError(f"{exc}; no backup was written (run crm check)") from None
+            return final
+        except FileExistsError:
+            continue  # another backup took that name in the same second: the next one
 
-    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    _remove(tmp, *_sidecars(tmp))
-    try:
-        _private_file(tmp)
-    except OSError as exc:
-        raise CrmError(f"cannot write {target}: {exc.strerror}") from None
+
+def _snapshot(db_path: Path, into: Path, busy_timeout: float, *, doing: str) -> None:
+    """Copy the live database into the (empty, private) file ``into`` in one consistent step."""
     try:
         source = sqlite3.connect(db_path, timeout=busy_timeout)
         try:
-            copy = sqlite3.connect(tmp, isolation_level=None)
+            copy = sqlite3.connect(into, isolation_level=None)
             try:
                 # One step: a single read transaction on the source, so one consistent snapshot.
                 source.backup(copy, pages=-1)
-                copy.execute("PRAGMA journal_mode=DELETE")  # the file alone is the whole backup
+                copy.execute("PRAGMA journal_mode=DELETE")  # the file alone is the whole copy
             finally:
                 copy.close()
         finally:
             source.close()
-        validate_copy(tmp, shown=f"the copy of {db_path}", known_revision=False)
-        os.chmod(tmp, 0o600)
-        _fsync(tmp)
-        os.replace(tmp, target)
-        _fsync(target.parent)
     except sqlite3.Error as exc:
-        if _is_busy(exc):
-            raise DatabaseBusy(f"the database is busy: {exc}; no backup was written") from None
-        raise CrmError(f"backup of {db_path} failed: {exc}; run crm check") from None
-    except DatabaseBusy:
-        raise
-    except CrmError as exc:
-        raise CrmError(f"{exc}; no backup was written (run crm check)") from None
-    finally:
-        _remove(tmp, *_sidecars(tmp))
-    return target
+        raise _sqlite_failure(exc, db_path, doing) from None
 
 
 # --------------------------------------------------------------------------- restore
@@ -289,40 +254,22 @@ class Restored:
     replaced_by_rename: bool = False
 
 
-def _copy_file(src: Path, dst: Path) -> None:
-    _private_file(dst)
-    with src.open("rb") as fin, dst.open("wb") as fout:
+def _copy_bytes(src: Path, dst: Path) -> None:
+    """Copy ``src`` into the (empty, private) file ``dst`` and fsync it."""
+    with src.open("rb") as fin, dst.open("r+b") as fout:
         shutil.copyfileobj(fin, fout, 1 << 20)
         fout.flush()
         os.fsync(fout.fileno())
 
 
-def _keep_live_copy(db_path: Path, aside: Path, busy_timeout: float) -> bool:
-    """Copy the live database to ``aside`` (0600). True when it was readable as a database."""
-    try:
-        _private_file(aside)
-        source = sqlite3.connect(db_path, timeout=busy_timeout)
-        try:
-            target = sqlite3.connect(aside, isolation_level=None)
-            try:
-                source.backup(target, pages=-1)
-                target.execute("PRAGMA journal_mode=DELETE")
-            finally:
-                target.close()
-        finally:
-            source.close()
-        return True
-    except sqlite3.Error as exc:
-        if _is_busy(exc):
-            _remove(aside, *_sidecars(aside))
-            raise DatabaseBusy(f"the database is busy: {exc}; nothing was restored") from None
-    # Too damaged for SQLite: keep its bytes as they are (with its -wal, which belongs to it).
-    _remove(aside, *_sidecars(aside))
-    _copy_file(db_path, aside)
+def _keep_damaged_copy(db_path: Path, kept: Path) -> None:
+    """Keep a live file SQLite cannot open byte for byte (with its -wal, which belongs to it)."""
+    with safe_files.writing(kept, exclusive=True) as tmp:
+        _copy_bytes(db_path, tmp)
     wal = _sidecars(db_path)[0]
     if wal.exists():
-        _copy_file(wal, _sidecars(aside)[0])
-    return False
+        with safe_files.writing(_sidecars(kept)[0], exclusive=True) as tmp:
+            _copy_bytes(wal, tmp)
 
 
 def restore(db_path: Path, source: Path, *, busy_timeout: float, now: dt.datetime) -> Restored:
@@ -338,53 +285,37 @@ def restore(db_path: Path, source: Path, *, busy_timeout: float, now: dt.datetim
         raise CrmError(f"{source} is the live database itself")
     _private_dir(db_path.parent)
 
-    tmp = db_path.with_name(f".{db_path.name}.restore-{os.getpid()}")
-    _remove(tmp, *_sidecars(tmp))
-    try:
+    with safe_files.temporary(db_path) as tmp:
         # A private copy: the user's file is never opened by SQLite, so never modified.
-        _copy_file(source, tmp)
+        _copy_bytes(source, tmp)
         source_wal = _sidecars(source)[0]
         if source_wal.is_file() and source_wal.stat().st_size:
-            _copy_file(source_wal, _sidecars(tmp)[0])
+            with safe_files.writing(_sidecars(tmp)[0]) as wal_tmp:
+                _copy_bytes(source_wal, wal_tmp)
         try:
             checked = validate_copy(tmp, shown=str(source))
         except CrmError as exc:
             raise CrmError(f"{exc}; nothing was restored") from None
 
-        kept: Path | None = None
-        live_ok = True
-        if db_path.exists() and db_path.stat().st_size:
-            kept = _unique(db_path.with_name(f"{db_path.name}.before-restore-{stamp(now)}"))
-            live_ok = _keep_live_copy(db_path, kept, busy_timeout)
-        else:
+        kept_name = db_path.with_name(f"{db_path.name}.before-restore-{stamp(now)}")
+        existed = db_path.exists() and db_path.stat().st_size > 0
+        if not existed:
             _prepare_file(db_path)
-
-        renamed = False
-        if live_ok:
-            try:
-                _write_into_live(tmp, db_path, busy_timeout)
-            except (sqlite3.DatabaseError, DatabaseBusy) as exc:
-                if isinstance(exc, DatabaseBusy) or _is_busy(exc):
-                    # Rolled back: the live database is as it was, so its copy is not needed.
-                    if kept is not None:
-                        _remove(kept, *_sidecars(kept))
-                    if isinstance(exc, DatabaseBusy):
-                        raise
-                    raise DatabaseBusy(f"the database is busy: {exc}; nothing was restored") from None
-                live_ok = False
-        if not live_ok:
-            # The live file cannot be opened: nothing can be using it. Its -wal must not be
-            # replayed into the restored file, so it goes too (a copy is in `kept`).
+        kept, written = _write_into_live(tmp, db_path, kept_name if existed else None, busy_timeout)
+        renamed = not written
+        if renamed:
+            # The live file cannot be opened: nothing can be using it. Keep its bytes, and move
+            # the validated copy over it; its -wal must not be replayed into the restored file.
+            if kept is None:
+                kept = safe_files.unique_name(kept_name)
+                _keep_damaged_copy(db_path, kept)
             _remove(*_sidecars(db_path))
-            os.chmod(tmp, 0o600)
+            safe_files.fsync_file(tmp)
             os.replace(tmp, db_path)
-            _fsync(db_path.parent)
-            renamed = True
-        problems = check(db_path, busy_timeout=busy_timeout)
-        if not problems.ok:
-            raise CrmError(f"the restored database at {db_path} fails its check ({problems.summary()}); the previous one is kept at {kept}")
-    finally:
-        _remove(tmp, *_sidecars(tmp))
+            safe_files.fsync_dir(db_path.parent)
+    problems = check(db_path, busy_timeout=busy_timeout)
+    if not problems.ok:
+        raise CrmError(f"the restored database at {db_path} fails its check ({problems.summary()}); the previous one is kept at {kept}")
     return Restored(
         source=source,
         database=db_path,
@@ -396,25 +327,100 @@ def restore(db_path: Path, source: Path, *, busy_timeout: float, now: dt.datetim
     )
 
 
-def _write_into_live(validated: Path, db_path: Path, busy_timeout: float) -> None:
-    src = sqlite3.connect(validated, isolation_level=None)
+_DAMAGED_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB: the live file itself is broken
+
+
+def _write_into_live(validated: Path, db_path: Path, kept_name: Path | None, busy_timeout: float) -> tuple[Path | None, bool]:
+    """Replace the live database's contents with ``validated`` in one write transaction.
+
+    The write lock is taken first; only then is the live database copied aside (to
+    ``kept_name`` or a free ``-N`` name after it), so no transaction can commit between the copy
+    and the replacement and be lost from both. Returns (the copy, or None when there was nothing
+    to keep; False when the live file is too damaged to be written into, True when done).
+    """
+    from crmcli import sqlite_errors
+
+    def damaged(exc: sqlite3.Error) -> bool:
+        return sqlite_errors.code(exc) in _DAMAGED_CODES
+
     try:
         live = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None)
+    except sqlite3.Error as exc:
+        if damaged(exc):
+            return None, False
+        raise _sqlite_failure(exc, db_path, "nothing was restored") from None
+    kept: Path | None = None
+    try:
         try:
             live.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            mode = str(live.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-            if mode != "wal":
+            live.execute("PRAGMA foreign_keys=OFF")  # tables are dropped and refilled, not cascaded
+            if str(live.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
                 live.execute("PRAGMA journal_mode=WAL")
-            # The backup API refuses a WAL destination whose page size differs: match it first.
-            live_size = int(live.execute("PRAGMA page_size").fetchone()[0])
-            if int(src.execute("PRAGMA page_size").fetchone()[0]) != live_size:
-                src.execute(f"PRAGMA page_size={live_size}")
-                src.execute("VACUUM")
-            _copy_with_backup_api(src, live, busy_timeout=busy_timeout, what="nothing was restored")
-        finally:
-            live.close()
+            live.execute("ATTACH DATABASE ? AS restored", (f"file:{validated}?mode=ro",))
+            live.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for a running writer
+        except sqlite3.Error as exc:
+            if damaged(exc):
+                return None, False
+            raise _sqlite_failure(exc, db_path, "nothing was restored") from None
+        try:
+            if kept_name is not None:
+                # Under our write lock: this copy holds every transaction committed before the restore.
+                kept = _snapshot_aside(db_path, kept_name, busy_timeout)
+            _replace_contents(live)
+            live.execute("COMMIT")
+        except BaseException as exc:
+            if live.in_transaction:
+                live.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error) and damaged(exc):
+                return kept, False  # a damaged page: replaced by rename, the copy aside kept
+            if kept is not None:
+                _remove(kept, *_sidecars(kept))  # the live database is as it was: no copy needed
+            if isinstance(exc, sqlite3.Error):
+                raise _sqlite_failure(exc, db_path, "nothing was restored") from None
+            raise
     finally:
-        src.close()
+        live.close()
+    return kept, True
+
+
+def _snapshot_aside(db_path: Path, name: Path, busy_timeout: float) -> Path:
+    while True:
+        candidate = safe_files.unique_name(name)
+        try:
+            with safe_files.writing(candidate, exclusive=True) as tmp:
+                _snapshot(db_path, tmp, busy_timeout, doing="nothing was restored")
+            return candidate
+        except FileExistsError:
+            continue
+
+
+def _replace_contents(live: sqlite3.Connection) -> None:
+    """Inside the open transaction: make schema ``main`` a copy of the attached ``restored``."""
+    def q(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    old = live.execute("SELECT type, name FROM main.sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall()
+    for kind, name in old:
+        if kind == "view":
+            live.execute(f"DROP VIEW IF EXISTS main.{q(name)}")
+    for kind, name in old:
+        if kind == "table":
+            live.execute(f"DROP TABLE IF EXISTS main.{q(name)}")
+    new = live.execute(
+        "SELECT type, name, sql FROM restored.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+    ).fetchall()
+    for kind, name, sql in new:
+        if kind == "table":
+            live.execute(sql)
+            live.execute(f"INSERT INTO main.{q(name)} SELECT * FROM restored.{q(name)}")
+    if live.execute("SELECT 1 FROM restored.sqlite_master WHERE name='sqlite_sequence'").fetchone():
+        live.execute("DELETE FROM main.sqlite_sequence")
+        live.execute("INSERT INTO main.sqlite_sequence SELECT * FROM restored.sqlite_sequence")
+    for kind, _name, sql in new:
+        if kind in ("index", "trigger", "view"):
+            live.execute(sql)
+    version = int(live.execute("PRAGMA restored.user_version").fetchone()[0])
+    live.execute(f"PRAGMA main.user_version={version}")
 
 
 # --------------------------------------------------------------------------- check
@@ -470,9 +476,19 @@ def check(db_path: Path, *, busy_timeout: float) -> CheckResult:
     if not db_path.is_file():
         raise NotFound(f"no database at {db_path}")
     result = CheckResult(database=db_path, size=db_path.stat().st_size, revision=None, schema="missing")
+    from crmcli import sqlite_errors
+
+    def cannot_check(exc: sqlite3.Error) -> CrmError | None:
+        """A reason the check could not run (busy, disk full): not a verdict on the file."""
+        known = sqlite_errors.translate(exc, db_path, doing="the database was not checked")
+        return None if known is None or sqlite_errors.code(exc) in (11, 26) else known
+
     try:
         con = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None)
     except sqlite3.Error as exc:
+        known = cannot_check(exc)
+        if known is not None:
+            raise known from None
         result.error = str(exc)
         return result
     try:
@@ -490,8 +506,9 @@ def check(db_path: Path, *, busy_timeout: float) -> CheckResult:
         result.foreign_keys = _foreign_key_problems(con)
         result.counts = _counts(con, tables)
     except sqlite3.DatabaseError as exc:
-        if _is_busy(exc):
-            raise DatabaseBusy(f"the database is busy: {exc}") from None
+        known = cannot_check(exc)
+        if known is not None:
+            raise known from None
         result.error = str(exc)
     finally:
         con.close()
