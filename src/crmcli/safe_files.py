@@ -311,12 +311,68 @@ def open_for_writing(target: Path, **options: Any) -> Iterator[IO[bytes]]:
             fh.flush()
 
 
+class ForZip:
+    """A file handle for ``zipfile`` (openpyxl's save) that falls silent once it failed or closed.
+
+    When a save fails halfway (a full disk, Ctrl-C), the ``ZipFile`` is left unclosed; when it
+    is collected it tries to finish the archive on a handle we have closed meanwhile and prints
+    "Exception ignored ... Traceback". The temporary file is discarded anyway, so after a failure
+    or close every call is a no-op.
+    """
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh: IO[bytes] | None = fh
+        self._pos = fh.tell()  # a position kept after falling silent, so zipfile's arithmetic holds
+
+    def _live(self) -> IO[bytes] | None:
+        return None if self._fh is None or self._fh.closed else self._fh
+
+    def write(self, data: bytes) -> int:
+        fh = self._live()
+        self._pos += len(data)
+        if fh is None:
+            return len(data)
+        try:
+            return fh.write(data)
+        except BaseException:
+            self._fh = None
+            raise
+
+    def tell(self) -> int:
+        fh = self._live()
+        if fh is not None:
+            self._pos = fh.tell()
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        fh = self._live()
+        if fh is not None:
+            self._pos = fh.seek(offset, whence)
+        elif whence == 0:
+            self._pos = offset
+        return self._pos
+
+    def flush(self) -> None:
+        fh = self._live()
+        if fh is not None:
+            try:
+                fh.flush()
+            except BaseException:
+                self._fh = None
+                raise
+
+    def close(self) -> None:
+        self._fh = None
+
+
 def unique_name(path: Path) -> Path:
     """``path``, or ``path`` with -1, -2, ... before the suffix when something is there already."""
+    suffix = path.suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,5}", path.suffix) else ""  # .db, not .bak-0001-2026...
+    stem = path.name[: len(path.name) - len(suffix)]
     candidate, n = path, 0
     while os.path.lexists(candidate):  # a dangling symlink counts: it is never written through
         n += 1
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        candidate = path.with_name(f"{stem}-{n}{suffix}")
     return candidate
 
 

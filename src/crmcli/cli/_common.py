@@ -76,8 +76,15 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C: every write was one transaction (rolled back) and every file a temporary
+            # one (removed on the way out), so nothing is half-written.
+            if os.environ.get("CRM_DEBUG") == "1":
+                raise
+            sys.stderr.write("Interrupted; nothing was written\n")
+            raise typer.Exit(130) from None
         except BrokenPipeError:
             # `crm ... | head`: the reader has what it wanted. Not an error; silence the final
             # flush by pointing stdout at devnull (Python docs, "Note on SIGPIPE").

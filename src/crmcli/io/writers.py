@@ -393,7 +393,9 @@ def write_xlsx(fh: IO[bytes], sheets: Sequence[Sheet]) -> list[int]:
                     on_row(n)
             _add_validations(ws, sheet, n + 1)
             counts.append(n)
-        wb.save(fh)
+        from crmcli import safe_files
+
+        wb.save(safe_files.ForZip(fh))
     finally:
         _cleanup(wb)
     return counts

@@ -173,7 +173,7 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
     from crmcli import safe_files
 
     with safe_files.open_for_writing(path, check=safe_files.replaceable_workbook) as fh:
-        wb.save(fh)
+        wb.save(safe_files.ForZip(fh))
 
 
 def _width(value: Any) -> int:
