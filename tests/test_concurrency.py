@@ -27,6 +27,10 @@ allowed = {int(n) for n in sys.argv[3].split(",")}  # customer counts a list may
 stop = sys.argv[4] if len(sys.argv) > 4 else None  # keep going until this file exists
 runner = CliRunner()
 longest = 0.0
+# With a stop file: say "ready" after the first round (the test waits for that line), and end
+# only after a whole round that began once the stop file existed -- so that round's writes come
+# after whatever the test did before creating the file.
+finishing = stop is None
 
 def run(*args):
     global longest
@@ -40,7 +44,8 @@ def run(*args):
     return r.stdout
 
 i = stages = 0
-while i < rounds or (stop and not os.path.exists(stop)):
+while i < rounds or not finishing:
+    saw_stop = stop is not None and os.path.exists(stop)
     code = codes[i % len(codes)]
     run("follow", code, "-c", f"{code} round {i}", "-m", "phone")
     if i % 3 == 0:
@@ -54,6 +59,10 @@ while i < rounds or (stop and not os.path.exists(stop)):
         sys.stderr.write(f"list saw {seen} customers, expected one of {sorted(allowed)}\\n")
         sys.exit(1)
     i += 1
+    if stop is not None and i == 1:
+        print("ready", flush=True)
+    if saw_stop:
+        finishing = True
 print(json.dumps({"rounds": i, "stages": stages, "longest": longest}))
 """
 
@@ -210,7 +219,8 @@ def test_import_while_others_follow_stage_and_list(crm: Crm, crm_env: Path, tmp_
         for g in groups
     ]
     try:
-        time.sleep(0.5)  # the workers are busy before the import starts
+        for w in workers:  # each worker has written before the import starts
+            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr.read() if w.stderr else ""
         run = crm_run("import", str(csv_path), "--format", "json")
     finally:
         stop.touch()
