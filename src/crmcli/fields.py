@@ -1,0 +1,165 @@
+"""The field registry: every field a user sees, declared once (spec §11).
+
+A ``Field`` says what a field is called (its JSON key, zh and en labels, the column headers an
+import accepts), what kind of value it holds, and where it appears. Everything else is derived
+from these declarations: import header matching (``io.columns``), validation (``kind``), export
+columns, table headers, JSON keys and ``show``. Adding a built-in field is one entry here plus a
+migration that adds its column.
+
+Kinds: ``code`` (an identifier, kept as text), ``text`` (NFKC, trimmed), ``prose`` (kept as
+typed: need, notes, content), ``phone``, ``email``, ``enum`` (a vocabulary of ``vocab``),
+``money``, ``number``, ``date``, ``tags``, ``bool``.
+
+Custom fields (``crm field add``) are ``Field`` objects too, made from their stored definition
+(``custom_field(...)``), so the import, export, list and show code treats both alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KINDS = ("code", "text", "prose", "phone", "email", "enum", "money", "number", "date", "tags", "bool", "choice")
+CUSTOM_TYPES = ("text", "number", "money", "date", "choice")
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # JSON key and stored column
+    zh: str  # label in zh (also the export header in zh)
+    en: str  # label in en
+    kind: str = "text"
+    headers: tuple[str, ...] = ()  # other column headers an import reads this field from
+    enum: str | None = None  # the vocabulary of an enum field (vocab.FIELDS)
+    imported: bool = True  # an import writes it
+    exported: bool = True  # a column of `crm export`
+    in_json: bool = True  # a key of `list --format json` (and of the customer object)
+    in_show: bool = True  # a line of the `show` card
+    derived: bool = False  # computed by crm; import reads it as information only
+    repeats: bool = False  # few distinct values in a file (industry, owner): worth memoising when parsed
+    custom: bool = False
+    choices: tuple[str, ...] = ()  # a custom `choice` field's values
+
+    def label(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every header that names this field: key, labels, then the other accepted headers."""
+        return (self.zh, self.en, self.key, *self.headers) if self.custom else (self.zh, self.en, *self.headers)
+
+
+# The customer, in the order of spec §9's columns (then what only JSON and show carry).
+CUSTOMER: tuple[Field, ...] = (
+    Field("code", "客户编号", "Code", "code", ("Customer_ID", "客户ID", "客户代码", "编号", "CustomerCode")),
+    Field(
+        "name", "客户名称", "Name", "text",
+        ("Customer_Name", "客户名称(单位/个人)", "客户公司全称", "公司名称", "企业名称", "单位名称", "客户全称", "客户",
+         "Company", "CompanyName", "Customer"),
+    ),  # fmt: skip
+    Field("contact", "联系人", "Contact", "text", ("Contact_Person", "联系人姓名", "主要联系人", "ContactName", "对接人")),
+    Field("title", "联系人职位", "Title", "text", ("Contact_Job", "职位", "职务", "JobTitle", "Position"), repeats=True),
+    Field(
+        "phone", "联系电话", "Phone", "phone",
+        ("Contact_Info", "联系方式(手机*)", "联系方式(手机)", "联系方式", "电话", "手机", "手机号", "手机号码", "电话号码",
+         "Mobile", "Tel", "Telephone", "PhoneNumber"),
+    ),  # fmt: skip
+    Field("email", "邮箱", "Email", "email", ("电子邮箱", "电子邮件", "邮件地址", "E-mail", "Mail")),
+    Field("industry", "所属行业", "Industry", "text", ("行业",), repeats=True),
+    Field("source", "客户来源", "Source", "text", ("来源", "来源渠道", "获客渠道", "Channel"), repeats=True),
+    Field("level", "客户等级", "Level", "enum", ("等级", "客户级别", "Grade"), enum="level"),
+    Field(
+        "stage", "当前销售阶段", "Stage", "enum",
+        ("销售阶段", "客户销售阶段", "当前阶段", "阶段", "客户类型", "合作状态", "Status", "客户状态"), enum="stage",
+    ),  # fmt: skip
+    Field("owner", "负责人", "Owner", "text", ("Create_User", "创建人", "负责销售", "销售负责人", "Responsible", "销售人员"), repeats=True),
+    Field("need", "核心需求", "Need", "prose", ("客户需求描述", "客户需求", "需求描述", "需求", "初始需求")),
+    Field("tags", "标签", "Tags", "tags", ("客户标签", "自定义标签", "Tag"), repeats=True),
+    Field("notes", "备注", "Notes", "prose", ("客户备注", "Note", "Remark", "Remarks", "Comments")),
+    Field(
+        "amount", "预计成交金额", "Expected amount", "money",
+        ("预计成交金额(元)", "预估金额", "预估金额(元)", "Amount", "预计金额", "ExpectedAmount"),
+    ),  # fmt: skip
+    Field("expected_close", "预计成交日期", "Expected close", "date", ("Expected_Date", "预计成交时间", "ExpectedClose"), exported=False),
+    Field("lost_reason", "流失原因", "Lost reason", "prose", ("LostReason",), exported=False),
+    Field(
+        "created_at", "创建日期", "Created", "date",
+        ("首次接触时间", "首次接触日期", "First_Date", "创建时间", "首次合作时间", "CreatedAt"),
+    ),  # fmt: skip
+    Field(
+        "last_follow_at", "最后跟进日期", "Last follow-up", "date",
+        ("最近跟进时间", "最近跟进日期", "最后跟进时间", "LastFollowUp"), derived=True,
+    ),  # fmt: skip
+    Field(
+        "next_follow_at", "下次跟进日期", "Next follow-up", "date", ("Next date", "下次跟进时间", "NextFollowUp"),
+        derived=True,
+    ),  # fmt: skip
+    Field("archived", "已归档", "Archived", "bool", imported=False, exported=False, in_show=False),
+)
+
+# One follow-up (跟进记录), as the export's second sheet and an import row's follow-up columns.
+FOLLOW_UP: tuple[Field, ...] = (
+    Field("date", "跟进日期", "Follow-up date", "date", ("Follow_Date", "跟进时间", "Date", "日期", "FollowUpDate")),
+    Field("method", "跟进方式", "Method", "enum", ("Follow_Method", "沟通方式"), enum="method"),
+    Field("content", "跟进内容", "Content", "prose", ("沟通内容", "跟进情况", "FollowUp")),
+    Field("feedback", "客户反馈", "Feedback", "enum", (), enum="feedback"),
+    Field("by", "跟进人", "By", "text", ("Follow_User", "跟进人员"), repeats=True),
+    Field("next_date", "下次跟进日期", "Next follow-up", "date", ()),
+    Field("next_plan", "下次跟进计划", "Next plan", "prose", ("Next_Plan", "下一步计划", "下一步", "跟进计划")),
+)
+
+# What lists and reports show besides the customer's own fields.
+DISPLAY: tuple[Field, ...] = (
+    Field("overdue_days", "逾期天数", "Days overdue", "number"),
+    Field("last_method", "最后跟进方式", "Last method", "enum", enum="method"),
+    Field("next_plan", "下次跟进计划", "Next plan", "prose"),
+    Field("from_stage", "原阶段", "From", "enum", enum="stage"),
+    Field("to_stage", "新阶段", "To", "enum", enum="stage"),
+    Field("reason", "原因", "Reason", "prose"),
+    Field("batch", "批次", "Batch", "number"),
+    Field("file", "文件", "File", "text"),
+    Field("started_at", "导入时间", "Started", "text"),
+    Field("created", "新建", "Created", "number"),
+    Field("updated", "更新", "Updated", "number"),
+    Field("skipped", "跳过", "Skipped", "number"),
+    Field("rejected", "拒绝", "Rejected", "number"),
+    Field("follow_ups", "跟进记录", "Follow-ups", "number"),
+    Field("undone_at", "撤销时间", "Undone", "text"),
+)
+
+_BY_KEY: dict[str, Field] = {}
+for _f in (*DISPLAY, *FOLLOW_UP, *CUSTOMER):  # the customer's own labels win (next_follow_at, ...)
+    _BY_KEY[_f.key] = _f
+# A follow-up's own date reads 日期 in a timeline, and its next date 下次跟进日期.
+_BY_KEY["date"] = Field("date", "日期", "Date", "date")
+
+
+def get(key: str) -> Field | None:
+    return _BY_KEY.get(key)
+
+
+def label(key: str, lang: str) -> str:
+    """The column header of ``key`` in ``lang`` (the key itself for a field nobody declared)."""
+    f = _BY_KEY.get(key)
+    return key if f is None else f.label(lang)
+
+
+def enum_of(key: str) -> str | None:
+    """The vocabulary whose labels a column ``key`` shows (stage, level, method, feedback), or None."""
+    f = _BY_KEY.get(key)
+    return None if f is None else f.enum
+
+
+def customer_keys(*, where: str) -> tuple[str, ...]:
+    """The customer's field keys that appear ``where``: json | show | export | import."""
+    attr = {"json": "in_json", "show": "in_show", "export": "exported", "import": "imported"}[where]
+    return tuple(f.key for f in CUSTOMER if getattr(f, attr))
+
+
+def of_kind(fields: tuple[Field, ...], *kinds: str) -> tuple[str, ...]:
+    return tuple(f.key for f in fields if f.kind in kinds)
+
+
+def custom_field(key: str, label_: str, type_: str, choices: tuple[str, ...] = ()) -> Field:
+    """A custom field (``crm field add``) as a Field: one label in both languages."""
+    kind = {"text": "prose", "number": "number", "money": "money", "date": "date", "choice": "choice"}[type_]
+    return Field(key, label_, label_, kind, custom=True, choices=choices)
