@@ -153,8 +153,11 @@ def _like_escape(text_: str) -> str:
 
 
 def resolve(conn: Connection, ref: str) -> dict[str, Any]:
-    """Find one customer by code, exact name, phone, or a unique part of its name (spec §4)."""
-    ref = ref.strip()
+    """Find one customer by code, exact name, phone, or a unique part of its name (spec §4).
+
+    Characters that show nothing are no part of any of these (``normalize.drop_invisible``).
+    """
+    ref = normalize.drop_invisible(ref).strip()
     if not ref:
         raise NotFound("no customer matches ''")
     cols = (C.c.id, C.c.code, C.c.name, C.c.phone)
