@@ -92,7 +92,8 @@ def handle_errors(func: F) -> F:
         except CrmError as exc:
             if os.environ.get("CRM_DEBUG") == "1":
                 raise
-            raise fail(str(exc), exc.exit_code) from None
+            # A command's --mask covers its error messages too (an ambiguous REF lists phones).
+            raise fail(exc.masked() if kwargs.get("mask") is True else str(exc), exc.exit_code) from None
         except Exception as exc:
             if os.environ.get("CRM_DEBUG") == "1":
                 raise

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, literal_column, or_, select, text, update
 
 from crmcli import normalize, vocab
-from crmcli.errors import Ambiguous, CrmError, Duplicate, NotFound, ParseError, UsageError
+from crmcli.errors import Ambiguous, CrmError, Duplicate, NoMatch, NotFound, ParseError, UsageError
 from crmcli.models import Customer, Deal, FollowUp, StageChange, Tag
 
 C = Customer.__table__  # type: ignore[attr-defined]
@@ -159,7 +159,7 @@ def resolve(conn: Connection, ref: str) -> dict[str, Any]:
     """
     ref = normalize.drop_invisible(ref).strip()
     if not ref:
-        raise NotFound("no customer matches ''")
+        raise NoMatch("")
     cols = (C.c.id, C.c.code, C.c.name, C.c.phone)
     row = conn.execute(select(*cols).where(C.c.code == ref.upper())).first()
     if row:
@@ -178,14 +178,11 @@ def resolve(conn: Connection, ref: str) -> dict[str, Any]:
             rows = conn.execute(select(*cols).where(C.c.phone_key == pkey)).all()
     if not rows and key:
         pattern = f"%{_like_escape(key)}%"
-        rows = conn.execute(select(*cols).where(C.c.name_key.like(pattern, escape="\\")).order_by(C.c.id).limit(21)).all()
+        rows = conn.execute(select(*cols).where(C.c.name_key.like(pattern, escape="\\")).order_by(C.c.id).limit(Ambiguous.SHOWN + 1)).all()
     if not rows:
-        raise NotFound(f"no customer matches '{ref}'")
+        raise NoMatch(ref)
     if len(rows) > 1:
-        shown = rows[:20]
-        lines = "\n".join(f"  {r.code}  {r.name}  {r.phone}" for r in shown)
-        more = "\n  ..." if len(rows) > 20 else ""
-        raise Ambiguous(f"'{ref}' matches {len(rows)}{'+' if len(rows) > 20 else ''} customers; use a code:\n{lines}{more}")
+        raise Ambiguous(ref, [r._mapping for r in rows])
     return dict(rows[0]._mapping)
 
 
