@@ -328,19 +328,26 @@ def build_filters(
     archived: bool = False,
     today: dt.date,
 ) -> Filters:
-    def texts(values: Sequence[str]) -> list[str]:
-        return [t for t in (normalize.clean_text(v) for v in values) if t]
+    def texts(what: str, values: Sequence[str]) -> list[str]:
+        out = []
+        for value in values:
+            text = normalize.clean_text(value)
+            if text is None:  # dropping it would widen the filter to every customer
+                raise UsageError(f"the {what} filter is empty")
+            out.append(text)
+        return out
 
+    (search_text,) = texts("search", [search]) if search is not None else (None,)
     return Filters(
         stage=[vocab.parse("stage", s) for s in stage],
         level=[vocab.parse("level", s) for s in level],
-        source=texts(source),
-        industry=texts(industry),
-        owner=texts(owner),
-        tag=texts(tag),
-        search=normalize.clean_text(search) if search else None,
-        since=normalize.parse_date(since, today) if since else None,
-        until=normalize.parse_date(until, today) if until else None,
+        source=texts("source", source),
+        industry=texts("industry", industry),
+        owner=texts("owner", owner),
+        tag=texts("tag", tag),
+        search=search_text,
+        since=normalize.parse_date(since, today) if since is not None else None,
+        until=normalize.parse_date(until, today) if until is not None else None,
         archived=archived,
     )
 
