@@ -88,6 +88,8 @@ def test_each_listed_character_leaves_the_name_key_alone(ch: str) -> None:
 @given(name_text, st.lists(invisible, min_size=1, max_size=4), st.lists(st.integers(0, 99), min_size=4, max_size=4))
 @example("e\u0301", ["\u034f"], [1, 0, 0, 0])  # the grapheme joiner blocks composition until dropped
 @example("가", ["\u200d"], [0, 0, 0, 0])
+@example("-", ["\u200e"], [1, 0, 0, 0])  # an empty marker stays empty
+@example("N/A", ["\ufe0f"], [1, 0, 0, 0])
 def test_inserting_invisible_characters_never_changes_the_key(text: str, chars: list[str], positions: list[int]) -> None:
     try:
         key = name_key(text)

@@ -214,11 +214,12 @@ def keep_text(value: object) -> str | None:
 
 
 def name_key(value: str) -> str:
-    """The identity key of a name (§3): NFKC, no whitespace at all, case-folded."""
+    """The identity key of a name (§3): NFKC, no whitespace and no invisible characters
+    (``drop_invisible``) at all, case-folded."""
     text = value if isinstance(value, str) else clean_text(value)
-    if text is None or is_empty(text):
+    key = drop_invisible(text) if text is not None else ""
+    if is_empty(key):  # "-" with a direction mark is still the empty marker
         raise ParseError("name is empty")
-    key = drop_invisible(text)
     # casefold() can produce text that NFKC changes again (and the reverse), so iterate
     # to the fixed point: the key of a key must be itself. Two rounds almost always do.
     for _ in range(4):

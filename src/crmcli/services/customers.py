@@ -182,7 +182,7 @@ def resolve(conn: Connection, ref: str) -> dict[str, Any]:
     if not rows:
         raise NoMatch(ref)
     if len(rows) > 1:
-        raise Ambiguous(ref, [r._mapping for r in rows])
+        raise Ambiguous(ref, [dict(r._mapping) for r in rows])
     return dict(rows[0]._mapping)
 
 
