@@ -9,6 +9,7 @@ and a blank --tag/--owner/--search was dropped, so every customer matched.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -105,11 +106,11 @@ BLANKS = ["", " ", "   ", "\t", "\u3000", "-", "—", "N/A", "无", "/", "\u200b
 TEXT_FILTERS = ["--tag", "--owner", "--source", "--industry", "--stage", "--level", "--search", "--since", "--until"]
 
 
-def _one_usage_error(result: object, option: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)  # type: ignore[attr-defined]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]  # type: ignore[attr-defined]
-    assert len(errors) == 1 and option in errors[0], result.stderr  # type: ignore[attr-defined]
-    assert result.stdout == ""  # type: ignore[attr-defined]
+def _one_usage_error(result: Any, option: str) -> None:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and option in errors[0], result.stderr
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize("option", TEXT_FILTERS)

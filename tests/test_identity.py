@@ -125,6 +125,22 @@ def test_phones_and_headers_are_not_fooled(ch: str) -> None:
     assert field_of(f"客户{ch}名称") == "name" and field_of(f"{ch}Phone{ch}") == "phone"
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["13812345678", "+86 138 1234 5678", "010-12345678", "0755-1234567转8", "+1 415 555 0199", "138"]),
+    st.lists(invisible, min_size=1, max_size=3),
+    st.lists(st.integers(0, 99), min_size=3, max_size=3),
+)
+def test_inserting_invisible_characters_never_changes_a_phone_key(phone: str, chars: list[str], positions: list[int]) -> None:
+    try:
+        key = phone_key(phone)
+    except ParseError:
+        with pytest.raises(ParseError):
+            phone_key(_insert(phone, chars, positions))
+        return
+    assert phone_key(_insert(phone, chars, positions)) == key
+
+
 def test_a_name_of_invisible_characters_only_is_empty() -> None:
     for text in ("\u200e", "\u3164\u2800", "\ufe0f", "\U000e0041\U000e007f"):
         with pytest.raises(ParseError, match="name is empty"):
