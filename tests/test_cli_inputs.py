@@ -46,17 +46,17 @@ def test_every_numeric_option_has_a_bound(command: str, args: list[str], option:
 
 
 @pytest.mark.parametrize(("command", "args", "option"), NUMERIC, ids=[f"{c} {o}" for c, _, o in NUMERIC])
-@pytest.mark.parametrize("value", ["99999999999999999999", "-99999999999999999999", "1e400", "nan", "9" * 5000])
-def test_out_of_range_is_a_usage_error(crm: Crm, crm_env: Path, command: str, args: list[str], option: str, value: str) -> None:
+def test_out_of_range_is_a_usage_error(crm: Crm, crm_env: Path, command: str, args: list[str], option: str) -> None:
     crm.ok("add", "甲公司", "--phone", "13800000001")
     before = counts(crm_env)
-    result = crm(command, *args, option, value)
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and option in errors[0], result.stderr
-    assert "allowed" in errors[0] or "not a" in errors[0]
-    assert "Traceback" not in result.stderr and "unexpected" not in result.stderr and result.stdout == ""
-    assert value[:20] in errors[0]
+    for value in ("99999999999999999999", "-99999999999999999999", "1e400", "nan", "9" * 5000):
+        result = crm(command, *args, option, value)
+        assert result.exit_code == 2, (value, result.stdout, result.stderr)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and option in errors[0], result.stderr
+        assert "allowed" in errors[0] or "not a" in errors[0]
+        assert "Traceback" not in result.stderr and "unexpected" not in result.stderr and result.stdout == ""
+        assert value[:20] in errors[0]
     assert counts(crm_env) == before
 
 
@@ -114,11 +114,11 @@ def _one_usage_error(result: Any, option: str) -> None:
 
 
 @pytest.mark.parametrize("option", TEXT_FILTERS)
-@pytest.mark.parametrize("blank", BLANKS, ids=repr)
-def test_a_blank_filter_is_a_usage_error_in_list(crm: Crm, option: str, blank: str) -> None:
+def test_a_blank_filter_is_a_usage_error_in_list(crm: Crm, option: str) -> None:
     crm.ok("add", "甲公司", "--phone", "13800000001", "--tag", "vip", "--owner", "bob")
-    _one_usage_error(crm("list", option, blank), option)
-    _one_usage_error(crm("list", "--due", option, blank), option)
+    for blank in BLANKS:
+        _one_usage_error(crm("list", option, blank), option)
+        _one_usage_error(crm("list", "--due", option, blank), option)
 
 
 @pytest.mark.parametrize("option", TEXT_FILTERS)
