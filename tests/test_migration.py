@@ -1,8 +1,8 @@
 """Schema upgrades: all or nothing, child rows kept through batch table rebuilds, a valid backup first.
 
-The program's real migrations directory is copied to tmp_path with extra revisions added, and
-``crmcli.db`` is pointed at the copy (its ``__file__``, ``REVISIONS`` and ``HEAD``), so the code
-under test is the real ``get_engine`` -> ``migrate`` -> ``env.py`` path.
+The program's real migrations directory is copied to tmp_path with extra revisions (9002, 9003)
+added after its head, and ``crmcli.db`` is pointed at the copy (its ``__file__``, ``REVISIONS``
+and ``HEAD``), so the code under test is the real ``get_engine`` -> ``migrate`` -> ``env.py`` path.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import pytest
 from tests.conftest import Crm
 from tests.reliability_support import counts, integrity, revision
 
-REBUILD_0002 = '''
+REBUILD_9002 = '''
 """rebuild every table that has children"""
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0002"
-down_revision = "0001"
+revision = "9002"
+down_revision = "{down}"
 branch_labels = None
 depends_on = None
 
@@ -43,13 +43,13 @@ def downgrade() -> None:
     pass
 '''
 
-FAILING_0003 = '''
+FAILING_9003 = '''
 """a later revision that fails half-way"""
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0003"
-down_revision = "0002"
+revision = "9003"
+down_revision = "9002"
 branch_labels = None
 depends_on = None
 
@@ -73,6 +73,7 @@ def _real() -> tuple[str, tuple[str, ...]]:
 
 
 REAL_DB_PY, REAL_REVISIONS = _real()
+OLD = REAL_REVISIONS[-1]  # what a database written by this program holds before the fake upgrade
 
 
 def fake_migrations(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -130,16 +131,16 @@ def test_batch_rebuild_keeps_child_rows(crm: Crm, crm_env: Path, tmp_path: Path,
     populate(crm)
     before = counts(crm_env)
     assert min(before.values()) > 0
-    fake = fake_migrations(tmp_path, {"0002_rebuild.py": REBUILD_0002.format(extra="")})
-    point_db_at(monkeypatch, fake, ("0001", "0002"))
+    fake = fake_migrations(tmp_path, {"9002_rebuild.py": REBUILD_9002.format(down=OLD, extra="")})
+    point_db_at(monkeypatch, fake, (*REAL_REVISIONS, "9002"))
 
     crm.ok("list")
-    assert revision(crm_env) == "0002"
+    assert revision(crm_env) == "9002"
     assert "region" in columns(crm_env, "customer")
     assert counts(crm_env) == before
     assert fk_problems(crm_env) == [] and integrity(crm_env) == "ok"
-    backup = pre_migration_backup(crm_env, "0001")
-    assert revision(backup) == "0001" and counts(backup) == before and integrity(backup) == "ok"
+    backup = pre_migration_backup(crm_env, OLD)
+    assert revision(backup) == OLD and counts(backup) == before and integrity(backup) == "ok"
     assert oct(backup.stat().st_mode & 0o777) == "0o600"
     # Foreign keys are enforced again afterwards, on the same pooled connections.
     from sqlalchemy import text
@@ -159,26 +160,26 @@ def test_batch_rebuild_keeps_child_rows(crm: Crm, crm_env: Path, tmp_path: Path,
 
 
 def test_failed_upgrade_leaves_the_old_revision(crm: Crm, crm_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """0002 succeeds, 0003 fails after rebuilding a table: the whole upgrade is one transaction."""
+    """9002 succeeds, 9003 fails after rebuilding a table: the whole upgrade is one transaction."""
     populate(crm)
     before = counts(crm_env)
     fake = fake_migrations(
         tmp_path,
         {
-            "0002_rebuild.py": REBUILD_0002.format(extra=""),
-            "0003_fails.py": FAILING_0003.format(failure='raise RuntimeError("disk on fire")'),
+            "9002_rebuild.py": REBUILD_9002.format(down=OLD, extra=""),
+            "9003_fails.py": FAILING_9003.format(failure='raise RuntimeError("disk on fire")'),
         },
     )
-    point_db_at(monkeypatch, fake, ("0001", "0002", "0003"))
+    point_db_at(monkeypatch, fake, (*REAL_REVISIONS, "9002", "9003"))
 
     result = crm("list")
     assert result.exit_code == 1 and "disk on fire" in result.stderr
-    assert revision(crm_env) == "0001"  # not 0002: no intermediate revision
+    assert revision(crm_env) == OLD  # not 9002: no intermediate revision
     assert "region" not in columns(crm_env, "customer") and "channel" not in columns(crm_env, "follow_up")
     assert counts(crm_env) == before and integrity(crm_env) == "ok"
-    backup = pre_migration_backup(crm_env, "0001")
-    assert revision(backup) == "0001" and counts(backup) == before and integrity(backup) == "ok"
-    # The program that only knows 0001 carries on normally.
+    backup = pre_migration_backup(crm_env, OLD)
+    assert revision(backup) == OLD and counts(backup) == before and integrity(backup) == "ok"
+    # The program that only knows the real revisions carries on normally.
     point_db_at(monkeypatch, Path(REAL_DB_PY), REAL_REVISIONS)
     crm.ok("follow", "客户1", "-c", "迁移失败之后")
     assert crm.json("check")["ok"] is True
@@ -191,11 +192,11 @@ def test_upgrade_refuses_to_commit_broken_foreign_keys(crm: Crm, crm_env: Path, 
     orphaning = '''
     op.execute("UPDATE follow_up SET customer_id = customer_id + 1000")
 '''
-    fake = fake_migrations(tmp_path, {"0002_rebuild.py": REBUILD_0002.format(extra=orphaning)})
-    point_db_at(monkeypatch, fake, ("0001", "0002"))
+    fake = fake_migrations(tmp_path, {"9002_rebuild.py": REBUILD_9002.format(down=OLD, extra=orphaning)})
+    point_db_at(monkeypatch, fake, (*REAL_REVISIONS, "9002"))
     result = crm("list")
     assert result.exit_code == 1 and "foreign keys" in result.stderr
-    assert revision(crm_env) == "0001" and counts(crm_env) == before and fk_problems(crm_env) == []
+    assert revision(crm_env) == OLD and counts(crm_env) == before and fk_problems(crm_env) == []
 
 
 def test_upgrade_killed_midway(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
@@ -208,8 +209,8 @@ def test_upgrade_killed_midway(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
     fake = fake_migrations(
         tmp_path,
         {
-            "0002_rebuild.py": REBUILD_0002.format(extra=""),
-            "0003_fails.py": FAILING_0003.format(failure="import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
+            "9002_rebuild.py": REBUILD_9002.format(down=OLD, extra=""),
+            "9003_fails.py": FAILING_9003.format(failure="import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
         },
     )
     code = textwrap.dedent(
@@ -217,8 +218,8 @@ def test_upgrade_killed_midway(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
         import sys
         from crmcli import db
         db.__file__ = {str(fake)!r}
-        db.REVISIONS = ("0001", "0002", "0003")
-        db.HEAD = "0003"
+        db.REVISIONS = {(*REAL_REVISIONS, "9002", "9003")!r}
+        db.HEAD = "9003"
         from crmcli.cli import main
         sys.argv = ["crm", "list"]
         main()
@@ -227,11 +228,11 @@ def test_upgrade_killed_midway(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert integrity(crm_env) == "ok"
-    assert revision(crm_env) == "0001"
+    assert revision(crm_env) == OLD
     assert "region" not in columns(crm_env, "customer")
     assert counts(crm_env) == before
-    backup = pre_migration_backup(crm_env, "0001")
-    assert revision(backup) == "0001" and counts(backup) == before and integrity(backup) == "ok"
+    backup = pre_migration_backup(crm_env, OLD)
+    assert revision(backup) == OLD and counts(backup) == before and integrity(backup) == "ok"
     assert not list(tmp_path.rglob("_alembic_tmp_*"))
     crm.ok("follow", "客户2", "-c", "断电之后")
     assert crm.json("check")["counts"]["follow_ups"] == before["follow_up"] + 1
@@ -241,11 +242,11 @@ def test_restored_older_backup_is_upgraded_on_next_use(crm: Crm, crm_env: Path, 
     populate(crm)
     before = counts(crm_env)
     backup = Path(crm.ok("backup", str(tmp_path / "old.db")).strip())
-    fake = fake_migrations(tmp_path, {"0002_rebuild.py": REBUILD_0002.format(extra="")})
-    point_db_at(monkeypatch, fake, ("0001", "0002"))
+    fake = fake_migrations(tmp_path, {"9002_rebuild.py": REBUILD_9002.format(down=OLD, extra="")})
+    point_db_at(monkeypatch, fake, (*REAL_REVISIONS, "9002"))
     crm.ok("list")
-    assert revision(crm_env) == "0002"
+    assert revision(crm_env) == "9002"
     out = crm.ok("restore", str(backup))
-    assert "upgraded" in out and revision(crm_env) == "0001"
+    assert "upgraded" in out and revision(crm_env) == OLD
     crm.ok("list")
-    assert revision(crm_env) == "0002" and counts(crm_env) == before and fk_problems(crm_env) == []
+    assert revision(crm_env) == "9002" and counts(crm_env) == before and fk_problems(crm_env) == []

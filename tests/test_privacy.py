@@ -243,3 +243,39 @@ def test_reject_sensitive_keeps_them_out_of_the_database(crm: Crm, crm_env: Path
     rejects = Path(summary["rejects_file"]).read_text(encoding="utf-8-sig")
     assert rejects.count("--reject-sensitive") == len(SENSITIVE_ROWS)
     assert "ID number" in rejects and "bank card" in rejects
+
+
+def test_mask_covers_the_candidates_of_an_ambiguous_ref(crm: Crm) -> None:
+    """`crm show 公司 --mask`: the 'matches N customers' list shows code, name and masked phone."""
+    for i, phone in enumerate(PHONES):
+        crm.ok("add", f"公司{i}", "--phone", phone)
+    crm.ok("add", "另一家", "--phone", PHONES[0])  # the same phone: a phone REF that is ambiguous
+    for ref in ("公司", PHONES[0], "138 1234 5678"):
+        for fmt in ("table", "json"):
+            result = crm("show", ref, "--mask", "--format", fmt)
+            assert result.exit_code == 1 and result.stderr.count("Error:") == 1, result.stderr
+            assert "matches" in result.stderr and "138****5678" in result.stderr
+            assert_no_whole_phone(result.stdout + result.stderr, PHONES)
+    # an unknown phone typed as the REF is not echoed whole either
+    missing = crm("show", "13999990000", "--mask")
+    assert missing.exit_code == 1 and "no customer matches" in missing.stderr
+    assert_no_whole_phone(missing.stderr, ["13999990000"])
+    # Without --mask the candidates carry their phones (spec §4), so the checks above can fail.
+    plain = crm("show", "公司")
+    assert plain.exit_code == 1
+    with pytest.raises(AssertionError):
+        assert_no_whole_phone(plain.stderr, PHONES)
+    assert "13999990000" in crm("show", "13999990000").stderr
+
+
+def test_masking_is_one_function(crm: Crm) -> None:
+    """Records, export rows and error candidates all go through crmcli.masking."""
+    from crmcli import masking
+
+    rec = {"code": "C1", "phone": "13812345678", "email": "zhang@example.com", "contact": "张三"}
+    assert masking.mask_record(dict(rec)) == {
+        "code": "C1", "phone": "138****5678", "email": "z***@example.com", "contact": "张三",
+    }  # fmt: skip
+    assert masking.mask_text("call 138 1234 5678 or 010-87654321 ext 12, room 301") == (
+        "call 138****5678 or 010****4321 ext 12, room 301"
+    )

@@ -6,6 +6,9 @@ stderr and the exit code below; nothing else decides exit codes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 
 class CrmError(Exception):
     """An error the user can fix: bad value, not found, duplicate, unreadable file."""
@@ -19,6 +22,10 @@ class CrmError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def masked(self) -> str:
+        """The message as shown with ``--mask``; errors that carry contact data override it."""
+        return self.message
+
 
 class ParseError(CrmError, ValueError):
     """A value (name, phone, date, money, enum) could not be read."""
@@ -28,8 +35,45 @@ class NotFound(CrmError):
     """No customer (or batch, or file) matches what was asked for."""
 
 
+class NoMatch(NotFound):
+    """No customer matches a REF. The REF is echoed: with --mask a phone in it is masked."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(self._text(ref))
+
+    @staticmethod
+    def _text(ref: str) -> str:
+        return f"no customer matches '{ref}'"
+
+    def masked(self) -> str:
+        from crmcli.masking import mask_text
+
+        return self._text(mask_text(self.ref))
+
+
 class Ambiguous(CrmError):
-    """A reference matches several customers."""
+    """A REF matches several customers: the message lists them, code, name and phone (spec §4)."""
+
+    SHOWN = 20
+
+    def __init__(self, ref: str, candidates: Sequence[Mapping[str, Any]]) -> None:
+        self.ref = ref
+        self.candidates = [dict(c) for c in candidates]
+        super().__init__(self._text(ref, self.candidates))
+
+    def _text(self, ref: str, candidates: Sequence[Mapping[str, Any]]) -> str:
+        n = len(candidates)
+        more = n > self.SHOWN  # a partial-name lookup stops at SHOWN + 1
+        lines = [f"  {c['code']}  {c['name']}  {c['phone']}" for c in candidates[: self.SHOWN]]
+        if more:
+            lines.append("  ...")
+        return f"'{ref}' matches {n}{'+' if more else ''} customers; use a code:\n" + "\n".join(lines)
+
+    def masked(self) -> str:
+        from crmcli.masking import mask_record, mask_text
+
+        return self._text(mask_text(self.ref), [mask_record(dict(c)) for c in self.candidates])
 
 
 class Duplicate(CrmError):

@@ -24,6 +24,7 @@ __all__ = [
     "EMPTY_MARKERS",
     "clean_phone",
     "clean_text",
+    "drop_invisible",
     "is_empty",
     "looks_sensitive",
     "mask_email",
@@ -40,13 +41,39 @@ EMPTY_MARKERS: frozenset[str] = frozenset({"-", "—", "——", "/", "无", "N/
 _MARKERS_FOLDED = frozenset(m.casefold() for m in EMPTY_MARKERS)
 _MARKER_MAX_LEN = max(len(m) for m in EMPTY_MARKERS)
 
-# Invisible characters that survive NFKC and str.strip(): copied from web pages and chat
-# apps into spreadsheets, they would make two equal names differ.
+# Invisible characters that survive NFKC and str.strip(), trimmed from the ends of stored text.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _EDGES_RE = re.compile(f"^[\\s{_INVISIBLE}]+|[\\s{_INVISIBLE}]+$")
-_NAME_DROP_RE = re.compile(f"[\\s{_INVISIBLE}]+")
+# What an identity key never sees (§3): characters that show nothing of their own, copied from
+# web pages, chat apps and spoofed lead lists, which would make two equal names two customers.
+# Every format character (category Cf: zero-width spaces and joiners, direction marks, embeddings
+# and isolates, the soft hyphen, the BOM, tag characters, and the few visible Cf such as the
+# Arabic number signs), every variation selector, and the blank-looking fillers: the Hangul
+# fillers, the braille blank, the combining grapheme joiner, the Khmer inherent vowels. This is
+# Unicode's Default_Ignorable_Code_Point set plus the Cf outside it and U+2800. It is written
+# out rather than read from unicodedata so that a stored key does not depend on the Unicode
+# version of the Python that computed it (tests/test_identity.py checks it covers every Cf).
+# NFKC maps nothing outside the set into it, so dropping before NFKC is enough.
+_IGNORABLE = (
+    "\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5"
+    "\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\ufff0-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+_IGNORABLE_RE = re.compile(f"[{_IGNORABLE}]+")
+_NAME_DROP_RE = re.compile(r"\s+")
 _NEWLINE_RE = re.compile("\r\n?|[\x85\u2028\u2029]")
 _HSPACE_RE = re.compile(r"[^\S\n]+")
+
+
+def drop_invisible(text: str) -> str:
+    """``text`` without the characters that show nothing (``_IGNORABLE``): the first step of
+    every identity comparison -- name keys, phone keys, REF lookup, import headers.
+
+    ASCII text holds none and comes back as it is, without a scan: the import calls this per
+    cell on 100k-row files.
+    """
+    return text if text.isascii() else _IGNORABLE_RE.sub("", text)
 
 
 def _nfkc(text: str) -> str:
@@ -187,11 +214,12 @@ def keep_text(value: object) -> str | None:
 
 
 def name_key(value: str) -> str:
-    """The identity key of a name (§3): NFKC, no whitespace at all, case-folded."""
+    """The identity key of a name (§3): NFKC, no whitespace and no invisible characters
+    (``drop_invisible``) at all, case-folded."""
     text = value if isinstance(value, str) else clean_text(value)
-    if text is None or is_empty(text):
+    key = drop_invisible(text) if text is not None else ""
+    if is_empty(key):  # "-" with a direction mark is still the empty marker
         raise ParseError("name is empty")
-    key = text
     # casefold() can produce text that NFKC changes again (and the reverse), so iterate
     # to the fixed point: the key of a key must be itself. Two rounds almost always do.
     for _ in range(4):
@@ -238,7 +266,7 @@ def _phone_source(value: object) -> str:
         return str(int(value))
     if not isinstance(value, str):
         raise ParseError(f"cannot read phone {value!r}")
-    text = " ".join(_strip(_nfkc(value)).split())
+    text = " ".join(_nfkc(drop_invisible(value)).split())
     if text.startswith("'"):  # Excel's "keep this as text" prefix
         text = text[1:].lstrip()
     if not text or _is_marker(text):

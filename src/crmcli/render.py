@@ -193,13 +193,10 @@ def print_records(rows: Sequence[dict[str, Any]], *, fmt: str, lang: str, table_
 
 
 def mask_records(rows: Iterable[dict[str, Any]]) -> None:
-    from crmcli.normalize import mask_email, mask_phone
+    from crmcli.masking import mask_record
 
     for rec in rows:
-        if rec.get("phone"):
-            rec["phone"] = mask_phone(rec["phone"])
-        if rec.get("email"):
-            rec["email"] = mask_email(rec["email"])
+        mask_record(rec)
 
 
 CARD_KEYS = (

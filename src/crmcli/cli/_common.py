@@ -94,7 +94,8 @@ def handle_errors(func: F) -> F:
         except CrmError as exc:
             if os.environ.get("CRM_DEBUG") == "1":
                 raise
-            raise fail(str(exc), exc.exit_code) from None
+            # A command's --mask covers its error messages too (an ambiguous REF lists phones).
+            raise fail(exc.masked() if kwargs.get("mask") is True else str(exc), exc.exit_code) from None
         except Exception as exc:
             if os.environ.get("CRM_DEBUG") == "1":
                 raise
@@ -121,19 +122,75 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+class Bounded:
+    """The parser of every numeric option: a number from ``low`` to ``high``, else a usage error
+    (exit 2) naming the option, the value and the range.
+
+    Unbounded, a huge value reached SQLite ("Python int too large to convert to SQLite
+    INTEGER") or date arithmetic (``--within 99999999``) and failed there as an unexpected
+    OverflowError. NaN and infinities are out of every range.
+    """
+
+    def __init__(self, kind: type[int] | type[float], low: float, high: float) -> None:
+        self.kind, self.low, self.high = kind, low, high
+
+    def _show(self, number: float) -> str:
+        return f"{number:,}" if self.kind is int else f"{number:g}"
+
+    def __call__(self, value: object) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):  # a default
+            number: Any = value
+            text = str(value)
+        else:
+            text = str(value).strip()
+            try:
+                number = self.kind(text)
+            except (ValueError, OverflowError):
+                shown = text if len(text) <= 40 else text[:40] + "..."
+                raise typer.BadParameter(f"'{shown}' is not {'a whole number' if self.kind is int else 'a number'}") from None
+        if not self.low <= number <= self.high:  # False for NaN too
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise typer.BadParameter(f"{shown} is out of range; allowed: {self._show(self.low)} to {self._show(self.high)}")
+        return number
+
+    def __repr__(self) -> str:
+        return f"Bounded({self.kind.__name__}, {self.low}, {self.high})"
+
+
+# The ranges of the numeric options, one per kind of number.
+COUNT = Bounded(int, 0, 1_000_000_000)  # --limit
+DAYS = Bounded(int, 0, 36_500)  # --within: a hundred years ahead
+ROW_ID = Bounded(int, 1, 2**63 - 1)  # --undo BATCH: SQLite's INTEGER
+SHARE = Bounded(float, 0.0, 1.0)  # report abc --a/--b
+
+
+def not_blank(value: Any) -> Any:
+    """Callback of the filter options: a value that is blank, or that normalises to empty (``-``,
+    ``N/A``, invisible characters), is a usage error naming the option. Dropping it instead made
+    ``--owner "$EMPTY"`` list and export every customer."""
+    if value is None:
+        return value
+    from crmcli.normalize import drop_invisible, is_empty
+
+    for item in value if isinstance(value, list | tuple) else (value,):
+        if isinstance(item, str) and is_empty(drop_invisible(item)):
+            raise typer.BadParameter(f"{item!r} is blank; give a value, or leave the option out")
+    return value
+
+
 # Filters shared by list, export and report (spec §5), as reusable annotated types.
 from typing import Annotated  # noqa: E402
 
-StageF = Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE")]
-LevelF = Annotated[list[str] | None, typer.Option("--level", help="Only this level (repeatable).", show_default=False, metavar="LEVEL")]
-SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).", show_default=False, metavar="SOURCE")]
-IndustryF = Annotated[list[str] | None, typer.Option("--industry", help="Only this industry (repeatable).", show_default=False, metavar="INDUSTRY")]
-OwnerF = Annotated[list[str] | None, typer.Option("--owner", help="Only customers of this owner (repeatable).", show_default=False, metavar="OWNER")]
+StageF = Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE", callback=not_blank)]
+LevelF = Annotated[list[str] | None, typer.Option("--level", help="Only this level (repeatable).", show_default=False, metavar="LEVEL", callback=not_blank)]
+SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).", show_default=False, metavar="SOURCE", callback=not_blank)]
+IndustryF = Annotated[list[str] | None, typer.Option("--industry", help="Only this industry (repeatable).", show_default=False, metavar="INDUSTRY", callback=not_blank)]
+OwnerF = Annotated[list[str] | None, typer.Option("--owner", help="Only customers of this owner (repeatable).", show_default=False, metavar="OWNER", callback=not_blank)]
 MineF = Annotated[bool, typer.Option("--mine", help="Only the acting user's customers.")]
-TagF = Annotated[list[str] | None, typer.Option("--tag", help="Only customers with this tag (repeatable).", show_default=False, metavar="TAG")]
-SearchF = Annotated[str | None, typer.Option("--search", help="Text in name, contact, phone, need or notes.", show_default=False, metavar="TEXT")]
-SinceF = Annotated[str | None, typer.Option("--since", help="Created on or after DATE.", show_default=False, metavar="DATE")]
-UntilF = Annotated[str | None, typer.Option("--until", help="Created on or before DATE.", show_default=False, metavar="DATE")]
+TagF = Annotated[list[str] | None, typer.Option("--tag", help="Only customers with this tag (repeatable).", show_default=False, metavar="TAG", callback=not_blank)]
+SearchF = Annotated[str | None, typer.Option("--search", help="Text in name, contact, phone, need or notes.", show_default=False, metavar="TEXT", callback=not_blank)]
+SinceF = Annotated[str | None, typer.Option("--since", help="Created on or after DATE.", show_default=False, metavar="DATE", callback=not_blank)]
+UntilF = Annotated[str | None, typer.Option("--until", help="Created on or before DATE.", show_default=False, metavar="DATE", callback=not_blank)]
 ArchivedF = Annotated[bool, typer.Option("--archived", help="Only archived customers.")]
 MaskF = Annotated[bool, typer.Option("--mask", help="Mask phones (138****5678) and e-mails.")]
 

@@ -5,6 +5,8 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli._common import (
+    COUNT,
+    DAYS,
     ArchivedF,
     IndustryF,
     LevelF,
@@ -191,9 +193,9 @@ def register(app: typer.Typer) -> None:
         until: UntilF = None,
         archived: ArchivedF = False,
         due: Annotated[bool, typer.Option("--due", help="Customers due for a follow-up today, most overdue first.")] = False,
-        within: Annotated[int, typer.Option("--within", help="With --due: due within N days from today.", min=0, metavar="DAYS")] = 0,
+        within: Annotated[int, typer.Option("--within", help="With --due: due within N days from today (0 to 36500).", parser=DAYS, metavar="DAYS")] = 0,
         sort: Annotated[str | None, typer.Option("--sort", help="code|name|created|stage|level|owner|last_follow|next_follow|amount; '-' prefix = descending.", show_default=False, metavar="FIELD")] = None,
-        limit: Annotated[int | None, typer.Option("--limit", help="At most N customers.", min=0, show_default=False, metavar="N")] = None,
+        limit: Annotated[int | None, typer.Option("--limit", help="At most N customers.", parser=COUNT, show_default=False, metavar="N")] = None,
         fmt: Fmt = "table",
         mask: MaskF = False,
     ) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli._common import handle_errors, state
+from crmcli.cli._common import ROW_ID, handle_errors, state
 from crmcli.errors import UsageError
 
 BATCH_KEYS = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         owner: Annotated[str | None, typer.Option("--owner", help="Owner of new customers whose row names none.", show_default=False, metavar="OWNER")] = None,
         source: Annotated[str | None, typer.Option("--source", help="Source (客户来源) of new customers whose row names none.", show_default=False, metavar="SOURCE")] = None,
         fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
-        undo: Annotated[int | None, typer.Option("--undo", metavar="BATCH", help="Undo import batch BATCH (see crm imports).", show_default=False)] = None,
+        undo: Annotated[int | None, typer.Option("--undo", metavar="BATCH", help="Undo import batch BATCH (see crm imports).", parser=ROW_ID, show_default=False)] = None,
         force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
         reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
     ) -> None:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import MineF, OwnerF, handle_errors, state
+from crmcli.cli._common import SHARE, MineF, OwnerF, handle_errors, not_blank, state
 from crmcli.errors import UsageError
 
 # The same tuple as crmcli.services.reports.KINDS (a test holds them together); repeated
@@ -28,10 +28,11 @@ def register(app: typer.Typer) -> None:
                 help="Period start: customers by creation date, events by their own date.",
                 show_default=False,
                 metavar="DATE",
+                callback=not_blank,
             ),
         ] = None,
         until: Annotated[
-            str | None, typer.Option("--until", help="Period end (inclusive).", show_default=False, metavar="DATE")
+            str | None, typer.Option("--until", help="Period end (inclusive).", show_default=False, metavar="DATE", callback=not_blank)
         ] = None,
         owner: OwnerF = None,
         mine: MineF = False,
@@ -52,11 +53,12 @@ def register(app: typer.Typer) -> None:
                 help="abc: class A while the cumulative share before the customer is below this [0.7].",
                 show_default=False,
                 metavar="SHARE",
+                parser=SHARE,
             ),
         ] = None,
         b: Annotated[
             float | None,
-            typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False, metavar="SHARE"),
+            typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False, metavar="SHARE", parser=SHARE),
         ] = None,
     ) -> None:
         """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast or alerts.

@@ -3,7 +3,7 @@
 Every header name used by the seed templates (客户信息总表, the 关键联系人/跟进记录 sheet, the
 统计表, the English Customer_* / Follow_* tables) and by our own export (``vocab.COLUMN_LABELS``,
 zh and en) is known here. Headers are compared normalised: NFKC, case-folded, without spaces,
-``_`` or ``-``, and without a trailing ``*``, ``(*)``, ``（必填）`` or ``(元)``.
+``_``, ``-`` or invisible characters (``normalize.drop_invisible``), and without a trailing ``*``, ``(*)``, ``（必填）`` or ``(元)``.
 
 A few fields are special:
 
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from crmcli.errors import UsageError
 from crmcli.hanzi import simplify
+from crmcli.normalize import drop_invisible
 
 # Field -> the header names it is read from. The first name is what the rejects file and
 # messages call the field when the file gave it no header of its own.
@@ -108,7 +109,7 @@ def norm_header(text: object) -> str:
     value = str(text) if not isinstance(text, str) else text
     if isinstance(text, float) and text.is_integer():
         value = str(int(text))
-    value = simplify(unicodedata.normalize("NFKC", value).strip().casefold())  # 客戶編號 = 客户编号
+    value = simplify(unicodedata.normalize("NFKC", drop_invisible(value)).strip().casefold())  # 客戶編號 = 客户编号
     value = _DROP.sub("", value)
     prev = None
     while prev != value:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, literal_column, or_, select, text, update
 
 from crmcli import normalize, vocab
-from crmcli.errors import Ambiguous, CrmError, Duplicate, NotFound, ParseError, UsageError
+from crmcli.errors import Ambiguous, CrmError, Duplicate, NoMatch, NotFound, ParseError, UsageError
 from crmcli.models import Customer, Deal, FollowUp, StageChange, Tag
 
 C = Customer.__table__  # type: ignore[attr-defined]
@@ -153,10 +153,13 @@ def _like_escape(text_: str) -> str:
 
 
 def resolve(conn: Connection, ref: str) -> dict[str, Any]:
-    """Find one customer by code, exact name, phone, or a unique part of its name (spec §4)."""
-    ref = ref.strip()
+    """Find one customer by code, exact name, phone, or a unique part of its name (spec §4).
+
+    Characters that show nothing are no part of any of these (``normalize.drop_invisible``).
+    """
+    ref = normalize.drop_invisible(ref).strip()
     if not ref:
-        raise NotFound("no customer matches ''")
+        raise NoMatch("")
     cols = (C.c.id, C.c.code, C.c.name, C.c.phone)
     row = conn.execute(select(*cols).where(C.c.code == ref.upper())).first()
     if row:
@@ -175,14 +178,11 @@ def resolve(conn: Connection, ref: str) -> dict[str, Any]:
             rows = conn.execute(select(*cols).where(C.c.phone_key == pkey)).all()
     if not rows and key:
         pattern = f"%{_like_escape(key)}%"
-        rows = conn.execute(select(*cols).where(C.c.name_key.like(pattern, escape="\\")).order_by(C.c.id).limit(21)).all()
+        rows = conn.execute(select(*cols).where(C.c.name_key.like(pattern, escape="\\")).order_by(C.c.id).limit(Ambiguous.SHOWN + 1)).all()
     if not rows:
-        raise NotFound(f"no customer matches '{ref}'")
+        raise NoMatch(ref)
     if len(rows) > 1:
-        shown = rows[:20]
-        lines = "\n".join(f"  {r.code}  {r.name}  {r.phone}" for r in shown)
-        more = "\n  ..." if len(rows) > 20 else ""
-        raise Ambiguous(f"'{ref}' matches {len(rows)}{'+' if len(rows) > 20 else ''} customers; use a code:\n{lines}{more}")
+        raise Ambiguous(ref, [dict(r._mapping) for r in rows])
     return dict(rows[0]._mapping)
 
 
@@ -328,19 +328,26 @@ def build_filters(
     archived: bool = False,
     today: dt.date,
 ) -> Filters:
-    def texts(values: Sequence[str]) -> list[str]:
-        return [t for t in (normalize.clean_text(v) for v in values) if t]
+    def texts(what: str, values: Sequence[str]) -> list[str]:
+        out = []
+        for value in values:
+            text = normalize.clean_text(value)
+            if text is None:  # dropping it would widen the filter to every customer
+                raise UsageError(f"the {what} filter is empty")
+            out.append(text)
+        return out
 
+    (search_text,) = texts("search", [search]) if search is not None else (None,)
     return Filters(
         stage=[vocab.parse("stage", s) for s in stage],
         level=[vocab.parse("level", s) for s in level],
-        source=texts(source),
-        industry=texts(industry),
-        owner=texts(owner),
-        tag=texts(tag),
-        search=normalize.clean_text(search) if search else None,
-        since=normalize.parse_date(since, today) if since else None,
-        until=normalize.parse_date(until, today) if until else None,
+        source=texts("source", source),
+        industry=texts("industry", industry),
+        owner=texts("owner", owner),
+        tag=texts("tag", tag),
+        search=search_text,
+        since=normalize.parse_date(since, today) if since is not None else None,
+        until=normalize.parse_date(until, today) if until is not None else None,
         archived=archived,
     )
 

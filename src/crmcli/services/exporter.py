@@ -253,15 +253,13 @@ def _iter_rows(conn: Any, query: Any, batch: int = 2000) -> Iterator[Sequence[An
 
 
 def _masked(rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
-    from crmcli.normalize import mask_email, mask_phone
+    from crmcli.masking import MASKERS, mask_value
 
-    phone, email = CUSTOMER_COLUMNS.index("phone"), CUSTOMER_COLUMNS.index("email")
+    masked = [(i, key) for i, key in enumerate(CUSTOMER_COLUMNS) if key in MASKERS]
     for values in rows:
         row = list(values)
-        if row[phone]:
-            row[phone] = mask_phone(row[phone])
-        if row[email]:
-            row[email] = mask_email(row[email])
+        for i, key in masked:
+            row[i] = mask_value(key, row[i])
         yield row
 
 
@@ -278,13 +276,10 @@ def customer_records(conn: Any, filters: Any, cadence: dict[str, int], *, mask: 
 
     rows = list_customers(conn, filters, cadence=cadence)
     if mask:
-        from crmcli.normalize import mask_email, mask_phone
+        from crmcli.masking import mask_record
 
         for rec in rows:
-            if rec.get("phone"):
-                rec["phone"] = mask_phone(rec["phone"])
-            if rec.get("email"):
-                rec["email"] = mask_email(rec["email"])
+            mask_record(rec)
     return rows
 
 

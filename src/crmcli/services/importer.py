@@ -327,8 +327,10 @@ def _fast_keep(v: str) -> str | None:
 
 def _name_key(name: str) -> str:
     """``normalize.name_key`` of a cleaned (NFKC) name; a name with no spaces, invisible
-    characters or capitals is its own key."""
-    if " " not in name and name.isprintable() and name.casefold() == name:
+    characters or capitals is its own key. isprintable() rules out the format characters but
+    not the printable invisible ones (variation selectors, Hangul fillers, the braille blank):
+    a non-ASCII name also goes through ``drop_invisible``, one regex scan."""
+    if " " not in name and name.isprintable() and name.casefold() == name and normalize.drop_invisible(name) == name:
         return name
     return normalize.name_key(name)
 

@@ -1,0 +1,103 @@
+"""Write ``tests/data/crm_0001.sqlite``: a database as the release with schema revision 0001 left it.
+
+Spec §17: each migration is tested on a file written by the release before it. This script
+drives the ``crm`` of whatever ``crmcli`` the running interpreter imports, and refuses to
+write the file unless that program stores revision 0001, so run it with the old release:
+
+    git worktree add /tmp/crm-0001 f70a55e         # the last commit with revision 0001
+    python3 -m venv /tmp/crm-0001/.venv && /tmp/crm-0001/.venv/bin/pip install -q /tmp/crm-0001
+    /tmp/crm-0001/.venv/bin/python tests/data/make_db_0001.py
+
+What the file holds (``tests/test_migration_0002.py`` relies on it):
+
+* customers with follow-ups, stage changes, a deal (won), a lost reason, tags, an archived one;
+* names holding characters the 0001 name key kept although they show nothing (U+200E, U+FE0F,
+  U+2063, U+3164, U+200F, U+2066/U+2069), some of them colliding once those are dropped;
+* import batch 1, made with ``--on-duplicate update``: two customers created (one with an
+  invisible character in its name), one renamed to a name with U+200E, and follow-ups.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TARGET = HERE / "crm_0001.sqlite"
+TODAY = "2026-03-16"
+
+# (name, phone, extra args); the zero-width and blank-looking characters are written as escapes
+CUSTOMERS: list[tuple[str, str, list[str]]] = [
+    ("ABC科技有限公司", "13956781234", ["--contact", "李四", "--level", "key", "--stage", "intent", "--tag", "高预算", "--tag", "展会"]),
+    ("B商贸公司", "+86 139 0000 5678", ["--contact", "王芳", "--source", "客户转介绍"]),
+    # zero-width left-to-right mark: the 0001 key kept it, so "星辰贸易" was a second customer
+    ("星辰\u200e贸易", "13811112222", ["--tag", "零宽"]),
+    # a variation selector
+    ("云端\ufe0f科技", "13822223333", []),
+    # U+2063 and a clean twin with the same phone: after the upgrade they would collide
+    ("海纳\u2063百川", "13833334444", []),
+    ("海纳百川", "13833334444", []),
+    # two invisible variants of one name with one phone, no clean twin: only the first is re-keyed
+    ("蓝天\u200f物流", "13844445555", []),
+    ("蓝天\u3164物流", "13844445555", []),
+    ("旧名称公司", "13877778888", ["--level", "potential"]),
+    ("归档客户", "13899990000", []),
+]
+
+
+def crm(*args: str) -> str:
+    env = dict(os.environ, CRM_DB=str(TARGET), CRM_TODAY=TODAY, CRM_USER="wang", CRM_LANG="en")
+    env.pop("CRM_DEBUG", None)
+    proc = subprocess.run([sys.executable, "-m", "crmcli", *args], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"crm {' '.join(args)} -> {proc.returncode}\n{proc.stdout}{proc.stderr}")
+    return proc.stdout.strip()
+
+
+def main() -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{TARGET}{suffix}").unlink(missing_ok=True)
+    codes = {name: crm("add", name, "--phone", phone, *extra) for name, phone, extra in CUSTOMERS}
+
+    abc, b, star = codes["ABC科技有限公司"], codes["B商贸公司"], codes["星辰\u200e贸易"]
+    crm("follow", abc, "--content", "客户对方案感兴趣，需要报价", "--method", "电话", "--date", "2026-03-10",
+        "--next-date", "2026-03-20", "--next-plan", "发送报价单")  # fmt: skip
+    crm("follow", abc, "--content", "上门演示", "--method", "visit", "--feedback", "积极", "--date", "2026-03-12")
+    crm("stage", abc, "谈判", "--date", "2026-03-12")
+    crm("stage", b, "won", "--amount", "8万", "--date", "2026-03-14")
+    crm("follow", star, "--content", "微信沟通", "--method", "wechat", "--date", "2026-03-15")
+    crm("stage", codes["云端\ufe0f科技"], "lost", "--reason", "预算取消", "--date", "2026-03-15")
+    crm("archive", codes["归档客户"])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sheet = Path(tmp) / "leads.csv"
+        with sheet.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["客户编号", "客户名称", "联系电话", "联系人", "跟进日期", "跟进方式", "跟进内容"])
+            w.writerow(["", "绿源\u2066环保\u2069科技", "13855556666", "赵六", "2026-03-15", "电话", "首次电话"])
+            w.writerow(["", "清风书院", "13866667777", "", "2026-03-15", "拜访", "上门拜访"])
+            w.writerow([codes["旧名称公司"], "新\u200e名称公司", "13877778888", "钱七", "2026-03-16", "电话", "更名后回访"])
+            w.writerow(["", "ABC科技有限公司", "13956781234", "", "2026-03-16", "电话", "导入的跟进"])
+        crm("import", str(sheet), "--on-duplicate", "update", "--format", "json")
+
+    con = sqlite3.connect(TARGET)
+    try:
+        rev = con.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        if rev != "0001":
+            TARGET.unlink()
+            raise SystemExit(f"this crmcli stores revision {rev}; run the script with the 0001 release (see its docstring)")
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{TARGET}{suffix}").unlink(missing_ok=True)
+    print(f"wrote {TARGET} (revision 0001)")
+
+
+if __name__ == "__main__":
+    main()
