@@ -14,6 +14,7 @@ class CrmError(Exception):
     """An error the user can fix: bad value, not found, duplicate, unreadable file."""
 
     exit_code = 1
+    quiet = False  # True: the exit status alone says it; no "Error:" line
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -87,9 +88,13 @@ class UsageError(CrmError):
 
 
 class PartialImport(CrmError):
-    """Some rows of an import were rejected while others were imported (exit 3)."""
+    """Some rows of an import were rejected while others were imported (exit 3).
+
+    Not a failure to report on stderr: the summary already says what was rejected.
+    """
 
     exit_code = 3
+    quiet = True
 
 
 class DatabaseBusy(CrmError):

@@ -5,14 +5,15 @@ Nothing heavy is imported here: ``crm --help`` must not load sqlmodel & co.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer._click import exceptions as click_exceptions
 
 from crmcli.errors import CrmError, DiskFull
 
@@ -23,14 +24,12 @@ if TYPE_CHECKING:
 
     from crmcli.settings import Settings
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
 @dataclass
 class State:
     db: str | None = None
     user: str | None = None
     lang: str | None = None
+    mask: bool = False  # the command was given --mask: its error messages are masked too
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -69,48 +68,47 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def handle_errors(func: F) -> F:
+@contextmanager
+def error_boundary(ctx: Any) -> Iterator[None]:
     """The one boundary that turns errors into ``Error: ...`` on stderr and an exit code (spec §10)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
+    try:
+        yield
+    except (typer.Exit, typer.Abort, click_exceptions.ClickException):
+        raise
+    except KeyboardInterrupt:
+        # Ctrl-C: every write was one transaction (rolled back) and every file a temporary
+        # one (removed on the way out), so nothing is half-written.
+        if os.environ.get("CRM_DEBUG") == "1":
             raise
-        except KeyboardInterrupt:
-            # Ctrl-C: every write was one transaction (rolled back) and every file a temporary
-            # one (removed on the way out), so nothing is half-written.
-            if os.environ.get("CRM_DEBUG") == "1":
-                raise
-            sys.stderr.write("Interrupted; nothing was written\n")
-            raise typer.Exit(130) from None
-        except BrokenPipeError:
-            # `crm ... | head`: the reader has what it wanted. Not an error; silence the final
-            # flush by pointing stdout at devnull (Python docs, "Note on SIGPIPE").
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(0) from None
-        except CrmError as exc:
-            if os.environ.get("CRM_DEBUG") == "1":
-                raise
-            # A command's --mask covers its error messages too (an ambiguous REF lists phones).
-            raise fail(exc.masked() if kwargs.get("mask") is True else str(exc), exc.exit_code) from None
-        except Exception as exc:
-            if os.environ.get("CRM_DEBUG") == "1":
-                raise
-            from crmcli import safe_files, sqlite_errors
+        sys.stderr.write("Interrupted; nothing was written\n")
+        raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # `crm ... | head`: the reader has what it wanted. Not an error; silence the final
+        # flush by pointing stdout at devnull (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except CrmError as exc:
+        if os.environ.get("CRM_DEBUG") == "1":
+            raise
+        # A command's --mask covers its error messages too (an ambiguous REF lists phones).
+        if exc.quiet:
+            raise typer.Exit(exc.exit_code) from None
+        masked = isinstance(ctx.obj, State) and ctx.obj.mask
+        raise fail(exc.masked() if masked else str(exc), exc.exit_code) from None
+    except Exception as exc:
+        if os.environ.get("CRM_DEBUG") == "1":
+            raise
+        from crmcli import safe_files, sqlite_errors
 
-            known = sqlite_errors.translate(exc, None, doing="nothing was written")
-            if known is None and safe_files.is_disk_full(exc):
-                known = DiskFull("the disk is full; nothing was written (free some space and try again)")
-            if known is not None:
-                raise fail(str(known), known.exit_code) from None
-            if type(exc).__name__ in ("DatabaseError", "OperationalError") or isinstance(exc, OSError):
-                raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", 1) from None
-            raise fail(f"unexpected {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)", 1) from None
-
-    return wrapper  # type: ignore[return-value]
+        known = sqlite_errors.translate(exc, None, doing="nothing was written")
+        if known is None and safe_files.is_disk_full(exc):
+            known = DiskFull("the disk is full; nothing was written (free some space and try again)")
+        if known is not None:
+            raise fail(str(known), known.exit_code) from None
+        if type(exc).__name__ in ("DatabaseError", "OperationalError") or isinstance(exc, OSError):
+            raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", 1) from None
+        raise fail(f"unexpected {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)", 1) from None
 
 
 def interactive() -> bool:
@@ -192,7 +190,12 @@ SearchF = Annotated[str | None, typer.Option("--search", help="Text in name, con
 SinceF = Annotated[str | None, typer.Option("--since", help="Created on or after DATE.", show_default=False, metavar="DATE", callback=not_blank)]
 UntilF = Annotated[str | None, typer.Option("--until", help="Created on or before DATE.", show_default=False, metavar="DATE", callback=not_blank)]
 ArchivedF = Annotated[bool, typer.Option("--archived", help="Only archived customers.")]
-MaskF = Annotated[bool, typer.Option("--mask", help="Mask phones (138****5678) and e-mails.")]
+def _masking(ctx: typer.Context, value: bool) -> bool:
+    state(ctx).mask = value  # the error boundary masks this command's messages too
+    return value
+
+
+MaskF = Annotated[bool, typer.Option("--mask", help="Mask phones (138****5678) and e-mails.", callback=_masking)]
 
 
 def filters_from(

@@ -4,98 +4,96 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import handle_errors, state
+from crmcli.cli._common import state
+from crmcli.cli.app import app
 from crmcli.errors import UsageError
 
 Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def follow(
-        ctx: typer.Context,
-        ref: Ref,
-        content: Annotated[str, typer.Option("--content", "-c", help="What was said (跟进内容).", metavar="TEXT")],
-        method: Annotated[str | None, typer.Option("--method", "-m", help="phone|visit|email|wechat|meeting|other (电话/拜访/...).", show_default=False, metavar="METHOD")] = None,
-        feedback: Annotated[str | None, typer.Option("--feedback", help="positive|hesitant|negative (积极/犹豫/消极).", show_default=False, metavar="FEEDBACK")] = None,
-        date: Annotated[str | None, typer.Option("--date", help="When it happened (default today).", show_default=False, metavar="DATE")] = None,
-        by: Annotated[str | None, typer.Option("--by", help="Who followed up (default acting user).", show_default=False, metavar="NAME")] = None,
-        next_date: Annotated[str | None, typer.Option("--next-date", help="Next follow-up date, e.g. 2024-06-01 or +3d.", show_default=False, metavar="DATE")] = None,
-        next_plan: Annotated[str | None, typer.Option("--next-plan", help="What to do next (下次跟进计划).", show_default=False, metavar="TEXT")] = None,
-        stage: Annotated[str | None, typer.Option("--stage", help="Also move the customer to this stage.", show_default=False, metavar="STAGE")] = None,
-    ) -> None:
-        """Record a follow-up with a customer.
+@app.command()
+def follow(
+    ctx: typer.Context,
+    ref: Ref,
+    content: Annotated[str, typer.Option("--content", "-c", help="What was said (跟进内容).", metavar="TEXT")],
+    method: Annotated[str | None, typer.Option("--method", "-m", help="phone|visit|email|wechat|meeting|other (电话/拜访/...).", show_default=False, metavar="METHOD")] = None,
+    feedback: Annotated[str | None, typer.Option("--feedback", help="positive|hesitant|negative (积极/犹豫/消极).", show_default=False, metavar="FEEDBACK")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="When it happened (default today).", show_default=False, metavar="DATE")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who followed up (default acting user).", show_default=False, metavar="NAME")] = None,
+    next_date: Annotated[str | None, typer.Option("--next-date", help="Next follow-up date, e.g. 2024-06-01 or +3d.", show_default=False, metavar="DATE")] = None,
+    next_plan: Annotated[str | None, typer.Option("--next-plan", help="What to do next (下次跟进计划).", show_default=False, metavar="TEXT")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Also move the customer to this stage.", show_default=False, metavar="STAGE")] = None,
+) -> None:
+    """Record a follow-up with a customer.
 
-        Example: crm follow ABC --method phone --content "客户要报价" --next-date +3d --next-plan 发报价
-        """
-        from crmcli import db, normalize, vocab
-        from crmcli.services import customers, followups, pipeline
+    Example: crm follow ABC --method phone --content "客户要报价" --next-date +3d --next-plan 发报价
+    """
+    from crmcli import db, normalize, vocab
+    from crmcli.services import customers, followups, pipeline
 
-        st = state(ctx)
-        today = st.today
-        text = normalize.keep_text(content)
-        if not text:
-            raise UsageError("--content is empty")
-        on = normalize.parse_date(date, today) if date is not None else today
-        if on > today:
-            raise UsageError(f"--date {on.isoformat()} is in the future; plan it with --next-date instead")
-        nd = normalize.parse_date(next_date, today) if next_date is not None else None
-        if nd is not None and nd < on:
-            raise UsageError(f"--next-date {nd} is before the follow-up date {on}")
-        m = vocab.parse("method", method) if method else None
-        fb = vocab.parse("feedback", feedback) if feedback else None
-        to = vocab.parse("stage", stage) if stage else None
-        if to == "lost":
-            raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
-        who = normalize.clean_text(by) or st.settings.user
-        with db.write_connection(st.engine) as conn:
-            cust = customers.resolve(conn, ref)
-            followups.add_follow_up(
-                conn, cust, content=text, on=on, method=m, feedback=fb, by=who,
-                next_date=nd, next_plan=normalize.keep_text(next_plan),
-            )  # fmt: skip
-            moved = None
-            if to is not None:
-                moved = pipeline.change_stage(conn, cust, to, on=on, by=who)
-        msg = f"Follow-up recorded for {cust['code']}  {cust['name']} on {on.isoformat()}"
-        if moved:
-            msg += f"; stage {moved['from']} → {moved['to']}"
-        typer.echo(msg)
+    st = state(ctx)
+    today = st.today
+    text = normalize.keep_text(content)
+    if not text:
+        raise UsageError("--content is empty")
+    on = normalize.parse_date(date, today) if date is not None else today
+    if on > today:
+        raise UsageError(f"--date {on.isoformat()} is in the future; plan it with --next-date instead")
+    nd = normalize.parse_date(next_date, today) if next_date is not None else None
+    if nd is not None and nd < on:
+        raise UsageError(f"--next-date {nd} is before the follow-up date {on}")
+    m = vocab.parse("method", method) if method else None
+    fb = vocab.parse("feedback", feedback) if feedback else None
+    to = vocab.parse("stage", stage) if stage else None
+    if to == "lost":
+        raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
+    who = normalize.clean_text(by) or st.settings.user
+    with db.write_connection(st.engine) as conn:
+        cust = customers.resolve(conn, ref)
+        followups.add_follow_up(
+            conn, cust, content=text, on=on, method=m, feedback=fb, by=who,
+            next_date=nd, next_plan=normalize.keep_text(next_plan),
+        )  # fmt: skip
+        moved = None
+        if to is not None:
+            moved = pipeline.change_stage(conn, cust, to, on=on, by=who)
+    msg = f"Follow-up recorded for {cust['code']}  {cust['name']} on {on.isoformat()}"
+    if moved:
+        msg += f"; stage {moved['from']} → {moved['to']}"
+    typer.echo(msg)
 
-    @app.command()
-    @handle_errors
-    def stage(
-        ctx: typer.Context,
-        ref: Ref,
-        to: Annotated[str, typer.Argument(metavar="STAGE", help="potential|intent|negotiating|won|lost (or 意向, 成交, ...).")],
-        reason: Annotated[str | None, typer.Option("--reason", help="Why (required for lost: 流失原因).", show_default=False, metavar="TEXT")] = None,
-        amount: Annotated[str | None, typer.Option("--amount", help="With won: the deal amount (成交金额).", show_default=False, metavar="AMOUNT")] = None,
-        date: Annotated[str | None, typer.Option("--date", help="When (default today).", show_default=False, metavar="DATE")] = None,
-    ) -> None:
-        """Move a customer to another stage; won --amount records a deal.
+@app.command()
+def stage(
+    ctx: typer.Context,
+    ref: Ref,
+    to: Annotated[str, typer.Argument(metavar="STAGE", help="potential|intent|negotiating|won|lost (or 意向, 成交, ...).")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (required for lost: 流失原因).", show_default=False, metavar="TEXT")] = None,
+    amount: Annotated[str | None, typer.Option("--amount", help="With won: the deal amount (成交金额).", show_default=False, metavar="AMOUNT")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="When (default today).", show_default=False, metavar="DATE")] = None,
+) -> None:
+    """Move a customer to another stage; won --amount records a deal.
 
-        Examples: crm stage ABC won --amount 5万;  crm stage ABC lost --reason 预算取消
-        """
-        from crmcli import db, normalize, vocab
-        from crmcli.services import customers, pipeline
+    Examples: crm stage ABC won --amount 5万;  crm stage ABC lost --reason 预算取消
+    """
+    from crmcli import db, normalize, vocab
+    from crmcli.services import customers, pipeline
 
-        st = state(ctx)
-        key = vocab.parse("stage", to)
-        amt = normalize.parse_money(amount) if amount is not None else None
-        on = normalize.parse_date(date, st.today) if date is not None else st.today
-        with db.write_connection(st.engine) as conn:
-            cust = customers.resolve(conn, ref)
-            moved = pipeline.change_stage(
-                conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None, amount=amt,
-                today=st.today,
-            )
-        parts = [f"{cust['code']}  {cust['name']}"]
-        if moved["from"] != moved["to"]:
-            parts.append(f"stage {moved['from']} → {moved['to']}")
-        if moved["deal"] is not None:
-            parts.append(f"deal {render_amount(moved['deal'])} on {on.isoformat()}")
-        typer.echo(": ".join(parts[:1]) + ": " + "; ".join(parts[1:]))
+    st = state(ctx)
+    key = vocab.parse("stage", to)
+    amt = normalize.parse_money(amount) if amount is not None else None
+    on = normalize.parse_date(date, st.today) if date is not None else st.today
+    with db.write_connection(st.engine) as conn:
+        cust = customers.resolve(conn, ref)
+        moved = pipeline.change_stage(
+            conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None, amount=amt,
+            today=st.today,
+        )
+    parts = [f"{cust['code']}  {cust['name']}"]
+    if moved["from"] != moved["to"]:
+        parts.append(f"stage {moved['from']} → {moved['to']}")
+    if moved["deal"] is not None:
+        parts.append(f"deal {render_amount(moved['deal'])} on {on.isoformat()}")
+    typer.echo(": ".join(parts[:1]) + ": " + "; ".join(parts[1:]))
 
 
 def render_amount(value: float) -> str:

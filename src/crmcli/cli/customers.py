@@ -20,11 +20,11 @@ from crmcli.cli._common import (
     TagF,
     UntilF,
     filters_from,
-    handle_errors,
     interactive,
     state,
     stdout_is_terminal,
 )
+from crmcli.cli.app import app
 from crmcli.errors import UsageError
 
 LIST_TABLE_KEYS = ("code", "name", "contact", "phone", "level", "stage", "owner", "last_follow_at", "next_follow_at")
@@ -62,233 +62,226 @@ def _raw(**kw: Any) -> dict[str, Any]:
     return kw
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def add(
-        ctx: typer.Context,
-        name: Annotated[str | None, typer.Argument(metavar="NAME", help="Customer name (客户名称).", show_default=False)] = None,
-        phone: Phone = None,
-        contact: Contact = None,
-        title: Title = None,
-        email: Email = None,
-        industry: Industry = None,
-        source: Source = None,
-        level: Level = None,
-        stage: Stage = None,
-        owner: Owner = None,
-        need: Need = None,
-        tag: Tags = None,
-        note: Note = None,
-        code: Code = None,
-        amount: Amount = None,
-        expected_close: Close = None,
-    ) -> None:
-        """Add a customer (prints its code).
+@app.command()
+def add(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Customer name (客户名称).", show_default=False)] = None,
+    phone: Phone = None,
+    contact: Contact = None,
+    title: Title = None,
+    email: Email = None,
+    industry: Industry = None,
+    source: Source = None,
+    level: Level = None,
+    stage: Stage = None,
+    owner: Owner = None,
+    need: Need = None,
+    tag: Tags = None,
+    note: Note = None,
+    code: Code = None,
+    amount: Amount = None,
+    expected_close: Close = None,
+) -> None:
+    """Add a customer (prints its code).
 
-        Name and phone are required; on a terminal you are asked for what is missing.
+    Name and phone are required; on a terminal you are asked for what is missing.
 
-        Example: crm add "ABC科技有限公司" --phone 13812345678 --contact 张伟 --level key
-        """
-        st = state(ctx)
-        if name is None or phone is None:
-            if not interactive():
-                raise UsageError("missing " + ("NAME" if name is None else "--phone"))
-            name = name or typer.prompt("客户名称 / Name")
-            phone = phone or typer.prompt("联系电话 / Phone")
-        from crmcli import db
-        from crmcli.services import customers
+    Example: crm add "ABC科技有限公司" --phone 13812345678 --contact 张伟 --level key
+    """
+    st = state(ctx)
+    if name is None or phone is None:
+        if not interactive():
+            raise UsageError("missing " + ("NAME" if name is None else "--phone"))
+        name = name or typer.prompt("客户名称 / Name")
+        phone = phone or typer.prompt("联系电话 / Phone")
+    from crmcli import db
+    from crmcli.services import customers
 
-        raw = _raw(
-            name=name, phone=phone, contact=contact, title=title, email=email, industry=industry,
-            source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
-            code=code, amount=amount, expected_close=expected_close,
-        )  # fmt: skip
-        fields = customers.build_fields(raw, today=st.today)
-        with db.write_connection(st.engine) as conn:
-            row = customers.add(conn, fields, user=st.settings.user, today=st.today)
-        if stdout_is_terminal():
-            typer.echo(f"Added {row['code']}  {row['name']}")
-        else:
-            typer.echo(row["code"])
+    raw = _raw(
+        name=name, phone=phone, contact=contact, title=title, email=email, industry=industry,
+        source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
+        code=code, amount=amount, expected_close=expected_close,
+    )  # fmt: skip
+    fields = customers.build_fields(raw, today=st.today)
+    with db.write_connection(st.engine) as conn:
+        row = customers.add(conn, fields, user=st.settings.user, today=st.today)
+    if stdout_is_terminal():
+        typer.echo(f"Added {row['code']}  {row['name']}")
+    else:
+        typer.echo(row["code"])
 
-    @app.command()
-    @handle_errors
-    def edit(
-        ctx: typer.Context,
-        ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
-        name: Annotated[str | None, typer.Option("--name", help="New name.", show_default=False, metavar="NAME")] = None,
-        phone: Phone = None,
-        contact: Contact = None,
-        title: Title = None,
-        email: Email = None,
-        industry: Industry = None,
-        source: Source = None,
-        level: Level = None,
-        stage: Stage = None,
-        owner: Owner = None,
-        need: Need = None,
-        tag: Tags = None,
-        note: Note = None,
-        code: Code = None,
-        amount: Amount = None,
-        expected_close: Close = None,
-        add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).", show_default=False, metavar="TAG")] = None,
-        remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).", show_default=False, metavar="TAG")] = None,
-    ) -> None:
-        """Change a customer's fields.
+@app.command()
+def edit(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
+    name: Annotated[str | None, typer.Option("--name", help="New name.", show_default=False, metavar="NAME")] = None,
+    phone: Phone = None,
+    contact: Contact = None,
+    title: Title = None,
+    email: Email = None,
+    industry: Industry = None,
+    source: Source = None,
+    level: Level = None,
+    stage: Stage = None,
+    owner: Owner = None,
+    need: Need = None,
+    tag: Tags = None,
+    note: Note = None,
+    code: Code = None,
+    amount: Amount = None,
+    expected_close: Close = None,
+    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).", show_default=False, metavar="TAG")] = None,
+    remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).", show_default=False, metavar="TAG")] = None,
+) -> None:
+    """Change a customer's fields.
 
-        Example: crm edit C202405001 --level key --add-tag 高预算
-        """
-        st = state(ctx)
-        from crmcli import db
-        from crmcli.services import customers
+    Example: crm edit C202405001 --level key --add-tag 高预算
+    """
+    st = state(ctx)
+    from crmcli import db
+    from crmcli.services import customers
 
-        if stage is not None:
-            from crmcli import vocab
+    if stage is not None:
+        from crmcli import vocab
 
-            if vocab.parse("stage", stage) == "lost":
-                raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
-        raw = _raw(
-            name=name, phone=phone, contact=contact, title=title, email=email, industry=industry,
-            source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
-            code=code, amount=amount, expected_close=expected_close,
-        )  # fmt: skip
-        fields = customers.build_fields(raw, today=st.today)
-        with db.write_connection(st.engine) as conn:
-            cust = customers.resolve(conn, ref)
-            changed = customers.edit(
-                conn, cust, fields, add_tags=add_tag or (), remove_tags=remove_tag or (), user=st.settings.user, today=st.today
-            )
-        if changed:
-            typer.echo(f"Updated {cust['code']}: {', '.join(changed)}")
-        else:
-            typer.echo(f"{cust['code']}: nothing to change")
-
-    @app.command()
-    @handle_errors
-    def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
-        """Hide a customer from lists and reports (nothing is deleted)."""
-        _archive(ctx, ref, True)
-
-    @app.command()
-    @handle_errors
-    def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
-        """Bring an archived customer back into lists and reports."""
-        _archive(ctx, ref, False)
-
-    @app.command(name="list")
-    @handle_errors
-    def list_(
-        ctx: typer.Context,
-        stage: StageF = None,
-        level: LevelF = None,
-        source: SourceF = None,
-        industry: IndustryF = None,
-        owner: OwnerF = None,
-        mine: MineF = False,
-        tag: TagF = None,
-        search: SearchF = None,
-        since: SinceF = None,
-        until: UntilF = None,
-        archived: ArchivedF = False,
-        due: Annotated[bool, typer.Option("--due", help="Customers due for a follow-up today, most overdue first.")] = False,
-        within: Annotated[int, typer.Option("--within", help="With --due: due within N days from today (0 to 36500).", parser=DAYS, metavar="DAYS")] = 0,
-        sort: Annotated[str | None, typer.Option("--sort", help="code|name|created|stage|level|owner|last_follow|next_follow|amount; '-' prefix = descending.", show_default=False, metavar="FIELD")] = None,
-        limit: Annotated[int | None, typer.Option("--limit", help="At most N customers.", parser=COUNT, show_default=False, metavar="N")] = None,
-        fmt: Fmt = "table",
-        mask: MaskF = False,
-    ) -> None:
-        """List customers, or with --due the ones to follow up today.
-
-        With --due the other filters narrow the due list (e.g. --due --level key).
-
-        Examples: crm list --stage intent --sort -created --limit 20;
-        crm list --due --mine --format csv
-        """
-        from crmcli import render
-
-        st = state(ctx)
-        fmt = render.check_format(fmt)
-        from crmcli import db
-
-        narrowed = any((stage, level, source, industry, tag, search, since, until))
-        if due and archived:
-            raise UsageError("--due never lists archived customers; drop --archived")
-        if due and sort:
-            raise UsageError("--due lists the most overdue first; --sort goes with a plain list")
-        if due and fmt == "json" and not mask and not narrowed:  # SQLite encodes the rows: tens of thousands on a big database
-            from crmcli.services import reports
-
-            owners = [*(owner or []), *([st.settings.user] if mine else [])]
-            with db.read_connection(st.engine) as conn:
-                lines = reports.due_json(
-                    conn, today=st.today, within=within, cadence=st.settings.cadence, owners=owners, limit=limit
-                )
-            if lines:  # nothing due: no output at all (cron)
-                render.print_json_rows(lines)
-            return
-        from crmcli.services import customers
-
-        with db.read_connection(st.engine) as conn:
-            if due:
-                owners = list(owner or [])
-                if mine:
-                    owners.append(st.settings.user)
-                extra = None
-                if narrowed:
-                    extra = filters_from(
-                        st, stage=stage, level=level, source=source, industry=industry, owner=None, mine=False,
-                        tag=tag, search=search, since=since, until=until, archived=False,
-                    )  # fmt: skip
-                rows = customers.due_customers(
-                    conn, today=st.today, within=within, cadence=st.settings.cadence, owner=owners, limit=limit,
-                    filters=extra,
-                )  # fmt: skip
-            else:
-                filters = filters_from(
-                    st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
-                    tag=tag, search=search, since=since, until=until, archived=archived,
-                )  # fmt: skip
-                rows = customers.list_customers(conn, filters, cadence=st.settings.cadence, sort=sort, limit=limit)
-        if mask:
-            render.mask_records(rows)
-        if due and not rows:
-            return  # cron mails nothing when nothing is due
-        render.print_records(
-            rows,
-            fmt=fmt,
-            lang=st.settings.lang,
-            table_keys=DUE_TABLE_KEYS if due else LIST_TABLE_KEYS,
-            all_keys=DUE_JSON_KEYS if due else CUSTOMER_JSON_KEYS,
+        if vocab.parse("stage", stage) == "lost":
+            raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
+    raw = _raw(
+        name=name, phone=phone, contact=contact, title=title, email=email, industry=industry,
+        source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
+        code=code, amount=amount, expected_close=expected_close,
+    )  # fmt: skip
+    fields = customers.build_fields(raw, today=st.today)
+    with db.write_connection(st.engine) as conn:
+        cust = customers.resolve(conn, ref)
+        changed = customers.edit(
+            conn, cust, fields, add_tags=add_tag or (), remove_tags=remove_tag or (), user=st.settings.user, today=st.today
         )
+    if changed:
+        typer.echo(f"Updated {cust['code']}: {', '.join(changed)}")
+    else:
+        typer.echo(f"{cust['code']}: nothing to change")
 
-    @app.command()
-    @handle_errors
-    def show(
-        ctx: typer.Context,
-        ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
-        mask: MaskF = False,
-    ) -> None:
-        """Show a customer card and its timeline of follow-ups, stage changes and deals.
+@app.command()
+def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
+    """Hide a customer from lists and reports (nothing is deleted)."""
+    _archive(ctx, ref, True)
 
-        Example: crm show ABC --format json
-        """
-        from crmcli import db, render
-        from crmcli.services import customers
+@app.command()
+def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
+    """Bring an archived customer back into lists and reports."""
+    _archive(ctx, ref, False)
 
-        st = state(ctx)
-        fmt = render.check_format(fmt, ("table", "json"))
+@app.command(name="list")
+def list_(
+    ctx: typer.Context,
+    stage: StageF = None,
+    level: LevelF = None,
+    source: SourceF = None,
+    industry: IndustryF = None,
+    owner: OwnerF = None,
+    mine: MineF = False,
+    tag: TagF = None,
+    search: SearchF = None,
+    since: SinceF = None,
+    until: UntilF = None,
+    archived: ArchivedF = False,
+    due: Annotated[bool, typer.Option("--due", help="Customers due for a follow-up today, most overdue first.")] = False,
+    within: Annotated[int, typer.Option("--within", help="With --due: due within N days from today (0 to 36500).", parser=DAYS, metavar="DAYS")] = 0,
+    sort: Annotated[str | None, typer.Option("--sort", help="code|name|created|stage|level|owner|last_follow|next_follow|amount; '-' prefix = descending.", show_default=False, metavar="FIELD")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N customers.", parser=COUNT, show_default=False, metavar="N")] = None,
+    fmt: Fmt = "table",
+    mask: MaskF = False,
+) -> None:
+    """List customers, or with --due the ones to follow up today.
+
+    With --due the other filters narrow the due list (e.g. --due --level key).
+
+    Examples: crm list --stage intent --sort -created --limit 20;
+    crm list --due --mine --format csv
+    """
+    from crmcli import render
+
+    st = state(ctx)
+    fmt = render.check_format(fmt)
+    from crmcli import db
+
+    narrowed = any((stage, level, source, industry, tag, search, since, until))
+    if due and archived:
+        raise UsageError("--due never lists archived customers; drop --archived")
+    if due and sort:
+        raise UsageError("--due lists the most overdue first; --sort goes with a plain list")
+    if due and fmt == "json" and not mask and not narrowed:  # SQLite encodes the rows: tens of thousands on a big database
+        from crmcli.services import reports
+
+        owners = [*(owner or []), *([st.settings.user] if mine else [])]
         with db.read_connection(st.engine) as conn:
-            cust = customers.resolve(conn, ref)
-            rec = customers.card(conn, cust["id"], cadence=st.settings.cadence)
-        if mask:
-            render.mask_records([rec])
-        if fmt == "json":
-            render.print_json(rec)
+            lines = reports.due_json(
+                conn, today=st.today, within=within, cadence=st.settings.cadence, owners=owners, limit=limit
+            )
+        if lines:  # nothing due: no output at all (cron)
+            render.print_json_rows(lines)
+        return
+    from crmcli.services import customers
+
+    with db.read_connection(st.engine) as conn:
+        if due:
+            owners = list(owner or [])
+            if mine:
+                owners.append(st.settings.user)
+            extra = None
+            if narrowed:
+                extra = filters_from(
+                    st, stage=stage, level=level, source=source, industry=industry, owner=None, mine=False,
+                    tag=tag, search=search, since=since, until=until, archived=False,
+                )  # fmt: skip
+            rows = customers.due_customers(
+                conn, today=st.today, within=within, cadence=st.settings.cadence, owner=owners, limit=limit,
+                filters=extra,
+            )  # fmt: skip
         else:
-            render.print_card(rec, st.settings.lang)
+            filters = filters_from(
+                st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
+                tag=tag, search=search, since=since, until=until, archived=archived,
+            )  # fmt: skip
+            rows = customers.list_customers(conn, filters, cadence=st.settings.cadence, sort=sort, limit=limit)
+    if mask:
+        render.mask_records(rows)
+    if due and not rows:
+        return  # cron mails nothing when nothing is due
+    render.print_records(
+        rows,
+        fmt=fmt,
+        lang=st.settings.lang,
+        table_keys=DUE_TABLE_KEYS if due else LIST_TABLE_KEYS,
+        all_keys=DUE_JSON_KEYS if due else CUSTOMER_JSON_KEYS,
+    )
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
+    mask: MaskF = False,
+) -> None:
+    """Show a customer card and its timeline of follow-ups, stage changes and deals.
+
+    Example: crm show ABC --format json
+    """
+    from crmcli import db, render
+    from crmcli.services import customers
+
+    st = state(ctx)
+    fmt = render.check_format(fmt, ("table", "json"))
+    with db.read_connection(st.engine) as conn:
+        cust = customers.resolve(conn, ref)
+        rec = customers.card(conn, cust["id"], cadence=st.settings.cadence)
+    if mask:
+        render.mask_records([rec])
+    if fmt == "json":
+        render.print_json(rec)
+    else:
+        render.print_card(rec, st.settings.lang)
 
 
 def _archive(ctx: typer.Context, ref: str, flag: bool) -> None:

@@ -18,88 +18,86 @@ from crmcli.cli._common import (
     TagF,
     UntilF,
     filters_from,
-    handle_errors,
     state,
 )
+from crmcli.cli.app import app
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def export(
-        ctx: typer.Context,
-        target: Annotated[
-            str, typer.Argument(metavar="FILE|-", help="Output file (.xlsx, .csv, .json), or - for stdout.")
-        ],
-        fmt: Annotated[
-            str | None,
-            typer.Option(
-                "--format", "-f", help="xlsx|csv|json (default: from the file name; csv for -).", show_default=False,
-                metavar="FORMAT",
-            ),
-        ] = None,
-        stage: StageF = None,
-        level: LevelF = None,
-        source: SourceF = None,
-        industry: IndustryF = None,
-        owner: OwnerF = None,
-        mine: MineF = False,
-        tag: TagF = None,
-        search: SearchF = None,
-        since: SinceF = None,
-        until: UntilF = None,
-        archived: ArchivedF = False,
-        mask: MaskF = False,
-        template: Annotated[
-            bool,
-            typer.Option("--template", help="Write an empty import workbook (columns, drop-downs, an example row)."),
-        ] = False,
-    ) -> None:
-        """Export customers to xlsx, csv or json (the same filters as list).
+@app.command()
+def export(
+    ctx: typer.Context,
+    target: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="Output file (.xlsx, .csv, .json), or - for stdout.")
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="xlsx|csv|json (default: from the file name; csv for -).", show_default=False,
+            metavar="FORMAT",
+        ),
+    ] = None,
+    stage: StageF = None,
+    level: LevelF = None,
+    source: SourceF = None,
+    industry: IndustryF = None,
+    owner: OwnerF = None,
+    mine: MineF = False,
+    tag: TagF = None,
+    search: SearchF = None,
+    since: SinceF = None,
+    until: UntilF = None,
+    archived: ArchivedF = False,
+    mask: MaskF = False,
+    template: Annotated[
+        bool,
+        typer.Option("--template", help="Write an empty import workbook (columns, drop-downs, an example row)."),
+    ] = False,
+) -> None:
+    """Export customers to xlsx, csv or json (the same filters as list).
 
-        xlsx has a second sheet of follow-ups; - writes csv (or --format json) to stdout.
+    xlsx has a second sheet of follow-ups; - writes csv (or --format json) to stdout.
 
-        Examples: crm export 客户.xlsx --stage intent; crm export - --mine | head;
-        crm export 导入模板.xlsx --template
-        """
-        import sys
-        from pathlib import Path
+    Examples: crm export 客户.xlsx --stage intent; crm export - --mine | head;
+    crm export 导入模板.xlsx --template
+    """
+    import sys
+    from pathlib import Path
 
-        from crmcli.services import exporter
+    from crmcli.services import exporter
 
-        st = state(ctx)
-        fmt = exporter.resolve_format(target, fmt, template=template)
-        lang = st.settings.lang
-        if target != "-":
-            exporter.check_target(Path(target), fmt)
-        if template:
-            exporter.write_template(Path(target), lang=lang)
-            typer.echo(f"Wrote the import template {target}")
+    st = state(ctx)
+    fmt = exporter.resolve_format(target, fmt, template=template)
+    lang = st.settings.lang
+    if target != "-":
+        exporter.check_target(Path(target), fmt)
+    if template:
+        exporter.write_template(Path(target), lang=lang)
+        typer.echo(f"Wrote the import template {target}")
+        return
+
+    from crmcli import db
+
+    filters = filters_from(
+        st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
+        tag=tag, search=search, since=since, until=until, archived=archived,
+    )  # fmt: skip
+    cadence = st.settings.cadence
+    with db.read_connection(st.engine) as conn:
+        if target == "-":
+            if fmt == "json":
+                from crmcli import render
+
+                render.print_json(exporter.json_objects(conn, filters, cadence, mask=mask))
+            else:
+                # No BOM on a pipe: it would end up in the first header of whatever reads it.
+                exporter.write_csv(
+                    conn, sys.stdout, filters=filters, cadence=cadence, lang=lang, mask=mask, lineterminator="\n"
+                )
             return
-
-        from crmcli import db
-
-        filters = filters_from(
-            st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
-            tag=tag, search=search, since=since, until=until, archived=archived,
-        )  # fmt: skip
-        cadence = st.settings.cadence
-        with db.read_connection(st.engine) as conn:
-            if target == "-":
-                if fmt == "json":
-                    from crmcli import render
-
-                    render.print_json(exporter.json_objects(conn, filters, cadence, mask=mask))
-                else:
-                    # No BOM on a pipe: it would end up in the first header of whatever reads it.
-                    exporter.write_csv(
-                        conn, sys.stdout, filters=filters, cadence=cadence, lang=lang, mask=mask, lineterminator="\n"
-                    )
-                return
-            result = exporter.export_file(
-                conn, Path(target), fmt=fmt, filters=filters, cadence=cadence, lang=lang, mask=mask
-            )
-        what = f"{result.customers} customer{'s' if result.customers != 1 else ''}"
-        if result.follow_ups is not None:
-            what += f" and {result.follow_ups} follow-up{'s' if result.follow_ups != 1 else ''}"
-        typer.echo(f"Exported {what} to {target}")
+        result = exporter.export_file(
+            conn, Path(target), fmt=fmt, filters=filters, cadence=cadence, lang=lang, mask=mask
+        )
+    what = f"{result.customers} customer{'s' if result.customers != 1 else ''}"
+    if result.follow_ups is not None:
+        what += f" and {result.follow_ups} follow-up{'s' if result.follow_ups != 1 else ''}"
+    typer.echo(f"Exported {what} to {target}")

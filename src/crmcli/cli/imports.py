@@ -6,104 +6,101 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli._common import ROW_ID, handle_errors, state
-from crmcli.errors import UsageError
+from crmcli.cli._common import ROW_ID, state
+from crmcli.cli.app import app
+from crmcli.errors import CrmError, PartialImport, UsageError
 
 BATCH_KEYS = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
 LINE_KEYS = ("batch", "created", "updated", "skipped", "rejected", "follow_ups", "blank_rows")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(name="import")
-    @handle_errors
-    def import_(
-        ctx: typer.Context,
-        file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
-        sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: the first visible one).", show_default=False, metavar="NAME")] = None,
-        on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="skip|update|fail: what a row for an existing customer does.", metavar="MODE")] = "skip",
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write only the rejects file.")] = False,
-        strict: Annotated[bool, typer.Option("--strict", help="Write nothing to the database if any row is rejected.")] = False,
-        rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file (default <FILE>.rejects.csv).", show_default=False, metavar="FILE")] = None,
-        map_: Annotated[list[str] | None, typer.Option("--map", help="'HEADER=field': read column HEADER as field (repeatable).", show_default=False, metavar="HEADER=FIELD")] = None,
-        owner: Annotated[str | None, typer.Option("--owner", help="Owner of new customers whose row names none.", show_default=False, metavar="OWNER")] = None,
-        source: Annotated[str | None, typer.Option("--source", help="Source (客户来源) of new customers whose row names none.", show_default=False, metavar="SOURCE")] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
-        undo: Annotated[int | None, typer.Option("--undo", metavar="BATCH", help="Undo import batch BATCH (see crm imports).", parser=ROW_ID, show_default=False)] = None,
-        force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
-        reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
-    ) -> None:
-        """Import customers and follow-ups from Excel or CSV (one batch, undoable).
+@app.command(name="import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: the first visible one).", show_default=False, metavar="NAME")] = None,
+    on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="skip|update|fail: what a row for an existing customer does.", metavar="MODE")] = "skip",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write only the rejects file.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Write nothing to the database if any row is rejected.")] = False,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejects file (default <FILE>.rejects.csv).", show_default=False, metavar="FILE")] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="'HEADER=field': read column HEADER as field (repeatable).", show_default=False, metavar="HEADER=FIELD")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Owner of new customers whose row names none.", show_default=False, metavar="OWNER")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Source (客户来源) of new customers whose row names none.", show_default=False, metavar="SOURCE")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
+    undo: Annotated[int | None, typer.Option("--undo", metavar="BATCH", help="Undo import batch BATCH (see crm imports).", parser=ROW_ID, show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
+    reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
+) -> None:
+    """Import customers and follow-ups from Excel or CSV (one batch, undoable).
 
-        Examples: crm import 客户信息总表.xlsx;  crm import leads.csv --on-duplicate update --dry-run;
-        crm import --undo 3
-        """
-        from crmcli import render
+    Examples: crm import 客户信息总表.xlsx;  crm import leads.csv --on-duplicate update --dry-run;
+    crm import --undo 3
+    """
+    from crmcli import render
 
-        st = state(ctx)
-        fmt = render.check_format(fmt, ("table", "json"))
-        if undo is not None:
-            if file is not None:
-                raise UsageError("--undo BATCH takes no FILE")
-            _undo(st, undo, force, fmt)
-            return
-        if file is None:
-            raise UsageError("missing FILE (or --undo BATCH)")
-        if force:
-            raise UsageError("--force goes with --undo")
-        from crmcli.io import columns
-        from crmcli.services import importer
+    st = state(ctx)
+    fmt = render.check_format(fmt, ("table", "json"))
+    if undo is not None:
+        if file is not None:
+            raise UsageError("--undo BATCH takes no FILE")
+        _undo(st, undo, force, fmt)
+        return
+    if file is None:
+        raise UsageError("missing FILE (or --undo BATCH)")
+    if force:
+        raise UsageError("--force goes with --undo")
+    from crmcli.io import columns
+    from crmcli.services import importer
 
-        opts = importer.ImportOptions(
-            user=st.settings.user,
-            today=st.today,
-            on_duplicate=on_duplicate.lower(),
-            dry_run=dry_run,
-            strict=strict,
-            rejects=rejects,
-            mapping=columns.parse_map(map_ or []),
-            owner=owner,
-            source=source,
-            sheet=sheet,
-            lang=st.settings.lang,
-            reject_sensitive=reject_sensitive,
-        )
-        with _Progress() as progress:
-            # the database is opened while the file is read (in a thread)
-            result = importer.import_file(lambda: st.engine, file, opts, progress)
-        _print_result(result, fmt, st.settings.lang)
-        if result.rejects_error:
-            sys.stderr.write(f"warning: the import landed (batch {result.batch}) but its rejects file did not: {result.rejects_error}\n")
-        status = result.status
-        if status == 1:
-            if result.strict_failed:
-                msg = f"--strict: {result.rejected} row(s) rejected, nothing imported"
-            else:
-                msg = f"nothing imported: all {result.rejected} row(s) were rejected"
-            if result.rejects_file:
-                msg += f"; see {result.rejects_file}"
-            sys.stderr.write(f"Error: {msg}\n")
-            raise typer.Exit(1)
-        if status:
-            raise typer.Exit(status)
+    opts = importer.ImportOptions(
+        user=st.settings.user,
+        today=st.today,
+        on_duplicate=on_duplicate.lower(),
+        dry_run=dry_run,
+        strict=strict,
+        rejects=rejects,
+        mapping=columns.parse_map(map_ or []),
+        owner=owner,
+        source=source,
+        sheet=sheet,
+        lang=st.settings.lang,
+        reject_sensitive=reject_sensitive,
+    )
+    with _Progress() as progress:
+        # the database is opened while the file is read (in a thread)
+        result = importer.import_file(lambda: st.engine, file, opts, progress)
+    _print_result(result, fmt, st.settings.lang)
+    if result.rejects_error:
+        sys.stderr.write(f"warning: the import landed (batch {result.batch}) but its rejects file did not: {result.rejects_error}\n")
+    status = result.status
+    if status == 1:
+        if result.strict_failed:
+            msg = f"--strict: {result.rejected} row(s) rejected, nothing imported"
+        else:
+            msg = f"nothing imported: all {result.rejected} row(s) were rejected"
+        if result.rejects_file:
+            msg += f"; see {result.rejects_file}"
+        raise CrmError(msg)
+    if status:
+        raise PartialImport(f"{result.rejected} row(s) rejected")
 
-    @app.command(name="imports")
-    @handle_errors
-    def imports(
-        ctx: typer.Context,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
-    ) -> None:
-        """List import batches: file, time, counts, and whether each was undone."""
-        from crmcli import db, render
-        from crmcli.services import importer
+@app.command(name="imports")
+def imports(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
+) -> None:
+    """List import batches: file, time, counts, and whether each was undone."""
+    from crmcli import db, render
+    from crmcli.services import importer
 
-        st = state(ctx)
-        fmt = render.check_format(fmt)
-        with db.read_connection(st.engine) as conn:
-            rows = importer.list_batches(conn)
-        if fmt == "table":
-            for r in rows:
-                r["file"] = Path(r["file"]).name
-        render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=BATCH_KEYS, all_keys=BATCH_KEYS)
+    st = state(ctx)
+    fmt = render.check_format(fmt)
+    with db.read_connection(st.engine) as conn:
+        rows = importer.list_batches(conn)
+    if fmt == "table":
+        for r in rows:
+            r["file"] = Path(r["file"]).name
+    render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=BATCH_KEYS, all_keys=BATCH_KEYS)
 
 
 class _Progress:

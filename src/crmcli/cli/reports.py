@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import SHARE, MineF, OwnerF, handle_errors, not_blank, state
+from crmcli.cli._common import SHARE, MineF, OwnerF, not_blank, state
+from crmcli.cli.app import app
 from crmcli.errors import UsageError
 
 # The same tuple as crmcli.services.reports.KINDS (a test holds them together); repeated
@@ -13,105 +14,103 @@ from crmcli.errors import UsageError
 KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def report(
-        ctx: typer.Context,
-        kind: Annotated[
-            str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts.")
-        ],
-        since: Annotated[
-            str | None,
-            typer.Option(
-                "--since",
-                help="Period start: customers by creation date, events by their own date.",
-                show_default=False,
-                metavar="DATE",
-                callback=not_blank,
-            ),
-        ] = None,
-        until: Annotated[
-            str | None, typer.Option("--until", help="Period end (inclusive).", show_default=False, metavar="DATE", callback=not_blank)
-        ] = None,
-        owner: OwnerF = None,
-        mine: MineF = False,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
-        xlsx: Annotated[
-            Path | None,
-            typer.Option(
-                "--xlsx",
-                metavar="FILE",
-                help="Write the report to an Excel workbook with a native chart.",
-                show_default=False,
-            ),
-        ] = None,
-        a: Annotated[
-            float | None,
-            typer.Option(
-                "--a",
-                help="abc: class A while the cumulative share before the customer is below this [0.7].",
-                show_default=False,
-                metavar="SHARE",
-                parser=SHARE,
-            ),
-        ] = None,
-        b: Annotated[
-            float | None,
-            typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False, metavar="SHARE", parser=SHARE),
-        ] = None,
-    ) -> None:
-        """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast or alerts.
+@app.command()
+def report(
+    ctx: typer.Context,
+    kind: Annotated[
+        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts.")
+    ],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Period start: customers by creation date, events by their own date.",
+            show_default=False,
+            metavar="DATE",
+            callback=not_blank,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Period end (inclusive).", show_default=False, metavar="DATE", callback=not_blank)
+    ] = None,
+    owner: OwnerF = None,
+    mine: MineF = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
+    xlsx: Annotated[
+        Path | None,
+        typer.Option(
+            "--xlsx",
+            metavar="FILE",
+            help="Write the report to an Excel workbook with a native chart.",
+            show_default=False,
+        ),
+    ] = None,
+    a: Annotated[
+        float | None,
+        typer.Option(
+            "--a",
+            help="abc: class A while the cumulative share before the customer is below this [0.7].",
+            show_default=False,
+            metavar="SHARE",
+            parser=SHARE,
+        ),
+    ] = None,
+    b: Annotated[
+        float | None,
+        typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False, metavar="SHARE", parser=SHARE),
+    ] = None,
+) -> None:
+    """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast or alerts.
 
-        Examples: crm report sources --since 2026-01-01;
-        crm report trend --xlsx trend.xlsx;  crm report alerts --mine --format csv
-        """
-        name = kind.strip().lower()
-        if name not in KINDS:
-            raise UsageError(f"unknown report '{kind}'; choose one of {', '.join(KINDS)}")
-        if name != "abc" and (a is not None or b is not None):
-            raise UsageError("--a and --b go with the abc report")
-        a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
-        if not 0 < a_ < b_ <= 1:
-            raise UsageError(f"--a {a_:g} --b {b_:g}: need 0 < a < b <= 1")
-        from crmcli import db, render
-        from crmcli.services import reports
+    Examples: crm report sources --since 2026-01-01;
+    crm report trend --xlsx trend.xlsx;  crm report alerts --mine --format csv
+    """
+    name = kind.strip().lower()
+    if name not in KINDS:
+        raise UsageError(f"unknown report '{kind}'; choose one of {', '.join(KINDS)}")
+    if name != "abc" and (a is not None or b is not None):
+        raise UsageError("--a and --b go with the abc report")
+    a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
+    if not 0 < a_ < b_ <= 1:
+        raise UsageError(f"--a {a_:g} --b {b_:g}: need 0 < a < b <= 1")
+    from crmcli import db, render
+    from crmcli.services import reports
 
-        fmt = render.check_format(fmt, ("table", "json", "csv", "tsv"))
-        st = state(ctx)
-        if xlsx is not None:
-            from crmcli.io import xlsx_report
+    fmt = render.check_format(fmt, ("table", "json", "csv", "tsv"))
+    st = state(ctx)
+    if xlsx is not None:
+        from crmcli.io import xlsx_report
 
-            xlsx_report.check_target(xlsx)
-        today = st.today
-        start = end = None
-        owners: list[str] = []
-        if since or until or owner:
-            from crmcli import normalize
+        xlsx_report.check_target(xlsx)
+    today = st.today
+    start = end = None
+    owners: list[str] = []
+    if since or until or owner:
+        from crmcli import normalize
 
-            start = normalize.parse_date(since, today) if since else None
-            end = normalize.parse_date(until, today) if until else None
-            owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
-        if start and end and start > end:
-            raise UsageError(f"--since {start} is after --until {end}")
-        if mine:
-            owners.append(st.settings.user)
-        params = reports.Params(
-            today=today, since=start, until=end, owners=list(dict.fromkeys(owners)),
-            cadence=st.settings.cadence, probability=st.settings.probability, a=a_, b=b_,
-        )  # fmt: skip
-        with db.read_connection(st.engine) as conn:
-            rep = reports.build(conn, name, params, as_json=fmt == "json" and xlsx is None)
-        lang = st.settings.lang
-        if xlsx is not None:
-            xlsx_report.write(xlsx, rep, lang=lang, headline=reports.headline(rep, lang))
-            typer.echo(f"Wrote {xlsx}")
-        elif fmt == "json":
-            render.print_json_rows(rep.json_rows(), head=rep.head())
-        elif fmt in ("csv", "tsv"):
-            render.write_delimited(rep.rows, rep.spec.keys, fmt)
-        else:
-            headers, cells, bars, right, footer = reports.table_cells(rep, lang)
-            render.print_bar_table(
-                headers, cells, bars, right=right, headline=reports.headline(rep, lang), footer=footer
-            )
+        start = normalize.parse_date(since, today) if since else None
+        end = normalize.parse_date(until, today) if until else None
+        owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
+    if start and end and start > end:
+        raise UsageError(f"--since {start} is after --until {end}")
+    if mine:
+        owners.append(st.settings.user)
+    params = reports.Params(
+        today=today, since=start, until=end, owners=list(dict.fromkeys(owners)),
+        cadence=st.settings.cadence, probability=st.settings.probability, a=a_, b=b_,
+    )  # fmt: skip
+    with db.read_connection(st.engine) as conn:
+        rep = reports.build(conn, name, params, as_json=fmt == "json" and xlsx is None)
+    lang = st.settings.lang
+    if xlsx is not None:
+        xlsx_report.write(xlsx, rep, lang=lang, headline=reports.headline(rep, lang))
+        typer.echo(f"Wrote {xlsx}")
+    elif fmt == "json":
+        render.print_json_rows(rep.json_rows(), head=rep.head())
+    elif fmt in ("csv", "tsv"):
+        render.write_delimited(rep.rows, rep.spec.keys, fmt)
+    else:
+        headers, cells, bars, right, footer = reports.table_cells(rep, lang)
+        render.print_bar_table(
+            headers, cells, bars, right=right, headline=reports.headline(rep, lang), footer=footer
+        )

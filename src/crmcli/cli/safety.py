@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import handle_errors, state
+from crmcli.cli._common import state
+from crmcli.cli.app import app
 from crmcli.errors import CrmError
 
 _LABELS = {
@@ -45,118 +46,114 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def backup(
-        ctx: typer.Context,
-        file: Annotated[str | None, typer.Argument(metavar="FILE", help="Where to write the copy (a file or a directory).", show_default=False)] = None,
-    ) -> None:
-        """Copy the database safely, even while it is in use, and print the copy's path.
+@app.command()
+def backup(
+    ctx: typer.Context,
+    file: Annotated[str | None, typer.Argument(metavar="FILE", help="Where to write the copy (a file or a directory).", show_default=False)] = None,
+) -> None:
+    """Copy the database safely, even while it is in use, and print the copy's path.
 
-        The default is <db dir>/backups/crm-YYYYMMDD-HHMMSS.db (directory 0700, file 0600).
-        The copy is made with SQLite's online backup API and checked with integrity_check.
+    The default is <db dir>/backups/crm-YYYYMMDD-HHMMSS.db (directory 0700, file 0600).
+    The copy is made with SQLite's online backup API and checked with integrity_check.
 
-        Example: crm backup /mnt/usb/
-        """
-        import datetime as dt
-        import os
-        from pathlib import Path
+    Example: crm backup /mnt/usb/
+    """
+    import datetime as dt
+    import os
+    from pathlib import Path
 
-        from crmcli.errors import NotFound
-        from crmcli.services import safety
+    from crmcli.errors import NotFound
+    from crmcli.services import safety
 
-        st = state(ctx)
-        if file and file.endswith(("/", os.sep)) and not Path(file).expanduser().is_dir():
-            # "crm backup /mnt/usb/" means a directory: never write a file called "usb" instead.
-            raise NotFound(f"directory {file} does not exist")
-        path = safety.backup(
-            st.settings.db, Path(file) if file else None, busy_timeout=st.settings.busy_timeout, now=dt.datetime.now()
-        )
-        typer.echo(str(path))
+    st = state(ctx)
+    if file and file.endswith(("/", os.sep)) and not Path(file).expanduser().is_dir():
+        # "crm backup /mnt/usb/" means a directory: never write a file called "usb" instead.
+        raise NotFound(f"directory {file} does not exist")
+    path = safety.backup(
+        st.settings.db, Path(file) if file else None, busy_timeout=st.settings.busy_timeout, now=dt.datetime.now()
+    )
+    typer.echo(str(path))
 
-    @app.command()
-    @handle_errors
-    def restore(
-        ctx: typer.Context,
-        file: Annotated[str, typer.Argument(metavar="FILE", help="A backup made by crm backup (or another crm database file).")],
-    ) -> None:
-        """Replace the database with a backup, keeping a copy of the one it replaces.
+@app.command()
+def restore(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A backup made by crm backup (or another crm database file).")],
+) -> None:
+    """Replace the database with a backup, keeping a copy of the one it replaces.
 
-        The file is checked first (SQLite header, integrity_check, foreign keys, a schema revision
-        this program knows); a damaged or foreign file is refused and nothing changes.
+    The file is checked first (SQLite header, integrity_check, foreign keys, a schema revision
+    this program knows); a damaged or foreign file is refused and nothing changes.
 
-        Example: crm restore ~/.local/share/crmcli/backups/crm-20260101-090000.db
-        """
-        import datetime as dt
-        from pathlib import Path
+    Example: crm restore ~/.local/share/crmcli/backups/crm-20260101-090000.db
+    """
+    import datetime as dt
+    from pathlib import Path
 
-        from crmcli import db
-        from crmcli.services import safety
+    from crmcli import db
+    from crmcli.services import safety
 
-        st = state(ctx)
-        db.dispose_all()  # no pooled connection of ours may hold the old file open
-        done = safety.restore(st.settings.db, Path(file), busy_timeout=st.settings.busy_timeout, now=dt.datetime.now())
-        counts = ", ".join(f"{k.replace('_', '-')}: {n}" for k, n in done.counts.items() if k in ("customers", "follow_ups", "deals"))
-        typer.echo(f"Restored {done.source} into {done.database} (schema {done.revision}; {counts})")
-        if done.kept is not None:
-            typer.echo(f"The database it replaced is kept at {done.kept}")
-        if done.needs_upgrade:
-            typer.echo(f"Schema {done.revision} is older than this program's {db.HEAD}: it is upgraded (after a backup) on next use")
+    st = state(ctx)
+    db.dispose_all()  # no pooled connection of ours may hold the old file open
+    done = safety.restore(st.settings.db, Path(file), busy_timeout=st.settings.busy_timeout, now=dt.datetime.now())
+    counts = ", ".join(f"{k.replace('_', '-')}: {n}" for k, n in done.counts.items() if k in ("customers", "follow_ups", "deals"))
+    typer.echo(f"Restored {done.source} into {done.database} (schema {done.revision}; {counts})")
+    if done.kept is not None:
+        typer.echo(f"The database it replaced is kept at {done.kept}")
+    if done.needs_upgrade:
+        typer.echo(f"Schema {done.revision} is older than this program's {db.HEAD}: it is upgraded (after a backup) on next use")
 
-    @app.command()
-    @handle_errors
-    def check(
-        ctx: typer.Context,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
-    ) -> None:
-        """Check the database file: integrity, foreign keys, schema revision, record counts.
+@app.command()
+def check(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
+) -> None:
+    """Check the database file: integrity, foreign keys, schema revision, record counts.
 
-        Exits 1 when a check fails. Example: crm check --format json
-        """
-        from crmcli import db, render
-        from crmcli.services import safety
+    Exits 1 when a check fails. Example: crm check --format json
+    """
+    from crmcli import db, render
+    from crmcli.services import safety
 
-        st = state(ctx)
-        fmt = render.check_format(fmt, ("table", "json"))
-        result = safety.check(st.settings.db, busy_timeout=st.settings.busy_timeout)
-        if fmt == "json":
-            render.print_json(result.as_dict())
+    st = state(ctx)
+    fmt = render.check_format(fmt, ("table", "json"))
+    result = safety.check(st.settings.db, busy_timeout=st.settings.busy_timeout)
+    if fmt == "json":
+        render.print_json(result.as_dict())
+    else:
+        labels = _LABELS["zh" if st.settings.lang == "zh" else "en"]
+        width = max(len(v) for v in labels.values()) + 2 if st.settings.lang == "en" else 10
+        lines: list[tuple[str, str]] = [("database", f"{result.database} ({_size(result.size)})")]
+        if st.settings.lang == "zh":
+            schema = {
+                "current": f"{result.revision} (最新)",
+                "older": f"{result.revision} (旧于 {db.HEAD}: 下次使用时升级)",
+                "newer": f"{result.revision} (新于本程序的 {db.HEAD})",
+                "missing": "无 (不是 crm 数据库)",
+            }[result.schema]
         else:
-            labels = _LABELS["zh" if st.settings.lang == "zh" else "en"]
-            width = max(len(v) for v in labels.values()) + 2 if st.settings.lang == "en" else 10
-            lines: list[tuple[str, str]] = [("database", f"{result.database} ({_size(result.size)})")]
-            if st.settings.lang == "zh":
-                schema = {
-                    "current": f"{result.revision} (最新)",
-                    "older": f"{result.revision} (旧于 {db.HEAD}: 下次使用时升级)",
-                    "newer": f"{result.revision} (新于本程序的 {db.HEAD})",
-                    "missing": "无 (不是 crm 数据库)",
-                }[result.schema]
-            else:
-                schema = {
-                    "current": f"{result.revision} (current)",
-                    "older": f"{result.revision} (older than {db.HEAD}: upgraded on next use)",
-                    "newer": f"{result.revision} (newer than this program's {db.HEAD})",
-                    "missing": "none (not a crm database)",
-                }[result.schema]
-            lines.append(("schema", schema))
-            if result.error:
-                lines.append(("integrity", f"FAILED: {result.error}"))
-            else:
-                lines.append(("integrity", "ok" if not result.integrity else f"FAILED ({len(result.integrity)} problems)"))
-                fk = result.foreign_keys
-                lines.append(("foreign_keys", "ok" if not fk else f"FAILED ({len(fk)} rows point to missing parents)"))
-            for key, _table in safety.COUNTED:
-                if key in result.counts:
-                    lines.append((key, f"{result.counts[key]:,}"))
-            for key, value in lines:
-                label = labels[key]
-                pad = width - (len(label) * (2 if st.settings.lang == "zh" else 1))
-                typer.echo(f"{label}{' ' * max(pad, 1)}{value}")
-            for problem in result.integrity[:20]:
-                typer.echo(f"  {problem}")
-            for row in result.foreign_keys[:20]:
-                typer.echo(f"  {row['table']} row {row['rowid']} -> missing {row['parent']}")
-        if not result.ok:
-            raise CrmError(f"database check failed: {result.summary()}")
+            schema = {
+                "current": f"{result.revision} (current)",
+                "older": f"{result.revision} (older than {db.HEAD}: upgraded on next use)",
+                "newer": f"{result.revision} (newer than this program's {db.HEAD})",
+                "missing": "none (not a crm database)",
+            }[result.schema]
+        lines.append(("schema", schema))
+        if result.error:
+            lines.append(("integrity", f"FAILED: {result.error}"))
+        else:
+            lines.append(("integrity", "ok" if not result.integrity else f"FAILED ({len(result.integrity)} problems)"))
+            fk = result.foreign_keys
+            lines.append(("foreign_keys", "ok" if not fk else f"FAILED ({len(fk)} rows point to missing parents)"))
+        for key, _table in safety.COUNTED:
+            if key in result.counts:
+                lines.append((key, f"{result.counts[key]:,}"))
+        for key, value in lines:
+            label = labels[key]
+            pad = width - (len(label) * (2 if st.settings.lang == "zh" else 1))
+            typer.echo(f"{label}{' ' * max(pad, 1)}{value}")
+        for problem in result.integrity[:20]:
+            typer.echo(f"  {problem}")
+        for row in result.foreign_keys[:20]:
+            typer.echo(f"  {row['table']} row {row['rowid']} -> missing {row['parent']}")
+    if not result.ok:
+        raise CrmError(f"database check failed: {result.summary()}")

@@ -1,0 +1,62 @@
+"""The one Typer app every command module adds its commands to, its global options, and the
+one error boundary (``CrmGroup.invoke``) that turns errors into ``Error: ...`` and an exit code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from crmcli import __version__
+from crmcli.cli._common import State, error_boundary
+
+
+class CrmGroup(TyperGroup):
+    """Runs every command inside ``error_boundary``: in a real run and under CliRunner alike."""
+
+    def invoke(self, ctx: Any) -> Any:
+        with error_boundary(ctx):
+            return super().invoke(ctx)
+
+
+app = typer.Typer(
+    name="crm",
+    cls=CrmGroup,
+    help="A customer-relationship manager for the terminal: customers, follow-ups and pipeline in one SQLite file.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", help="SQLite database file [env CRM_DB].", show_default=False, metavar="FILE")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Acting user: owner of new records, --mine [env CRM_USER].", metavar="NAME")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Display language zh|en [env CRM_LANG].", metavar="LANG")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """crm: customers, follow-ups and pipeline in one local SQLite file.
+
+    Examples:
+
+      crm add "ABC科技有限公司" --phone 13812345678 --contact 张伟 --level key
+
+      crm follow ABC --content "电话沟通, 客户要报价" --next-date +3d
+
+      crm list --due
+
+      crm import 客户信息总表.xlsx
+    """
+    ctx.obj = State(db=db, user=user, lang=lang)
