@@ -111,7 +111,7 @@ class Block:
 
 
 def _options(text: str, line: int) -> tuple[dict[str, str], dict[str, str], bool]:
-    if text.split()[0] == "static":
+    if re.match(r"static\b", text):
         return {}, {}, True
     options: dict[str, str] = {}
     env: dict[str, str] = {}
