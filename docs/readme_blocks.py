@@ -187,7 +187,8 @@ def split_line(line: str) -> list[tuple[str, list[str]]]:
     Enough of the shell for a README: quotes, backslashes, `|`, `;`, `&&`, `||`.
     """
     pipelines: list[tuple[str, list[str]]] = []
-    op, segments, buf = "", [], ""
+    op, buf = "", ""
+    segments: list[str] = []
     quote = ""
     i = 0
     while i < len(line):
@@ -336,13 +337,13 @@ class Session:
         words = []
         for word in line.split(" "):
             if STAMP in word:
+                # A path in the session (/tmp/demo/... was made this session's directory above).
                 pattern = word.replace(STAMP, "[0-9]" * 8 + "-" + "[0-9]" * 6)
-                found = sorted(self.cwd.glob(pattern)) if not word.startswith("/") else sorted(
-                    Path("/").glob(pattern.lstrip("/"))
-                )
+                base = self.dir if pattern.startswith(str(self.dir) + "/") else self.cwd
+                found = sorted(base.glob(pattern.removeprefix(str(self.dir) + "/")))
                 if len(found) != 1:
-                    raise ReadmeError(f"{word}: {len(found)} files match {pattern} in {self.cwd}")
-                word = str(found[0]) if word.startswith("/") else str(found[0].relative_to(self.cwd))
+                    raise ReadmeError(f"{word}: {len(found)} files match {pattern} in {base}")
+                word = word.replace(STAMP, _STAMP_RE.findall(found[0].name)[-1])
             words.append(word)
         return " ".join(words)
 
@@ -430,14 +431,19 @@ def _strip_blank(lines: list[str]) -> list[str]:
 def diff(old: str, new: str, name: str = "README.md") -> str:
     return "".join(
         difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), f"{name} (as committed)", f"{name} (regenerated)"
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            f"{name} (as committed)",
+            f"{name} (regenerated)",
         )
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 and print a diff if a block drifted")
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 and print a diff if a block drifted"
+    )
     parser.add_argument("--subprocess", action="store_true", help="run every line in bash with the real crm (slower)")
     parser.add_argument("readme", nargs="?", type=Path, default=README, help="default: the repository's README.md")
     opts = parser.parse_args(argv)
