@@ -10,7 +10,8 @@ Every ```console block in the README is preceded by an HTML comment (GitHub does
     <!-- readme: session=history env=CRM_LANG=en -->   ... with this variable for this block only
     <!-- readme: static REASON -->                 leave the block as it is (say why)
 
-and a session may have hidden set-up commands, run before its next block, whose output is not shown:
+and a session may have hidden set-up commands (one a line; `#` starts a comment line), run before
+its next block, whose output is not shown and which must exit 0:
 
     <!-- readme-setup: session=history
     CRM_TODAY=2026-02-10 crm add 东方精密 --phone 13900000009
@@ -20,8 +21,9 @@ and a session may have hidden set-up commands, run before its next block, whose 
 A *session* is one fresh temporary directory, the working directory of its commands, holding its
 database (CRM_DB=DIR/crm.db, CRM_CONFIG=DIR/crm.toml, which does not exist). Sessions run in the
 order they appear; a session's blocks share its database and files. The environment is fixed:
-ENV below, plus `VAR=value` before a command and `env=` on the block. The exit status of the
-last command is kept for a following `echo $?`.
+ENV below, plus `env=` on the block and `VAR=value` before a command; bash gets only these, a
+PATH, HOME=DIR, LANG=C.UTF-8, TZ=UTC and REPO (this repository). The exit status of the last
+command is kept for a following `echo $?`.
 
 In a block, a line starting with `$ ` is a command; the lines after it, up to the next command,
 are replaced with its output (the blank lines that end them are kept, as spacing). stdout and
@@ -29,11 +31,12 @@ stderr are shown as a terminal shows them: in the order they were written (stdou
 
 How a line runs. `crm ...` runs in this process (Typer's command called with stdin empty and
 stdout/stderr captured, both not terminals, as in a pipe or cron; the same output as the real
-command, which `--subprocess` checks). Pipes, `;`, `&&`, `||` are split at the top level: a
-`crm` pipeline runs here and its stdout is fed to the rest of the pipe in bash; any other
-pipeline (`echo "exit $?"`, `cut ... FILE`) runs in bash, in the session directory, with `$?` set.
-A `crm` pipeline with `$`, globs, redirections or a backquote runs in bash with the real `crm`
-(from this Python's bin directory) first on PATH. `cd DIR` changes the session directory.
+command, which `--subprocess` and tests/test_readme.py check). Pipes, `;`, `&&`, `||` are split
+at the top level: a `crm` pipeline runs here and its stdout is fed to the rest of the pipe in
+bash (its stderr is shown first); any other pipeline (`echo "exit $?"`, `cut ... FILE`) runs in
+bash, in the session directory, with `$?` set. A `crm` pipeline with `$`, globs, redirections
+or a backquote runs in bash with the real `crm` (from this Python's bin directory) first on
+PATH. `cd DIR` changes the session directory.
 
 Normalisation (the only output that is not the command's own), both ways:
   * CR LF is shown as a line end, as a terminal shows it (csv files such as rejects files);
@@ -104,15 +107,16 @@ class Setup:
 class Block:
     start: int  # index of the line after ```console
     end: int  # index of the closing ```
-    options: dict[str, str]
+    session: str
     env: dict[str, str]
     static: bool
     line: int
 
 
-def _options(text: str, line: int) -> tuple[dict[str, str], dict[str, str], bool]:
+def _options(text: str, line: int) -> tuple[str, dict[str, str], bool]:
+    """(session, env, static) from a marker's text."""
     if re.match(r"static\b", text):
-        return {}, {}, True
+        return "", {}, True
     options: dict[str, str] = {}
     env: dict[str, str] = {}
     for token in shlex.split(text):
@@ -128,26 +132,26 @@ def _options(text: str, line: int) -> tuple[dict[str, str], dict[str, str], bool
             options[key] = value
     if "session" not in options:
         raise ReadmeError(f"README line {line}: a marker needs session=NAME or static")
-    return options, env, False
+    return options["session"], env, False
 
 
 def parse(lines: list[str]) -> list[Setup | Block]:
     """The set-ups and console blocks of the README, in order."""
     items: list[Setup | Block] = []
-    marker: tuple[dict[str, str], dict[str, str], bool, int] | None = None
+    marker: tuple[str, dict[str, str], bool] | None = None
     i = 0
     while i < len(lines):
         line = lines[i]
         if m := _SETUP_RE.match(line):
-            head, commands, i = m.group(1).strip(), [], i + 1
+            head, commands, start, i = m.group(1).strip(), [], i + 1, i + 1
             while i < len(lines) and lines[i].strip() != "-->":
                 if lines[i].strip() and not lines[i].lstrip().startswith("#"):
                     commands.append(lines[i].strip())
                 i += 1
-            options, _, _ = _options(head, i + 1)
-            items.append(Setup(options["session"], commands, i + 1))
+            session, _, _ = _options(head, start)
+            items.append(Setup(session, commands, start))
         elif m := _MARKER_RE.match(line):
-            marker = (*_options(m.group(1), i + 1), i + 1)
+            marker = _options(m.group(1), i + 1)
         elif line.strip() == "```console":
             start = i + 1
             i = start
@@ -158,8 +162,7 @@ def parse(lines: list[str]) -> list[Setup | Block]:
                     f"README line {start}: a ```console block needs <!-- readme: session=NAME --> "
                     "or <!-- readme: static REASON --> on a line before it"
                 )
-            options, env, static, _ = marker
-            items.append(Block(start, i, options, env, static, start))
+            items.append(Block(start, i, *marker, start))
             marker = None
         i += 1
     return items
@@ -242,28 +245,40 @@ def crm_args(segment: str) -> tuple[dict[str, str], list[str]] | None:
 
 
 class _Sink(io.BytesIO):
-    """The captured output; stays readable when the text streams over it are closed."""
+    """Captured bytes, also copied to ``mixed``; stays readable when the text stream over it is closed."""
+
+    def __init__(self, mixed: _Sink | None = None) -> None:
+        super().__init__()
+        self.mixed = mixed
+
+    def write(self, b: bytes) -> int:  # type: ignore[override]
+        if self.mixed is not None:
+            self.mixed.write(b)
+        return super().write(b)
 
     def close(self) -> None:
         pass
 
 
 @contextmanager
-def _process_state(env: dict[str, str], cwd: Path) -> Iterator[_Sink]:
-    """os.environ, the working directory and the standard streams of a `crm` process, then back."""
+def _process_state(env: dict[str, str], cwd: Path) -> Iterator[tuple[_Sink, _Sink, _Sink]]:
+    """os.environ, the working directory and the standard streams of a `crm` process, then back.
+
+    Yields stdout, stderr and both as written (write-through: the order a terminal shows).
+    """
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
-    output = _Sink()
+    mixed = _Sink()
+    out, err = _Sink(mixed), _Sink(mixed)
     for name in UNSET:
         os.environ.pop(name, None)
     os.environ.update(env)
     os.chdir(cwd)
-    # Both streams write straight through to one buffer: the order a terminal would show.
     sys.stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
-    sys.stdout = io.TextIOWrapper(output, encoding="utf-8", write_through=True)
-    sys.stderr = io.TextIOWrapper(output, encoding="utf-8", errors="backslashreplace", write_through=True)
+    sys.stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    sys.stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace", write_through=True)
     try:
-        yield output
+        yield out, err, mixed
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -273,14 +288,14 @@ def _process_state(env: dict[str, str], cwd: Path) -> Iterator[_Sink]:
         os.environ.update(saved_env)
 
 
-def crm_in_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[str, int]:
-    """Run `crm ARGS` in this process: its output (stdout and stderr as written) and exit status."""
+def crm_in_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[str, str, str, int]:
+    """Run `crm ARGS` in this process: its stdout, stderr, both as written, and exit status."""
     from typer.main import get_command
 
     from crmcli.cli import app
 
     command = get_command(app)
-    with _process_state(env, cwd) as output:
+    with _process_state(env, cwd) as streams:
         try:
             command.main(args=args, prog_name="crm", standalone_mode=True)
             status = 0
@@ -293,8 +308,8 @@ def crm_in_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[str
 
             db.dispose_all()
             safe_files._protected.clear()
-        text = output.getvalue().decode("utf-8")
-    return text, status
+        out, err, mixed = (s.getvalue().decode("utf-8") for s in streams)
+    return out, err, mixed, status
 
 
 @dataclass
@@ -373,10 +388,11 @@ class Session:
                 out.append(text)
                 continue
             env, args = call
-            text, self.status = crm_in_process(args, self.env({**extra, **env}), self.cwd)
+            stdout, stderr, text, self.status = crm_in_process(args, self.env({**extra, **env}), self.cwd)
             if len(segments) > 1:
-                # Only stdout goes down the pipe; `crm` prints nothing on stderr in the README's pipes.
-                text, self.status = self.bash(" | ".join(segments[1:]), extra, stdin=text)
+                # stdout goes down the pipe; stderr reaches the terminal first, while the pipe reads.
+                text, self.status = self.bash(" | ".join(segments[1:]), extra, stdin=stdout)
+                text = stderr + text
             out.append(text)
         return self.normalise("".join(out))
 
@@ -396,7 +412,7 @@ def regenerate(text: str, *, subprocess: bool = False) -> str:
         for item in parse(lines):
             if isinstance(item, Block) and item.static:
                 continue
-            name = item.session if isinstance(item, Setup) else item.options["session"]
+            name = item.session
             session = sessions.get(name) or sessions.setdefault(name, Session(name, subprocess))
             if isinstance(item, Setup):
                 for command in item.commands:

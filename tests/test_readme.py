@@ -100,6 +100,7 @@ cp "$REPO/examples/followup-log.xlsx" .
 ```console
 $ crm import followup-log.xlsx; echo "exit $?"
 $ CRM_LANG=en crm list --format csv --sort name | cut -d, -f2,10 | head -3
+$ crm show nobody | head -1
 $ crm show nobody
 $ echo $?
 $ crm backup
@@ -111,11 +112,13 @@ def test_in_process_output_is_the_real_commands_output() -> None:
     """The test runs crm in this process; the real `crm` in bash must print the same thing.
 
     Covers what could differ: stdout and stderr interleaved (a summary, then a note), the exit
-    status, an env prefix, a pipe, an `Error:` line, and the normalised directory and timestamp.
+    status, an env prefix, pipes (stderr not piped), an `Error:` line, and the normalised
+    directory and timestamp.
     """
     in_process = rb.regenerate(SAME_BOTH_WAYS)
     assert "rejects_file=followup-log.xlsx.rejects.csv\nnote: columns not used: 客户状态" in in_process
     assert "\nexit 3\n" in in_process
+    assert "$ crm show nobody | head -1\nError: no customer matches 'nobody'\n$ crm show nobody\n" in in_process
     assert "$ crm show nobody\nError: no customer matches 'nobody'\n$ echo $?\n1\n" in in_process
     assert "/tmp/demo/backups/crm-20261126-080724.db" in in_process
     assert rb.regenerate(SAME_BOTH_WAYS, subprocess=True) == in_process
