@@ -182,7 +182,9 @@ def test_fast_json_matches_the_records(crm: Crm, new: Callable[..., str], crm_en
     crm.ok("follow", a, "--content", "call", "--date", "2026-10-03", "--method", "visit", "--next-plan", "上门")
     new("Plain Co", "--level", "potential", created="2026-11-25")
     from crmcli import db, render
-    from crmcli.cli.customers import DUE_JSON_KEYS
+    from crmcli.fields import due_keys
+
+    DUE_JSON_KEYS = due_keys()
     from crmcli.services import customers, reports
 
     engine = db.get_engine(crm_env)

@@ -103,7 +103,7 @@ FOLLOW_UP: tuple[Field, ...] = (
     Field("content", "跟进内容", "Content", "prose", ("沟通内容", "跟进情况", "FollowUp")),
     Field("feedback", "客户反馈", "Feedback", "enum", (), enum="feedback"),
     Field("by", "跟进人", "By", "text", ("Follow_User", "跟进人员"), repeats=True),
-    Field("next_date", "下次跟进日期", "Next follow-up", "date", ()),
+    Field("next_date", "下次跟进日期", "Next follow-up", "date", imported=False),  # the customer's next_follow_at reads it
     Field("next_plan", "下次跟进计划", "Next plan", "prose", ("Next_Plan", "下一步计划", "下一步", "跟进计划")),
 )
 
@@ -117,7 +117,7 @@ DISPLAY: tuple[Field, ...] = (
     Field("reason", "原因", "Reason", "prose"),
     Field("batch", "批次", "Batch", "number"),
     Field("file", "文件", "File", "text"),
-    Field("started_at", "导入时间", "Started", "text"),
+    Field("started_at", "导入时间", "Started", "code"),  # a time: never folded
     Field("created", "新建", "Created", "number"),
     Field("updated", "更新", "Updated", "number"),
     Field("skipped", "跳过", "Skipped", "number"),
@@ -125,6 +125,9 @@ DISPLAY: tuple[Field, ...] = (
     Field("follow_ups", "跟进记录", "Follow-ups", "number"),
     Field("undone_at", "撤销时间", "Undone", "text"),
 )
+
+CUSTOMER_BY_KEY = {f.key: f for f in CUSTOMER}
+FOLLOW_UP_BY_KEY = {f.key: f for f in FOLLOW_UP}
 
 _BY_KEY: dict[str, Field] = {}
 for _f in (*DISPLAY, *FOLLOW_UP, *CUSTOMER):  # the customer's own labels win (next_follow_at, ...)
@@ -153,6 +156,11 @@ def customer_keys(*, where: str) -> tuple[str, ...]:
     """The customer's field keys that appear ``where``: json | show | export | import."""
     attr = {"json": "in_json", "show": "in_show", "export": "exported", "import": "imported"}[where]
     return tuple(f.key for f in CUSTOMER if getattr(f, attr))
+
+
+def due_keys() -> tuple[str, ...]:
+    """The keys of a due-list row (spec §6): the customer's, then what the due list adds."""
+    return (*customer_keys(where="json"), "overdue_days", "last_method", "next_plan")
 
 
 def of_kind(fields: tuple[Field, ...], *kinds: str) -> tuple[str, ...]:

@@ -406,6 +406,8 @@ def mask_email(email: str) -> str:
 
 # --------------------------------------------------------------------------- dates
 
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # what counts as an e-mail address (a full match)
+
 _MIN_DATE = dt.date(1900, 1, 1)
 _EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
 _MONTHS = (

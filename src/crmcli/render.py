@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from crmcli import vocab
+from crmcli import fields, vocab
 from crmcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: st
 
 def display(key: str, value: object, lang: str) -> str:
     """A value as a person reads it: enum labels in the display language."""
-    field = vocab.COLUMN_FIELD.get(key)
+    field = fields.enum_of(key)
     if field and isinstance(value, str):
         return vocab.label(field, value, lang)
     if isinstance(value, float):
@@ -112,8 +112,16 @@ def display(key: str, value: object, lang: str) -> str:
     return plain(value)
 
 
-RIGHT_ALIGNED = ("amount", "overdue_days")
-WRAPPING = ("name", "contact", "title", "need", "notes", "next_plan", "content", "industry", "source", "tags")
+def _right_aligned(key: str) -> bool:
+    f = fields.get(key)
+    return f is not None and f.kind in ("money", "number")
+
+
+def _wraps(key: str) -> bool:
+    """Prose may fold onto several lines; codes, phones, dates, amounts and labels never do."""
+    f = fields.get(key)
+    return f is not None and f.kind in ("text", "prose", "tags")
+
 PLAIN_TABLE_ROWS = 300  # past this many rows a terminal also gets the plain renderer: Rich costs ~0.3 ms a cell
 
 
@@ -152,14 +160,14 @@ def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Seq
 
 
 def print_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], lang: str, title: str | None = None) -> None:
-    header = [vocab.column_label(k, lang) for k in keys]
-    right = [k in RIGHT_ALIGNED for k in keys]
+    header = [fields.label(k, lang) for k in keys]
+    right = [_right_aligned(k) for k in keys]
     body = [[display(k, rec.get(k), lang) for k in keys] for rec in rows]
     out = console()
     # Codes, phones, dates and labels never wrap; prose columns fold. When even that does not
     # fit the terminal, print the plain table and let the terminal wrap its long lines.
-    whole = [0 if k in WRAPPING else max((text_width(r[i]) for r in body), default=0) for i, k in enumerate(keys)]
-    needed = sum(whole) + sum(8 for k in keys if k in WRAPPING) + 3 * (len(keys) - 1) + 2
+    whole = [0 if _wraps(k) else max((text_width(r[i]) for r in body), default=0) for i, k in enumerate(keys)]
+    needed = sum(whole) + sum(8 for k in keys if _wraps(k)) + 3 * (len(keys) - 1) + 2
     if not out.is_terminal or len(rows) > PLAIN_TABLE_ROWS or needed > out.width:
         if title:
             sys.stdout.write(title + "\n")
@@ -170,7 +178,7 @@ def print_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], lang: str, 
 
     table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
     for key, label, is_right, width in zip(keys, header, right, whole, strict=True):
-        prose = key in WRAPPING
+        prose = _wraps(key)
         table.add_column(
             label,
             overflow="fold",
@@ -199,11 +207,7 @@ def mask_records(rows: Iterable[dict[str, Any]]) -> None:
         mask_record(rec)
 
 
-CARD_KEYS = (
-    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage",
-    "owner", "need", "tags", "notes", "amount", "expected_close", "lost_reason", "created_at",
-    "last_follow_at", "next_follow_at", "next_plan",
-)  # fmt: skip
+CARD_KEYS = (*fields.customer_keys(where="show"), "next_plan")
 
 
 def print_card(rec: dict[str, Any], lang: str) -> None:
@@ -218,9 +222,9 @@ def print_card(rec: dict[str, Any], lang: str) -> None:
         value = rec.get(key)
         if value in (None, "", []):
             continue
-        card.add_row(vocab.column_label(key, lang), display(key, value, lang))
+        card.add_row(fields.label(key, lang), display(key, value, lang))
     if rec.get("archived"):
-        card.add_row(vocab.column_label("archived", lang), "✓")
+        card.add_row(fields.label("archived", lang), "✓")
 
     events: list[tuple[dt.date, int, str, str]] = []
     for i, f in enumerate(rec.get("follow_ups", [])):

@@ -77,9 +77,6 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "feedback": {"positive": (), "hesitant": ("观望",), "negative": ()},
 }
 
-FIELD_NAMES_ZH = {"stage": "阶段", "level": "等级", "method": "跟进方式", "feedback": "客户反馈"}
-
-
 def fold(text: str) -> str:
     """Case-, width-, whitespace- and script-insensitive form used to compare vocabulary."""
     from crmcli.hanzi import simplify
@@ -122,62 +119,3 @@ def label(field: str, key: str | None, lang: str) -> str:
         return ""
     labels = ZH_LABELS if lang == "zh" else EN_LABELS
     return labels[field].get(key, key)
-
-
-# Column headers shared by list/show output, export and import (spec §9), zh / en.
-COLUMN_LABELS: dict[str, tuple[str, str]] = {
-    "code": ("客户编号", "Code"),
-    "name": ("客户名称", "Name"),
-    "contact": ("联系人", "Contact"),
-    "title": ("联系人职位", "Title"),
-    "phone": ("联系电话", "Phone"),
-    "email": ("邮箱", "Email"),
-    "industry": ("所属行业", "Industry"),
-    "source": ("客户来源", "Source"),
-    "level": ("客户等级", "Level"),
-    "stage": ("当前销售阶段", "Stage"),
-    "owner": ("负责人", "Owner"),
-    "need": ("核心需求", "Need"),
-    "tags": ("标签", "Tags"),
-    "notes": ("备注", "Notes"),
-    "amount": ("预计成交金额", "Expected amount"),
-    "expected_close": ("预计成交日期", "Expected close"),
-    "lost_reason": ("流失原因", "Lost reason"),
-    "created_at": ("创建日期", "Created"),
-    "last_follow_at": ("最后跟进日期", "Last follow-up"),
-    "next_follow_at": ("下次跟进日期", "Next follow-up"),
-    "overdue_days": ("逾期天数", "Days overdue"),
-    "last_method": ("最后跟进方式", "Last method"),
-    "next_plan": ("下次跟进计划", "Next plan"),
-    "archived": ("已归档", "Archived"),
-    "date": ("日期", "Date"),
-    "method": ("跟进方式", "Method"),
-    "feedback": ("客户反馈", "Feedback"),
-    "content": ("跟进内容", "Content"),
-    "by": ("跟进人", "By"),
-    "next_date": ("下次跟进日期", "Next date"),
-    "from_stage": ("原阶段", "From"),
-    "to_stage": ("新阶段", "To"),
-    "reason": ("原因", "Reason"),
-    "batch": ("批次", "Batch"),
-    "file": ("文件", "File"),
-    "started_at": ("导入时间", "Started"),
-    "created": ("新建", "Created"),
-    "updated": ("更新", "Updated"),
-    "skipped": ("跳过", "Skipped"),
-    "rejected": ("拒绝", "Rejected"),
-    "follow_ups": ("跟进记录", "Follow-ups"),
-    "undone_at": ("撤销时间", "Undone"),
-}
-
-
-def column_label(key: str, lang: str) -> str:
-    zh, en = COLUMN_LABELS.get(key, (key, key))
-    return zh if lang == "zh" else en
-
-
-# Which vocabulary a column's values belong to, for display labels.
-COLUMN_FIELD = {
-    "stage": "stage", "level": "level", "method": "method", "last_method": "method",
-    "feedback": "feedback", "from_stage": "stage", "to_stage": "stage",
-}  # fmt: skip

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli import fields
 from crmcli.cli._common import (
     COUNT,
     DAYS,
@@ -32,12 +33,6 @@ DUE_TABLE_KEYS = (
     "code", "name", "contact", "phone", "level", "stage", "owner",
     "next_follow_at", "overdue_days", "last_follow_at", "last_method", "next_plan",
 )  # fmt: skip
-CUSTOMER_JSON_KEYS = (
-    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage",
-    "owner", "need", "tags", "notes", "amount", "expected_close", "lost_reason", "created_at",
-    "last_follow_at", "next_follow_at", "archived",
-)  # fmt: skip
-DUE_JSON_KEYS = (*CUSTOMER_JSON_KEYS, "overdue_days", "last_method", "next_plan")
 
 # Options of add and edit, as annotated types.
 Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (required for add).", show_default=False, metavar="PHONE")]
@@ -254,7 +249,7 @@ def list_(
         fmt=fmt,
         lang=st.settings.lang,
         table_keys=DUE_TABLE_KEYS if due else LIST_TABLE_KEYS,
-        all_keys=DUE_JSON_KEYS if due else CUSTOMER_JSON_KEYS,
+        all_keys=fields.due_keys() if due else fields.customer_keys(where="json"),
     )
 
 @app.command()

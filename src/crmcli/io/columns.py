@@ -1,8 +1,8 @@
 """Column headers -> import fields (spec §9).
 
 Every header name used by the seed templates (客户信息总表, the 关键联系人/跟进记录 sheet, the
-统计表, the English Customer_* / Follow_* tables) and by our own export (``vocab.COLUMN_LABELS``,
-zh and en) is known here. Headers are compared normalised: NFKC, case-folded, without spaces,
+统计表, the English Customer_* / Follow_* tables) and by our own export (zh and en) is known here:
+the fields' own headers come from the field registry (``crmcli.fields``). Headers are compared normalised: NFKC, case-folded, without spaces,
 ``_``, ``-`` or invisible characters (``normalize.drop_invisible``), and without a trailing ``*``, ``(*)``, ``（必填）`` or ``(元)``.
 
 A few fields are special:
@@ -24,67 +24,50 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from crmcli import fields
 from crmcli.errors import UsageError
 from crmcli.hanzi import simplify
 from crmcli.normalize import drop_invisible
 
-# Field -> the header names it is read from. The first name is what the rejects file and
-# messages call the field when the file gave it no header of its own.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "code": ("客户编号", "Code", "Customer_ID", "客户ID", "客户代码", "编号", "CustomerCode"),
-    "name": (
-        "客户名称", "Name", "Customer_Name", "客户名称(单位/个人)", "客户公司全称", "公司名称", "企业名称",
-        "单位名称", "客户全称", "客户", "Company", "CompanyName", "Customer",
-    ),
-    "contact": ("联系人", "Contact", "Contact_Person", "联系人姓名", "主要联系人", "ContactName", "对接人"),
-    "title": ("联系人职位", "Title", "Contact_Job", "职位", "职务", "JobTitle", "Position"),
+# Headers of what an import reads that is not a field of its own: a contact and title in one
+# cell, a follow-up written as one text, a deal, columns recognised but not imported (reported as
+# unused) and columns that are not user data (dropped without a word).
+_IMPORT_ONLY: dict[str, tuple[str, ...]] = {
     "contact_title": ("关键联系人(姓名/职位)", "关键联系人", "联系人(姓名/职位)", "联系人(姓名+职位)"),
-    "phone": (
-        "联系电话", "Phone", "Contact_Info", "联系方式(手机*)", "联系方式(手机)", "联系方式", "电话", "手机", "手机号", "手机号码",
-        "电话号码", "Mobile", "Tel", "Telephone", "PhoneNumber",
-    ),
-    "email": ("邮箱", "Email", "电子邮箱", "电子邮件", "邮件地址", "E-mail", "Mail"),
-    "industry": ("所属行业", "Industry", "行业"),
-    "source": ("客户来源", "Source", "来源", "来源渠道", "获客渠道", "Channel"),
-    "level": ("客户等级", "Level", "等级", "客户级别", "Grade"),
-    "stage": (
-        "当前销售阶段", "Stage", "销售阶段", "客户销售阶段", "当前阶段", "阶段",
-        "客户类型", "合作状态", "Status", "客户状态",
-    ),
-    "owner": ("负责人", "Owner", "Create_User", "创建人", "负责销售", "销售负责人", "Responsible", "销售人员"),
-    "need": ("核心需求", "Need", "客户需求描述", "客户需求", "需求描述", "需求", "初始需求"),
-    "tags": ("标签", "Tags", "客户标签", "自定义标签", "Tag"),
-    "notes": ("备注", "Notes", "客户备注", "Note", "Remark", "Remarks", "Comments"),
-    "amount": (
-        "预计成交金额", "Expected amount", "预计成交金额(元)", "预估金额", "预估金额(元)", "Amount", "预计金额",
-        "ExpectedAmount",
-    ),
-    "expected_close": ("预计成交日期", "Expected close", "Expected_Date", "预计成交时间", "ExpectedClose"),
-    "lost_reason": ("流失原因", "Lost reason", "LostReason"),
-    "created_at": (
-        "创建日期", "Created", "首次接触时间", "首次接触日期", "First_Date", "创建时间", "首次合作时间", "CreatedAt",
-    ),
-    "last_follow_at": ("最后跟进日期", "Last follow-up", "最近跟进时间", "最近跟进日期", "最后跟进时间", "LastFollowUp"),
-    "next_follow_at": ("下次跟进日期", "Next follow-up", "Next date", "下次跟进时间", "NextFollowUp"),
-    "follow_date": ("跟进日期", "Follow_Date", "跟进时间", "Date", "日期", "FollowUpDate"),
-    "follow_by": ("跟进人", "Follow_User", "By", "跟进人员"),
-    "follow_method": ("跟进方式", "Follow_Method", "Method", "沟通方式"),
-    "follow_content": ("跟进内容", "Content", "沟通内容", "跟进情况", "FollowUp"),
-    "follow_feedback": ("客户反馈", "Feedback"),
-    "follow_next_plan": ("下次跟进计划", "Next_Plan", "Next plan", "下一步计划", "下一步", "跟进计划"),
     "follow_log": ("跟进记录(时间-方式-内容-下一步计划)", "跟进记录"),
     "deal_date": ("成交日期", "Deal date", "签约日期", "DealDate"),
     "deal_amount": ("成交金额", "Deal amount", "合同金额", "签约金额", "DealAmount"),
-    # Recognised but not imported: reported as unused.
     "info": (
         "Update_Date", "最后更新日期", "Follow_ID", "Opportunity_ID", "Opportunity_Name", "Probability",
         "成交概率", "Status_Change", "逾期天数", "Days overdue", "最后跟进方式", "Last method", "已归档", "Archived",
         "最近合作时间", "合作次数", "累计消费金额", "主要产品/服务", "反馈问题类型", "满意度评分", "原阶段", "新阶段",
         "From", "To", "原因", "Reason",
     ),
-    # Not user data: dropped without a word.
     "ignore": ("序号", "No", "No.", "#", "reject_reason", "拒绝原因", "行号"),
 }  # fmt: skip
+
+
+def _aliases() -> dict[str, tuple[str, ...]]:
+    """Import field -> the header names it is read from, from the field registry.
+
+    The first name is what the rejects file and messages call the field when the file gave it no
+    header of its own. A follow-up field ``KEY`` is the import field ``follow_KEY``.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for f in fields.CUSTOMER:
+        if f.imported or f.derived:
+            out[f.key] = f.names
+        if f.key == "title":
+            out["contact_title"] = _IMPORT_ONLY["contact_title"]
+    for f in fields.FOLLOW_UP:
+        if f.imported:
+            out["follow_" + f.key] = f.names
+    for key, names in _IMPORT_ONLY.items():
+        out.setdefault(key, names)
+    return out
+
+
+ALIASES = _aliases()
 
 # Stage columns in order of preference (spec §9): in each row the first that has a value wins.
 STAGE_RANK: dict[str, int] = {

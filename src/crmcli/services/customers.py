@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, literal_column, or_, select, text, update
 
-from crmcli import normalize, vocab
+from crmcli import fields, normalize, vocab
 from crmcli.errors import Ambiguous, CrmError, Duplicate, NoMatch, NotFound, ParseError, UsageError
 from crmcli.models import Customer, Deal, FollowUp, StageChange, Tag
 
@@ -24,8 +24,6 @@ F = FollowUp.__table__  # type: ignore[attr-defined]
 S = StageChange.__table__  # type: ignore[attr-defined]
 D = Deal.__table__  # type: ignore[attr-defined]
 
-TEXT_FIELDS = ("contact", "title", "email", "industry", "source", "owner", "need", "notes")
-PROSE_FIELDS = ("need", "notes")  # kept as typed (no NFKC): see normalize.keep_text
 TAG_SEP = "\x1f"
 
 # --------------------------------------------------------------------------- codes
@@ -120,14 +118,14 @@ def build_fields(raw: dict[str, Any], *, today: dt.date) -> CustomerFields:
             out.values["code"] = check_code(value)
         elif key == "email":
             email = normalize.clean_text(value)
-            if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            if email and not normalize.EMAIL_RE.fullmatch(email):
                 raise ParseError(f"email '{value}' is not an e-mail address")
             out.values["email"] = email
         elif key == "tags":
             out.tags = clean_tags(value)
-        elif key in PROSE_FIELDS:
-            out.values[key] = normalize.keep_text(value)
-        elif key in TEXT_FIELDS:
+        elif fields.CUSTOMER_BY_KEY[key].kind == "prose":
+            out.values[key] = normalize.keep_text(value)  # as typed (no NFKC)
+        elif fields.CUSTOMER_BY_KEY[key].kind == "text":
             out.values[key] = normalize.clean_text(value)
         else:  # pragma: no cover - programming error
             raise KeyError(key)
@@ -397,11 +395,7 @@ def _tags_expr() -> Any:
     )
 
 
-CUSTOMER_KEYS = (
-    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage",
-    "owner", "need", "tags", "notes", "amount", "expected_close", "lost_reason", "created_at",
-    "last_follow_at", "next_follow_at", "archived",
-)  # fmt: skip
+CUSTOMER_KEYS = fields.customer_keys(where="json")
 
 
 def to_record(row: Any) -> dict[str, Any]:

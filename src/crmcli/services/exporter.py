@@ -20,35 +20,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from crmcli import vocab
+from crmcli import fields, vocab
 from crmcli.errors import CrmError, UsageError
 from crmcli.io import writers
 
 FORMATS = ("xlsx", "csv", "json")
 EXTENSIONS = {".xlsx": "xlsx", ".csv": "csv", ".json": "json"}
 
-# The customer columns of spec §9, in order. The last two are derived (import reads them as information).
-CUSTOMER_COLUMNS = (
-    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage",
-    "owner", "need", "tags", "notes", "amount", "created_at", "last_follow_at", "next_follow_at",
-)  # fmt: skip
-FOLLOW_UP_COLUMNS = ("code", "name", "date", "method", "content", "feedback", "by", "next_date", "next_plan")
+# The customer columns of spec §9, in order (the registry's exported fields). The last two are
+# derived (import reads them as information).
+CUSTOMER_COLUMNS = fields.customer_keys(where="export")
+FOLLOW_UP_COLUMNS = ("code", "name", *(f.key for f in fields.FOLLOW_UP))
 # The template: the customer columns a person fills in, then one follow-up on the same row.
 TEMPLATE_COLUMNS = (
-    *CUSTOMER_COLUMNS[:-2], "date", "method", "content", "feedback", "by", "next_date", "next_plan",
+    *(k for k in CUSTOMER_COLUMNS if not fields.CUSTOMER_BY_KEY[k].derived), *(f.key for f in fields.FOLLOW_UP),
 )  # fmt: skip
 REQUIRED = frozenset({"name", "phone"})
-ENUMS = {"level": "level", "stage": "stage", "method": "method", "feedback": "feedback"}
-DATES = frozenset({"created_at", "last_follow_at", "next_follow_at", "date", "next_date"})
-CODES = frozenset({"code", "phone"})  # text cells formatted as Text: what is typed in later stays text
-
-# Headers that differ from vocab.COLUMN_LABELS (which has no 跟进日期, and whose 预计成交金额
-# carries no unit).
-_HEADERS = {
-    "date": ("跟进日期", "Follow-up date"),
-    "next_date": ("下次跟进日期", "Next follow-up"),
-    "next_plan": ("下次跟进计划", "Next plan"),
-}
+_ALL = (*fields.CUSTOMER, *fields.FOLLOW_UP)
+ENUMS = {f.key: f.enum for f in _ALL if f.enum}
+DATES = frozenset(f.key for f in _ALL if f.kind == "date")
+CODES = frozenset(f.key for f in _ALL if f.kind in ("code", "phone"))  # Text cells: what is typed in later stays text
 SHEET_TITLES = {
     "customers": ("客户信息总表", "Customers"),
     "follow_ups": ("跟进记录", "Follow-ups"),
@@ -59,8 +50,9 @@ MAX_COLUMN_WIDTH = 60.0
 
 
 def header(key: str, lang: str) -> str:
-    zh, en = _HEADERS.get(key) or vocab.COLUMN_LABELS[key]
-    return zh if lang == "zh" else en
+    """A column's header: the follow-up's own label for its fields (跟进日期), else the customer's."""
+    f = fields.FOLLOW_UP_BY_KEY.get(key) or fields.CUSTOMER_BY_KEY[key]
+    return f.label(lang)
 
 
 def _title(key: str, lang: str) -> str:
@@ -349,12 +341,8 @@ def export_file(
     raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")  # pragma: no cover
 
 
-# The keys of ``crm list --format json`` (cli.customers.CUSTOMER_JSON_KEYS).
-JSON_KEYS = (
-    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage",
-    "owner", "need", "tags", "notes", "amount", "expected_close", "lost_reason", "created_at",
-    "last_follow_at", "next_follow_at", "archived",
-)  # fmt: skip
+# The keys of ``crm list --format json``.
+JSON_KEYS = fields.customer_keys(where="json")
 
 
 def _json_object(rec: dict[str, Any]) -> dict[str, Any]:

@@ -79,7 +79,6 @@ UPDATE_FIELDS = (
 _insert_row = operator.itemgetter(*INSERT_COLUMNS)
 _LOAD_COLUMNS = tuple(c for c in INSERT_COLUMNS if c not in ("last_follow_at", "last_method", "next_date", "next_plan"))
 
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_LABEL_RE = re.compile(r"^\s*(?:电话|手机|手机号|座机|tel|mobile|phone)\s*[:：]\s*", re.IGNORECASE)
 _FORMULA_START = frozenset("=+-@\t\r")
 # 跟进记录 cells (seed 002): "09-20电话沟通:…;下一步:…", one follow-up per dated line.
@@ -859,7 +858,7 @@ def _email_conv(v: Any) -> str | None:
     email = _fast_clean(v) if type(v) is str else normalize.clean_text(v)
     if email is None:
         return None
-    if not _EMAIL_RE.fullmatch(email):
+    if not normalize.EMAIL_RE.fullmatch(email):
         raise ParseError(f"email '{email[:60]}' is not an e-mail address")
     return email
 

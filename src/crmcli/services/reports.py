@@ -29,6 +29,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crmcli import fields
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -792,11 +794,7 @@ def headline(report: Report, lang: str) -> str:
 # --------------------------------------------------------------------------- due list
 
 
-DUE_KEYS = (
-    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage", "owner", "need",
-    "tags", "notes", "amount", "expected_close", "lost_reason", "created_at", "last_follow_at", "next_follow_at",
-    "archived", "overdue_days", "last_method", "next_plan",
-)  # fmt: skip
+DUE_KEYS = fields.due_keys()
 
 
 def due_sql(
