@@ -54,7 +54,8 @@ class _Recorder:
 
 def database(customers: int, follow_ups: int) -> Path:
     """bench/data/crm_<customers>_<follow_ups>.db at the current schema, built once (shared with bench_scale)."""
-    from crmcli import db
+    from crmcli.store import HEAD
+    from crmcli.store import sqlite as db
 
     path = DATA / f"crm_{customers}_{follow_ups}.db"
     try:
@@ -63,7 +64,7 @@ def database(customers: int, follow_ups: int) -> Path:
             counts = [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("customer", "follow_up")]
         finally:
             con.close()
-        fresh = db.stored_revision(path) == db.HEAD and counts == [customers, follow_ups]
+        fresh = db.stored_revision(path) == HEAD and counts == [customers, follow_ups]
     except Exception:
         fresh = False
     if not fresh:

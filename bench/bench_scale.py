@@ -79,13 +79,14 @@ def _count(path: Path, table: str) -> int:
 
 def database(customers: int, follow_ups: int) -> Path:
     """bench/data/crm_<customers>_<follow_ups>.db at the current schema, built once (shared with bench_queries)."""
-    from crmcli import db
+    from crmcli.store import HEAD
+    from crmcli.store import sqlite as db
 
     path = DATA / f"crm_{customers}_{follow_ups}.db"
     try:
         fresh = (
             path.exists()
-            and db.stored_revision(path) == db.HEAD
+            and db.stored_revision(path) == HEAD
             and _count(path, "customer") == customers
             and _count(path, "follow_up") == follow_ups
         )
@@ -136,7 +137,7 @@ def busiest_customer(path: Path) -> dict[str, object]:
 
 def alone(big: Path, customer_id: object, path: Path) -> Path:
     """A database at the current schema holding only one customer of ``big``, rows copied as they are."""
-    from crmcli import db
+    from crmcli.store import sqlite as db
 
     db.get_engine(path)
     db.dispose_all()

@@ -1,6 +1,6 @@
 """Build a realistic crm database of N customers and M follow-ups, quickly.
 
-The schema comes from the program itself (``crmcli.db.get_engine`` creates and
+The schema comes from the program itself (``crmcli.store.sqlite.get_engine`` creates and
 migrates the file once); the rows go in with raw ``sqlite3`` ``executemany`` in
 one transaction. Customers, contacts, phones, sources, industries, owners and
 follow-ups come from ``bench.generate`` (deterministic for a seed); on top of
@@ -95,7 +95,8 @@ def _repeat_dates(start: dt.date, k: int, r: random.Random) -> list[dt.date]:
 
 def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
     """Write a fresh database at ``path``; return it."""
-    from crmcli import db, normalize
+    from crmcli import normalize
+    from crmcli.store import sqlite as db
 
     path = Path(path)
     for suffix in ("", "-wal", "-shm"):

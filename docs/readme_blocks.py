@@ -304,9 +304,9 @@ def crm_in_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[str
         finally:
             # What the end of a `crm` process does: close the databases (crm's _release) and
             # forget the database protected from overwriting.
-            from crmcli import db, safe_files
+            from crmcli import safe_files, store
 
-            db.dispose_all()
+            store.dispose_all()
             safe_files._protected.clear()
         out, err, mixed = (s.getvalue().decode("utf-8") for s in streams)
     return out, err, mixed, status

@@ -25,9 +25,9 @@ def crm_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.delenv("CRM_DEBUG", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     yield db
-    from crmcli import db as dbmod
+    from crmcli import store
 
-    dbmod.dispose_all()
+    store.dispose_all()
 
 
 class Crm:

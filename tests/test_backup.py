@@ -107,9 +107,9 @@ def test_backup_refuses_to_overwrite_other_files(crm: Crm, crm_env: Path, tmp_pa
 
 def test_backup_of_a_newer_schema_works_and_of_a_damaged_file_fails(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
     populate(crm)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     con = sqlite3.connect(crm_env)
     con.execute("UPDATE alembic_version SET version_num='9999'")  # written by a newer crm
     con.commit()
@@ -214,9 +214,9 @@ def test_restore_into_a_missing_database(crm: Crm, crm_env: Path, tmp_path: Path
     populate(crm)
     backup = Path(crm.ok("backup", str(tmp_path / "good.db")).strip())
     saved = counts(crm_env)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     for p in crm_env.parent.iterdir():
         p.unlink()
     crm_env.parent.rmdir()
@@ -279,9 +279,9 @@ def test_restore_refuses_bad_files_and_changes_nothing(crm: Crm, crm_env: Path, 
     populate(crm)
     good = Path(crm.ok("backup", str(tmp_path / "good.db")).strip())
     bad = _bad_files(tmp_path, good)[kind]
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     live_before = digest(crm_env)
     files_before = live_files(crm_env)
     bad_before = digest(bad)
@@ -347,9 +347,9 @@ def test_restore_waits_for_a_writer_then_gives_up_with_exit_4(crm: Crm, crm_env:
     backup = Path(crm.ok("backup", str(tmp_path / "good.db")).strip())
     crm.ok("add", "后来的客户", "--phone", "13911112222")
     write_config(tmp_path / "crm.toml", busy_timeout=1)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     before = counts(crm_env)
     with write_lock(crm_env):
         run = crm_run("restore", str(backup))
@@ -364,9 +364,9 @@ def test_restore_over_a_destroyed_database(crm: Crm, crm_env: Path, tmp_path: Pa
     populate(crm)
     backup = Path(crm.ok("backup", str(tmp_path / "good.db")).strip())
     saved = counts(crm_env)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     garbage = os.urandom(50_000)
     crm_env.write_bytes(garbage)
     wal = crm_env.with_name(crm_env.name + "-wal")
@@ -384,9 +384,9 @@ def test_restore_over_a_damaged_page(crm: Crm, crm_env: Path, tmp_path: Path) ->
     populate(crm)
     backup = Path(crm.ok("backup", str(tmp_path / "good.db")).strip())
     saved = counts(crm_env)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     con = sqlite3.connect(crm_env)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
@@ -401,7 +401,7 @@ def test_restore_over_a_damaged_page(crm: Crm, crm_env: Path, tmp_path: Path) ->
 
 def test_check_reports_counts_and_revision(crm: Crm, crm_env: Path) -> None:
     populate(crm)
-    from crmcli.db import HEAD
+    from crmcli.store import HEAD
 
     rep = crm.json("check")
     assert rep["ok"] is True and rep["integrity"] == "ok" and rep["foreign_keys"] == "ok"
@@ -415,9 +415,9 @@ def test_check_reports_counts_and_revision(crm: Crm, crm_env: Path) -> None:
 
 def test_check_fails_on_broken_foreign_keys(crm: Crm, crm_env: Path) -> None:
     populate(crm)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     con = sqlite3.connect(crm_env)
     con.execute("INSERT INTO follow_up (customer_id, date, content) VALUES (4242, '2026-01-01', 'orphan')")
     con.commit()
@@ -429,9 +429,9 @@ def test_check_fails_on_broken_foreign_keys(crm: Crm, crm_env: Path) -> None:
 
 def test_check_fails_on_a_damaged_file(crm: Crm, crm_env: Path) -> None:
     populate(crm)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     con = sqlite3.connect(crm_env)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()

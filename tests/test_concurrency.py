@@ -18,7 +18,7 @@ from tests.reliability_support import count, counts, crm_run, integrity, write_c
 WORKER = """
 import json, os, sqlite3, sys, time
 from typer.testing import CliRunner
-from crmcli import db
+from crmcli import store
 from crmcli.cli import app
 
 codes = sys.argv[1].split(",")
@@ -36,7 +36,7 @@ def run(*args):
     global longest
     start = time.monotonic()
     r = runner.invoke(app, list(args))
-    db.dispose_all()
+    store.dispose_all()
     if r.exit_code != 0:
         sys.stderr.write(f"crm {' '.join(args)} -> {r.exit_code}: {r.stderr}\\n")
         sys.exit(1)
@@ -90,9 +90,9 @@ def add_customers(crm: Crm, prefix: str, n: int, start: int) -> list[str]:
 def test_writers_wait_readers_never_fail_counts_exact(crm: Crm, crm_env: Path) -> None:
     groups = [add_customers(crm, f"W{w}客户", 3, w * 100) for w in range(3)]
     total = sum(len(g) for g in groups)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     rounds = 6
     hog = subprocess.Popen([sys.executable, "-c", HOG, str(crm_env), "2.5"], stdout=subprocess.PIPE, text=True)
     workers = [
@@ -135,9 +135,9 @@ def test_writers_wait_readers_never_fail_counts_exact(crm: Crm, crm_env: Path) -
 def test_writer_waits_through_a_short_lock(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
     code = crm.ok("add", "A公司", "--phone", "13800000001").strip()
     write_config(tmp_path / "crm.toml", busy_timeout=20)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     results = {}
     with write_lock(crm_env):
 
@@ -158,9 +158,9 @@ def test_blocked_writer_exits_4_with_one_line_and_writes_nothing(crm: Crm, crm_e
     code = crm.ok("add", "A公司", "--phone", "13800000001").strip()
     crm.ok("follow", code, "-c", "第一次")
     write_config(tmp_path / "crm.toml", busy_timeout=1)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     before = counts(crm_env)
     writes = [
         ("follow", code, "-c", "写不进去"),
@@ -204,9 +204,9 @@ def test_import_while_others_follow_stage_and_list(crm: Crm, crm_env: Path, tmp_
     csv_path = write_csv(tmp_path / "leads.csv", IMPORT_ROWS)
     groups = [add_customers(crm, f"W{w}客户", 3, w * 100) for w in range(2)]
     before = sum(len(g) for g in groups)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     stop = tmp_path / "stop"
     allowed = f"{before},{before + IMPORT_ROWS}"  # a list sees the import entirely or not at all
     workers = [

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from crmcli.store import schema, sqlite
 from tests.conftest import Crm
 
 
@@ -16,19 +17,18 @@ def test_head_matches_alembic_scripts() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from crmcli import db
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(schema.SCRIPTS))
     script = ScriptDirectory.from_config(cfg)
-    assert script.get_current_head() == db.HEAD
-    assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(db.REVISIONS)
+    assert script.get_current_head() == schema.HEAD
+    assert [r.revision for r in reversed(list(script.walk_revisions()))] == list(schema.REVISIONS)
 
 
 def test_new_database_is_at_head_with_wal_and_indexes(crm: Crm, crm_env: Path) -> None:
     crm.ok("list")
     con = sqlite3.connect(crm_env)
-    from crmcli.db import HEAD
+    from crmcli.store import HEAD
 
     assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -42,22 +42,21 @@ def test_new_database_is_at_head_with_wal_and_indexes(crm: Crm, crm_env: Path) -
 def test_foreign_keys_on_every_connection(crm: Crm) -> None:
     from sqlalchemy import text
 
-    from crmcli import db
     from crmcli.settings import load
 
-    engine = db.get_engine(load().db)
+    engine = sqlite.get_engine(load().db)
     for _ in range(2):
-        with db.read_connection(engine) as conn:
+        with sqlite.read_connection(engine) as conn:
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-    with pytest.raises(Exception, match="FOREIGN KEY"), db.write_connection(engine) as conn:
+    with pytest.raises(Exception, match="FOREIGN KEY"), sqlite.write_connection(engine) as conn:
         conn.execute(text("INSERT INTO follow_up (customer_id, date, content) VALUES (999, '2026-01-01', 'x')"))
 
 
 def test_newer_database_is_refused(crm: Crm, crm_env: Path) -> None:
     crm.ok("list")
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     con = sqlite3.connect(crm_env)
     con.execute("UPDATE alembic_version SET version_num = '9999'")
     con.commit()
@@ -87,41 +86,41 @@ def test_non_crm_files_are_refused(crm: Crm, tmp_path: Path) -> None:
 def test_older_database_is_backed_up_and_upgraded(crm: Crm, crm_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database at an older known revision is backed up next to itself, then upgraded by Alembic."""
     crm.ok("add", "A公司", "--phone", "13800000001")
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     # Pretend the program knows a revision "0000" older than head and the file is at it.
-    monkeypatch.setattr(db, "REVISIONS", ("0000", *db.REVISIONS))
+    monkeypatch.setattr(schema, "REVISIONS", ("0000", *schema.REVISIONS))
     con = sqlite3.connect(crm_env)
     con.execute("UPDATE alembic_version SET version_num = '0000'")
     con.commit()
     con.close()
     seen: list[str | None] = []
-    real = db.migrate
+    real = sqlite.migrate
 
     def migrate(engine, path, current):  # type: ignore[no-untyped-def]
         seen.append(current)
         # Alembic itself does not know "0000": put the real stored revision back before it runs.
         c = sqlite3.connect(path)
-        c.execute("UPDATE alembic_version SET version_num = ?", (db.HEAD,))
+        c.execute("UPDATE alembic_version SET version_num = ?", (schema.HEAD,))
         c.commit()
         c.close()
         real(engine, path, current)
 
-    monkeypatch.setattr(db, "migrate", migrate)
+    monkeypatch.setattr(sqlite, "migrate", migrate)
     crm.ok("list")
     assert seen == ["0000"]
     backups = list(crm_env.parent.glob("crm.db.bak-0000-*"))
     assert len(backups) == 1
     assert sqlite3.connect(backups[0]).execute("SELECT count(*) FROM customer").fetchone()[0] == 1
-    assert sqlite3.connect(crm_env).execute("SELECT version_num FROM alembic_version").fetchone()[0] == db.HEAD
+    assert sqlite3.connect(crm_env).execute("SELECT version_num FROM alembic_version").fetchone()[0] == schema.HEAD
 
 
 def test_alembic_not_imported_when_at_head(crm: Crm, crm_env: Path) -> None:
     crm.ok("list")
     code = (
-        "import sys; from crmcli import db; from crmcli.settings import load; "
-        "db.get_engine(load().db); print('alembic' in sys.modules)"
+        "import sys; from crmcli.store import sqlite; from crmcli.settings import load; "
+        "sqlite.get_engine(load().db); print('alembic' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from crmcli.store import sqlite
 from tests.conftest import TODAY, Crm
 
 _phones = iter(range(13800000000, 13900000000))
@@ -181,15 +182,15 @@ def test_fast_json_matches_the_records(crm: Crm, new: Callable[..., str], crm_en
             "--industry", "制造业", "--source", "展会推广", "--need", "ERP", "--note", 'say "hi"', created="2026-10-01")  # fmt: skip
     crm.ok("follow", a, "--content", "call", "--date", "2026-10-03", "--method", "visit", "--next-plan", "上门")
     new("Plain Co", "--level", "potential", created="2026-11-25")
-    from crmcli import db, render
+    from crmcli import render
     from crmcli.fields import due_keys
 
     DUE_JSON_KEYS = due_keys()
     from crmcli.services import customers, reports
 
-    engine = db.get_engine(crm_env)
+    engine = sqlite.get_engine(crm_env)
     cadence = {"key": 7, "normal": 14, "potential": 30}
-    with db.read_connection(engine) as conn:
+    with sqlite.read_connection(engine) as conn:
         for within in (0, 40):
             records = customers.due_customers(conn, today=TODAY, within=within, cadence=cadence)
             expected = json.loads(render.dumps([{k: r.get(k) for k in DUE_JSON_KEYS} for r in records]))

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crmcli.store import sqlite
 from tests.conftest import TODAY, Crm
 
 ZH_HEADERS = [
@@ -558,15 +559,14 @@ def customer_specs(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 def _store(path: Path, specs: list[dict[str, Any]]) -> None:
     """Add the customers through the service layer (the CLI would parse the same way, slower)."""
-    from crmcli import db
     from crmcli.errors import CrmError
     from crmcli.services import customers
 
-    engine = db.get_engine(path)
+    engine = sqlite.get_engine(path)
     for spec in specs:
         try:
             fields = customers.build_fields(spec, today=TODAY)
-            with db.write_connection(engine) as conn:
+            with sqlite.write_connection(engine) as conn:
                 customers.add(conn, fields, user="alice", today=TODAY)
         except CrmError:
             continue  # an unreadable value or a duplicate: not a customer to round-trip

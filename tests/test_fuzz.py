@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from crmcli import normalize, vocab
 from crmcli.errors import CrmError
+from crmcli.store import sqlite
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -212,11 +213,11 @@ formula_like = st.one_of(
 @pytest.fixture(scope="module")
 def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database at the current schema, to copy for each example."""
-    from crmcli import db
+    from crmcli import store
 
     path = tmp_path_factory.mktemp("template") / "crm.db"
-    db.get_engine(path)
-    db.dispose_all()
+    sqlite.get_engine(path)
+    store.dispose_all()
     return path
 
 
@@ -266,7 +267,7 @@ def test_exported_csv_and_xlsx_never_hold_a_formula(empty_db: Path, texts: list[
 
     from typer.testing import CliRunner
 
-    from crmcli import db
+    from crmcli import store
     from crmcli.cli import app
 
     runner = CliRunner()
@@ -280,7 +281,7 @@ def test_exported_csv_and_xlsx_never_hold_a_formula(empty_db: Path, texts: list[
             assert r.exit_code == 0, r.output
         r = runner.invoke(app, ["--db", str(path), "export", "-", "--format", "csv"])
         assert r.exit_code == 0
-        db.dispose_all()
+        store.dispose_all()
         for text in (Path(d, "out.csv").read_bytes().decode("utf-8-sig"), r.stdout):
             for row in csv.reader(io.StringIO(text, newline="")):
                 for cell in row:
@@ -346,7 +347,7 @@ def test_export_then_import_is_identity(empty_db: Path, customers: list[dict[str
 
     from typer.testing import CliRunner
 
-    from crmcli import db
+    from crmcli import store
     from crmcli.cli import app
 
     runner = CliRunner()
@@ -367,7 +368,7 @@ def test_export_then_import_is_identity(empty_db: Path, customers: list[dict[str
         crm("--db", str(b), "import", str(out), "--format", "json")
         before = json.loads(crm("--db", str(a), "list", "--format", "json"))
         after = json.loads(crm("--db", str(b), "list", "--format", "json"))
-        db.dispose_all()
+        store.dispose_all()
     assert [{k: r[k] for k in ROUND_TRIP_KEYS} for r in after] == [{k: r[k] for k in ROUND_TRIP_KEYS} for r in before]
 
 

@@ -1,8 +1,9 @@
 """Schema upgrades: all or nothing, child rows kept through batch table rebuilds, a valid backup first.
 
 The program's real migrations directory is copied to tmp_path with extra revisions (9002, 9003)
-added after its head, and ``crmcli.db`` is pointed at the copy (its ``__file__``, ``REVISIONS``
-and ``HEAD``), so the code under test is the real ``get_engine`` -> ``migrate`` -> ``env.py`` path.
+added after its head, and ``crmcli.store.schema`` is pointed at the copy (its ``SCRIPTS``,
+``REVISIONS`` and ``HEAD``), so the code under test is the real ``get_engine`` -> ``migrate`` ->
+``env.py`` path.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from crmcli.store import schema, sqlite
 from tests.conftest import Crm
 from tests.reliability_support import counts, integrity, revision
 
@@ -66,34 +68,29 @@ def downgrade() -> None:
 '''
 
 
-def _real() -> tuple[str, tuple[str, ...]]:
-    from crmcli import db
-
-    return db.__file__, db.REVISIONS
-
-
-REAL_DB_PY, REAL_REVISIONS = _real()
+REAL_SCRIPTS, REAL_REVISIONS = schema.SCRIPTS, schema.REVISIONS
 OLD = REAL_REVISIONS[-1]  # what a database written by this program holds before the fake upgrade
 
 
 def fake_migrations(tmp_path: Path, files: dict[str, str]) -> Path:
-    """A copy of crmcli/migrations plus ``files`` (name -> source); returns a fake db.py path beside it."""
-    from crmcli import db
+    """A copy of crmcli/migrations plus ``files`` (name -> source); returns the copy's path."""
+    from crmcli.store import schema
 
     pkg = tmp_path / "fakepkg"
-    shutil.copytree(Path(db.__file__).parent / "migrations", pkg / "migrations", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(schema.SCRIPTS, pkg / "migrations", ignore=shutil.ignore_patterns("__pycache__"))
     for name, source in files.items():
         (pkg / "migrations" / "versions" / name).write_text(source, encoding="utf-8")
-    return pkg / "db.py"
+    return pkg / "migrations"
 
 
-def point_db_at(monkeypatch: pytest.MonkeyPatch, fake_db_py: Path, revisions: tuple[str, ...]) -> None:
-    from crmcli import db
+def point_db_at(monkeypatch: pytest.MonkeyPatch, scripts: Path, revisions: tuple[str, ...]) -> None:
+    from crmcli import store
+    from crmcli.store import schema
 
-    db.dispose_all()
-    monkeypatch.setattr(db, "__file__", str(fake_db_py))
-    monkeypatch.setattr(db, "REVISIONS", revisions)
-    monkeypatch.setattr(db, "HEAD", revisions[-1])
+    store.dispose_all()
+    monkeypatch.setattr(schema, "SCRIPTS", scripts)
+    monkeypatch.setattr(schema, "REVISIONS", revisions)
+    monkeypatch.setattr(schema, "HEAD", revisions[-1])
 
 
 def populate(crm: Crm) -> None:
@@ -145,10 +142,9 @@ def test_batch_rebuild_keeps_child_rows(crm: Crm, crm_env: Path, tmp_path: Path,
     # Foreign keys are enforced again afterwards, on the same pooled connections.
     from sqlalchemy import text
 
-    from crmcli import db
     from crmcli.settings import load
 
-    with db.read_connection(db.get_engine(load().db)) as conn:
+    with sqlite.read_connection(sqlite.get_engine(load().db)) as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     # Deleting a customer still cascades: the rebuilt table kept its ON DELETE CASCADE children.
     con = sqlite3.connect(crm_env)
@@ -180,7 +176,7 @@ def test_failed_upgrade_leaves_the_old_revision(crm: Crm, crm_env: Path, tmp_pat
     backup = pre_migration_backup(crm_env, OLD)
     assert revision(backup) == OLD and counts(backup) == before and integrity(backup) == "ok"
     # The program that only knows the real revisions carries on normally.
-    point_db_at(monkeypatch, Path(REAL_DB_PY), REAL_REVISIONS)
+    point_db_at(monkeypatch, REAL_SCRIPTS, REAL_REVISIONS)
     crm.ok("follow", "客户1", "-c", "迁移失败之后")
     assert crm.json("check")["ok"] is True
 
@@ -203,9 +199,9 @@ def test_upgrade_killed_midway(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
     """SIGKILL in the middle of a rebuild: old revision, all rows, valid backup; the next command works."""
     populate(crm)
     before = counts(crm_env)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     fake = fake_migrations(
         tmp_path,
         {
@@ -216,10 +212,11 @@ def test_upgrade_killed_midway(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
     code = textwrap.dedent(
         f"""
         import sys
-        from crmcli import db
-        db.__file__ = {str(fake)!r}
-        db.REVISIONS = {(*REAL_REVISIONS, "9002", "9003")!r}
-        db.HEAD = "9003"
+        from pathlib import Path
+        from crmcli.store import schema
+        schema.SCRIPTS = Path({str(fake)!r})
+        schema.REVISIONS = {(*REAL_REVISIONS, "9002", "9003")!r}
+        schema.HEAD = "9003"
         from crmcli.cli import main
         sys.argv = ["crm", "list"]
         main()

@@ -234,9 +234,9 @@ def test_reject_sensitive_keeps_them_out_of_the_database(crm: Crm, crm_env: Path
     summary = json.loads(result.stdout)
     assert summary["rejected"] == len(SENSITIVE_ROWS) and summary["created"] == len(INNOCENT_ROWS)
     assert summary["sensitive"] == 0
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     stored = _digits(_stored_text(crm_env))
     for number in NUMBERS:
         assert number not in stored

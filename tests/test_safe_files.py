@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from crmcli.store import schema, sqlite
 from tests.conftest import Crm
 from tests.reliability_support import CRM, count, counts, digest, integrity, mode, write_config
 
@@ -168,9 +169,9 @@ def test_ctrl_c_during_an_xlsx_export_is_one_line_and_leaves_nothing(crm: Crm, c
     from bench.generate import write_csv
 
     crm.ok("import", str(write_csv(tmp_path / "leads.csv", 20_000)))
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     out = tmp_path / "out" / "客户.xlsx"
     out.parent.mkdir()
     out.write_bytes(b"PK\x03\x04 an earlier export")
@@ -195,10 +196,10 @@ def test_pre_migration_backup_never_follows_a_planted_symlink(crm: Crm, crm_env:
     import datetime as real_dt
 
     crm.ok("add", "A公司", "--phone", "13800000001")
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
-    monkeypatch.setattr(db, "REVISIONS", ("0000", *db.REVISIONS))
+    store.dispose_all()
+    monkeypatch.setattr(schema, "REVISIONS", ("0000", *schema.REVISIONS))
     con = sqlite3.connect(crm_env)
     con.execute("UPDATE alembic_version SET version_num = '0000'")
     con.commit()
@@ -209,16 +210,16 @@ def test_pre_migration_backup_never_follows_a_planted_symlink(crm: Crm, crm_env:
     for s in range(0, 30):  # the backup's name carries the time: plant one for each of the next seconds
         stamp = (now + real_dt.timedelta(seconds=s)).strftime("%Y%m%d-%H%M%S")
         (crm_env.parent / f"crm.db.bak-0000-{stamp}").symlink_to(victim)
-    real = db.migrate
+    real = sqlite.migrate
 
     def migrate(engine, path, current):  # type: ignore[no-untyped-def]
         c = sqlite3.connect(path)
-        c.execute("UPDATE alembic_version SET version_num = ?", (db.HEAD,))
+        c.execute("UPDATE alembic_version SET version_num = ?", (schema.HEAD,))
         c.commit()
         c.close()
         real(engine, path, current)
 
-    monkeypatch.setattr(db, "migrate", migrate)
+    monkeypatch.setattr(sqlite, "migrate", migrate)
     crm.ok("list")
     assert victim.read_text() == "my notes"
     backups = [p for p in crm_env.parent.glob("crm.db.bak-0000-*") if not p.is_symlink()]
@@ -230,9 +231,9 @@ def test_a_database_created_by_another_user_is_refused(crm: Crm, crm_env: Path) 
     if os.geteuid() != 0:
         pytest.skip("only root can make a file owned by another user")
     crm.ok("add", "A公司", "--phone", "13800000001")
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     os.chown(crm_env, 65534, 65534)
     os.chmod(crm_env, 0o666)
     result = crm("list")
@@ -242,9 +243,9 @@ def test_a_database_created_by_another_user_is_refused(crm: Crm, crm_env: Path) 
 
 def test_our_own_database_open_to_others_is_made_private(crm: Crm, crm_env: Path) -> None:
     crm.ok("add", "A公司", "--phone", "13800000001")
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     os.chmod(crm_env, 0o666)
     crm.ok("list")
     assert mode(crm_env) == 0o600
@@ -259,9 +260,9 @@ def test_restore_waits_for_a_committing_writer_and_keeps_its_rows(crm: Crm, crm_
     populate(crm)
     backup = Path(crm.ok("backup", str(tmp_path / "good.db")).strip())
     write_config(tmp_path / "crm.toml", busy_timeout=60)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     writer = sqlite3.connect(crm_env, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     for i in range(500):
@@ -303,16 +304,16 @@ def test_full_disk_is_named_as_such_never_a_broken_database(crm: Crm, small_disk
     dbfile = small_disk / "crm.db"
     monkeypatch.setenv("CRM_DB", str(dbfile))
     populate(crm)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     fill(small_disk)
     for args in (("add", "新客户", "--phone", "13900000009"), ("check",), ("list",)):
         result = crm(*args)
         assert result.exit_code == 1, args
         assert "disk" in result.stderr and "full" in result.stderr, (args, result.stderr)
         assert "not a crm database" not in result.stderr and "FAILED" not in result.stdout + result.stderr
-        db.dispose_all()
+        store.dispose_all()
     (small_disk / "filler").unlink()
     assert count(dbfile, "customer") == 3 and integrity(dbfile) == "ok"
 
@@ -353,9 +354,9 @@ def test_restore_on_a_full_disk_changes_nothing_and_leaves_no_partial_copy(crm: 
         crm.ok("follow", codes[0], "-c", f"第{i}次跟进: " + "内容" * 100)
     backup = Path(crm.ok("backup", str(tmp_path / "good.db")).strip())
     crm.ok("add", "备份之后", "--phone", "13900000001")
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
+    store.dispose_all()
     before = digest(dbfile)
     fill(small_disk, leave=dbfile.stat().st_size // 2)  # room for less than the copy kept aside
     result = crm("restore", str(backup))
@@ -372,10 +373,10 @@ def test_pre_migration_backup_on_a_full_disk_leaves_no_partial_copy(crm: Crm, sm
     codes = populate(crm)
     for i in range(300):
         crm.ok("follow", codes[0], "-c", f"第{i}次跟进: " + "内容" * 100)
-    from crmcli import db
+    from crmcli import store
 
-    db.dispose_all()
-    monkeypatch.setattr(db, "REVISIONS", ("0000", *db.REVISIONS))
+    store.dispose_all()
+    monkeypatch.setattr(schema, "REVISIONS", ("0000", *schema.REVISIONS))
     con = sqlite3.connect(dbfile)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.execute("UPDATE alembic_version SET version_num = '0000'")

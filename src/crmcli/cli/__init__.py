@@ -47,10 +47,10 @@ def _release() -> None:
     closed first (SQLite checkpoints its WAL on the last close); atexit handlers, stream
     flushing and reference-count cleanup still run as usual.
     """
-    db = sys.modules.get("crmcli.db")
-    if db is not None:
+    store = sys.modules.get("crmcli.store")
+    if store is not None:
         try:
-            db.dispose_all()
+            store.dispose_all()
         except Exception:  # noqa: S110 - the command is over and committed; keep its exit status
             pass
     gc.freeze()

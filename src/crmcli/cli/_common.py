@@ -1,4 +1,4 @@
-"""What every command shares: the resolved settings, the engine, and the error boundary.
+"""What every command shares: the resolved settings, the store, and the error boundary.
 
 Nothing heavy is imported here: ``crm --help`` must not load sqlmodel & co.
 """
@@ -20,11 +20,12 @@ from crmcli.errors import CrmError, DiskFull
 if TYPE_CHECKING:
     import datetime as dt
 
-    from sqlalchemy.engine import Engine
-
     from crmcli.settings import Settings
+    from crmcli.store import SqliteStore
 
 @dataclass
+
+
 class State:
     db: str | None = None
     user: str | None = None
@@ -41,10 +42,10 @@ class State:
         return self._settings
 
     @property
-    def engine(self) -> Engine:
-        from crmcli import db
+    def store(self) -> SqliteStore:
+        from crmcli.store import open_store
 
-        return db.get_engine(self.settings.db, self.settings.busy_timeout)
+        return open_store(self.settings.db, self.settings.busy_timeout)
 
     @property
     def today(self) -> dt.date:
@@ -69,6 +70,8 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 @contextmanager
+
+
 def error_boundary(ctx: Any) -> Iterator[None]:
     """The one boundary that turns errors into ``Error: ...`` on stderr and an exit code (spec §10)."""
     try:
@@ -99,9 +102,10 @@ def error_boundary(ctx: Any) -> Iterator[None]:
     except Exception as exc:
         if os.environ.get("CRM_DEBUG") == "1":
             raise
-        from crmcli import safe_files, sqlite_errors
+        from crmcli import safe_files
+        from crmcli.store import errors as store_errors
 
-        known = sqlite_errors.translate(exc, None, doing="nothing was written")
+        known = store_errors.translate(exc, None, doing="nothing was written")
         if known is None and safe_files.is_disk_full(exc):
             known = DiskFull("the disk is full; nothing was written (free some space and try again)")
         if known is not None:
@@ -190,6 +194,8 @@ SearchF = Annotated[str | None, typer.Option("--search", help="Text in name, con
 SinceF = Annotated[str | None, typer.Option("--since", help="Created on or after DATE.", show_default=False, metavar="DATE", callback=not_blank)]
 UntilF = Annotated[str | None, typer.Option("--until", help="Created on or before DATE.", show_default=False, metavar="DATE", callback=not_blank)]
 ArchivedF = Annotated[bool, typer.Option("--archived", help="Only archived customers.")]
+
+
 def _masking(ctx: typer.Context, value: bool) -> bool:
     state(ctx).mask = value  # the error boundary masks this command's messages too
     return value

@@ -12,6 +12,8 @@ Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or pa
 
 
 @app.command()
+
+
 def follow(
     ctx: typer.Context,
     ref: Ref,
@@ -28,7 +30,7 @@ def follow(
 
     Example: crm follow ABC --method phone --content "客户要报价" --next-date +3d --next-plan 发报价
     """
-    from crmcli import db, normalize, vocab
+    from crmcli import normalize, vocab
     from crmcli.services import customers, followups, pipeline
 
     st = state(ctx)
@@ -48,7 +50,7 @@ def follow(
     if to == "lost":
         raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
     who = normalize.clean_text(by) or st.settings.user
-    with db.write_connection(st.engine) as conn:
+    with st.store.write() as conn:
         cust = customers.resolve(conn, ref)
         followups.add_follow_up(
             conn, cust, content=text, on=on, method=m, feedback=fb, by=who,
@@ -63,6 +65,8 @@ def follow(
     typer.echo(msg)
 
 @app.command()
+
+
 def stage(
     ctx: typer.Context,
     ref: Ref,
@@ -75,14 +79,14 @@ def stage(
 
     Examples: crm stage ABC won --amount 5万;  crm stage ABC lost --reason 预算取消
     """
-    from crmcli import db, normalize, vocab
+    from crmcli import normalize, vocab
     from crmcli.services import customers, pipeline
 
     st = state(ctx)
     key = vocab.parse("stage", to)
     amt = normalize.parse_money(amount) if amount is not None else None
     on = normalize.parse_date(date, st.today) if date is not None else st.today
-    with db.write_connection(st.engine) as conn:
+    with st.store.write() as conn:
         cust = customers.resolve(conn, ref)
         moved = pipeline.change_stage(
             conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None, amount=amt,

@@ -40,6 +40,8 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
+
+
 def _global(
     ctx: typer.Context,
     db: Annotated[str | None, typer.Option("--db", help="SQLite database file [env CRM_DB].", show_default=False, metavar="FILE")] = None,

@@ -58,6 +58,8 @@ def _raw(**kw: Any) -> dict[str, Any]:
 
 
 @app.command()
+
+
 def add(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(metavar="NAME", help="Customer name (客户名称).", show_default=False)] = None,
@@ -89,7 +91,6 @@ def add(
             raise UsageError("missing " + ("NAME" if name is None else "--phone"))
         name = name or typer.prompt("客户名称 / Name")
         phone = phone or typer.prompt("联系电话 / Phone")
-    from crmcli import db
     from crmcli.services import customers
 
     raw = _raw(
@@ -98,7 +99,7 @@ def add(
         code=code, amount=amount, expected_close=expected_close,
     )  # fmt: skip
     fields = customers.build_fields(raw, today=st.today)
-    with db.write_connection(st.engine) as conn:
+    with st.store.write() as conn:
         row = customers.add(conn, fields, user=st.settings.user, today=st.today)
     if stdout_is_terminal():
         typer.echo(f"Added {row['code']}  {row['name']}")
@@ -106,6 +107,8 @@ def add(
         typer.echo(row["code"])
 
 @app.command()
+
+
 def edit(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
@@ -133,7 +136,6 @@ def edit(
     Example: crm edit C202405001 --level key --add-tag 高预算
     """
     st = state(ctx)
-    from crmcli import db
     from crmcli.services import customers
 
     if stage is not None:
@@ -147,7 +149,7 @@ def edit(
         code=code, amount=amount, expected_close=expected_close,
     )  # fmt: skip
     fields = customers.build_fields(raw, today=st.today)
-    with db.write_connection(st.engine) as conn:
+    with st.store.write() as conn:
         cust = customers.resolve(conn, ref)
         changed = customers.edit(
             conn, cust, fields, add_tags=add_tag or (), remove_tags=remove_tag or (), user=st.settings.user, today=st.today
@@ -158,16 +160,22 @@ def edit(
         typer.echo(f"{cust['code']}: nothing to change")
 
 @app.command()
+
+
 def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
     """Hide a customer from lists and reports (nothing is deleted)."""
     _archive(ctx, ref, True)
 
 @app.command()
+
+
 def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
     """Bring an archived customer back into lists and reports."""
     _archive(ctx, ref, False)
 
 @app.command(name="list")
+
+
 def list_(
     ctx: typer.Context,
     stage: StageF = None,
@@ -199,7 +207,6 @@ def list_(
 
     st = state(ctx)
     fmt = render.check_format(fmt)
-    from crmcli import db
 
     narrowed = any((stage, level, source, industry, tag, search, since, until))
     if due and archived:
@@ -210,7 +217,7 @@ def list_(
         from crmcli.services import reports
 
         owners = [*(owner or []), *([st.settings.user] if mine else [])]
-        with db.read_connection(st.engine) as conn:
+        with st.store.read() as conn:
             lines = reports.due_json(
                 conn, today=st.today, within=within, cadence=st.settings.cadence, owners=owners, limit=limit
             )
@@ -219,7 +226,7 @@ def list_(
         return
     from crmcli.services import customers
 
-    with db.read_connection(st.engine) as conn:
+    with st.store.read() as conn:
         if due:
             owners = list(owner or [])
             if mine:
@@ -253,6 +260,8 @@ def list_(
     )
 
 @app.command()
+
+
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
@@ -263,12 +272,12 @@ def show(
 
     Example: crm show ABC --format json
     """
-    from crmcli import db, render
+    from crmcli import render
     from crmcli.services import customers
 
     st = state(ctx)
     fmt = render.check_format(fmt, ("table", "json"))
-    with db.read_connection(st.engine) as conn:
+    with st.store.read() as conn:
         cust = customers.resolve(conn, ref)
         rec = customers.card(conn, cust["id"], cadence=st.settings.cadence)
     if mask:
@@ -280,11 +289,10 @@ def show(
 
 
 def _archive(ctx: typer.Context, ref: str, flag: bool) -> None:
-    from crmcli import db
     from crmcli.services import customers
 
     st = state(ctx)
-    with db.write_connection(st.engine) as conn:
+    with st.store.write() as conn:
         cust = customers.resolve(conn, ref)
         changed = customers.set_archived(conn, cust, flag)
     verb = "Archived" if flag else "Unarchived"

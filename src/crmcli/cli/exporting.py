@@ -24,6 +24,8 @@ from crmcli.cli.app import app
 
 
 @app.command()
+
+
 def export(
     ctx: typer.Context,
     target: Annotated[
@@ -75,14 +77,12 @@ def export(
         typer.echo(f"Wrote the import template {target}")
         return
 
-    from crmcli import db
-
     filters = filters_from(
         st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
         tag=tag, search=search, since=since, until=until, archived=archived,
     )  # fmt: skip
     cadence = st.settings.cadence
-    with db.read_connection(st.engine) as conn:
+    with st.store.read() as conn:
         if target == "-":
             if fmt == "json":
                 from crmcli import render

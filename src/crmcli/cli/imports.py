@@ -15,6 +15,8 @@ LINE_KEYS = ("batch", "created", "updated", "skipped", "rejected", "follow_ups",
 
 
 @app.command(name="import")
+
+
 def import_(
     ctx: typer.Context,
     file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
@@ -68,7 +70,7 @@ def import_(
     )
     with _Progress() as progress:
         # the database is opened while the file is read (in a thread)
-        result = importer.import_file(lambda: st.engine, file, opts, progress)
+        result = importer.import_file(lambda: st.store.engine, file, opts, progress)
     _print_result(result, fmt, st.settings.lang)
     if result.rejects_error:
         sys.stderr.write(f"warning: the import landed (batch {result.batch}) but its rejects file did not: {result.rejects_error}\n")
@@ -85,17 +87,19 @@ def import_(
         raise PartialImport(f"{result.rejected} row(s) rejected")
 
 @app.command(name="imports")
+
+
 def imports(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
 ) -> None:
     """List import batches: file, time, counts, and whether each was undone."""
-    from crmcli import db, render
+    from crmcli import render
     from crmcli.services import importer
 
     st = state(ctx)
     fmt = render.check_format(fmt)
-    with db.read_connection(st.engine) as conn:
+    with st.store.read() as conn:
         rows = importer.list_batches(conn)
     if fmt == "table":
         for r in rows:
@@ -205,10 +209,10 @@ def _print_panel(result: Any, lang: str) -> None:
 
 
 def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:
-    from crmcli import db, render
+    from crmcli import render
     from crmcli.services import importer
 
-    with db.write_connection(st.engine) as conn:
+    with st.store.write() as conn:
         out = importer.undo(conn, batch, force=force)
     if fmt == "json":
         render.print_json(out)

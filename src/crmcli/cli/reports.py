@@ -15,6 +15,8 @@ KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "f
 
 
 @app.command()
+
+
 def report(
     ctx: typer.Context,
     kind: Annotated[
@@ -73,7 +75,7 @@ def report(
     a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
     if not 0 < a_ < b_ <= 1:
         raise UsageError(f"--a {a_:g} --b {b_:g}: need 0 < a < b <= 1")
-    from crmcli import db, render
+    from crmcli import render
     from crmcli.services import reports
 
     fmt = render.check_format(fmt, ("table", "json", "csv", "tsv"))
@@ -99,7 +101,7 @@ def report(
         today=today, since=start, until=end, owners=list(dict.fromkeys(owners)),
         cadence=st.settings.cadence, probability=st.settings.probability, a=a_, b=b_,
     )  # fmt: skip
-    with db.read_connection(st.engine) as conn:
+    with st.store.read() as conn:
         rep = reports.build(conn, name, params, as_json=fmt == "json" and xlsx is None)
     lang = st.settings.lang
     if xlsx is not None:

@@ -47,6 +47,8 @@ def _size(n: int) -> str:
 
 
 @app.command()
+
+
 def backup(
     ctx: typer.Context,
     file: Annotated[str | None, typer.Argument(metavar="FILE", help="Where to write the copy (a file or a directory).", show_default=False)] = None,
@@ -63,18 +65,17 @@ def backup(
     from pathlib import Path
 
     from crmcli.errors import NotFound
-    from crmcli.services import safety
 
     st = state(ctx)
     if file and file.endswith(("/", os.sep)) and not Path(file).expanduser().is_dir():
         # "crm backup /mnt/usb/" means a directory: never write a file called "usb" instead.
         raise NotFound(f"directory {file} does not exist")
-    path = safety.backup(
-        st.settings.db, Path(file) if file else None, busy_timeout=st.settings.busy_timeout, now=dt.datetime.now()
-    )
+    path = st.store.backup(Path(file) if file else None, now=dt.datetime.now())
     typer.echo(str(path))
 
 @app.command()
+
+
 def restore(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="A backup made by crm backup (or another crm database file).")],
@@ -89,20 +90,20 @@ def restore(
     import datetime as dt
     from pathlib import Path
 
-    from crmcli import db
-    from crmcli.services import safety
+    from crmcli.store import HEAD
 
     st = state(ctx)
-    db.dispose_all()  # no pooled connection of ours may hold the old file open
-    done = safety.restore(st.settings.db, Path(file), busy_timeout=st.settings.busy_timeout, now=dt.datetime.now())
+    done = st.store.restore(Path(file), now=dt.datetime.now())
     counts = ", ".join(f"{k.replace('_', '-')}: {n}" for k, n in done.counts.items() if k in ("customers", "follow_ups", "deals"))
     typer.echo(f"Restored {done.source} into {done.database} (schema {done.revision}; {counts})")
     if done.kept is not None:
         typer.echo(f"The database it replaced is kept at {done.kept}")
     if done.needs_upgrade:
-        typer.echo(f"Schema {done.revision} is older than this program's {db.HEAD}: it is upgraded (after a backup) on next use")
+        typer.echo(f"Schema {done.revision} is older than this program's {HEAD}: it is upgraded (after a backup) on next use")
 
 @app.command()
+
+
 def check(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
@@ -111,12 +112,12 @@ def check(
 
     Exits 1 when a check fails. Example: crm check --format json
     """
-    from crmcli import db, render
-    from crmcli.services import safety
+    from crmcli import render
+    from crmcli.store import HEAD, sqlite_safety
 
     st = state(ctx)
     fmt = render.check_format(fmt, ("table", "json"))
-    result = safety.check(st.settings.db, busy_timeout=st.settings.busy_timeout)
+    result = st.store.check()
     if fmt == "json":
         render.print_json(result.as_dict())
     else:
@@ -126,15 +127,15 @@ def check(
         if st.settings.lang == "zh":
             schema = {
                 "current": f"{result.revision} (最新)",
-                "older": f"{result.revision} (旧于 {db.HEAD}: 下次使用时升级)",
-                "newer": f"{result.revision} (新于本程序的 {db.HEAD})",
+                "older": f"{result.revision} (旧于 {HEAD}: 下次使用时升级)",
+                "newer": f"{result.revision} (新于本程序的 {HEAD})",
                 "missing": "无 (不是 crm 数据库)",
             }[result.schema]
         else:
             schema = {
                 "current": f"{result.revision} (current)",
-                "older": f"{result.revision} (older than {db.HEAD}: upgraded on next use)",
-                "newer": f"{result.revision} (newer than this program's {db.HEAD})",
+                "older": f"{result.revision} (older than {HEAD}: upgraded on next use)",
+                "newer": f"{result.revision} (newer than this program's {HEAD})",
                 "missing": "none (not a crm database)",
             }[result.schema]
         lines.append(("schema", schema))
@@ -144,7 +145,7 @@ def check(
             lines.append(("integrity", "ok" if not result.integrity else f"FAILED ({len(result.integrity)} problems)"))
             fk = result.foreign_keys
             lines.append(("foreign_keys", "ok" if not fk else f"FAILED ({len(fk)} rows point to missing parents)"))
-        for key, _table in safety.COUNTED:
+        for key, _table in sqlite_safety.COUNTED:
             if key in result.counts:
                 lines.append((key, f"{result.counts[key]:,}"))
         for key, value in lines:

@@ -1792,7 +1792,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     ``engine`` may be a function that opens the database: it is then called while the file is
     being read.
     """
-    from crmcli import db
+    from crmcli.store import sqlite as db
 
     if opts.on_duplicate not in ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {opts.on_duplicate}: choose one of {', '.join(ON_DUPLICATE)}")

@@ -36,6 +36,7 @@ from typing import Any
 
 from crmcli import safe_files
 from crmcli.errors import CrmError, NotFound
+from crmcli.store import errors
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Tables counted by `crm check`, in display order.
@@ -60,9 +61,7 @@ def _private_dir(path: Path) -> None:
 
 
 def _is_busy(exc: BaseException) -> bool:
-    from crmcli import sqlite_errors
-
-    return sqlite_errors.is_busy(exc)
+    return errors.is_busy(exc)
 
 
 def _remove(*paths: Path) -> None:
@@ -135,7 +134,7 @@ def validate_copy(path: Path, *, shown: str, known_revision: bool = True) -> Val
     backup of a database a newer crm wrote is still a good backup). On success the copy is left
     in rollback-journal mode (its -wal folded in): one self-contained file.
     """
-    from crmcli.db import HEAD, REVISIONS
+    from crmcli.store.schema import HEAD, REVISIONS
 
     if path.stat().st_size == 0:
         raise CrmError(f"{shown} is empty, not a crm database")
@@ -185,9 +184,7 @@ def _older_backup_only(target: Path) -> str | None:
 
 
 def _sqlite_failure(exc: sqlite3.Error, path: Path, doing: str) -> CrmError:
-    from crmcli import sqlite_errors
-
-    return sqlite_errors.translate(exc, path, doing=doing) or CrmError(f"{exc}; {doing}")
+    return errors.translate(exc, path, doing=doing) or CrmError(f"{exc}; {doing}")
 
 
 def backup(db_path: Path, dest: Path | None = None, *, busy_timeout: float, now: dt.datetime) -> Path:
@@ -274,7 +271,8 @@ def _keep_damaged_copy(db_path: Path, kept: Path) -> None:
 
 def restore(db_path: Path, source: Path, *, busy_timeout: float, now: dt.datetime) -> Restored:
     """Replace the live database with a validated copy of ``source`` (see the module docstring)."""
-    from crmcli.db import HEAD, _prepare_file
+    from crmcli.store.schema import HEAD
+    from crmcli.store.sqlite import _prepare_file
 
     source = source.expanduser()
     if not source.exists():
@@ -338,10 +336,8 @@ def _write_into_live(validated: Path, db_path: Path, kept_name: Path | None, bus
     and the replacement and be lost from both. Returns (the copy, or None when there was nothing
     to keep; False when the live file is too damaged to be written into, True when done).
     """
-    from crmcli import sqlite_errors
-
     def damaged(exc: sqlite3.Error) -> bool:
-        return sqlite_errors.code(exc) in _DAMAGED_CODES
+        return errors.code(exc) in _DAMAGED_CODES
 
     try:
         live = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None)
@@ -471,17 +467,15 @@ class CheckResult:
 
 def check(db_path: Path, *, busy_timeout: float) -> CheckResult:
     """Integrity and foreign-key checks, schema revision and record counts of the database file."""
-    from crmcli.db import HEAD, REVISIONS
+    from crmcli.store.schema import HEAD, REVISIONS
 
     if not db_path.is_file():
         raise NotFound(f"no database at {db_path}")
     result = CheckResult(database=db_path, size=db_path.stat().st_size, revision=None, schema="missing")
-    from crmcli import sqlite_errors
-
     def cannot_check(exc: sqlite3.Error) -> CrmError | None:
         """A reason the check could not run (busy, disk full): not a verdict on the file."""
-        known = sqlite_errors.translate(exc, db_path, doing="the database was not checked")
-        return None if known is None or sqlite_errors.code(exc) in (11, 26) else known
+        known = errors.translate(exc, db_path, doing="the database was not checked")
+        return None if known is None or errors.code(exc) in (11, 26) else known
 
     try:
         con = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None)

@@ -1,4 +1,4 @@
-"""Opening the database: file safety, pragmas, transactions and schema versions.
+"""SQLite: the database file, its pragmas, transactions and schema versions.
 
 * The file is created 0600 in a directory created 0700; SQLite gives its -wal and
   -shm files the database file's mode.
@@ -23,13 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crmcli.errors import CrmError, SchemaError
+from crmcli.store import errors, schema
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
-
-# Every revision the program knows, oldest first; the last one is the head.
-REVISIONS = ("0001", "0002")
-HEAD = REVISIONS[-1]
 
 _engines: dict[tuple[str, float], Engine] = {}
 
@@ -91,12 +88,10 @@ def stored_revision(path: Path) -> str | None:
     Raises SchemaError when the file is not a SQLite database or holds tables
     but no revision (not a crm database).
     """
-    from crmcli import sqlite_errors
-
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error as exc:
-        raise sqlite_errors.translate(exc, path) or SchemaError(f"cannot open database {path}: {exc}") from None
+        raise errors.translate(exc, path) or SchemaError(f"cannot open database {path}: {exc}") from None
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" in names:
@@ -107,7 +102,7 @@ def stored_revision(path: Path) -> str | None:
             raise SchemaError(f"{path} is a SQLite database but not a crm database")
         return None
     except sqlite3.DatabaseError as exc:
-        known = sqlite_errors.translate(exc, path)
+        known = errors.translate(exc, path)
         if known is not None:
             raise known from None
         raise SchemaError(f"{path} is not a usable crm database ({exc})") from None
@@ -166,18 +161,11 @@ def backup_file(src: Path, dest: Path) -> Path:
 
 
 def migrate(engine: Engine, path: Path, current: str | None) -> None:
-    """Bring the database at ``path`` to HEAD with Alembic (imported only here)."""
+    """Bring the database at ``path`` to HEAD, after a backup copy when it held an older revision."""
     if current is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         backup_file(path, path.with_name(f"{path.name}.bak-{current}-{stamp}"))
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    schema.upgrade(engine)
 
 
 def get_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
@@ -187,13 +175,13 @@ def get_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
         return _engines[key]
     is_new = _prepare_file(path)
     current = None if is_new else stored_revision(path)
-    if current is not None and current not in REVISIONS:
+    if current is not None and current not in schema.REVISIONS:
         raise SchemaError(
             f"database {path} has schema revision {current}, newer than this program knows "
-            f"({HEAD}); upgrade crmcli instead of downgrading the database"
+            f"({schema.HEAD}); upgrade crmcli instead of downgrading the database"
         )
     engine = make_engine(path, busy_timeout)
-    if current != HEAD:
+    if current != schema.HEAD:
         migrate(engine, path, current)
     _engines[key] = engine
     return engine

@@ -1,0 +1,91 @@
+"""The store: where the data lives, and everything that depends on which database it is.
+
+Services say what they want (SQLAlchemy Core for writes, plain SQL with ``Dialect`` helpers for
+reads); what is particular to SQLite -- the file and its safety, pragmas, ``BEGIN IMMEDIATE``,
+busy and disk-full detection by driver error codes, backup/restore/check -- lives in this
+package, so that another database (PostgreSQL for teams, spec §16) is one more module here.
+
+    st = store.open_store(settings)
+    with st.write() as conn: ...      # one write transaction (SQLAlchemy Connection)
+    with st.read() as conn: ...       # one read transaction
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crmcli.store.schema import HEAD, REVISIONS
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["HEAD", "REVISIONS", "SqliteStore", "dispose_all", "open_store"]
+
+
+class SqliteStore:
+    """One SQLite database file (spec §1)."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, creating or migrating the database file as needed."""
+        from crmcli.store import sqlite
+
+        return sqlite.get_engine(self.path, self.busy_timeout)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+        from crmcli.store import sqlite
+
+        with sqlite.write_connection(self.engine) as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read transaction: a consistent snapshot for every query inside it."""
+        from crmcli.store import sqlite
+
+        with sqlite.read_connection(self.engine) as conn:
+            yield conn
+
+    # ------------------------------------------------------------------ file safety (spec §5)
+
+    def backup(self, dest: Path | None, *, now: dt.datetime) -> Path:
+        from crmcli.store import sqlite_safety
+
+        return sqlite_safety.backup(self.path, dest, busy_timeout=self.busy_timeout, now=now)
+
+    def restore(self, source: Path, *, now: dt.datetime) -> Any:
+        from crmcli.store import sqlite_safety
+
+        dispose_all()  # no pooled connection of ours may hold the old file open
+        return sqlite_safety.restore(self.path, source, busy_timeout=self.busy_timeout, now=now)
+
+    def check(self) -> Any:
+        from crmcli.store import sqlite_safety
+
+        return sqlite_safety.check(self.path, busy_timeout=self.busy_timeout)
+
+
+def open_store(db: Path, busy_timeout: float = 30.0) -> SqliteStore:
+    """The store for the ``--db`` setting (a SQLite file path)."""
+    return SqliteStore(db, busy_timeout)
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (before exit, and before a restore replaces the file)."""
+    import sys
+
+    sqlite = sys.modules.get("crmcli.store.sqlite")
+    if sqlite is not None:
+        sqlite.dispose_all()  # type: ignore[attr-defined]
