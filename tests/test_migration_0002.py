@@ -1,6 +1,6 @@
 """Migration 0002 on a database written by the 0001 release (spec §17).
 
-``tests/data/crm_0001.sqlite`` was written by the release before (``tests/data/make_db_0001.py``
+``tests/data/crm_0001.sqlite`` was written by the release before (``tests/data/make_release_db.py 0001``
 lists what it holds). Opened by this program it is backed up, migrated, keeps every record and
 its import batch stays undoable; names that differed from another only by characters that show
 nothing now have the key ``crm add`` computes, except where that would merge two customers.

@@ -1,14 +1,16 @@
-"""Write ``tests/data/crm_0001.sqlite``: a database as the release with schema revision 0001 left it.
+"""Write ``tests/data/crm_REVISION.sqlite``: a database as the release with that schema revision left it.
 
 Spec §17: each migration is tested on a file written by the release before it. This script
 drives the ``crm`` of whatever ``crmcli`` the running interpreter imports, and refuses to
-write the file unless that program stores revision 0001, so run it with the old release:
+write the file unless that program stores the revision asked for, so run it with that release:
 
     git worktree add /tmp/crm-0001 f70a55e         # the last commit with revision 0001
     python3 -m venv /tmp/crm-0001/.venv && /tmp/crm-0001/.venv/bin/pip install -q /tmp/crm-0001
-    /tmp/crm-0001/.venv/bin/python tests/data/make_db_0001.py
+    /tmp/crm-0001/.venv/bin/python tests/data/make_release_db.py 0001
 
-What the file holds (``tests/test_migration_0002.py`` relies on it):
+Files made so far: ``crm_0001.sqlite`` (f70a55e), ``crm_0002.sqlite`` (the release before 0003).
+
+What each file holds (``tests/test_migration_*.py`` rely on it):
 
 * customers with follow-ups, stage changes, a deal (won), a lost reason, tags, an archived one;
 * names holding characters the 0001 name key kept although they show nothing (U+200E, U+FE0F,
@@ -28,7 +30,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TARGET = HERE / "crm_0001.sqlite"
+REVISION = sys.argv[1] if len(sys.argv) > 1 else "0001"
+TARGET = HERE / f"crm_{REVISION}.sqlite"
 TODAY = "2026-03-16"
 
 # (name, phone, extra args); the zero-width and blank-looking characters are written as escapes
@@ -50,10 +53,12 @@ CUSTOMERS: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def crm(*args: str) -> str:
+def crm(*args: str, duplicate_ok: bool = False) -> str:
     env = dict(os.environ, CRM_DB=str(TARGET), CRM_TODAY=TODAY, CRM_USER="wang", CRM_LANG="en")
     env.pop("CRM_DEBUG", None)
     proc = subprocess.run([sys.executable, "-m", "crmcli", *args], capture_output=True, text=True, env=env)
+    if duplicate_ok and proc.returncode == 1 and "already exists: " in proc.stderr:
+        return proc.stderr.split("already exists: ", 1)[1].split()[0]  # a later release's identity rule
     if proc.returncode != 0:
         raise SystemExit(f"crm {' '.join(args)} -> {proc.returncode}\n{proc.stdout}{proc.stderr}")
     return proc.stdout.strip()
@@ -62,7 +67,7 @@ def crm(*args: str) -> str:
 def main() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{TARGET}{suffix}").unlink(missing_ok=True)
-    codes = {name: crm("add", name, "--phone", phone, *extra) for name, phone, extra in CUSTOMERS}
+    codes = {name: crm("add", name, "--phone", phone, *extra, duplicate_ok=REVISION != "0001") for name, phone, extra in CUSTOMERS}
 
     abc, b, star = codes["ABC科技有限公司"], codes["B商贸公司"], codes["星辰\u200e贸易"]
     crm("follow", abc, "--content", "客户对方案感兴趣，需要报价", "--method", "电话", "--date", "2026-03-10",
@@ -88,15 +93,15 @@ def main() -> None:
     con = sqlite3.connect(TARGET)
     try:
         rev = con.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        if rev != "0001":
+        if rev != REVISION:
             TARGET.unlink()
-            raise SystemExit(f"this crmcli stores revision {rev}; run the script with the 0001 release (see its docstring)")
+            raise SystemExit(f"this crmcli stores revision {rev}; run the script with the {REVISION} release (see its docstring)")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         con.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{TARGET}{suffix}").unlink(missing_ok=True)
-    print(f"wrote {TARGET} (revision 0001)")
+    print(f"wrote {TARGET} (revision {REVISION})")
 
 
 if __name__ == "__main__":
