@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from crmcli.store import HEAD
 from tests.conftest import Crm
 from tests.reliability_support import counts, integrity, revision
 
@@ -52,7 +53,7 @@ def test_opens_backs_up_and_keeps_every_record(crm: Crm, old_db: Path) -> None:
     before = {t: rows(old_db, t) for t in TABLES}
     old_keys = keys(old_db)
     crm.ok("list")  # a read-only command upgrades too
-    assert revision(old_db) == "0002" and integrity(old_db) == "ok" and crm.json("check")["ok"] is True
+    assert revision(old_db) == HEAD and integrity(old_db) == "ok" and crm.json("check")["ok"] is True
     backups = list(old_db.parent.glob(f"{old_db.name}.bak-0001-*"))
     assert len(backups) == 1 and revision(backups[0]) == "0001" and keys(backups[0]) == old_keys
     assert {t: rows(backups[0], t) for t in TABLES} == before

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import ConfigDict
-from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # Table models are never validated (services work on ``Model.__table__``), so pydantic need not
@@ -149,3 +149,30 @@ class BatchChange(SQLModel, table=True):
     row_id: int
     before: str | None = None  # JSON of the row before the change; None when the batch inserted it
 
+
+
+class CustomField(SQLModel, table=True):
+    """A field a user added (``crm field add``, spec §11); removing it only hides it."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "custom_field"
+
+    key: str = Field(primary_key=True)
+    label: str = Field(unique=True)
+    type: str  # text | number | money | date | choice
+    choices: str | None = None  # JSON array of the choices of a choice field
+    position: int
+    hidden: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
+
+
+class CustomValue(SQLModel, table=True):
+    """A customer's value of a custom field, as canonical text (numbers as written by ``repr``,
+    dates ISO, a choice as defined): ``list --where KEY=VALUE`` is one index lookup."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "custom_value"
+    __table_args__ = (Index("ix_custom_value_lookup", "field_key", "value"),)
+
+    customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True))
+    field_key: str = Field(sa_column=Column(String, ForeignKey("custom_field.key"), primary_key=True))
+    value: str

@@ -116,6 +116,11 @@ def _build() -> tuple[dict[str, str], dict[str, int]]:
 _TABLE, _RANKS = _build()
 
 
+def header_table() -> dict[str, str]:
+    """Every header an import reads, normalised, with the field it names."""
+    return dict(_TABLE)
+
+
 def field_of(header: object) -> str | None:
     """The field a header names, or None."""
     return _TABLE.get(norm_header(header))
