@@ -157,7 +157,7 @@ def test_the_service_refuses_blank_filter_values_too() -> None:
     import datetime as dt
 
     from crmcli.errors import CrmError
-    from crmcli.services.customers import build_filters
+    from crmcli.services.customer_query import build_filters
 
     for kw in ({"tag": [" "]}, {"owner": ["-"]}, {"source": ["N/A"]}, {"industry": [""]}, {"search": "  "}, {"since": ""}):
         with pytest.raises(CrmError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("code", "text", "prose", "phone", "email", "enum", "money", "number", "date", "tags", "bool", "choice")
+KINDS = ("code", "text", "prose", "phone", "email", "enum", "money", "number", "date", "tags", "bool", "choice", "custom")
 CUSTOM_TYPES = ("text", "number", "money", "date", "choice")
 
 
@@ -41,6 +41,13 @@ class Field:
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
+
+    def typed(self, text: str | None) -> object:
+        """A stored custom value as JSON shows it: numbers as numbers, the rest as text."""
+        if text is None or self.kind not in ("number", "money"):
+            return text
+        number = float(text)
+        return int(number) if number.is_integer() else number
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -94,6 +101,8 @@ CUSTOMER: tuple[Field, ...] = (
         derived=True,
     ),  # fmt: skip
     Field("archived", "已归档", "Archived", "bool", imported=False, exported=False, in_show=False),
+    # The customer's custom fields (spec §11), one JSON object: {KEY: VALUE}.
+    Field("fields", "自定义字段", "Custom fields", "custom", imported=False, exported=False, in_show=False),
 )
 
 # One follow-up (跟进记录), as the export's second sheet and an import row's follow-up columns.

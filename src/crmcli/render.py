@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, vocab
@@ -86,20 +87,84 @@ def plain(value: object) -> str:
     return str(value)
 
 
-def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: str) -> None:
-    buf = io.StringIO()
+def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: str) -> int:
+    """A header and the rows, written as they come (flat memory); returns the number of rows."""
+    out = sys.stdout
+    n = 0
     if fmt == "tsv":
-        for row in ([*keys],):
-            buf.write("\t".join(row) + "\n")
+        out.write("\t".join(keys) + "\n")
+        lines: list[str] = []
         for rec in rows:
             cells = [plain(rec.get(k)).replace("\t", " ").replace("\r", " ").replace("\n", " ") for k in keys]
-            buf.write("\t".join(cells) + "\n")
-    else:
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(keys)
-        for rec in rows:
-            writer.writerow([plain(rec.get(k)) for k in keys])
-    sys.stdout.write(buf.getvalue())
+            lines.append("\t".join(cells) + "\n")
+            n += 1
+            if len(lines) >= 1000:
+                out.write("".join(lines))
+                lines.clear()
+        out.write("".join(lines))
+        return n
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(keys)
+    for rec in rows:
+        writer.writerow([plain(rec.get(k)) for k in keys])
+        n += 1
+        if n % 1000 == 0:
+            out.write(buf.getvalue())
+            buf.seek(0)
+            buf.truncate()
+    out.write(buf.getvalue())
+    return n
+
+
+def peek(items: Iterable[Any]) -> Iterator[Any] | None:
+    """``items`` unchanged, or None when there are none (read ahead by one)."""
+    it = iter(items)
+    for first in it:
+        return itertools.chain((first,), it)
+    return None
+
+
+def compact(obj: object) -> str:
+    """One JSON object on one line, as the database writes them (``json_object``)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def write_json_array(items: Iterable[bytes | str]) -> int:
+    """A JSON array written as it goes, one encoded object per line; returns how many.
+
+    Objects may be UTF-8 bytes straight from the database: on a UTF-8 stdout they are written as
+    they are, sparing the decoding and re-encoding of megabytes.
+    """
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    raw = buffer is not None and (out.encoding or "").lower().replace("-", "") == "utf8"
+    n = 0
+    chunk: list[bytes | str] = []
+
+    def flush() -> None:
+        if not chunk:
+            return
+        if raw and isinstance(chunk[0], bytes):
+            out.flush()
+            buffer.write(b",\n".join(chunk))  # type: ignore[union-attr, arg-type]
+        else:
+            out.write(",\n".join(c.decode() if isinstance(c, bytes) else c for c in chunk))
+        chunk.clear()
+
+    for item in items:
+        if n == 0:
+            out.write("[\n")
+        elif not chunk:
+            out.write(",\n")
+        chunk.append(item)
+        n += 1
+        if len(chunk) >= 1000:
+            flush()
+    flush()
+    out.write("\n]\n" if n else "[]\n")
+    out.flush()
+    return n
 
 
 def display(key: str, value: object, lang: str) -> str:
@@ -134,45 +199,75 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
 
 
-def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+def _cells(row: Sequence[str]) -> list[str]:
+    return [c.replace("\r", " ").replace("\n", " ") for c in row]
+
+
+def _plain_widths(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    widths = [text_width(h) for h in header]
+    for row in rows:
+        for i, c in enumerate(_cells(row)):
+            w = text_width(c)
+            if w > widths[i]:
+                widths[i] = w
+    return widths
+
+
+def plain_table(
+    header: Sequence[str] | None, rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int] | None = None
+) -> str:
     """The piped look of our Rich tables (header, heavy rule, rows), built in linear time.
 
     Cells are one line (line breaks become spaces); nothing is cut; no trailing blanks.
+    ``widths`` (from the first rows of a long table): a wider cell later on widens its own line.
+    Without ``header``: more rows of a table already begun.
     """
-    cells = [[c.replace("\r", " ").replace("\n", " ") for c in row] for row in rows]
-    widths = [text_width(h) for h in header]
-    cell_widths = [[text_width(c) for c in row] for row in cells]
-    for row in cell_widths:
-        for i, w in enumerate(row):
-            if w > widths[i]:
-                widths[i] = w
+    if widths is None:
+        widths = _plain_widths(header or [], rows)
 
-    def line(values: Sequence[str], vw: Sequence[int]) -> str:
+    def line(values: Sequence[str]) -> str:
         parts = []
         for i, value in enumerate(values):
-            pad = " " * (widths[i] - vw[i])
+            pad = " " * max(widths[i] - text_width(value), 0)
             parts.append(pad + value if right[i] else value + pad)
         return (" " + "   ".join(parts)).rstrip()
 
-    out = [line(header, [text_width(h) for h in header]), "━" * (sum(widths) + 3 * (len(widths) - 1) + 2)]
-    out.extend(line(row, cw) for row, cw in zip(cells, cell_widths, strict=True))
-    return "\n".join(out) + "\n"
+    out = [] if header is None else [line(header), "━" * (sum(widths) + 3 * (len(widths) - 1) + 2)]
+    out.extend(line(_cells(row)) for row in rows)
+    return "\n".join(out) + "\n" if out else ""
 
 
-def print_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], lang: str, title: str | None = None) -> None:
+SIZING_ROWS = 1000  # rows a table reads ahead to size its columns: never the whole result
+
+
+def print_table(rows: Iterable[dict[str, Any]], keys: Sequence[str], lang: str, title: str | None = None) -> int:
+    """A table of records; returns how many. Sized on the first rows, then streamed."""
     header = [fields.label(k, lang) for k in keys]
     right = [_right_aligned(k) for k in keys]
-    body = [[display(k, rec.get(k), lang) for k in keys] for rec in rows]
+    it = iter(rows)
+    body = [[display(k, rec.get(k), lang) for k in keys] for rec in itertools.islice(it, SIZING_ROWS)]
     out = console()
     # Codes, phones, dates and labels never wrap; prose columns fold. When even that does not
     # fit the terminal, print the plain table and let the terminal wrap its long lines.
     whole = [0 if _wraps(k) else max((text_width(r[i]) for r in body), default=0) for i, k in enumerate(keys)]
     needed = sum(whole) + sum(8 for k in keys if _wraps(k)) + 3 * (len(keys) - 1) + 2
-    if not out.is_terminal or len(rows) > PLAIN_TABLE_ROWS or needed > out.width:
+    if not out.is_terminal or len(body) > PLAIN_TABLE_ROWS or needed > out.width:
         if title:
             sys.stdout.write(title + "\n")
-        sys.stdout.write(plain_table(header, body, right))
-        return
+        widths = _plain_widths(header, body)
+        sys.stdout.write(plain_table(header, body, right, widths))
+        n = len(body)
+        more: list[list[str]] = []
+        for rec in it:
+            more.append([display(k, rec.get(k), lang) for k in keys])
+            if len(more) >= SIZING_ROWS:
+                sys.stdout.write(plain_table(None, more, right, widths))
+                n += len(more)
+                more.clear()
+        if more:
+            sys.stdout.write(plain_table(None, more, right, widths))
+            n += len(more)
+        return n
     from rich import box
     from rich.table import Table
 
@@ -189,15 +284,19 @@ def print_table(rows: Sequence[dict[str, Any]], keys: Sequence[str], lang: str, 
     for cells in body:
         table.add_row(*cells)
     emit(table)
+    return len(body)
 
 
-def print_records(rows: Sequence[dict[str, Any]], *, fmt: str, lang: str, table_keys: Sequence[str], all_keys: Sequence[str], title: str | None = None) -> None:
+def print_records(
+    rows: Iterable[dict[str, Any]], *, fmt: str, lang: str, table_keys: Sequence[str], all_keys: Sequence[str],
+    title: str | None = None,
+) -> int:
+    """Records in ``fmt``, written as they come; returns how many."""
     if fmt == "json":
-        print_json([{k: r.get(k) for k in all_keys} for r in rows])
-    elif fmt in ("csv", "tsv"):
-        write_delimited(rows, all_keys, fmt)
-    else:
-        print_table(rows, table_keys, lang, title)
+        return write_json_array(compact({k: r.get(k) for k in all_keys}) for r in rows)
+    if fmt in ("csv", "tsv"):
+        return write_delimited(rows, all_keys, fmt)
+    return print_table(rows, table_keys, lang, title)
 
 
 def mask_records(rows: Iterable[dict[str, Any]]) -> None:
@@ -210,8 +309,9 @@ def mask_records(rows: Iterable[dict[str, Any]]) -> None:
 CARD_KEYS = (*fields.customer_keys(where="show"), "next_plan")
 
 
-def print_card(rec: dict[str, Any], lang: str) -> None:
-    """A customer card, then one timeline of follow-ups, stage changes and deals, newest first."""
+def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = ()) -> None:
+    """A customer card (its custom fields after the built-in ones), then one timeline of
+    follow-ups, stage changes and deals, newest first."""
     from rich import box
     from rich.table import Table
 
@@ -223,10 +323,15 @@ def print_card(rec: dict[str, Any], lang: str) -> None:
         if value in (None, "", []):
             continue
         card.add_row(fields.label(key, lang), display(key, value, lang))
+    values = rec.get("fields") or {}
+    for f in custom:
+        value = values.get(f.key)
+        if value not in (None, ""):
+            card.add_row(f.label(lang), display(f.key, value, lang) if f.kind == "money" else plain(value))
     if rec.get("archived"):
         card.add_row(fields.label("archived", lang), "✓")
 
-    events: list[tuple[dt.date, int, str, str]] = []
+    events: list[tuple[Any, int, str, str]] = []  # (ISO date, order within a day, kind, text)
     for i, f in enumerate(rec.get("follow_ups", [])):
         parts = [display("method", f.get("method"), lang), f.get("content") or ""]
         if f.get("feedback"):
@@ -251,7 +356,7 @@ def print_card(rec: dict[str, Any], lang: str) -> None:
     timeline.add_column("事件" if lang == "zh" else "Event")
     timeline.add_column("内容" if lang == "zh" else "Details", overflow="fold")
     for when, _, kind, text in events:
-        timeline.add_row(when.isoformat(), kind, text)
+        timeline.add_row(plain(when), kind, text)
     emit(card, "", timeline)
 
 

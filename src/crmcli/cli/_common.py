@@ -219,8 +219,8 @@ def filters_from(
     until: str | None,
     archived: bool,
 ) -> Any:
-    """Build ``services.customers.Filters`` from the shared options."""
-    from crmcli.services.customers import build_filters
+    """Build ``services.customer_query.Filters`` from the shared options."""
+    from crmcli.services.customer_query import build_filters
 
     owners = list(owner or [])
     if mine:

@@ -12,8 +12,6 @@ Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or pa
 
 
 @app.command()
-
-
 def follow(
     ctx: typer.Context,
     ref: Ref,
@@ -31,7 +29,9 @@ def follow(
     Example: crm follow ABC --method phone --content "客户要报价" --next-date +3d --next-plan 发报价
     """
     from crmcli import normalize, vocab
-    from crmcli.services import customers, followups, pipeline
+    from crmcli.services import customer_query as cq
+    from crmcli.services import followups, pipeline
+    from crmcli.store.reader import Reader
 
     st = state(ctx)
     today = st.today
@@ -51,7 +51,7 @@ def follow(
         raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
     who = normalize.clean_text(by) or st.settings.user
     with st.store.write() as conn:
-        cust = customers.resolve(conn, ref)
+        cust = cq.resolve(Reader.over(conn), ref)
         followups.add_follow_up(
             conn, cust, content=text, on=on, method=m, feedback=fb, by=who,
             next_date=nd, next_plan=normalize.keep_text(next_plan),
@@ -64,9 +64,8 @@ def follow(
         msg += f"; stage {moved['from']} → {moved['to']}"
     typer.echo(msg)
 
+
 @app.command()
-
-
 def stage(
     ctx: typer.Context,
     ref: Ref,
@@ -80,14 +79,16 @@ def stage(
     Examples: crm stage ABC won --amount 5万;  crm stage ABC lost --reason 预算取消
     """
     from crmcli import normalize, vocab
-    from crmcli.services import customers, pipeline
+    from crmcli.services import customer_query as cq
+    from crmcli.services import pipeline
+    from crmcli.store.reader import Reader
 
     st = state(ctx)
     key = vocab.parse("stage", to)
     amt = normalize.parse_money(amount) if amount is not None else None
     on = normalize.parse_date(date, st.today) if date is not None else st.today
     with st.store.write() as conn:
-        cust = customers.resolve(conn, ref)
+        cust = cq.resolve(Reader.over(conn), ref)
         moved = pipeline.change_stage(
             conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None, amount=amt,
             today=st.today,

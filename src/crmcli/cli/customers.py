@@ -51,6 +51,14 @@ Code = Annotated[str | None, typer.Option("--code", help="Customer code; default
 Amount = Annotated[str | None, typer.Option("--amount", help="Expected deal amount (预计成交金额): 50000, 5万, ¥1,200.", show_default=False, metavar="AMOUNT")]
 Close = Annotated[str | None, typer.Option("--expected-close", help="Expected close date.", show_default=False, metavar="DATE")]
 Fmt = Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")]
+Set = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="A custom field's value, KEY=VALUE (repeatable; KEY= clears it). See crm field.", show_default=False, metavar="KEY=VALUE"),
+]
+Where = Annotated[
+    list[str] | None,
+    typer.Option("--where", help="Only customers whose custom field KEY has VALUE (repeatable; KEY= : no value).", show_default=False, metavar="KEY=VALUE"),
+]
 
 
 def _raw(**kw: Any) -> dict[str, Any]:
@@ -58,8 +66,6 @@ def _raw(**kw: Any) -> dict[str, Any]:
 
 
 @app.command()
-
-
 def add(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(metavar="NAME", help="Customer name (客户名称).", show_default=False)] = None,
@@ -78,6 +84,7 @@ def add(
     code: Code = None,
     amount: Amount = None,
     expected_close: Close = None,
+    set_: Set = None,
 ) -> None:
     """Add a customer (prints its code).
 
@@ -85,6 +92,7 @@ def add(
 
     Example: crm add "ABC科技有限公司" --phone 13812345678 --contact 张伟 --level key
     """
+    from crmcli.services import custom_fields
     st = state(ctx)
     if name is None or phone is None:
         if not interactive():
@@ -98,17 +106,19 @@ def add(
         source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
         code=code, amount=amount, expected_close=expected_close,
     )  # fmt: skip
-    fields = customers.build_fields(raw, today=st.today)
+    values = customers.build_fields(raw, today=st.today)
     with st.store.write() as conn:
-        row = customers.add(conn, fields, user=st.settings.user, today=st.today)
+        custom = _custom_values(conn, set_, st.today)
+        row = customers.add(conn, values, user=st.settings.user, today=st.today)
+        if custom:
+            custom_fields.set_values(conn, row["id"], custom)
     if stdout_is_terminal():
         typer.echo(f"Added {row['code']}  {row['name']}")
     else:
         typer.echo(row["code"])
 
+
 @app.command()
-
-
 def edit(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
@@ -130,11 +140,15 @@ def edit(
     expected_close: Close = None,
     add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).", show_default=False, metavar="TAG")] = None,
     remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).", show_default=False, metavar="TAG")] = None,
+    set_: Set = None,
 ) -> None:
     """Change a customer's fields.
 
     Example: crm edit C202405001 --level key --add-tag 高预算
     """
+    from crmcli.services import custom_fields
+    from crmcli.services import customer_query as cq
+    from crmcli.store.reader import Reader
     st = state(ctx)
     from crmcli.services import customers
 
@@ -148,34 +162,33 @@ def edit(
         source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
         code=code, amount=amount, expected_close=expected_close,
     )  # fmt: skip
-    fields = customers.build_fields(raw, today=st.today)
+    values = customers.build_fields(raw, today=st.today)
     with st.store.write() as conn:
-        cust = customers.resolve(conn, ref)
+        custom = _custom_values(conn, set_, st.today)
+        cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.edit(
-            conn, cust, fields, add_tags=add_tag or (), remove_tags=remove_tag or (), user=st.settings.user, today=st.today
+            conn, cust, values, add_tags=add_tag or (), remove_tags=remove_tag or (), user=st.settings.user, today=st.today
         )
+        changed += custom_fields.set_values(conn, cust["id"], custom)
     if changed:
         typer.echo(f"Updated {cust['code']}: {', '.join(changed)}")
     else:
         typer.echo(f"{cust['code']}: nothing to change")
 
+
 @app.command()
-
-
 def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
     """Hide a customer from lists and reports (nothing is deleted)."""
     _archive(ctx, ref, True)
 
+
 @app.command()
-
-
 def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
     """Bring an archived customer back into lists and reports."""
     _archive(ctx, ref, False)
 
+
 @app.command(name="list")
-
-
 def list_(
     ctx: typer.Context,
     stage: StageF = None,
@@ -189,6 +202,7 @@ def list_(
     since: SinceF = None,
     until: UntilF = None,
     archived: ArchivedF = False,
+    where: Where = None,
     due: Annotated[bool, typer.Option("--due", help="Customers due for a follow-up today, most overdue first.")] = False,
     within: Annotated[int, typer.Option("--within", help="With --due: due within N days from today (0 to 36500).", parser=DAYS, metavar="DAYS")] = 0,
     sort: Annotated[str | None, typer.Option("--sort", help="code|name|created|stage|level|owner|last_follow|next_follow|amount; '-' prefix = descending.", show_default=False, metavar="FIELD")] = None,
@@ -204,64 +218,50 @@ def list_(
     crm list --due --mine --format csv
     """
     from crmcli import render
+    from crmcli.masking import mask_record
+    from crmcli.services import custom_fields
+    from crmcli.services import customer_query as cq
 
     st = state(ctx)
     fmt = render.check_format(fmt)
-
-    narrowed = any((stage, level, source, industry, tag, search, since, until))
     if due and archived:
         raise UsageError("--due never lists archived customers; drop --archived")
     if due and sort:
         raise UsageError("--due lists the most overdue first; --sort goes with a plain list")
-    if due and fmt == "json" and not mask and not narrowed:  # SQLite encodes the rows: tens of thousands on a big database
-        from crmcli.services import reports
-
-        owners = [*(owner or []), *([st.settings.user] if mine else [])]
-        with st.store.read() as conn:
-            lines = reports.due_json(
-                conn, today=st.today, within=within, cadence=st.settings.cadence, owners=owners, limit=limit
-            )
-        if lines:  # nothing due: no output at all (cron)
-            render.print_json_rows(lines)
-        return
-    from crmcli.services import customers
-
-    with st.store.read() as conn:
+    filters = filters_from(
+        st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
+        tag=tag, search=search, since=since, until=until, archived=archived,
+    )  # fmt: skip
+    with st.store.read() as reader:
+        custom = custom_fields.definitions(reader)
+        filters.where = custom_fields.parse_assignments(custom, where or (), st.today, option="--where")
+        plan = cq.Due(st.today, within) if due else None
+        keys = fields.due_keys() if due else fields.customer_keys(where="json")
+        if fmt == "json" and not mask:  # the database writes the JSON objects
+            sql, params = cq.select(reader.dialect, cadence=st.settings.cadence, filters=filters, due=plan,
+                                    sort=sort, limit=limit, custom=custom, json=True)  # fmt: skip
+            objects = render.peek(row[0] for row in reader.stream(sql, params))
+            if objects is not None or not due:  # cron: nothing due, nothing printed at all
+                render.write_json_array(objects or ())
+            return
+        sql, params = cq.select(reader.dialect, cadence=st.settings.cadence, filters=filters, due=plan,
+                                sort=sort, limit=limit, custom=custom)  # fmt: skip
+        rows = cq.records(reader, sql, params)
+        if mask:
+            rows = (mask_record(r) for r in rows)
         if due:
-            owners = list(owner or [])
-            if mine:
-                owners.append(st.settings.user)
-            extra = None
-            if narrowed:
-                extra = filters_from(
-                    st, stage=stage, level=level, source=source, industry=industry, owner=None, mine=False,
-                    tag=tag, search=search, since=since, until=until, archived=False,
-                )  # fmt: skip
-            rows = customers.due_customers(
-                conn, today=st.today, within=within, cadence=st.settings.cadence, owner=owners, limit=limit,
-                filters=extra,
-            )  # fmt: skip
-        else:
-            filters = filters_from(
-                st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
-                tag=tag, search=search, since=since, until=until, archived=archived,
-            )  # fmt: skip
-            rows = customers.list_customers(conn, filters, cadence=st.settings.cadence, sort=sort, limit=limit)
-    if mask:
-        render.mask_records(rows)
-    if due and not rows:
-        return  # cron mails nothing when nothing is due
-    render.print_records(
-        rows,
-        fmt=fmt,
-        lang=st.settings.lang,
-        table_keys=DUE_TABLE_KEYS if due else LIST_TABLE_KEYS,
-        all_keys=fields.due_keys() if due else fields.customer_keys(where="json"),
-    )
+            peeked = render.peek(rows)
+            if peeked is None:
+                return  # cron: nothing due, nothing printed at all
+            rows = peeked
+        if fmt in ("csv", "tsv"):  # one column per custom field, after the customer's own
+            keys = [k for k in keys if k != "fields"] + [f.key for f in custom]
+            rows = ({**r, **r.pop("fields", {})} for r in rows)
+        render.print_records(rows, fmt=fmt, lang=st.settings.lang,
+                             table_keys=DUE_TABLE_KEYS if due else LIST_TABLE_KEYS, all_keys=keys)  # fmt: skip
+
 
 @app.command()
-
-
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
@@ -273,27 +273,42 @@ def show(
     Example: crm show ABC --format json
     """
     from crmcli import render
-    from crmcli.services import customers
+    from crmcli.masking import mask_record
+    from crmcli.services import custom_fields
+    from crmcli.services import customer_query as cq
 
     st = state(ctx)
     fmt = render.check_format(fmt, ("table", "json"))
-    with st.store.read() as conn:
-        cust = customers.resolve(conn, ref)
-        rec = customers.card(conn, cust["id"], cadence=st.settings.cadence)
+    with st.store.read() as reader:
+        cust = cq.resolve(reader, ref)
+        custom = custom_fields.definitions(reader)
+        rec = cq.card(reader, cust["id"], cadence=st.settings.cadence, custom=custom)
     if mask:
-        render.mask_records([rec])
+        mask_record(rec)
     if fmt == "json":
         render.print_json(rec)
     else:
-        render.print_card(rec, st.settings.lang)
+        render.print_card(rec, st.settings.lang, custom)
+
+
+def _custom_values(conn: Any, specs: list[str] | None, today: Any) -> dict[str, str | None]:
+    """The validated ``--set`` values (inside the write transaction: the definitions it sees)."""
+    if not specs:
+        return {}
+    from crmcli.services import custom_fields
+    from crmcli.store.reader import Reader
+
+    return custom_fields.parse_assignments(custom_fields.definitions(Reader.over(conn)), specs, today)
 
 
 def _archive(ctx: typer.Context, ref: str, flag: bool) -> None:
+    from crmcli.services import customer_query as cq
     from crmcli.services import customers
+    from crmcli.store.reader import Reader
 
     st = state(ctx)
     with st.store.write() as conn:
-        cust = customers.resolve(conn, ref)
+        cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.set_archived(conn, cust, flag)
     verb = "Archived" if flag else "Unarchived"
     if changed:

@@ -24,8 +24,6 @@ from crmcli.cli.app import app
 
 
 @app.command()
-
-
 def export(
     ctx: typer.Context,
     target: Annotated[
@@ -87,7 +85,7 @@ def export(
             if fmt == "json":
                 from crmcli import render
 
-                render.print_json(exporter.json_objects(conn, filters, cadence, mask=mask))
+                render.write_json_array(exporter.json_objects(conn, filters, cadence, mask=mask))
             else:
                 # No BOM on a pipe: it would end up in the first header of whatever reads it.
                 exporter.write_csv(

@@ -15,8 +15,6 @@ LINE_KEYS = ("batch", "created", "updated", "skipped", "rejected", "follow_ups",
 
 
 @app.command(name="import")
-
-
 def import_(
     ctx: typer.Context,
     file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
@@ -86,9 +84,8 @@ def import_(
     if status:
         raise PartialImport(f"{result.rejected} row(s) rejected")
 
+
 @app.command(name="imports")
-
-
 def imports(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",

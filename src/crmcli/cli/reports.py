@@ -15,8 +15,6 @@ KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "f
 
 
 @app.command()
-
-
 def report(
     ctx: typer.Context,
     kind: Annotated[

@@ -47,8 +47,6 @@ def _size(n: int) -> str:
 
 
 @app.command()
-
-
 def backup(
     ctx: typer.Context,
     file: Annotated[str | None, typer.Argument(metavar="FILE", help="Where to write the copy (a file or a directory).", show_default=False)] = None,
@@ -73,9 +71,8 @@ def backup(
     path = st.store.backup(Path(file) if file else None, now=dt.datetime.now())
     typer.echo(str(path))
 
+
 @app.command()
-
-
 def restore(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="A backup made by crm backup (or another crm database file).")],
@@ -101,9 +98,8 @@ def restore(
     if done.needs_upgrade:
         typer.echo(f"Schema {done.revision} is older than this program's {HEAD}: it is upgraded (after a backup) on next use")
 
+
 @app.command()
-
-
 def check(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",

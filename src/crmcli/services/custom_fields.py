@@ -16,16 +16,14 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-from sqlalchemy import Connection, delete, func, insert, select, update
+from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, normalize
 from crmcli.errors import CrmError, NotFound, ParseError
-from crmcli.models import CustomField, CustomValue
+from crmcli.store.reader import Reader
 
-CF = CustomField.__table__  # type: ignore[attr-defined]
-CV = CustomValue.__table__  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 _KEY_RE = re.compile(r"[^\W\d]\w{0,39}")  # a letter (any script), then letters, digits, _
 _MAX_CHOICES = 50
@@ -48,34 +46,34 @@ def reserved_names() -> set[str]:
     return names
 
 
-def _definition(row: Any) -> fields.Field:
-    choices = tuple(json.loads(row.choices)) if row.choices else ()
-    return fields.custom_field(row.key, row.label, row.type, choices)
+def _tables() -> tuple[Any, Any]:
+    from crmcli.models import CustomField, CustomValue
+
+    return CustomField.__table__, CustomValue.__table__  # type: ignore[attr-defined]
 
 
-def definitions(conn: Connection, *, hidden: bool = False) -> list[fields.Field]:
-    """The custom fields in the order they were added (the visible ones, or with ``hidden`` all)."""
-    q = select(CF).order_by(CF.c.position)
-    if not hidden:
-        q = q.where(CF.c.hidden.is_(False))
-    return [_definition(r) for r in conn.execute(q)]
+def definitions(reader: Reader) -> list[fields.Field]:
+    """The visible custom fields, in the order they were added."""
+    rows = reader.all("SELECT key, label, type, choices FROM custom_field WHERE NOT hidden ORDER BY position")
+    return [fields.custom_field(k, label, t, tuple(json.loads(c)) if c else ()) for k, label, t, c in rows]
 
 
-def listing(conn: Connection) -> list[dict[str, Any]]:
+def listing(reader: Reader) -> list[dict[str, Any]]:
     """Every definition with how many customers have a value (``crm field list``)."""
-    counts = dict(conn.execute(select(CV.c.field_key, func.count()).group_by(CV.c.field_key)).all())
+    counts = dict(reader.all("SELECT field_key, count(*) FROM custom_value GROUP BY field_key"))
+    rows = reader.all("SELECT key, label, type, choices, hidden FROM custom_field ORDER BY position")
     return [
-        {
-            "key": r.key, "label": r.label, "type": r.type,
-            "choices": json.loads(r.choices) if r.choices else [], "hidden": bool(r.hidden),
-            "values": int(counts.get(r.key, 0)),
-        }
-        for r in conn.execute(select(CF).order_by(CF.c.position))
+        {"key": k, "label": label, "type": t, "choices": json.loads(c) if c else [], "hidden": bool(h),
+         "values": int(counts.get(k, 0))}
+        for k, label, t, c, h in rows
     ]  # fmt: skip
 
 
 def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices: Sequence[str] = ()) -> tuple[fields.Field, bool]:
     """Define a field, or bring back a removed one with the same key; (the field, True when new)."""
+    from sqlalchemy import func, insert, select, update
+
+    CF, _ = _tables()
     key = normalize.drop_invisible(key.strip())
     if not _KEY_RE.fullmatch(key):
         raise ParseError(f"field key '{key}' must start with a letter and hold only letters, digits and _ (at most 40)")
@@ -117,15 +115,18 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
 
 def remove(conn: Connection, key: str) -> int:
     """Hide a field; return how many values it keeps."""
+    from sqlalchemy import func, select, update
+
+    CF, CV = _tables()
     row = conn.execute(select(CF).where(CF.c.key == key.strip())).first()
     if row is None or row.hidden:
-        raise NotFound(f"no custom field '{key}'" + _known(conn))
+        raise NotFound(f"no custom field '{key}'" + _known(Reader.over(conn)))
     conn.execute(update(CF).where(CF.c.key == row.key).values(hidden=True))
     return int(conn.execute(select(func.count()).select_from(CV).where(CV.c.field_key == row.key)).scalar() or 0)
 
 
-def _known(conn: Connection) -> str:
-    keys = [f.key for f in definitions(conn)]
+def _known(reader: Reader) -> str:
+    keys = [f.key for f in definitions(reader)]
     return f"; fields: {', '.join(keys)}" if keys else "; there are none yet (crm field add KEY --label LABEL)"
 
 
@@ -170,16 +171,6 @@ def _number_text(raw: object) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
-def typed(field: fields.Field, text: str | None) -> Any:
-    """A stored value as JSON shows it: numbers as numbers, the rest as text."""
-    if text is None:
-        return None
-    if field.kind in ("number", "money"):
-        number = float(text)
-        return int(number) if number.is_integer() else number
-    return text
-
-
 def parse_assignments(defs: Sequence[fields.Field], specs: Iterable[str], today: dt.date, *, option: str = "--set") -> dict[str, str | None]:
     """``['KEY=VALUE', ...]`` (key or label) -> {key: canonical value or None to clear it}."""
     by_name = {}
@@ -203,6 +194,9 @@ def set_values(conn: Connection, customer_id: int, values: dict[str, str | None]
     """Write a customer's values (None removes one); return the keys that changed."""
     if not values:
         return []
+    from sqlalchemy import delete, insert, select, update
+
+    _, CV = _tables()
     current = dict(conn.execute(select(CV.c.field_key, CV.c.value).where(CV.c.customer_id == customer_id)).all())
     changed = [k for k, v in values.items() if current.get(k) != v]
     for key in changed:
@@ -213,33 +207,3 @@ def set_values(conn: Connection, customer_id: int, values: dict[str, str | None]
         elif value is not None:
             conn.execute(insert(CV).values(customer_id=customer_id, field_key=key, value=value))
     return changed
-
-
-def values_of(conn: Connection, customer_ids: Sequence[int], defs: Sequence[fields.Field]) -> dict[int, dict[str, Any]]:
-    """{customer id: {key: typed value or None}} for the visible fields ``defs``."""
-    out = {cid: dict.fromkeys((f.key for f in defs), None) for cid in customer_ids}
-    if not defs or not customer_ids:
-        return out
-    by_key = {f.key: f for f in defs}
-    q = select(CV.c.customer_id, CV.c.field_key, CV.c.value).where(CV.c.field_key.in_(list(by_key)))
-    ids = list(customer_ids)
-    if len(ids) <= 500:
-        q = q.where(CV.c.customer_id.in_(ids))
-    for cid, key, value in conn.execute(q):
-        if cid in out:
-            out[cid][key] = typed(by_key[key], value)
-    return out
-
-
-def where_ids(pairs: dict[str, str | None]) -> list[Any]:
-    """SQL conditions on ``customer.id`` for ``--where KEY=VALUE`` (an empty VALUE: no value)."""
-    from crmcli.models import Customer
-
-    C = Customer.__table__  # type: ignore[attr-defined]
-    out = []
-    for key, value in pairs.items():
-        if value is None:
-            out.append(~C.c.id.in_(select(CV.c.customer_id).where(CV.c.field_key == key)))
-        else:
-            out.append(C.c.id.in_(select(CV.c.customer_id).where(CV.c.field_key == key, CV.c.value == value)))
-    return out

@@ -18,11 +18,15 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from crmcli import fields, vocab
 from crmcli.errors import CrmError, UsageError
 from crmcli.io import writers
+
+if TYPE_CHECKING:
+    from crmcli.store.dialect import Dialect
+    from crmcli.store.reader import Reader
 
 FORMATS = ("xlsx", "csv", "json")
 EXTENSIONS = {".xlsx": "xlsx", ".csv": "csv", ".json": "json"}
@@ -136,112 +140,76 @@ def _enum_sql(column: str, field: str, lang: str, fmt: str) -> str:
 
 
 # A whole amount as an integer (50000, not 50000.0); the fen otherwise.
-_AMOUNT_SQL = (
-    "CASE WHEN customer.amount = CAST(customer.amount AS INTEGER) "
-    "THEN CAST(customer.amount AS INTEGER) ELSE customer.amount END"
-)
-# Tags in code-point order (Python's sorted(), as ``list --format json`` gives them).
-_TAGS_SQL = (
-    "(SELECT group_concat(name, '" + TAG_JOIN + "') FROM "
-    "(SELECT tag.name AS name FROM tag WHERE tag.customer_id = customer.id ORDER BY tag.name))"
-)
+_AMOUNT_SQL = "CASE WHEN c.amount = CAST(c.amount AS INTEGER) THEN CAST(c.amount AS INTEGER) ELSE c.amount END"
 
 
-def _width_sql(expr: str) -> str:
-    # Characters plus half the extra UTF-8 bytes: 1 for ASCII, 2 for CJK (3 bytes).
-    return f"max((length({expr}) + length(CAST({expr} AS BLOB))) / 2.0)"
+def _tags_sql(d: Dialect) -> str:
+    # Tags in code-point order (Python's sorted(), as ``list --format json`` gives them).
+    return f"(SELECT {d.text_agg('t.name', TAG_JOIN)} FROM (SELECT name FROM tag WHERE tag.customer_id = c.id ORDER BY name) t)"
 
 
-def customer_select(filters: Any, cadence: dict[str, int], *, lang: str, fmt: str) -> Any:
+def _where(d: Dialect, filters: Any) -> tuple[str, dict[str, Any]]:
+    from crmcli.services.customer_query import where_sql
+
+    return where_sql(d, filters)
+
+
+def customer_select(d: Dialect, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str) -> tuple[str, dict[str, Any]]:
     """The export's customer query: one row per customer, values in CUSTOMER_COLUMNS order."""
-    from sqlalchemy import and_, literal_column, select
+    from crmcli.services.customer_query import next_follow
 
-    from crmcli.services.customers import C, next_follow_sql, where_clauses
-
-    cols: list[Any] = []
+    cols: list[str] = []
     for key in CUSTOMER_COLUMNS:
         if key in ("level", "stage"):
-            cols.append(literal_column(_enum_sql(f"customer.{key}", key, lang, fmt)))
+            cols.append(_enum_sql(f"c.{key}", key, lang, fmt))
         elif key == "tags":
-            cols.append(literal_column(_TAGS_SQL))
+            cols.append(_tags_sql(d))
         elif key == "amount":
-            cols.append(literal_column(_AMOUNT_SQL))
+            cols.append(_AMOUNT_SQL)
         elif key == "next_follow_at":
-            cols.append(next_follow_sql(cadence))
+            cols.append(next_follow(d, cadence))
         else:  # as stored: dates stay ISO text, no per-row type processing
-            cols.append(literal_column(f"customer.{key}"))
-    return select(*cols).select_from(C).where(and_(*where_clauses(filters))).order_by(C.c.created_at, C.c.id)
+            cols.append(f"c.{key}")
+    where, params = _where(d, filters)
+    return f"SELECT {', '.join(cols)} FROM customer c WHERE {where} ORDER BY c.created_at, c.id", params
 
 
-def follow_up_select(filters: Any, *, lang: str, fmt: str) -> Any:
+def follow_up_select(d: Dialect, filters: Any, *, lang: str, fmt: str) -> tuple[str, dict[str, Any]]:
     """The follow-ups of the exported customers, customer by customer, oldest first."""
-    from sqlalchemy import and_, literal_column, select
-
-    from crmcli.services.customers import C, F, where_clauses
-
-    cols: list[Any] = [
-        literal_column("customer.code"),
-        literal_column("customer.name"),
-        literal_column("follow_up.date"),
-        literal_column(_enum_sql("follow_up.method", "method", lang, fmt)),
-        literal_column("follow_up.content"),
-        literal_column(_enum_sql("follow_up.feedback", "feedback", lang, fmt)),
-        literal_column('follow_up."by"'),
-        literal_column("follow_up.next_date"),
-        literal_column("follow_up.next_plan"),
-    ]
-    return (
-        select(*cols)
-        .select_from(F.join(C, F.c.customer_id == C.c.id))
-        .where(and_(*where_clauses(filters)))
-        .order_by(C.c.created_at, C.c.id, F.c.date, F.c.id)
+    cols = [
+        "c.code", "c.name", "f.date", _enum_sql("f.method", "method", lang, fmt), "f.content",
+        _enum_sql("f.feedback", "feedback", lang, fmt), 'f."by"', "f.next_date", "f.next_plan",
+    ]  # fmt: skip
+    where, params = _where(d, filters)
+    sql = (
+        f"SELECT {', '.join(cols)} FROM follow_up f JOIN customer c ON c.id = f.customer_id "
+        f"WHERE {where} ORDER BY c.created_at, c.id, f.date, f.id"
     )
+    return sql, params
 
 
-def _measure(conn: Any, filters: Any) -> tuple[int, dict[str, float], int, dict[str, float]]:
+def _measure(reader: Reader, filters: Any) -> tuple[int, dict[str, float], int, dict[str, float]]:
     """Row counts and widest values of both sheets, from two SQL aggregates (no rows fetched)."""
-    from sqlalchemy import and_, func, literal_column, select
-
-    from crmcli.services.customers import C, F, where_clauses
-
+    d = reader.dialect
     text_keys = [k for k in CUSTOMER_COLUMNS if k not in ENUMS and k not in DATES and k not in ("tags", "amount")]
-    exprs: list[Any] = [func.count()]
-    exprs += [literal_column(_width_sql(f"customer.{k}")) for k in text_keys]
-    exprs.append(literal_column(_width_sql(_TAGS_SQL)))
-    exprs.append(literal_column("max(length(CAST(customer.amount AS TEXT)))"))
-    row = conn.execute(select(*exprs).select_from(C).where(and_(*where_clauses(filters)))).one()
+    exprs = ["count(*)", *(f"max({d.display_width(f'c.{k}')})" for k in text_keys)]
+    exprs.append(f"max({d.display_width(_tags_sql(d))})")
+    exprs.append("max(length(CAST(c.amount AS TEXT)))")
+    where, params = _where(d, filters)
+    row = reader.one(f"SELECT {', '.join(exprs)} FROM customer c WHERE {where}", params) or (0,)
     n_customers = int(row[0])
     widths = {k: float(v or 0) for k, v in zip([*text_keys, "tags", "amount"], row[1:], strict=True)}
 
     fu_keys = ("content", "by", "next_plan")
-    fu_exprs = [func.count(), *(literal_column(_width_sql(f'follow_up."{k}"')) for k in fu_keys)]
-    fu = conn.execute(
-        select(*fu_exprs).select_from(F.join(C, F.c.customer_id == C.c.id)).where(and_(*where_clauses(filters)))
-    ).one()
+    fu_exprs = ["count(*)", *(f"max({d.display_width(f'f.{chr(34)}{k}{chr(34)}')})" for k in fu_keys)]
+    fu = reader.one(
+        f"SELECT {', '.join(fu_exprs)} FROM follow_up f JOIN customer c ON c.id = f.customer_id WHERE {where}", params
+    ) or (0,)
     fu_widths = {k: float(v or 0) for k, v in zip(fu_keys, fu[1:], strict=True)}
     return n_customers, widths, int(fu[0]), fu_widths
 
 
 # --------------------------------------------------------------------------- rows
-
-
-def _iter_rows(conn: Any, query: Any, batch: int = 2000) -> Iterator[Sequence[Any]]:
-    """Stream the rows of ``query``, a batch at a time (flat memory).
-
-    The rows come straight from the DBAPI cursor as tuples: every column is raw SQL
-    (no type processing to do), and skipping SQLAlchemy's Row objects saves a tenth of
-    the time of a CSV export.
-    """
-    result = conn.execute(query)
-    cursor = result.cursor
-    try:
-        while True:
-            rows = cursor.fetchmany(batch)
-            if not rows:
-                break
-            yield from rows
-    finally:
-        result.close()
 
 
 def _masked(rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
@@ -256,23 +224,26 @@ def _masked(rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
 
 
 def customer_rows(
-    conn: Any, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str, mask: bool
+    reader: Reader, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str, mask: bool
 ) -> Iterator[Sequence[Any]]:
-    rows = _iter_rows(conn, customer_select(filters, cadence, lang=lang, fmt=fmt))
+    rows = reader.stream(*customer_select(reader.dialect, filters, cadence, lang=lang, fmt=fmt))
     return _masked(rows) if mask else rows
 
 
-def customer_records(conn: Any, filters: Any, cadence: dict[str, int], *, mask: bool) -> list[dict[str, Any]]:
-    """The JSON objects: exactly what ``crm list --format json`` prints for the same filters."""
-    from crmcli.services.customers import list_customers
+def json_objects(reader: Reader, filters: Any, cadence: dict[str, int], *, mask: bool) -> Iterator[bytes | str]:
+    """Each customer's JSON object, streamed: exactly what ``crm list --format json`` prints."""
+    from crmcli.services import custom_fields
+    from crmcli.services import customer_query as cq
 
-    rows = list_customers(conn, filters, cadence=cadence)
-    if mask:
-        from crmcli.masking import mask_record
+    custom = custom_fields.definitions(reader)
+    if not mask:  # the database writes the objects
+        sql, params = cq.select(reader.dialect, cadence=cadence, filters=filters, custom=custom, json=True)
+        return (row[0] for row in reader.stream(sql, params))
+    from crmcli.masking import mask_record
+    from crmcli.render import compact
 
-        for rec in rows:
-            mask_record(rec)
-    return rows
+    sql, params = cq.select(reader.dialect, cadence=cadence, filters=filters, custom=custom)
+    return (compact(mask_record(r)) for r in cq.records(reader, sql, params))
 
 
 # --------------------------------------------------------------------------- writing
@@ -332,25 +303,20 @@ def export_file(
             text.detach()
         return ExportResult(str(target), fmt, n)
     if fmt == "json":
-        from crmcli.render import dumps
-
-        records = customer_records(conn, filters, cadence, mask=mask)
         with _output(target, fmt) as raw:
-            raw.write((dumps([_json_object(r) for r in records]) + "\n").encode("utf-8"))
-        return ExportResult(str(target), fmt, len(records))
+            n = _write_json_array(raw, json_objects(conn, filters, cadence, mask=mask))
+        return ExportResult(str(target), fmt, n)
     raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")  # pragma: no cover
 
 
-# The keys of ``crm list --format json``.
-JSON_KEYS = fields.customer_keys(where="json")
-
-
-def _json_object(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: rec.get(k) for k in JSON_KEYS}
-
-
-def json_objects(conn: Any, filters: Any, cadence: dict[str, int], *, mask: bool) -> list[dict[str, Any]]:
-    return [_json_object(r) for r in customer_records(conn, filters, cadence, mask=mask)]
+def _write_json_array(raw: IO[bytes], objects: Iterable[bytes | str]) -> int:
+    """The same JSON as ``crm list --format json`` (one object per line), into a binary file."""
+    n = 0
+    for obj in objects:
+        raw.write((b"[\n" if n == 0 else b",\n") + (obj if isinstance(obj, bytes) else obj.encode("utf-8")))
+        n += 1
+    raw.write(b"\n]\n" if n else b"[]\n")
+    return n
 
 
 def write_csv(
@@ -405,7 +371,7 @@ def _export_xlsx(
         writers.Sheet(
             title=_title("follow_ups", lang),
             columns=_columns(FOLLOW_UP_COLUMNS, fu_widths, lang),
-            rows=_iter_rows(conn, follow_up_select(filters, lang=lang, fmt="xlsx")),
+            rows=conn.stream(*follow_up_select(conn.dialect, filters, lang=lang, fmt="xlsx")),
         ),
     ]
     with _output(target, "xlsx") as fh:

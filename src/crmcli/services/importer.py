@@ -58,6 +58,8 @@ from crmcli.io import columns, readers
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
+    from crmcli.store.reader import Reader
+
 CHUNK = 1000  # rows parsed, then written, at a time: smaller chunks keep both threads busy (1000-1333 measured best)
 MAX_CELL = 32767  # Excel's own limit for a cell
 MAX_NAME = 200
@@ -1905,10 +1907,10 @@ def _columns_report(result: ImportResult, header: columns.Header, set_aside: set
 # --------------------------------------------------------------------------- listing and undo
 
 
-def list_batches(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.exec_driver_sql(
+def list_batches(reader: Reader) -> list[dict[str, Any]]:
+    rows = reader.all(
         "SELECT id, file, started_at, created, updated, skipped, rejected, follow_ups, undone_at FROM import_batch ORDER BY id"
-    ).all()
+    )
     keys = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 

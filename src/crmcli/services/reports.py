@@ -1,9 +1,9 @@
-"""Reports a sales manager reads (spec §8), and the due list as SQLite-built JSON (spec §6).
+"""Reports a sales manager reads (spec §8).
 
-Each report is one SQL statement, aggregated by SQLite; Python only shapes the
-handful of result rows. The two reports with one row per customer
-(``abc``, ``alerts``) and the due list can be large (tens of thousands of rows on a
-100k-customer database), so for ``--format json`` SQLite builds each row's JSON
+Each report is one SQL statement, aggregated by the database through the store's ``Reader``
+(no SQLAlchemy); Python only shapes the handful of result rows. The two reports with one row
+per customer (``abc``, ``alerts``) can be large (tens of thousands of rows on a
+100k-customer database), so for ``--format json`` the database builds each row's JSON
 text itself with ``json_object``: encoding 60,000 dicts in Python would cost more
 than the query.
 
@@ -29,10 +29,10 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crmcli import fields
+from crmcli.services.customer_query import next_follow
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from crmcli.store.reader import Reader
 
 KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts")
 ORDER = ("potential", "intent", "negotiating", "won")
@@ -222,15 +222,6 @@ def _rank(expr: str) -> str:
     )
 
 
-def next_follow_expr(cadence: dict[str, int], alias: str = "customer") -> str:
-    """The next follow-up date of spec §6 as SQL text; the same text as ``customers.next_follow_sql``."""
-    days = (
-        f"CASE {alias}.level WHEN 'key' THEN {int(cadence['key'])} "
-        f"WHEN 'potential' THEN {int(cadence['potential'])} ELSE {int(cadence['normal'])} END"
-    )
-    return f"COALESCE({alias}.next_date, date({alias}.last_follow_at, '+' || ({days}) || ' days'), {alias}.created_at)"
-
-
 def _bind(p: Params) -> dict[str, Any]:
     out: dict[str, Any] = {"today": p.today.isoformat()}
     if p.since:
@@ -284,11 +275,11 @@ def _money(value: float | None) -> float:
     return round(float(value or 0), 2)
 
 
-def _fetch(conn: Connection, sql: str, p: Params, extra: dict[str, Any] | None = None) -> list[Any]:
+def _fetch(reader: Reader, sql: str, p: Params, extra: dict[str, Any] | None = None) -> list[Any]:
     bind = _bind(p)
     if extra:
         bind.update(extra)
-    return list(conn.exec_driver_sql(sql, bind).fetchall())
+    return reader.all(sql, bind)
 
 
 def _json_pairs(cols: list[tuple[str, str]], booleans: tuple[str, ...] = ()) -> str:
@@ -303,7 +294,7 @@ def _json_pairs(cols: list[tuple[str, str]], booleans: tuple[str, ...] = ()) -> 
 # --------------------------------------------------------------------------- reports
 
 
-def funnel(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def funnel(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Customers created in the period, by how far along potential → intent → negotiating → won they got.
 
     ``reached`` looks at the current stage and at every stage the history held
@@ -335,7 +326,7 @@ def funnel(conn: Connection, p: Params, as_json: bool = False) -> Report:
     return Report("funnel", p, rows, figures=figures)
 
 
-def sources(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def sources(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Per source: customers created in the period, how many of them are won now, deals in the period."""
     sql = f"""
     SELECT src, SUM(n), SUM(w), SUM(a) FROM (
@@ -361,14 +352,14 @@ def sources(conn: Connection, p: Params, as_json: bool = False) -> Report:
     return Report("sources", p, rows, figures=figures)
 
 
-def owners(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def owners(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Per owner: customers created in the period, follow-ups and deals in the period, due and follow rate now.
 
     ``follow_rate`` is the share of the owner's open (not lost) customers that are
     not overdue today; overdue means the next follow-up date is before today, so a
     customer due today still counts as followed.
     """
-    nf = next_follow_expr(p.cadence, "c")
+    nf = next_follow(conn.dialect, p.cadence, "c")
     fu_period = _period(p, "f.date")
     if p.owners:  # a few thousand customers: count each one's follow-ups through the index
         fu_join = ""
@@ -425,13 +416,13 @@ def _share_report(kind: str, key: str, found: list[Any], p: Params) -> Report:
     return Report(kind, p, rows, figures=figures)
 
 
-def industries(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def industries(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Customers created in the period, per industry, with each industry's share."""
     sql = f"SELECT c.industry, COUNT(*) FROM customer c WHERE {_scope(p, created=True)} GROUP BY c.industry"
     return _share_report("industries", "industry", _fetch(conn, sql, p), p)
 
 
-def abc(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def abc(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Customers by the amount of their deals in the period, classed A/B/C on the cumulative share.
 
     Sorted by amount (ties by code); a customer is A while the cumulative share of
@@ -480,7 +471,7 @@ def abc(conn: Connection, p: Params, as_json: bool = False) -> Report:
     return report
 
 
-def lost(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def lost(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Customers now lost, per reason (流失原因), with each reason's share.
 
     The period selects customers by the date they were lost (their latest change
@@ -536,7 +527,7 @@ def _months(first: str, last: str) -> list[str]:
     return out
 
 
-def trend(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def trend(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Per month: new customers, follow-ups, deals and their amount, each by its own date.
 
     The months run from --since (else the first month with any of these) to
@@ -570,7 +561,7 @@ def trend(conn: Connection, p: Params, as_json: bool = False) -> Report:
     return Report("trend", p, rows, figures=figures)
 
 
-def forecast(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def forecast(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Open customers (potential, intent, negotiating) per expected-close month.
 
     ``amount`` is the sum of their expected amounts, ``weighted`` that amount times
@@ -597,7 +588,7 @@ def forecast(conn: Connection, p: Params, as_json: bool = False) -> Report:
     return Report("forecast", p, rows, figures=figures)
 
 
-def alerts(conn: Connection, p: Params, as_json: bool = False) -> Report:
+def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Customers that need attention today (近3个月无合作 and the like).
 
     * dormant: won, and no deal and no follow-up for 90 days (the creation date
@@ -609,7 +600,7 @@ def alerts(conn: Connection, p: Params, as_json: bool = False) -> Report:
     ``idle_days`` counts the days since the latest follow-up, deal or creation.
     The period selects customers by creation date. Most idle first.
     """
-    nf = next_follow_expr(p.cadence, "c")
+    nf = next_follow(conn.dialect, p.cadence, "c")
     inner = f"""
         SELECT c.code, c.name, c.owner, c.stage, c.level, c.last_follow_at, x.last_deal_at, {nf} AS next_follow_at,
                CAST(julianday(:today) - julianday(MAX(COALESCE(c.last_follow_at, c.created_at),
@@ -657,7 +648,7 @@ BUILDERS = {
 }  # fmt: skip
 
 
-def build(conn: Connection, kind: str, p: Params, *, as_json: bool = False) -> Report:
+def build(conn: Reader, kind: str, p: Params, *, as_json: bool = False) -> Report:
     """Run report ``kind``; ``as_json`` lets the large reports have SQLite encode their rows."""
     return BUILDERS[kind](conn, p, as_json)
 
@@ -792,69 +783,6 @@ def headline(report: Report, lang: str) -> str:
 
 
 # --------------------------------------------------------------------------- due list
-
-
-DUE_KEYS = fields.due_keys()
-
-
-def due_sql(
-    *,
-    today: dt.date,
-    within: int = 0,
-    cadence: dict[str, int],
-    owners: list[str] | tuple[str, ...] = (),
-    limit: int | None = None,
-    as_json: bool = True,
-) -> tuple[str, dict[str, Any]]:
-    """The due-list query of spec §6: one JSON object (UTF-8 bytes) per customer, or plain columns."""
-    nf = next_follow_expr(cadence, "c")
-    special = {
-        "tags": (
-            "json((SELECT json_group_array(t.name) FROM "
-            "(SELECT name FROM tag WHERE tag.customer_id = c.id ORDER BY name) t))"
-        ),
-        "next_follow_at": "c.nf",
-        "overdue_days": "CAST(julianday(:today) - julianday(c.nf) AS INTEGER)",
-    }
-    cols = [(k, special.get(k, f"c.{k}")) for k in DUE_KEYS]
-    # As a BLOB, the JSON reaches Python as UTF-8 bytes that can go to stdout as they are.
-    select = (
-        f"CAST({_json_pairs(cols, booleans=('archived',))} AS BLOB)"
-        if as_json
-        else ", ".join(f"{e} AS {k}" for k, e in cols)
-    )
-    where = ["+c.archived = 0", "c.stage != 'lost'"]
-    bind: dict[str, Any] = {"today": today.isoformat(), "horizon": (today + dt.timedelta(days=within)).isoformat()}
-    if owners:
-        where.append(f"c.owner IN ({', '.join(f':o{i}' for i in range(len(owners)))})")
-        bind.update({f"o{i}": o for i, o in enumerate(owners)})
-    sql = f"""
-    SELECT {select}
-    FROM (SELECT c.*, {nf} AS nf FROM customer c WHERE {" AND ".join(where)}) c
-    WHERE c.nf <= :horizon ORDER BY c.nf, c.id"""
-    if limit is not None:
-        sql += " LIMIT :limit"
-        bind["limit"] = int(limit)
-    return sql, bind
-
-
-def due_json(
-    conn: Connection,
-    *,
-    today: dt.date,
-    within: int = 0,
-    cadence: dict[str, int],
-    owners: list[str] | tuple[str, ...] = (),
-    limit: int | None = None,
-) -> list[bytes]:
-    """The due list of spec §6 as one JSON object (UTF-8) per customer, built by SQLite.
-
-    Same rows, order and keys as ``customers.due_customers`` rendered with the due
-    JSON keys (a test holds them together); this path exists because encoding
-    tens of thousands of customers in Python costs more than finding them.
-    """
-    sql, bind = due_sql(today=today, within=within, cadence=cadence, owners=owners, limit=limit)
-    return [r[0] for r in conn.exec_driver_sql(sql, bind).fetchall()]
 
 
 # --------------------------------------------------------------------------- table cells

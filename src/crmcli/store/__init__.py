@@ -23,6 +23,8 @@ from crmcli.store.schema import HEAD, REVISIONS
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
+    from crmcli.store.reader import Reader
+
 __all__ = ["HEAD", "REVISIONS", "SqliteStore", "dispose_all", "open_store"]
 
 
@@ -51,12 +53,26 @@ class SqliteStore:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """One read transaction: a consistent snapshot for every query inside it."""
+    def read(self) -> Iterator[Reader]:
+        """One read transaction (a consistent snapshot), through the driver alone: no SQLAlchemy
+        unless the database must first be created or migrated."""
         from crmcli.store import sqlite
+        from crmcli.store.dialect import SQLITE
+        from crmcli.store.reader import Reader
 
-        with sqlite.read_connection(self.engine) as conn:
-            yield conn
+        con = sqlite.open_reader(self.path, self.busy_timeout)
+        if con is None:
+            self.engine  # noqa: B018 - creates or migrates the database (and refuses what is not one)
+            con = sqlite.open_reader(self.path, self.busy_timeout)
+            if con is None:  # pragma: no cover - get_engine left it at HEAD
+                raise RuntimeError(f"{self.path} is not at schema {HEAD} after the upgrade")
+        try:
+            con.execute("BEGIN")
+            yield Reader(con, SQLITE)
+        finally:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            con.close()
 
     # ------------------------------------------------------------------ file safety (spec §5)
 

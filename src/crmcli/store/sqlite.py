@@ -204,3 +204,36 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
 def read_connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn, conn.begin():
         yield conn
+
+
+def open_reader(path: Path, busy_timeout: float) -> sqlite3.Connection | None:
+    """A read-only connection to a database at HEAD, without SQLAlchemy; None when the database
+    must go through ``get_engine`` first (no file yet, an empty one, an older or newer schema)."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CrmError(f"cannot read database {path}: {exc.strerror}") from None
+    if path.is_dir():
+        return None
+    _own_private(path)
+    try:
+        con = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise errors.translate(exc, path) or SchemaError(f"cannot open database {path}: {exc}") from None
+    try:
+        con.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        con.execute("PRAGMA query_only=1")
+        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        known = errors.translate(exc, path)
+        if known is not None:
+            raise known from None
+        return None  # not a crm database, or an empty one: get_engine says which
+    if row is None or row[0] != schema.HEAD:
+        con.close()
+        return None
+    return con

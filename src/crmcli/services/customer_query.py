@@ -1,0 +1,353 @@
+"""Reading customers: the filters, the due rule, the one query behind list, the due list, export and show.
+
+One SQL statement finds the customers for every reading command, so the due list has one
+implementation and every output agrees. It is plain SQL through the store's ``Reader`` (no
+SQLAlchemy: see ``store/reader.py``) and it can hand each customer over in two forms:
+
+* ``json=True``: one JSON object per row, built by the database as UTF-8 bytes (what
+  ``--format json`` writes as it goes: encoding 100k objects in Python costs more than finding
+  them);
+* otherwise: plain columns, turned into records (``record``) for tables, csv and ``show``.
+
+Spec §6 (due), §5 (filters), §7 (the customer object), §11 (custom fields under ``fields``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmcli import fields, normalize, vocab
+from crmcli.errors import Ambiguous, NoMatch, NotFound, ParseError, UsageError
+from crmcli.store.dialect import Dialect
+from crmcli.store.reader import Reader
+
+TAG_SEP = "\x1f"
+
+# --------------------------------------------------------------------------- filters
+
+
+@dataclass
+class Filters:
+    stage: list[str] = field(default_factory=list)
+    level: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    industry: list[str] = field(default_factory=list)
+    owner: list[str] = field(default_factory=list)
+    tag: list[str] = field(default_factory=list)
+    search: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    archived: bool = False
+    where: dict[str, str | None] = field(default_factory=dict)  # custom field key -> value (None: no value)
+
+
+def build_filters(
+    *,
+    stage: Sequence[str] = (),
+    level: Sequence[str] = (),
+    source: Sequence[str] = (),
+    industry: Sequence[str] = (),
+    owner: Sequence[str] = (),
+    tag: Sequence[str] = (),
+    search: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    archived: bool = False,
+    today: dt.date,
+) -> Filters:
+    def texts(what: str, values: Sequence[str]) -> list[str]:
+        out = []
+        for value in values:
+            text = normalize.clean_text(value)
+            if text is None:  # dropping it would widen the filter to every customer
+                raise UsageError(f"the {what} filter is empty")
+            out.append(text)
+        return out
+
+    (search_text,) = texts("search", [search]) if search is not None else (None,)
+    return Filters(
+        stage=[vocab.parse("stage", s) for s in stage],
+        level=[vocab.parse("level", s) for s in level],
+        source=texts("source", source),
+        industry=texts("industry", industry),
+        owner=texts("owner", owner),
+        tag=texts("tag", tag),
+        search=search_text,
+        since=normalize.parse_date(since, today) if since is not None else None,
+        until=normalize.parse_date(until, today) if until is not None else None,
+        archived=archived,
+    )
+
+
+def like_escape(text_: str) -> str:
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class _Params:
+    """Named parameters for one statement: ``p.add(value)`` returns its placeholder."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+    def many(self, values: Sequence[Any]) -> str:
+        return "(" + ", ".join(self.add(v) for v in values) + ")"
+
+
+def filter_conditions(d: Dialect, f: Filters, p: _Params, alias: str = "c") -> list[str]:
+    """SQL conditions for the shared filters (spec §5) on the customer table as ``alias``."""
+    # "+": not through the (archived, stage, level) index, which every active customer matches
+    archived = f"{alias}.archived" if f.archived else d.unindexed(f"{alias}.archived")
+    out = [f"{archived} = {p.add(f.archived)}"]
+    for col, values in (("stage", f.stage), ("level", f.level), ("source", f.source), ("industry", f.industry), ("owner", f.owner)):
+        if values:
+            out.append(f"{alias}.{col} IN {p.many(values)}")
+    for t in f.tag:
+        out.append(f"{alias}.id IN (SELECT customer_id FROM tag WHERE name = {p.add(t)})")
+    if f.search:
+        pattern = p.add(f"%{like_escape(f.search)}%")
+        ors = [f"{alias}.{c} LIKE {pattern} ESCAPE '\\'" for c in ("name", "contact", "phone", "need", "notes")]
+        ors.append(f"{alias}.name_key LIKE {p.add('%' + like_escape(normalize.name_key(f.search)) + '%')} ESCAPE '\\'")
+        digits = re.sub(r"\D", "", f.search)
+        if len(digits) >= 3:
+            ors.append(f"{alias}.phone_key LIKE {p.add('%' + digits + '%')}")
+        out.append("(" + " OR ".join(ors) + ")")
+    if f.since:
+        out.append(f"{alias}.created_at >= {p.add(f.since.isoformat())}")
+    if f.until:
+        out.append(f"{alias}.created_at <= {p.add(f.until.isoformat())}")
+    for key, value in f.where.items():
+        if value is None:
+            out.append(f"{alias}.id NOT IN (SELECT customer_id FROM custom_value WHERE field_key = {p.add(key)})")
+        else:
+            out.append(
+                f"{alias}.id IN (SELECT customer_id FROM custom_value WHERE field_key = {p.add(key)} AND value = {p.add(value)})"
+            )
+    return out
+
+
+def where_sql(d: Dialect, f: Filters, alias: str = "c") -> tuple[str, dict[str, Any]]:
+    """The filters as one SQL condition and its parameters (for queries of their own: export)."""
+    p = _Params()
+    return " AND ".join(filter_conditions(d, f, p, alias)), p.values
+
+
+# --------------------------------------------------------------------------- the due rule (spec §6)
+
+
+def next_follow(d: Dialect, cadence: dict[str, int], alias: str = "c") -> str:
+    """The next follow-up date: the latest follow-up's next date, else its date + the level's cadence,
+    else the creation date. The one definition, used by list, the due list, export and reports."""
+    days = (
+        f"CASE {alias}.level WHEN 'key' THEN {int(cadence['key'])} "
+        f"WHEN 'potential' THEN {int(cadence['potential'])} ELSE {int(cadence['normal'])} END"
+    )
+    return f"COALESCE({alias}.next_date, {d.add_days(f'{alias}.last_follow_at', days)}, {alias}.created_at)"
+
+
+@dataclass
+class Due:
+    """The due list: customers whose next follow-up is on or before ``today + within``."""
+
+    today: dt.date
+    within: int = 0
+
+
+# --------------------------------------------------------------------------- the query
+
+SORTS = {
+    "code": ("created_at", "id"),
+    "name": ("name_key",),
+    "created": ("created_at", "id"),
+    "stage": ("stage",),
+    "level": ("level",),
+    "owner": ("owner",),
+    "last_follow": ("last_follow_at",),
+    "next_follow": ("nf",),
+    "amount": ("amount",),
+}
+DUE_EXTRA = ("overdue_days", "last_method", "next_plan")
+
+
+def _order(sort: str | None) -> str:
+    key = (sort or "code").strip()
+    desc = key.startswith("-")
+    key = key.lstrip("-").replace("-", "_")
+    if key not in SORTS:
+        raise UsageError(f"--sort {sort}: choose one of {', '.join(SORTS)} (prefix '-' for descending)")
+    way = " DESC" if desc else ""
+    return ", ".join(f"c.{col}{way}" for col in SORTS[key]) + f", c.id{way}"
+
+
+def _custom_value(d: Dialect, f: fields.Field, alias: str, *, json: bool) -> str:
+    value = f"(SELECT value FROM custom_value WHERE customer_id = {alias}.id AND field_key = '{f.key}')"
+    return d.json_value(value) if json and f.kind in ("number", "money") else value
+
+
+def _columns(d: Dialect, keys: Sequence[str], custom: Sequence[fields.Field], *, json: bool, today: str) -> list[tuple[str, str]]:
+    """(key, SQL expression) for each output key, on the subquery ``c`` (which has ``nf``)."""
+    out = []
+    for key in keys:
+        if key == "tags":
+            if json:
+                expr = f"json((SELECT {d.json_array_agg('t.name')} FROM (SELECT name FROM tag WHERE tag.customer_id = c.id ORDER BY name) t))"
+            else:
+                expr = f"(SELECT {d.text_agg('t.name', TAG_SEP)} FROM (SELECT name FROM tag WHERE tag.customer_id = c.id ORDER BY name) t)"
+        elif key == "next_follow_at":
+            expr = "c.nf"
+        elif key == "overdue_days":
+            expr = d.days_between(today, "c.nf")
+        elif key == "archived" and json:
+            expr = d.json_bool("c.archived")
+        elif key == "fields":
+            if not json:
+                continue  # as columns: one per custom field, below
+            expr = d.json_object([(f.key, _custom_value(d, f, "c", json=True)) for f in custom]) if custom else "json('{}')"
+        else:
+            expr = f"c.{key}"
+        out.append((key, expr))
+    if not json:
+        out += [(f"field:{f.key}", _custom_value(d, f, "c", json=False)) for f in custom]
+    return out
+
+
+def select(
+    d: Dialect,
+    *,
+    cadence: dict[str, int],
+    filters: Filters | None = None,
+    due: Due | None = None,
+    ids: Sequence[int] | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+    custom: Sequence[fields.Field] = (),
+    json: bool = False,
+    keys: Sequence[str] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The customers ``filters`` (or ``due``, or ``ids``) select, as JSON objects or columns."""
+    p = _Params()
+    today = p.add(due.today.isoformat()) if due else "NULL"
+    keys = list(keys or (fields.due_keys() if due else fields.customer_keys(where="json")))
+    where: list[str] = []
+    if filters is not None:
+        where += filter_conditions(d, filters, p)
+    if due is not None:
+        if filters is None:
+            where.append(f"{d.unindexed('c.archived')} = {p.add(False)}")
+        where.append("c.stage != 'lost'")
+    if ids is not None:
+        where.append(f"c.id IN {p.many(list(ids))}")
+    inner = f"SELECT c.*, {next_follow(d, cadence)} AS nf FROM customer c" + (f" WHERE {' AND '.join(where)}" if where else "")
+    cols = _columns(d, keys, custom, json=json, today=today)
+    if json:
+        out = d.as_bytes(d.json_object(cols))
+    else:
+        out = ", ".join(f'{expr} AS "{key}"' for key, expr in cols)
+    sql = f"SELECT {out} FROM ({inner}) c"
+    if due is not None:
+        sql += f" WHERE c.nf <= {p.add((due.today + dt.timedelta(days=due.within)).isoformat())} ORDER BY c.nf, c.id"
+    elif ids is None:
+        sql += f" ORDER BY {_order(sort)}"
+    if limit is not None:
+        sql += f" LIMIT {p.add(int(limit))}"
+    return sql, p.values
+
+
+def record(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    """A customer as plain Python values from a row of ``select(json=False)``."""
+    rec: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for name, value in zip(names, row, strict=True):
+        if name.startswith("field:"):
+            custom[name[6:]] = value
+        else:
+            rec[name] = value
+    if "tags" in rec:
+        rec["tags"] = rec["tags"].split(TAG_SEP) if rec["tags"] else []
+    if "archived" in rec:
+        rec["archived"] = bool(rec["archived"])
+    if "fields" in names or custom:
+        rec["fields"] = custom
+    return rec
+
+
+def records(reader: Reader, sql: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    names, rows = reader.names(sql, params)
+    return (record(names, row) for row in rows)
+
+
+# --------------------------------------------------------------------------- one customer
+
+
+def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: Sequence[fields.Field] = ()) -> dict[str, Any]:
+    """The customer object plus its follow-ups, stage changes and deals, newest first (spec §7)."""
+    sql, params = select(reader.dialect, cadence=cadence, ids=[customer_id], custom=custom,
+                         keys=(*fields.customer_keys(where="json"), "next_plan"))  # fmt: skip
+    found = list(records(reader, sql, params))
+    if not found:
+        raise NotFound(f"customer #{customer_id} does not exist")
+    rec = found[0]
+    rec["fields"] = {f.key: f.typed(rec["fields"].get(f.key)) for f in custom}
+    rec["follow_ups"] = reader.dicts(
+        'SELECT date, method, feedback, content, "by", next_date, next_plan FROM follow_up '
+        "WHERE customer_id = :id ORDER BY date DESC, id DESC", {"id": customer_id},
+    )  # fmt: skip
+    rec["stage_changes"] = reader.dicts(
+        'SELECT date, from_stage, to_stage, "by", reason FROM stage_change WHERE customer_id = :id ORDER BY date DESC, id DESC',
+        {"id": customer_id},
+    )
+    rec["deals"] = reader.dicts(
+        'SELECT date, amount, "by" FROM deal WHERE customer_id = :id ORDER BY date DESC, id DESC', {"id": customer_id}
+    )
+    return rec
+
+
+# --------------------------------------------------------------------------- REF (spec §4)
+
+_PHONE_REF = re.compile(r"^[\d\s+\-()]+$")
+
+
+def resolve(reader: Reader, ref: str) -> dict[str, Any]:
+    """Find one customer by code, exact name, phone, or a unique part of its name (spec §4).
+
+    Characters that show nothing are no part of any of these (``normalize.drop_invisible``).
+    """
+    ref = normalize.drop_invisible(ref).strip()
+    if not ref:
+        raise NoMatch("")
+    cols = "SELECT id, code, name, phone FROM customer WHERE "
+    names = ("id", "code", "name", "phone")
+
+    def found(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return [dict(zip(names, r, strict=True)) for r in reader.all(cols + sql, params)]
+
+    rows = found("code = :code", {"code": ref.upper()})
+    if rows:
+        return rows[0]
+    try:
+        key = normalize.name_key(ref)
+    except ParseError:
+        key = ""
+    rows = found("name_key = :key", {"key": key}) if key else []
+    if not rows and _PHONE_REF.match(ref) and sum(ch.isdigit() for ch in ref) >= 7:
+        try:
+            pkey = normalize.phone_key(ref)
+        except ParseError:
+            pkey = ""
+        if pkey:
+            rows = found("phone_key = :pkey", {"pkey": pkey})
+    if not rows and key:
+        rows = found("name_key LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n", {"pattern": f"%{like_escape(key)}%", "n": Ambiguous.SHOWN + 1})
+    if not rows:
+        raise NoMatch(ref)
+    if len(rows) > 1:
+        raise Ambiguous(ref, rows)
+    return rows[0]

@@ -1,0 +1,108 @@
+"""The few pieces of SQL that differ between databases, as small helpers.
+
+Services write their SQL once and ask the dialect for date arithmetic, JSON building, text
+aggregation and the parameter style. Only SQLite exists today; PostgreSQL (team mode, spec §16)
+adds a class here, not a branch in the services.
+"""
+
+from __future__ import annotations
+
+
+class Dialect:
+    name = "generic"
+
+    def sql(self, text: str) -> str:
+        """``text`` with its ``:name`` parameters in the driver's style."""
+        return text
+
+    def add_days(self, date: str, days: str) -> str:
+        """A date expression plus an integer expression of days, as an ISO date."""
+        raise NotImplementedError
+
+    def days_between(self, later: str, earlier: str) -> str:
+        """Whole days from ``earlier`` to ``later`` (both ISO dates)."""
+        raise NotImplementedError
+
+    def month(self, date: str) -> str:
+        """``YYYY-MM`` of a date."""
+        raise NotImplementedError
+
+    def json_object(self, pairs: list[tuple[str, str]]) -> str:
+        """A JSON object of (key, SQL expression) pairs."""
+        raise NotImplementedError
+
+    def json_bool(self, expr: str) -> str:
+        """A boolean expression as a JSON true/false inside ``json_object``."""
+        raise NotImplementedError
+
+    def json_array_agg(self, expr: str) -> str:
+        """An aggregate: the rows' ``expr`` as a JSON array (in the subquery's order)."""
+        raise NotImplementedError
+
+    def json_value(self, text: str) -> str:
+        """Text holding a JSON number, as that number inside ``json_object``."""
+        raise NotImplementedError
+
+    def as_bytes(self, json: str) -> str:
+        """A JSON expression delivered as UTF-8 bytes, ready for stdout."""
+        return json
+
+    def unindexed(self, column: str) -> str:
+        """``column`` in a condition the planner should not answer from an index (it matches nearly all)."""
+        return column
+
+    def text_agg(self, expr: str, sep: str) -> str:
+        """An aggregate: the rows' ``expr`` joined with ``sep`` (a literal)."""
+        raise NotImplementedError
+
+    def display_width(self, expr: str) -> str:
+        """Columns a text takes in a table (CJK counted double), approximately, in SQL."""
+        raise NotImplementedError
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+
+    def add_days(self, date: str, days: str) -> str:
+        return f"date({date}, '+' || ({days}) || ' days')"
+
+    def days_between(self, later: str, earlier: str) -> str:
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+    def month(self, date: str) -> str:
+        return f"substr({date}, 1, 7)"
+
+    def json_object(self, pairs: list[tuple[str, str]]) -> str:
+        return "json_object(" + ", ".join(f"'{k}', {e}" for k, e in pairs) + ")"
+
+    def json_bool(self, expr: str) -> str:
+        return f"json(CASE WHEN {expr} THEN 'true' ELSE 'false' END)"
+
+    def json_array_agg(self, expr: str) -> str:
+        return f"json_group_array({expr})"
+
+    def json_value(self, text: str) -> str:
+        return f"json({text})"
+
+    def as_bytes(self, json: str) -> str:
+        # As a BLOB, the JSON reaches Python as UTF-8 bytes that can go to stdout as they are.
+        return f"CAST({json} AS BLOB)"
+
+    def text_agg(self, expr: str, sep: str) -> str:
+        return f"group_concat({expr}, '{sep}')"
+
+    def unindexed(self, column: str) -> str:
+        return f"+{column}"  # SQLite's documented way to keep a term from using an index
+
+    def display_width(self, expr: str) -> str:
+        # Characters plus half the extra UTF-8 bytes: 1 for ASCII, 2 for CJK (3 bytes).
+        return f"((length({expr}) + length(CAST({expr} AS BLOB))) / 2)"
+
+
+SQLITE = SqliteDialect()
+
+
+def for_name(name: str) -> Dialect:
+    if name == "sqlite":
+        return SQLITE
+    raise ValueError(f"no dialect for {name}")
