@@ -172,3 +172,23 @@ def test_help_is_not_much_slower_than_importing_typer() -> None:
     assert help_time <= 2.0 * typer_alone, (
         f"crm --help {help_time * 1000:.0f} ms vs import typer {typer_alone * 1000:.0f} ms"
     )
+
+
+def test_reading_commands_never_import_pydantic_or_sqlalchemy(tmp_path: Path) -> None:
+    """Option values are coerced without pydantic (cli/plain_params.py) and reads go through the
+    driver (store/reader.py): `crm show` and `crm list --due` load neither."""
+    db = tmp_path / "crm.db"
+    env = {**os.environ, "CRM_DB": str(db), "CRM_TODAY": "2026-11-26"}
+    subprocess.run([sys.executable, "-m", "crmcli", "add", "甲公司", "--phone", "13800000001"], env=env, capture_output=True, check=True)
+    for args in (["show", "甲公司", "--format", "json"], ["list", "--due", "--limit", "5"], ["list", "--format", "csv", "--tag", "x"]):
+        code = (
+            "import json, sys\n"
+            "from crmcli.cli import app\n"
+            "try:\n"
+            f"    app({args!r})\n"
+            "except SystemExit as exc:\n"
+            "    assert not exc.code, exc.code\n"
+            "print(json.dumps([m for m in ('pydantic', 'sqlalchemy', 'sqlmodel') if m in sys.modules]))\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert json.loads(out.stdout.strip().splitlines()[-1]) == [], args

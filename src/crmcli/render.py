@@ -327,7 +327,7 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
     for f in custom:
         value = values.get(f.key)
         if value not in (None, ""):
-            card.add_row(f.label(lang), display(f.key, value, lang) if f.kind == "money" else plain(value))
+            card.add_row(f.label(lang), f"{value:,}" if f.kind == "money" else plain(value))
     if rec.get("archived"):
         card.add_row(fields.label("archived", lang), "✓")
 

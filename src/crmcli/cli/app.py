@@ -10,7 +10,10 @@ import typer
 from typer.core import TyperGroup
 
 from crmcli import __version__
+from crmcli.cli import plain_params
 from crmcli.cli._common import State, error_boundary
+
+plain_params.install()  # plain option values without pydantic (see there)
 
 
 class CrmGroup(TyperGroup):

@@ -71,7 +71,13 @@ def export(
     if target != "-":
         exporter.check_target(Path(target), fmt)
     if template:
-        exporter.write_template(Path(target), lang=lang)
+        custom = []
+        if st.settings.db.exists():  # a template needs no database; with one, its custom fields too
+            from crmcli.services import custom_fields
+
+            with st.store.read() as reader:
+                custom = custom_fields.definitions(reader)
+        exporter.write_template(Path(target), lang=lang, custom=custom)
         typer.echo(f"Wrote the import template {target}")
         return
 

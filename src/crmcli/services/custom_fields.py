@@ -176,7 +176,7 @@ def parse_assignments(defs: Sequence[fields.Field], specs: Iterable[str], today:
     by_name = {}
     for f in defs:
         by_name[_fold(f.key)] = f
-        by_name.setdefault(_fold(f.label), f)
+        by_name.setdefault(_fold(f.zh), f)
     out: dict[str, str | None] = {}
     for spec in specs:
         name, eq, value = spec.partition("=")

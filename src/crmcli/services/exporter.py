@@ -154,8 +154,11 @@ def _where(d: Dialect, filters: Any) -> tuple[str, dict[str, Any]]:
     return where_sql(d, filters)
 
 
-def customer_select(d: Dialect, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str) -> tuple[str, dict[str, Any]]:
-    """The export's customer query: one row per customer, values in CUSTOMER_COLUMNS order."""
+def customer_select(
+    d: Dialect, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str, custom: Sequence[fields.Field] = ()
+) -> tuple[str, dict[str, Any]]:
+    """The export's customer query: one row per customer, values in CUSTOMER_COLUMNS order, then
+    one per custom field (numbers as numbers, dates as ISO text, the rest as text)."""
     from crmcli.services.customer_query import next_follow
 
     cols: list[str] = []
@@ -170,6 +173,9 @@ def customer_select(d: Dialect, filters: Any, cadence: dict[str, int], *, lang: 
             cols.append(next_follow(d, cadence))
         else:  # as stored: dates stay ISO text, no per-row type processing
             cols.append(f"c.{key}")
+    for f in custom:
+        value = f"(SELECT value FROM custom_value WHERE customer_id = c.id AND field_key = '{f.key}')"
+        cols.append(f"CAST({value} AS REAL)" if fmt == "xlsx" and f.kind in ("number", "money") else value)
     where, params = _where(d, filters)
     return f"SELECT {', '.join(cols)} FROM customer c WHERE {where} ORDER BY c.created_at, c.id", params
 
@@ -224,9 +230,10 @@ def _masked(rows: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
 
 
 def customer_rows(
-    reader: Reader, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str, mask: bool
+    reader: Reader, filters: Any, cadence: dict[str, int], *, lang: str, fmt: str, mask: bool,
+    custom: Sequence[fields.Field] = (),
 ) -> Iterator[Sequence[Any]]:
-    rows = reader.stream(*customer_select(reader.dialect, filters, cadence, lang=lang, fmt=fmt))
+    rows = reader.stream(*customer_select(reader.dialect, filters, cadence, lang=lang, fmt=fmt, custom=custom))
     return _masked(rows) if mask else rows
 
 
@@ -258,6 +265,16 @@ def _column_width(key: str, measured: dict[str, float], lang: str) -> float:
     else:
         widest = measured.get(key, 8.0)
     return min(widest + 2, MAX_COLUMN_WIDTH)
+
+
+def _custom_columns(custom: Sequence[fields.Field]) -> list[writers.Column]:
+    """A column per custom field: its label, a drop-down for a choice field."""
+    kinds = {"date": "date", "number": "number", "money": "number"}
+    return [
+        writers.Column(header=f.zh, kind=kinds.get(f.kind, "text"), width=min(max(writers.display_width(f.zh), 10.0) + 2, MAX_COLUMN_WIDTH),
+                       choices=f.choices)
+        for f in custom
+    ]  # fmt: skip
 
 
 def _columns(
@@ -330,10 +347,14 @@ def write_csv(
     lineterminator: str = "\r\n",
 ) -> int:
     """Write the customers as CSV to a text stream; return how many."""
-    heads = [header(k, lang) for k in CUSTOMER_COLUMNS]
-    rows = customer_rows(conn, filters, cadence, lang=lang, fmt="csv", mask=mask)
+    from crmcli.services import custom_fields
+
+    custom = custom_fields.definitions(conn)
+    heads = [header(k, lang) for k in CUSTOMER_COLUMNS] + [f.zh for f in custom]
+    rows = customer_rows(conn, filters, cadence, lang=lang, fmt="csv", mask=mask, custom=custom)
     # Labels, dates and amounts come from SQL and never start with = + - @.
     text_columns = [i for i, k in enumerate(CUSTOMER_COLUMNS) if k not in ENUMS and k not in DATES and k != "amount"]
+    text_columns += [len(CUSTOMER_COLUMNS) + i for i, f in enumerate(custom) if f.kind in ("prose", "choice")]
     try:
         return writers.write_csv(stream, heads, rows, text_columns=text_columns, lineterminator=lineterminator)
     finally:
@@ -362,11 +383,14 @@ def _export_xlsx(
     if mask:
         widths["phone"] = max(widths.get("phone", 0), 11)
     fu_widths.update(code=widths.get("code", 10), name=widths.get("name", 10))
+    from crmcli.services import custom_fields
+
+    custom = custom_fields.definitions(conn)
     sheets = [
         writers.Sheet(
             title=_title("customers", lang),
-            columns=_columns(CUSTOMER_COLUMNS, widths, lang),
-            rows=customer_rows(conn, filters, cadence, lang=lang, fmt="xlsx", mask=mask),
+            columns=_columns(CUSTOMER_COLUMNS, widths, lang) + _custom_columns(custom),
+            rows=customer_rows(conn, filters, cadence, lang=lang, fmt="xlsx", mask=mask, custom=custom),
         ),
         writers.Sheet(
             title=_title("follow_ups", lang),
@@ -431,8 +455,9 @@ _HELP = {
 }
 
 
-def write_template(target: Path, *, lang: str) -> ExportResult:
-    """An empty import workbook: headers (* on required), drop-downs, an example row, instructions."""
+def write_template(target: Path, *, lang: str, custom: Sequence[fields.Field] = ()) -> ExportResult:
+    """An empty import workbook: headers (* on required), drop-downs, an example row, instructions;
+    the custom fields' columns after the built-in ones."""
     example: list[Any] = []
     for key in TEMPLATE_COLUMNS:
         if key in ENUMS:
@@ -450,8 +475,8 @@ def write_template(target: Path, *, lang: str) -> ExportResult:
     sheets = [
         writers.Sheet(
             title=_title("customers", lang),
-            columns=_columns(TEMPLATE_COLUMNS, measured, lang, template=True),
-            example_rows=[example],
+            columns=_columns(TEMPLATE_COLUMNS, measured, lang, template=True) + _custom_columns(custom),
+            example_rows=[example + [None] * len(custom)],
         ),
         writers.Sheet(
             title=_title("help", lang),
