@@ -277,7 +277,7 @@ def test_abc_classes_on_cumulative_share_before(h: History) -> None:
         (codes[3], 10, 0.1, 0.95, "B"),
         (codes[4], 5, 0.05, 1.0, "C"),
     ]
-    assert out["amount"] == 100 and out["class_a"] == {"customers": 2, "amount": 70, "share": 0.7}
+    assert out["amount"] == 100 and out["class_a"] == {"customers": 2, "amount": 70, "share": 0.7, "customer_share": 0.4}
     out = h.report("abc", "--since", "2026-01-01", "--a", "0.5", "--b", "0.8")
     # before: 0 -> A, .5 -> B, .7 -> B, .85 -> C, .95 -> C
     assert [r["class"] for r in out["rows"]] == ["A", "B", "B", "C", "C"]
@@ -556,16 +556,17 @@ def test_report_path_imports_no_openpyxl_nor_alembic(crm: Crm, crm_env: Path) ->
 def test_per_customer_tables_show_the_first_rows_and_say_so() -> None:
     import datetime as dt
 
+    from crmcli import report_view
     from crmcli.services import reports
 
     rows = [{"code": f"C{i:03d}", "name": "x", "amount": 101 - i, "share": 0.01, "cumulative": 0.01, "class": "A"}
             for i in range(101)]  # fmt: skip
     rep = reports.Report("abc", reports.Params(today=dt.date(2026, 11, 26)), rows)
-    headers, cells, bars, right, footer = reports.table_cells(rep, "en")
-    assert len(cells) == reports.TABLE_ROWS == 100 and bars[0] == 101
+    headers, cells, bars, right, footer = report_view.table_cells(rep, "en")
+    assert len(cells) == report_view.TABLE_ROWS == 100 and bars[0] == 101
     assert footer == "… 1 more rows not shown; --format csv or --xlsx FILE gives them all"
     assert headers == ["Code", "Name", "Amount", "Share", "Cumulative", "Class"] and right[2] and not right[0]
-    assert reports.table_cells(reports.Report("abc", rep.params, rows[:100]), "en")[4] is None
+    assert report_view.table_cells(reports.Report("abc", rep.params, rows[:100]), "en")[4] is None
 
 
 def test_sources_headline_on_a_tie(h: History) -> None:

@@ -73,7 +73,7 @@ def report(
     a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
     if not 0 < a_ < b_ <= 1:
         raise UsageError(f"--a {a_:g} --b {b_:g}: need 0 < a < b <= 1")
-    from crmcli import render
+    from crmcli import render, report_view
     from crmcli.services import reports
 
     fmt = render.check_format(fmt, ("table", "json", "csv", "tsv"))
@@ -103,14 +103,14 @@ def report(
         rep = reports.build(conn, name, params, as_json=fmt == "json" and xlsx is None)
     lang = st.settings.lang
     if xlsx is not None:
-        xlsx_report.write(xlsx, rep, lang=lang, headline=reports.headline(rep, lang))
+        xlsx_report.write(xlsx, rep, lang=lang, headline=report_view.headline(rep, lang))
         typer.echo(f"Wrote {xlsx}")
     elif fmt == "json":
         render.print_json_rows(rep.json_rows(), head=rep.head())
     elif fmt in ("csv", "tsv"):
         render.write_delimited(rep.rows, rep.spec.keys, fmt)
     else:
-        headers, cells, bars, right, footer = reports.table_cells(rep, lang)
+        headers, cells, bars, right, footer = report_view.table_cells(rep, lang)
         render.print_bar_table(
-            headers, cells, bars, right=right, headline=reports.headline(rep, lang), footer=footer
+            headers, cells, bars, right=right, headline=report_view.headline(rep, lang), footer=footer
         )

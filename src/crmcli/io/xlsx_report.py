@@ -21,7 +21,7 @@ NUMBER_FORMATS = {"int": "#,##0", "money": "#,##0.00", "pct": "0.0%"}
 
 
 def _value(key: str, value: Any, lang: str) -> Any:
-    from crmcli.services import reports
+    from crmcli import report_view as reports
 
     kind = reports.KIND_OF.get(key)
     if value is None:
@@ -37,7 +37,7 @@ def _value(key: str, value: Any, lang: str) -> Any:
 
 def _summary(report: Report, lang: str) -> tuple[list[str], list[list[Any]]] | None:
     """A small table charted instead of the rows, for reports with one row per customer."""
-    from crmcli.services import reports
+    from crmcli import report_view as reports
 
     f = report.figures
     if report.kind == "abc":
@@ -84,7 +84,7 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    from crmcli.services import reports
+    from crmcli import report_view as reports
 
     spec = report.spec
     keys = list(spec.keys)

@@ -1,0 +1,261 @@
+"""How a report reads: labels, titles, the headline, table cells (spec §8).
+
+The report services (``services/reports.py``) return rows and figures; everything a person reads
+about them -- column labels, the one-line headline, percentages and amounts as text, the table
+cells and bars -- is decided here, for the terminal (``cli/reports.py``) and the workbook
+(``io/xlsx_report.py``) alike.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crmcli import vocab
+
+if TYPE_CHECKING:
+    from crmcli.services.reports import Report
+
+ORDER = vocab.STAGES[:4]  # potential → intent → negotiating → won
+
+# How a figure is shown in a table or a workbook.
+KIND_OF: dict[str, str] = {
+    "count": "int", "reached": "int", "customers": "int", "won": "int", "follow_ups": "int", "due": "int",
+    "new_customers": "int", "won_deals": "int", "idle_days": "int",
+    "conversion": "pct", "share": "pct", "cumulative": "pct", "follow_rate": "pct",
+    "won_amount": "money", "amount": "money", "weighted": "money",
+    "dormant": "bool", "stale": "bool", "overdue": "bool",
+    "stage": "stage", "level": "level",
+}  # fmt: skip
+
+LABELS: dict[str, tuple[str, str]] = {
+    "stage": ("阶段", "Stage"),
+    "count": ("当前客户数", "Now"),
+    "reached": ("到达客户数", "Reached"),
+    "conversion": ("转化率", "Conversion"),
+    "source": ("客户来源", "Source"),
+    "customers": ("客户数", "Customers"),
+    "won": ("成交客户", "Won"),
+    "won_amount": ("成交金额", "Won amount"),
+    "owner": ("负责人", "Owner"),
+    "follow_ups": ("跟进次数", "Follow-ups"),
+    "due": ("待跟进", "Due"),
+    "follow_rate": ("跟进率", "Follow-up rate"),
+    "industry": ("所属行业", "Industry"),
+    "share": ("占比", "Share"),
+    "code": ("客户编号", "Code"),
+    "name": ("客户名称", "Name"),
+    "amount": ("金额", "Amount"),
+    "cumulative": ("累计占比", "Cumulative"),
+    "class": ("分类", "Class"),
+    "reason": ("流失原因", "Reason"),
+    "month": ("月份", "Month"),
+    "new_customers": ("新增客户", "New customers"),
+    "won_deals": ("成交笔数", "Deals"),
+    "weighted": ("加权金额", "Weighted"),
+    "level": ("客户等级", "Level"),
+    "last_follow_at": ("最后跟进日期", "Last follow-up"),
+    "last_deal_at": ("最后成交日期", "Last deal"),
+    "next_follow_at": ("下次跟进日期", "Next follow-up"),
+    "idle_days": ("未联系天数", "Days idle"),
+    "dormant": ("沉睡", "Dormant"),
+    "stale": ("停滞", "Stale"),
+    "overdue": ("逾期", "Overdue"),
+}
+
+TITLES: dict[str, tuple[str, str]] = {
+    "funnel": ("销售漏斗", "Sales funnel"),
+    "sources": ("客户来源", "Sources"),
+    "owners": ("负责人", "Owners"),
+    "industries": ("行业分布", "Industries"),
+    "abc": ("ABC分类", "ABC analysis"),
+    "lost": ("流失原因", "Lost reasons"),
+    "trend": ("月度趋势", "Monthly trend"),
+    "forecast": ("成交预测", "Forecast"),
+    "alerts": ("客户预警", "Alerts"),
+}
+
+
+def label(key: str, lang: str) -> str:
+    zh, en = LABELS.get(key, (key, key))
+    return zh if lang == "zh" else en
+
+
+def none_label(lang: str) -> str:
+    return "(未填)" if lang == "zh" else "(none)"
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def pct(value: float | None) -> str:
+    if value is None:
+        return "-"
+    x = value * 100
+    return f"{x:.0f}%" if abs(x - round(x)) < 0.05 else f"{x:.1f}%"
+
+
+def money(value: float) -> str:
+    return f"¥{value:,.0f}" if float(value).is_integer() else f"¥{value:,.2f}"
+
+
+def _name(value: Any, lang: str) -> str:
+    return none_label(lang) if value is None else str(value)
+
+
+def headline(report: Report, lang: str) -> str:
+    """One short line that says what the report shows, in the display language."""
+    zh = lang == "zh"
+    f = report.figures
+    k = report.kind
+    if report.empty or (k == "funnel" and not f["customers"]):
+        return "本期没有数据" if zh else "Nothing to report for this period"
+    if k == "funnel":
+        steps = [r for r in report.rows[:3] if r["conversion"] is not None]
+        worst = min(steps, key=lambda r: r["conversion"]) if steps else None
+        text = (
+            f"潜在 → 成交: {pct(f['win_rate'])} ({f['customers']:,} 个中 {f['won']:,} 个)"
+            if zh
+            else f"Potential → won: {pct(f['win_rate'])} ({f['won']:,} of {f['customers']:,})"
+        )
+        if worst is not None:
+            nxt = ORDER[ORDER.index(worst["stage"]) + 1]
+            frm, to = vocab.label("stage", worst["stage"], lang), vocab.label("stage", nxt, lang)
+            rate = pct(worst["conversion"])
+            text += f"; 最弱环节: {frm} → {to} {rate}" if zh else f"; weakest step: {frm} → {to} {rate}"
+        return text
+    if k == "sources":
+        ranked = sorted(
+            (r for r in report.rows if r["conversion"] is not None), key=lambda r: (-r["conversion"], -r["customers"])
+        )
+        if not ranked:
+            return f"成交金额 {money(f['won_amount'])}" if zh else f"{money(f['won_amount'])} won"
+        best = ranked[0]
+        text = (
+            f"{_name(best['source'], lang)} 成交率最高: {pct(best['conversion'])}"
+            if zh
+            else f"{_name(best['source'], lang)} converts best: {pct(best['conversion'])}"
+        )
+        if len(ranked) > 1:
+            second = ranked[1]
+            other = _name(second["source"], lang)
+            if second["conversion"] == best["conversion"]:
+                text += f", 与 {other} 并列" if zh else f", level with {other}"
+            else:
+                rate = pct(second["conversion"])
+                text += f", 高于 {other} 的 {rate}" if zh else f", ahead of {other} at {rate}"
+        return text
+    if k == "owners":
+        parts = []
+        top = report.rows[0]
+        if top["won_amount"]:
+            parts.append(
+                f"{_name(top['owner'], lang)} 成交金额最高: {money(top['won_amount'])}"
+                if zh
+                else f"{_name(top['owner'], lang)} leads with {money(top['won_amount'])} won"
+            )
+        rated = [r for r in report.rows if r["follow_rate"] is not None]
+        if rated:
+            low = min(rated, key=lambda r: (r["follow_rate"], r["owner"] or ""))
+            parts.append(
+                f"整体跟进率 {pct(f['follow_rate'])}, 最低 {_name(low['owner'], lang)} {pct(low['follow_rate'])}"
+                if zh
+                else f"follow-up rate {pct(f['follow_rate'])} overall, lowest {_name(low['owner'], lang)} {pct(low['follow_rate'])}"
+            )
+        return "; ".join(parts) if parts else ("本期没有数据" if zh else "Nothing to report for this period")
+    if k == "industries":
+        name = _name(f["top_industry"], lang)
+        return (
+            f"{name} 客户最多: 占 {pct(f['top_share'])} (共 {f['customers']:,} 个客户)"
+            if zh
+            else f"{name} is the largest industry: {pct(f['top_share'])} of {f['customers']:,} customers"
+        )
+    if k == "abc":
+        a = f["class_a"]
+        share_of_customers = a["customer_share"]
+        return (
+            f"A类客户 {a['customers']:,} 个 ({pct(share_of_customers)}) 贡献 {pct(a['share'])} 成交金额"
+            if zh
+            else f"A: {a['customers']:,} customers ({pct(share_of_customers)}) bring {pct(a['share'])} of the amount won"
+        )
+    if k == "lost":
+        name = _name(f["top_reason"], lang)
+        return (
+            f"首要流失原因: {name}, 占 {pct(f['top_share'])} (共 {f['customers']:,} 个流失客户)"
+            if zh
+            else f"{name} is the top reason: {pct(f['top_share'])} of {f['customers']:,} lost customers"
+        )
+    if k == "trend":
+        best = max(report.rows, key=lambda r: (r["won_amount"], r["month"]))
+        if not best["won_amount"]:
+            return (
+                f"新增客户 {f['new_customers']:,}, 跟进 {f['follow_ups']:,} 次"
+                if zh
+                else f"{f['new_customers']:,} new customers, {f['follow_ups']:,} follow-ups"
+            )
+        return (
+            f"成交 {money(f['won_amount'])}, 最好月份 {best['month']}: {money(best['won_amount'])}"
+            if zh
+            else f"{money(f['won_amount'])} won; best month {best['month']}: {money(best['won_amount'])}"
+        )
+    if k == "forecast":
+        return (
+            f"加权预测 {money(f['weighted'])} / 预计 {money(f['amount'])} ({f['customers']:,} 个未成交客户)"
+            if zh
+            else f"Weighted pipeline {money(f['weighted'])} of {money(f['amount'])} ({f['customers']:,} open customers)"
+        )
+    # alerts
+    return (
+        f"沉睡 {f['dormant']:,} · 停滞 {f['stale']:,} · 重点客户逾期 {f['overdue']:,}"
+        if zh
+        else f"{f['dormant']:,} dormant · {f['stale']:,} stale · {f['overdue']:,} key customers overdue"
+    )
+
+
+# --------------------------------------------------------------------------- table cells
+
+
+def cell(key: str, value: Any, lang: str) -> str:
+    """A report value as a person reads it."""
+    kind = KIND_OF.get(key)
+    if value is None:
+        return "-" if kind in ("pct", "int", "money") or key.endswith("_at") else none_label(lang)
+    if kind == "pct":
+        return pct(value)
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "money":
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    if kind == "bool":
+        return "✓" if value else ""
+    if kind in ("stage", "level"):
+        return vocab.label(kind, value, lang)
+    return str(value)
+
+
+TABLE_ROWS = 100  # abc and alerts have a row per customer: a table shows the first ones
+
+
+def table_cells(report: Report, lang: str) -> tuple[list[str], list[list[str]], list[float], list[bool], str | None]:
+    """Headers, cells, the main figure of each row (for its bar), which columns are numbers, and a footer.
+
+    A Rich table costs about a third of a millisecond per cell, and nobody reads
+    ten thousand rows in a terminal: the per-customer reports show their first
+    ``TABLE_ROWS`` rows (the headline still counts them all) and say how to get
+    the rest.
+    """
+    keys = report.spec.keys
+    headers = [label(k, lang) for k in keys]
+    rows = report.rows
+    footer = None
+    if report.kind in ("abc", "alerts") and len(rows) > TABLE_ROWS:
+        more = len(rows) - TABLE_ROWS
+        rows = rows[:TABLE_ROWS]
+        footer = (
+            f"… 另有 {more:,} 行未显示; 全部数据请用 --format csv 或 --xlsx FILE"
+            if lang == "zh"
+            else f"… {more:,} more rows not shown; --format csv or --xlsx FILE gives them all"
+        )
+    cells = [[cell(k, r.get(k), lang) for k in keys] for r in rows]
+    bars = [float(r.get(report.spec.main) or 0) for r in rows]
+    right = [KIND_OF.get(k) in ("int", "pct", "money") for k in keys]
+    return headers, cells, bars, right, footer
