@@ -167,13 +167,18 @@ def write_json_array(items: Iterable[bytes | str]) -> int:
     return n
 
 
+def amount(value: float) -> str:
+    """An amount as a person reads it: 50,000 or 1,200.50 (the one place money is written)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 def display(key: str, value: object, lang: str) -> str:
     """A value as a person reads it: enum labels in the display language."""
     field = fields.enum_of(key)
     if field and isinstance(value, str):
         return vocab.label(field, value, lang)
     if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value):,}"
+        return amount(value)
     return plain(value)
 
 
@@ -327,7 +332,7 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
     for f in custom:
         value = values.get(f.key)
         if value not in (None, ""):
-            card.add_row(f.label(lang), f"{value:,}" if f.kind == "money" else plain(value))
+            card.add_row(f.label(lang), amount(value) if f.kind == "money" else plain(value))
     if rec.get("archived"):
         card.add_row(fields.label("archived", lang), "✓")
 

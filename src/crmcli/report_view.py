@@ -95,7 +95,9 @@ def pct(value: float | None) -> str:
 
 
 def money(value: float) -> str:
-    return f"¥{value:,.0f}" if float(value).is_integer() else f"¥{value:,.2f}"
+    from crmcli.render import amount
+
+    return "¥" + amount(value)
 
 
 def _name(value: Any, lang: str) -> str:
@@ -224,7 +226,9 @@ def cell(key: str, value: Any, lang: str) -> str:
     if kind == "int":
         return f"{int(value):,}"
     if kind == "money":
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+        from crmcli.render import amount
+
+        return amount(value)
     if kind == "bool":
         return "✓" if value else ""
     if kind in ("stage", "level"):

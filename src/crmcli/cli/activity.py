@@ -79,6 +79,7 @@ def stage(
     Examples: crm stage ABC won --amount 5万;  crm stage ABC lost --reason 预算取消
     """
     from crmcli import normalize, vocab
+    from crmcli.render import amount as amount_text
     from crmcli.services import customer_query as cq
     from crmcli.services import pipeline
     from crmcli.store.reader import Reader
@@ -97,9 +98,8 @@ def stage(
     if moved["from"] != moved["to"]:
         parts.append(f"stage {moved['from']} → {moved['to']}")
     if moved["deal"] is not None:
-        parts.append(f"deal {render_amount(moved['deal'])} on {on.isoformat()}")
+        parts.append(f"deal {amount_text(moved['deal'])} on {on.isoformat()}")
     typer.echo(": ".join(parts[:1]) + ": " + "; ".join(parts[1:]))
 
 
-def render_amount(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+

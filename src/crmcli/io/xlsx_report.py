@@ -176,8 +176,7 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
         wb.save(safe_files.ForZip(fh))
 
 
-def _width(value: Any) -> int:
-    if value is None:
-        return 0
-    text = str(value)
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)  # CJK counts double
+def _width(value: Any) -> float:
+    from crmcli.io.writers import display_width
+
+    return 0 if value is None else display_width(str(value))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crmcli.services.customer_query import next_follow
+from crmcli.settings import DEFAULT_CADENCE, DEFAULT_PROBABILITY
 
 if TYPE_CHECKING:
     from crmcli.store.reader import Reader
@@ -102,8 +103,8 @@ class Params:
     since: dt.date | None = None
     until: dt.date | None = None
     owners: list[str] = field(default_factory=list)
-    cadence: dict[str, int] = field(default_factory=lambda: {"key": 7, "normal": 14, "potential": 30})
-    probability: dict[str, float] = field(default_factory=lambda: {"potential": 0.1, "intent": 0.3, "negotiating": 0.6})
+    cadence: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CADENCE))
+    probability: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PROBABILITY))
     a: float = 0.7
     b: float = 0.9
 
