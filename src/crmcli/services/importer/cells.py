@@ -2,9 +2,9 @@
 
 A converter returns None for an empty cell and raises ``ParseError`` for a bad one (its text
 becomes the row's reason). Which converter reads a field follows from its kind
-(``fieldsets``). The text cleaners have a fast path for the common, already-clean cell, and
-``_batch_text`` checks a whole column of such cells at once; tests/test_import_fastpaths.py pins
-both to the plain cell-by-cell functions.
+(``fieldsets``). The text cleaners (and the name key, ``_name_key``) have a fast path for the
+common, already-clean cell, and ``_batch_text`` checks a whole column of such cells at once;
+tests/test_import_fastpaths.py and tests/test_identity.py pin them to the plain functions.
 
 Also here: undoing the csv export's formula quote (``_unquote``), a cell as the rejects file shows
 it (``_cell_text``), the notes for a NUL character and for a formula without a saved value, and
