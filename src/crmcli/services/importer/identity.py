@@ -143,11 +143,13 @@ class _Known:
             by_identity[hash((rec["name_key"], rec["phone_key"]))] = cid
             by_code[hash(rec["code"])] = cid
 
-    def records(self, *, follow_ups: bool, deals: bool, tags: bool) -> tuple[dict[int, set[Any]], dict[int, set[Any]], dict[int, set[str]]]:
+    def records(
+        self, *, follow_ups: bool, deals: bool, tags: bool
+    ) -> tuple[dict[int, set[tuple[Any, ...]]], dict[int, set[tuple[str, float]]], dict[int, set[str]]]:
         """What the customers in ``rows`` already have, so a row does not add it twice: their
         follow-ups (date, method, content), deals (date, amount) and tags -- each only when asked."""
-        fu_sigs: dict[int, set[Any]] = {}
-        deal_sigs: dict[int, set[Any]] = {}
+        fu_sigs: dict[int, set[tuple[Any, ...]]] = {}
+        deal_sigs: dict[int, set[tuple[str, float]]] = {}
         tags_of: dict[int, set[str]] = {}
         ids = list(self.rows)
         for i in range(0, len(ids), 900):
