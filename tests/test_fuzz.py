@@ -377,7 +377,7 @@ def test_export_then_import_is_identity(empty_db: Path, customers: list[dict[str
 def test_csv_neutralisation_is_safe_and_undone_exactly(text: str) -> None:
     """The export's leading "'" stops every formula, and the import takes off exactly what the export added."""
     from crmcli.io.writers import neutralize
-    from crmcli.services.importer import _unquote
+    from crmcli.services.importer.cells import _unquote
 
     out = neutralize(text)
     assert not out or out[0] not in "=+-@\t\r"

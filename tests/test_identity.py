@@ -21,7 +21,7 @@ from crmcli import normalize
 from crmcli.errors import ParseError
 from crmcli.io.columns import field_of
 from crmcli.normalize import drop_invisible, name_key, phone_key
-from crmcli.services import importer
+from crmcli.services.importer import cells
 from tests.conftest import Crm
 from tests.test_import import csv_file, run_import, xlsx
 
@@ -155,9 +155,9 @@ def test_importer_name_key_fast_path_equals_name_key(names: list[str]) -> None:
             expected = name_key(name)
         except ParseError:
             with pytest.raises(ParseError):
-                importer._name_key(name)
+                cells._name_key(name)
             continue
-        assert importer._name_key(name) == expected
+        assert cells._name_key(name) == expected
 
 
 # --------------------------------------------------------------------------- commands

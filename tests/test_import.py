@@ -836,9 +836,9 @@ def test_any_valid_sheet_imports_once_and_only_once(crm: Crm, tmp_path: Path, ro
 
 def test_duplicates_across_chunks(crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows far apart (other chunks) still find each other, and customers already in the database."""
-    from crmcli.services import importer
+    from crmcli.services.importer import run
 
-    monkeypatch.setattr(importer, "CHUNK", 2)
+    monkeypatch.setattr(run, "CHUNK", 2)
     old = crm.ok("add", "老客户", "--phone", "13900000000", "--level", "key").strip()
     rows = [
         ["客户编号", "客户名称", "联系电话", "客户等级", "跟进日期", "跟进内容"],

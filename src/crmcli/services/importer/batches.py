@@ -1,0 +1,142 @@
+"""Import batches: listing them (``crm imports``) and undoing one (``crm import --undo``).
+
+``batch_change`` holds, for a batch, one row per customer it created (``before`` NULL), one per
+existing customer it changed (``before`` = ``{"before": {field: old}, "after": {field: new}}``)
+and one per tag it added to an existing customer (``table_name`` "tag", ``before`` =
+``{"name": tag}``). Follow-ups, stage changes and deals carry ``batch_id``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+from crmcli.errors import CrmError, NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from crmcli.store.reader import Reader
+
+
+def list_batches(reader: Reader) -> list[dict[str, Any]]:
+    rows = reader.all(
+        "SELECT id, file, started_at, created, updated, skipped, rejected, follow_ups, undone_at FROM import_batch ORDER BY id"
+    )
+    keys = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, Any]:
+    """Put back what batch ``batch_id`` created or changed (one transaction, the caller's).
+
+    Refused when a customer the batch created has since gained records of its own (a manual
+    follow-up, stage change or deal, or a later import's change) unless ``force``: undoing
+    would delete them with the customer.
+    """
+    from crmcli.services.followups import refresh_summary
+
+    ex = conn.exec_driver_sql
+    batch = ex("SELECT id, file, undone_at FROM import_batch WHERE id = ?", (batch_id,)).first()
+    if batch is None:
+        raise NotFound(f"no import batch {batch_id} (see: crm imports)")
+    if batch[2]:
+        raise CrmError(f"import batch {batch_id} was already undone at {batch[2]}")
+    ex("CREATE TEMP TABLE IF NOT EXISTS _undo_ids (id INTEGER PRIMARY KEY)")
+    ex("DELETE FROM _undo_ids")
+    ex(
+        "INSERT OR IGNORE INTO _undo_ids (id) SELECT row_id FROM batch_change "
+        "WHERE batch_id = ? AND table_name = 'customer' AND before IS NULL",
+        (batch_id,),
+    )
+    created = ex("SELECT COUNT(*) FROM _undo_ids").scalar() or 0
+    later: list[Any] = []
+    if created:
+        later = list(ex(
+            """
+            SELECT c.code, c.name, COUNT(*) FROM (
+                SELECT customer_id AS cid FROM follow_up WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
+                UNION ALL SELECT customer_id FROM stage_change WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
+                UNION ALL SELECT customer_id FROM deal WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
+                UNION ALL SELECT bc.row_id FROM batch_change bc JOIN import_batch b ON b.id = bc.batch_id
+                    WHERE bc.row_id IN (SELECT id FROM _undo_ids) AND bc.batch_id != ? AND b.undone_at IS NULL
+                    AND bc.before IS NOT NULL
+            ) x JOIN customer c ON c.id = x.cid GROUP BY c.id ORDER BY c.id
+            """,
+            (batch_id, batch_id, batch_id, batch_id),
+        ).all())
+    if later and not force:
+        # one line (spec §10): the first few customers, then how many more
+        shown = ", ".join(f"{code} {name} ({n} later record{'s' if n != 1 else ''})" for code, name, n in later[:5])
+        more = f" and {len(later) - 5} more" if len(later) > 5 else ""
+        raise CrmError(
+            f"cannot undo import batch {batch_id}: {len(later)} customer(s) it created have records added since "
+            f"(follow-ups, stage changes, deals or later imports) that undo would delete: {shown}{more}; "
+            "run again with --force to undo anyway"
+        )
+    # customers the batch changed: restore each field the batch set, unless it was edited since
+    restored: set[int] = set()  # customers with anything put back: fields or tags
+    kept: list[str] = []
+    touched: list[int] = []
+    for row_id, before in ex(
+        "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'customer' AND before IS NOT NULL ORDER BY id DESC",
+        (batch_id,),
+    ).all():
+        image = json.loads(before)
+        fields = list(image["before"])
+        cur = ex(f"SELECT code, {', '.join(fields)} FROM customer WHERE id = ?", (row_id,)).first()
+        if cur is None:
+            continue
+        code = cur[0]
+        values = {}
+        for i, fld in enumerate(fields):
+            now = cur[i + 1]
+            if _same(now, image["after"].get(fld)):
+                values[fld] = image["before"][fld]
+            else:
+                kept.append(f"{code} {fld}")
+        if values:
+            try:
+                ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", (*values.values(), row_id))
+            except Exception as exc:
+                if "UNIQUE" in str(exc):
+                    raise CrmError(f"cannot undo import batch {batch_id}: restoring {code} would make it a duplicate of another customer ({exc})") from None
+                raise
+            restored.add(row_id)
+        touched.append(row_id)
+    for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'tag'", (batch_id,)).all():
+        if ex("DELETE FROM tag WHERE customer_id = ? AND name = ?", (row_id, json.loads(before)["name"])).rowcount:
+            restored.add(row_id)
+    fu_customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM follow_up WHERE batch_id = ?", (batch_id,)).all()]
+    follow_ups = ex("DELETE FROM follow_up WHERE batch_id = ?", (batch_id,)).rowcount
+    ex("DELETE FROM stage_change WHERE batch_id = ?", (batch_id,))
+    ex("DELETE FROM deal WHERE batch_id = ?", (batch_id,))
+    # later batches' events on the deleted customers go with them (cascade); --force only
+    deleted_ids = {r[0] for r in ex("SELECT id FROM _undo_ids").all()}
+    deleted = ex("DELETE FROM customer WHERE id IN (SELECT id FROM _undo_ids)").rowcount
+    ex("DELETE FROM _undo_ids")
+    remaining = [c for c in dict.fromkeys([*fu_customers, *touched])]
+    if remaining:
+        existing = []
+        for i in range(0, len(remaining), 900):
+            part = remaining[i : i + 900]
+            existing += [r[0] for r in ex(f"SELECT id FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()]
+        refresh_summary(conn, existing)
+    ex("UPDATE import_batch SET undone_at = ? WHERE id = ?", (dt.datetime.now().astimezone().isoformat(timespec="seconds"), batch_id))
+    return {
+        "batch": batch_id,
+        "file": batch[1],
+        "deleted_customers": deleted,
+        "restored_customers": len(restored - deleted_ids),
+        "deleted_follow_ups": follow_ups,
+        "kept_later_edits": kept,
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return str(a) == str(b) if a is not None and b is not None else False

@@ -1,0 +1,171 @@
+"""Resolving identity: which customer a row names (spec §3, §9).
+
+A code the database already has names that customer when the row's name or phone matches it
+(a conflict otherwise); else normalised name + phone decides. Within the file, later rows see
+the customers earlier rows created.
+
+``_Known`` maps the hash of the identity (name key, phone key) and of the code to the id, for
+every customer this import created or looked at; the database is asked, once per chunk, only
+about the others whose phone key or code appears in the chunk -- and not at all when it had no
+customers before. Hashes keep this to ~100 bytes a customer (a million-row file); a hit is
+checked against the customer's current values before it counts.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from crmcli.services.importer.fieldsets import LOAD_COLUMNS
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from crmcli.services.importer.rows import _Parsed
+
+_IDENT = operator.attrgetter("ident")
+_CODE = operator.attrgetter("code")
+
+
+class _Known:
+    """The customers this import knows, and for the chunk at hand (``rows``) their current values."""
+
+    def __init__(self, conn: Connection, *, had_customers: bool, code_header: str) -> None:
+        self.conn = conn
+        self.had_customers = had_customers
+        self.code_header = code_header  # the code column's header, for the reasons
+        self.by_identity: dict[int, int] = {}
+        self.by_code: dict[int, int] = {}
+        self.rows: dict[int, dict[str, Any]] = {}  # id -> current values (DB form), this chunk's
+
+    def new_chunk(self) -> dict[int, dict[str, Any]]:
+        self.rows = {}
+        return self.rows
+
+    def ident(self, ident: int, nk: str, pk: str) -> int | None:
+        cid = self.by_identity.get(ident)
+        if cid is not None:
+            r = self.rows.get(cid)
+            if r is None or r["name_key"] != nk or r["phone_key"] != pk:
+                return None
+        return cid
+
+    def coded(self, code: str) -> int | None:
+        cid = self.by_code.get(hash(code))
+        if cid is not None:
+            r = self.rows.get(cid)
+            if r is None or r["code"] != code:
+                return None
+        return cid
+
+    def code_of(self, cid: int) -> str:
+        code = self.rows[cid]["code"]
+        return code if code and not code.startswith("~") else "(new, this file)"
+
+    def resolve(self, p: _Parsed) -> tuple[int | None, str | None]:
+        """The customer a row names: (its id, None), (None, None) for a new one, or (None, why
+        the row is refused: a code that names someone else)."""
+        v = p.values
+        nk, pk = v["name_key"], v["phone_key"]
+        ident = self.ident(p.ident, nk, pk)
+        owner = self.coded(p.code) if p.code is not None else None
+        if owner is None:
+            return ident, None
+        o = self.rows[owner]
+        if o["name_key"] != nk and o["phone_key"] != pk:
+            return None, (
+                f"row {p.rowno}, column {self.code_header}: code conflict: {p.code} is {o['name']} ({o['phone']}), "
+                "and neither the name nor the phone matches"
+            )
+        if ident is not None and ident != owner:
+            x = self.rows[ident]
+            return None, (
+                f"row {p.rowno}, column {self.code_header}: code {p.code} is {o['name']} ({o['phone']}), "
+                f"but this name and phone are {self.code_of(ident)} {x['name']}"
+            )
+        return owner, None
+
+    def add(self, cid: int, rec: dict[str, Any], ident: int, code: str | None) -> None:
+        """A customer this import creates."""
+        if code is not None:
+            self.by_code[hash(code)] = cid
+        self.rows[cid] = rec
+        self.by_identity[ident] = cid
+
+    def change(self, cid: int, changes: dict[str, Any]) -> None:
+        """Apply ``changes`` to a customer's current values; its identity and code follow."""
+        cur = self.rows[cid]
+        if "name_key" in changes or "phone_key" in changes:
+            old = hash((cur["name_key"], cur["phone_key"]))
+            if self.by_identity.get(old) == cid:
+                del self.by_identity[old]
+        if "code" in changes:
+            old = hash(cur["code"])
+            if self.by_code.get(old) == cid:
+                del self.by_code[old]
+            self.by_code[hash(changes["code"])] = cid
+        cur.update(changes)
+        self.by_identity[hash((cur["name_key"], cur["phone_key"]))] = cid
+
+    def load(self, chunk: list[_Parsed], wait: Callable[[], None]) -> None:
+        """Into ``rows``: the customers the chunk's rows may name, from the database (``wait``
+        first: the writer thread may be using the connection)."""
+        cols = ", ".join(LOAD_COLUMNS)
+        found: list[Any] = []
+        if self.had_customers:
+            wait()
+            pks = list({p.values["phone_key"] for p in chunk})
+            codes = list({p.code for p in chunk if p.code})
+            for column, keys in (("phone_key", pks), ("code", codes)):
+                for i in range(0, len(keys), 900):
+                    part = keys[i : i + 900]
+                    found += self.conn.exec_driver_sql(
+                        f"SELECT {cols} FROM customer WHERE {column} IN ({','.join('?' * len(part))})", tuple(part)
+                    ).all()
+        # customers this import saw in earlier chunks (set operations: most chunks meet none)
+        by_identity, by_code = self.by_identity, self.by_code
+        want = {by_identity[h] for h in by_identity.keys() & set(map(_IDENT, chunk))}
+        want.update(by_code[h] for h in by_code.keys() & set(map(hash, filter(None, map(_CODE, chunk)))))
+        want -= {r[0] for r in found}
+        ids_ = list(want)
+        if ids_:
+            wait()
+        for i in range(0, len(ids_), 900):
+            part = ids_[i : i + 900]
+            found += self.conn.exec_driver_sql(f"SELECT {cols} FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()
+        for r in found:
+            rec = dict(zip(LOAD_COLUMNS, r, strict=True))
+            cid = rec["id"]
+            if cid in self.rows:
+                continue
+            self.rows[cid] = rec
+            by_identity[hash((rec["name_key"], rec["phone_key"]))] = cid
+            by_code[hash(rec["code"])] = cid
+
+    def records(
+        self, *, follow_ups: bool, deals: bool, tags: bool
+    ) -> tuple[dict[int, set[tuple[Any, ...]]], dict[int, set[tuple[str, float]]], dict[int, set[str]]]:
+        """What the customers in ``rows`` already have, so a row does not add it twice: their
+        follow-ups (date, method, content), deals (date, amount) and tags -- each only when asked."""
+        fu_sigs: dict[int, set[tuple[Any, ...]]] = {}
+        deal_sigs: dict[int, set[tuple[str, float]]] = {}
+        tags_of: dict[int, set[str]] = {}
+        ids = list(self.rows)
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            marks = ",".join("?" * len(part))
+            if follow_ups:
+                for cid, day, method, content in self.conn.exec_driver_sql(
+                    f"SELECT customer_id, date, method, content FROM follow_up WHERE customer_id IN ({marks})", tuple(part)
+                ):
+                    fu_sigs.setdefault(cid, set()).add((str(day), method, content))
+            if deals:
+                for cid, day, amount in self.conn.exec_driver_sql(
+                    f"SELECT customer_id, date, amount FROM deal WHERE customer_id IN ({marks})", tuple(part)
+                ):
+                    deal_sigs.setdefault(cid, set()).add((str(day), float(amount)))
+            if tags:
+                for cid, name in self.conn.exec_driver_sql(f"SELECT customer_id, name FROM tag WHERE customer_id IN ({marks})", tuple(part)):
+                    tags_of.setdefault(cid, set()).add(name)
+        return fu_sigs, deal_sigs, tags_of

@@ -1,0 +1,96 @@
+"""What one import is asked to do (``ImportOptions``) and what it reports (``ImportResult``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ON_DUPLICATE = ("skip", "update", "fail")
+REASON_SAMPLES = 20  # how many rejected, updated, skipped and sensitive rows a result names
+
+Progress = Callable[[int, int | None], None]  # (rows done, rows in total or None)
+
+
+@dataclass
+class ImportOptions:
+    user: str
+    today: dt.date
+    on_duplicate: str = "skip"
+    dry_run: bool = False
+    strict: bool = False
+    rejects: Path | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None
+    source: str | None = None
+    sheet: str | None = None
+    lang: str = "en"
+    reject_sensitive: bool = False  # reject rows holding what looks like an ID or bank card number
+
+
+@dataclass
+class ImportResult:
+    file: str
+    batch: int | None = None
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    follow_ups: int = 0
+    deals: int = 0
+    stage_changes: int = 0
+    blank_rows: int = 0
+    example_rows: int = 0  # rows marked 示例 / EXAMPLE in the code column (the template's example)
+    data_rows: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+    unused_columns: list[str] = field(default_factory=list)
+    stage_columns: list[str] = field(default_factory=list)
+    rejects_file: str | None = None
+    rejects_error: str | None = None  # the batch landed but its rejects file could not be put in place
+    reasons: list[str] = field(default_factory=list)  # the first few reject reasons
+    updated_rows: list[str] = field(default_factory=list)  # the first few updates: row, customer, fields
+    skipped_rows: list[str] = field(default_factory=list)  # the first few duplicates skipped
+    header_row: int = 0
+    sheet: str | None = None
+    encoding: str | None = None
+    dry_run: bool = False
+    strict_failed: bool = False
+    # Accepted rows holding what looks like a resident ID or bank card number (seeds 003/004 forbid
+    # storing them), and where: "row 5, column 备注: looks like a Chinese ID number" -- never the number.
+    sensitive: int = 0
+    sensitive_rows: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> int:
+        """Exit status (spec §9): 0 all imported or skipped, 3 partial, 1 nothing valid."""
+        if self.strict_failed:
+            return 1
+        if self.rejected == 0:
+            return 0
+        return 3 if (self.created + self.updated + self.skipped) > 0 else 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "follow_ups": self.follow_ups,
+            "blank_rows": self.blank_rows,
+            "example_rows": self.example_rows,
+            "sensitive": self.sensitive,
+            "unknown_columns": self.unknown_columns,
+            "rejects_file": self.rejects_file,
+            "unused_columns": self.unused_columns,
+            "deals": self.deals,
+            "stage_changes": self.stage_changes,
+            "dry_run": self.dry_run,
+            "file": self.file,
+            # the first few of each, with why: what a dry run is for
+            "rejected_rows": self.reasons,
+            "updated_rows": self.updated_rows,
+            "skipped_rows": self.skipped_rows,
+        }

@@ -1,0 +1,377 @@
+"""The run of one import: the rows stream in chunks of ``CHUNK``, and each chunk is
+
+1. parsed (``rows``),
+2. resolved: which customer each row names (``identity``),
+3. applied in file order to the chunk's view of its customers: new customers, updates (with
+   their before/after images for undo), tags, follow-ups, stage changes, deals,
+4. handed to the writer thread (``writing``), which inserts it while the next chunk is parsed.
+
+At the end: the stage columns' verdicts (a used column that fails the half rule raises
+``_Redo``), codes for the customers created without one, the undo records, and the follow-up
+summaries of existing customers that got follow-ups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import operator
+from typing import TYPE_CHECKING, Any
+
+from crmcli import normalize
+from crmcli.io import columns, readers
+from crmcli.services.importer.fieldsets import UPDATE_FIELDS
+from crmcli.services.importer.identity import _Known
+from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
+from crmcli.services.importer.rejects import _Rejects
+from crmcli.services.importer.rows import _blank, _is_example, _Parsed, _Parser
+from crmcli.services.importer.writing import _chunk_jobs, _Writer, reserve_ids
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+CHUNK = 1000  # rows parsed, then written, at a time: smaller chunks keep both threads busy (1000-1333 measured best)
+
+
+class _Redo(Exception):
+    """A stage column that fails the half rule gave rows their stage: the run is done again
+    with the ``failing`` columns set aside."""
+
+    def __init__(self, failing: set[int]) -> None:
+        self.failing = failing
+
+
+class _Run:
+    def __init__(self, conn: Connection, located: readers.Located, opts: ImportOptions, batch_id: int, result: ImportResult, rejects: _Rejects, progress: Progress | None, set_aside: set[int]) -> None:
+        self.conn = conn
+        self.loc = located
+        self.opts = opts
+        self.batch_id = batch_id
+        self.res = result
+        self.rejects = rejects
+        self.progress = progress
+        self.mode = opts.on_duplicate
+        stage_cols = [c for c in located.header.stage_columns() if c.index not in set_aside]
+        table = located.table
+        self.parser = _Parser(
+            located.header, opts, from_csv=table.from_csv, check_nul=table.has_nul, stage_cols=stage_cols
+        )
+        if table.kind == "xlsx":
+            cache: list[set[tuple[int, int]]] = []
+
+            def formula_cells() -> set[tuple[int, int]]:
+                if not cache:
+                    cache.append(readers.formula_cells(table.path, table.sheet) or set())
+                return cache[0]
+
+            self.parser.formula_cells = formula_cells
+            self.parser.col_offset = table.col_offset
+        # ids of the customers this import creates: handed out one by one in file order, so
+        # they are exactly first_new_id .. next_id - 1 (undo's records are written from that)
+        self.first_new_id = reserve_ids(conn, "customer", table.total_rows)
+        self.next_id = self.first_new_id
+        self.images: dict[int, dict[str, dict[str, Any]]] = {}  # before/after of existing customers
+        self.needs_refresh: set[int] = set()
+        self.default_owner = normalize.clean_text(opts.owner) if opts.owner else None
+        self.default_source = normalize.clean_text(opts.source) if opts.source else None
+        self.user = opts.user
+        self.today_iso = opts.today.isoformat()
+        self.codeless: list[int] = []
+        self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
+        self.failing: set[int] = set()
+        self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"))
+        self._reset_chunk()
+
+    # -- chunk state
+
+    def _reset_chunk(self) -> None:
+        self.rows = self.known.new_chunk()  # the chunk's customers: id -> current values (DB form)
+        self.new_ids: list[int] = []
+        self.new_set: set[int] = set()
+        self.updates: dict[int, dict[str, Any]] = {}
+        self.tags_of: dict[int, set[str]] = {}
+        self.new_tags: list[tuple[int, str]] = []
+        self.tag_images: list[tuple[int, str]] = []
+        self.fu_sigs: dict[int, set[tuple[Any, ...]]] = {}
+        self.deal_sigs: dict[int, set[tuple[str, float]]] = {}
+        self.follow_rows: list[tuple[Any, ...]] = []
+        self.stage_rows: list[tuple[Any, ...]] = []
+        self.deal_rows: list[tuple[Any, ...]] = []
+        self.has_fu: set[int] = set()  # new customers of this chunk whose summary is filled in
+
+    # -- main loop
+
+    def execute(self) -> None:
+        with _Writer(self.conn, CHUNK) as self.writer:
+            self._execute()
+
+    def _parse_and_process(self, buffer: list[tuple[int, list[Any]]]) -> None:
+        res = self.res
+        chunk: list[_Parsed] = []
+        for (rowno, row), (parsed, errors) in zip(buffer, self.parser.parse_chunk(buffer), strict=True):
+            if parsed is None:
+                self._reject(rowno, row, errors)
+                continue
+            if parsed.sensitive:
+                res.sensitive += 1
+                if len(res.sensitive_rows) < REASON_SAMPLES:
+                    res.sensitive_rows.append(parsed.sensitive)
+            chunk.append(parsed)
+        if chunk:
+            self._process(chunk)
+        # in file order: rows refused while parsing and rows refused as duplicates or conflicts
+        for _rowno, row, reason in sorted(self.refused, key=operator.itemgetter(0)):
+            if len(self.res.reasons) < REASON_SAMPLES:
+                self.res.reasons.append(reason)
+            self.rejects.add(row, reason)
+        self.refused.clear()
+
+    def _execute(self) -> None:
+        res = self.res
+        blank_run = 0
+        done = 0
+        total = self.loc.table.total_rows
+        if total is not None:
+            total = max(total - self.loc.header_row_number, 0)
+        buffer: list[tuple[int, list[Any]]] = []
+        code_col = self.loc.header.first("code")
+        code_at = code_col.index if code_col is not None else None
+        for rowno, row in self.loc.data:
+            done += 1
+            if _blank(row):
+                blank_run += 1
+                continue
+            if code_at is not None and res.data_rows < 3 and code_at < len(row) and _is_example(row[code_at]):
+                # The template's example row (first rows only: this loop runs 100k times)
+                res.example_rows += 1
+                continue
+            if blank_run:
+                res.blank_rows += blank_run
+                blank_run = 0
+            res.data_rows += 1
+            buffer.append((rowno, row))
+            if len(buffer) >= CHUNK:
+                self._parse_and_process(buffer)
+                buffer = []
+                if self.progress:
+                    self.progress(done, total)
+        if buffer:
+            self._parse_and_process(buffer)
+        if self.progress:
+            self.progress(done, done)
+        self.writer.wait()
+        failing = self.failing = self.parser.stages.failing()
+        if failing & self.parser.stages.used:
+            raise _Redo(failing)
+        self._finish()
+
+    def _reject(self, rowno: int, row: list[Any], errors: list[str]) -> None:
+        """Count a rejected row; it goes to the rejects file when its chunk is done."""
+        self.res.rejected += 1
+        self.refused.append((rowno, row, "; ".join(errors)))
+
+    # -- a chunk
+
+    def _load(self, chunk: list[_Parsed]) -> None:
+        """The customers the chunk may name, and what they already have."""
+        self.known.load(chunk, self.writer.wait)
+        if self.rows:
+            self.fu_sigs, self.deal_sigs, self.tags_of = self.known.records(
+                follow_ups=any(p.follow_ups for p in chunk),
+                deals=any(p.deal for p in chunk),
+                tags=self.mode == "update" and any(p.tags for p in chunk),
+            )
+
+    def _process(self, chunk: list[_Parsed]) -> None:
+        self._load(chunk)
+        res = self.res
+        resolve = self.known.resolve
+        for p in chunk:
+            target, conflict = resolve(p)
+            if conflict is not None:
+                self._reject(p.rowno, p.row, [conflict])
+                continue
+            if target is None:
+                self._create(p)
+                res.created += 1
+                continue
+            if self.mode == "fail":
+                o = self.rows[target]
+                self._reject(
+                    p.rowno, p.row,
+                    [f"row {p.rowno}: duplicate of {self.known.code_of(target)} {o['name']} ({o['phone']}) "
+                     "(same name and phone, or same code); --on-duplicate fail"],
+                )  # fmt: skip
+                continue
+            changed = self._update(target, p) if self.mode == "update" else []
+            if changed:
+                res.updated += 1
+                if len(res.updated_rows) < REASON_SAMPLES:
+                    res.updated_rows.append(f"row {p.rowno}: {self.known.code_of(target)} {self.rows[target]['name']}: {', '.join(changed)}")
+            else:
+                res.skipped += 1
+                if len(res.skipped_rows) < REASON_SAMPLES:
+                    why = "nothing to change" if self.mode == "update" else "already there"
+                    res.skipped_rows.append(f"row {p.rowno}: {self.known.code_of(target)} {self.rows[target]['name']} ({why})")
+            self._events(target, p, new=False)
+        self._flush()
+        self._reset_chunk()
+
+    def _hdr(self, fld: str) -> str:
+        i = self.parser.idx.get(fld)
+        return self.parser.names[i] if i is not None else fld
+
+    def _create(self, p: _Parsed) -> None:
+        cid = self.next_id
+        self.next_id += 1
+        rec = p.values  # every INSERT column (None for the cells the row left empty)
+        rec["id"] = cid
+        if p.code is None:
+            rec["code"] = f"~{cid}"
+            self.codeless.append(cid)
+        else:
+            rec["code"] = p.code
+        if rec["level"] is None:
+            rec["level"] = "normal"
+        if rec["stage"] is None:
+            rec["stage"] = "potential"
+        if rec["owner"] is None:
+            rec["owner"] = self.default_owner or p.owner_fallback or self.user
+        if rec["source"] is None:
+            rec["source"] = self.default_source
+        if rec["created_at"] is None:
+            rec["created_at"] = self.today_iso
+        self.known.add(cid, rec, p.ident, p.code)
+        self.new_ids.append(cid)
+        self.new_set.add(cid)
+        if p.tags:
+            self.tags_of[cid] = set(p.tags)
+            self.new_tags.extend((cid, t) for t in p.tags)
+        self._events(cid, p, new=True)
+
+    def _update(self, cid: int, p: _Parsed) -> list[str]:
+        """Apply a row to an existing customer (--on-duplicate update); return what changed."""
+        cur = self.rows[cid]
+        changes: dict[str, Any] = {}
+        v = p.values
+        for fld in UPDATE_FIELDS:
+            if fld == "code":
+                new = p.code
+            else:
+                new = v.get(fld)
+            if new is None or cur.get(fld) == new:
+                continue
+            if fld == "amount" and cur.get(fld) is not None and float(cur[fld]) == float(new):
+                continue
+            changes[fld] = new
+        if "code" in changes:
+            taken = self.known.coded(changes["code"])
+            if taken is not None and taken != cid:  # pragma: no cover - resolved before
+                del changes["code"]
+        if "name" in changes or "phone" in changes:
+            changes["name_key"], changes["phone_key"] = v["name_key"], v["phone_key"]
+            if cur["name_key"] == v["name_key"]:
+                changes.pop("name_key")
+            if cur["phone_key"] == v["phone_key"]:
+                changes.pop("phone_key")
+        if "stage" in changes:
+            self.stage_rows.append((cid, cur["stage"], changes["stage"], p.event_date, self.user, None, self.batch_id))
+            self.res.stage_changes += 1
+        new_tags = [t for t in p.tags if t not in self.tags_of.setdefault(cid, set())]
+        if not changes and not new_tags:
+            return []
+        existing = cid < self.first_new_id
+        if changes:
+            if existing:
+                image = self.images.setdefault(cid, {"before": {}, "after": {}})
+                for fld, new in changes.items():
+                    image["before"].setdefault(fld, cur.get(fld))
+                    image["after"][fld] = new
+            self.known.change(cid, changes)
+            if cid not in self.new_set:  # a customer of this chunk is inserted with its final values
+                self.updates.setdefault(cid, {}).update(changes)
+        for t in new_tags:
+            self.tags_of[cid].add(t)
+            self.new_tags.append((cid, t))
+            if existing:
+                self.tag_images.append((cid, t))
+        return [f for f in changes if f not in ("name_key", "phone_key")] + (["tags"] if new_tags else [])
+
+    def _events(self, cid: int, p: _Parsed, *, new: bool) -> None:
+        if p.follow_ups:
+            sigs = self.fu_sigs.get(cid)
+            if sigs is None:
+                sigs = self.fu_sigs[cid] = set()
+            new_here = cid in self.new_set
+            for fu in p.follow_ups:
+                day, method, content, _feedback, _by, next_date, next_plan = fu
+                sig = (day, method, content)
+                if sig in sigs:
+                    continue
+                sigs.add(sig)
+                self.follow_rows.append((cid, *fu))
+                self.res.follow_ups += 1
+                if new_here:
+                    # inserted with this chunk: its summary columns are filled in directly
+                    # (the latest follow-up: greatest date, ties to the later row, spec §6)
+                    rec = self.rows[cid]
+                    if cid not in self.has_fu or day >= rec["last_follow_at"]:
+                        self.has_fu.add(cid)
+                        rec["last_follow_at"] = day
+                        rec["last_method"] = method
+                        rec["next_date"] = next_date
+                        rec["next_plan"] = next_plan
+                else:
+                    self.needs_refresh.add(cid)
+        if p.deal:
+            deal_sigs = self.deal_sigs.setdefault(cid, set())
+            deal_sig = (p.deal[0], float(p.deal[1]))
+            if deal_sig not in deal_sigs:
+                deal_sigs.add(deal_sig)
+                self.deal_rows.append((cid, p.deal[1], p.deal[0], self.user, self.batch_id))
+                self.res.deals += 1
+
+    def _flush(self) -> None:
+        jobs = _chunk_jobs(
+            self.batch_id, created=[self.rows[c] for c in self.new_ids], updates=self.updates, tags=self.new_tags,
+            tag_images=self.tag_images, follow_ups=self.follow_rows, stage_changes=self.stage_rows, deals=self.deal_rows,
+        )  # fmt: skip
+        if jobs:
+            self.writer.submit(jobs)
+
+    def _finish(self) -> None:
+        from crmcli.services.customers import CodeAllocator
+        from crmcli.services.followups import refresh_summary
+
+        ex = self.conn.exec_driver_sql
+        if self.next_id > self.first_new_id:
+            # the customers this batch created, for undo: ids were handed out in one run
+            # inside this write transaction, so they are exactly this range (one statement,
+            # in SQLite, instead of 100k rows bound from Python)
+            ex(
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) "
+                "SELECT ?, 'customer', id, NULL FROM customer WHERE id >= ? AND id < ? ORDER BY id",
+                (self.batch_id, self.first_new_id, self.next_id),
+            )
+        if self.codeless:
+            alloc = CodeAllocator(self.conn)
+            params = []
+            for i in range(0, len(self.codeless), 900):
+                part = self.codeless[i : i + 900]
+                rows = ex(f"SELECT id, created_at FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()
+                created = {r[0]: r[1] for r in rows}
+                for cid in part:
+                    day = created[cid]
+                    params.append((alloc.next(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))), cid))
+            ex("UPDATE customer SET code = ? WHERE id = ?", params)
+        if self.images:
+            ex(
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer', ?, ?)",
+                [(self.batch_id, cid, json.dumps(img, ensure_ascii=False)) for cid, img in self.images.items()],
+            )
+        if self.needs_refresh:
+            refresh_summary(self.conn, sorted(self.needs_refresh))
+        p = self.parser
+        self.res.stage_columns = p.stages.reported()
+        for i in sorted(p.headerless_with_data):
+            self.res.unknown_columns.append(f"column {columns.column_letter(i + self.loc.table.col_offset)} (no header)")
