@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -153,3 +154,69 @@ def test_a_0002_database_is_upgraded_to_custom_fields(crm: Crm, crm_env: Path) -
     assert crm.json("show", first)["fields"] == {"region": "华东"}
     undo = crm.json("import", "--undo", "1")
     assert undo["deleted_customers"] >= 1
+
+
+def _csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def test_import_reads_custom_columns_by_key_or_label(crm: Crm, two: tuple[str, str], tmp_path: Path) -> None:
+    a, _ = two
+    src = _csv(tmp_path / "in.csv", [
+        ["客户名称", "联系电话", "客户所属区域", "budget", "合作开始"],
+        ["丁公司", "13900000001", "华南", "3万", "2024/5/8"],
+        ["甲公司", "13800000001", "华东", "", ""],
+        ["戊公司", "13900000002", "西北", "", ""],
+        ["己公司", "13900000003", "", "很多", ""],
+    ])  # fmt: skip
+    result = crm("import", str(src), "--on-duplicate", "update", "--format", "json")
+    assert result.exit_code == 3, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["created"] == 1 and summary["updated"] == 1 and summary["rejected"] == 2
+    assert any("客户所属区域" in r and "西北" in r for r in summary["rejected_rows"])
+    assert any("budget" in r and "很多" in r for r in summary["rejected_rows"])
+    by_name = {r["name"]: r["fields"] for r in crm.json("list")}
+    assert by_name["丁公司"] == {"region": "华南", "budget": 30000, "since": "2024-05-08", "wechat": None}
+    assert by_name["甲公司"]["region"] == "华东"
+    undone = crm.json("import", "--undo", str(summary["batch"]))
+    assert undone["deleted_customers"] == 1
+    assert crm.json("show", a)["fields"]["region"] is None  # the value the batch set is taken back
+
+
+def test_keep_unknown_makes_text_fields_and_undo_takes_them_back(crm: Crm, two: tuple[str, str], tmp_path: Path) -> None:
+    src = _csv(tmp_path / "in.csv", [["客户名称", "联系电话", "Social Media", "爱好"], ["丁公司", "13900000001", "@ding", "高尔夫"]])
+    plain = crm("import", str(src), "--dry-run")
+    assert "Social Media" in plain.stderr and "爱好" in plain.stderr  # reported, not imported
+    summary = json.loads(crm.ok("import", str(src), "--keep-unknown", "--format", "json"))
+    assert summary["unknown_columns"] == [] and len(summary["new_fields"]) == 2
+    fields_now = {f["key"]: f for f in crm.json("field", "list")}
+    assert fields_now["social_media"]["label"] == "Social Media" and fields_now["爱好"]["type"] == "text"
+    rec = next(r for r in crm.json("list") if r["name"] == "丁公司")
+    assert rec["fields"]["social_media"] == "@ding" and rec["fields"]["爱好"] == "高尔夫"
+    crm.ok("import", "--undo", str(summary["batch"]))
+    assert {f["key"] for f in crm.json("field", "list")} == {"region", "budget", "since", "wechat"}
+
+
+def test_export_then_import_keeps_custom_values(crm: Crm, two: tuple[str, str], tmp_path: Path, crm_env: Path) -> None:
+    a, b = two
+    crm.ok("edit", a, "--set", "region=华东", "--set", "budget=5万", "--set", "since=2024-05-08", "--set", "wechat=x1")
+    crm.ok("edit", b, "--set", "region=华南")
+    before = {r["code"]: r["fields"] for r in crm.json("list")}
+    for fmt in ("xlsx", "csv"):
+        crm.ok("export", str(tmp_path / f"out.{fmt}"))
+    from crmcli import store
+
+    crm_env.rename(crm_env.with_name("old.db"))
+    store.dispose_all()
+    for fmt in ("xlsx", "csv"):
+        out = tmp_path / f"out.{fmt}"
+        for spec in (["region", "--label", "客户所属区域", "--type", "choice", "--choices", "华东,华南"],
+                     ["budget", "--label", "年度预算", "--type", "money"], ["since", "--label", "合作开始", "--type", "date"],
+                     ["wechat", "--label", "社交媒体账号"]):  # fmt: skip
+            crm.ok("field", "add", *spec)
+        crm.ok("import", str(out))
+        assert {r["code"]: r["fields"] for r in crm.json("list")} == before, fmt
+        crm_env.unlink()
+        store.dispose_all()

@@ -30,6 +30,7 @@ def import_(
     undo: Annotated[int | None, typer.Option("--undo", metavar="BATCH", help="Undo import batch BATCH (see crm imports).", parser=ROW_ID, show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
     reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
+    keep_unknown: Annotated[bool, typer.Option("--keep-unknown", help="Make each unknown column a text custom field (key from its header) and import it.")] = False,
 ) -> None:
     """Import customers and follow-ups from Excel or CSV (one batch, undoable).
 
@@ -52,6 +53,12 @@ def import_(
     from crmcli.io import columns
     from crmcli.services import importer
 
+    custom: list[Any] = []
+    if st.settings.db.exists():  # its custom fields are read by their key or label (a new database has none)
+        from crmcli.services import custom_fields
+
+        with st.store.read() as reader:
+            custom = custom_fields.definitions(reader)
     opts = importer.ImportOptions(
         user=st.settings.user,
         today=st.today,
@@ -59,12 +66,14 @@ def import_(
         dry_run=dry_run,
         strict=strict,
         rejects=rejects,
-        mapping=columns.parse_map(map_ or []),
+        mapping=columns.parse_map(map_ or [], extra=importer.custom_headers(custom)),
         owner=owner,
         source=source,
         sheet=sheet,
         lang=st.settings.lang,
         reject_sensitive=reject_sensitive,
+        custom=tuple(custom),
+        keep_unknown=keep_unknown,
     )
     with _Progress() as progress:
         # the database is opened while the file is read (in a thread)
@@ -157,6 +166,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stderr.write("note: unknown columns not imported: " + ", ".join(result.unknown_columns) + "\n")
     if result.unused_columns:
         sys.stderr.write("note: columns not used: " + ", ".join(result.unused_columns) + "\n")
+    if result.new_fields and result.batch is not None:
+        sys.stderr.write("note: new custom fields from unknown columns: " + ", ".join(result.new_fields) + "\n")
     if result.sensitive:
         # Where, never the number itself (seeds 003/004: 不得出现客户证件号码、银行卡号).
         sys.stderr.write(

@@ -126,7 +126,7 @@ def field_of(header: object) -> str | None:
     return _TABLE.get(norm_header(header))
 
 
-def parse_map(specs: list[str] | tuple[str, ...]) -> dict[str, str]:
+def parse_map(specs: list[str] | tuple[str, ...], *, extra: dict[str, str] | None = None) -> dict[str, str]:
     """``['HEADER=field', ...]`` -> {normalised header: field}; a bad spec is a usage error.
 
     The field is a field name (``name``, ``phone``, ``follow_content``, ... or ``ignore``) or any
@@ -138,7 +138,7 @@ def parse_map(specs: list[str] | tuple[str, ...]) -> dict[str, str]:
         if not eq or not header.strip() or not target.strip():
             raise UsageError(f"--map {spec!r}: write it as 'HEADER=field'")
         t = target.strip()
-        fld = t if t in MAP_FIELDS else _TABLE.get(norm_header(t))
+        fld = t if t in MAP_FIELDS else _TABLE.get(norm_header(t)) or (extra or {}).get(norm_header(t))
         if fld is None or fld == "info":
             raise UsageError(f"--map {spec!r}: unknown field '{t}'; fields: {', '.join(MAP_FIELDS)}")
         out[norm_header(header)] = fld

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,29 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
     position = (conn.execute(select(func.max(CF.c.position))).scalar() or 0) + 1
     conn.execute(insert(CF).values(key=key, position=position, hidden=False, **values))
     return fields.custom_field(key, label, type_, tuple(cleaned)), True
+
+
+def key_for_header(header: str) -> str:
+    """A field key made of a column header: ``Social Media`` -> ``social_media``, ``微信号`` -> ``微信号``."""
+    text = normalize.drop_invisible(unicodedata.normalize("NFKC", header)).casefold()
+    key = re.sub(r"\W+", "_", text).strip("_")[:36]
+    return key if key and _KEY_RE.fullmatch(key) else f"f_{key}"[:40].rstrip("_") or "field"
+
+
+def add_for_header(conn: Connection, header: str) -> fields.Field:
+    """A text field for an unknown import column (``import --keep-unknown``): key from the header
+    (``_2``, ``_3``... when taken or reserved), the header as its label."""
+    base = key_for_header(header)
+    label = normalize.clean_text(header) or base
+    for n in range(1, 100):
+        key = base if n == 1 else f"{base}_{n}"
+        try:
+            field, _ = add(conn, key, label=label)
+            return field
+        except CrmError as exc:
+            if "label" in str(exc) and "key" not in str(exc).split("label")[0]:
+                label = f"{label} ({key})"
+    raise CrmError(f"cannot make a field of column '{header}'")
 
 
 def remove(conn: Connection, key: str) -> int:

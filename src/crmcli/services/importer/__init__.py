@@ -45,11 +45,12 @@ import datetime as dt
 import gc
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, UsageError
 from crmcli.io import columns, readers
 from crmcli.services.importer.batches import list_batches, undo
+from crmcli.services.importer.cells import CUSTOM
 from crmcli.services.importer.options import ON_DUPLICATE, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _header_cells, _Rejects, check_rejects_target, default_rejects_path
 from crmcli.services.importer.run import _Redo, _Run
@@ -61,6 +62,7 @@ __all__ = [
     "ImportOptions",
     "ImportResult",
     "check_rejects_target",
+    "custom_headers",
     "default_rejects_path",
     "import_file",
     "list_batches",
@@ -92,7 +94,7 @@ class _Opener:
     def _run(self) -> None:
         try:
             self.table = readers.open_table(self.path, self.opts.sheet)
-            self.located = readers.locate_header(self.table, self.opts.mapping)
+            self.located = readers.locate_header(self.table, {**custom_headers(self.opts.custom), **self.opts.mapping})
         except BaseException as exc:  # handed to the caller by result()
             self.error = exc
 
@@ -145,7 +147,11 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                 assert batch_id is not None
                 # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
                 conn.exec_driver_sql("PRAGMA cache_size=-65536")
+                kept: dict[str, Any] = {}  # --keep-unknown: header -> the custom field made of it
                 while True:
+                    if opts.keep_unknown:
+                        opts = _keep_unknown(conn, located.header, opts, kept, batch_id)
+                        result.new_fields = [f"{f.zh} ({f.key})" for f in kept.values()]
                     savepoint = conn.begin_nested()
                     run = _Run(conn, located, opts, batch_id, result, rejects, progress, set_aside)
                     try:
@@ -192,6 +198,40 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         if gc_was_enabled:
             gc.enable()
         opener.close()
+
+
+def custom_headers(custom: Any) -> dict[str, str]:
+    """Normalised header -> import field, for the custom fields: each is read by its key or label."""
+    out: dict[str, str] = {}
+    for f in custom:
+        out.setdefault(columns.norm_header(f.zh), CUSTOM + f.key)
+        out.setdefault(columns.norm_header(f.key), CUSTOM + f.key)
+    return out
+
+
+def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: dict[str, Any], batch_id: int) -> ImportOptions:
+    """Turn each unknown column into a text custom field (``--keep-unknown``), inside the import's
+    transaction: a failed or undone import takes them back (``batch_change`` 'custom_field')."""
+    import dataclasses
+    import json
+
+    from crmcli.services import custom_fields
+
+    for col in header.columns:
+        if col.field is not None or col.header not in header.unknown:
+            continue
+        field = kept.get(col.header)
+        if field is None:
+            field = custom_fields.add_for_header(conn, col.header)
+            kept[col.header] = field
+            conn.exec_driver_sql(
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'custom_field', 0, ?)",
+                (batch_id, json.dumps({"key": field.key}, ensure_ascii=False)),
+            )
+        col.field = CUSTOM + field.key
+    header.unknown = [h for h in header.unknown if h not in kept]
+    new = [f for f in kept.values() if f.key not in {c.key for c in opts.custom}]
+    return dataclasses.replace(opts, custom=(*opts.custom, *new)) if new else opts
 
 
 def _check_header(header: columns.Header, mapping: dict[str, str], path: Path) -> None:

@@ -108,6 +108,19 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'tag'", (batch_id,)).all():
         if ex("DELETE FROM tag WHERE customer_id = ? AND name = ?", (row_id, json.loads(before)["name"])).rowcount:
             restored.add(row_id)
+    for row_id, before in ex(
+        "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'custom_value' ORDER BY id DESC", (batch_id,)
+    ).all():
+        image = json.loads(before)
+        now = ex("SELECT value FROM custom_value WHERE customer_id = ? AND field_key = ?", (row_id, image["key"])).scalar()
+        if now != image["after"]:
+            kept.append(f"{row_id} {image['key']}")
+            continue
+        if image["before"] is None:
+            ex("DELETE FROM custom_value WHERE customer_id = ? AND field_key = ?", (row_id, image["key"]))
+        else:
+            ex("UPDATE custom_value SET value = ? WHERE customer_id = ? AND field_key = ?", (image["before"], row_id, image["key"]))
+        restored.add(row_id)
     fu_customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM follow_up WHERE batch_id = ?", (batch_id,)).all()]
     follow_ups = ex("DELETE FROM follow_up WHERE batch_id = ?", (batch_id,)).rowcount
     ex("DELETE FROM stage_change WHERE batch_id = ?", (batch_id,))
@@ -115,6 +128,11 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     # later batches' events on the deleted customers go with them (cascade); --force only
     deleted_ids = {r[0] for r in ex("SELECT id FROM _undo_ids").all()}
     deleted = ex("DELETE FROM customer WHERE id IN (SELECT id FROM _undo_ids)").rowcount
+    # custom fields the batch made of unknown columns (--keep-unknown) go when no value is left
+    for (before,) in ex("SELECT before FROM batch_change WHERE batch_id = ? AND table_name = 'custom_field'", (batch_id,)).all():
+        key = json.loads(before)["key"]
+        if not ex("SELECT 1 FROM custom_value WHERE field_key = ? LIMIT 1", (key,)).first():
+            ex("DELETE FROM custom_field WHERE key = ?", (key,))
     ex("DELETE FROM _undo_ids")
     remaining = [c for c in dict.fromkeys([*fu_customers, *touched])]
     if remaining:

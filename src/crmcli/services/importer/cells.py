@@ -47,6 +47,19 @@ _FORMULA_NOTE = (
 )
 
 
+CUSTOM = "custom:"  # the import field of custom field KEY is "custom:KEY"
+
+
+def custom_converter(field: Any, today: dt.date) -> tuple[dict[Any, Any] | None, Converter]:
+    """The converter of a custom field's column: its type's validation (custom_fields.parse_value)."""
+    from crmcli.services.custom_fields import parse_value
+
+    def conv(v: Any) -> str | None:
+        return parse_value(field, v, today)
+
+    return ({"": None} if field.kind != "prose" else None), conv
+
+
 def converter(fld: str, today: dt.date) -> tuple[dict[Any, Any] | None, Converter]:
     """The converter of an import field, and the memo it fills (None: not memoised).
 

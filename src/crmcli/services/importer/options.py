@@ -28,6 +28,8 @@ class ImportOptions:
     sheet: str | None = None
     lang: str = "en"
     reject_sensitive: bool = False  # reject rows holding what looks like an ID or bank card number
+    custom: tuple[Any, ...] = ()  # the database's custom fields (fields.Field): read by key or label
+    keep_unknown: bool = False  # each unknown column becomes a text custom field
 
 
 @dataclass
@@ -49,6 +51,7 @@ class ImportResult:
     stage_columns: list[str] = field(default_factory=list)
     rejects_file: str | None = None
     rejects_error: str | None = None  # the batch landed but its rejects file could not be put in place
+    new_fields: list[str] = field(default_factory=list)  # --keep-unknown: the custom fields made of unknown columns
     reasons: list[str] = field(default_factory=list)  # the first few reject reasons
     updated_rows: list[str] = field(default_factory=list)  # the first few updates: row, customer, fields
     skipped_rows: list[str] = field(default_factory=list)  # the first few duplicates skipped
@@ -83,6 +86,7 @@ class ImportResult:
             "example_rows": self.example_rows,
             "sensitive": self.sensitive,
             "unknown_columns": self.unknown_columns,
+            "new_fields": self.new_fields,
             "rejects_file": self.rejects_file,
             "unused_columns": self.unused_columns,
             "deals": self.deals,

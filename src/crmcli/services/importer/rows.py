@@ -21,6 +21,7 @@ from crmcli.services.importer import fieldsets
 from crmcli.services.importer.cells import (
     _FORMULA_NOTE,
     _NUL_NOTE,
+    CUSTOM,
     Converter,
     _batch_text,
     _cell_text,
@@ -33,6 +34,7 @@ from crmcli.services.importer.cells import (
     _shown,
     _unquoting,
     converter,
+    custom_converter,
 )
 from crmcli.services.importer.fieldsets import INSERT_COLUMNS
 from crmcli.services.importer.follow_log import _FollowUp, _parse_log
@@ -63,6 +65,7 @@ class _Parsed:
     row: list[Any] = field(default_factory=list)  # the cells as read, for the rejects file
     sensitive: str | None = None  # where the row holds what looks like an ID/bank card number
     ident: int = 0  # hash((name key, phone key)): the key of identity._Known.by_identity
+    custom: dict[str, str] | None = None  # custom field key -> canonical value (the row's non-empty ones)
 
 
 class _Parser:
@@ -83,12 +86,14 @@ class _Parser:
                 self.idx[col.field] = col.index
         # (field, column index, memo or None, converter): the converter fills the memo
         self.plan: list[tuple[str, int, dict[Any, Any] | None, Converter]] = []
+        custom = {CUSTOM + f.key: f for f in opts.custom}
         for fld, i in self.idx.items():
-            memo, conv = converter(fld, opts.today)
+            memo, conv = custom_converter(custom[fld], opts.today) if fld in custom else converter(fld, opts.today)
             if from_csv:
                 conv = _unquoting(conv)  # the memo is keyed by the cell as read
             self.plan.append((fld, i, memo, conv))
         self.customer_fields = frozenset(self.idx) & fieldsets.CUSTOMER_COLUMNS
+        self.custom_fields = [fld for fld in self.idx if fld.startswith(CUSTOM)]
         self.stages = _StageColumns(stage_cols, self.names, from_csv=from_csv)
         # columns whose header cell is empty: named "column C" (a header typed so is "unknown")
         self.headerless = [
@@ -316,6 +321,10 @@ class _Parser:
             columns_of[c] if c in columns_of else conv[c] if c in self.customer_fields else nones for c in INSERT_COLUMNS
         ]
         idents = list(map(hash, zip(name_keys, phone_keys, strict=True)))
+        customs: list[Any] = nones
+        if self.custom_fields:
+            keyed = [(f[len(CUSTOM):], conv[f]) for f in self.custom_fields]
+            customs = [{key: col[k] for key, col in keyed if col[k] is not None} or None for k in range(n)]
         by = get("follow_by", nones)
         today = self.today_iso
         if sensitive is None:
@@ -332,7 +341,7 @@ class _Parser:
             append((
                 _Parsed(
                     rowno, dict(zip(INSERT_COLUMNS, values, strict=True)), codes[k], tags[k], fus, deals[k],
-                    fus[0][0] if fus else today, by[k], row, sensitive[k], idents[k],
+                    fus[0][0] if fus else today, by[k], row, sensitive[k], idents[k], customs[k],
                 ),
                 errors,
             ))  # fmt: skip

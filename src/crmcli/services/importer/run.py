@@ -98,6 +98,9 @@ class _Run:
         self.stage_rows: list[tuple[Any, ...]] = []
         self.deal_rows: list[tuple[Any, ...]] = []
         self.has_fu: set[int] = set()  # new customers of this chunk whose summary is filled in
+        self.custom_rows: dict[tuple[int, str], str] = {}  # (customer, custom field) -> value to write
+        self.custom_images: list[tuple[int, str, str | None, str]] = []  # (customer, key, before, after) for undo
+        self.custom_of: dict[int, dict[str, str]] = {}  # existing customers' custom values
 
     # -- main loop
 
@@ -175,6 +178,16 @@ class _Run:
     def _load(self, chunk: list[_Parsed]) -> None:
         """The customers the chunk may name, and what they already have."""
         self.known.load(chunk, self.writer.wait)
+        if self.rows and self.mode == "update" and self.parser.custom_fields:
+            self.writer.wait()  # earlier chunks' values are in the database
+            ids = list(self.rows)
+            for i in range(0, len(ids), 900):
+                part = ids[i : i + 900]
+                for cid, key, value in self.conn.exec_driver_sql(
+                    f"SELECT customer_id, field_key, value FROM custom_value WHERE customer_id IN ({','.join('?' * len(part))})",
+                    tuple(part),
+                ):
+                    self.custom_of.setdefault(cid, {})[key] = value
         if self.rows:
             self.fu_sigs, self.deal_sigs, self.tags_of = self.known.records(
                 follow_ups=any(p.follow_ups for p in chunk),
@@ -247,6 +260,10 @@ class _Run:
         if p.tags:
             self.tags_of[cid] = set(p.tags)
             self.new_tags.extend((cid, t) for t in p.tags)
+        if p.custom:
+            self.custom_of[cid] = dict(p.custom)
+            for key, value in p.custom.items():
+                self.custom_rows[(cid, key)] = value
         self._events(cid, p, new=True)
 
     def _update(self, cid: int, p: _Parsed) -> list[str]:
@@ -278,7 +295,8 @@ class _Run:
             self.stage_rows.append((cid, cur["stage"], changes["stage"], p.event_date, self.user, None, self.batch_id))
             self.res.stage_changes += 1
         new_tags = [t for t in p.tags if t not in self.tags_of.setdefault(cid, set())]
-        if not changes and not new_tags:
+        custom_changed = self._update_custom(cid, p.custom) if p.custom else []
+        if not changes and not new_tags and not custom_changed:
             return []
         existing = cid < self.first_new_id
         if changes:
@@ -295,7 +313,22 @@ class _Run:
             self.new_tags.append((cid, t))
             if existing:
                 self.tag_images.append((cid, t))
-        return [f for f in changes if f not in ("name_key", "phone_key")] + (["tags"] if new_tags else [])
+        return [f for f in changes if f not in ("name_key", "phone_key")] + (["tags"] if new_tags else []) + custom_changed
+
+    def _update_custom(self, cid: int, values: dict[str, str]) -> list[str]:
+        """A row's custom values on an existing customer: the non-empty ones overwrite (undo keeps the old)."""
+        current = self.custom_of.setdefault(cid, {})
+        changed = []
+        for key, value in values.items():
+            old = current.get(key)
+            if old == value:
+                continue
+            if cid < self.first_new_id:
+                self.custom_images.append((cid, key, old, value))
+            current[key] = value
+            self.custom_rows[(cid, key)] = value
+            changed.append(key)
+        return changed
 
     def _events(self, cid: int, p: _Parsed, *, new: bool) -> None:
         if p.follow_ups:
@@ -335,6 +368,7 @@ class _Run:
         jobs = _chunk_jobs(
             self.batch_id, created=[self.rows[c] for c in self.new_ids], updates=self.updates, tags=self.new_tags,
             tag_images=self.tag_images, follow_ups=self.follow_rows, stage_changes=self.stage_rows, deals=self.deal_rows,
+            custom=[(cid, key, value) for (cid, key), value in self.custom_rows.items()], custom_images=self.custom_images,
         )  # fmt: skip
         if jobs:
             self.writer.submit(jobs)

@@ -49,7 +49,8 @@ def reserve_ids(conn: Connection, table: str, n: int | None) -> int:
 def _chunk_jobs(
     batch_id: int, *, created: list[dict[str, Any]], updates: dict[int, dict[str, Any]], tags: list[tuple[int, str]],
     tag_images: list[tuple[int, str]], follow_ups: list[tuple[Any, ...]], stage_changes: list[tuple[Any, ...]],
-    deals: list[tuple[Any, ...]],
+    deals: list[tuple[Any, ...]], custom: list[tuple[int, str, str]] = (),  # type: ignore[assignment]
+    custom_images: list[tuple[int, str, str | None, str]] = (),  # type: ignore[assignment]
 ) -> list[Job]:  # fmt: skip
     """One chunk's statements: its new customers (every INSERT column), the changes to existing
     ones, their tags (and, for undo, the tags added to existing customers), follow-ups, stage
@@ -86,6 +87,13 @@ def _chunk_jobs(
         ))  # fmt: skip
     if deals:
         ex(('INSERT INTO deal (customer_id, amount, date, "by", batch_id) VALUES (?, ?, ?, ?, ?)', deals))
+    if custom:
+        ex(("INSERT OR REPLACE INTO custom_value (customer_id, field_key, value) VALUES (?, ?, ?)", custom))
+    if custom_images:
+        ex((
+            "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'custom_value', ?, ?)",
+            [(batch_id, cid, json.dumps({"key": k, "before": b, "after": a}, ensure_ascii=False)) for cid, k, b, a in custom_images],
+        ))  # fmt: skip
     return jobs
 
 
