@@ -237,3 +237,17 @@ def open_reader(path: Path, busy_timeout: float) -> sqlite3.Connection | None:
         con.close()
         return None
     return con
+
+
+def reserve_ids(conn: Connection, table: str, n: int | None) -> int:
+    """The first of the consecutive ids that this transaction's new rows of ``table`` take, and
+    no one else's; ``n`` is how many it will take at most (None: it cannot say, as for a CSV
+    read as a stream).
+
+    On SQLite this is MAX(id) + 1, safe because a writer holds the write lock (BEGIN IMMEDIATE)
+    from this query to its COMMIT: no other connection can insert meanwhile, so every id above
+    the maximum stays free, however many the import takes. A store whose ids come from a
+    sequence (PostgreSQL) hands out a block of ``n`` instead. ``table`` is one of ours, never
+    user input.
+    """
+    return (conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar() or 0) + 1

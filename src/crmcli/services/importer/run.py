@@ -25,7 +25,8 @@ from crmcli.services.importer.identity import _Known
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _Rejects
 from crmcli.services.importer.rows import _blank, _is_example, _Parsed, _Parser
-from crmcli.services.importer.writing import _chunk_jobs, _Writer, reserve_ids
+from crmcli.services.importer.writing import _chunk_jobs, _Writer
+from crmcli.store.sqlite import reserve_ids
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -32,20 +32,6 @@ _FOLLOW_UP_COLUMNS = ("customer_id", "date", "method", "content", "feedback", '"
 _NULL_DEFAULT = frozenset(INSERT_COLUMNS + _FOLLOW_UP_COLUMNS) - {"level", "stage"}
 
 
-def reserve_ids(conn: Connection, table: str, n: int | None) -> int:
-    """The first of the consecutive ids that this transaction's new rows of ``table`` take, and
-    no one else's; ``n`` is how many it will take at most (None: it cannot say, as for a CSV
-    read as a stream).
-
-    This belongs to the store layer, which this importer does not have yet: a store that hands
-    ids out in blocks (a PostgreSQL sequence) needs ``n``. Here it is MAX(id) + 1, which is safe
-    on SQLite only because the import holds the write lock (BEGIN IMMEDIATE) from this query to
-    its COMMIT: no other connection can insert meanwhile, so every id above the maximum stays
-    free, however many the import takes. ``table`` is one of ours, never user input.
-    """
-    return (conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar() or 0) + 1
-
-
 def _chunk_jobs(
     batch_id: int, *, created: list[dict[str, Any]], updates: dict[int, dict[str, Any]], tags: list[tuple[int, str]],
     tag_images: list[tuple[int, str]], follow_ups: list[tuple[Any, ...]], stage_changes: list[tuple[Any, ...]],
