@@ -300,6 +300,7 @@ def test_mask_hides_phones_and_emails_everywhere(crm: Crm, sample: list[str], tm
 
 
 def test_empty_export_writes_headers_only(crm: Crm, tmp_path: Path) -> None:
+    crm.ok("init")  # commands that only read need an existing database (spec §1)
     out = tmp_path / "out.csv"
     assert "Exported 0 customers" in crm.ok("export", str(out))
     assert read_csv(out) == [EN_HEADERS]
@@ -358,6 +359,7 @@ def test_export_never_overwrites_the_database(crm: Crm, sample: list[str], crm_e
 
 
 def test_missing_directory_is_a_user_error(crm: Crm, tmp_path: Path) -> None:
+    crm.ok("init")  # commands that only read need an existing database (spec §1)
     result = crm("export", str(tmp_path / "nowhere" / "out.csv"))
     assert result.exit_code == 1
     assert "cannot write" in result.stderr and "Traceback" not in result.stderr

@@ -166,7 +166,7 @@ def outcomes(hostile: dict[str, tuple[Path, str]], tmp_path_factory: pytest.Temp
     """Every hostile file through `crm import`, in parallel processes, all against one database."""
     d = tmp_path_factory.mktemp("hostile_db")
     env = dict(os.environ, CRM_DB=str(d / "crm.db"), CRM_CONFIG=str(d / "crm.toml"))
-    assert crm_run("list", env=env).returncode == 0  # the database exists before
+    assert crm_run("init", env=env).returncode == 0  # the database exists before
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(crm_run_measured, "import", str(hostile[name][0]), env=env) for name in NAMES}
         return {name: f.result() for name, f in futures.items()}, d / "crm.db"

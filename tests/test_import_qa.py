@@ -182,6 +182,7 @@ def test_nul_in_a_cell_without_header_names_the_column_once(crm: Crm, tmp_path: 
 
 
 def test_bound_columns_never_leave_out_a_column_with_a_default(crm: Crm, crm_env: Path) -> None:
+    crm.ok("init")  # commands that only read need an existing database (spec §1)
     import sqlite3
 
     from crmcli.services.importer import fieldsets, writing

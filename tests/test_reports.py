@@ -28,6 +28,7 @@ class History:
         self.crm = crm
         self.monkeypatch = monkeypatch
         self.phone = 13700000000
+        crm.ok("init")  # reports only read: the (empty) database must exist (spec §1)
 
     def add(self, name: str, created: str, *extra: str) -> str:
         self.phone += 1
@@ -472,6 +473,7 @@ def test_alerts_empty_and_single(h: History) -> None:
 
 
 def test_unknown_kind_and_bad_options_are_usage_errors(crm: Crm) -> None:
+    crm.ok("init")  # commands that only read need an existing database (spec §1)
     result = crm("report", "pipeline")
     assert result.exit_code == 2 and "unknown report 'pipeline'" in result.stderr and "funnel" in result.stderr
     assert crm("report", "funnel", "--a", "0.5").exit_code == 2
@@ -528,6 +530,7 @@ def test_xlsx_has_a_native_chart(h: History, tmp_path: Path, kind: str, tag: str
 
 
 def test_xlsx_empty_report_has_no_chart(crm: Crm, tmp_path: Path) -> None:
+    crm.ok("init")  # commands that only read need an existing database (spec §1)
     path = tmp_path / "empty.xlsx"
     crm.ok("--lang", "zh", "report", "trend", "--xlsx", str(path))
     from openpyxl import load_workbook

@@ -107,7 +107,7 @@ def test_list_on_existing_database_loads_only_the_database_stack(tmp_path: Path)
     current), no spreadsheet or phone libraries."""
     db = tmp_path / "crm.db"
     env = {**os.environ, "CRM_DB": str(db)}
-    subprocess.run([sys.executable, "-m", "crmcli", "list"], env=env, capture_output=True, check=True)
+    subprocess.run([sys.executable, "-m", "crmcli", "init"], env=env, capture_output=True, check=True)
     code = (
         "import json, sys\n"
         "from crmcli.cli import app\n"

@@ -154,3 +154,14 @@ def check(
             typer.echo(f"  {row['table']} row {row['rowid']} -> missing {row['parent']}")
     if not result.ok:
         raise CrmError(f"database check failed: {result.summary()}")
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database, or say where it is (commands that only read need it to exist).
+
+    Example: crm --db ~/crm/team.db init
+    """
+    st = state(ctx)
+    created = st.store.init()
+    typer.echo(f"{'Created' if created else 'Database at'} {st.settings.db}")

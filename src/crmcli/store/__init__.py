@@ -60,6 +60,10 @@ class SqliteStore:
         from crmcli.store.dialect import SQLITE
         from crmcli.store.reader import Reader
 
+        if not self.path.exists():  # a typo in CRM_DB must not read as "nothing due" (spec §1)
+            from crmcli.errors import NotFound
+
+            raise NotFound(f"no database at {self.path}; create it with crm init, or point --db / CRM_DB at yours")
         con = sqlite.open_reader(self.path, self.busy_timeout)
         if con is None:
             self.engine  # noqa: B018 - creates or migrates the database (and refuses what is not one)
@@ -73,6 +77,12 @@ class SqliteStore:
             if con.in_transaction:
                 con.execute("ROLLBACK")
             con.close()
+
+    def init(self) -> bool:
+        """Create the database (at the current schema) if it does not exist; True when created."""
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        self.engine  # noqa: B018 - creates, or migrates an older one
+        return not existed
 
     # ------------------------------------------------------------------ file safety (spec §5)
 
