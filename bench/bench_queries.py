@@ -60,6 +60,7 @@ DUE_TABLE_KEYS = (
     "next_follow_at", "overdue_days", "last_follow_at", "last_method", "next_plan",
 )  # fmt: skip  (crmcli.cli.customers.DUE_TABLE_KEYS: the columns the table shows)
 WHERE_SIZE = 100_000
+TARGET_FROM = 100_000  # the issue sets the 1.3x targets at 100k and 1M customers; smaller sizes are for the growth
 REGIONS = ("华东", "华东", "华东", "华南", "华南", "华北")  # by id % 10: 30%, 20%, 10%, 40% without a value
 
 
@@ -174,7 +175,11 @@ def measure(ops: list[Op], db: Path, size: str, n: int, pairs: int) -> list[Resu
             code, desc, same = floor_for(op, db, calls, out)
             sys.stderr.write(f"bench: {op.name} ({size}) ...\n")
             ours, floor = interleave([crm_cmd("--db", str(db), *op.args), python_cmd(code)], pairs)
-            results.append(result(op.name, size, ours, floor, target=op.target, floor_desc=desc, n=n, same_bytes=same))
+            target = op.target if op.typer or n >= TARGET_FROM else None  # show's target holds at every size
+            note = "" if target is not None else "no target below 100k customers (the issue's 1.3x is at 100k and 1M)"
+            results.append(
+                result(op.name, size, ours, floor, target=target, floor_desc=desc, n=n, same_bytes=same, note=note)
+            )
     return results
 
 

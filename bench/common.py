@@ -101,10 +101,15 @@ for line in sys.stdin:
     with tempfile.TemporaryFile() as err:
         hashing = req["stdout"] == "hash"
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            req["argv"], env=req["env"], cwd=req["cwd"], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if hashing else subprocess.DEVNULL, stderr=err,
-        )
+        try:
+            proc = subprocess.Popen(
+                req["argv"], env=req["env"], cwd=req["cwd"], stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if hashing else subprocess.DEVNULL, stderr=err,
+            )
+        except OSError as exc:
+            sys.stdout.write(json.dumps({"wall": 0, "cpu": 0, "rss": 0, "code": -1, "err": repr(exc)}) + "\n")
+            sys.stdout.flush()
+            continue
         if hashing:
             while chunk := proc.stdout.read(1 << 20):
                 digest.update(chunk)
@@ -275,8 +280,25 @@ def sha_file(path: Path) -> str:
     return h.hexdigest()
 
 
+_scripts: Path | None = None
+
+
 def python_cmd(code: str) -> list[str]:
-    return [sys.executable, "-c", code]
+    """A fresh Python process running ``code``: ``python -c CODE`` when short; else the code from a
+    file (a floor that embeds its output or its SQL can pass Linux's 128 KiB limit on one argument)."""
+    global _scripts
+    if len(code.encode()) < 64_000:
+        return [sys.executable, "-c", code]
+    if _scripts is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        _scripts = Path(tempfile.mkdtemp(prefix="crm-bench-floors-"))
+        atexit.register(shutil.rmtree, _scripts, True)
+    path = _scripts / f"floor_{hashlib.sha256(code.encode()).hexdigest()[:16]}.py"
+    path.write_text(code, encoding="utf-8")
+    return [sys.executable, str(path)]
 
 
 def crm_cmd(*args: str) -> list[str]:
