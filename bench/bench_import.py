@@ -115,6 +115,12 @@ def bench_size(n: int, pairs: int, tmp: Path) -> list[Result]:
                 "duplicate detection or undo log)",
             )
         )  # fmt: skip
+    else:
+        results.append(
+            Result(operation="crm import FILE.xlsx", size=size, ours=0.0, floor=0.0, floor_desc="",
+                   note=f"not run above {XLSX_MAX:,} rows: writing the workbook takes bench/generate.py many "
+                   "minutes, and calamine holds a whole sheet in memory")
+        )  # fmt: skip
     path = data_file(n, "csv")
     with_pandas = importlib.util.find_spec("pandas") is not None
     commands = [

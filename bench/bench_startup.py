@@ -7,7 +7,8 @@
   follow-ups) against ``python -c "import typer"`` plus the SQL they run, the issue's
   "within 2x of import typer plus their SQL". show's floor writes our card verbatim; the due
   list's default table is written by its floor as a plain join of the columns shown;
-* ``crm add --help`` against ``import typer`` writing the same text, for information (no target).
+* ``crm add --help`` against ``import typer`` writing the same text: a subcommand's help, for
+  information (no target).
 
     python bench/bench_startup.py [--repeat 10]
 """
@@ -68,7 +69,7 @@ def help_rows(pairs: int) -> list[Result]:
         heavy = heavy_imports(*args) if args == ["--help"] else None
         note = "" if heavy is None else ("imports none of the heavy libraries" if not heavy else "HEAVY IMPORTS: " + ", ".join(heavy))
         if target is None:
-            note = "for information; typer converts the global options' values with pydantic, which it imports"
+            note = "for information: a subcommand's help"
         results.append(
             result(
                 f"crm {' '.join(args)}", "-", ours, floor, target=target, note=note,
