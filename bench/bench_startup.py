@@ -1,13 +1,13 @@
 """Startup benchmark: what the `crm` command costs where the data is small.
 
-* ``crm --help`` and ``crm --version`` against ``python -c "import typer"`` writing the same text:
-  at most 1.5x, and none of sqlmodel / sqlalchemy / openpyxl / python_calamine / phonenumbers /
+* ``crm --help`` against ``python -c "import typer"`` writing the same text: at most 1.1x (the
+  issue's target), and none of sqlmodel / sqlalchemy / openpyxl / python_calamine / phonenumbers /
   alembic / dateutil.parser imported (``python -X importtime``; the note says what loaded);
 * ``crm show CODE`` and ``crm list --due`` on a small database (1,000 customers, 10,000
   follow-ups) against ``python -c "import typer"`` plus the SQL they run, the issue's
   "within 2x of import typer plus their SQL". show's floor writes our card verbatim; the due
   list's default table is written by its floor as a plain join of the columns shown;
-* ``crm add --help`` against ``import typer`` writing the same text: a subcommand's help, for
+* ``crm --version`` and ``crm add --help`` against ``import typer`` writing the same text, for
   information (no target).
 
     python bench/bench_startup.py [--repeat 10]
@@ -42,7 +42,7 @@ from bench.common import (  # noqa: E402
 
 REPEAT = 10
 SMALL = 1_000  # customers in the small database (10 follow-ups each)
-HELP_TARGET = 1.5
+HELP_TARGET = 1.1  # issue 15: `--help` within 1.1x of `import typer`
 SMALL_TARGET = 2.0
 HEAVY = ("sqlmodel", "sqlalchemy", "openpyxl", "python_calamine", "phonenumbers", "alembic", "dateutil.parser")
 
@@ -63,12 +63,14 @@ def _text_of(args: list[str]) -> bytes:
 
 def help_rows(pairs: int) -> list[Result]:
     results = []
-    for args, target in ((["--help"], HELP_TARGET), (["--version"], HELP_TARGET), (["add", "--help"], None)):
+    for args, target in ((["--help"], HELP_TARGET), (["--version"], None), (["add", "--help"], None)):
         text = _text_of(args)
         ours, floor = interleave([crm_cmd(*args), python_cmd(floors.help_text(text))], pairs)
         heavy = heavy_imports(*args) if args == ["--help"] else None
         note = "" if heavy is None else ("imports none of the heavy libraries" if not heavy else "HEAVY IMPORTS: " + ", ".join(heavy))
-        if target is None:
+        if args == ["--version"]:
+            note = "for information (the issue's 1.1x is for --help)"
+        elif target is None:
             note = "for information: a subcommand's help"
         results.append(
             result(

@@ -117,6 +117,8 @@ def _ok(r: Any, markdown: bool) -> str:
         return "n/a"
     if ok:
         return "✓" if markdown else "yes"
+    if getattr(r, "basis", "cpu+wall") != "cpu+wall":
+        return "✗" if markdown else "NO"
     wall = getattr(r, "wall_ratio", None)
     cpu_met = r.ours / r.floor <= r.target if r.floor > 0 else False
     why = " (wall)" if cpu_met else " (cpu)" if wall is not None and wall <= r.target else ""
@@ -140,7 +142,7 @@ def cells(r: Any, grown: float | None = None, markdown: bool = False) -> list[st
         fmt_value(ours_wall, "s"),
         fmt_value(floor_wall, "s"),
         "" if wall_ratio is None else f"{wall_ratio:.2f}",
-        "none" if r.target is None else f"≤ {r.target:g}",
+        "none" if r.target is None else f"{'≥' if getattr(r, 'basis', '') == 'at-least' else '≤'} {r.target:g}",
         _ok(r, markdown),
         "" if grown is None else f"×{grown:.1f}",
         peaks,
