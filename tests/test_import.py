@@ -113,7 +113,7 @@ def test_seed000_with_title_banner_dates_and_number_phones(crm: Crm, tmp_path: P
     assert a["code"] == "C202405001" and a["phone"] == "13956781234" and a["stage"] == "intent"
     assert a["contact"] == "张伟" and a["title"] == "采购经理" and a["owner"] == "王磊" and a["source"] == "展会推广"
     assert a["follow_ups"][0] == {
-        "date": "2026-05-10", "method": "phone", "feedback": "positive", "content": "客户对方案感兴趣",
+        "id": 1, "date": "2026-05-10", "method": "phone", "feedback": "positive", "content": "客户对方案感兴趣",
         "by": "王磊", "next_date": None, "next_plan": "发送报价",
     }  # fmt: skip
     b = crm.json("show", "B商贸")

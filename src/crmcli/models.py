@@ -176,3 +176,44 @@ class CustomValue(SQLModel, table=True):
     customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True))
     field_key: str = Field(sa_column=Column(String, ForeignKey("custom_field.key"), primary_key=True))
     value: str
+
+
+class ChangeSet(SQLModel, table=True):
+    """One writing command (spec §18): who, when, the command as typed; its rows are ``Change``."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "change_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: str  # ISO time with offset
+    user: str | None = None
+    command: str | None = None
+    kind: str = "edit"  # edit | import | undo
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")  # an import: its batch
+    undoes: int | None = None  # an undo: the change set it took back
+    undone_by: int | None = None  # the undo that took this one back
+
+
+class Change(SQLModel, table=True):
+    """A row a change set inserted, updated or deleted, with its fields before and after (JSON).
+
+    Written by temporary triggers on the writing connection (``store/changelog.py``), so every
+    write path is logged the same way; an import is logged by its batch instead.
+    """
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "change"
+    __table_args__ = (
+        Index("ix_change_set", "set_id"),
+        Index("ix_change_customer", "customer_id", "set_id"),
+        Index("ix_change_row", "table_name", "row_id", "set_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    set_id: int = Field(sa_column=Column(Integer, ForeignKey("change_set.id", ondelete="CASCADE"), nullable=False))
+    table_name: str
+    row_id: int
+    op: str  # insert | update | delete
+    before: str | None = None  # JSON of the row's fields before (update, delete)
+    after: str | None = None  # JSON after (insert, update)
+    customer_id: int | None = None  # the customer it belongs to, for `crm history REF`

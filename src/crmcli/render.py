@@ -338,7 +338,7 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
 
     events: list[tuple[Any, int, str, str]] = []  # (ISO date, order within a day, kind, text)
     for i, f in enumerate(rec.get("follow_ups", [])):
-        parts = [display("method", f.get("method"), lang), f.get("content") or ""]
+        parts = [f"#{f['id']}" if f.get("id") is not None else "", display("method", f.get("method"), lang), f.get("content") or ""]
         if f.get("feedback"):
             parts.append(f"[{display('feedback', f['feedback'], lang)}]")
         if f.get("next_date") or f.get("next_plan"):

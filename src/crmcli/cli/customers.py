@@ -107,7 +107,7 @@ def add(
         code=code, amount=amount, expected_close=expected_close,
     )  # fmt: skip
     values = customers.build_fields(raw, today=st.today)
-    with st.store.write() as conn:
+    with st.write() as conn:
         custom = _custom_values(conn, set_, st.today)
         row = customers.add(conn, values, user=st.settings.user, today=st.today)
         if custom:
@@ -163,7 +163,7 @@ def edit(
         code=code, amount=amount, expected_close=expected_close,
     )  # fmt: skip
     values = customers.build_fields(raw, today=st.today)
-    with st.store.write() as conn:
+    with st.write() as conn:
         custom = _custom_values(conn, set_, st.today)
         cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.edit(
@@ -307,7 +307,7 @@ def _archive(ctx: typer.Context, ref: str, flag: bool) -> None:
     from crmcli.store.reader import Reader
 
     st = state(ctx)
-    with st.store.write() as conn:
+    with st.write() as conn:
         cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.set_archived(conn, cust, flag)
     verb = "Archived" if flag else "Unarchived"

@@ -297,7 +297,7 @@ def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: S
     rec = found[0]
     rec["fields"] = {f.key: f.typed(rec["fields"].get(f.key)) for f in custom}
     rec["follow_ups"] = reader.dicts(
-        'SELECT date, method, feedback, content, "by", next_date, next_plan FROM follow_up '
+        'SELECT id, date, method, feedback, content, "by", next_date, next_plan FROM follow_up '
         "WHERE customer_id = :id ORDER BY date DESC, id DESC", {"id": customer_id},
     )  # fmt: skip
     rec["stage_changes"] = reader.dicts(
@@ -305,7 +305,7 @@ def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: S
         {"id": customer_id},
     )
     rec["deals"] = reader.dicts(
-        'SELECT date, amount, "by" FROM deal WHERE customer_id = :id ORDER BY date DESC, id DESC', {"id": customer_id}
+        'SELECT id, date, amount, "by" FROM deal WHERE customer_id = :id ORDER BY date DESC, id DESC', {"id": customer_id}
     )
     return rec
 

@@ -145,6 +145,11 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     (str(path.resolve()), dt.datetime.now().astimezone().isoformat(timespec="seconds")),
                 ).lastrowid
                 assert batch_id is not None
+                # the import is one change set of the change log (spec §18); its rows are logged by the batch
+                conn.exec_driver_sql(
+                    "INSERT INTO change_set (at, user, command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
+                    (dt.datetime.now().astimezone().isoformat(timespec="seconds"), opts.user, opts.command, batch_id),
+                )
                 # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
                 conn.exec_driver_sql("PRAGMA cache_size=-65536")
                 kept: dict[str, Any] = {}  # --keep-unknown: header -> the custom field made of it

@@ -30,6 +30,7 @@ class ImportOptions:
     reject_sensitive: bool = False  # reject rows holding what looks like an ID or bank card number
     custom: tuple[Any, ...] = ()  # the database's custom fields (fields.Field): read by key or label
     keep_unknown: bool = False  # each unknown column becomes a text custom field
+    command: str | None = None  # the command as typed, for the change log
 
 
 @dataclass
