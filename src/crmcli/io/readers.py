@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from crmcli.errors import CrmError
-from crmcli.io import columns
+from crmcli.io import columns, preflight
+from crmcli.io.preflight import ReadError
 
 HEADER_SCAN = 30
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB: no real CRM workbook comes near it
@@ -42,7 +42,7 @@ BOMB_SIZE = 20 * 1000 * 1000  # past 20 MB uncompressed ... (calamine holds ~3x 
 BOMB_RATIO = 100  # ... at more than 100:1 it is a zip bomb, not a spreadsheet
 PART_BOMB_SIZE = 10 * 1000 * 1000  # one part past 10 MB at more than 100:1: a bomb too (real sheets pack 5-30:1)
 PROLOG_LIMIT = 32 * 1024 * 1024
-CSV_FIELD_LIMIT = 64 * 1024 * 1024  # a 1 MB cell is rejected with a reason, not a csv.Error
+CSV_FIELD_LIMIT = preflight.MAX_CELL_CHARS  # a 1 MB cell is rejected with a reason; a 5 MB one refuses the file
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -50,10 +50,6 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-class ReadError(CrmError):
-    """The file cannot be read as a spreadsheet (exit 1, nothing written)."""
 
 
 Cell = Any  # str | float | int | bool | date | datetime | time | timedelta
@@ -81,13 +77,10 @@ class Table:
 
 
 def _head(path: Path, n: int = 8192) -> bytes:
+    """The first ``n`` bytes; ReadError for a missing file, a directory, a device, a FIFO or a socket."""
     try:
-        with path.open("rb") as fh:
+        with preflight.open_regular(path) as fh:
             return fh.read(n)
-    except FileNotFoundError:
-        raise ReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ReadError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise ReadError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -95,7 +88,7 @@ def _head(path: Path, n: int = 8192) -> bytes:
 def _cfb_is_encrypted(path: Path) -> bool:
     """An encrypted .xlsx is an OLE compound file holding EncryptionInfo/EncryptedPackage streams."""
     needles = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
-    with path.open("rb") as fh:
+    with preflight.open_regular(path) as fh:
         data = fh.read(4 * 1024 * 1024)
     return any(n in data for n in needles)
 
@@ -121,8 +114,9 @@ def sniff(path: Path) -> str:
     return "csv"
 
 
-def check_zip(path: Path) -> None:
-    """Refuse a zip bomb or an XML part with a DOCTYPE/ENTITY declaration before calamine sees it."""
+def check_zip(path: Path, kind: str | None = None) -> None:
+    """Refuse a zip bomb, an XML part with a DOCTYPE/ENTITY declaration, or (``kind`` xlsx or
+    ods) sheets or shared strings calamine could not hold, before calamine sees the file."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -157,6 +151,13 @@ def check_zip(path: Path) -> None:
                     f"{path.name}: part {info.filename} declares a DOCTYPE or ENTITY (workbooks never do); "
                     "refusing it"
                 )
+        if kind in ("xlsx", "ods"):
+            from crmcli.io import sheet_area
+
+            if kind == "xlsx":
+                sheet_area.check_xlsx(path, zf)
+            else:
+                sheet_area.check_ods(path, zf)
 
 
 def _prolog_declares_dtd(part: IO[bytes]) -> bool:
@@ -211,14 +212,18 @@ def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
     import python_calamine as pc
 
     if kind in ("xlsx", "ods"):
-        check_zip(path)
+        check_zip(path, kind)
+    elif kind == "xls":
+        from crmcli.io import xls_area
+
+        xls_area.check_xls(path)
     suffix = path.suffix.lower()
     expected = {"xlsx": (".xlsx", ".xlsm", ".xlsb"), "ods": (".ods",), "xls": (".xls",)}[kind]
     try:
         if suffix in expected:
             wb = pc.CalamineWorkbook.from_path(str(path))
         else:  # renamed: let calamine sniff the bytes
-            with path.open("rb") as fh:
+            with preflight.open_regular(path) as fh:
                 wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
     except pc.PasswordError:
         raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
@@ -275,7 +280,7 @@ def _valid(path: Path, encoding: str, skip: int = 0) -> bool:
     """Does the whole file decode strictly? Streamed, so a 350 MB CSV costs no memory."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
-        with path.open("rb") as fh:
+        with preflight.open_regular(path) as fh:
             fh.seek(skip)
             while True:
                 chunk = fh.read(1 << 20)
@@ -346,6 +351,12 @@ def detect_encoding(path: Path) -> tuple[str, int]:
             )
     if utf8 if utf8 is not None else _valid(path, "utf-8"):
         return "utf-8", 0
+    mixed = preflight.mixed_encoding(path)
+    if mixed is not None:
+        raise ReadError(
+            f"{path.name} mixes encodings: line {mixed:,} is not UTF-8 while other lines are UTF-8 text; "
+            "save it again as 'CSV UTF-8'"
+        )
     if _valid(path, "gb18030"):
         return "gb18030", 0
     raise ReadError(
@@ -366,37 +377,40 @@ def _delimiter(first_line: str, suffix: str) -> str:
 
 
 def _open_text(path: Path) -> Table:
+    # lines and columns measured on the raw bytes first: nothing is decoded or parsed before
+    has_nul = preflight.scan_text(path)
     encoding, skip = detect_encoding(path)
-    fh = path.open("rb")
+    fh = preflight.open_regular(path)
     fh.seek(skip)
     text = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline="")
-    first = text.readline()
+    guard = preflight.RowGuard(text, path.name)
+    lines = guard.lines()
+    first = next(lines, "")
     hint = first.strip().lower()
     if len(hint) == 5 and hint.startswith("sep="):
         # Excel's "sep=;" first line names the delimiter and is not data
         delimiter = first.strip()[4]
-        rest: Iterator[str] = itertools.chain(["\n"], text)  # an empty row keeps the row numbers
+        rest: Iterator[str] = itertools.chain(["\n"], lines)  # an empty row keeps the row numbers
     else:
-        rest = itertools.chain([first], text)
+        rest = itertools.chain([first], lines)
         delimiter = _delimiter(first, path.suffix.lower())
     # In UTF-8 and GB18030 a NUL byte is a NUL character; in UTF-16 every ASCII letter has
     # one, so there each row is checked after decoding.
-    has_nul = encoding.startswith("utf-16")
-    if not has_nul:
-        with path.open("rb") as raw:
-            while chunk := raw.read(1 << 20):
-                if b"\x00" in chunk:
-                    has_nul = True
-                    break
-    if csv.field_size_limit() < CSV_FIELD_LIMIT:
-        csv.field_size_limit(CSV_FIELD_LIMIT)
+    has_nul = has_nul or encoding.startswith("utf-16")
+    # the csv module's limit is per process: set it to ours (a 1 MB cell is then rejected row by row)
+    csv.field_size_limit(CSV_FIELD_LIMIT)
 
     def rows() -> Iterator[Row]:
         reader = csv.reader(rest, delimiter=delimiter)
         try:
-            yield from reader
+            yield from guard.rows(reader)
         except csv.Error as exc:
-            raise ReadError(f"{path.name}, line {reader.line_num}: cannot read CSV ({exc})") from None
+            if "field limit" in str(exc):
+                raise ReadError(
+                    f"{path.name}, line {reader.line_num:,}: a cell longer than {CSV_FIELD_LIMIT:,} characters "
+                    "(the limit for one cell); is it really a CSV file?"
+                ) from None
+            raise ReadError(f"{path.name}, line {reader.line_num}: cannot read CSV ({preflight.quote(exc, 80)})") from None
         except UnicodeDecodeError as exc:  # validated above; only if the file changed meanwhile
             raise ReadError(f"{path.name} is not valid {encoding}: {exc.reason}") from None
 
