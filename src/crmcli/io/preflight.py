@@ -23,7 +23,6 @@ Workbooks are checked by ``crmcli.io.sheet_area`` (cell areas and shared strings
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 import stat

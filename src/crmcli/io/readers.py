@@ -30,18 +30,13 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from crmcli.io import columns, preflight
 from crmcli.io.preflight import ReadError
+from crmcli.io.zip_parts import check_zip
 
 HEADER_SCAN = 30
-MAX_UNCOMPRESSED = 1 << 30  # 1 GiB: no real CRM workbook comes near it
-BOMB_SIZE = 20 * 1000 * 1000  # past 20 MB uncompressed ... (calamine holds ~3x a part's size: a 150 MB
-# one-cell part at 1000:1 took it to 500 MB; real sheets compress ~7:1, far below BOMB_RATIO)
-BOMB_RATIO = 100  # ... at more than 100:1 it is a zip bomb, not a spreadsheet
-PART_BOMB_SIZE = 10 * 1000 * 1000  # one part past 10 MB at more than 100:1: a bomb too (real sheets pack 5-30:1)
-PROLOG_LIMIT = 32 * 1024 * 1024
 CSV_FIELD_LIMIT = preflight.MAX_CELL_CHARS  # a 1 MB cell is rejected with a reason; a 5 MB one refuses the file
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
@@ -114,97 +109,6 @@ def sniff(path: Path) -> str:
     return "csv"
 
 
-def check_zip(path: Path, kind: str | None = None) -> None:
-    """Refuse a zip bomb, an XML part with a DOCTYPE/ENTITY declaration, or (``kind`` xlsx or
-    ods) sheets or shared strings calamine could not hold, before calamine sees the file."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ReadError(f"{path.name} is not a readable workbook: damaged zip archive ({exc})") from None
-    with zf:
-        infos = zf.infolist()
-        total = sum(i.file_size for i in infos)
-        packed = sum(i.compress_size for i in infos) or 1
-        if total > MAX_UNCOMPRESSED or (total > BOMB_SIZE and total / packed > BOMB_RATIO):
-            raise ReadError(
-                f"{path.name} would inflate to {total / 1e6:,.0f} MB ({total / packed:,.0f}:1); "
-                "refusing a workbook that looks like a zip bomb"
-            )
-        for info in infos:
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > PART_BOMB_SIZE and ratio > BOMB_RATIO:
-                raise ReadError(
-                    f"{path.name}: part {info.filename} inflates {ratio:,.0f}:1 to {info.file_size / 1e6:,.0f} MB; "
-                    "refusing a workbook that looks like a zip bomb"
-                )
-        for info in infos:
-            name = info.filename.lower()
-            if not (name.endswith(".xml") or name.endswith(".rels")):
-                continue
-            try:
-                with zf.open(info) as part:
-                    declared = _prolog_declares_dtd(part)
-            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-                raise ReadError(f"{path.name} is damaged or incomplete: cannot read part {info.filename} ({exc})") from None
-            if declared:
-                raise ReadError(
-                    f"{path.name}: part {info.filename} declares a DOCTYPE or ENTITY (workbooks never do); "
-                    "refusing it"
-                )
-        if kind in ("xlsx", "ods"):
-            from crmcli.io import sheet_area
-
-            if kind == "xlsx":
-                sheet_area.check_xlsx(path, zf)
-            else:
-                sheet_area.check_ods(path, zf)
-
-
-def _prolog_declares_dtd(part: IO[bytes]) -> bool:
-    """Does the XML before the root element hold a <!DOCTYPE> (and so entity declarations)?
-
-    Only the prolog is read -- declarations, comments, processing instructions -- however
-    long a comment may be (up to ``PROLOG_LIMIT``), so a 100 MB sheet costs nothing here.
-    UTF-16 parts are read with their NUL bytes dropped.
-    """
-    data = b""
-    seen = 0
-    while True:
-        chunk = part.read(65536)
-        eof = not chunk
-        seen += len(chunk)
-        if seen > PROLOG_LIMIT:
-            return True  # nobody writes megabytes before the root element but an attacker
-        data += chunk.replace(b"\x00", b"")
-        while True:
-            i = data.find(b"<")
-            if i < 0:
-                data = b""
-                break
-            rest = data[i:]
-            if rest.startswith(b"<?"):
-                j = rest.find(b"?>", 2)
-                if j < 0:
-                    data = rest
-                    break
-                data = rest[j + 2 :]
-                continue
-            if rest.startswith(b"<!--"):
-                j = rest.find(b"-->", 4)
-                if j < 0:
-                    data = rest
-                    break
-                data = rest[j + 3 :]
-                continue
-            if len(rest) < 4 and not eof:
-                data = rest
-                break
-            # "<!DOCTYPE", "<!ENTITY" or any other "<!" before the root: a DTD
-            return rest.startswith(b"<!")
-        if eof:
-            return False
-
-
 # --------------------------------------------------------------------------- workbooks
 
 
@@ -214,9 +118,9 @@ def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
     if kind in ("xlsx", "ods"):
         check_zip(path, kind)
     elif kind == "xls":
-        from crmcli.io import xls_area
+        from crmcli.io import binary_area
 
-        xls_area.check_xls(path)
+        binary_area.check_xls(path)
     suffix = path.suffix.lower()
     expected = {"xlsx": (".xlsx", ".xlsm", ".xlsb"), "ods": (".ods",), "xls": (".xls",)}[kind]
     try:
@@ -229,6 +133,8 @@ def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
         raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
     except pc.CalamineError as exc:
         raise ReadError(f"{path.name} is not a readable {kind} workbook: {_first_line(exc)}") from None
+    except BaseException as exc:
+        raise _panic(exc, path) from None
     names = list(wb.sheet_names)
     try:
         if sheet is not None:
@@ -242,6 +148,8 @@ def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
         raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
     except pc.CalamineError as exc:
         raise ReadError(f"{path.name}: cannot read sheet: {_first_line(exc)}") from None
+    except BaseException as exc:
+        raise _panic(exc, path) from None
     start = ws.start
     end = ws.end
     total = None if end is None else end[0] + 1
@@ -266,6 +174,14 @@ def _default_sheet(wb: Any, names: list[str]) -> str:
     if not names:
         raise ReadError("the workbook has no sheets")
     return names[0]
+
+
+def _panic(exc: BaseException, path: Path) -> BaseException:
+    """A Rust panic inside calamine (pyo3's PanicException, a BaseException) as our one-line error;
+    anything else (KeyboardInterrupt, our own errors) as it was."""
+    if type(exc).__name__ != "PanicException":
+        return exc
+    return ReadError(f"{path.name} is not a readable workbook: the reader failed on it ({preflight.quote(_first_line(exc), 80)})")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -28,14 +28,13 @@ ratio and, when it is large, the strings themselves are checked (``check_shared_
 from __future__ import annotations
 
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from crmcli.io.preflight import MAX_CELL_CHARS, ReadError, open_regular, quote
+from crmcli.io.preflight import MAX_CELL_CHARS, ReadError, quote
+from crmcli.io.zip_parts import part_chunks, read_ahead, utf16_as_utf8
 
 MAX_AREA = 24 * 1024 * 1024  # cells calamine may allocate for one sheet (32 bytes each)
 SPARSE_AREA = 4 * 1024 * 1024  # a rectangle past this ...
@@ -47,7 +46,6 @@ SST_FREE = 16 * 1024 * 1024  # shared strings up to this size need no further lo
 SST_RATIO = 20  # larger ones inflating more than this are a bomb (real ones pack 3-8:1)
 SST_MAX_STRINGS = 32 * 1024 * 1024  # strings calamine keeps (24 bytes each before their text)
 
-CHUNK = 1 << 20
 _OVERLAP = 4200  # bytes searched again at each chunk boundary (a tag name is < 4096 here)
 _CARRY_MAX = 64 * 1024 * 1024  # one XML construct longer than this is not a spreadsheet's
 
@@ -108,78 +106,6 @@ def outside_grid(book: str, where: str, ref: bytes | str) -> ReadError:
     return ReadError(f"{book}, {where}: cell {quote(text)} lies outside Excel's grid (A1:XFD1048576)")
 
 
-# --------------------------------------------------------------------------- zip parts
-
-
-def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """The inflated bytes of one zip member, CHUNK at a time, never past its declared size.
-
-    Deflated members are inflated with zlib straight from the file (no CRC pass: the sizes
-    are what matter here); a member that inflates past the size its directory declares, which
-    the zip-bomb checks trust, is refused. Other methods go through zipfile.
-    """
-    book = path.name
-    if info.compress_type != zipfile.ZIP_DEFLATED:
-        try:
-            with zf.open(info) as fh:
-                while chunk := fh.read(CHUNK):
-                    yield chunk
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError, zlib.error) as exc:
-            raise ReadError(f"{book} is damaged or incomplete: cannot read part {info.filename} ({exc})") from None
-        return
-    with open_regular(path) as fh:
-        fh.seek(info.header_offset)
-        head = fh.read(30)
-        if len(head) < 30 or head[:4] != b"PK\x03\x04":
-            raise ReadError(f"{book} is damaged or incomplete: part {info.filename} has no local header")
-        name_len, extra_len = struct.unpack("<HH", head[26:30])
-        fh.seek(info.header_offset + 30 + name_len + extra_len)
-        left, produced = info.compress_size, 0
-        inflater = zlib.decompressobj(-15)
-        pending = b""
-        while True:
-            if not pending:
-                pending = fh.read(min(left, 1 << 18))
-                left -= len(pending)
-            try:
-                out = inflater.decompress(pending, CHUNK)
-            except zlib.error as exc:
-                raise ReadError(f"{book} is damaged or incomplete: cannot inflate part {info.filename} ({exc})") from None
-            pending = inflater.unconsumed_tail
-            produced += len(out)
-            if produced > info.file_size:
-                raise ReadError(
-                    f"{book}: part {info.filename} inflates past the {info.file_size:,} bytes its zip directory "
-                    "declares; refusing a workbook that lies about its size"
-                )
-            if out:
-                yield out
-            if inflater.eof or (not out and not pending and left <= 0):
-                return
-
-
-def _utf16(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """A UTF-16 part re-encoded as UTF-8, so that the byte patterns below apply to it."""
-    import codecs
-
-    first = next(chunks, b"")
-    enc = None
-    if first[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        enc = "utf-16"
-    elif first[:2] == b"<\x00":
-        enc = "utf-16-le"
-    elif first[:2] == b"\x00<":
-        enc = "utf-16-be"
-    if enc is None:
-        yield first
-        yield from chunks
-        return
-    decoder = codecs.getincrementaldecoder(enc)(errors="replace")
-    yield decoder.decode(first).encode("utf-8", "surrogatepass")
-    for chunk in chunks:
-        yield decoder.decode(chunk).encode("utf-8", "surrogatepass")
-
-
 # --------------------------------------------------------------------------- xlsx cells: fast
 
 _REF = re.compile(rb"([A-Za-z]+)([0-9]+)\"")
@@ -198,50 +124,66 @@ def parse_ref(letters: bytes, digits: bytes) -> tuple[int, int] | None:
     return row - 1, col - 1
 
 
-def _num_gt(n: int) -> bytes:
-    """A decimal number (leading zeros allowed) greater than ``n`` >= 0."""
+def _num_le(n: int) -> bytes:
+    """A decimal number (leading zeros allowed) not greater than ``n`` >= 1."""
     s = str(n).encode()
-    alts = [rb"[1-9][0-9]{%d,}" % len(s)]
+    alts = [rb"[0-9]{1,%d}" % (len(s) - 1)] if len(s) > 1 else []
     for i in range(len(s)):
         d = s[i] - 48
-        if d < 9:
+        if d > 0:
             rest = len(s) - i - 1
-            alts.append(s[:i] + b"[%d-9]" % (d + 1) + (b"[0-9]{%d}" % rest if rest else b""))
+            alts.append(s[:i] + b"[0-%d]" % (d - 1) + (b"[0-9]{%d}" % rest if rest else b""))
+    alts.append(s)
     return b"0*(?:" + b"|".join(alts) + b")"
 
 
-def _letters_gt(col: int) -> bytes:
-    """Column letters (either case) naming a column after ``col`` (0-based)."""
-    if col < 0:
-        return rb"[A-Za-z]+(?=[0-9])"
+def _letters_le(col: int) -> bytes:
+    """Column letters (either case) naming column ``col`` (0-based) or one before it."""
     name = col_name(col).encode()
-    alts = [rb"[A-Za-z]{%d,}" % (len(name) + 1)]
+    alts = [rb"[A-Za-z]{1,%d}" % (len(name) - 1)] if len(name) > 1 else []
     for i in range(len(name)):
         ch = name[i]
-        if ch < ord("Z"):
+        if ch > ord("A"):
             prefix = b"".join(b"[%c%c]" % (c, c + 32) for c in name[:i])
             rest = len(name) - i - 1
-            alts.append(prefix + b"[%c-Z%c-z]" % (ch + 1, ch + 33) + (b"[A-Za-z]{%d}" % rest if rest else b""))
-    return b"(?:" + b"|".join(alts) + b")(?=[0-9])"
+            alts.append(prefix + b"[A-%ca-%c]" % (ch - 1, ch + 31) + (b"[A-Za-z]{%d}" % rest if rest else b""))
+    alts.append(b"".join(b"[%c%c]" % (c, c + 32) for c in name))
+    return b"(?:" + b"|".join(alts) + b")"
 
 
 _FAST: dict[tuple[int, int], re.Pattern[bytes]] = {}
 
 
 def _fast_pattern(col: int, row: int) -> re.Pattern[bytes]:
-    """A cell reference beyond (row, col), or a cell tag in any form but ``<c r="``."""
+    """A ``<c`` tag other than ``<c r="REF"`` with REF within (row, col): one regex pass a MiB."""
     key = (col, row)
     pat = _FAST.get(key)
     if pat is None:
-        rows = rb"[A-Za-z]+[0-9]+\"" if row < 0 else rb"[A-Za-z]+" + _num_gt(row + 1) + rb"\""
-        pat = re.compile(
-            rb"<(?:c r=\"(?:" + _letters_gt(col) + rb"|" + rows + rb")"
-            rb"|c(?! r=\")[ \t\r\n/>]|[^ \t\r\n/>:]*:c[ \t\r\n/>]|[^ \t\r\n/>]{4096})"
-        )
+        inside = rb"(?!)" if col < 0 or row < 0 else _letters_le(col) + _num_le(row + 1) + rb"\""
+        pat = re.compile(rb"<c(?=[ \t\r\n/>])(?! r=\"" + inside + rb")")
         if len(_FAST) > 256:
             _FAST.clear()
         _FAST[key] = pat
     return pat
+
+
+# <prefix:c ...> is a cell to calamine too (it reads local names): found from each ':'
+_PREFIXED = re.compile(rb":c[ \t\r\n/>]")
+
+
+def _prefixed_cells(buf: bytes, limit: int) -> Iterator[int]:
+    """Offsets of the 'c' of each ':c' followed by a delimiter (one memchr per colon; a regex
+    pass when colons are many, as in Excel's rows with x14ac:dyDescent)."""
+    i = buf.find(b":", 0, limit)
+    n = 0
+    while i >= 0:
+        if buf[i + 1 : i + 2] == b"c" and buf[i + 2 : i + 3] in (b" ", b"\t", b"\r", b"\n", b"/", b">"):
+            yield i + 1
+        n += 1
+        if n > 64:
+            yield from (m.start() + 1 for m in _PREFIXED.finditer(buf, i + 1, limit + 2))
+            return
+        i = buf.find(b":", i + 1, limit)
 
 
 def _round_up(row: int) -> int:
@@ -257,49 +199,81 @@ def fast_bounds(book: str, where: str, chunks: Iterator[bytes]) -> tuple[int, in
 
     Every cell is taken to hold a value and the rectangle to start at A1: an upper bound.
     """
-    col, row = -1, -1
-    pat = _fast_pattern(col, row)
-    tail = b""
+    state = [-1, -1, 0]  # column and row bounds, moves
     size = 0
-    moves = 0
+    tail = b""
     for chunk in chunks:
         size += len(chunk)
         buf = tail + chunk
-        i = buf.rfind(b'<c r="')
-        if i >= 0 and (m := _REF.match(buf, i + 6)) and (pos := parse_ref(m[1], m[2])):
-            if pos[0] < GRID_ROWS and _round_up(pos[0]) > row:
-                row = _round_up(pos[0])
-                pat = _fast_pattern(col, row)
-        at = 0
-        while hit := pat.search(buf, at):
-            if not hit[0].startswith(b'<c r="'):
-                return None
-            m = _REF.match(buf, hit.start() + 6)
-            pos = parse_ref(m[1], m[2]) if m else None
-            at = hit.end()
-            if pos is None:
-                continue  # calamine stops at this cell with an error: nothing is allocated
-            if pos[0] >= GRID_ROWS or pos[1] >= GRID_COLS:
-                raise outside_grid(book, where, m[1] + m[2] if m else b"")
-            moves += 1
-            if moves > 1000:
-                return None  # cells in no order: measure exactly
-            col, row = max(col, pos[1]), max(row, _round_up(pos[0]))
-            pat = _fast_pattern(col, row)
+        i = len(buf)
+        for _ in range(3):  # the last cell of the chunk may be cut in two: then the one before it
+            i = buf.rfind(b'<c r="', 0, i)
+            if i < 0 or (m := _REF.match(buf, i + 6)):
+                break
+        if i >= 0 and m and (pos := parse_ref(m[1], m[2])) and pos[0] < GRID_ROWS:
+            state[1] = max(state[1], _round_up(pos[0]))
+        # a tag cut by the end of the chunk is looked at again, whole, with the next one
+        if not _fast_search(book, where, buf, len(buf) - 64, state):
+            return None
         tail = buf[-_OVERLAP:]
-    return row, col, size
+    if not _fast_search(book, where, tail, len(tail), state):
+        return None
+    return state[1], state[0], size
+
+
+_TAG_NAME = re.compile(rb"<[^ \t\r\n/>:]*:\Z")
+
+
+def _fast_search(book: str, where: str, buf: bytes, limit: int, state: list[int]) -> bool:
+    """Search ``buf`` (up to ``limit``) for cells beyond the bounds in ``state``, growing them;
+    False when the part must be looked at exactly."""
+    pat = _fast_pattern(state[0], state[1])
+    at = 0
+    while (hit := pat.search(buf, at)) and hit.start() < limit:
+        at = hit.end()
+        if not _fast_cell(book, where, buf, hit.start() + 1, state):
+            return False
+        pat = _fast_pattern(state[0], state[1])
+    for i in _prefixed_cells(buf, limit):
+        lt = buf.rfind(b"<", max(0, i - 4097), i)
+        if lt < 0:
+            if i >= 4096:
+                return False  # a tag name this long: look exactly
+            continue
+        if _TAG_NAME.match(buf, lt, i) and not _fast_cell(book, where, buf, i, state):
+            return False
+    return True
+
+
+def _fast_cell(book: str, where: str, buf: bytes, i: int, state: list[int]) -> bool:
+    """The cell tag whose name ends at ``buf[i]`` ('c'): grow the bounds to it; False: look exactly."""
+    if not buf.startswith(b' r="', i + 1):
+        return False  # a cell without r, or written another way: placed by counting
+    m = _REF.match(buf, i + 5)
+    pos = parse_ref(m[1], m[2]) if m else None
+    if pos is None:
+        return True  # calamine stops at this cell with an error: nothing is allocated
+    if pos[0] >= GRID_ROWS or pos[1] >= GRID_COLS:
+        raise outside_grid(book, where, m[1] + m[2] if m else b"")
+    if pos[1] <= state[0] and pos[0] <= state[1]:
+        return True
+    state[2] += 1
+    if state[2] > 1000:
+        return False  # cells in no order: measure exactly
+    state[0], state[1] = max(state[0], pos[1]), max(state[1], _round_up(pos[0]))
+    return True
 
 
 def sheet_ok(book: str, where: str, chunks_factory: object) -> None:
     """Refuse a worksheet part whose cells calamine could not hold (see the module docstring)."""
     make = chunks_factory  # called again for the exact pass
-    fast = fast_bounds(book, where, _utf16(make()))  # type: ignore[operator]
+    fast = fast_bounds(book, where, utf16_as_utf8(read_ahead(make())))  # type: ignore[operator]
     if fast is not None:
         row, col, size = fast
         area = (row + 1) * (col + 1)
         if area <= SPARSE_AREA or (area <= MAX_AREA and size >= area // SPARSE_RATIO * MIN_CELL_BYTES):
             return
-    box = _Exact(book, where).run(_utf16(make()))  # type: ignore[operator]
+    box = _Exact(book, where).run(utf16_as_utf8(make()))  # type: ignore[operator]
     if box is not None:
         judge(book, where, box)
 
@@ -375,6 +349,12 @@ class _Exact:
         self.box = Box()
 
     def run(self, chunks: Iterator[bytes]) -> Box | None:
+        """The non-empty cells' rectangle; None when calamine would stop with an error first.
+
+        Until sheetData begins nothing counts (calamine skips to it), so markup this does not
+        know is stepped over: a part that is no XML at all (an image, vbaProject.bin) has no
+        cells. Inside sheetData, markup no workbook has is refused.
+        """
         carry = b""
         try:
             for chunk in _with_end(chunks):
@@ -382,17 +362,24 @@ class _Exact:
                 buf = carry + (chunk or b"")
                 pos = 0
                 while m := _TOKEN.match(buf, pos):
-                    if m[5] is not None:  # a '<' that starts nothing known: unfinished here, or malformed
-                        if not final and _INCOMPLETE.match(buf, m.start(5)):
-                            pos = m.start(5)
+                    if m[5] is not None:  # a '<' that starts nothing known: cut by the chunk, or not XML
+                        at = m.start(5)
+                        if not final and _INCOMPLETE.match(buf, at):
+                            pos = at
                             break
-                        raise ReadError(f"{self.book}, {self.where}: not well-formed XML near byte {m.start(5):,} of a chunk")
+                        if self.in_sheet:
+                            what = "a DOCTYPE" if buf[at : at + 3].upper() == b"<!D" else "markup that is not XML"
+                            raise ReadError(f"{self.book}, {self.where}: {what} inside its cells; refusing it")
+                        pos = at + 1
+                        continue
                     pos = m.end()
                     if self.token(m[1], m[2], m[3], m[4] is not None):
                         return self.box
                 carry = buf[_SKIP_ONLY.match(buf, pos).end() :] if pos < len(buf) else b""
                 if len(carry) > _CARRY_MAX:
-                    raise ReadError(f"{self.book}, {self.where}: one XML tag or comment longer than 64 MiB")
+                    if self.in_sheet:
+                        raise ReadError(f"{self.book}, {self.where}: one XML tag or comment longer than 64 MiB")
+                    carry = carry[1:]
         except _Harmless:
             return None
         return self.box if self.in_sheet else None
@@ -523,190 +510,6 @@ def check_shared_strings(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo)
 def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
     yield from rest
-
-
-# --------------------------------------------------------------------------- ods
-
-_ODS_NAMES = rb"(?:table:table|table:table-row|table:table-cell|table:covered-table-cell|text:s)"
-_ODS_SKIP = (
-    rb"(?:[^<]++|<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
-    rb"|</(?!" + _ODS_NAMES + rb"[ \t\r\n]*>)[^>]*>"
-    rb"|<(?![!?/])(?!" + _ODS_NAMES + rb"(?:[ \t\r\n>]|/>))" + _BODY + rb">)*+"
-)
-_ODS_TOKEN = re.compile(_ODS_SKIP + rb"(?:<(/?)(" + _ODS_NAMES + rb")(?=[ \t\r\n/>])(" + _BODY + rb")>|(<))", re.S)
-_ODS_SKIP_ONLY = re.compile(_ODS_SKIP, re.S)
-ODS_MAX_TEXT = 256 * 1024 * 1024  # text calamine would copy into repeated cells, past the file's own size
-
-
-class _OdsTable:
-    """One table:table as calamine's read_table and get_range expand it."""
-
-    def __init__(self) -> None:
-        self.rows = 0  # rows read, repeats included (calamine caps them at 1,048,576)
-        self.materialized = 0  # cells pushed while reading rows (before rows are repeated)
-        self.first_row: int | None = None  # repeat-counted row where the first non-empty row begins
-        self.last_row = 0  # ... and where the last one ends
-        self.c0, self.c1 = 1 << 40, -1
-        self.text = 0  # text copied into the expanded cells
-        self.values = 0  # cells with a value, repeats included
-
-
-def _int_attr(attrs: bytes, key: bytes, default: int) -> int:
-    """A count attribute as calamine parses it (Rust's usize: digits, an optional '+')."""
-    for item in raw_attrs(attrs):
-        if item is None:
-            raise _Harmless
-        if item[0] == key:
-            digits = item[1][1:] if item[1].startswith(b"+") else item[1]
-            if not digits.isdigit() or len(digits) > 19:
-                raise _Harmless
-            return int(digits)
-    return default
-
-
-class _Ods:
-    """content.xml as calamine's read_table / read_row / get_range expand it."""
-
-    def __init__(self, book: str, size: int) -> None:
-        self.book, self.size = book, size
-        self.table: _OdsTable | None = None
-        self.tables = 0
-        # the open row: repeats, cells pushed, first and last cell with a value, text, empty cells waiting
-        self.row: list[int] | None = None
-        self.first: int | None = None
-        # the open cell: start offset, repeats, spaces (text:s), is text, has a value
-        self.cell: tuple[int, int, int, bool, bool] | None = None
-        self.offset = 0
-
-    def run(self, chunks: Iterator[bytes]) -> None:
-        carry = b""
-        try:
-            for chunk in _with_end(chunks):
-                final = chunk is None
-                buf = carry + (chunk or b"")
-                pos = 0
-                while m := _ODS_TOKEN.match(buf, pos):
-                    if m[4] is not None:
-                        if not final and _INCOMPLETE.match(buf, m.start(4)):
-                            pos = m.start(4)
-                            break
-                        return  # malformed: calamine stops with an error, having allocated nothing
-                    pos = m.end()
-                    self.token(m[1], m[2], m[3], self.offset + m.start(), self.offset + m.end())
-                skip = _ODS_SKIP_ONLY.match(buf, pos).end() if pos < len(buf) else len(buf)
-                carry = buf[skip:]
-                self.offset += skip
-                if len(carry) > _CARRY_MAX:
-                    raise ReadError(f"{self.book}, part content.xml: one XML tag or comment longer than 64 MiB")
-            self.finish_table()
-        except _Harmless:
-            return
-
-    def token(self, end: bytes, name: bytes, body: bytes, start: int, stop: int) -> None:
-        closed = body.endswith(b"/")
-        attrs = body[:-1] if closed else body
-        if name == b"table:table":
-            self.finish_table()
-            if not end and b"table:name" in attrs:
-                self.table = _OdsTable()
-                self.tables += 1
-                if closed:
-                    self.finish_table()
-        elif self.table is None:
-            return
-        elif name == b"table:table-row":
-            self.finish_row()
-            if not end:
-                self.row = [_int_attr(attrs, b"table:number-rows-repeated", 1), 0, -1, -1, 0, 0]
-                self.first = None
-                if closed:
-                    self.finish_row()
-        elif name == b"text:s":
-            if self.cell is not None and not end:
-                s, r, spaces, t, v = self.cell
-                spaces += _int_attr(attrs, b"text:c", 1)
-                if spaces > MAX_CELL_CHARS:
-                    raise ReadError(f"{self.book}, part content.xml: a cell of more than {MAX_CELL_CHARS:,} spaces (text:s)")
-                self.cell = (s, r, spaces, t, v)
-        elif self.row is not None:  # table:table-cell or table:covered-table-cell
-            if end:
-                self.finish_cell(stop)
-            else:
-                self.finish_cell(start)
-                value = b"office:" in attrs or b"table:formula" in attrs
-                text = b'value-type="string"' in attrs or b"value-type='string'" in attrs
-                self.cell = (start, _int_attr(attrs, b"table:number-columns-repeated", 1), 0, text, value)
-                if closed:
-                    self.finish_cell(stop)
-
-    def finish_cell(self, stop: int) -> None:
-        if self.cell is None or self.row is None:
-            return
-        start, repeats, spaces, is_text, value = self.cell
-        self.cell = None
-        row = self.row  # repeats, width, first, last, text, waiting
-        # read_row: empty cells wait, and are pushed when another cell follows; 16,384 at most
-        row[1] += min(row[5], GRID_COLS - row[1])
-        n = min(repeats, GRID_COLS - row[1])
-        if value:
-            if n > 0:
-                self.first = row[1] if self.first is None else self.first
-                row[3] = row[1] + n - 1
-                row[4] += ((stop - start if is_text else 0) + spaces) * n
-            row[1] += n
-            row[5] = 0
-        else:
-            row[5] = n
-
-    def finish_row(self) -> None:
-        if self.cell is not None:
-            self.finish_cell(self.offset)
-        row, self.row = self.row, None
-        t = self.table
-        if row is None or t is None:
-            return
-        reps, width, _, last, text, _ = row
-        reps = min(reps, GRID_ROWS - t.rows)
-        t.materialized += width
-        if self.first is not None:
-            if t.first_row is None:
-                t.first_row = t.rows
-            t.last_row = t.rows + reps
-            t.c0, t.c1 = min(t.c0, self.first), max(t.c1, last)
-            t.text += text * reps
-            t.values += (last - self.first + 1) * reps
-        t.rows += reps
-
-    def finish_table(self) -> None:
-        self.finish_row()
-        t, self.table = self.table, None
-        if t is None:
-            return
-        where = f"part content.xml, table {self.tables}"
-        if t.materialized > MAX_AREA:
-            raise ReadError(f"{self.book}, {where}: {t.materialized:,} cells before its rows are repeated, past the limit of {MAX_AREA:,}")
-        if t.first_row is None:
-            return
-        box = Box(t.first_row, t.last_row - 1, t.c0, t.c1, t.values)
-        judge(self.book, where, box, cell_bytes=56)
-        area = box.area()
-        if area > SPARSE_AREA and self.size < area // SPARSE_RATIO * MIN_CELL_BYTES:
-            raise ReadError(
-                f"{self.book}, {where}: {self.size:,} bytes of XML repeat into {box.span()} ({area:,} cells); "
-                f"reading it would take {area * 56 / (1 << 30):,.1f} GiB"
-            )
-        if t.text > ODS_MAX_TEXT and t.text > 2 * self.size:
-            raise ReadError(
-                f"{self.book}, {where}: its repeated cells copy {t.text / 1e6:,.0f} MB of text from a "
-                f"{self.size / 1e6:,.1f} MB part; refusing it"
-            )
-
-
-def check_ods(path: Path, zf: zipfile.ZipFile) -> None:
-    """Every table of content.xml (calamine reads them all when it opens the file)."""
-    for info in zf.infolist():
-        if info.filename == "content.xml":
-            _Ods(path.name, info.file_size).run(_utf16(part_chunks(path, zf, info)))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1,4 +1,4 @@
-"""What python-calamine would allocate for a legacy .xls workbook, found before it opens it.
+"""What python-calamine would allocate for a binary workbook (.xls, .xlsb), found before it opens it.
 
 Calamine reads every sheet of an .xls when it opens the file: for each one it reserves room for
 the rectangle the sheet's DIMENSIONS record declares, then builds one rectangle spanning its
@@ -6,15 +6,22 @@ cells (and another for its formulas). Cell records carry 16-bit rows and columns
 column 65,535 of row 65,535 asks for 4 billion cells and aborts the process. The compound file
 is read here (its FAT, the Workbook stream) and every sheet's records are walked with the same
 limits as .xlsx sheets (``sheet_area.judge``).
+
+An .xlsb keeps its sheets as BIFF12 records in the zip: 32-bit columns, rows up to 1,048,576.
+Every part under xl/worksheets/ (where calamine looks for them) is walked the same way, and a
+record longer than ``MAX_RECORD`` (calamine sizes its buffer from the header first) refused.
 """
 
 from __future__ import annotations
 
 import struct
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from crmcli.io.preflight import ReadError, open_regular
-from crmcli.io.sheet_area import GRID_COLS, MAX_AREA, Box, cell_name, judge
+from crmcli.io.sheet_area import GRID_COLS, GRID_ROWS, MAX_AREA, Box, cell_name, judge
+from crmcli.io.zip_parts import part_chunks
 
 _END, _FREE = 0xFFFFFFFE, 0xFFFFFFFF
 _CELL_RECORDS = {0x0203, 0x0204, 0x00D6, 0x0205, 0x027E, 0x00FD}  # Number, Label, RString, BoolErr, Rk, LabelSst
@@ -160,3 +167,79 @@ def check_xls(path: Path) -> None:
         sheets = [struct.unpack_from("<I", d)[0] for t, d in _records(stream, 0) if t == _BOUNDSHEET and len(d) >= 4]
         for i, pos in enumerate(sheets, 1):
             _sheet(path.name, f"stream {name}, sheet {i}", stream, pos)
+
+
+# --------------------------------------------------------------------------- xlsb
+
+MAX_RECORD = 16 * 1024 * 1024  # a BIFF12 record: real ones are kilobytes
+_XLSB_CELLS = frozenset(range(0x0002, 0x000C))  # BrtCellRk ... BrtFmlaError (BrtCellBlank holds nothing)
+_ROW_HEADER, _END_SHEET_DATA = 0x0000, 0x0092
+
+
+def _record_at(buf: bytes, pos: int) -> tuple[int, int, int] | None:
+    """(type, data offset, length) of the BIFF12 record header at ``pos``; None when cut short."""
+    n = len(buf)
+    if pos >= n:
+        return None
+    typ, i = buf[pos], pos + 1
+    if typ & 0x80:
+        if i >= n:
+            return None
+        typ, i = (typ & 0x7F) | ((buf[i] & 0x7F) << 7), i + 1
+    length = 0
+    for k in range(4):  # calamine's fill_buffer: up to four bytes of 7 bits
+        if i >= n:
+            return None
+        b = buf[i]
+        i += 1
+        length |= (b & 0x7F) << (7 * k)
+        if not b & 0x80:
+            break
+    return typ, i, length
+
+
+def _biff12(book: str, where: str, chunks: Iterator[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(type, first 8 bytes of data) of each BIFF12 record, as calamine's RecordIter reads them."""
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        pos = 0
+        while rec := _record_at(buf, pos):
+            typ, start, length = rec
+            if length > MAX_RECORD:
+                raise ReadError(f"{book}, {where}: a record of {length:,} bytes (real ones are kilobytes); refusing it")
+            if start + length > len(buf):
+                break  # the rest comes with the next chunk
+            yield typ, buf[start : start + min(length, 8)]
+            pos = start + length
+        buf = buf[pos:]
+
+
+def _xlsb_sheet(book: str, where: str, chunks: Iterator[bytes]) -> None:
+    cells = Box()
+    row = 0
+    for typ, head in _biff12(book, where, chunks):
+        if typ == _ROW_HEADER and len(head) >= 4:
+            row = struct.unpack_from("<I", head)[0]
+            if row > GRID_ROWS:
+                break  # calamine stops reading the sheet here
+        elif typ in _XLSB_CELLS and len(head) >= 4:
+            col = struct.unpack_from("<I", head)[0]
+            if col >= GRID_COLS:
+                raise ReadError(f"{book}, {where}: a cell in column {col + 1:,}, outside Excel's grid (A1:XFD1048576)")
+            cells.add(row, col)
+        elif typ == _END_SHEET_DATA:
+            break
+    judge(book, where, cells)
+
+
+def check_xlsb(path: Path, zf: zipfile.ZipFile) -> None:
+    """Every sheet part of an .xlsb (and the record sizes of the parts calamine reads whole)."""
+    for info in zf.infolist():
+        key = info.filename.replace("\\", "/").lower()
+        where = f"part {info.filename}"
+        if key.startswith(("xl/worksheets/", "xl/chartsheets/", "xl/dialogsheets/")) and not key.endswith(".rels"):
+            _xlsb_sheet(path.name, where, part_chunks(path, zf, info))
+        elif key in ("xl/sharedstrings.bin", "xl/workbook.bin", "xl/styles.bin"):
+            for _ in _biff12(path.name, where, part_chunks(path, zf, info)):
+                pass
