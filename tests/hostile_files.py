@@ -118,6 +118,25 @@ def shared_strings_count(d: Path) -> Path:
     return write_xlsx(d / "shared-strings-count.xlsx", sheet_xml(), shared)
 
 
+def zip_bomb(d: Path, megabytes: int = 300) -> Path:
+    """One cell of ``megabytes`` MB of 'A', packed about 1000:1 (the zip-bomb check's case)."""
+
+    path = d / "zip-bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("_rels/.rels", RELS)
+        zf.writestr("xl/workbook.xml", WORKBOOK)
+        zf.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        info = zipfile.ZipInfo("xl/worksheets/sheet1.xml")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as fh:
+            fh.write(sheet_xml().removesuffix(b"</sheetData></worksheet>") + b'<row r="3"><c r="A3" t="inlineStr"><is><t>')
+            chunk = b"A" * (1 << 20)
+            for _ in range(megabytes):
+                fh.write(chunk)
+            fh.write(b"</t></is></c></row></sheetData></worksheet>")
+    return path
+
+
 # --------------------------------------------------------------------------- ods
 
 ODS_HEAD = (
