@@ -38,8 +38,9 @@ _LAUNCHER = """
 import os, subprocess, sys
 child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL)
 _, status, usage = os.wait4(child.pid, 0)
-open(sys.argv[1], "w").write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
+code = os.waitstatus_to_exitcode(status)
+open(sys.argv[1], "w").write(f"{usage.ru_maxrss} {code}")
+sys.exit(1 if code < 0 else code)
 """
 
 
@@ -96,8 +97,11 @@ def measure(name: str, path: Path, env: dict[str, str], timeout: float = 60.0) -
         seconds = time.perf_counter() - start
         err.seek(0)
         stderr = err.read(1 << 20).decode("utf-8", "replace")
-    rss = float(Path(rss_file).read_text() or 0) / 1024 if Path(rss_file).stat().st_size else 0.0
+    report = Path(rss_file).read_text().split()
     os.unlink(rss_file)
+    rss = float(report[0]) / 1024 if report else 0.0
+    if report:
+        code = int(report[1])  # negative: killed by that signal (-6: calamine's abort)
     size = path.stat().st_size if path.is_file() else 0
     return Outcome(name, path.name, size, code, seconds, rss, stderr)
 
@@ -129,7 +133,7 @@ def table(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         first = o.errors[0] if o.errors else ""
         rows.append((
-            o.name, _size(o.size), str(o.code), f"{o.seconds:.2f}", f"{o.rss_mb:.0f}", "yes" if o.met else "NO",
+            o.name, _size(o.size), _code(o.code), f"{o.seconds:.2f}", f"{o.rss_mb:.0f}", "yes" if o.met else "NO",
             first if len(first) <= 110 else first[:109] + "…",
         ))  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -139,6 +143,15 @@ def table(outcomes: list[Outcome]) -> str:
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def _code(code: int) -> str:
+    if code >= 0:
+        return str(code)
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return str(code)
 
 
 def _size(n: int) -> str:
@@ -158,7 +171,7 @@ def run(sizes: list[int] | None = None) -> list[Result]:
         Result(
             operation=f"hostile: {o.name}", size=_size(o.size), ours=o.seconds, floor=SECONDS, peak_mb=o.rss_mb,
             target=1.0 if o.met or o.seconds >= SECONDS else 0.0,
-            note=f"exit {o.code}; " + (o.errors[0][:70] if o.errors else "no stderr"),
+            note=f"exit {_code(o.code)}; " + (o.errors[0][:70] if o.errors else "no stderr"),
         )
         for o in bench()
     ]

@@ -282,7 +282,7 @@ def write_xlsb(path: Path, cells: list[tuple[int, int, str | float]]) -> Path:
         value = _wide(v) if isinstance(v, str) else struct.pack("<d", v)
         sheet += _b12(0x0006 if isinstance(v, str) else 0x0005, struct.pack("<II", c, 0) + value)
     sheet += _b12(0x0092)
-    workbook = _b12(0x0083) + _b12(0x008F) + _b12(0x009C, struct.pack("<II", 0, 1) + _wide("rId1") + _wide("客户")) + _b12(0x0090)
+    workbook = _b12(0x0083) + _b12(0x008F) + _b12(0x009C, struct.pack("<II", 0, 1) + _wide("rId1") + _wide("客户")) + _b12(0x0090) + _b12(0x0084)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("_rels/.rels", RELS.replace("workbook.xml", "workbook.bin"))
         zf.writestr("xl/_rels/workbook.bin.rels", WORKBOOK_RELS.replace("sheet1.xml", "sheet1.bin"))

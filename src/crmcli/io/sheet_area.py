@@ -155,12 +155,17 @@ _FAST: dict[tuple[int, int], re.Pattern[bytes]] = {}
 
 
 def _fast_pattern(col: int, row: int) -> re.Pattern[bytes]:
-    """A ``<c`` tag other than ``<c r="REF"`` with REF within (row, col): one regex pass a MiB."""
+    """A ``<c`` tag other than ``<c r="REF" [s=".."] [t=".."]>`` with REF within (row, col).
+
+    Only those forms: another attribute could be a second r, which calamine would read
+    instead (it keeps the last r until it has seen r, s and t). One regex pass a MiB.
+    """
     key = (col, row)
     pat = _FAST.get(key)
     if pat is None:
         inside = rb"(?!)" if col < 0 or row < 0 else _letters_le(col) + _num_le(row + 1) + rb"\""
-        pat = re.compile(rb"<c(?=[ \t\r\n/>])(?! r=\"" + inside + rb")")
+        tail = rb"(?:/?>| t=\"[^\"]*+\"/?>| s=\"[^\"]*+\"(?: t=\"[^\"]*+\")?/?>)"
+        pat = re.compile(rb"<c(?=[ \t\r\n/>])(?! r=\"" + inside + tail + rb")")
         if len(_FAST) > 256:
             _FAST.clear()
         _FAST[key] = pat
@@ -212,8 +217,8 @@ def fast_bounds(book: str, where: str, chunks: Iterator[bytes]) -> tuple[int, in
                 break
         if i >= 0 and m and (pos := parse_ref(m[1], m[2])) and pos[0] < GRID_ROWS:
             state[1] = max(state[1], _round_up(pos[0]))
-        # a tag cut by the end of the chunk is looked at again, whole, with the next one
-        if not _fast_search(book, where, buf, len(buf) - 64, state):
+        # a tag near the end of the chunk is looked at again, whole, with the next one
+        if not _fast_search(book, where, buf, len(buf) - _OVERLAP + 100, state):
             return None
         tail = buf[-_OVERLAP:]
     if not _fast_search(book, where, tail, len(tail), state):
@@ -221,17 +226,18 @@ def fast_bounds(book: str, where: str, chunks: Iterator[bytes]) -> tuple[int, in
     return state[1], state[0], size
 
 
-_TAG_NAME = re.compile(rb"<[^ \t\r\n/>:]*:\Z")
+_TAG_NAME = re.compile(rb"<(?!/)[^ \t\r\n>:]*:\Z")
+_TAG_REST = re.compile(rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
 
 
 def _fast_search(book: str, where: str, buf: bytes, limit: int, state: list[int]) -> bool:
-    """Search ``buf`` (up to ``limit``) for cells beyond the bounds in ``state``, growing them;
-    False when the part must be looked at exactly."""
+    """Search ``buf`` (hits before ``limit``) for cells beyond the bounds in ``state``, growing
+    them; False when the part must be looked at exactly."""
     pat = _fast_pattern(state[0], state[1])
     at = 0
     while (hit := pat.search(buf, at)) and hit.start() < limit:
-        at = hit.end()
-        if not _fast_cell(book, where, buf, hit.start() + 1, state):
+        at = hit.end() + 1
+        if not _fast_cell(book, where, buf, hit.start() + 2, state):
             return False
         pat = _fast_pattern(state[0], state[1])
     for i in _prefixed_cells(buf, limit):
@@ -240,21 +246,26 @@ def _fast_search(book: str, where: str, buf: bytes, limit: int, state: list[int]
             if i >= 4096:
                 return False  # a tag name this long: look exactly
             continue
-        if _TAG_NAME.match(buf, lt, i) and not _fast_cell(book, where, buf, i, state):
+        if _TAG_NAME.match(buf, lt, i) and not _fast_cell(book, where, buf, i + 1, state):
             return False
     return True
 
 
-def _fast_cell(book: str, where: str, buf: bytes, i: int, state: list[int]) -> bool:
-    """The cell tag whose name ends at ``buf[i]`` ('c'): grow the bounds to it; False: look exactly."""
-    if not buf.startswith(b' r="', i + 1):
-        return False  # a cell without r, or written another way: placed by counting
-    m = _REF.match(buf, i + 5)
-    pos = parse_ref(m[1], m[2]) if m else None
+def _fast_cell(book: str, where: str, buf: bytes, at: int, state: list[int]) -> bool:
+    """The cell tag whose name ends at ``at``: grow the bounds to its r; False: look exactly."""
+    rest = _TAG_REST.match(buf, at)
+    if rest is None:
+        return False  # a tag past the end of this buffer (4 KiB long): look exactly
+    body = rest[0][:-1]
+    ref = _cell_r(body[:-1] if body.endswith(b"/") else body)
+    if ref is None:
+        return False  # a cell without r: placed by counting
+    parts = _split_ref(ref)
+    pos = parse_ref(*parts) if parts and parts[0] and parts[1] else None
     if pos is None:
         return True  # calamine stops at this cell with an error: nothing is allocated
     if pos[0] >= GRID_ROWS or pos[1] >= GRID_COLS:
-        raise outside_grid(book, where, m[1] + m[2] if m else b"")
+        raise outside_grid(book, where, ref)
     if pos[1] <= state[0] and pos[0] <= state[1]:
         return True
     state[2] += 1
@@ -326,6 +337,24 @@ def raw_attrs(raw: bytes) -> Iterator[tuple[bytes, bytes] | None]:
         value = raw[pos + 1 :] if end < 0 else raw[pos + 1 : end]
         pos = n if end < 0 else end + 1
         yield key, value
+
+
+def _cell_r(attrs: bytes, harmless: bool = False) -> bytes | None:
+    """The r calamine reads from a cell's attributes: get_attrs!(r, s, t) keeps the last r seen
+    before all three are found. A malformed attribute is calamine's error (``_Harmless`` when
+    asked; otherwise the r so far, to be measured all the same)."""
+    ref, found = None, 0
+    for item in raw_attrs(attrs):
+        if item is None:
+            if harmless:
+                raise _Harmless
+            break
+        if item[0] in (b"r", b"s", b"t"):
+            ref = item[1] if item[0] == b"r" else ref
+            found += 1
+            if found == 3:
+                break
+    return ref
 
 
 def _split_ref(value: bytes) -> tuple[bytes, bytes] | None:
@@ -423,19 +452,7 @@ class _Exact:
 
     def cell(self, attrs: bytes, value: bool) -> None:
         simple = _SIMPLE_CELL.match(attrs)
-        ref: bytes | None
-        if simple:
-            ref = simple[1] + simple[2]
-        else:  # get_attrs!(r, s, t): the last r seen before all three were found
-            ref, found = None, 0
-            for item in raw_attrs(attrs):
-                if item is None:
-                    raise _Harmless
-                if item[0] in (b"r", b"s", b"t"):
-                    ref = item[1] if item[0] == b"r" else ref
-                    found += 1
-                    if found == 3:
-                        break
+        ref = simple[1] + simple[2] if simple else _cell_r(attrs, harmless=True)
         if ref is None:
             row, col = self.row, self.col
         else:
