@@ -46,7 +46,7 @@ SST_FREE = 16 * 1024 * 1024  # shared strings up to this size need no further lo
 SST_RATIO = 20  # larger ones inflating more than this are a bomb (real ones pack 3-8:1)
 SST_MAX_STRINGS = 32 * 1024 * 1024  # strings calamine keeps (24 bytes each before their text)
 
-_OVERLAP = 4200  # bytes searched again at each chunk boundary (a tag name is < 4096 here)
+_TAG_MAX = 4096  # a cell tag longer than this (a prefix that long, say) is left to the exact reading
 _CARRY_MAX = 64 * 1024 * 1024  # one XML construct longer than this is not a spreadsheet's
 
 
@@ -125,16 +125,20 @@ def parse_ref(letters: bytes, digits: bytes) -> tuple[int, int] | None:
 
 
 def _num_le(n: int) -> bytes:
-    """A decimal number (leading zeros allowed) not greater than ``n`` >= 1."""
+    """A decimal number (leading zeros allowed) not greater than ``n`` >= 1, then a quote.
+
+    Possessive, each alternative ending at the quote: a number of another length fails at
+    once instead of being tried again one digit shorter (this runs for every cell).
+    """
     s = str(n).encode()
-    alts = [rb"[0-9]{1,%d}" % (len(s) - 1)] if len(s) > 1 else []
+    alts = [rb"[0-9]{1,%d}+\"" % (len(s) - 1)] if len(s) > 1 else []
     for i in range(len(s)):
         d = s[i] - 48
-        if d > 0:
+        if d > 0 and not (i == 0 and d == 1):
             rest = len(s) - i - 1
-            alts.append(s[:i] + b"[0-%d]" % (d - 1) + (b"[0-9]{%d}" % rest if rest else b""))
-    alts.append(s)
-    return b"0*(?:" + b"|".join(alts) + b")"
+            alts.append(s[:i] + b"[%s-%d]" % (b"1" if i == 0 else b"0", d - 1) + (b"[0-9]{%d}" % rest if rest else b"") + b'"')
+    alts.append(s + b'"')
+    return b"0*+(?:" + b"|".join(alts) + b")"
 
 
 def _letters_le(col: int) -> bytes:
@@ -163,7 +167,7 @@ def _fast_pattern(col: int, row: int) -> re.Pattern[bytes]:
     key = (col, row)
     pat = _FAST.get(key)
     if pat is None:
-        inside = rb"(?!)" if col < 0 or row < 0 else _letters_le(col) + _num_le(row + 1) + rb"\""
+        inside = rb"(?!)" if col < 0 or row < 0 else _letters_le(col) + _num_le(row + 1)
         tail = rb"(?:/?>| t=\"[^\"]*+\"/?>| s=\"[^\"]*+\"(?: t=\"[^\"]*+\")?/?>)"
         pat = re.compile(rb"<c(?=[ \t\r\n/>])(?! r=\"" + inside + tail + rb")")
         if len(_FAST) > 256:
@@ -203,25 +207,27 @@ def fast_bounds(book: str, where: str, chunks: Iterator[bytes]) -> tuple[int, in
     """(last row, last column, bytes) bounding every cell, or None when only an exact look will do.
 
     Every cell is taken to hold a value and the rectangle to start at A1: an upper bound.
+    A tag is looked at whole: those beginning in the last 4 KiB of a chunk are looked at
+    again with the start of the next (a tag longer than that is left to the exact reading).
     """
     state = [-1, -1, 0]  # column and row bounds, moves
     size = 0
     tail = b""
     for chunk in chunks:
         size += len(chunk)
-        buf = tail + chunk
-        i = len(buf)
+        i = len(chunk)
         for _ in range(3):  # the last cell of the chunk may be cut in two: then the one before it
-            i = buf.rfind(b'<c r="', 0, i)
-            if i < 0 or (m := _REF.match(buf, i + 6)):
+            i = chunk.rfind(b'<c r="', 0, i)
+            if i < 0 or (m := _REF.match(chunk, i + 6)):
                 break
         if i >= 0 and m and (pos := parse_ref(m[1], m[2])) and pos[0] < GRID_ROWS:
             state[1] = max(state[1], _round_up(pos[0]))
-        # a tag near the end of the chunk is looked at again, whole, with the next one
-        if not _fast_search(book, where, buf, len(buf) - _OVERLAP + 100, state):
+        if tail and not _fast_search(book, where, tail + chunk[: 2 * _TAG_MAX], 0, len(tail), state):
             return None
-        tail = buf[-_OVERLAP:]
-    if not _fast_search(book, where, tail, len(tail), state):
+        if not _fast_search(book, where, chunk, 0, len(chunk) - _TAG_MAX, state):
+            return None
+        tail = chunk[-_TAG_MAX:]
+    if tail and not _fast_search(book, where, tail, 0, len(tail), state):
         return None
     return state[1], state[0], size
 
@@ -230,23 +236,23 @@ _TAG_NAME = re.compile(rb"<(?!/)[^ \t\r\n>:]*:\Z")
 _TAG_REST = re.compile(rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
 
 
-def _fast_search(book: str, where: str, buf: bytes, limit: int, state: list[int]) -> bool:
-    """Search ``buf`` (hits before ``limit``) for cells beyond the bounds in ``state``, growing
-    them; False when the part must be looked at exactly."""
+def _fast_search(book: str, where: str, buf: bytes, lo: int, hi: int, state: list[int]) -> bool:
+    """Look at the cell tags of ``buf`` beginning in [lo, hi) for cells beyond the bounds in
+    ``state``, growing them; False when the part must be looked at exactly."""
     pat = _fast_pattern(state[0], state[1])
-    at = 0
-    while (hit := pat.search(buf, at)) and hit.start() < limit:
+    at = lo
+    while (hit := pat.search(buf, at)) and hit.start() < hi:
         at = hit.end() + 1
         if not _fast_cell(book, where, buf, hit.start() + 2, state):
             return False
         pat = _fast_pattern(state[0], state[1])
-    for i in _prefixed_cells(buf, limit):
-        lt = buf.rfind(b"<", max(0, i - 4097), i)
+    for i in _prefixed_cells(buf, min(len(buf) - 2, hi + _TAG_MAX)):
+        lt = buf.rfind(b"<", max(0, i - _TAG_MAX), i)
         if lt < 0:
-            if i >= 4096:
+            if i >= _TAG_MAX:
                 return False  # a tag name this long: look exactly
             continue
-        if _TAG_NAME.match(buf, lt, i) and not _fast_cell(book, where, buf, i + 1, state):
+        if lo <= lt < hi and _TAG_NAME.match(buf, lt, i) and not _fast_cell(book, where, buf, i + 1, state):
             return False
     return True
 
