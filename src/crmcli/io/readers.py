@@ -112,7 +112,7 @@ def sniff(path: Path) -> str:
 # --------------------------------------------------------------------------- workbooks
 
 
-def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
+def _open_workbook(path: Path, kind: str, sheet: str | None, checked: Callable[[], None] | None = None) -> Table:
     import python_calamine as pc
 
     if kind in ("xlsx", "ods"):
@@ -121,6 +121,8 @@ def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
         from crmcli.io import binary_area
 
         binary_area.check_xls(path)
+    if checked:
+        checked()
     suffix = path.suffix.lower()
     expected = {"xlsx": (".xlsx", ".xlsm", ".xlsb"), "ods": (".ods",), "xls": (".xls",)}[kind]
     try:
@@ -292,9 +294,11 @@ def _delimiter(first_line: str, suffix: str) -> str:
     return ","
 
 
-def _open_text(path: Path) -> Table:
+def _open_text(path: Path, checked: Callable[[], None] | None = None) -> Table:
     # lines and columns measured on the raw bytes first: nothing is decoded or parsed before
     has_nul = preflight.scan_text(path)
+    if checked:
+        checked()
     encoding, skip = detect_encoding(path)
     fh = preflight.open_regular(path)
     fh.seek(skip)
@@ -339,8 +343,12 @@ def _open_text(path: Path) -> Table:
 # --------------------------------------------------------------------------- entry points
 
 
-def open_table(path: Path, sheet: str | None = None) -> Table:
-    """Open ``path`` as a table of rows, whatever its name says; ReadError with a clear message."""
+def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None] | None = None) -> Table:
+    """Open ``path`` as a table of rows, whatever its name says; ReadError with a clear message.
+
+    ``checked`` is called once the file has passed its pre-flight, before calamine or the csv
+    module reads it.
+    """
     kind = sniff(path)
     suffix = path.suffix.lower()
     if kind == "empty":
@@ -359,8 +367,8 @@ def open_table(path: Path, sheet: str | None = None) -> Table:
             )
         if sheet is not None:
             raise ReadError(f"--sheet {sheet}: {path.name} is a CSV file and has no sheets")
-        return _open_text(path)
-    return _open_workbook(path, kind, sheet)
+        return _open_text(path, checked)
+    return _open_workbook(path, kind, sheet, checked)
 
 
 @dataclass

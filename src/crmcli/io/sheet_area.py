@@ -46,6 +46,9 @@ SST_FREE = 16 * 1024 * 1024  # shared strings up to this size need no further lo
 SST_RATIO = 20  # larger ones inflating more than this are a bomb (real ones pack 3-8:1)
 SST_MAX_STRINGS = 32 * 1024 * 1024  # strings calamine keeps (24 bytes each before their text)
 
+# 8 MiB a regex call: the search holds the GIL some 20 ms at a time, so while the database is
+# opened in the main thread, the check (on the import's critical path) gets most of it.
+FAST_CHUNK = 8 << 20
 _TAG_MAX = 4096  # a cell tag longer than this (a prefix that long, say) is left to the exact reading
 _CARRY_MAX = 64 * 1024 * 1024  # one XML construct longer than this is not a spreadsheet's
 
@@ -556,4 +559,4 @@ def check_xlsx(path: Path, zf: zipfile.ZipFile) -> None:
             check_shared_strings(path, zf, info)
     for info in zf.infolist():
         if info.file_size and not info.is_dir():
-            sheet_ok(path.name, f"part {info.filename}", lambda info=info: part_chunks(path, zf, info))
+            sheet_ok(path.name, f"part {info.filename}", lambda info=info: part_chunks(path, zf, info, FAST_CHUNK))

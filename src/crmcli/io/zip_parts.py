@@ -122,8 +122,8 @@ def _prolog_declares_dtd(part: IO[bytes]) -> bool:
             return False
 
 
-def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """The inflated bytes of one zip member, CHUNK at a time, never past its declared size.
+def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = CHUNK) -> Iterator[bytes]:
+    """The inflated bytes of one zip member, ``size`` at a time, never past its declared size.
 
     Deflated members are inflated with zlib straight from the file (no CRC pass: the sizes
     are what matter here); a member that inflates past the size its directory declares, which
@@ -133,7 +133,7 @@ def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Itera
     if info.compress_type != zipfile.ZIP_DEFLATED:
         try:
             with zf.open(info) as fh:
-                while chunk := fh.read(CHUNK):
+                while chunk := fh.read(size):
                     yield chunk
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError, zlib.error) as exc:
             raise ReadError(f"{book} is damaged or incomplete: cannot read part {info.filename} ({exc})") from None
@@ -150,10 +150,10 @@ def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Itera
         pending = b""
         while True:
             if not pending:
-                pending = fh.read(min(left, 1 << 18))
+                pending = fh.read(min(left, max(size >> 2, 1 << 18)))
                 left -= len(pending)
             try:
-                out = inflater.decompress(pending, CHUNK)
+                out = inflater.decompress(pending, size)
             except zlib.error as exc:
                 raise ReadError(f"{book} is damaged or incomplete: cannot inflate part {info.filename} ({exc})") from None
             pending = inflater.unconsumed_tail
