@@ -178,7 +178,7 @@ row_xml = st.tuples(st.one_of(st.none(), st.integers(1, 60)), st.lists(cell_xml,
 def test_cells_are_placed_as_calamine_places_them(tmp_path: Path, rows: list) -> None:  # type: ignore[type-arg]
     """The exact reading agrees with calamine's own range, cells with or without r, rows with or
     without r, empty cells, prefixes; and the fast bounds are never inside it."""
-    from crmcli.io import sheet_area
+    from crmcli.io import sheet_area, xml_cells
 
     body = ""
     for number, cells, closed in rows:
@@ -195,7 +195,7 @@ def test_cells_are_placed_as_calamine_places_them(tmp_path: Path, rows: list) ->
     xml = H.sheet_xml(body, header="")
     path = H.write_xlsx(tmp_path / "s.xlsx", xml)
     expected = _calamine_span(path)
-    box = sheet_area._Exact("s.xlsx", "sheet").run(iter([xml]))
+    box = xml_cells.Exact("s.xlsx", "sheet").run(iter([xml]))
     got = None if box is None or box.r1 < 0 else ((box.r0, box.c0), (box.r1, box.c1))
     assert got == expected, (body, got, expected)
     fast = sheet_area.fast_bounds("s.xlsx", "sheet", iter([xml]))

@@ -19,8 +19,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from crmcli.io.cell_area import GRID_COLS, GRID_ROWS, MAX_AREA, Box, cell_name, judge
 from crmcli.io.preflight import ReadError, open_regular
-from crmcli.io.sheet_area import GRID_COLS, GRID_ROWS, MAX_AREA, Box, cell_name, judge
 from crmcli.io.zip_parts import part_chunks
 
 _END, _FREE = 0xFFFFFFFE, 0xFFFFFFFF

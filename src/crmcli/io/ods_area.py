@@ -18,11 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from crmcli.io.preflight import MAX_CELL_CHARS, ReadError
-from crmcli.io.sheet_area import (
-    _BODY,
-    _CARRY_MAX,
-    _INCOMPLETE,
+from crmcli.io.cell_area import (
     GRID_COLS,
     GRID_ROWS,
     MAX_AREA,
@@ -30,20 +26,22 @@ from crmcli.io.sheet_area import (
     SPARSE_AREA,
     SPARSE_RATIO,
     Box,
-    _Harmless,
-    _with_end,
+    Harmless,
     judge,
     raw_attrs,
+    with_end,
 )
+from crmcli.io.preflight import MAX_CELL_CHARS, ReadError
+from crmcli.io.xml_cells import BODY, CARRY_MAX, INCOMPLETE
 from crmcli.io.zip_parts import part_chunks, utf16_as_utf8
 
 _ODS_NAMES = rb"(?:table:table|table:table-row|table:table-cell|table:covered-table-cell|text:s)"
 _ODS_SKIP = (
     rb"(?:[^<]++|<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
     rb"|</(?!" + _ODS_NAMES + rb"[ \t\r\n]*>)[^>]*>"
-    rb"|<(?![!?/])(?!" + _ODS_NAMES + rb"(?:[ \t\r\n>]|/>))" + _BODY + rb">)*+"
+    rb"|<(?![!?/])(?!" + _ODS_NAMES + rb"(?:[ \t\r\n>]|/>))" + BODY + rb">)*+"
 )
-_ODS_TOKEN = re.compile(_ODS_SKIP + rb"(?:<(/?)(" + _ODS_NAMES + rb")(?=[ \t\r\n/>])(" + _BODY + rb")>|(<))", re.S)
+_ODS_TOKEN = re.compile(_ODS_SKIP + rb"(?:<(/?)(" + _ODS_NAMES + rb")(?=[ \t\r\n/>])(" + BODY + rb")>|(<))", re.S)
 _ODS_SKIP_ONLY = re.compile(_ODS_SKIP, re.S)
 ODS_MAX_TEXT = 256 * 1024 * 1024  # text calamine would copy into repeated cells, past the file's own size
 
@@ -65,11 +63,11 @@ def _int_attr(attrs: bytes, key: bytes, default: int) -> int:
     """A count attribute as calamine parses it (Rust's usize: digits, an optional '+')."""
     for item in raw_attrs(attrs):
         if item is None:
-            raise _Harmless
+            raise Harmless
         if item[0] == key:
             digits = item[1][1:] if item[1].startswith(b"+") else item[1]
             if not digits.isdigit() or len(digits) > 19:
-                raise _Harmless
+                raise Harmless
             return int(digits)
     return default
 
@@ -91,13 +89,13 @@ class _Ods:
     def run(self, chunks: Iterator[bytes]) -> None:
         carry = b""
         try:
-            for chunk in _with_end(chunks):
+            for chunk in with_end(chunks):
                 final = chunk is None
                 buf = carry + (chunk or b"")
                 pos = 0
                 while m := _ODS_TOKEN.match(buf, pos):
                     if m[4] is not None:
-                        if not final and _INCOMPLETE.match(buf, m.start(4)):
+                        if not final and INCOMPLETE.match(buf, m.start(4)):
                             pos = m.start(4)
                             break
                         if buf[m.start(4) : m.start(4) + 3].upper() == b"<!D":  # quick-xml reads on past it
@@ -108,10 +106,10 @@ class _Ods:
                 skip = _ODS_SKIP_ONLY.match(buf, pos).end() if pos < len(buf) else len(buf)
                 carry = buf[skip:]
                 self.offset += skip
-                if len(carry) > _CARRY_MAX:
+                if len(carry) > CARRY_MAX:
                     raise ReadError(f"{self.book}, part content.xml: one XML tag or comment longer than 64 MiB")
             self.finish_table()
-        except _Harmless:
+        except Harmless:
             return
 
     def token(self, end: bytes, name: bytes, body: bytes, start: int, stop: int) -> None:
