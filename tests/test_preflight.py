@@ -271,3 +271,12 @@ def test_gbk_files_are_not_taken_for_mixed_and_mixed_files_are(tmp_path: Path, r
         assert preflight.mixed_encoding(path) == at + 1  # UTF-8 Chinese (the header) and a GBK line
     else:
         assert preflight.mixed_encoding(path) is None  # that row was ASCII: UTF-8 throughout
+
+
+def test_a_file_saying_utf8_names_its_first_line_that_is_not(tmp_path: Path) -> None:
+    from crmcli.io import readers
+
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "客户名称,联系电话\r\nA公司,13800000001\r\n".encode() + "B公司,13800000002\r\n".encode("gbk"))
+    with pytest.raises(readers.ReadError, match="UTF-8 BOM but line 3 is not valid UTF-8"):
+        readers.detect_encoding(path)

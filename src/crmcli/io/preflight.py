@@ -18,7 +18,8 @@ with one line naming the file, the place and the limit, anything past these limi
   lines that are not UTF-8, mixes encodings: GB18030 would read every byte of it, and import
   mojibake. It is refused, naming its first line that is not UTF-8 (see ``mixed_encoding``).
 
-Workbooks are checked by ``crmcli.io.sheet_area`` (cell areas and shared strings).
+Workbooks are checked by ``zip_parts``, ``sheet_area``, ``ods_area`` and ``binary_area`` (zip
+bombs, the cells calamine would allocate, shared strings).
 """
 
 from __future__ import annotations
@@ -270,9 +271,10 @@ def _utf8(data: bytes) -> int:
     return -1
 
 
-def mixed_encoding(path: Path, skip: int = 0) -> int | None:
+def mixed_encoding(path: Path, skip: int = 0, any_line: bool = False) -> int | None:
     """For a file that is not valid UTF-8: the 1-based number of its first line that is not,
     when other lines are UTF-8 Chinese text (the file mixes encodings); None otherwise.
+    ``any_line``: that first line whatever the others hold (a file that says it is UTF-8).
 
     Streamed 1 MiB at a time, cut at line breaks (a line is at most MAX_LINE_BYTES, see
     ``scan_text``), with constant memory. Where a chunk is valid UTF-8 it is searched for
@@ -308,7 +310,7 @@ def mixed_encoding(path: Path, skip: int = 0) -> int | None:
                         if _HANZI2.search(line):
                             chinese = True
                             break
-            if first_bad is not None and chinese:
+            if first_bad is not None and (chinese or any_line):
                 return first_bad
             if not chunk:
                 return None

@@ -1,14 +1,17 @@
 """Reading spreadsheets and CSV files as rows of cells (spec §9).
 
+* Nothing reads a file before its pre-flight: it must be a regular file (``preflight``); a
+  zip-based workbook's directory is checked for bombs and DOCTYPEs (``zip_parts``) and the
+  cells of its sheets for what calamine would allocate (``sheet_area``, ``ods_area``; .xls and
+  .xlsb: ``binary_area``); a text file's lines, columns and cells are bounded before it is
+  decoded (``preflight``).
 * Workbooks (.xlsx/.xlsm/.xls/.ods) are read with python-calamine, never openpyxl (16x slower).
-  Before calamine opens a zip-based workbook, its central directory is checked: a workbook
-  whose parts would inflate past 20 MB at more than 100:1 (a zip bomb: 2.9 MB took calamine to
-  1 GB) or past 1 GB at all is refused, and so is an XML part whose prolog declares a DOCTYPE or
-  ENTITY. Calamine returns floats for all numbers, ``''`` for empty cells, dates for date cells,
+  Calamine returns floats for all numbers, ``''`` for empty cells, dates for date cells,
   and ``''`` for a formula without a cached value (it never evaluates formulas).
 * CSV/TSV is decoded strictly: a BOM (UTF-8, UTF-16), else UTF-8, else GB18030 (which covers
   GBK and GB2312), else UTF-16 without BOM when the NUL pattern says so; a file that is none of
-  these is refused, never decoded with replacement characters. The delimiter is tab for .tsv
+  these is refused, never decoded with replacement characters, and so is one mixing UTF-8
+  Chinese lines with lines in another encoding (GB18030 would read it all, as mojibake). The delimiter is tab for .tsv
   and for a header line with more tabs than commas, else comma (or ';' when the header has
   only semicolons).
 * What a file *is* comes from its first bytes, not its name: a workbook renamed to .csv, a text
@@ -246,7 +249,9 @@ def detect_encoding(path: Path) -> tuple[str, int]:
     head = _head(path, 65536)
     if head.startswith(codecs.BOM_UTF8):
         if not _valid(path, "utf-8", 3):
-            raise ReadError(f"{path.name} starts with a UTF-8 BOM but is not valid UTF-8; save it again as CSV UTF-8")
+            line = preflight.mixed_encoding(path, 3, any_line=True)
+            where = f"line {line:,} is not" if line else "it is not"
+            raise ReadError(f"{path.name} starts with a UTF-8 BOM but {where} valid UTF-8; save it again as CSV UTF-8")
         return "utf-8", 3
     if head.startswith(codecs.BOM_UTF32_LE) or head.startswith(codecs.BOM_UTF32_BE):
         raise ReadError(f"{path.name} is UTF-32 text; save it as CSV UTF-8")
