@@ -280,3 +280,18 @@ def test_a_file_saying_utf8_names_its_first_line_that_is_not(tmp_path: Path) -> 
     path.write_bytes(b"\xef\xbb\xbf" + "客户名称,联系电话\r\nA公司,13800000001\r\n".encode() + "B公司,13800000002\r\n".encode("gbk"))
     with pytest.raises(readers.ReadError, match="UTF-8 BOM but line 3 is not valid UTF-8"):
         readers.detect_encoding(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 2_000_000), st.integers(0, 3_000_000), st.sampled_from(["", "0", "00"]))
+def test_the_fast_pattern_bounds_are_exact(bound: int, value: int, zeros: str) -> None:
+    """A row number is within the pattern's bound exactly when it is not greater (leading zeros
+    as calamine reads them); and column letters the same, in either case."""
+    from crmcli.io import sheet_area
+
+    rows = re.compile(sheet_area._num_le(bound) + rb"\Z")
+    assert bool(rows.match(f"{zeros}{value}\"".encode())) == (1 <= value <= bound)
+    col, other = bound % 16_384, value % 16_384
+    letters = re.compile(sheet_area._letters_le(col) + rb"\Z")
+    name = sheet_area.col_name(other)
+    assert bool(letters.match(name.encode())) == bool(letters.match(name.lower().encode())) == (other <= col)
