@@ -79,6 +79,7 @@ class _Ods:
         self.book, self.size = book, size
         self.table: _OdsTable | None = None
         self.tables = 0
+        self.done: list[_OdsTable] = []  # the tables read, as calamine expands them
         # the open row: repeats, cells pushed, first and last cell with a value, text, empty cells waiting
         self.row: list[int] | None = None
         self.first: int | None = None
@@ -192,6 +193,7 @@ class _Ods:
         t, self.table = self.table, None
         if t is None:
             return
+        self.done.append(t)
         where = f"part content.xml, table {self.tables}"
         if t.materialized > MAX_AREA:
             raise ReadError(f"{self.book}, {where}: {t.materialized:,} cells before its rows are repeated, past the limit of {MAX_AREA:,}")
