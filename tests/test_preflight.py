@@ -201,6 +201,8 @@ def test_cells_are_placed_as_calamine_places_them(tmp_path: Path, rows: list) ->
     fast = sheet_area.fast_bounds("s.xlsx", "sheet", iter([xml]))
     if fast is not None and expected is not None:
         assert fast[0] >= expected[1][0] and fast[1] >= expected[1][1]
+        again = sheet_area.fast_bounds("s.xlsx", "sheet", iter([xml]), fixed=(fast[1], fast[3]))
+        assert again is None or (fast[3] >= expected[1][0] and fast[1] >= expected[1][1])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

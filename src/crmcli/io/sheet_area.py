@@ -137,14 +137,19 @@ def _round_up(row: int) -> int:
     return (row // step + 1) * step - 1
 
 
-def fast_bounds(book: str, where: str, chunks: Iterator[bytes]) -> tuple[int, int, int] | None:
-    """(last row, last column, bytes) bounding every cell, or None when only an exact look will do.
+def fast_bounds(
+    book: str, where: str, chunks: Iterator[bytes], fixed: tuple[int, int] | None = None
+) -> tuple[int, int, int, int] | None:
+    """(row bound, last column, bytes, last row seen) bounding every cell, or None when only an
+    exact look will do. ``fixed`` (column, row): bounds that may not grow.
 
-    Every cell is taken to hold a value and the rectangle to start at A1: an upper bound.
+    Every cell is taken to hold a value and the rectangle to start at A1: an upper bound. The
+    row bound runs a little ahead of the rows (``_round_up``); the last row seen is exact.
     A tag is looked at whole: those beginning in the last 4 KiB of a chunk are looked at
     again with the start of the next (a tag longer than that is left to the exact reading).
     """
-    state = [-1, -1, 0]  # column and row bounds, moves
+    # column and row bounds, moves, last row seen, whether the bounds are fixed
+    state = [-1, -1, 0, -1, 0] if fixed is None else [fixed[0], fixed[1], 0, fixed[1], 1]
     size = 0
     tail = b""
     for chunk in chunks:
@@ -154,8 +159,8 @@ def fast_bounds(book: str, where: str, chunks: Iterator[bytes]) -> tuple[int, in
             i = chunk.rfind(b'<c r="', 0, i)
             if i < 0 or (m := REF.match(chunk, i + 6)):
                 break
-        if i >= 0 and m and (pos := parse_ref(m[1], m[2])) and pos[0] < GRID_ROWS:
-            state[1] = max(state[1], _round_up(pos[0]))
+        if i >= 0 and m and (pos := parse_ref(m[1], m[2])) and pos[0] < GRID_ROWS and not state[4]:
+            state[1], state[3] = max(state[1], _round_up(pos[0])), max(state[3], pos[0])
         if tail and not _fast_search(book, where, tail + chunk[: 2 * _TAG_MAX], 0, len(tail), state):
             return None
         if not _fast_search(book, where, chunk, 0, len(chunk) - _TAG_MAX, state):
@@ -163,7 +168,7 @@ def fast_bounds(book: str, where: str, chunks: Iterator[bytes]) -> tuple[int, in
         tail = chunk[-_TAG_MAX:]
     if tail and not _fast_search(book, where, tail, 0, len(tail), state):
         return None
-    return state[1], state[0], size
+    return state[1], state[0], size, state[3]
 
 
 _TAG_NAME = re.compile(rb"<(?!/)[^ \t\r\n>:]*:\Z")
@@ -209,21 +214,31 @@ def _fast_cell(book: str, where: str, buf: bytes, at: int, state: list[int]) -> 
     if pos[1] <= state[0] and pos[0] <= state[1]:
         return True
     state[2] += 1
-    if state[2] > 1000:
-        return False  # cells in no order: measure exactly
-    state[0], state[1] = max(state[0], pos[1]), max(state[1], _round_up(pos[0]))
+    if state[2] > 1000 or state[4]:
+        return False  # cells in no order, or past fixed bounds: measure exactly
+    state[0], state[1], state[3] = max(state[0], pos[1]), max(state[1], _round_up(pos[0])), max(state[3], pos[0])
     return True
+
+
+def _fits(row: int, col: int, size: int) -> bool:
+    """Does a rectangle from A1 to (row, col) pass ``judge``, the density judged from the bytes?"""
+    area = (row + 1) * (col + 1)
+    return area <= SPARSE_AREA or (area <= MAX_AREA and size >= area // SPARSE_RATIO * MIN_CELL_BYTES)
 
 
 def sheet_ok(book: str, where: str, chunks_factory: Callable[[], Iterator[bytes]]) -> None:
     """Refuse a worksheet part whose cells calamine could not hold (see the module docstring)."""
-    make = chunks_factory  # called again for the exact pass
+    make = chunks_factory  # called again for another pass
     fast = fast_bounds(book, where, utf16_as_utf8(read_ahead(make())))
     if fast is not None:
-        row, col, size = fast
-        area = (row + 1) * (col + 1)
-        if area <= SPARSE_AREA or (area <= MAX_AREA and size >= area // SPARSE_RATIO * MIN_CELL_BYTES):
+        row, col, size, last = fast
+        if _fits(row, col, size):
             return
+        # near the limit the rounded row bound may be too coarse: check again with the last row
+        # seen as a fixed bound (a million-row sheet: one more fast pass, not an exact one)
+        if last < row and _fits(last, col, size):
+            if fast_bounds(book, where, utf16_as_utf8(read_ahead(make())), fixed=(col, last)) is not None:
+                return
     box = xml_cells.Exact(book, where).run(utf16_as_utf8(make()))
     if box is not None:
         judge(book, where, box)
