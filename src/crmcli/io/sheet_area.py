@@ -7,7 +7,7 @@ every part of the workbook is streamed through zlib first (whichever sheet is op
 reading of the relationships can lead around the check) and the rectangle its cells span is
 measured against ``cell_area.judge``.
 
-The common case costs zlib and one regex pass per MiB (inflated a chunk ahead in a thread):
+The common case costs zlib and one regex pass per MiB:
 while every cell is written ``<c r="REF" [s=".."] [t=".."]>``, only references beyond the
 rectangle seen so far match, and the rectangle's rows grow from each chunk's last cell. Any
 other cell -- without ``r`` (placed by counting), prefixed, with other attributes (one could be
@@ -45,13 +45,13 @@ from crmcli.io.cell_area import (  # noqa: F401 - the limits are read from here 
     split_ref,
 )
 from crmcli.io.preflight import MAX_CELL_CHARS, ReadError, quote
-from crmcli.io.zip_parts import part_chunks, read_ahead, utf16_as_utf8
+from crmcli.io.zip_parts import part_chunks, utf16_as_utf8
 
 SST_FREE = 16 * 1024 * 1024  # shared strings up to this size need no further look
 SST_RATIO = 20  # larger ones inflating more than this are a bomb (real ones pack 3-8:1)
 SST_MAX_STRINGS = 32 * 1024 * 1024  # strings calamine keeps (24 bytes each before their text)
-# 1 MiB a regex call: larger chunks saved no time (the import opens its database after this
-# check, so nothing waits for the GIL) and raised the import's peak memory by 13 MB
+# 1 MiB a regex call: larger chunks saved no time and raised the import's peak memory by 13 MB
+# (inflating in a thread ahead of the search saved none either: zlib kept the GIL)
 FAST_CHUNK = 1 << 20
 _TAG_MAX = 4096  # a cell tag longer than this (a prefix that long, say) is left to the exact reading
 
@@ -229,7 +229,7 @@ def _fits(row: int, col: int, size: int) -> bool:
 def sheet_ok(book: str, where: str, chunks_factory: Callable[[], Iterator[bytes]]) -> None:
     """Refuse a worksheet part whose cells calamine could not hold (see the module docstring)."""
     make = chunks_factory  # called again for another pass
-    fast = fast_bounds(book, where, utf16_as_utf8(read_ahead(make())))
+    fast = fast_bounds(book, where, utf16_as_utf8(make()))
     if fast is not None:
         row, col, size, last = fast
         if _fits(row, col, size):
@@ -237,7 +237,7 @@ def sheet_ok(book: str, where: str, chunks_factory: Callable[[], Iterator[bytes]
         # near the limit the rounded row bound may be too coarse: check again with the last row
         # seen as a fixed bound (a million-row sheet: one more fast pass, not an exact one)
         if last < row and _fits(last, col, size):
-            if fast_bounds(book, where, utf16_as_utf8(read_ahead(make())), fixed=(col, last)) is not None:
+            if fast_bounds(book, where, utf16_as_utf8(make()), fixed=(col, last)) is not None:
                 return
     box = xml_cells.Exact(book, where).run(utf16_as_utf8(make()))
     if box is not None:

@@ -169,52 +169,6 @@ def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: in
                 return
 
 
-def read_ahead(chunks: Iterator[bytes], depth: int = 3) -> Iterator[bytes]:
-    """``chunks`` produced by a helper thread, a few ahead: zlib and the file reads release the
-    GIL, so inflating the next MiB overlaps with searching this one."""
-    import queue
-    import threading
-
-    box: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        box.put(chunk, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            item: object = end
-        except BaseException as exc:  # handed to the consumer
-            item = exc
-        while not stop.is_set():
-            try:
-                box.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    thread = threading.Thread(target=produce, name="crm-preflight-inflate", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = box.get()
-            if item is end:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        thread.join()
-
-
 def utf16_as_utf8(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """A UTF-16 part re-encoded as UTF-8, so that the byte patterns below apply to it."""
     import codecs
