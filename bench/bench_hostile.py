@@ -139,7 +139,11 @@ def table(outcomes: list[Outcome]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for k, r in enumerate(rows):
-        out.append("  ".join(c.rjust(w) if i in (1, 2, 3, 4) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+        out.append(
+            "  ".join(
+                c.rjust(w) if i in (1, 2, 3, 4) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+        )
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -169,7 +173,11 @@ def run(sizes: list[int] | None = None) -> list[Result]:
     floor column), and a file missing any target (exit, one line, memory) gets target 0."""
     return [
         Result(
-            operation=f"hostile: {o.name}", size=_size(o.size), ours=o.seconds, floor=SECONDS, peak_mb=o.rss_mb,
+            operation=f"hostile: {o.name}",
+            size=_size(o.size),
+            ours=o.seconds,
+            floor=SECONDS,
+            peak_mb=o.rss_mb,
             target=1.0 if o.met or o.seconds >= SECONDS else 0.0,
             note=f"exit {_code(o.code)}; " + (o.errors[0][:70] if o.errors else "no stderr"),
         )
@@ -185,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = bench(args.only, args.keep)
     print(table(outcomes))
     missed = [o.name for o in outcomes if not o.met]
-    sys.stderr.write(f"bench: {len(outcomes) - len(missed)} of {len(outcomes)} met the target" + (f"; missed: {', '.join(missed)}" if missed else "") + "\n")
+    sys.stderr.write(
+        f"bench: {len(outcomes) - len(missed)} of {len(outcomes)} met the target"
+        + (f"; missed: {', '.join(missed)}" if missed else "")
+        + "\n"
+    )
     return 1 if missed else 0
 
 

@@ -114,7 +114,9 @@ def shared_strings_bomb(d: Path, megabytes: int = 24) -> Path:
 
 def shared_strings_count(d: Path) -> Path:
     """uniqueCount says 10^11: calamine reserves room for that many strings first (2.4 TB)."""
-    shared = f'<?xml version="1.0" encoding="UTF-8"?><sst {NS} uniqueCount="100000000000"><si><t>x</t></si></sst>'.encode()
+    shared = (
+        f'<?xml version="1.0" encoding="UTF-8"?><sst {NS} uniqueCount="100000000000"><si><t>x</t></si></sst>'.encode()
+    )
     return write_xlsx(d / "shared-strings-count.xlsx", sheet_xml(), shared)
 
 
@@ -129,7 +131,9 @@ def zip_bomb(d: Path, megabytes: int = 300) -> Path:
         info = zipfile.ZipInfo("xl/worksheets/sheet1.xml")
         info.compress_type = zipfile.ZIP_DEFLATED
         with zf.open(info, "w", force_zip64=True) as fh:
-            fh.write(sheet_xml().removesuffix(b"</sheetData></worksheet>") + b'<row r="3"><c r="A3" t="inlineStr"><is><t>')
+            fh.write(
+                sheet_xml().removesuffix(b"</sheetData></worksheet>") + b'<row r="3"><c r="A3" t="inlineStr"><is><t>'
+            )
             chunk = b"A" * (1 << 20)
             for _ in range(megabytes):
                 fh.write(chunk)
@@ -241,7 +245,12 @@ def xls_bytes(cells: list[tuple[int, int, str | float]], dimensions: tuple[int, 
     return cfb({"Workbook": glob + sheet})
 
 
-XLS_OK: list[tuple[int, int, str | float]] = [(0, 0, "客户名称"), (0, 1, "联系电话"), (1, 0, "A公司"), (1, 1, "13800000001")]
+XLS_OK: list[tuple[int, int, str | float]] = [
+    (0, 0, "客户名称"),
+    (0, 1, "联系电话"),
+    (1, 0, "A公司"),
+    (1, 1, "13800000001"),
+]
 
 
 def xls_dimensions(d: Path) -> Path:
@@ -282,7 +291,13 @@ def write_xlsb(path: Path, cells: list[tuple[int, int, str | float]]) -> Path:
         value = _wide(v) if isinstance(v, str) else struct.pack("<d", v)
         sheet += _b12(0x0006 if isinstance(v, str) else 0x0005, struct.pack("<II", c, 0) + value)
     sheet += _b12(0x0092)
-    workbook = _b12(0x0083) + _b12(0x008F) + _b12(0x009C, struct.pack("<II", 0, 1) + _wide("rId1") + _wide("客户")) + _b12(0x0090) + _b12(0x0084)
+    workbook = (
+        _b12(0x0083)
+        + _b12(0x008F)
+        + _b12(0x009C, struct.pack("<II", 0, 1) + _wide("rId1") + _wide("客户"))
+        + _b12(0x0090)
+        + _b12(0x0084)
+    )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("_rels/.rels", RELS.replace("workbook.xml", "workbook.bin"))
         zf.writestr("xl/_rels/workbook.bin.rels", WORKBOOK_RELS.replace("sheet1.xml", "sheet1.bin"))
@@ -383,4 +398,3 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
     "csv: a 5 MB cell": (big_cell, "cell longer than"),
     "csv: UTF-8 with a GBK row": (mixed_encoding, "line 21"),
 }
-

@@ -38,7 +38,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, P
 
 
 @pytest.fixture(scope="module")
-def outcomes(hostile: tuple[Path, dict[str, Path]], tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Run], Path, set[str]]:
+def outcomes(
+    hostile: tuple[Path, dict[str, Path]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Run], Path, set[str]]:
     """Every hostile file through `crm import`, in parallel processes, all against one database."""
     d, files = hostile
     before = {p.name for p in d.iterdir()}
@@ -60,7 +62,9 @@ def _measured(path: Path, env: dict[str, str]) -> Run:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_hostile_input_is_refused_cheaply(hostile: tuple[Path, dict[str, Path]], outcomes: tuple[dict[str, Run], Path, set[str]], name: str) -> None:
+def test_hostile_input_is_refused_cheaply(
+    hostile: tuple[Path, dict[str, Path]], outcomes: tuple[dict[str, Run], Path, set[str]], name: str
+) -> None:
     path, needle = hostile[1][name], H.HOSTILE[name][1]
     run = outcomes[0][name]
     assert run.returncode == 1, (name, run.returncode, run.stdout[-300:], run.stderr[-300:])
@@ -103,7 +107,9 @@ def test_the_hostile_files_are_what_they_claim(hostile: tuple[Path, dict[str, Pa
     assert files["xlsx: one cell at XFD1048576"].stat().st_size < 4000
     with zipfile.ZipFile(files["xlsx: shared strings at 70:1"]) as zf:
         info = zf.getinfo("xl/sharedStrings.xml")
-    assert info.file_size > 20 << 20 and 40 < info.file_size / info.compress_size < 100  # under the zip-bomb check's 100:1
+    assert (
+        info.file_size > 20 << 20 and 40 < info.file_size / info.compress_size < 100
+    )  # under the zip-bomb check's 100:1
     assert files["ods: cells repeated over 16,384 columns"].stat().st_size < 4000
     raw = files["csv: UTF-8 with a GBK row"].read_bytes()
     with pytest.raises(UnicodeDecodeError):
@@ -141,7 +147,9 @@ def test_real_xls_and_xlsb_workbooks_still_import(crm_env: Path, tmp_path: Path)
 
 
 def test_real_gbk_and_utf8_files_still_import(crm_env: Path, tmp_path: Path) -> None:
-    rows = ["客户名称,联系电话,所属行业,备注"] + [f"华东{i}号贸易有限公司,139{i:08d},零售业,客户对方案感兴趣，需要报价" for i in range(300)]
+    rows = ["客户名称,联系电话,所属行业,备注"] + [
+        f"华东{i}号贸易有限公司,139{i:08d},零售业,客户对方案感兴趣，需要报价" for i in range(300)
+    ]
     text = "\r\n".join(rows) + "\r\n"
     for encoding in ("gbk", "utf-8"):
         path = tmp_path / f"{encoding}.csv"
@@ -173,7 +181,9 @@ cell_xml = st.tuples(
 row_xml = st.tuples(st.one_of(st.none(), st.integers(1, 60)), st.lists(cell_xml, max_size=6), st.booleans())
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(st.lists(row_xml, min_size=1, max_size=8))
 def test_cells_are_placed_as_calamine_places_them(tmp_path: Path, rows: list) -> None:  # type: ignore[type-arg]
     """The exact reading agrees with calamine's own range, cells with or without r, rows with or
@@ -189,7 +199,11 @@ def test_cells_are_placed_as_calamine_places_them(tmp_path: Path, rows: list) ->
         body += f"<row{attrs}>"
         for with_r, col, value, prefix in cells:
             ref = f' r="{sheet_area.col_name(col)}{number or 1}"' if with_r else ""
-            body += f"<{prefix}c{ref}{value}>" if value == "/" else f"<{prefix}c{ref}>{value.replace('v>', prefix + 'v>')}</{prefix}c>"
+            body += (
+                f"<{prefix}c{ref}{value}>"
+                if value == "/"
+                else f"<{prefix}c{ref}>{value.replace('v>', prefix + 'v>')}</{prefix}c>"
+            )
         body += "</row>"
     body = body.replace("<x:c", '<x:c xmlns:x="urn:x"', 1)
     xml = H.sheet_xml(body, header="")
@@ -206,7 +220,13 @@ def test_cells_are_placed_as_calamine_places_them(tmp_path: Path, rows: list) ->
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(1, 4), st.lists(st.tuples(st.integers(1, 5), st.booleans()), min_size=1, max_size=5)), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 4), st.lists(st.tuples(st.integers(1, 5), st.booleans()), min_size=1, max_size=5)),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_ods_repeats_are_expanded_as_calamine_expands_them(tmp_path: Path, rows: list) -> None:  # type: ignore[type-arg]
     from crmcli.io import ods_area
 
@@ -227,8 +247,19 @@ def test_ods_repeats_are_expanded_as_calamine_expands_them(tmp_path: Path, rows:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from([b"a,b;c\td", b"x,", b"y"]), st.integers(0, 20_000), st.sampled_from([b"\n", b"\r\n", b"\r"])), max_size=12))
-def test_text_lines_are_measured_as_a_split_measures_them(tmp_path: Path, parts: list[tuple[bytes, int, bytes]]) -> None:
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"a,b;c\td", b"x,", b"y"]),
+            st.integers(0, 20_000),
+            st.sampled_from([b"\n", b"\r\n", b"\r"]),
+        ),
+        max_size=12,
+    )
+)
+def test_text_lines_are_measured_as_a_split_measures_them(
+    tmp_path: Path, parts: list[tuple[bytes, int, bytes]]
+) -> None:
     from crmcli.io import preflight
 
     data = b"".join(piece * n + end for piece, n, end in parts)
@@ -249,7 +280,13 @@ def test_text_lines_are_measured_as_a_split_measures_them(tmp_path: Path, parts:
 
 
 # Chinese text a GBK program writes (GB2312 hanzi, full-width punctuation, ASCII)
-gbk_text = st.text(st.sampled_from("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研质民经济发展，。、；：？！“”（）0123456789ABCxyz "), min_size=1, max_size=30)
+gbk_text = st.text(
+    st.sampled_from(
+        "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研质民经济发展，。、；：？！“”（）0123456789ABCxyz "
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -277,7 +314,9 @@ def test_a_file_saying_utf8_names_its_first_line_that_is_not(tmp_path: Path) -> 
     from crmcli.io import readers
 
     path = tmp_path / "bom.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + "客户名称,联系电话\r\nA公司,13800000001\r\n".encode() + "B公司,13800000002\r\n".encode("gbk"))
+    path.write_bytes(
+        b"\xef\xbb\xbf" + "客户名称,联系电话\r\nA公司,13800000001\r\n".encode() + "B公司,13800000002\r\n".encode("gbk")
+    )
     with pytest.raises(readers.ReadError, match="UTF-8 BOM but line 3 is not valid UTF-8"):
         readers.detect_encoding(path)
 
@@ -290,7 +329,7 @@ def test_the_fast_pattern_bounds_are_exact(bound: int, value: int, zeros: str) -
     from crmcli.io import sheet_area
 
     rows = re.compile(sheet_area._num_le(bound) + rb"\Z")
-    assert bool(rows.match(f"{zeros}{value}\"".encode())) == (1 <= value <= bound)
+    assert bool(rows.match(f'{zeros}{value}"'.encode())) == (1 <= value <= bound)
     col, other = bound % 16_384, value % 16_384
     letters = re.compile(sheet_area._letters_le(col) + rb"\Z")
     name = sheet_area.col_name(other)

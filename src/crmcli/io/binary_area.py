@@ -125,7 +125,9 @@ def _sheet(book: str, where: str, stream: bytes, pos: int) -> None:
             if len(data) >= 4:
                 row, col = struct.unpack_from("<HH", data)
                 if col >= GRID_COLS:
-                    raise ReadError(f"{book}, {where}: cell {cell_name(row, col)} lies outside Excel's grid (A1:XFD1048576)")
+                    raise ReadError(
+                        f"{book}, {where}: cell {cell_name(row, col)} lies outside Excel's grid (A1:XFD1048576)"
+                    )
                 cells.add(row, col)
                 if typ == _FORMULA:
                     formulas.add(row, col)
@@ -134,7 +136,9 @@ def _sheet(book: str, where: str, stream: bytes, pos: int) -> None:
             last = struct.unpack_from("<H", data, len(data) - 2)[0]
             if last >= first and len(data) == 6 + 6 * (last - first + 1):
                 if last >= GRID_COLS:
-                    raise ReadError(f"{book}, {where}: cell {cell_name(row, last)} lies outside Excel's grid (A1:XFD1048576)")
+                    raise ReadError(
+                        f"{book}, {where}: cell {cell_name(row, last)} lies outside Excel's grid (A1:XFD1048576)"
+                    )
                 cells.add(row, first, 0)
                 cells.add(row, last, last - first + 1)
         elif typ == _DIMENSIONS and len(data) in (10, 14):

@@ -82,7 +82,6 @@ def outside_grid(book: str, where: str, ref: bytes | str) -> ReadError:
 REF = re.compile(rb"([A-Za-z]+)([0-9]+)\"")
 
 
-
 def parse_ref(letters: bytes, digits: bytes) -> tuple[int, int] | None:
     """calamine's get_row_column: (row, col) 0-based with u32 arithmetic; None when it errs."""
     col = 0
@@ -94,7 +93,6 @@ def parse_ref(letters: bytes, digits: bytes) -> tuple[int, int] | None:
     if row == 0 or col == 0:
         return None
     return row - 1, col - 1
-
 
 
 ASCII_WS = b" \t\n\x0c\r"

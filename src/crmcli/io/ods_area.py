@@ -100,7 +100,9 @@ class _Ods:
                             pos = m.start(4)
                             break
                         if buf[m.start(4) : m.start(4) + 3].upper() == b"<!D":  # quick-xml reads on past it
-                            raise ReadError(f"{self.book}, part content.xml: a DOCTYPE inside the document; refusing it")
+                            raise ReadError(
+                                f"{self.book}, part content.xml: a DOCTYPE inside the document; refusing it"
+                            )
                         return  # not XML: calamine stops with an error, having allocated nothing
                     pos = m.end()
                     self.token(m[1], m[2], m[3], self.offset + m.start(), self.offset + m.end())
@@ -137,7 +139,9 @@ class _Ods:
                 s, r, spaces, t, v = self.cell
                 spaces += _int_attr(attrs, b"text:c", 1)
                 if spaces > MAX_CELL_CHARS:
-                    raise ReadError(f"{self.book}, part content.xml: a cell of more than {MAX_CELL_CHARS:,} spaces (text:s)")
+                    raise ReadError(
+                        f"{self.book}, part content.xml: a cell of more than {MAX_CELL_CHARS:,} spaces (text:s)"
+                    )
                 self.cell = (s, r, spaces, t, v)
         elif self.row is not None:  # table:table-cell or table:covered-table-cell
             if end:
@@ -196,7 +200,9 @@ class _Ods:
         self.done.append(t)
         where = f"part content.xml, table {self.tables}"
         if t.materialized > MAX_AREA:
-            raise ReadError(f"{self.book}, {where}: {t.materialized:,} cells before its rows are repeated, past the limit of {MAX_AREA:,}")
+            raise ReadError(
+                f"{self.book}, {where}: {t.materialized:,} cells before its rows are repeated, past the limit of {MAX_AREA:,}"
+            )
         if t.first_row is None:
             return
         box = Box(t.first_row, t.last_row - 1, t.c0, t.c1, t.values)
@@ -219,5 +225,3 @@ def check_ods(path: Path, zf: zipfile.ZipFile) -> None:
     for info in zf.infolist():
         if info.filename == "content.xml":
             _Ods(path.name, info.file_size).run(utf16_as_utf8(part_chunks(path, zf, info)))
-
-

@@ -73,7 +73,9 @@ def _not_regular(path: Path, mode: int) -> ReadError:
     what = _kind(mode)
     if what == "a directory":
         return ReadError(f"{path} is a directory, not a file")
-    return ReadError(f"{path} is {what}, not a regular file; crm import reads files only (save the data to a file first)")
+    return ReadError(
+        f"{path} is {what}, not a regular file; crm import reads files only (save the data to a file first)"
+    )
 
 
 def open_regular(path: Path) -> IO[bytes]:
@@ -188,7 +190,9 @@ def scan_text(path: Path) -> bool:
             seps = [a + b for a, b in zip(prior, _count(buf, 0, end), strict=True)] if length >= MAX_COLUMNS else prior
             _refuse_line(path, start, length, seps)
             if e < 0:
-                prior = seps if length >= MAX_COLUMNS else [a + b for a, b in zip(prior, _count(buf, 0, n), strict=True)]
+                prior = (
+                    seps if length >= MAX_COLUMNS else [a + b for a, b in zip(prior, _count(buf, 0, n), strict=True)]
+                )
                 base += n
                 continue
             k = _after(buf, e)
@@ -244,7 +248,9 @@ class RowGuard:
     def rows(self, reader: Iterator[list[str]]) -> Iterator[list[str]]:
         for row in reader:
             if len(row) > MAX_COLUMNS:
-                raise ReadError(f"{self.name}, line {self.line:,}: a row of more than {MAX_COLUMNS:,} columns (Excel's limit)")
+                raise ReadError(
+                    f"{self.name}, line {self.line:,}: a row of more than {MAX_COLUMNS:,} columns (Excel's limit)"
+                )
             self.pending = 0
             yield row
 

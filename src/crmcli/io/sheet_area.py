@@ -58,6 +58,7 @@ _TAG_MAX = 4096  # a cell tag longer than this (a prefix that long, say) is left
 
 # --------------------------------------------------------------------------- xlsx cells: fast
 
+
 def _num_le(n: int) -> bytes:
     """A decimal number (leading zeros allowed) not greater than ``n`` >= 1, then a quote.
 
@@ -70,7 +71,9 @@ def _num_le(n: int) -> bytes:
         d = s[i] - 48
         if d > 0 and not (i == 0 and d == 1):
             rest = len(s) - i - 1
-            alts.append(s[:i] + b"[%s-%d]" % (b"1" if i == 0 else b"0", d - 1) + (b"[0-9]{%d}" % rest if rest else b"") + b'"')
+            alts.append(
+                s[:i] + b"[%s-%d]" % (b"1" if i == 0 else b"0", d - 1) + (b"[0-9]{%d}" % rest if rest else b"") + b'"'
+            )
     alts.append(s + b'"')
     return b"0*+(?:" + b"|".join(alts) + b")"
 
@@ -314,7 +317,9 @@ def check_xlsx(path: Path, zf: zipfile.ZipFile) -> None:
     for info in zf.infolist():
         key = info.filename.replace("\\", "/").lower()
         if key in seen:
-            raise ReadError(f"{path.name}: parts {quote(seen[key])} and {quote(info.filename)} have the same name; refusing it")
+            raise ReadError(
+                f"{path.name}: parts {quote(seen[key])} and {quote(info.filename)} have the same name; refusing it"
+            )
         seen[key] = info.filename
     for info in zf.infolist():
         if info.filename.replace("\\", "/").lower().endswith("sharedstrings.xml"):

@@ -40,15 +40,24 @@ _SKIP = (
     rb"|<(?![!?/])(?!" + _RELEVANT + rb"(?:[ \t\r\n>]|/>))" + BODY + rb">)*+"
 )
 _TOKEN = re.compile(
-    _SKIP + rb"(?:<(/?)(" + _RELEVANT + rb")(?=[ \t\r\n/>])(" + BODY + rb")>(?=([^<]*</(?:[^ \t\r\n>:]*:)?c[ \t\r\n]*>))?|(<))",
+    _SKIP
+    + rb"(?:<(/?)("
+    + _RELEVANT
+    + rb")(?=[ \t\r\n/>])("
+    + BODY
+    + rb")>(?=([^<]*</(?:[^ \t\r\n>:]*:)?c[ \t\r\n]*>))?|(<))",
     re.S,
 )
 _SKIP_ONLY = re.compile(_SKIP, re.S)
 INCOMPLETE = re.compile(
-    rb"<(?:!--(?:(?!-->).)*|!\[CDATA\[(?:(?!\]\]>).)*|\?(?:(?!\?>).)*|![^>]*|/[^>]*|" + BODY + rb"(?:\"[^\"]*|'[^']*)?)\Z",
+    rb"<(?:!--(?:(?!-->).)*|!\[CDATA\[(?:(?!\]\]>).)*|\?(?:(?!\?>).)*|![^>]*|/[^>]*|"
+    + BODY
+    + rb"(?:\"[^\"]*|'[^']*)?)\Z",
     re.S,
 )
 _SIMPLE_CELL = re.compile(rb" r=\"([A-Za-z]+)([0-9]+)\"(?: [st]=\"[^\"]*\")*\Z")
+
+
 class Exact:
     """Cell positions as calamine's XlsxCellReader finds them (rows and cells without ``r``
     are placed by counting), for cells that hold a value."""

@@ -57,11 +57,12 @@ def check_zip(path: Path, kind: str | None = None) -> None:
                 with zf.open(info) as part:
                     declared = _prolog_declares_dtd(part)
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-                raise ReadError(f"{path.name} is damaged or incomplete: cannot read part {info.filename} ({exc})") from None
+                raise ReadError(
+                    f"{path.name} is damaged or incomplete: cannot read part {info.filename} ({exc})"
+                ) from None
             if declared:
                 raise ReadError(
-                    f"{path.name}: part {info.filename} declares a DOCTYPE or ENTITY (workbooks never do); "
-                    "refusing it"
+                    f"{path.name}: part {info.filename} declares a DOCTYPE or ENTITY (workbooks never do); refusing it"
                 )
         if kind == "ods":
             from crmcli.io import ods_area
@@ -155,7 +156,9 @@ def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: in
             try:
                 out = inflater.decompress(pending, size)
             except zlib.error as exc:
-                raise ReadError(f"{book} is damaged or incomplete: cannot inflate part {info.filename} ({exc})") from None
+                raise ReadError(
+                    f"{book} is damaged or incomplete: cannot inflate part {info.filename} ({exc})"
+                ) from None
             pending = inflater.unconsumed_tail
             produced += len(out)
             if produced > info.file_size:
