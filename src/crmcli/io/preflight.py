@@ -28,6 +28,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -165,8 +166,15 @@ def _count(buf: bytes, lo: int, hi: int) -> list[int]:
     return [buf.count(sep, lo, hi) for sep in _SEPARATORS]
 
 
-def scan_text(path: Path) -> bool:
-    """Refuse a text file with a line past MAX_LINE_BYTES or MAX_COLUMNS; return whether it holds a NUL byte.
+@dataclass
+class TextScan:
+    has_nul: bool  # a NUL byte somewhere
+    quoted: bool  # a double quote somewhere: a quoted cell may hold line breaks
+
+
+def scan_text(path: Path) -> TextScan:
+    """Refuse a text file with a line past MAX_LINE_BYTES or MAX_COLUMNS; say whether it holds
+    a NUL byte or a quote.
 
     One pass over the raw bytes, 1 MiB at a time, before anything is decoded, stopping at the
     first bad line. A line of 16 KiB or more covers a whole aligned 8 KiB block with no line
@@ -174,7 +182,7 @@ def scan_text(path: Path) -> bool:
     costs one short ``rfind`` per 8 KiB. A "line" ends at LF, CR or CRLF; separators are commas,
     tabs and semicolons (quoted ones count too). In UTF-16 these are bytes: a conservative count.
     """
-    has_nul = False
+    has_nul = quoted = False
     base = 0  # file offset of buf[0]
     start = 0  # file offset where the current line began
     prior = [0, 0, 0]  # separators of the current line before buf
@@ -183,6 +191,8 @@ def scan_text(path: Path) -> bool:
             n = len(buf)
             if not has_nul and b"\x00" in buf:
                 has_nul = True
+            if not quoted and b'"' in buf:
+                quoted = True
             # the line running into this buffer
             e = _first_break(buf, 0)
             end = n if e < 0 else e
@@ -216,26 +226,32 @@ def scan_text(path: Path) -> bool:
                 start = base + r + 1
             prior = _count(buf, start - base, n)
             base += n
-    return has_nul
+    return TextScan(has_nul, quoted)
 
 
 class RowGuard:
     """What the csv module may hold for one row: MAX_LINE_BYTES characters and MAX_COLUMNS cells.
 
     ``scan_text`` has measured the raw lines; a quoted cell can still hold line breaks (one
-    row over many lines), and UTF-16 can hide them from a byte scan. So the lines handed to the
-    csv module are read with a bounded ``readline`` and counted until the row they belong to is
-    complete; a row past either limit is refused before it is built.
+    row over many lines), and UTF-16 can hide them from a byte scan. So, in such files, the
+    lines handed to the csv module are counted until the row they belong to is complete (read
+    with a bounded ``readline`` when the byte scan could not measure them), and a row past
+    either limit is refused before it is built. A file without quotes, not UTF-16, needs none
+    of this: each of its rows is one of the lines already measured.
     """
 
-    def __init__(self, text: IO[str], name: str) -> None:
-        self.text, self.name = text, name
+    def __init__(self, text: IO[str], name: str, measured: bool) -> None:
+        self.text, self.name, self.measured = text, name, measured
         self.pending = 0  # characters read for the row being parsed
         self.line = 0  # physical lines read
 
     def lines(self) -> Iterator[str]:
-        readline = self.text.readline
-        while line := readline(MAX_LINE_BYTES + 1):
+        if self.measured:  # no line is longer than MAX_LINE_BYTES: read them the fast way
+            source: Iterator[str] = iter(self.text)
+        else:
+            readline = self.text.readline
+            source = iter(lambda: readline(MAX_LINE_BYTES + 1), "")
+        for line in source:
             self.line += 1
             self.pending += len(line)
             if self.pending > MAX_LINE_BYTES:

@@ -301,15 +301,18 @@ def _delimiter(first_line: str, suffix: str) -> str:
 
 def _open_text(path: Path, checked: Callable[[], None] | None = None) -> Table:
     # lines and columns measured on the raw bytes first: nothing is decoded or parsed before
-    has_nul = preflight.scan_text(path)
+    scan = preflight.scan_text(path)
     if checked:
         checked()
     encoding, skip = detect_encoding(path)
     fh = preflight.open_regular(path)
     fh.seek(skip)
     text = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline="")
-    guard = preflight.RowGuard(text, path.name)
-    lines = guard.lines()
+    utf16 = encoding.startswith("utf-16")
+    # rows that may run over several lines (quoted line breaks, or lines UTF-16 hid from the byte
+    # scan) go through the guard; other files' rows are their lines, measured already
+    guard = preflight.RowGuard(text, path.name, measured=not utf16) if scan.quoted or utf16 else None
+    lines: Iterator[str] = guard.lines() if guard else iter(text)
     first = next(lines, "")
     hint = first.strip().lower()
     if len(hint) == 5 and hint.startswith("sep="):
@@ -321,14 +324,14 @@ def _open_text(path: Path, checked: Callable[[], None] | None = None) -> Table:
         delimiter = _delimiter(first, path.suffix.lower())
     # In UTF-8 and GB18030 a NUL byte is a NUL character; in UTF-16 every ASCII letter has
     # one, so there each row is checked after decoding.
-    has_nul = has_nul or encoding.startswith("utf-16")
+    has_nul = scan.has_nul or utf16
     # the csv module's limit is per process: set it to ours (a 1 MB cell is then rejected row by row)
     csv.field_size_limit(CSV_FIELD_LIMIT)
 
     def rows() -> Iterator[Row]:
         reader = csv.reader(rest, delimiter=delimiter)
         try:
-            yield from guard.rows(reader)
+            yield from (guard.rows(reader) if guard else reader)
         except csv.Error as exc:
             if "field limit" in str(exc):
                 raise ReadError(
