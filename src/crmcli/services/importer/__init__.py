@@ -88,15 +88,20 @@ class _Opener:
         self.table: readers.Table | None = None
         self.located: readers.Located | None = None
         self.error: BaseException | None = None
+        # set once the file passed its pre-flight (or failed): opening the database then, not
+        # before, leaves the GIL to the pre-flight's regex, and overlaps calamine instead
+        self.checked = threading.Event()
         self.thread = threading.Thread(target=self._run, name="crm-import-reader", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         try:
-            self.table = readers.open_table(self.path, self.opts.sheet)
+            self.table = readers.open_table(self.path, self.opts.sheet, checked=self.checked.set)
             self.located = readers.locate_header(self.table, {**custom_headers(self.opts.custom), **self.opts.mapping})
         except BaseException as exc:  # handed to the caller by result()
             self.error = exc
+        finally:
+            self.checked.set()
 
     def result(self) -> tuple[readers.Table, readers.Located]:
         self.thread.join()
@@ -128,6 +133,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     gc.disable()
     try:
         if not hasattr(engine, "connect"):
+            opener.checked.wait()
             engine = engine()  # type: ignore[operator]
         table, located = opener.result()
         header = located.header
