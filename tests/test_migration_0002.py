@@ -24,9 +24,15 @@ TABLES = ("customer", "follow_up", "stage_change", "deal", "tag", "import_batch"
 
 
 def rows(path: Path, table: str, exclude: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+    """The table's rows, in the columns the 0001 release had (later releases add columns)."""
+    old = sqlite3.connect(FIXTURE)
+    try:
+        columns = [r[1] for r in old.execute(f"PRAGMA table_info({table})")]
+    finally:
+        old.close()
     con = sqlite3.connect(path)
     try:
-        cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in exclude]
+        cols = [c for c in columns if c not in exclude]
         return list(con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY rowid"))
     finally:
         con.close()

@@ -44,8 +44,9 @@ class Customer(SQLModel, table=True):
     code: str = Field(unique=True)
     name: str
     name_key: str
-    phone: str
-    phone_key: str
+    phone: str | None = None  # a customer may have none (spec §3): then phone_key is ''
+    phone_key: str = Field(default="", sa_column_kwargs={"server_default": text("''")})
+    other_phones: str | None = None  # further numbers, "; "-joined as shown; their keys in customer_phone
     contact: str | None = None
     title: str | None = None
     email: str | None = None
@@ -56,6 +57,9 @@ class Customer(SQLModel, table=True):
     owner: str | None = None
     need: str | None = None
     notes: str | None = None
+    address: str | None = None
+    wechat: str | None = None
+    region: str | None = None
     amount: float | None = None
     expected_close: dt.date | None = None
     lost_reason: str | None = None
@@ -217,3 +221,14 @@ class Change(SQLModel, table=True):
     before: str | None = None  # JSON of the row's fields before (update, delete)
     after: str | None = None  # JSON after (insert, update)
     customer_id: int | None = None  # the customer it belongs to, for `crm history REF`
+
+
+class CustomerPhone(SQLModel, table=True):
+    """A customer's other phones by key, so that matching and REF lookup use every phone (spec §3)."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "customer_phone"
+    __table_args__ = (Index("ix_customer_phone_key_other", "phone_key"),)
+
+    customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True))
+    phone_key: str = Field(sa_column=Column(String, primary_key=True))

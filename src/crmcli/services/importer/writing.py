@@ -29,7 +29,7 @@ Job = tuple[str, list[tuple[Any, ...]]]  # a statement and the rows of parameter
 _insert_row = operator.itemgetter(*INSERT_COLUMNS)
 _FOLLOW_UP_COLUMNS = ("customer_id", "date", "method", "content", "feedback", '"by"', "next_date", "next_plan")
 # Columns an INSERT may leave out when a chunk has no value for them: no default but NULL.
-_NULL_DEFAULT = frozenset(INSERT_COLUMNS + _FOLLOW_UP_COLUMNS) - {"level", "stage"}
+_NULL_DEFAULT = frozenset(INSERT_COLUMNS + _FOLLOW_UP_COLUMNS) - {"level", "stage", "phone_key"}
 
 
 def _chunk_jobs(
