@@ -174,8 +174,10 @@ def test_a_0003_database_is_upgraded_to_the_change_log(crm: Crm, crm_env: Path) 
     assert revision(crm_env) == HEAD and counts(crm_env, tables) == before
     assert len(list(crm_env.parent.glob("crm.db.bak-0003-*"))) == 1
     assert [s["kind"] for s in sets] == ["import"] and sets[0]["batch_id"] == 1
-    regions = {r["name"]: r["fields"]["region"] for r in crm.json("list")}
-    assert regions["ABC科技有限公司"] == "华东"
+    listed = {r["name"]: r for r in crm.json("list")}
+    # its custom field 客户所属区域 became the built-in region (0007); the money field stayed custom
+    assert listed["ABC科技有限公司"]["region"] == "华东" and listed["ABC科技有限公司"]["fields"] == {"budget": 120000}
+    assert {f["key"]: f["hidden"] for f in crm.json("field", "list")} == {"region": True, "budget": False}
     out = crm.json("import", "--undo", "1")
     assert out["deleted_customers"] >= 1
     con = sqlite3.connect(crm_env)

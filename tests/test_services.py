@@ -81,17 +81,17 @@ def test_stage_rules(store: SqliteStore) -> None:
 
 def test_custom_field_values_are_canonical(store: SqliteStore) -> None:
     with store.write() as conn:
-        region, _ = custom_fields.add(conn, "region", label="区域", type_="choice", choices=["华东", "华南"])
+        tier, _ = custom_fields.add(conn, "tier", label="分层", type_="choice", choices=["金牌", "银牌"])
         budget, _ = custom_fields.add(conn, "budget", label="预算", type_="money")
         when, _ = custom_fields.add(conn, "since", label="开始", type_="date")
-    assert custom_fields.parse_value(region, " 华东 ", TODAY) == "华东"
+    assert custom_fields.parse_value(tier, " 金牌 ", TODAY) == "金牌"
     assert custom_fields.parse_value(budget, "1.5万", TODAY) == "15000"
     assert custom_fields.parse_value(budget, 12.5, TODAY) == "12.5"
     assert custom_fields.parse_value(when, "5月8日", TODAY) == "2026-05-08"
-    assert custom_fields.parse_value(region, "-", TODAY) is None  # an empty marker
-    with pytest.raises(ParseError, match="region"):
-        custom_fields.parse_value(region, "西北", TODAY)
+    assert custom_fields.parse_value(tier, "-", TODAY) is None  # an empty marker
+    with pytest.raises(ParseError, match="tier"):
+        custom_fields.parse_value(tier, "铜牌", TODAY)
     assert budget.typed("15000") == 15000 and budget.typed("12.5") == 12.5
     with store.read() as reader:
-        assert [f.key for f in custom_fields.definitions(reader)] == ["region", "budget", "since"]
+        assert [f.key for f in custom_fields.definitions(reader)] == ["tier", "budget", "since"]
     assert fields.label("code", "zh") == "客户编号" and fields.enum_of("last_method") == "method"

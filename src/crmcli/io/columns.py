@@ -34,6 +34,13 @@ from crmcli.normalize import drop_invisible
 # unused) and columns that are not user data (dropped without a word).
 _IMPORT_ONLY: dict[str, tuple[str, ...]] = {
     "contact_title": ("关键联系人(姓名/职位)", "关键联系人", "联系人(姓名/职位)", "联系人(姓名+职位)"),
+    # A person: the customer's name where the row names no company (a 个人客户), else the contact.
+    "person": ("客户姓名", "姓名", "个人客户", "Full Name", "FullName", "Person", "Lead Name"),
+    "first_name": ("First Name", "FirstName", "First_Name", "Given Name", "名"),
+    "last_name": ("Last Name", "LastName", "Last_Name", "Surname", "Family Name", "姓"),
+    "province": ("省", "省份", "State", "Province", "Billing State"),
+    "city": ("市", "城市", "City", "Billing City"),
+    "district": ("区", "区县", "区/县", "District", "County"),
     "follow_log": ("跟进记录(时间-方式-内容-下一步计划)", "跟进记录"),
     "deal_date": ("成交日期", "Deal date", "签约日期", "DealDate"),
     "deal_amount": ("成交金额", "Deal amount", "合同金额", "签约金额", "DealAmount"),
