@@ -207,8 +207,20 @@ def score(cells: list[object], mapping: dict[str, str]) -> int:
     return n
 
 
+# Fields whose second column is read too: text is joined ("; "), never one column dropped.
+JOINABLE = frozenset(
+    {f.key for f in fields.CUSTOMER if f.kind in ("text", "prose", "tags") and f.imported}
+    | {"person", "follow_content", "follow_next_plan", "follow_log"}
+) - {"name", "code"}
+
+
 def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) -> Header:
-    """Map each header cell to a field. The first column of a field wins; later ones are unused."""
+    """Map each header cell to a field (spec §9, §12).
+
+    A second phone column (手机 + 座机) holds other phones; a second column of a text field is
+    joined to the first; a second column of any other field (a code, a date, an amount, a level)
+    is reported unused -- a value cannot be two dates.
+    """
     texts = [_text(c) for c in cells]
     width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
     header = Header(row_index=0, width=width)
@@ -231,7 +243,9 @@ def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) 
             col.field = None
         elif fld == "ignore":
             col.field = None
-        elif fld != "stage" and fld in seen:
+        elif fld == "phone" and fld in seen:
+            col.field = "other_phones"
+        elif fld != "stage" and fld in seen and fld not in JOINABLE:
             header.unused.append(f"{text} (second {fld} column)")
             col.field = None
         else:

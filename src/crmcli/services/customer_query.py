@@ -343,7 +343,10 @@ def resolve(reader: Reader, ref: str) -> dict[str, Any]:
         except ParseError:
             pkey = ""
         if pkey:
-            rows = found("phone_key = :pkey", {"pkey": pkey})
+            rows = found(  # every phone a customer has (spec §3)
+                "phone_key = :pkey OR id IN (SELECT customer_id FROM customer_phone WHERE phone_key = :pkey) ORDER BY id",
+                {"pkey": pkey},
+            )
     if not rows and key:
         rows = found("name_key LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n", {"pattern": f"%{like_escape(key)}%", "n": Ambiguous.SHOWN + 1})
     if not rows:

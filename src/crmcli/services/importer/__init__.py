@@ -250,13 +250,16 @@ def _check_header(header: columns.Header, mapping: dict[str, str], path: Path) -
     missing = [k for k in mapping if k not in present]
     if missing:
         raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
-    for fld, zh in (("name", "客户名称"), ("phone", "联系电话")):
-        if header.first(fld) is None:
-            found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
-            raise readers.ReadError(
-                f"{path.name}: no {zh} ({fld}) column in the header row; columns found: {found}. "
-                f"Name the column with --map 'HEADER={fld}'"
-            )
+    if not any(header.first(f) for f in ("name", "person", "first_name", "last_name")):
+        found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
+        raise readers.ReadError(
+            f"{path.name}: no 客户名称 (name) column in the header row; columns found: {_shorten(found)}. "
+            "Name the column with --map 'HEADER=name'"
+        )
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _columns_report(result: ImportResult, header: columns.Header, set_aside: set[int]) -> None:

@@ -108,6 +108,8 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'tag'", (batch_id,)).all():
         if ex("DELETE FROM tag WHERE customer_id = ? AND name = ?", (row_id, json.loads(before)["name"])).rowcount:
             restored.add(row_id)
+    for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'customer_phone'", (batch_id,)).all():
+        ex("DELETE FROM customer_phone WHERE customer_id = ? AND phone_key = ?", (row_id, json.loads(before)["phone_key"]))
     for row_id, before in ex(
         "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'custom_value' ORDER BY id DESC", (batch_id,)
     ).all():
