@@ -307,6 +307,9 @@ def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: S
     rec["deals"] = reader.dicts(
         'SELECT id, date, amount, "by" FROM deal WHERE customer_id = :id ORDER BY date DESC, id DESC', {"id": customer_id}
     )
+    from crmcli.services import tickets
+
+    rec["tickets"] = tickets.of_customer(reader, customer_id)
     return rec
 
 
