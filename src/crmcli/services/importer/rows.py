@@ -82,8 +82,8 @@ class _Parser:
         self.names: dict[int, str] = {}
         for col in header.columns:
             self.names[col.index] = col.header
-            if col.field and col.field != "stage" and col.field not in self.idx:
-                self.idx[col.field] = col.index
+            if col.field and col.field != "stage" and col.field not in self.idx and not col.field.startswith("ticket_"):
+                self.idx[col.field] = col.index  # (a ticket column is read by importer/tickets.py)
         # (field, column index, memo or None, converter): the converter fills the memo
         self.plan: list[tuple[str, int, dict[Any, Any] | None, Converter]] = []
         custom = {CUSTOM + f.key: f for f in opts.custom}
