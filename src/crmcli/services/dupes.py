@@ -63,6 +63,7 @@ _BRACKET_RE = re.compile(r"\(([^()]*)\)")
 _WORD_RE = re.compile(r"[^\W_]+")
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _KEEP_RE = re.compile(r"[\W_]+")
+_DIGITS_RE = re.compile(r"[0-9]+")
 
 REASONS = {  # JSON key -> (zh, en)
     "same_phone": ("电话相同", "same phone"),
@@ -150,8 +151,15 @@ def score_pair(a: Who, b: Who, crowded: frozenset[str] | set[str] = frozenset())
         reasons.append("name_order" if a.latin and b.latin else "same_core_name")
     else:
         n = ratio(a.core, b.core) / 100 * 0.96
+        if a.latin and b.latin:  # the words that differ decide: Northwind Logistics / Northwind Lgistics, not Acme X / Acme Y
+            wa, wb = a.core.split(" "), b.core.split(" ")
+            ra, rb = [w for w in wa if w not in wb], [w for w in wb if w not in wa]
+            if ra and rb:
+                n = min(n, ratio(" ".join(ra), " ".join(rb)) / 100 * 0.96)
         if a.region and b.region and a.region != b.region:
             n *= 0.85  # 杭州云帆科技 and 上海云帆科技 may well be two companies
+        if _DIGITS_RE.findall(a.core) != _DIGITS_RE.findall(b.core):
+            n *= 0.85  # 第一分店 / 第二分店 in digits: Store 12 and Store 21 are two customers
         if n >= 0.6:
             reasons.append("similar_name")
     shared = a.phones & b.phones
@@ -192,7 +200,7 @@ def load(reader: Reader) -> tuple[list[Who], dict[int, Who]]:
     return list(people.values()), people
 
 
-def candidates(people: Sequence[Who]) -> tuple[set[tuple[int, int]], set[str]]:
+def candidates(people: Sequence[Who], min_score: float = MIN_SCORE) -> tuple[set[tuple[int, int]], set[str]]:
     """Candidate pairs (lower id first) from the blocks, and the crowded phones."""
     from rapidfuzz.fuzz import ratio
 
@@ -216,7 +224,7 @@ def candidates(people: Sequence[Who]) -> tuple[set[tuple[int, int]], set[str]]:
         for i, x in enumerate(ids):
             for y in ids[i + 1 :]:
                 pairs.add((x, y))
-    cut = MIN_SCORE / 0.96 * 100 - 10  # looser than any score that can be listed: scored below
+    cut = min(min_score / 0.96 * 100, 100) - 0.01  # a neighbour below this cannot score min_score on its name
     for order in (sorted(people, key=lambda w: w.core), sorted(people, key=lambda w: w.core[::-1])):
         cores = [w.core for w in order]
         ids_ = [w.id for w in order]
@@ -233,7 +241,7 @@ def find(reader: Reader, *, min_score: float = MIN_SCORE, involving: Iterable[in
     """Pairs of live customers scoring ``min_score`` or more, best first: {a, b, score, reasons,
     a_name, b_name}. ``involving``: only pairs with one of these customers and one other."""
     people, by_id = load(reader)
-    pairs, crowded = candidates(people)
+    pairs, crowded = candidates(people, min_score)
     only = set(involving) if involving is not None else None
     out = []
     for x, y in pairs:
