@@ -167,6 +167,7 @@ def test_archived_customers_never_make_a_ref_ambiguous(crm: Crm) -> None:
 def test_dupes_on_the_small_corpus_finds_exactly_the_planted_pairs(crm_env: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from bench.dupes_corpus import codes, make
+
     from crmcli.services import dupes
     from crmcli.store import open_store
 
