@@ -306,7 +306,8 @@ def test_map_and_unknown_columns(crm: Crm, tmp_path: Path) -> None:
     assert code == 1 and "客户名称" in err and "--map" in err  # no name column: say how to name it
     code, out, err = run_import(crm, path, "--map", "公司全名=name", "--map", "奇怪的列=notes")
     assert code == 0 and out["created"] == 1
-    assert out["unknown_columns"] == [] and out["unused_columns"] == ["满意度评分"]
+    # 满意度评分 is read now: a resolved ticket of that customer (spec §15)
+    assert out["unknown_columns"] == [] and out["unused_columns"] == [] and out["tickets"] == 1
     assert crm.json("show", "A公司")["notes"] == "x"
     code, out, err = run_import(crm, path, "--map", "公司全名=客户名称", "--on-duplicate", "update")
     assert code == 0 and out["unknown_columns"] == ["奇怪的列"] and "奇怪的列" in err

@@ -66,7 +66,8 @@ def test_opens_backs_up_and_keeps_every_record(crm: Crm, old_db: Path) -> None:
     # every record is still there; only name keys (and undo images' name keys) changed
     for table in ("follow_up", "stage_change", "deal", "tag", "import_batch"):
         assert rows(old_db, table) == before[table], table
-    assert rows(old_db, "customer", exclude=("name_key",)) == rows(backups[0], "customer", exclude=("name_key",))
+    # (columns added by later revisions, such as merged_into, are empty and not compared)
+    assert rows(old_db, "customer", exclude=("name_key", "merged_into")) == rows(backups[0], "customer", exclude=("name_key",))
     assert counts(old_db) == counts(backups[0])
     abc = crm.json("show", "C202603001")
     assert len(abc["follow_ups"]) == 3 and abc["stage"] == "negotiating" and abc["tags"] == ["展会", "高预算"]

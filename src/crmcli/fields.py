@@ -127,6 +127,23 @@ FOLLOW_UP: tuple[Field, ...] = (
     Field("next_plan", "下次跟进计划", "Next plan", "prose", ("Next_Plan", "下一步计划", "下一步", "跟进计划")),
 )
 
+# A service ticket (客户服务, spec §15): `crm ticket list`, the export's third sheet, and the ticket
+# columns an import reads (seed 003's 统计表: 反馈问题类型, 处理状态, 满意度评分, 处理负责人).
+TICKET: tuple[Field, ...] = (
+    Field("code", "工单编号", "Ticket", "code", ("Ticket_ID", "工单号", "TicketCode")),
+    Field("customer", "客户编号", "Customer", "code", imported=False),
+    Field("name", "客户名称", "Name", "text", imported=False),
+    Field("type", "反馈问题类型", "Issue type", "text", ("问题类型", "反馈类型", "投诉类型", "IssueType", "TicketType"), repeats=True),
+    Field("status", "处理状态", "Ticket status", "enum", ("问题处理状态", "工单状态", "TicketStatus"), enum="status"),
+    Field("satisfaction", "满意度评分", "Satisfaction", "number", ("满意度", "客户满意度", "CSAT")),
+    Field("handler", "处理负责人", "Handler", "text", ("处理人", "负责处理人", "TicketHandler"), repeats=True),
+    Field("opened_at", "反馈日期", "Opened", "date", ("投诉日期", "工单日期", "OpenedAt")),
+    Field("resolved_at", "解决日期", "Resolved", "date", ("处理完成日期", "ResolvedAt")),
+    Field("content", "问题描述", "Issue", "prose", ("反馈内容", "投诉内容", "问题内容", "IssueDescription")),
+    Field("note", "处理备注", "Resolution note", "prose", ("处理结果", "TicketNote")),
+)
+TICKET_BY_KEY = {f.key: f for f in TICKET}
+
 # What lists and reports show besides the customer's own fields.
 DISPLAY: tuple[Field, ...] = (
     Field("overdue_days", "逾期天数", "Days overdue", "number"),

@@ -69,6 +69,9 @@ class Customer(SQLModel, table=True):
     last_method: str | None = None
     next_date: dt.date | None = None
     next_plan: str | None = None
+    # set when this customer was merged into another (spec §14): hidden everywhere (it is also
+    # archived), its code and phone still resolve to that one
+    merged_into: int | None = None
 
 
 class Tag(SQLModel, table=True):
@@ -122,6 +125,46 @@ class Deal(SQLModel, table=True):
     date: dt.date
     by: str | None = None
     batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+
+
+class Ticket(SQLModel, table=True):
+    """A service ticket (客户服务, spec §15): a customer's complaint or question and how it ended."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "ticket"
+    __table_args__ = (Index("ix_ticket_customer", "customer_id", "opened_at", "id"), Index("ix_ticket_opened", "opened_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    customer_id: int = Field(sa_column=_fk("customer.id"))
+    type: str
+    content: str | None = None
+    status: str = Field(default="open", sa_column_kwargs={"server_default": text("'open'")})
+    handler: str | None = None
+    opened_at: dt.date
+    resolved_at: dt.date | None = None
+    satisfaction: int | None = None
+    note: str | None = None
+    by: str | None = None
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+
+
+class Merge(SQLModel, table=True):
+    """One ``crm merge`` (spec §14): which customer went into which, as change set ``set_id``.
+
+    The rows it moved are that change set's changes, so ``merge --undo`` and ``crm undo`` are one
+    mechanism; whether it is undone is read from the change set.
+    """
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "merge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    keep_id: int
+    other_id: int
+    set_id: int = Field(sa_column=Column(Integer, ForeignKey("change_set.id", ondelete="CASCADE"), nullable=False))
+    at: str
+    by: str | None = None
 
 
 class ImportBatch(SQLModel, table=True):

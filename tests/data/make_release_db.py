@@ -9,7 +9,8 @@ write the file unless that program stores the revision asked for, so run it with
     /tmp/crm-0001/.venv/bin/python tests/data/make_release_db.py 0001
 
 Files made so far: ``crm_0001.sqlite`` (f70a55e), ``crm_0002.sqlite`` (the release before 0003),
-``crm_0003.sqlite`` (the release before 0004: with custom fields and their values).
+``crm_0003.sqlite`` (the release before 0004: with custom fields and their values),
+``crm_0004.sqlite`` (the release before 0006: with the change log).
 
 What each file holds (``tests/test_migration_*.py`` rely on it):
 

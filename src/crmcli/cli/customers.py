@@ -116,6 +116,22 @@ def add(
         typer.echo(f"Added {row['code']}  {row['name']}")
     else:
         typer.echo(row["code"])
+    _duplicate_note(st, row)
+
+
+def _duplicate_note(st: Any, row: dict[str, Any]) -> None:
+    """A note on stderr when the new customer is probably one that exists (spec §14): never a refusal."""
+    from crmcli.services import dupes
+
+    with st.store.read() as reader:
+        like = dupes.like(reader, row["id"])
+    lang = st.settings.lang
+    for other in like[:3]:
+        why = ", ".join(dupes.reason_text(r, lang) for r in other["reasons"])
+        if lang == "zh":
+            typer.echo(f"提示: {row['code']} 可能与 {other['code']} {other['name']} 是同一客户 ({why}); 如是, crm merge {other['code']} {row['code']}", err=True)
+        else:
+            typer.echo(f"note: {row['code']} looks like {other['code']} {other['name']} ({why}); if it is, crm merge {other['code']} {row['code']}", err=True)
 
 
 @app.command()

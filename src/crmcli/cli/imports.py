@@ -75,6 +75,7 @@ def import_(
         custom=tuple(custom),
         keep_unknown=keep_unknown,
         command=st.command,
+        ticket_aliases=st.settings.ticket_aliases,
     )
     with _Progress() as progress:
         # the database is opened while the file is read (in a thread)
@@ -156,6 +157,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         parts.append(f"rejects_file={result.rejects_file or 'none'}")
         if result.sensitive:
             parts.append(f"sensitive={result.sensitive}")
+        if result.tickets:
+            parts.append(f"tickets={result.tickets}")
         if result.example_rows:
             parts.append(f"example_rows={result.example_rows}")
         if result.dry_run:
@@ -167,6 +170,10 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stderr.write("note: unknown columns not imported: " + ", ".join(result.unknown_columns) + "\n")
     if result.unused_columns:
         sys.stderr.write("note: columns not used: " + ", ".join(result.unused_columns) + "\n")
+    for line in result.likely_duplicates[:5]:
+        sys.stderr.write(f"note: {line}\n")
+    if len(result.likely_duplicates) > 5:
+        sys.stderr.write(f"note: {len(result.likely_duplicates) - 5} more new customer(s) look like existing ones; crm dupes lists them\n")
     if result.new_fields and result.batch is not None:
         sys.stderr.write("note: new custom fields from unknown columns: " + ", ".join(result.new_fields) + "\n")
     if result.sensitive:

@@ -23,7 +23,7 @@ DERIVED = frozenset({"last_follow_at", "last_method", "next_date", "next_plan"})
 
 def tracked() -> dict[str, tuple[str, str, tuple[str, ...]]]:
     """The logged tables, from the models: every table that holds a customer's data."""
-    from crmcli.models import Customer, CustomValue, Deal, FollowUp, StageChange, Tag
+    from crmcli.models import Customer, CustomValue, Deal, FollowUp, StageChange, Tag, Ticket
 
     out: dict[str, tuple[str, str, tuple[str, ...]]] = {}
     for model, row_id, customer in (
@@ -31,6 +31,7 @@ def tracked() -> dict[str, tuple[str, str, tuple[str, ...]]]:
         (FollowUp, "id", "customer_id"),
         (StageChange, "id", "customer_id"),
         (Deal, "id", "customer_id"),
+        (Ticket, "id", "customer_id"),
         (Tag, "customer_id", "customer_id"),
         (CustomValue, "customer_id", "customer_id"),
     ):

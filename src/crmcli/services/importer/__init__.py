@@ -181,6 +181,8 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     break
                 conn.exec_driver_sql("PRAGMA cache_size=-2000")
                 _columns_report(result, located.header, set_aside | run.failing)
+                if 1 < run.first_new_id < run.next_id:  # new customers beside existing ones: likely duplicates?
+                    result.likely_duplicates = _likely_duplicates(conn, range(run.first_new_id, run.next_id))
                 if result.data_rows == 0:
                     raise CrmError(f"{path.name}: no data rows below the header (row {result.header_row})")
                 if opts.strict and result.rejected:
@@ -209,6 +211,15 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         if gc_was_enabled:
             gc.enable()
         opener.close()
+
+
+def _likely_duplicates(conn: Any, new_ids: range) -> list[str]:
+    """New customers that look like existing ones (spec §14): a note each, never a refusal."""
+    from crmcli.services import dupes
+    from crmcli.store.reader import Reader
+
+    pairs = dupes.find(Reader.over(conn), involving=new_ids)
+    return [f"{p['b']} {p['b_name']} looks like {p['a']} {p['a_name']} ({', '.join(p['reasons'])}); crm merge can join them" for p in pairs]
 
 
 def custom_headers(custom: Any) -> dict[str, str]:

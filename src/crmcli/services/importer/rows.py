@@ -84,7 +84,7 @@ class _Parser:
         self.more: list[tuple[str, str]] = []  # (its own name, field) of a field's second column
         for col in header.columns:
             self.names[col.index] = col.header
-            if col.field and col.field != "stage":
+            if col.field and col.field != "stage" and not col.field.startswith("ticket_"):  # (a ticket column is read by importer/tickets.py)
                 if col.field not in self.idx:
                     self.idx[col.field] = col.index
                 else:  # joined to the first (io.columns.JOINABLE), or more other phones

@@ -81,6 +81,9 @@ class _Run:
         self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
         self.failing: set[int] = set()
         self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"))
+        from crmcli.services.importer.tickets import TicketColumns
+
+        self.tickets = TicketColumns.of(located.header, today=opts.today, aliases=opts.ticket_aliases, user=opts.user)
         self._reset_chunk()
 
     # -- chunk state
@@ -202,7 +205,14 @@ class _Run:
         self._load(chunk)
         res = self.res
         resolve = self.known.resolve
+        tickets = self.tickets
         for p in chunk:
+            ticket = None
+            if tickets is not None:
+                ticket, why = tickets.parse(p.rowno, p.row)
+                if why:
+                    self._reject(p.rowno, p.row, why)
+                    continue
             target, conflict = resolve(p)
             if conflict is not None:
                 self._reject(p.rowno, p.row, [conflict])
@@ -210,7 +220,11 @@ class _Run:
             if target is None:
                 self._create(p)
                 res.created += 1
+                if tickets is not None:
+                    tickets.add(self.next_id - 1, ticket)
                 continue
+            if tickets is not None and self.mode != "fail":
+                tickets.add(target, ticket)
             if self.mode == "fail":
                 o = self.rows[target]
                 self._reject(
@@ -419,6 +433,8 @@ class _Run:
             )
         if self.needs_refresh:
             refresh_summary(self.conn, sorted(self.needs_refresh))
+        if self.tickets is not None:
+            self.res.tickets = self.tickets.write(self.conn, self.batch_id)
         p = self.parser
         self.res.stage_columns = p.stages.reported()
         for i in sorted(p.headerless_with_data):
