@@ -83,6 +83,9 @@ STAMP = "20261126-080724"
 ISO_TIME = "2026-11-26T09:03:53+00:00"
 _STAMP_RE = re.compile(r"(?<!\d)\d{8}-\d{6}(?!\d)")
 _ISO_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)?")
+# `crm history` shows each change set's local time: "#4  2026-12-06 12:47  wang  crm ..."
+_HISTORY_RE = re.compile(r"^(#\d+  )\d{4}-\d\d-\d\d \d\d:\d\d(?=  )", re.M)
+HISTORY_TIME = "2026-11-26 09:00"
 _MARKER_RE = re.compile(r"^<!-- readme: (.*?) -->$")
 _SETUP_RE = re.compile(r"^<!-- readme-setup: (.*)$")
 _ASSIGN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -365,6 +368,7 @@ class Session:
     def normalise(self, text: str) -> str:
         text = text.replace("\r\n", "\n").replace(str(self.dir), DEMO_DIR)
         text = _STAMP_RE.sub(STAMP, text)
+        text = _HISTORY_RE.sub(lambda m: m.group(1) + HISTORY_TIME, text)
         return _ISO_RE.sub(ISO_TIME, text)
 
     def run(self, line: str, extra: dict[str, str]) -> str:

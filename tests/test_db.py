@@ -127,3 +127,36 @@ def test_alembic_not_imported_when_at_head(crm: Crm, crm_env: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _schema(path: Path) -> dict[str, object]:
+    """Every table's columns, indexes and foreign keys, as SQLite describes them."""
+    con = sqlite3.connect(path)
+    try:
+        out: dict[str, object] = {}
+        for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"):
+            cols = sorted((r[1], r[2].upper(), r[3], str(r[4]).replace("'", "").lower() if r[4] is not None else None, r[5])
+                          for r in con.execute(f"PRAGMA table_info('{table}')"))  # fmt: skip
+            indexes = sorted(  # SQLite numbers the indexes of UNIQUE constraints in creation order: not a difference
+                ("auto" if r[1].startswith("sqlite_autoindex_") else r[1], r[2], tuple(c[2] for c in con.execute(f"PRAGMA index_info('{r[1]}')")))
+                for r in con.execute(f"PRAGMA index_list('{table}')")
+            )
+            fks = sorted((r[2], r[3], r[4], r[6]) for r in con.execute(f"PRAGMA foreign_key_list('{table}')"))
+            out[table] = (cols, indexes, fks)
+        return out
+    finally:
+        con.close()
+
+
+def test_a_new_database_from_the_models_equals_one_from_the_migrations(tmp_path: Path) -> None:
+    """New databases are created from the models and stamped at HEAD (no Alembic); every
+    migration together must lead to exactly that schema, or upgraded users would differ."""
+    from crmcli.store import schema, sqlite
+
+    fresh = tmp_path / "fresh.db"
+    sqlite.get_engine(fresh)
+    migrated = tmp_path / "migrated.db"
+    migrated.touch()
+    schema.upgrade(sqlite.make_engine(migrated))
+    assert sqlite.stored_revision(fresh) == sqlite.stored_revision(migrated) == schema.HEAD
+    assert _schema(fresh) == _schema(migrated)

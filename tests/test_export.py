@@ -24,10 +24,13 @@ from tests.conftest import TODAY, Crm
 ZH_HEADERS = [
     "客户编号", "客户名称", "联系人", "联系人职位", "联系电话", "邮箱", "所属行业", "客户来源", "客户等级",
     "当前销售阶段", "负责人", "核心需求", "标签", "备注", "预计成交金额", "创建日期", "最后跟进日期", "下次跟进日期",
+    # then every other field, so an export loses nothing
+    "其他电话", "微信", "区域", "地址",
 ]  # fmt: skip
 EN_HEADERS = [
     "Code", "Name", "Contact", "Title", "Phone", "Email", "Industry", "Source", "Level", "Stage", "Owner", "Need",
     "Tags", "Notes", "Expected amount", "Created", "Last follow-up", "Next follow-up",
+    "Other phones", "WeChat", "Region", "Address",
 ]  # fmt: skip
 FOLLOW_UP_HEADERS_ZH = [
     "客户编号",
@@ -89,7 +92,7 @@ def test_xlsx_has_both_sheets_with_import_headers_and_real_cells(crm: Crm, sampl
     assert [c.value for c in ws[1]] == ZH_HEADERS
     assert all(c.font.b for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:R4"
+    assert ws.auto_filter.ref == "A1:V4"
     rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
     abc = {h: c for h, c in zip(ZH_HEADERS, rows[sample[0]], strict=True)}
     assert abc["客户名称"].value == "ABC科技有限公司"

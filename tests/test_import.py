@@ -113,7 +113,7 @@ def test_seed000_with_title_banner_dates_and_number_phones(crm: Crm, tmp_path: P
     assert a["code"] == "C202405001" and a["phone"] == "13956781234" and a["stage"] == "intent"
     assert a["contact"] == "张伟" and a["title"] == "采购经理" and a["owner"] == "王磊" and a["source"] == "展会推广"
     assert a["follow_ups"][0] == {
-        "date": "2026-05-10", "method": "phone", "feedback": "positive", "content": "客户对方案感兴趣",
+        "id": 1, "date": "2026-05-10", "method": "phone", "feedback": "positive", "content": "客户对方案感兴趣",
         "by": "王磊", "next_date": None, "next_plan": "发送报价",
     }  # fmt: skip
     b = crm.json("show", "B商贸")
@@ -306,7 +306,8 @@ def test_map_and_unknown_columns(crm: Crm, tmp_path: Path) -> None:
     assert code == 1 and "客户名称" in err and "--map" in err  # no name column: say how to name it
     code, out, err = run_import(crm, path, "--map", "公司全名=name", "--map", "奇怪的列=notes")
     assert code == 0 and out["created"] == 1
-    assert out["unknown_columns"] == [] and out["unused_columns"] == ["满意度评分"]
+    # 满意度评分 is read now: a resolved ticket of that customer (spec §15)
+    assert out["unknown_columns"] == [] and out["unused_columns"] == [] and out["tickets"] == 1
     assert crm.json("show", "A公司")["notes"] == "x"
     code, out, err = run_import(crm, path, "--map", "公司全名=客户名称", "--on-duplicate", "update")
     assert code == 0 and out["unknown_columns"] == ["奇怪的列"] and "奇怪的列" in err

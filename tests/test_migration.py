@@ -36,7 +36,7 @@ depends_on = None
 def upgrade() -> None:
     # recreate="always": a real batch rebuild (CREATE _alembic_tmp_x, copy, DROP x, RENAME).
     with op.batch_alter_table("customer", recreate="always") as batch:
-        batch.add_column(sa.Column("region", sa.String(), nullable=True))
+        batch.add_column(sa.Column("territory", sa.String(), nullable=True))
     with op.batch_alter_table("import_batch", recreate="always") as batch:
         batch.add_column(sa.Column("note", sa.String(), nullable=True))
 {extra}
@@ -133,7 +133,7 @@ def test_batch_rebuild_keeps_child_rows(crm: Crm, crm_env: Path, tmp_path: Path,
 
     crm.ok("list")
     assert revision(crm_env) == "9002"
-    assert "region" in columns(crm_env, "customer")
+    assert "territory" in columns(crm_env, "customer")
     assert counts(crm_env) == before
     assert fk_problems(crm_env) == [] and integrity(crm_env) == "ok"
     backup = pre_migration_backup(crm_env, OLD)
@@ -171,7 +171,7 @@ def test_failed_upgrade_leaves_the_old_revision(crm: Crm, crm_env: Path, tmp_pat
     result = crm("list")
     assert result.exit_code == 1 and "disk on fire" in result.stderr
     assert revision(crm_env) == OLD  # not 9002: no intermediate revision
-    assert "region" not in columns(crm_env, "customer") and "channel" not in columns(crm_env, "follow_up")
+    assert "territory" not in columns(crm_env, "customer") and "channel" not in columns(crm_env, "follow_up")
     assert counts(crm_env) == before and integrity(crm_env) == "ok"
     backup = pre_migration_backup(crm_env, OLD)
     assert revision(backup) == OLD and counts(backup) == before and integrity(backup) == "ok"
@@ -226,7 +226,7 @@ def test_upgrade_killed_midway(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert integrity(crm_env) == "ok"
     assert revision(crm_env) == OLD
-    assert "region" not in columns(crm_env, "customer")
+    assert "territory" not in columns(crm_env, "customer")
     assert counts(crm_env) == before
     backup = pre_migration_backup(crm_env, OLD)
     assert revision(backup) == OLD and counts(backup) == before and integrity(backup) == "ok"

@@ -24,9 +24,15 @@ TABLES = ("customer", "follow_up", "stage_change", "deal", "tag", "import_batch"
 
 
 def rows(path: Path, table: str, exclude: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+    """The table's rows, in the columns the 0001 release had (later releases add columns)."""
+    old = sqlite3.connect(FIXTURE)
+    try:
+        columns = [r[1] for r in old.execute(f"PRAGMA table_info({table})")]
+    finally:
+        old.close()
     con = sqlite3.connect(path)
     try:
-        cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in exclude]
+        cols = [c for c in columns if c not in exclude]
         return list(con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY rowid"))
     finally:
         con.close()
@@ -60,7 +66,8 @@ def test_opens_backs_up_and_keeps_every_record(crm: Crm, old_db: Path) -> None:
     # every record is still there; only name keys (and undo images' name keys) changed
     for table in ("follow_up", "stage_change", "deal", "tag", "import_batch"):
         assert rows(old_db, table) == before[table], table
-    assert rows(old_db, "customer", exclude=("name_key",)) == rows(backups[0], "customer", exclude=("name_key",))
+    # (columns added by later revisions, such as merged_into, are empty and not compared)
+    assert rows(old_db, "customer", exclude=("name_key", "merged_into")) == rows(backups[0], "customer", exclude=("name_key",))
     assert counts(old_db) == counts(backups[0])
     abc = crm.json("show", "C202603001")
     assert len(abc["follow_ups"]) == 3 and abc["stage"] == "negotiating" and abc["tags"] == ["展会", "高预算"]

@@ -103,6 +103,10 @@ class DatabaseBusy(CrmError):
     exit_code = 4
 
 
+class NeedsConfirmation(CrmError):
+    """What the user typed looks like a mistake (a repeated or outsized deal): ask, or --yes."""
+
+
 class DiskFull(CrmError):
     """The disk (or the user's quota) is full: nothing was written."""
 

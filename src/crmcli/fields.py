@@ -61,24 +61,35 @@ CUSTOMER: tuple[Field, ...] = (
     Field(
         "name", "客户名称", "Name", "text",
         ("Customer_Name", "客户名称(单位/个人)", "客户公司全称", "公司名称", "企业名称", "单位名称", "客户全称", "客户",
-         "Company", "CompanyName", "Customer"),
+         "Company", "CompanyName", "Company Name", "Customer", "Account", "Account Name", "Account_Name", "Organization"),
     ),  # fmt: skip
     Field("contact", "联系人", "Contact", "text", ("Contact_Person", "联系人姓名", "主要联系人", "ContactName", "对接人")),
     Field("title", "联系人职位", "Title", "text", ("Contact_Job", "职位", "职务", "JobTitle", "Position"), repeats=True),
     Field(
         "phone", "联系电话", "Phone", "phone",
         ("Contact_Info", "联系方式(手机*)", "联系方式(手机)", "联系方式", "电话", "手机", "手机号", "手机号码", "电话号码",
-         "Mobile", "Tel", "Telephone", "PhoneNumber"),
+         "客户手机号", "客户手机", "客户电话", "移动电话", "座机", "固定电话", "办公电话", "Mobile", "Mobile Phone", "Tel",
+         "Telephone", "PhoneNumber", "Phone Number", "Work Phone", "Cell"),
     ),  # fmt: skip
-    Field("email", "邮箱", "Email", "email", ("电子邮箱", "电子邮件", "邮件地址", "E-mail", "Mail")),
-    Field("industry", "所属行业", "Industry", "text", ("行业",), repeats=True),
-    Field("source", "客户来源", "Source", "text", ("来源", "来源渠道", "获客渠道", "Channel"), repeats=True),
+    # A second phone column (手机 + 座机), or a second number in the phone cell: matched and looked up too.
+    Field("other_phones", "其他电话", "Other phones", "text", ("其它电话", "备用电话", "OtherPhones", "Other Phone")),
+    Field("email", "邮箱", "Email", "email", ("电子邮箱", "电子邮件", "邮件地址", "E-mail", "Mail", "Email Address")),
+    Field("wechat", "微信", "WeChat", "text", ("微信号", "微信账号", "WeChat ID", "Wechat")),
+    Field("industry", "所属行业", "Industry", "text", ("行业", "Sector", "Industry Type"), repeats=True),
+    Field("source", "客户来源", "Source", "text", ("来源", "来源渠道", "获客渠道", "Channel", "Lead Source", "Lead_Source"), repeats=True),
+    Field("region", "区域", "Region", "text", ("客户所属区域", "所属区域", "地区", "省市区", "所在地区", "所在地", "Territory", "Area"), repeats=True),
+    Field("address", "地址", "Address", "prose", ("详细地址", "客户地址", "公司地址", "联系地址", "通讯地址", "Street", "Billing Street", "Mailing Street")),
     Field("level", "客户等级", "Level", "enum", ("等级", "客户级别", "Grade"), enum="level"),
     Field(
         "stage", "当前销售阶段", "Stage", "enum",
         ("销售阶段", "客户销售阶段", "当前阶段", "阶段", "客户类型", "合作状态", "Status", "客户状态"), enum="stage",
     ),  # fmt: skip
-    Field("owner", "负责人", "Owner", "text", ("Create_User", "创建人", "负责销售", "销售负责人", "Responsible", "销售人员"), repeats=True),
+    Field(
+        "owner", "负责人", "Owner", "text",
+        ("Create_User", "创建人", "负责销售", "销售负责人", "Responsible", "销售人员", "业务员", "Account Owner", "Lead Owner",
+         "Sales Agent", "Sales Rep"),
+        repeats=True,
+    ),  # fmt: skip
     Field("need", "核心需求", "Need", "prose", ("客户需求描述", "客户需求", "需求描述", "需求", "初始需求")),
     Field("tags", "标签", "Tags", "tags", ("客户标签", "自定义标签", "Tag"), repeats=True),
     Field("notes", "备注", "Notes", "prose", ("客户备注", "Note", "Remark", "Remarks", "Comments")),
@@ -115,6 +126,23 @@ FOLLOW_UP: tuple[Field, ...] = (
     Field("next_date", "下次跟进日期", "Next follow-up", "date", imported=False),  # the customer's next_follow_at reads it
     Field("next_plan", "下次跟进计划", "Next plan", "prose", ("Next_Plan", "下一步计划", "下一步", "跟进计划")),
 )
+
+# A service ticket (客户服务, spec §15): `crm ticket list`, the export's third sheet, and the ticket
+# columns an import reads (seed 003's 统计表: 反馈问题类型, 处理状态, 满意度评分, 处理负责人).
+TICKET: tuple[Field, ...] = (
+    Field("code", "工单编号", "Ticket", "code", ("Ticket_ID", "工单号", "TicketCode")),
+    Field("customer", "客户编号", "Customer", "code", imported=False),
+    Field("name", "客户名称", "Name", "text", imported=False),
+    Field("type", "反馈问题类型", "Issue type", "text", ("问题类型", "反馈类型", "投诉类型", "IssueType", "TicketType"), repeats=True),
+    Field("status", "处理状态", "Ticket status", "enum", ("问题处理状态", "工单状态", "TicketStatus"), enum="status"),
+    Field("satisfaction", "满意度评分", "Satisfaction", "number", ("满意度", "客户满意度", "CSAT")),
+    Field("handler", "处理负责人", "Handler", "text", ("处理人", "负责处理人", "TicketHandler"), repeats=True),
+    Field("opened_at", "反馈日期", "Opened", "date", ("投诉日期", "工单日期", "OpenedAt")),
+    Field("resolved_at", "解决日期", "Resolved", "date", ("处理完成日期", "ResolvedAt")),
+    Field("content", "问题描述", "Issue", "prose", ("反馈内容", "投诉内容", "问题内容", "IssueDescription")),
+    Field("note", "处理备注", "Resolution note", "prose", ("处理结果", "TicketNote")),
+)
+TICKET_BY_KEY = {f.key: f for f in TICKET}
 
 # What lists and reports show besides the customer's own fields.
 DISPLAY: tuple[Field, ...] = (

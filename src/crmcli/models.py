@@ -44,8 +44,9 @@ class Customer(SQLModel, table=True):
     code: str = Field(unique=True)
     name: str
     name_key: str
-    phone: str
-    phone_key: str
+    phone: str | None = None  # a customer may have none (spec §3): then phone_key is ''
+    phone_key: str = Field(default="", sa_column_kwargs={"server_default": text("''")})
+    other_phones: str | None = None  # further numbers, "; "-joined as shown; their keys in customer_phone
     contact: str | None = None
     title: str | None = None
     email: str | None = None
@@ -56,6 +57,9 @@ class Customer(SQLModel, table=True):
     owner: str | None = None
     need: str | None = None
     notes: str | None = None
+    address: str | None = None
+    wechat: str | None = None
+    region: str | None = None
     amount: float | None = None
     expected_close: dt.date | None = None
     lost_reason: str | None = None
@@ -65,6 +69,9 @@ class Customer(SQLModel, table=True):
     last_method: str | None = None
     next_date: dt.date | None = None
     next_plan: str | None = None
+    # set when this customer was merged into another (spec §14): hidden everywhere (it is also
+    # archived), its code and phone still resolve to that one
+    merged_into: int | None = None
 
 
 class Tag(SQLModel, table=True):
@@ -118,6 +125,46 @@ class Deal(SQLModel, table=True):
     date: dt.date
     by: str | None = None
     batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+
+
+class Ticket(SQLModel, table=True):
+    """A service ticket (客户服务, spec §15): a customer's complaint or question and how it ended."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "ticket"
+    __table_args__ = (Index("ix_ticket_customer", "customer_id", "opened_at", "id"), Index("ix_ticket_opened", "opened_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    customer_id: int = Field(sa_column=_fk("customer.id"))
+    type: str
+    content: str | None = None
+    status: str = Field(default="open", sa_column_kwargs={"server_default": text("'open'")})
+    handler: str | None = None
+    opened_at: dt.date
+    resolved_at: dt.date | None = None
+    satisfaction: int | None = None
+    note: str | None = None
+    by: str | None = None
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+
+
+class Merge(SQLModel, table=True):
+    """One ``crm merge`` (spec §14): which customer went into which, as change set ``set_id``.
+
+    The rows it moved are that change set's changes, so ``merge --undo`` and ``crm undo`` are one
+    mechanism; whether it is undone is read from the change set.
+    """
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "merge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    keep_id: int
+    other_id: int
+    set_id: int = Field(sa_column=Column(Integer, ForeignKey("change_set.id", ondelete="CASCADE"), nullable=False))
+    at: str
+    by: str | None = None
 
 
 class ImportBatch(SQLModel, table=True):
@@ -176,3 +223,55 @@ class CustomValue(SQLModel, table=True):
     customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True))
     field_key: str = Field(sa_column=Column(String, ForeignKey("custom_field.key"), primary_key=True))
     value: str
+
+
+class ChangeSet(SQLModel, table=True):
+    """One writing command (spec §18): who, when, the command as typed; its rows are ``Change``."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "change_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: str  # ISO time with offset
+    user: str | None = None
+    command: str | None = None
+    kind: str = "edit"  # edit | import | undo
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")  # an import: its batch
+    undoes: int | None = None  # an undo: the change set it took back
+    undone_by: int | None = None  # the undo that took this one back
+
+
+class Change(SQLModel, table=True):
+    """A row a change set inserted, updated or deleted, with its fields before and after (JSON).
+
+    Written by temporary triggers on the writing connection (``store/changelog.py``), so every
+    write path is logged the same way; an import is logged by its batch instead.
+    """
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "change"
+    __table_args__ = (
+        Index("ix_change_set", "set_id"),
+        Index("ix_change_customer", "customer_id", "set_id"),
+        Index("ix_change_row", "table_name", "row_id", "set_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    set_id: int = Field(sa_column=Column(Integer, ForeignKey("change_set.id", ondelete="CASCADE"), nullable=False))
+    table_name: str
+    row_id: int
+    op: str  # insert | update | delete
+    before: str | None = None  # JSON of the row's fields before (update, delete)
+    after: str | None = None  # JSON after (insert, update)
+    customer_id: int | None = None  # the customer it belongs to, for `crm history REF`
+
+
+class CustomerPhone(SQLModel, table=True):
+    """A customer's other phones by key, so that matching and REF lookup use every phone (spec §3)."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "customer_phone"
+    __table_args__ = (Index("ix_customer_phone_key_other", "phone_key"),)
+
+    customer_id: int = Field(sa_column=Column(Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True))
+    phone_key: str = Field(sa_column=Column(String, primary_key=True))

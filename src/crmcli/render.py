@@ -338,7 +338,7 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
 
     events: list[tuple[Any, int, str, str]] = []  # (ISO date, order within a day, kind, text)
     for i, f in enumerate(rec.get("follow_ups", [])):
-        parts = [display("method", f.get("method"), lang), f.get("content") or ""]
+        parts = [f"#{f['id']}" if f.get("id") is not None else "", display("method", f.get("method"), lang), f.get("content") or ""]
         if f.get("feedback"):
             parts.append(f"[{display('feedback', f['feedback'], lang)}]")
         if f.get("next_date") or f.get("next_plan"):
@@ -352,6 +352,15 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
         events.append((s["date"], 2000 - i, "阶段" if lang == "zh" else "stage", text))
     for i, d in enumerate(rec.get("deals", [])):
         events.append((d["date"], 1000 - i, "成交" if lang == "zh" else "deal", display("amount", d["amount"], lang)))
+    for i, t in enumerate(rec.get("tickets", [])):
+        from crmcli import vocab
+
+        parts = [t["code"], t["type"], vocab.label("status", t["status"], lang), t.get("content") or ""]
+        if t.get("satisfaction") is not None:
+            parts.append(("满意度 " if lang == "zh" else "satisfaction ") + str(t["satisfaction"]))
+        if t.get("handler"):
+            parts.append(f"({t['handler']})")
+        events.append((t["opened_at"], 500 - i, "工单" if lang == "zh" else "ticket", "  ".join(p for p in parts if p)))
     if not events:
         emit(card)
         return

@@ -23,7 +23,8 @@ KIND_OF: dict[str, str] = {
     "new_customers": "int", "won_deals": "int", "idle_days": "int",
     "conversion": "pct", "share": "pct", "cumulative": "pct", "follow_rate": "pct",
     "won_amount": "money", "amount": "money", "weighted": "money",
-    "dormant": "bool", "stale": "bool", "overdue": "bool",
+    "dormant": "bool", "stale": "bool", "overdue": "bool", "complaints": "bool",
+    "tickets": "int", "open": "int", "resolved": "int", "avg_days_to_resolve": "num", "avg_satisfaction": "num",
     "stage": "stage", "level": "level",
 }  # fmt: skip
 
@@ -60,6 +61,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "dormant": ("沉睡", "Dormant"),
     "stale": ("停滞", "Stale"),
     "overdue": ("逾期", "Overdue"),
+    "complaints": ("投诉未解决", "Complaints"),
+    "type": ("反馈问题类型", "Issue type"),
+    "handler": ("处理负责人", "Handler"),
+    "tickets": ("工单数", "Tickets"),
+    "open": ("未解决", "Open"),
+    "resolved": ("已解决", "Resolved"),
+    "avg_days_to_resolve": ("平均解决天数", "Days to resolve"),
+    "avg_satisfaction": ("平均满意度", "Satisfaction"),
 }
 
 TITLES: dict[str, tuple[str, str]] = {
@@ -72,6 +81,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "trend": ("月度趋势", "Monthly trend"),
     "forecast": ("成交预测", "Forecast"),
     "alerts": ("客户预警", "Alerts"),
+    "service": ("客户服务", "Service"),
 }
 
 
@@ -205,11 +215,23 @@ def headline(report: Report, lang: str) -> str:
             if zh
             else f"Weighted pipeline {money(f['weighted'])} of {money(f['amount'])} ({f['customers']:,} open customers)"
         )
+    if k == "service":
+        score = "-" if f["avg_satisfaction"] is None else f"{f['avg_satisfaction']:.2f}"
+        most = f["most_open"]
+        text = (
+            f"工单 {f['tickets']:,} 个, 未解决 {f['open']:,}; 平均满意度 {score} ({f['scored']:,} 个评分)"
+            if zh
+            else f"{f['tickets']:,} tickets, {f['open']:,} open; satisfaction {score} ({f['scored']:,} scored)"
+        )
+        if most is not None:
+            text += f"; 未解决最多: {most}" if zh else f"; most open: {most}"
+        return text
     # alerts
     return (
-        f"沉睡 {f['dormant']:,} · 停滞 {f['stale']:,} · 重点客户逾期 {f['overdue']:,}"
+        f"沉睡 {f['dormant']:,} · 停滞 {f['stale']:,} · 重点客户逾期 {f['overdue']:,} · 投诉未解决 {f['complaints']:,}"
         if zh
         else f"{f['dormant']:,} dormant · {f['stale']:,} stale · {f['overdue']:,} key customers overdue"
+        f" · {f['complaints']:,} with unresolved complaints"
     )
 
 
@@ -220,11 +242,13 @@ def cell(key: str, value: Any, lang: str) -> str:
     """A report value as a person reads it."""
     kind = KIND_OF.get(key)
     if value is None:
-        return "-" if kind in ("pct", "int", "money") or key.endswith("_at") else none_label(lang)
+        return "-" if kind in ("pct", "int", "money", "num") or key.endswith("_at") else none_label(lang)
     if kind == "pct":
         return pct(value)
     if kind == "int":
         return f"{int(value):,}"
+    if kind == "num":
+        return f"{value:,.1f}" if key == "avg_days_to_resolve" else f"{value:.2f}"
     if kind == "money":
         from crmcli.render import amount
 
@@ -261,5 +285,5 @@ def table_cells(report: Report, lang: str) -> tuple[list[str], list[list[str]], 
         )
     cells = [[cell(k, r.get(k), lang) for k in keys] for r in rows]
     bars = [float(r.get(report.spec.main) or 0) for r in rows]
-    right = [KIND_OF.get(k) in ("int", "pct", "money") for k in keys]
+    right = [KIND_OF.get(k) in ("int", "pct", "money", "num") for k in keys]
     return headers, cells, bars, right, footer

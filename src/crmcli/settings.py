@@ -12,6 +12,8 @@ from crmcli.errors import CrmError, UsageError
 APP_NAME = "crmcli"
 DEFAULT_CADENCE = {"key": 7, "normal": 14, "potential": 30}
 DEFAULT_PROBABILITY = {"potential": 0.1, "intent": 0.3, "negotiating": 0.6}
+# Ticket types that group with another (spec §15; config table [ticket_types]: 物流延迟 = "物流时效").
+DEFAULT_TICKET_ALIASES = {"物流延迟": "物流时效", "发货延迟": "物流时效", "售后响应慢": "售后响应", "质量问题": "产品质量"}
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Settings:
     busy_timeout: float = 30.0
     cadence: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CADENCE))
     probability: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PROBABILITY))
+    ticket_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TICKET_ALIASES))
 
 
 def config_path() -> Path:
@@ -113,6 +116,11 @@ def load(db: str | None = None, user: str | None = None, lang: str | None = None
         for key, p in probability.items():
             if key in settings.probability and isinstance(p, int | float) and 0 <= p <= 1:
                 settings.probability[key] = float(p)
+    aliases = config.get("ticket_types")
+    if isinstance(aliases, dict):
+        for alias, canonical in aliases.items():
+            if isinstance(canonical, str) and canonical.strip():
+                settings.ticket_aliases[str(alias)] = canonical
     return settings
 
 

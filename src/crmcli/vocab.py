@@ -15,12 +15,14 @@ STAGES = ("potential", "intent", "negotiating", "won", "lost")
 LEVELS = ("key", "normal", "potential")
 METHODS = ("phone", "visit", "email", "wechat", "meeting", "other")
 FEEDBACKS = ("positive", "hesitant", "negative")
+STATUSES = ("open", "in_progress", "resolved")  # a service ticket's (spec §15)
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "stage": STAGES,
     "level": LEVELS,
     "method": METHODS,
     "feedback": FEEDBACKS,
+    "status": STATUSES,
 }
 
 ZH_LABELS: dict[str, dict[str, str]] = {
@@ -41,6 +43,7 @@ ZH_LABELS: dict[str, dict[str, str]] = {
         "other": "其他",
     },
     "feedback": {"positive": "积极", "hesitant": "犹豫", "negative": "消极"},
+    "status": {"open": "待处理", "in_progress": "处理中", "resolved": "已解决"},
 }
 
 EN_LABELS: dict[str, dict[str, str]] = {
@@ -55,6 +58,7 @@ EN_LABELS: dict[str, dict[str, str]] = {
         "other": "Other",
     },
     "feedback": {k: k.capitalize() for k in FEEDBACKS},
+    "status": {"open": "Open", "in_progress": "In progress", "resolved": "Resolved"},
 }
 
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -75,6 +79,11 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "other": (),
     },
     "feedback": {"positive": (), "hesitant": ("观望",), "negative": ()},
+    "status": {
+        "open": ("未处理", "待办", "未解决", "new"),
+        "in_progress": ("进行中", "跟进中", "in-progress", "processing"),
+        "resolved": ("解决", "已处理", "已完成", "完成", "closed", "done"),
+    },
 }
 
 def fold(text: str) -> str:

@@ -8,7 +8,9 @@ write the file unless that program stores the revision asked for, so run it with
     python3 -m venv /tmp/crm-0001/.venv && /tmp/crm-0001/.venv/bin/pip install -q /tmp/crm-0001
     /tmp/crm-0001/.venv/bin/python tests/data/make_release_db.py 0001
 
-Files made so far: ``crm_0001.sqlite`` (f70a55e), ``crm_0002.sqlite`` (the release before 0003).
+Files made so far: ``crm_0001.sqlite`` (f70a55e), ``crm_0002.sqlite`` (the release before 0003),
+``crm_0003.sqlite`` (the release before 0004: with custom fields and their values),
+``crm_0004.sqlite`` (the release before 0006: with the change log).
 
 What each file holds (``tests/test_migration_*.py`` rely on it):
 
@@ -78,6 +80,12 @@ def main() -> None:
     crm("follow", star, "--content", "微信沟通", "--method", "wechat", "--date", "2026-03-15")
     crm("stage", codes["云端\ufe0f科技"], "lost", "--reason", "预算取消", "--date", "2026-03-15")
     crm("archive", codes["归档客户"])
+
+    if REVISION >= "0003":  # custom fields exist from 0003 on
+        crm("field", "add", "region", "--label", "客户所属区域", "--type", "choice", "--choices", "华东,华南")
+        crm("field", "add", "budget", "--label", "年度预算", "--type", "money")
+        crm("edit", abc, "--set", "region=华东", "--set", "budget=12万")
+        crm("edit", b, "--set", "region=华南")
 
     with tempfile.TemporaryDirectory() as tmp:
         sheet = Path(tmp) / "leads.csv"

@@ -31,6 +31,7 @@ class State:
     user: str | None = None
     lang: str | None = None
     mask: bool = False  # the command was given --mask: its error messages are masked too
+    argv: list[str] = field(default_factory=list)  # the command line after "crm", for the change log
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -40,6 +41,17 @@ class State:
 
             self._settings = settings.load(db=self.db, user=self.user, lang=self.lang)
         return self._settings
+
+    @property
+    def command(self) -> str:
+        """The command as typed (spec §18), for the change log."""
+        import shlex
+
+        return "crm " + shlex.join(self.argv) if self.argv else "crm"
+
+    def write(self, **options: Any) -> Any:
+        """One write transaction, logged as one change set of the acting user's command."""
+        return self.store.write(user=self.settings.user, command=self.command, **options)
 
     @property
     def store(self) -> SqliteStore:

@@ -1,10 +1,10 @@
-"""Pipeline commands: follow (跟进) and stage (阶段)."""
+"""Pipeline commands: follow (跟进, and its corrections) and stage (阶段)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli._common import state
+from crmcli.cli._common import ROW_ID, interactive, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
 
@@ -14,8 +14,9 @@ Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or pa
 @app.command()
 def follow(
     ctx: typer.Context,
-    ref: Ref,
-    content: Annotated[str, typer.Option("--content", "-c", help="What was said (跟进内容).", metavar="TEXT")],
+    ref: Annotated[str, typer.Argument(metavar="REF|edit|delete", help="The customer (code, name, phone, part of the name); or edit / delete and a follow-up's number.")],
+    number: Annotated[int | None, typer.Argument(metavar="[ID]", help="With edit/delete: the follow-up's number (crm show lists them: #12).", parser=ROW_ID, show_default=False)] = None,
+    content: Annotated[str | None, typer.Option("--content", "-c", help="What was said (跟进内容).", show_default=False, metavar="TEXT")] = None,
     method: Annotated[str | None, typer.Option("--method", "-m", help="phone|visit|email|wechat|meeting|other (电话/拜访/...).", show_default=False, metavar="METHOD")] = None,
     feedback: Annotated[str | None, typer.Option("--feedback", help="positive|hesitant|negative (积极/犹豫/消极).", show_default=False, metavar="FEEDBACK")] = None,
     date: Annotated[str | None, typer.Option("--date", help="When it happened (default today).", show_default=False, metavar="DATE")] = None,
@@ -24,9 +25,10 @@ def follow(
     next_plan: Annotated[str | None, typer.Option("--next-plan", help="What to do next (下次跟进计划).", show_default=False, metavar="TEXT")] = None,
     stage: Annotated[str | None, typer.Option("--stage", help="Also move the customer to this stage.", show_default=False, metavar="STAGE")] = None,
 ) -> None:
-    """Record a follow-up with a customer.
+    """Record a follow-up with a customer; or correct (edit) or delete one by its number.
 
-    Example: crm follow ABC --method phone --content "客户要报价" --next-date +3d --next-plan 发报价
+    Examples: crm follow ABC --method phone --content "客户要报价" --next-date +3d --next-plan 发报价;
+    crm follow edit 12 --date 2026-11-20;  crm follow delete 12
     """
     from crmcli import normalize, vocab
     from crmcli.services import customer_query as cq
@@ -35,6 +37,14 @@ def follow(
 
     st = state(ctx)
     today = st.today
+    if ref in ("edit", "delete") and number is not None:
+        _correct(st, ref, number, content=content, method=method, feedback=feedback, date=date, by=by,
+                 next_date=next_date, next_plan=next_plan, stage=stage)  # fmt: skip
+        return
+    if number is not None:
+        raise UsageError(f"follow {ref} {number}: give a customer and --content, or edit/delete and a follow-up's number")
+    if content is None:
+        raise UsageError("missing --content (what was said)")
     text = normalize.keep_text(content)
     if not text:
         raise UsageError("--content is empty")
@@ -50,19 +60,40 @@ def follow(
     if to == "lost":
         raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
     who = normalize.clean_text(by) or st.settings.user
-    with st.store.write() as conn:
+    with st.write() as conn:
         cust = cq.resolve(Reader.over(conn), ref)
-        followups.add_follow_up(
+        new_id = followups.add_follow_up(
             conn, cust, content=text, on=on, method=m, feedback=fb, by=who,
             next_date=nd, next_plan=normalize.keep_text(next_plan),
         )  # fmt: skip
         moved = None
         if to is not None:
             moved = pipeline.change_stage(conn, cust, to, on=on, by=who)
-    msg = f"Follow-up recorded for {cust['code']}  {cust['name']} on {on.isoformat()}"
+    msg = f"Follow-up #{new_id} recorded for {cust['code']}  {cust['name']} on {on.isoformat()}"
     if moved:
         msg += f"; stage {moved['from']} → {moved['to']}"
     typer.echo(msg)
+
+
+def _correct(st: Any, action: str, number: int, **given: str | None) -> None:
+    """``follow edit ID`` / ``follow delete ID``: the customer's last/next follow-up follow."""
+    from crmcli.services import followups
+
+    if given.pop("stage") is not None:
+        raise UsageError("--stage goes with a new follow-up, not with follow edit/delete")
+    if action == "delete":
+        if any(v is not None for v in given.values()):
+            raise UsageError("follow delete ID takes no options")
+        with st.write() as conn:
+            gone = followups.delete_follow_up(conn, number)
+        typer.echo(f"Deleted follow-up #{number} of {gone['code']}  {gone['name']} (undo: crm undo)")
+        return
+    if all(v is None for v in given.values()):
+        raise UsageError("follow edit ID: say what to change (--content, --date, --method, ...)")
+    with st.write() as conn:
+        done = followups.edit_follow_up(conn, number, given, today=st.today, user=st.settings.user)
+    what = ", ".join(done["changed"]) or "nothing to change"
+    typer.echo(f"Follow-up #{number} of {done['code']}  {done['name']}: {what}")
 
 
 @app.command()
@@ -70,15 +101,20 @@ def stage(
     ctx: typer.Context,
     ref: Ref,
     to: Annotated[str, typer.Argument(metavar="STAGE", help="potential|intent|negotiating|won|lost (or 意向, 成交, ...).")],
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (required for lost: 流失原因).", show_default=False, metavar="TEXT")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (required for lost: 流失原因; on a lost customer: corrects it).", show_default=False, metavar="TEXT")] = None,
     amount: Annotated[str | None, typer.Option("--amount", help="With won: the deal amount (成交金额).", show_default=False, metavar="AMOUNT")] = None,
     date: Annotated[str | None, typer.Option("--date", help="When (default today).", show_default=False, metavar="DATE")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Record a deal that looks repeated or far too large without asking.")] = False,
 ) -> None:
-    """Move a customer to another stage; won --amount records a deal.
+    """Move a customer to another stage; won --amount records a deal; lost --reason on a lost customer corrects the reason.
+
+    A deal of the same amount on the same customer and day within 10 minutes, or more than 100×
+    the largest so far, is asked about on a terminal and needs --yes from a script.
 
     Examples: crm stage ABC won --amount 5万;  crm stage ABC lost --reason 预算取消
     """
     from crmcli import normalize, vocab
+    from crmcli.errors import NeedsConfirmation
     from crmcli.render import amount as amount_text
     from crmcli.services import customer_query as cq
     from crmcli.services import pipeline
@@ -88,18 +124,27 @@ def stage(
     key = vocab.parse("stage", to)
     amt = normalize.parse_money(amount) if amount is not None else None
     on = normalize.parse_date(date, st.today) if date is not None else st.today
-    with st.store.write() as conn:
-        cust = cq.resolve(Reader.over(conn), ref)
-        moved = pipeline.change_stage(
-            conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None, amount=amt,
-            today=st.today,
-        )
+    confirmed = yes
+    while True:
+        try:
+            with st.write() as conn:
+                cust = cq.resolve(Reader.over(conn), ref)
+                moved = pipeline.change_stage(
+                    conn, cust, key, on=on, by=st.settings.user, reason=normalize.keep_text(reason) if reason else None,
+                    amount=amt, today=st.today, confirmed=confirmed,
+                )  # fmt: skip
+            break
+        except NeedsConfirmation as exc:
+            if confirmed or not interactive():
+                raise NeedsConfirmation(f"{exc}; nothing was written (add --yes to record it)") from None
+            if not typer.confirm(f"{exc}. Record it?", default=False):
+                raise typer.Exit(1) from None
+            confirmed = True
     parts = [f"{cust['code']}  {cust['name']}"]
-    if moved["from"] != moved["to"]:
+    if moved.get("reason_corrected"):
+        parts.append(f"lost reason corrected to {moved['reason']}")
+    elif moved["from"] != moved["to"]:
         parts.append(f"stage {moved['from']} → {moved['to']}")
     if moved["deal"] is not None:
         parts.append(f"deal {amount_text(moved['deal'])} on {on.isoformat()}")
     typer.echo(": ".join(parts[:1]) + ": " + "; ".join(parts[1:]))
-
-
-

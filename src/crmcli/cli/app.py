@@ -19,6 +19,10 @@ plain_params.install()  # plain option values without pydantic (see there)
 class CrmGroup(TyperGroup):
     """Runs every command inside ``error_boundary``: in a real run and under CliRunner alike."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta["crm_argv"] = list(args)  # the command as typed, for the change log
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: Any) -> Any:
         with error_boundary(ctx):
             return super().invoke(ctx)
@@ -64,4 +68,4 @@ def _global(
 
       crm import 客户信息总表.xlsx
     """
-    ctx.obj = State(db=db, user=user, lang=lang)
+    ctx.obj = State(db=db, user=user, lang=lang, argv=list(ctx.meta.get("crm_argv", [])))

@@ -107,7 +107,7 @@ def add(
         code=code, amount=amount, expected_close=expected_close,
     )  # fmt: skip
     values = customers.build_fields(raw, today=st.today)
-    with st.store.write() as conn:
+    with st.write() as conn:
         custom = _custom_values(conn, set_, st.today)
         row = customers.add(conn, values, user=st.settings.user, today=st.today)
         if custom:
@@ -116,6 +116,22 @@ def add(
         typer.echo(f"Added {row['code']}  {row['name']}")
     else:
         typer.echo(row["code"])
+    _duplicate_note(st, row)
+
+
+def _duplicate_note(st: Any, row: dict[str, Any]) -> None:
+    """A note on stderr when the new customer is probably one that exists (spec §14): never a refusal."""
+    from crmcli.services import dupes
+
+    with st.store.read() as reader:
+        like = dupes.like(reader, row["id"])
+    lang = st.settings.lang
+    for other in like[:3]:
+        why = ", ".join(dupes.reason_text(r, lang) for r in other["reasons"])
+        if lang == "zh":
+            typer.echo(f"提示: {row['code']} 可能与 {other['code']} {other['name']} 是同一客户 ({why}); 如是, crm merge {other['code']} {row['code']}", err=True)
+        else:
+            typer.echo(f"note: {row['code']} looks like {other['code']} {other['name']} ({why}); if it is, crm merge {other['code']} {row['code']}", err=True)
 
 
 @app.command()
@@ -163,7 +179,7 @@ def edit(
         code=code, amount=amount, expected_close=expected_close,
     )  # fmt: skip
     values = customers.build_fields(raw, today=st.today)
-    with st.store.write() as conn:
+    with st.write() as conn:
         custom = _custom_values(conn, set_, st.today)
         cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.edit(
@@ -307,7 +323,7 @@ def _archive(ctx: typer.Context, ref: str, flag: bool) -> None:
     from crmcli.store.reader import Reader
 
     st = state(ctx)
-    with st.store.write() as conn:
+    with st.write() as conn:
         cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.set_archived(conn, cust, flag)
     verb = "Archived" if flag else "Unarchived"

@@ -35,7 +35,7 @@ def add(
 
     st = state(ctx)
     parts = [c for c in (choices or "").replace("，", ",").split(",") if c.strip()]
-    with st.store.write() as conn:
+    with st.write() as conn:
         field, new = custom_fields.add(conn, key, label=label, type_=type_.strip().lower(), choices=parts)
     what = f"{field.key} ({field.zh}, {type_.strip().lower()}" + (f": {', '.join(field.choices)}" if field.choices else "") + ")"
     typer.echo(f"Added field {what}" if new else f"Brought back field {what} with its values")
@@ -74,6 +74,6 @@ def remove(
     from crmcli.services import custom_fields
 
     st = state(ctx)
-    with st.store.write() as conn:
+    with st.write() as conn:
         kept = custom_fields.remove(conn, key)
     typer.echo(f"Removed field {key.strip()}; its {kept} value(s) are kept (crm field add {key.strip()} ... brings them back)")

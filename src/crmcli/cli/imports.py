@@ -74,6 +74,8 @@ def import_(
         reject_sensitive=reject_sensitive,
         custom=tuple(custom),
         keep_unknown=keep_unknown,
+        command=st.command,
+        ticket_aliases=st.settings.ticket_aliases,
     )
     with _Progress() as progress:
         # the database is opened while the file is read (in a thread)
@@ -155,6 +157,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         parts.append(f"rejects_file={result.rejects_file or 'none'}")
         if result.sensitive:
             parts.append(f"sensitive={result.sensitive}")
+        if result.tickets:
+            parts.append(f"tickets={result.tickets}")
         if result.example_rows:
             parts.append(f"example_rows={result.example_rows}")
         if result.dry_run:
@@ -166,6 +170,10 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stderr.write("note: unknown columns not imported: " + ", ".join(result.unknown_columns) + "\n")
     if result.unused_columns:
         sys.stderr.write("note: columns not used: " + ", ".join(result.unused_columns) + "\n")
+    for line in result.likely_duplicates[:5]:
+        sys.stderr.write(f"note: {line}\n")
+    if len(result.likely_duplicates) > 5:
+        sys.stderr.write(f"note: {len(result.likely_duplicates) - 5} more new customer(s) look like existing ones; crm dupes lists them\n")
     if result.new_fields and result.batch is not None:
         sys.stderr.write("note: new custom fields from unknown columns: " + ", ".join(result.new_fields) + "\n")
     if result.sensitive:
@@ -217,11 +225,28 @@ def _print_panel(result: Any, lang: str) -> None:
 
 
 def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:
+    """``import --undo BATCH``: the change log's undo of that import's change set."""
     from crmcli import render
-    from crmcli.services import importer
+    from crmcli.errors import NotFound
+    from crmcli.services import history as hist
+    from crmcli.store.reader import Reader
 
-    with st.store.write() as conn:
-        out = importer.undo(conn, batch, force=force)
+    with st.write(kind="undo") as conn:
+        reader = Reader.over(conn)
+        change = reader.scalar("SELECT id FROM change_set WHERE batch_id = :b", {"b": batch})
+        if change is None:
+            raise NotFound(f"no import batch {batch} (see: crm imports)")
+        try:
+            p = hist.plan(reader, int(change), current=conn.info.get("change_set"))
+        except CrmError as exc:
+            if "already undone" in str(exc):
+                at = reader.scalar("SELECT undone_at FROM import_batch WHERE id = :b", {"b": batch})
+                raise CrmError(f"import batch {batch} was already undone at {at}") from None
+            raise
+        out = hist.apply(conn, p, force=force)
+        out.pop("undo", None)
+        out.pop("change", None)
+        out.pop("undone_rows", None)
     if fmt == "json":
         render.print_json(out)
         return

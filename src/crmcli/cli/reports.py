@@ -11,14 +11,14 @@ from crmcli.errors import UsageError
 
 # The same tuple as crmcli.services.reports.KINDS (a test holds them together); repeated
 # here so that `crm report --help` and a wrong KIND need no service import.
-KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts")
+KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "service")
 
 
 @app.command()
 def report(
     ctx: typer.Context,
     kind: Annotated[
-        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts.")
+        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts|service.")
     ],
     since: Annotated[
         str | None,
@@ -59,15 +59,25 @@ def report(
         float | None,
         typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False, metavar="SHARE", parser=SHARE),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="service: per type (default), handler or month (the satisfaction trend).", show_default=False, metavar="type|handler|month"),
+    ] = None,
 ) -> None:
-    """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast or alerts.
+    """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast, alerts or service.
 
     Examples: crm report sources --since 2026-01-01;
-    crm report trend --xlsx trend.xlsx;  crm report alerts --mine --format csv
+    crm report trend --xlsx trend.xlsx;  crm report alerts --mine --format csv;  crm report service --by handler
     """
     name = kind.strip().lower()
     if name not in KINDS:
         raise UsageError(f"unknown report '{kind}'; choose one of {', '.join(KINDS)}")
+    if by is not None:
+        if name != "service":
+            raise UsageError("--by goes with the service report")
+        by = by.strip().lower()
+        if by not in ("type", "handler", "month"):
+            raise UsageError(f"--by {by}: choose type, handler or month")
     if name != "abc" and (a is not None or b is not None):
         raise UsageError("--a and --b go with the abc report")
     a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
@@ -97,7 +107,7 @@ def report(
         owners.append(st.settings.user)
     params = reports.Params(
         today=today, since=start, until=end, owners=list(dict.fromkeys(owners)),
-        cadence=st.settings.cadence, probability=st.settings.probability, a=a_, b=b_,
+        cadence=st.settings.cadence, probability=st.settings.probability, a=a_, b=b_, by=by,
     )  # fmt: skip
     with st.store.read() as conn:
         rep = reports.build(conn, name, params, as_json=fmt == "json" and xlsx is None)

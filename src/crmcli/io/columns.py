@@ -34,13 +34,20 @@ from crmcli.normalize import drop_invisible
 # unused) and columns that are not user data (dropped without a word).
 _IMPORT_ONLY: dict[str, tuple[str, ...]] = {
     "contact_title": ("关键联系人(姓名/职位)", "关键联系人", "联系人(姓名/职位)", "联系人(姓名+职位)"),
+    # A person: the customer's name where the row names no company (a 个人客户), else the contact.
+    "person": ("客户姓名", "姓名", "个人客户", "Full Name", "FullName", "Person", "Lead Name"),
+    "first_name": ("First Name", "FirstName", "First_Name", "Given Name", "名"),
+    "last_name": ("Last Name", "LastName", "Last_Name", "Surname", "Family Name", "姓"),
+    "province": ("省", "省份", "State", "Province", "Billing State"),
+    "city": ("市", "城市", "City", "Billing City"),
+    "district": ("区", "区县", "区/县", "District", "County"),
     "follow_log": ("跟进记录(时间-方式-内容-下一步计划)", "跟进记录"),
     "deal_date": ("成交日期", "Deal date", "签约日期", "DealDate"),
     "deal_amount": ("成交金额", "Deal amount", "合同金额", "签约金额", "DealAmount"),
     "info": (
         "Update_Date", "最后更新日期", "Follow_ID", "Opportunity_ID", "Opportunity_Name", "Probability",
         "成交概率", "Status_Change", "逾期天数", "Days overdue", "最后跟进方式", "Last method", "已归档", "Archived",
-        "最近合作时间", "合作次数", "累计消费金额", "主要产品/服务", "反馈问题类型", "满意度评分", "原阶段", "新阶段",
+        "最近合作时间", "合作次数", "累计消费金额", "主要产品/服务", "原阶段", "新阶段",
         "From", "To", "原因", "Reason",
     ),
     "ignore": ("序号", "No", "No.", "#", "reject_reason", "拒绝原因", "行号"),
@@ -62,6 +69,9 @@ def _aliases() -> dict[str, tuple[str, ...]]:
     for f in fields.FOLLOW_UP:
         if f.imported:
             out["follow_" + f.key] = f.names
+    for f in fields.TICKET:  # a row's service ticket (services/importer/tickets.py)
+        if f.imported:
+            out["ticket_" + f.key] = f.names
     for key, names in _IMPORT_ONLY.items():
         out.setdefault(key, names)
     return out
@@ -200,8 +210,20 @@ def score(cells: list[object], mapping: dict[str, str]) -> int:
     return n
 
 
+# Fields whose second column is read too: text is joined ("; "), never one column dropped.
+JOINABLE = frozenset(
+    {f.key for f in fields.CUSTOMER if f.kind in ("text", "prose", "tags") and f.imported}
+    | {"person", "follow_content", "follow_next_plan", "follow_log"}
+) - {"name", "code"}
+
+
 def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) -> Header:
-    """Map each header cell to a field. The first column of a field wins; later ones are unused."""
+    """Map each header cell to a field (spec §9, §12).
+
+    A second phone column (手机 + 座机) holds other phones; a second column of a text field is
+    joined to the first; a second column of any other field (a code, a date, an amount, a level)
+    is reported unused -- a value cannot be two dates.
+    """
     texts = [_text(c) for c in cells]
     width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
     header = Header(row_index=0, width=width)
@@ -224,7 +246,9 @@ def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) 
             col.field = None
         elif fld == "ignore":
             col.field = None
-        elif fld != "stage" and fld in seen:
+        elif fld == "phone" and fld in seen:
+            col.field = "other_phones"
+        elif fld != "stage" and fld in seen and fld not in JOINABLE:
             header.unused.append(f"{text} (second {fld} column)")
             col.field = None
         else:

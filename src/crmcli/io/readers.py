@@ -1,14 +1,17 @@
 """Reading spreadsheets and CSV files as rows of cells (spec §9).
 
+* Nothing reads a file before its pre-flight: it must be a regular file (``preflight``); a
+  zip-based workbook's directory is checked for bombs and DOCTYPEs (``zip_parts``) and the
+  cells of its sheets for what calamine would allocate (``sheet_area``, ``ods_area``; .xls and
+  .xlsb: ``binary_area``); a text file's lines, columns and cells are bounded before it is
+  decoded (``preflight``).
 * Workbooks (.xlsx/.xlsm/.xls/.ods) are read with python-calamine, never openpyxl (16x slower).
-  Before calamine opens a zip-based workbook, its central directory is checked: a workbook
-  whose parts would inflate past 20 MB at more than 100:1 (a zip bomb: 2.9 MB took calamine to
-  1 GB) or past 1 GB at all is refused, and so is an XML part whose prolog declares a DOCTYPE or
-  ENTITY. Calamine returns floats for all numbers, ``''`` for empty cells, dates for date cells,
+  Calamine returns floats for all numbers, ``''`` for empty cells, dates for date cells,
   and ``''`` for a formula without a cached value (it never evaluates formulas).
 * CSV/TSV is decoded strictly: a BOM (UTF-8, UTF-16), else UTF-8, else GB18030 (which covers
   GBK and GB2312), else UTF-16 without BOM when the NUL pattern says so; a file that is none of
-  these is refused, never decoded with replacement characters. The delimiter is tab for .tsv
+  these is refused, never decoded with replacement characters, and so is one mixing UTF-8
+  Chinese lines with lines in another encoding (GB18030 would read it all, as mojibake). The delimiter is tab for .tsv
   and for a header line with more tabs than commas, else comma (or ';' when the header has
   only semicolons).
 * What a file *is* comes from its first bytes, not its name: a workbook renamed to .csv, a text
@@ -30,19 +33,14 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from crmcli.errors import CrmError
-from crmcli.io import columns
+from crmcli.io import columns, preflight
+from crmcli.io.preflight import ReadError
+from crmcli.io.zip_parts import check_zip
 
 HEADER_SCAN = 30
-MAX_UNCOMPRESSED = 1 << 30  # 1 GiB: no real CRM workbook comes near it
-BOMB_SIZE = 20 * 1000 * 1000  # past 20 MB uncompressed ... (calamine holds ~3x a part's size: a 150 MB
-# one-cell part at 1000:1 took it to 500 MB; real sheets compress ~7:1, far below BOMB_RATIO)
-BOMB_RATIO = 100  # ... at more than 100:1 it is a zip bomb, not a spreadsheet
-PART_BOMB_SIZE = 10 * 1000 * 1000  # one part past 10 MB at more than 100:1: a bomb too (real sheets pack 5-30:1)
-PROLOG_LIMIT = 32 * 1024 * 1024
-CSV_FIELD_LIMIT = 64 * 1024 * 1024  # a 1 MB cell is rejected with a reason, not a csv.Error
+CSV_FIELD_LIMIT = preflight.MAX_CELL_CHARS  # a 1 MB cell is rejected with a reason; a 5 MB one refuses the file
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -50,10 +48,6 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-class ReadError(CrmError):
-    """The file cannot be read as a spreadsheet (exit 1, nothing written)."""
 
 
 Cell = Any  # str | float | int | bool | date | datetime | time | timedelta
@@ -81,13 +75,10 @@ class Table:
 
 
 def _head(path: Path, n: int = 8192) -> bytes:
+    """The first ``n`` bytes; ReadError for a missing file, a directory, a device, a FIFO or a socket."""
     try:
-        with path.open("rb") as fh:
+        with preflight.open_regular(path) as fh:
             return fh.read(n)
-    except FileNotFoundError:
-        raise ReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ReadError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise ReadError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -95,7 +86,7 @@ def _head(path: Path, n: int = 8192) -> bytes:
 def _cfb_is_encrypted(path: Path) -> bool:
     """An encrypted .xlsx is an OLE compound file holding EncryptionInfo/EncryptedPackage streams."""
     needles = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
-    with path.open("rb") as fh:
+    with preflight.open_regular(path) as fh:
         data = fh.read(4 * 1024 * 1024)
     return any(n in data for n in needles)
 
@@ -121,109 +112,34 @@ def sniff(path: Path) -> str:
     return "csv"
 
 
-def check_zip(path: Path) -> None:
-    """Refuse a zip bomb or an XML part with a DOCTYPE/ENTITY declaration before calamine sees it."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ReadError(f"{path.name} is not a readable workbook: damaged zip archive ({exc})") from None
-    with zf:
-        infos = zf.infolist()
-        total = sum(i.file_size for i in infos)
-        packed = sum(i.compress_size for i in infos) or 1
-        if total > MAX_UNCOMPRESSED or (total > BOMB_SIZE and total / packed > BOMB_RATIO):
-            raise ReadError(
-                f"{path.name} would inflate to {total / 1e6:,.0f} MB ({total / packed:,.0f}:1); "
-                "refusing a workbook that looks like a zip bomb"
-            )
-        for info in infos:
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > PART_BOMB_SIZE and ratio > BOMB_RATIO:
-                raise ReadError(
-                    f"{path.name}: part {info.filename} inflates {ratio:,.0f}:1 to {info.file_size / 1e6:,.0f} MB; "
-                    "refusing a workbook that looks like a zip bomb"
-                )
-        for info in infos:
-            name = info.filename.lower()
-            if not (name.endswith(".xml") or name.endswith(".rels")):
-                continue
-            try:
-                with zf.open(info) as part:
-                    declared = _prolog_declares_dtd(part)
-            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-                raise ReadError(f"{path.name} is damaged or incomplete: cannot read part {info.filename} ({exc})") from None
-            if declared:
-                raise ReadError(
-                    f"{path.name}: part {info.filename} declares a DOCTYPE or ENTITY (workbooks never do); "
-                    "refusing it"
-                )
-
-
-def _prolog_declares_dtd(part: IO[bytes]) -> bool:
-    """Does the XML before the root element hold a <!DOCTYPE> (and so entity declarations)?
-
-    Only the prolog is read -- declarations, comments, processing instructions -- however
-    long a comment may be (up to ``PROLOG_LIMIT``), so a 100 MB sheet costs nothing here.
-    UTF-16 parts are read with their NUL bytes dropped.
-    """
-    data = b""
-    seen = 0
-    while True:
-        chunk = part.read(65536)
-        eof = not chunk
-        seen += len(chunk)
-        if seen > PROLOG_LIMIT:
-            return True  # nobody writes megabytes before the root element but an attacker
-        data += chunk.replace(b"\x00", b"")
-        while True:
-            i = data.find(b"<")
-            if i < 0:
-                data = b""
-                break
-            rest = data[i:]
-            if rest.startswith(b"<?"):
-                j = rest.find(b"?>", 2)
-                if j < 0:
-                    data = rest
-                    break
-                data = rest[j + 2 :]
-                continue
-            if rest.startswith(b"<!--"):
-                j = rest.find(b"-->", 4)
-                if j < 0:
-                    data = rest
-                    break
-                data = rest[j + 3 :]
-                continue
-            if len(rest) < 4 and not eof:
-                data = rest
-                break
-            # "<!DOCTYPE", "<!ENTITY" or any other "<!" before the root: a DTD
-            return rest.startswith(b"<!")
-        if eof:
-            return False
-
-
 # --------------------------------------------------------------------------- workbooks
 
 
-def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
+def _open_workbook(path: Path, kind: str, sheet: str | None, checked: Callable[[], None] | None = None) -> Table:
     import python_calamine as pc
 
     if kind in ("xlsx", "ods"):
-        check_zip(path)
+        check_zip(path, kind)
+    elif kind == "xls":
+        from crmcli.io import binary_area
+
+        binary_area.check_xls(path)
+    if checked:
+        checked()
     suffix = path.suffix.lower()
     expected = {"xlsx": (".xlsx", ".xlsm", ".xlsb"), "ods": (".ods",), "xls": (".xls",)}[kind]
     try:
         if suffix in expected:
             wb = pc.CalamineWorkbook.from_path(str(path))
         else:  # renamed: let calamine sniff the bytes
-            with path.open("rb") as fh:
+            with preflight.open_regular(path) as fh:
                 wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
     except pc.PasswordError:
         raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
     except pc.CalamineError as exc:
         raise ReadError(f"{path.name} is not a readable {kind} workbook: {_first_line(exc)}") from None
+    except BaseException as exc:
+        raise _panic(exc, path) from None
     names = list(wb.sheet_names)
     try:
         if sheet is not None:
@@ -237,6 +153,8 @@ def _open_workbook(path: Path, kind: str, sheet: str | None) -> Table:
         raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
     except pc.CalamineError as exc:
         raise ReadError(f"{path.name}: cannot read sheet: {_first_line(exc)}") from None
+    except BaseException as exc:
+        raise _panic(exc, path) from None
     start = ws.start
     end = ws.end
     total = None if end is None else end[0] + 1
@@ -263,6 +181,14 @@ def _default_sheet(wb: Any, names: list[str]) -> str:
     return names[0]
 
 
+def _panic(exc: BaseException, path: Path) -> BaseException:
+    """A Rust panic inside calamine (pyo3's PanicException, a BaseException) as our one-line error;
+    anything else (KeyboardInterrupt, our own errors) as it was."""
+    if type(exc).__name__ != "PanicException":
+        return exc
+    return ReadError(f"{path.name} is not a readable workbook: the reader failed on it ({preflight.quote(_first_line(exc), 80)})")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -275,7 +201,7 @@ def _valid(path: Path, encoding: str, skip: int = 0) -> bool:
     """Does the whole file decode strictly? Streamed, so a 350 MB CSV costs no memory."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
-        with path.open("rb") as fh:
+        with preflight.open_regular(path) as fh:
             fh.seek(skip)
             while True:
                 chunk = fh.read(1 << 20)
@@ -323,7 +249,9 @@ def detect_encoding(path: Path) -> tuple[str, int]:
     head = _head(path, 65536)
     if head.startswith(codecs.BOM_UTF8):
         if not _valid(path, "utf-8", 3):
-            raise ReadError(f"{path.name} starts with a UTF-8 BOM but is not valid UTF-8; save it again as CSV UTF-8")
+            line = preflight.mixed_encoding(path, 3, any_line=True)
+            where = f"line {line:,} is not" if line else "it is not"
+            raise ReadError(f"{path.name} starts with a UTF-8 BOM but {where} valid UTF-8; save it again as CSV UTF-8")
         return "utf-8", 3
     if head.startswith(codecs.BOM_UTF32_LE) or head.startswith(codecs.BOM_UTF32_BE):
         raise ReadError(f"{path.name} is UTF-32 text; save it as CSV UTF-8")
@@ -346,6 +274,12 @@ def detect_encoding(path: Path) -> tuple[str, int]:
             )
     if utf8 if utf8 is not None else _valid(path, "utf-8"):
         return "utf-8", 0
+    mixed = preflight.mixed_encoding(path)
+    if mixed is not None:
+        raise ReadError(
+            f"{path.name} mixes encodings: line {mixed:,} is not UTF-8 while other lines are UTF-8 text; "
+            "save it again as 'CSV UTF-8'"
+        )
     if _valid(path, "gb18030"):
         return "gb18030", 0
     raise ReadError(
@@ -365,38 +299,46 @@ def _delimiter(first_line: str, suffix: str) -> str:
     return ","
 
 
-def _open_text(path: Path) -> Table:
+def _open_text(path: Path, checked: Callable[[], None] | None = None) -> Table:
+    # lines and columns measured on the raw bytes first: nothing is decoded or parsed before
+    scan = preflight.scan_text(path)
+    if checked:
+        checked()
     encoding, skip = detect_encoding(path)
-    fh = path.open("rb")
+    fh = preflight.open_regular(path)
     fh.seek(skip)
     text = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline="")
-    first = text.readline()
+    utf16 = encoding.startswith("utf-16")
+    # rows that may run over several lines (quoted line breaks, or lines UTF-16 hid from the byte
+    # scan) go through the guard; other files' rows are their lines, measured already
+    guard = preflight.RowGuard(text, path.name, measured=not utf16) if scan.quoted or utf16 else None
+    lines: Iterator[str] = guard.lines() if guard else iter(text)
+    first = next(lines, "")
     hint = first.strip().lower()
     if len(hint) == 5 and hint.startswith("sep="):
         # Excel's "sep=;" first line names the delimiter and is not data
         delimiter = first.strip()[4]
-        rest: Iterator[str] = itertools.chain(["\n"], text)  # an empty row keeps the row numbers
+        rest: Iterator[str] = itertools.chain(["\n"], lines)  # an empty row keeps the row numbers
     else:
-        rest = itertools.chain([first], text)
+        rest = itertools.chain([first], lines)
         delimiter = _delimiter(first, path.suffix.lower())
     # In UTF-8 and GB18030 a NUL byte is a NUL character; in UTF-16 every ASCII letter has
     # one, so there each row is checked after decoding.
-    has_nul = encoding.startswith("utf-16")
-    if not has_nul:
-        with path.open("rb") as raw:
-            while chunk := raw.read(1 << 20):
-                if b"\x00" in chunk:
-                    has_nul = True
-                    break
-    if csv.field_size_limit() < CSV_FIELD_LIMIT:
-        csv.field_size_limit(CSV_FIELD_LIMIT)
+    has_nul = scan.has_nul or utf16
+    # the csv module's limit is per process: set it to ours (a 1 MB cell is then rejected row by row)
+    csv.field_size_limit(CSV_FIELD_LIMIT)
 
     def rows() -> Iterator[Row]:
         reader = csv.reader(rest, delimiter=delimiter)
         try:
-            yield from reader
+            yield from (guard.rows(reader) if guard else reader)
         except csv.Error as exc:
-            raise ReadError(f"{path.name}, line {reader.line_num}: cannot read CSV ({exc})") from None
+            if "field limit" in str(exc):
+                raise ReadError(
+                    f"{path.name}, line {reader.line_num:,}: a cell longer than {CSV_FIELD_LIMIT:,} characters "
+                    "(the limit for one cell); is it really a CSV file?"
+                ) from None
+            raise ReadError(f"{path.name}, line {reader.line_num}: cannot read CSV ({preflight.quote(exc, 80)})") from None
         except UnicodeDecodeError as exc:  # validated above; only if the file changed meanwhile
             raise ReadError(f"{path.name} is not valid {encoding}: {exc.reason}") from None
 
@@ -409,8 +351,12 @@ def _open_text(path: Path) -> Table:
 # --------------------------------------------------------------------------- entry points
 
 
-def open_table(path: Path, sheet: str | None = None) -> Table:
-    """Open ``path`` as a table of rows, whatever its name says; ReadError with a clear message."""
+def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None] | None = None) -> Table:
+    """Open ``path`` as a table of rows, whatever its name says; ReadError with a clear message.
+
+    ``checked`` is called once the file has passed its pre-flight, before calamine or the csv
+    module reads it.
+    """
     kind = sniff(path)
     suffix = path.suffix.lower()
     if kind == "empty":
@@ -429,8 +375,8 @@ def open_table(path: Path, sheet: str | None = None) -> Table:
             )
         if sheet is not None:
             raise ReadError(f"--sheet {sheet}: {path.name} is a CSV file and has no sheets")
-        return _open_text(path)
-    return _open_workbook(path, kind, sheet)
+        return _open_text(path, checked)
+    return _open_workbook(path, kind, sheet, checked)
 
 
 @dataclass

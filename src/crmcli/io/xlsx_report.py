@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from crmcli.services.reports import Report
 
 HEADER_ROW = 4  # rows 1-2: headline and period; the table starts at row 4
-NUMBER_FORMATS = {"int": "#,##0", "money": "#,##0.00", "pct": "0.0%"}
+NUMBER_FORMATS = {"int": "#,##0", "money": "#,##0.00", "pct": "0.0%", "num": "0.00"}
 
 
 def _value(key: str, value: Any, lang: str) -> Any:
@@ -25,7 +25,7 @@ def _value(key: str, value: Any, lang: str) -> Any:
 
     kind = reports.KIND_OF.get(key)
     if value is None:
-        return None if kind in ("int", "money", "pct") or key.endswith("_at") else reports.none_label(lang)
+        return None if kind in ("int", "money", "pct", "num") or key.endswith("_at") else reports.none_label(lang)
     if kind == "bool":
         return "✓" if value else ""
     if kind in ("stage", "level"):
@@ -47,7 +47,7 @@ def _summary(report: Report, lang: str) -> tuple[list[str], list[list[Any]]] | N
                        f[f"class_{c.lower()}"]["share"]] for c in "ABC"]  # fmt: skip
     if report.kind == "alerts":
         head = ["", reports.label("customers", lang)]
-        return head, [[reports.label(k, lang), f[k]] for k in ("dormant", "stale", "overdue")]
+        return head, [[reports.label(k, lang), f[k]] for k in ("dormant", "stale", "overdue", "complaints")]
     return None
 
 

@@ -107,6 +107,8 @@ def filter_conditions(d: Dialect, f: Filters, p: _Params, alias: str = "c") -> l
     # "+": not through the (archived, stage, level) index, which every active customer matches
     archived = f"{alias}.archived" if f.archived else d.unindexed(f"{alias}.archived")
     out = [f"{archived} = {p.add(f.archived)}"]
+    if f.archived:  # a merged customer is archived too, but it is not one to unarchive (spec §14)
+        out.append(f"{alias}.merged_into IS NULL")
     for col, values in (("stage", f.stage), ("level", f.level), ("source", f.source), ("industry", f.industry), ("owner", f.owner)):
         if values:
             out.append(f"{alias}.{col} IN {p.many(values)}")
@@ -297,7 +299,7 @@ def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: S
     rec = found[0]
     rec["fields"] = {f.key: f.typed(rec["fields"].get(f.key)) for f in custom}
     rec["follow_ups"] = reader.dicts(
-        'SELECT date, method, feedback, content, "by", next_date, next_plan FROM follow_up '
+        'SELECT id, date, method, feedback, content, "by", next_date, next_plan FROM follow_up '
         "WHERE customer_id = :id ORDER BY date DESC, id DESC", {"id": customer_id},
     )  # fmt: skip
     rec["stage_changes"] = reader.dicts(
@@ -305,8 +307,11 @@ def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: S
         {"id": customer_id},
     )
     rec["deals"] = reader.dicts(
-        'SELECT date, amount, "by" FROM deal WHERE customer_id = :id ORDER BY date DESC, id DESC', {"id": customer_id}
+        'SELECT id, date, amount, "by" FROM deal WHERE customer_id = :id ORDER BY date DESC, id DESC', {"id": customer_id}
     )
+    from crmcli.services import tickets
+
+    rec["tickets"] = tickets.of_customer(reader, customer_id)
     return rec
 
 
@@ -315,39 +320,71 @@ def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: S
 _PHONE_REF = re.compile(r"^[\d\s+\-()]+$")
 
 
-def resolve(reader: Reader, ref: str) -> dict[str, Any]:
+def resolve(reader: Reader, ref: str, *, follow_merged: bool = True) -> dict[str, Any]:
     """Find one customer by code, exact name, phone, or a unique part of its name (spec §4).
 
     Characters that show nothing are no part of any of these (``normalize.drop_invisible``).
+    A customer merged into another (spec §14) stands for that one: its code, name and phone find
+    it (``follow_merged=False``: the merged customer itself, for ``merge`` to refuse). Archived
+    customers resolve too, but only when nothing live matches: an archived or merged customer
+    never makes a REF ambiguous.
     """
     ref = normalize.drop_invisible(ref).strip()
     if not ref:
         raise NoMatch("")
-    cols = "SELECT id, code, name, phone FROM customer WHERE "
-    names = ("id", "code", "name", "phone")
+    cols = "SELECT id, code, name, phone, archived, merged_into FROM customer WHERE "
+    names = ("id", "code", "name", "phone", "archived", "merged_into")
 
     def found(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(zip(names, r, strict=True)) for r in reader.all(cols + sql, params)]
 
-    rows = found("code = :code", {"code": ref.upper()})
+    def pick(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Merged customers as the ones they went into, once each; the live ones if there are any."""
+        out: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            hops = 0
+            while follow_merged and r["merged_into"] is not None and hops < 100:
+                nxt = found("id = :id", {"id": r["merged_into"]})
+                if not nxt:
+                    break
+                r, hops = nxt[0], hops + 1
+            out.setdefault(r["id"], r)
+        live = [r for r in out.values() if not r["archived"]]
+        return live or list(out.values())
+
+    rows = pick(found("code = :code", {"code": ref.upper()}))
     if rows:
-        return rows[0]
+        return _public(rows[0])
     try:
         key = normalize.name_key(ref)
     except ParseError:
         key = ""
-    rows = found("name_key = :key", {"key": key}) if key else []
+    rows = pick(found("name_key = :key", {"key": key})) if key else []
     if not rows and _PHONE_REF.match(ref) and sum(ch.isdigit() for ch in ref) >= 7:
         try:
             pkey = normalize.phone_key(ref)
         except ParseError:
             pkey = ""
         if pkey:
-            rows = found("phone_key = :pkey", {"pkey": pkey})
+            rows = pick(found(  # every phone a customer has (spec §3)
+                "phone_key = :pkey OR id IN (SELECT customer_id FROM customer_phone WHERE phone_key = :pkey) ORDER BY id",
+                {"pkey": pkey},
+            ))
     if not rows and key:
-        rows = found("name_key LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n", {"pattern": f"%{like_escape(key)}%", "n": Ambiguous.SHOWN + 1})
+        rows = pick(found(
+            "name_key LIKE :pattern ESCAPE '\\' ORDER BY merged_into IS NOT NULL, archived, id LIMIT :n",
+            {"pattern": f"%{like_escape(key)}%", "n": 10 * Ambiguous.SHOWN},
+        ))[: Ambiguous.SHOWN + 1]  # fmt: skip
     if not rows:
         raise NoMatch(ref)
     if len(rows) > 1:
-        raise Ambiguous(ref, rows)
-    return rows[0]
+        raise Ambiguous(ref, [_public(r) for r in rows])
+    return _public(rows[0])
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    """A resolved customer as callers know it: id, code, name, phone (and merged_into when set)."""
+    out = {k: row[k] for k in ("id", "code", "name", "phone")}
+    if row.get("merged_into") is not None:
+        out["merged_into"] = row["merged_into"]
+    return out

@@ -129,7 +129,7 @@ def build_fields(raw: dict[str, Any], *, today: dt.date) -> CustomerFields:
 
 
 def find_duplicate(conn: Connection, name_key: str, phone_key: str, exclude_id: int | None = None) -> dict[str, Any] | None:
-    q = select(C.c.id, C.c.code, C.c.name).where(C.c.name_key == name_key, C.c.phone_key == phone_key)
+    q = select(C.c.id, C.c.code, C.c.name, C.c.merged_into).where(C.c.name_key == name_key, C.c.phone_key == phone_key)
     if exclude_id is not None:
         q = q.where(C.c.id != exclude_id)
     row = conn.execute(q).first()
@@ -161,7 +161,11 @@ def add(conn: Connection, fields: CustomerFields, *, user: str, today: dt.date, 
     phone_key = normalize.phone_key(values["phone"])
     dup = find_duplicate(conn, name_key, phone_key)
     if dup:
-        raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} (same name and phone); nothing written")
+        into = ""
+        if dup["merged_into"] is not None:  # its code and phone now name the customer it went into
+            target = conn.execute(select(C.c.code).where(C.c.id == dup["merged_into"])).scalar()
+            into = f", merged into {target}"
+        raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} (same name and phone{into}); nothing written")
     created = created or today
     code = values.pop("code", None)
     if code:

@@ -33,7 +33,12 @@ EXTENSIONS = {".xlsx": "xlsx", ".csv": "csv", ".json": "json"}
 
 # The customer columns of spec §9, in order (the registry's exported fields). The last two are
 # derived (import reads them as information).
-CUSTOMER_COLUMNS = fields.customer_keys(where="export")
+SPEC_COLUMNS = (
+    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage",
+    "owner", "need", "tags", "notes", "amount", "created_at", "last_follow_at", "next_follow_at",
+)  # fmt: skip
+# Spec §9's columns in its order, then every other exported field of the registry (lossless).
+CUSTOMER_COLUMNS = (*SPEC_COLUMNS, *(k for k in fields.customer_keys(where="export") if k not in SPEC_COLUMNS))
 FOLLOW_UP_COLUMNS = ("code", "name", *(f.key for f in fields.FOLLOW_UP))
 # The template: the customer columns a person fills in, then one follow-up on the same row.
 TEMPLATE_COLUMNS = (

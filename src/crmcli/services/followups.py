@@ -69,3 +69,73 @@ def add_follow_up(
     ).inserted_primary_key[0]  # type: ignore[index]
     refresh_summary(conn, [customer["id"]])
     return int(new_id)
+
+
+def _owner_of(conn: Connection, number: int) -> dict[str, Any]:
+    """The follow-up ``number`` and its customer; NotFound / CrmError for one that cannot be changed."""
+    from crmcli.errors import CrmError, NotFound
+
+    row = conn.execute(
+        text(
+            "SELECT f.id, f.customer_id, c.code, c.name, c.archived FROM follow_up f JOIN customer c ON c.id = f.customer_id "
+            "WHERE f.id = :n"
+        ),
+        {"n": number},
+    ).first()
+    if row is None:
+        raise NotFound(f"no follow-up #{number} (crm show REF numbers them)")
+    if row.archived:
+        raise CrmError(f"follow-up #{number} belongs to {row.code} {row.name}, which is archived; unarchive it first")
+    return {"id": row.id, "customer_id": row.customer_id, "code": row.code, "name": row.name}
+
+
+def delete_follow_up(conn: Connection, number: int) -> dict[str, Any]:
+    """Delete follow-up ``number``; its customer's last/next follow-up are worked out again."""
+    owner = _owner_of(conn, number)
+    conn.execute(text("DELETE FROM follow_up WHERE id = :n"), {"n": number})
+    refresh_summary(conn, [owner["customer_id"]])
+    return owner
+
+
+def edit_follow_up(conn: Connection, number: int, given: dict[str, str | None], *, today: dt.date, user: str) -> dict[str, Any]:
+    """Change the given fields of follow-up ``number`` (command-line text); return what changed."""
+    from crmcli import normalize, vocab
+    from crmcli.errors import UsageError
+
+    owner = _owner_of(conn, number)
+    current = dict(conn.execute(text("SELECT * FROM follow_up WHERE id = :n"), {"n": number}).first()._mapping)  # type: ignore[union-attr]
+    values: dict[str, Any] = {}
+    for key, raw in given.items():
+        if raw is None:
+            continue
+        if key == "content":
+            value: Any = normalize.keep_text(raw)
+            if not value:
+                raise UsageError("--content is empty")
+        elif key in ("date", "next_date"):
+            value = normalize.parse_date(raw, today) if raw.strip() else None
+            if key == "date" and value is None:
+                raise UsageError("--date is empty")
+        elif key in ("method", "feedback"):
+            value = vocab.parse(key, raw) if raw.strip() else None
+        elif key == "by":
+            value = normalize.clean_text(raw)
+        else:  # next_plan
+            value = normalize.keep_text(raw)
+        values[key] = value
+    on = values.get("date", current["date"])
+    if isinstance(on, str):
+        on = dt.date.fromisoformat(on)
+    if on > today:
+        raise UsageError(f"--date {on.isoformat()} is in the future; plan it with --next-date instead")
+    nd = values.get("next_date", current["next_date"])
+    if isinstance(nd, str):
+        nd = dt.date.fromisoformat(nd)
+    if nd is not None and nd < on:
+        raise UsageError(f"--next-date {nd} is before the follow-up date {on}")
+    changed = {k: v for k, v in values.items() if current.get(k) != (v.isoformat() if isinstance(v, dt.date) else v) and current.get(k) != v}
+    if changed:
+        sets = ", ".join(f'"{k}" = :{k}' for k in changed)
+        conn.execute(text(f"UPDATE follow_up SET {sets} WHERE id = :n"), {**changed, "n": number})
+        refresh_summary(conn, [owner["customer_id"]])
+    return {**owner, "changed": list(changed)}

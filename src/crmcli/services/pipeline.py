@@ -26,6 +26,7 @@ def change_stage(
     amount: float | None = None,
     batch_id: int | None = None,
     today: dt.date | None = None,
+    confirmed: bool = True,
 ) -> dict[str, Any]:
     """Move a customer to stage ``to`` on date ``on``; ``won`` with an amount records a deal.
 
@@ -42,8 +43,12 @@ def change_stage(
         raise CrmError("deal amount must be greater than 0")
     if to == "lost" and not reason:
         raise UsageError("stage lost needs --reason (流失原因)")
+    if current == to == "lost":  # a lost reason typed wrong: correct it, no second stage change
+        return _correct_lost_reason(conn, customer, reason)  # type: ignore[arg-type]
     if current == to and not (to == "won" and amount is not None):
         raise CrmError(f"{customer.get('code', '')} is already at stage {to}".strip())
+    if amount is not None and not confirmed:
+        _check_deal(conn, customer, amount, on)
     if current != to:
         conn.execute(
             insert(S).values(
@@ -58,3 +63,47 @@ def change_stage(
     if amount is not None:
         conn.execute(insert(D).values(customer_id=customer["id"], amount=amount, date=on, by=by, batch_id=batch_id))
     return {"from": current, "to": to, "deal": amount}
+
+
+def _correct_lost_reason(conn: Connection, customer: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The reason of a lost customer's latest change to lost, and the customer's, set to ``reason``."""
+    latest = conn.execute(
+        select(S.c.id).where(S.c.customer_id == customer["id"], S.c.to_stage == "lost").order_by(S.c.date.desc(), S.c.id.desc())
+    ).first()
+    if latest is not None:
+        conn.execute(update(S).where(S.c.id == latest.id).values(reason=reason))
+    conn.execute(update(C).where(C.c.id == customer["id"]).values(lost_reason=reason))
+    return {"from": "lost", "to": "lost", "deal": None, "reason_corrected": True, "reason": reason}
+
+
+REPEAT_MINUTES = 10
+OUTLIER_FACTOR = 100
+OUTLIER_AFTER = 20  # deals in the database before an amount can look outsized
+
+
+def _check_deal(conn: Connection, customer: dict[str, Any], amount: float, on: dt.date) -> None:
+    """Refuse (NeedsConfirmation) a deal that looks like a mistake (spec §18): the same amount on
+    the same customer and day recorded minutes ago (up-arrow + Enter), or an amount more than 100×
+    the largest so far (three zeros too many)."""
+    from sqlalchemy import func, text
+
+    from crmcli.errors import NeedsConfirmation
+    from crmcli.store.changelog import now_iso
+
+    since = (dt.datetime.fromisoformat(now_iso()) - dt.timedelta(minutes=REPEAT_MINUTES)).isoformat(timespec="seconds")
+    recent = conn.execute(
+        text(
+            "SELECT s.at FROM change c JOIN change_set s ON s.id = c.set_id JOIN deal d ON d.id = c.row_id "
+            "WHERE c.table_name = 'deal' AND c.op = 'insert' AND d.customer_id = :cid AND d.amount = :amount "
+            "AND d.date = :on AND s.at >= :since ORDER BY s.at DESC LIMIT 1"
+        ),
+        {"cid": customer["id"], "amount": amount, "on": on.isoformat(), "since": since},
+    ).first()
+    if recent is not None:
+        ago = max(1, round((dt.datetime.fromisoformat(now_iso()) - dt.datetime.fromisoformat(recent.at)).total_seconds() / 60))
+        raise NeedsConfirmation(
+            f"the same deal ({amount:,.2f} on {on.isoformat()}) was recorded for {customer.get('code', '')} {ago} minute(s) ago"
+        )
+    count, largest = conn.execute(select(func.count(), func.max(D.c.amount)).select_from(D)).one()
+    if count >= OUTLIER_AFTER and largest and amount > OUTLIER_FACTOR * largest:
+        raise NeedsConfirmation(f"a deal of {amount:,.2f} is more than {OUTLIER_FACTOR}× the largest so far ({largest:,.2f})")

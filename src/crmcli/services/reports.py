@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crmcli.services.customer_query import next_follow
+from crmcli.services.service_report import complaints_join, service
 from crmcli.settings import DEFAULT_CADENCE, DEFAULT_PROBABILITY
 
 if TYPE_CHECKING:
     from crmcli.store.reader import Reader
 
-KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts")
+KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "service")
 ORDER = ("potential", "intent", "negotiating", "won")
 DORMANT_DAYS = 90
 STALE_DAYS = 180
@@ -89,12 +90,18 @@ SPECS: dict[str, Spec] = {
             "dormant",
             "stale",
             "overdue",
+            "complaints",
         ),
         "code",
         "idle_days",
         "bar",
         ("customers",),
     ),  # fmt: skip
+    # per type; --by handler and --by month have their own layouts (service_report.spec)
+    "service": Spec(
+        ("type", "tickets", "open", "resolved", "avg_days_to_resolve", "avg_satisfaction"), "type", "tickets", "bar",
+        ("tickets", "open"),
+    ),
 }
 
 @dataclass
@@ -107,6 +114,7 @@ class Params:
     probability: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PROBABILITY))
     a: float = 0.7
     b: float = 0.9
+    by: str | None = None  # report service: type | handler | month
 
 
 @dataclass
@@ -116,10 +124,11 @@ class Report:
     rows: list[dict[str, Any]] = field(default_factory=list)
     rows_json: list[str] | None = None  # rows already encoded by SQLite (large reports, --format json)
     figures: dict[str, Any] = field(default_factory=dict)
+    layout: Spec | None = None  # a report whose rows depend on an option (service --by)
 
     @property
     def spec(self) -> Spec:
-        return SPECS[self.kind]
+        return self.layout or SPECS[self.kind]
 
     @property
     def empty(self) -> bool:
@@ -530,7 +539,8 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
       stands in when there is neither);
     * stale: potential, and no follow-up for 180 days (the creation date stands
       in when never followed up);
-    * overdue: a key customer, not lost, whose next follow-up date is before today.
+    * overdue: a key customer, not lost, whose next follow-up date is before today;
+    * complaints: the customer's two latest service tickets are both unresolved (连续两次投诉未解决).
 
     ``idle_days`` counts the days since the latest follow-up, deal or creation.
     The period selects customers by creation date. Most idle first.
@@ -544,42 +554,45 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
                     COALESCE(x.last_deal_at, c.created_at)) <= date(:today, '-{DORMANT_DAYS} days') AS dormant,
                c.stage = 'potential'
                     AND COALESCE(c.last_follow_at, c.created_at) <= date(:today, '-{STALE_DAYS} days') AS stale,
-               c.level = 'key' AND c.stage != 'lost' AND {nf} < :today AS overdue
+               c.level = 'key' AND c.stage != 'lost' AND {nf} < :today AS overdue,
+               COALESCE(cp.complaints, 0) AS complaints
         FROM customer c
         LEFT JOIN (SELECT customer_id, MAX(date) AS last_deal_at FROM deal GROUP BY customer_id) x
             ON x.customer_id = c.id
+        {complaints_join()}
         WHERE {_scope(p, created=True)}"""
     keys = SPECS["alerts"].keys
-    flags = ("dormant", "stale", "overdue")
+    flags = ("dormant", "stale", "overdue", "complaints")
     select = (
-        f"dormant, stale, overdue, {_json_pairs([(k, k) for k in keys], booleans=flags)}"
+        f"dormant, stale, overdue, complaints, {_json_pairs([(k, k) for k in keys], booleans=flags)}"
         if as_json
         else ", ".join(keys)
     )
-    sql = f"SELECT {select} FROM ({inner}) WHERE dormant OR stale OR overdue ORDER BY idle_days DESC, code"
+    sql = f"SELECT {select} FROM ({inner}) WHERE dormant OR stale OR overdue OR complaints ORDER BY idle_days DESC, code"
     found = _fetch(conn, sql, p)
     report = Report("alerts", p)
     if as_json:
-        report.rows_json = [r[3] for r in found]
-        marks = [(r[0], r[1], r[2]) for r in found]
+        report.rows_json = [r[4] for r in found]
+        marks = [(r[0], r[1], r[2], r[3]) for r in found]
     else:
         report.rows = [dict(zip(keys, r, strict=True)) for r in found]
         for row in report.rows:
             for k in flags:
                 row[k] = bool(row[k])
-        marks = [(r["dormant"], r["stale"], r["overdue"]) for r in report.rows]
+        marks = [(r["dormant"], r["stale"], r["overdue"], r["complaints"]) for r in report.rows]
     report.figures = {
         "customers": len(marks),
         "dormant": sum(1 for m in marks if m[0]),
         "stale": sum(1 for m in marks if m[1]),
         "overdue": sum(1 for m in marks if m[2]),
+        "complaints": sum(1 for m in marks if m[3]),
     }
     return report
 
 
 BUILDERS = {
     "funnel": funnel, "sources": sources, "owners": owners, "industries": industries, "abc": abc,
-    "lost": lost, "trend": trend, "forecast": forecast, "alerts": alerts,
+    "lost": lost, "trend": trend, "forecast": forecast, "alerts": alerts, "service": service,
 }  # fmt: skip
 
 

@@ -45,12 +45,32 @@ class SqliteStore:
         return sqlite.get_engine(self.path, self.busy_timeout)
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
-        from crmcli.store import sqlite
+    def write(
+        self, *, user: str | None = None, command: str | None = None, log: bool = True, kind: str = "edit"
+    ) -> Iterator[Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error.
+
+        With ``log`` it is one change set of the change log (spec §18): every row it touches is
+        recorded with its fields before and after (``store/changelog.py``); its id is
+        ``conn.info["change_set"]``. A transaction that changed nothing leaves no change set.
+        """
+        from crmcli.store import changelog, sqlite
 
         with sqlite.write_connection(self.engine) as conn:
-            yield conn
+            if not log:
+                yield conn
+                return
+            dbapi = conn.connection.driver_connection
+            set_id = changelog.begin(dbapi, user=user, command=command, kind=kind)
+            conn.info["change_set"] = set_id
+            try:
+                yield conn
+            except BaseException:
+                changelog.stop(dbapi)  # the transaction is rolled back, change set and all
+                raise
+            finally:
+                conn.info.pop("change_set", None)
+            changelog.end(dbapi, set_id)
 
     @contextmanager
     def read(self) -> Iterator[Reader]:

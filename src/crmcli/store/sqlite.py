@@ -181,7 +181,12 @@ def get_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
             f"({schema.HEAD}); upgrade crmcli instead of downgrading the database"
         )
     engine = make_engine(path, busy_timeout)
-    if current != schema.HEAD:
+    if current is None:
+        with write_connection(engine) as conn:
+            created = schema.create(conn)
+        if not created:  # another process made it meanwhile: it may be at HEAD or need migrating
+            current = stored_revision(path)
+    if current is not None and current != schema.HEAD:
         migrate(engine, path, current)
     _engines[key] = engine
     return engine

@@ -88,15 +88,20 @@ class _Opener:
         self.table: readers.Table | None = None
         self.located: readers.Located | None = None
         self.error: BaseException | None = None
+        # set once the file passed its pre-flight (or failed): opening the database then, not
+        # before, leaves the GIL to the pre-flight's regex, and overlaps calamine instead
+        self.checked = threading.Event()
         self.thread = threading.Thread(target=self._run, name="crm-import-reader", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         try:
-            self.table = readers.open_table(self.path, self.opts.sheet)
+            self.table = readers.open_table(self.path, self.opts.sheet, checked=self.checked.set)
             self.located = readers.locate_header(self.table, {**custom_headers(self.opts.custom), **self.opts.mapping})
         except BaseException as exc:  # handed to the caller by result()
             self.error = exc
+        finally:
+            self.checked.set()
 
     def result(self) -> tuple[readers.Table, readers.Located]:
         self.thread.join()
@@ -128,6 +133,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     gc.disable()
     try:
         if not hasattr(engine, "connect"):
+            opener.checked.wait()
             engine = engine()  # type: ignore[operator]
         table, located = opener.result()
         header = located.header
@@ -145,6 +151,11 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     (str(path.resolve()), dt.datetime.now().astimezone().isoformat(timespec="seconds")),
                 ).lastrowid
                 assert batch_id is not None
+                # the import is one change set of the change log (spec §18); its rows are logged by the batch
+                conn.exec_driver_sql(
+                    "INSERT INTO change_set (at, user, command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
+                    (dt.datetime.now().astimezone().isoformat(timespec="seconds"), opts.user, opts.command, batch_id),
+                )
                 # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
                 conn.exec_driver_sql("PRAGMA cache_size=-65536")
                 kept: dict[str, Any] = {}  # --keep-unknown: header -> the custom field made of it
@@ -170,6 +181,8 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     break
                 conn.exec_driver_sql("PRAGMA cache_size=-2000")
                 _columns_report(result, located.header, set_aside | run.failing)
+                if 1 < run.first_new_id < run.next_id:  # new customers beside existing ones: likely duplicates?
+                    result.likely_duplicates = _likely_duplicates(conn, range(run.first_new_id, run.next_id))
                 if result.data_rows == 0:
                     raise CrmError(f"{path.name}: no data rows below the header (row {result.header_row})")
                 if opts.strict and result.rejected:
@@ -198,6 +211,15 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         if gc_was_enabled:
             gc.enable()
         opener.close()
+
+
+def _likely_duplicates(conn: Any, new_ids: range) -> list[str]:
+    """New customers that look like existing ones (spec §14): a note each, never a refusal."""
+    from crmcli.services import dupes
+    from crmcli.store.reader import Reader
+
+    pairs = dupes.find(Reader.over(conn), involving=new_ids)
+    return [f"{p['b']} {p['b_name']} looks like {p['a']} {p['a_name']} ({', '.join(p['reasons'])}); crm merge can join them" for p in pairs]
 
 
 def custom_headers(custom: Any) -> dict[str, str]:
@@ -239,13 +261,16 @@ def _check_header(header: columns.Header, mapping: dict[str, str], path: Path) -
     missing = [k for k in mapping if k not in present]
     if missing:
         raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
-    for fld, zh in (("name", "客户名称"), ("phone", "联系电话")):
-        if header.first(fld) is None:
-            found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
-            raise readers.ReadError(
-                f"{path.name}: no {zh} ({fld}) column in the header row; columns found: {found}. "
-                f"Name the column with --map 'HEADER={fld}'"
-            )
+    if not any(header.first(f) for f in ("name", "person", "first_name", "last_name")):
+        found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
+        raise readers.ReadError(
+            f"{path.name}: no 客户名称 (name) column in the header row; columns found: {_shorten(found)}. "
+            "Name the column with --map 'HEADER=name'"
+        )
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _columns_report(result: ImportResult, header: columns.Header, set_aside: set[int]) -> None:

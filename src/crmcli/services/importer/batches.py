@@ -59,12 +59,13 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
                 SELECT customer_id AS cid FROM follow_up WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
                 UNION ALL SELECT customer_id FROM stage_change WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
                 UNION ALL SELECT customer_id FROM deal WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
+                UNION ALL SELECT customer_id FROM ticket WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
                 UNION ALL SELECT bc.row_id FROM batch_change bc JOIN import_batch b ON b.id = bc.batch_id
                     WHERE bc.row_id IN (SELECT id FROM _undo_ids) AND bc.batch_id != ? AND b.undone_at IS NULL
                     AND bc.before IS NOT NULL
             ) x JOIN customer c ON c.id = x.cid GROUP BY c.id ORDER BY c.id
             """,
-            (batch_id, batch_id, batch_id, batch_id),
+            (batch_id, batch_id, batch_id, batch_id, batch_id),
         ).all())
     if later and not force:
         # one line (spec §10): the first few customers, then how many more
@@ -108,6 +109,8 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'tag'", (batch_id,)).all():
         if ex("DELETE FROM tag WHERE customer_id = ? AND name = ?", (row_id, json.loads(before)["name"])).rowcount:
             restored.add(row_id)
+    for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'customer_phone'", (batch_id,)).all():
+        ex("DELETE FROM customer_phone WHERE customer_id = ? AND phone_key = ?", (row_id, json.loads(before)["phone_key"]))
     for row_id, before in ex(
         "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'custom_value' ORDER BY id DESC", (batch_id,)
     ).all():
@@ -125,6 +128,7 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     follow_ups = ex("DELETE FROM follow_up WHERE batch_id = ?", (batch_id,)).rowcount
     ex("DELETE FROM stage_change WHERE batch_id = ?", (batch_id,))
     ex("DELETE FROM deal WHERE batch_id = ?", (batch_id,))
+    ex("DELETE FROM ticket WHERE batch_id = ?", (batch_id,))
     # later batches' events on the deleted customers go with them (cascade); --force only
     deleted_ids = {r[0] for r in ex("SELECT id FROM _undo_ids").all()}
     deleted = ex("DELETE FROM customer WHERE id IN (SELECT id FROM _undo_ids)").rowcount

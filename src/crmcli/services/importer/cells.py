@@ -29,7 +29,6 @@ MAX_CELL = 32767  # Excel's own limit for a cell
 Converter = Callable[[Any], Any]
 
 _FORMULA_START = frozenset("=+-@\t\r")
-_PHONE_LABEL_RE = re.compile(r"^\s*(?:电话|手机|手机号|座机|tel|mobile|phone)\s*[:：]\s*", re.IGNORECASE)
 _MARKERS_FOLDED = frozenset(m.casefold() for m in normalize.EMPTY_MARKERS)
 _MARKER_CELLS = frozenset({"-", "—", "——", "/", "无", "n/a", "N/A", "n/A", "N/a"})
 _CLEAN_MARKERS = frozenset(m for m in _MARKER_CELLS if m.casefold() in _MARKERS_FOLDED)
@@ -71,7 +70,7 @@ def converter(fld: str, today: dt.date) -> tuple[dict[Any, Any] | None, Converte
         return None, _keep_cell
     if fld == "email":
         return None, _email_conv
-    if fld == "phone":
+    if fld in ("phone", "other_phones"):
         return None, _phone_conv
     if fld in ("amount", "deal_amount"):
         return None, _money_conv
@@ -260,18 +259,23 @@ def _email_conv(v: Any) -> str | None:
     return email
 
 
-def _phone_conv(v: Any) -> tuple[str, str] | None:
+def _phone_conv(v: Any) -> tuple[str, str, tuple[tuple[str, str], ...], str | None] | None:
+    """A phone cell: (phone as shown, its key, further numbers, a note) -- people write
+    ``电话:13922220001(同微信)`` and ``138..., 139...`` (``phone_cells.read``)."""
     if v == "" or v is None:
         return None
     if type(v) is str:
         if len(v) == 11 and v[0] == "1" and v.isdigit() and v.isascii():
-            return v, v
+            return v, v, (), None
         if len(v) > 200:
             raise ParseError(f"phone is too long ({len(v):,} characters)")
         if normalize.is_empty(v):
             return None
-        v = _PHONE_LABEL_RE.sub("", v)
-    return normalize.clean_phone(v), normalize.phone_key(v)
+    from crmcli import phone_cells
+
+    cell = phone_cells.read(v)
+    (shown, key), *others = cell.phones
+    return shown, key, tuple(others), cell.note
 
 
 def _enum_conv(fld: str) -> Converter:

@@ -19,6 +19,12 @@ IMPORT_ONLY_KINDS: dict[str, str] = {
     "follow_log": "prose",  # 跟进记录: follow-ups written as one text
     "deal_date": "date",
     "deal_amount": "money",
+    "person": "text",  # 客户姓名: the name of a 个人客户, else the contact
+    "first_name": "text",  # First Name + Last Name (名 + 姓): the person
+    "last_name": "text",
+    "province": "text",  # 省 + 市 + 区: the region
+    "city": "text",
+    "district": "text",
 }
 
 
@@ -30,7 +36,7 @@ def _declared() -> list[tuple[str, str, bool]]:
     return out
 
 
-_FIELDS = _declared()
+_FIELDS = [f for f in _declared() if f[0] != "other_phones"]  # read as phones (cells._phone_conv)
 _TEXT = ("code", "text", "tags")
 
 # How cells are read (cells.converter): text is NFKC-cleaned, and memoised per cell value when a

@@ -47,9 +47,22 @@ class _Known:
         cid = self.by_identity.get(ident)
         if cid is not None:
             r = self.rows.get(cid)
-            if r is None or r["name_key"] != nk or r["phone_key"] != pk:
+            if r is None or r["name_key"] != nk or (r["phone_key"] != pk and pk not in r.get("other_keys", ())):
                 return None
         return cid
+
+    def _identify(self, p: _Parsed) -> int | None:
+        """Name + any phone of the row against name + any phone of a customer (spec §3); a row
+        with a phone also finds a customer of that name who has none (its phone is filled in)."""
+        nk, pk = p.values["name_key"], p.values["phone_key"]
+        cid = self.ident(p.ident, nk, pk)
+        if cid is not None or not pk:
+            return cid
+        for other in p.other_keys:
+            cid = self.ident(hash((nk, other)), nk, other)
+            if cid is not None:
+                return cid
+        return self.ident(hash((nk, "")), nk, "")
 
     def coded(self, code: str) -> int | None:
         cid = self.by_code.get(hash(code))
@@ -68,7 +81,7 @@ class _Known:
         the row is refused: a code that names someone else)."""
         v = p.values
         nk, pk = v["name_key"], v["phone_key"]
-        ident = self.ident(p.ident, nk, pk)
+        ident = self._identify(p)
         owner = self.coded(p.code) if p.code is not None else None
         if owner is None:
             return ident, None
@@ -87,11 +100,13 @@ class _Known:
         return owner, None
 
     def add(self, cid: int, rec: dict[str, Any], ident: int, code: str | None) -> None:
-        """A customer this import creates."""
+        """A customer this import creates (``rec["other_keys"]``: its other phones' keys)."""
         if code is not None:
             self.by_code[hash(code)] = cid
         self.rows[cid] = rec
         self.by_identity[ident] = cid
+        for other in rec.get("other_keys", ()):
+            self.by_identity.setdefault(hash((rec["name_key"], other)), cid)
 
     def change(self, cid: int, changes: dict[str, Any]) -> None:
         """Apply ``changes`` to a customer's current values; its identity and code follow."""
@@ -107,6 +122,8 @@ class _Known:
             self.by_code[hash(changes["code"])] = cid
         cur.update(changes)
         self.by_identity[hash((cur["name_key"], cur["phone_key"]))] = cid
+        for other in cur.get("other_keys", ()):
+            self.by_identity.setdefault(hash((cur["name_key"], other)), cid)
 
     def load(self, chunk: list[_Parsed], wait: Callable[[], None]) -> None:
         """Into ``rows``: the customers the chunk's rows may name, from the database (``wait``
@@ -115,14 +132,22 @@ class _Known:
         found: list[Any] = []
         if self.had_customers:
             wait()
-            pks = list({p.values["phone_key"] for p in chunk})
+            pks = {p.values["phone_key"] for p in chunk}
+            pks.update(k for p in chunk for k in p.other_keys)
+            pks.discard("")
             codes = list({p.code for p in chunk if p.code})
-            for column, keys in (("phone_key", pks), ("code", codes)):
+            # a name without a phone, or with a phone that a customer of that name may lack
+            names = list({p.values["name_key"] for p in chunk})
+            queries = (  # each "{}" is a list of parameters
+                (f"SELECT {cols} FROM customer WHERE phone_key IN ({{}})", list(pks)),
+                (f"SELECT {cols} FROM customer WHERE code IN ({{}})", codes),
+                (f"SELECT {cols} FROM customer WHERE phone_key = '' AND name_key IN ({{}})", names),
+                (f"SELECT {cols} FROM customer WHERE id IN (SELECT customer_id FROM customer_phone WHERE phone_key IN ({{}}))", list(pks)),
+            )
+            for sql, keys in queries:
                 for i in range(0, len(keys), 900):
                     part = keys[i : i + 900]
-                    found += self.conn.exec_driver_sql(
-                        f"SELECT {cols} FROM customer WHERE {column} IN ({','.join('?' * len(part))})", tuple(part)
-                    ).all()
+                    found += self.conn.exec_driver_sql(sql.format(",".join("?" * len(part))), tuple(part)).all()
         # customers this import saw in earlier chunks (set operations: most chunks meet none)
         by_identity, by_code = self.by_identity, self.by_code
         want = {by_identity[h] for h in by_identity.keys() & set(map(_IDENT, chunk))}
@@ -134,13 +159,24 @@ class _Known:
         for i in range(0, len(ids_), 900):
             part = ids_[i : i + 900]
             found += self.conn.exec_driver_sql(f"SELECT {cols} FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()
+        other_keys: dict[int, set[str]] = {}
+        new_ids = [r[0] for r in found if r[0] not in self.rows]
+        for i in range(0, len(new_ids), 900):
+            part = new_ids[i : i + 900]
+            for cid, key in self.conn.exec_driver_sql(
+                f"SELECT customer_id, phone_key FROM customer_phone WHERE customer_id IN ({','.join('?' * len(part))})", tuple(part)
+            ):
+                other_keys.setdefault(cid, set()).add(key)
         for r in found:
             rec = dict(zip(LOAD_COLUMNS, r, strict=True))
             cid = rec["id"]
             if cid in self.rows:
                 continue
+            rec["other_keys"] = other_keys.get(cid, set())
             self.rows[cid] = rec
             by_identity[hash((rec["name_key"], rec["phone_key"]))] = cid
+            for other in rec["other_keys"]:
+                by_identity.setdefault(hash((rec["name_key"], other)), cid)
             by_code[hash(rec["code"])] = cid
 
     def records(

@@ -30,6 +30,8 @@ class ImportOptions:
     reject_sensitive: bool = False  # reject rows holding what looks like an ID or bank card number
     custom: tuple[Any, ...] = ()  # the database's custom fields (fields.Field): read by key or label
     keep_unknown: bool = False  # each unknown column becomes a text custom field
+    command: str | None = None  # the command as typed, for the change log
+    ticket_aliases: dict[str, str] = field(default_factory=dict)  # ticket types that group with another (settings)
 
 
 @dataclass
@@ -43,6 +45,8 @@ class ImportResult:
     follow_ups: int = 0
     deals: int = 0
     stage_changes: int = 0
+    tickets: int = 0  # service tickets recorded from ticket columns (spec §15)
+    likely_duplicates: list[str] = field(default_factory=list)  # new customers that look like existing ones (spec §14)
     blank_rows: int = 0
     example_rows: int = 0  # rows marked 示例 / EXAMPLE in the code column (the template's example)
     data_rows: int = 0
@@ -91,6 +95,8 @@ class ImportResult:
             "unused_columns": self.unused_columns,
             "deals": self.deals,
             "stage_changes": self.stage_changes,
+            "tickets": self.tickets,
+            "likely_duplicates": self.likely_duplicates,
             "dry_run": self.dry_run,
             "file": self.file,
             # the first few of each, with why: what a dry run is for

@@ -66,6 +66,7 @@ class _Parsed:
     sensitive: str | None = None  # where the row holds what looks like an ID/bank card number
     ident: int = 0  # hash((name key, phone key)): the key of identity._Known.by_identity
     custom: dict[str, str] | None = None  # custom field key -> canonical value (the row's non-empty ones)
+    other_keys: tuple[str, ...] = ()  # keys of the row's other phones (matched and looked up too)
 
 
 class _Parser:
@@ -80,20 +81,26 @@ class _Parser:
         self.width = header.width
         self.idx: dict[str, int] = {}
         self.names: dict[int, str] = {}
+        self.more: list[tuple[str, str]] = []  # (its own name, field) of a field's second column
         for col in header.columns:
             self.names[col.index] = col.header
-            if col.field and col.field != "stage" and col.field not in self.idx:
-                self.idx[col.field] = col.index
+            if col.field and col.field != "stage" and not col.field.startswith("ticket_"):  # (a ticket column is read by importer/tickets.py)
+                if col.field not in self.idx:
+                    self.idx[col.field] = col.index
+                else:  # joined to the first (io.columns.JOINABLE), or more other phones
+                    self.idx[f"{col.field}#{col.index}"] = col.index
+                    self.more.append((f"{col.field}#{col.index}", col.field))
         # (field, column index, memo or None, converter): the converter fills the memo
         self.plan: list[tuple[str, int, dict[Any, Any] | None, Converter]] = []
         custom = {CUSTOM + f.key: f for f in opts.custom}
         for fld, i in self.idx.items():
-            memo, conv = custom_converter(custom[fld], opts.today) if fld in custom else converter(fld, opts.today)
+            base = fld.split("#", 1)[0]
+            memo, conv = custom_converter(custom[base], opts.today) if base in custom else converter(base, opts.today)
             if from_csv:
                 conv = _unquoting(conv)  # the memo is keyed by the cell as read
             self.plan.append((fld, i, memo, conv))
         self.customer_fields = frozenset(self.idx) & fieldsets.CUSTOMER_COLUMNS
-        self.custom_fields = [fld for fld in self.idx if fld.startswith(CUSTOM)]
+        self.custom_fields = [fld for fld in self.idx if fld.startswith(CUSTOM) and "#" not in fld]
         self.stages = _StageColumns(stage_cols, self.names, from_csv=from_csv)
         # columns whose header cell is empty: named "column C" (a header typed so is "unknown")
         self.headerless = [
@@ -145,6 +152,16 @@ class _Parser:
         converted: dict[str, list[Any]] = {}
         for fld, i, memo, conv in self.plan:
             converted[fld] = self._column(fld, i, cols[i], memo, conv, items, errs)
+        if "other_phones" in converted:  # each row's further phone cells, as a list
+            converted["other_phones"] = [[v] if v else [] for v in converted["other_phones"]]
+        for own, fld in self.more:  # a field's second column: joined to the first
+            extra = converted.pop(own)
+            if fld == "other_phones":
+                for cells, v in zip(converted[fld], extra, strict=True):
+                    if v:
+                        cells.append(v)
+            else:
+                converted[fld] = [_join(a, b) for a, b in zip(converted[fld], extra, strict=True)]
         stages = self.stages.of_rows(cols, rows, items, errs) if self.stages.idx else None
         sensitive: list[str | None] | None = None
         if _may_hold_long_number(cols[i] for i in self.sensitive_idx):
@@ -244,8 +261,9 @@ class _Parser:
         get = conv.get
         fail = self._fail
         columns_of: dict[str, list[Any]] = {}  # the customer columns that differ from conv
+        self._people_and_places(conv, columns_of, n, nones)
 
-        names = get("name", nones)
+        names = columns_of.get("name") or get("name", nones)
         name_keys: list[Any] | None = None
         if None not in names and max(map(len, names), default=0) <= MAX_NAME:
             try:
@@ -268,12 +286,11 @@ class _Parser:
         columns_of["name"], columns_of["name_key"] = names, name_keys
 
         pairs = get("phone", nones)
-        if n and None not in pairs:
-            phones, phone_keys = map(list, zip(*pairs, strict=True))
+        other_keys: list[tuple[str, ...]] = [()] * n
+        if n and None not in pairs and all(len(p) == 4 and not p[2] and p[3] is None for p in pairs) and "other_phones" not in conv:
+            phones, phone_keys = [p[0] for p in pairs], [p[1] for p in pairs]  # one plain number a cell
         else:
-            self._required(items, errs, "phone", "phone is empty (联系电话 is required)", pairs)
-            phones = [p[0] if p else None for p in pairs]
-            phone_keys = [p[1] if p else None for p in pairs]
+            phones, phone_keys, other_keys = self._phones(pairs, conv.get("other_phones"), columns_of, get("notes", nones), n)
         columns_of["phone"], columns_of["phone_key"] = phones, phone_keys
 
         codes = get("code", nones)
@@ -341,11 +358,61 @@ class _Parser:
             append((
                 _Parsed(
                     rowno, dict(zip(INSERT_COLUMNS, values, strict=True)), codes[k], tags[k], fus, deals[k],
-                    fus[0][0] if fus else today, by[k], row, sensitive[k], idents[k], customs[k],
+                    fus[0][0] if fus else today, by[k], row, sensitive[k], idents[k], customs[k], other_keys[k],
                 ),
                 errors,
             ))  # fmt: skip
         return out
+
+    def _people_and_places(self, conv: dict[str, list[Any]], columns_of: dict[str, list[Any]], n: int, nones: list[Any]) -> None:
+        """A person column (客户姓名, First + Last Name) and the parts of a region (省 市 区).
+
+        Spec §12: when a sheet has a company column and a person column, the customer's name is
+        the company where the row has one, else the person (a 个人客户); the person is the contact.
+        """
+        get = conv.get
+        persons = get("person")
+        first, last = get("first_name"), get("last_name")
+        if first is not None or last is not None:
+            joined = [_person_name(f, la) for f, la in zip(first or nones, last or nones, strict=True)]
+            persons = [p if p is not None else j for p, j in zip(persons or nones, joined, strict=True)]
+        if persons is not None:
+            columns_of["name"] = [c if c is not None else p for c, p in zip(get("name", nones), persons, strict=True)]
+            columns_of["contact"] = [c if c is not None else p for c, p in zip(get("contact", nones), persons, strict=True)]
+        parts = [get(k) for k in ("province", "city", "district") if get(k) is not None]
+        if parts:
+            regions = ["".join(dict.fromkeys(x for x in row if x)) or None for row in zip(*parts, strict=True)]
+            columns_of["region"] = [r if r is not None else j for r, j in zip(get("region", nones), regions, strict=True)]
+
+    def _phones(
+        self, pairs: list[Any], others: list[Any] | None, columns_of: dict[str, list[Any]], notes: list[Any], n: int,
+    ) -> tuple[list[Any], list[str], list[tuple[str, ...]]]:  # fmt: skip
+        """Each row's phone, its key ('' for none: spec §3), its other phones' keys; the other
+        phones (shown) and what a phone cell said besides its numbers (into the notes)."""
+        phones: list[Any] = [None] * n
+        keys: list[str] = [""] * n
+        other_keys: list[tuple[str, ...]] = [()] * n
+        shown_others: list[Any] = [None] * n
+        new_notes = list(columns_of.get("notes") or notes)
+        for k in range(n):
+            cells = [c for c in [pairs[k], *(others[k] if others else ())] if c]
+            numbers: dict[str, str] = {}  # key -> as shown, the phone first
+            said = []
+            for shown, key, more, note in cells:
+                for s_, k_ in ((shown, key), *more):
+                    numbers.setdefault(k_, s_)
+                if note:
+                    said.append(note)
+            if numbers:
+                (keys[k], phones[k]), *rest = numbers.items()
+                if rest:
+                    other_keys[k] = tuple(x for x, _ in rest)
+                    shown_others[k] = "; ".join(v for _, v in rest)
+            if said:
+                new_notes[k] = _join(new_notes[k], "; ".join(dict.fromkeys(said)))
+        columns_of["other_phones"] = shown_others
+        columns_of["notes"] = new_notes
+        return phones, keys, other_keys
 
     def _follow_ups(
         self, items: list[tuple[int, list[Any]]], conv: dict[str, list[Any]], errs: list[list[str]], n: int, nones: list[Any],
@@ -438,3 +505,22 @@ def _blank(row: list[Any]) -> bool:
                 continue
         return False
     return True
+
+
+def _join(a: Any, b: Any) -> Any:
+    """Two columns of one text field: both, "; " between them; never one dropped (spec §12)."""
+    if a is None or b is None or a == b:
+        return a if b is None else b if a is None else a
+    return f"{a}; {b}"
+
+
+def _person_name(first: str | None, last: str | None) -> str | None:
+    """First Name + Last Name as a person writes them: "Li Lei"; 姓 + 名 as "李雷"."""
+    if not first or not last:
+        return first or last
+    if _CJK_RE.search(first + last):
+        return f"{last}{first}"
+    return f"{first} {last}"
+
+
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")

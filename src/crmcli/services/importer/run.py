@@ -81,6 +81,9 @@ class _Run:
         self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
         self.failing: set[int] = set()
         self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"))
+        from crmcli.services.importer.tickets import TicketColumns
+
+        self.tickets = TicketColumns.of(located.header, today=opts.today, aliases=opts.ticket_aliases, user=opts.user)
         self._reset_chunk()
 
     # -- chunk state
@@ -100,6 +103,8 @@ class _Run:
         self.deal_rows: list[tuple[Any, ...]] = []
         self.has_fu: set[int] = set()  # new customers of this chunk whose summary is filled in
         self.custom_rows: dict[tuple[int, str], str] = {}  # (customer, custom field) -> value to write
+        self.phone_rows: list[tuple[int, str]] = []  # (customer, key) of other phones to write
+        self.phone_images: list[tuple[int, str]] = []  # ... of those added to existing customers (undo)
         self.custom_images: list[tuple[int, str, str | None, str]] = []  # (customer, key, before, after) for undo
         self.custom_of: dict[int, dict[str, str]] = {}  # existing customers' custom values
 
@@ -200,7 +205,14 @@ class _Run:
         self._load(chunk)
         res = self.res
         resolve = self.known.resolve
+        tickets = self.tickets
         for p in chunk:
+            ticket = None
+            if tickets is not None:
+                ticket, why = tickets.parse(p.rowno, p.row)
+                if why:
+                    self._reject(p.rowno, p.row, why)
+                    continue
             target, conflict = resolve(p)
             if conflict is not None:
                 self._reject(p.rowno, p.row, [conflict])
@@ -208,7 +220,11 @@ class _Run:
             if target is None:
                 self._create(p)
                 res.created += 1
+                if tickets is not None:
+                    tickets.add(self.next_id - 1, ticket)
                 continue
+            if tickets is not None and self.mode != "fail":
+                tickets.add(target, ticket)
             if self.mode == "fail":
                 o = self.rows[target]
                 self._reject(
@@ -261,6 +277,8 @@ class _Run:
         if p.tags:
             self.tags_of[cid] = set(p.tags)
             self.new_tags.extend((cid, t) for t in p.tags)
+        rec["other_keys"] = set(p.other_keys)
+        self.phone_rows.extend((cid, k) for k in p.other_keys)
         if p.custom:
             self.custom_of[cid] = dict(p.custom)
             for key, value in p.custom.items():
@@ -272,9 +290,12 @@ class _Run:
         cur = self.rows[cid]
         changes: dict[str, Any] = {}
         v = p.values
+        added_keys = [k for k in p.other_keys if k != cur["phone_key"] and k not in cur.get("other_keys", ())]
         for fld in UPDATE_FIELDS:
             if fld == "code":
                 new = p.code
+            elif fld == "other_phones":
+                new = _merged_phones(cur.get("other_phones"), v.get("other_phones"))
             else:
                 new = v.get(fld)
             if new is None or cur.get(fld) == new:
@@ -297,6 +318,11 @@ class _Run:
             self.res.stage_changes += 1
         new_tags = [t for t in p.tags if t not in self.tags_of.setdefault(cid, set())]
         custom_changed = self._update_custom(cid, p.custom) if p.custom else []
+        if added_keys:
+            cur.setdefault("other_keys", set()).update(added_keys)
+            self.phone_rows.extend((cid, k) for k in added_keys)
+            if cid < self.first_new_id:
+                self.phone_images.extend((cid, k) for k in added_keys)
         if not changes and not new_tags and not custom_changed:
             return []
         existing = cid < self.first_new_id
@@ -370,6 +396,7 @@ class _Run:
             self.batch_id, created=[self.rows[c] for c in self.new_ids], updates=self.updates, tags=self.new_tags,
             tag_images=self.tag_images, follow_ups=self.follow_rows, stage_changes=self.stage_rows, deals=self.deal_rows,
             custom=[(cid, key, value) for (cid, key), value in self.custom_rows.items()], custom_images=self.custom_images,
+            phones=self.phone_rows, phone_images=self.phone_images,
         )  # fmt: skip
         if jobs:
             self.writer.submit(jobs)
@@ -406,7 +433,18 @@ class _Run:
             )
         if self.needs_refresh:
             refresh_summary(self.conn, sorted(self.needs_refresh))
+        if self.tickets is not None:
+            self.res.tickets = self.tickets.write(self.conn, self.batch_id)
         p = self.parser
         self.res.stage_columns = p.stages.reported()
         for i in sorted(p.headerless_with_data):
             self.res.unknown_columns.append(f"column {columns.column_letter(i + self.loc.table.col_offset)} (no header)")
+
+
+def _merged_phones(current: str | None, incoming: str | None) -> str | None:
+    """A customer's other phones, as shown, with a row's added (none repeated)."""
+    parts = [x for x in (current or "").split("; ") if x]
+    for x in (incoming or "").split("; "):
+        if x and x not in parts:
+            parts.append(x)
+    return "; ".join(parts) or None

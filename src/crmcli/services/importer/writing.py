@@ -29,7 +29,7 @@ Job = tuple[str, list[tuple[Any, ...]]]  # a statement and the rows of parameter
 _insert_row = operator.itemgetter(*INSERT_COLUMNS)
 _FOLLOW_UP_COLUMNS = ("customer_id", "date", "method", "content", "feedback", '"by"', "next_date", "next_plan")
 # Columns an INSERT may leave out when a chunk has no value for them: no default but NULL.
-_NULL_DEFAULT = frozenset(INSERT_COLUMNS + _FOLLOW_UP_COLUMNS) - {"level", "stage"}
+_NULL_DEFAULT = frozenset(INSERT_COLUMNS + _FOLLOW_UP_COLUMNS) - {"level", "stage", "phone_key"}
 
 
 def _chunk_jobs(
@@ -37,6 +37,8 @@ def _chunk_jobs(
     tag_images: list[tuple[int, str]], follow_ups: list[tuple[Any, ...]], stage_changes: list[tuple[Any, ...]],
     deals: list[tuple[Any, ...]], custom: list[tuple[int, str, str]] = (),  # type: ignore[assignment]
     custom_images: list[tuple[int, str, str | None, str]] = (),  # type: ignore[assignment]
+    phones: list[tuple[int, str]] = (),  # type: ignore[assignment]
+    phone_images: list[tuple[int, str]] = (),  # type: ignore[assignment]
 ) -> list[Job]:  # fmt: skip
     """One chunk's statements: its new customers (every INSERT column), the changes to existing
     ones, their tags (and, for undo, the tags added to existing customers), follow-ups, stage
@@ -73,6 +75,13 @@ def _chunk_jobs(
         ))  # fmt: skip
     if deals:
         ex(('INSERT INTO deal (customer_id, amount, date, "by", batch_id) VALUES (?, ?, ?, ?, ?)', deals))
+    if phones:
+        ex(("INSERT OR IGNORE INTO customer_phone (customer_id, phone_key) VALUES (?, ?)", phones))
+    if phone_images:
+        ex((
+            "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer_phone', ?, ?)",
+            [(batch_id, cid, json.dumps({"phone_key": k})) for cid, k in phone_images],
+        ))  # fmt: skip
     if custom:
         ex(("INSERT OR REPLACE INTO custom_value (customer_id, field_key, value) VALUES (?, ?, ?)", custom))
     if custom_images:

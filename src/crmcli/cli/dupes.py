@@ -1,0 +1,120 @@
+"""``crm dupes``, ``crm merge`` and ``crm merges``: near-duplicate customers and merging them (spec §14)."""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from crmcli.cli._common import ROW_ID, Bounded, state, stdout_is_terminal
+from crmcli.cli.app import app
+from crmcli.errors import UsageError
+
+SCORE = Bounded(float, 0.0, 1.0)
+
+
+@app.command()
+def dupes(
+    ctx: typer.Context,
+    min_score: Annotated[float, typer.Option("--min-score", help="List pairs scoring at least this (0-1).", parser=SCORE, metavar="SCORE")] = 0.85,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv.", metavar="FORMAT")] = "table",
+) -> None:
+    """List pairs of customers that are probably the same, best first, with a score and reasons.
+
+    Examples: crm dupes;  crm dupes --min-score 0.95 --format json
+    """
+    from crmcli import render
+    from crmcli.services import dupes as svc
+
+    st = state(ctx)
+    fmt = render.check_format(fmt, ("table", "json", "csv"))
+    with st.store.read() as reader:
+        pairs = svc.find(reader, min_score=min_score)
+    if fmt == "json":
+        render.print_json([{k: p[k] for k in ("a", "b", "score", "reasons")} for p in pairs])
+        return
+    if fmt == "csv":
+        render.write_delimited(({**p, "reasons": ";".join(p["reasons"])} for p in pairs), ("a", "a_name", "b", "b_name", "score", "reasons"), "csv")
+        return
+    if not pairs:
+        return
+    lang = st.settings.lang
+    zh = lang == "zh"
+    head = ("客户A", "名称A", "客户B", "名称B", "相似度", "原因") if zh else ("A", "Name A", "B", "Name B", "Score", "Reasons")
+    body = [[p["a"], p["a_name"], p["b"], p["b_name"], f"{p['score']:.2f}", ", ".join(svc.reason_text(r, lang) for r in p["reasons"])] for p in pairs]
+    sys.stdout.write(render.plain_table(head, body, [False, False, False, False, True, False]))
+
+
+@app.command()
+def merge(
+    ctx: typer.Context,
+    keep: Annotated[str | None, typer.Argument(metavar="KEEP", help="The customer that stays (REF).", show_default=False)] = None,
+    other: Annotated[str | None, typer.Argument(metavar="OTHER", help="The duplicate merged into KEEP (REF).", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would move and be filled in; change nothing.")] = False,
+    undo: Annotated[int | None, typer.Option("--undo", help="Take merge MERGE_ID back: both customers as they were.", parser=ROW_ID, show_default=False, metavar="MERGE_ID")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --undo: undo even when the records were changed since.")] = False,
+) -> None:
+    """Merge customer OTHER into KEEP (prints the merge id); --undo MERGE_ID takes a merge back.
+
+    Every follow-up, stage change, deal, ticket and tag of OTHER moves to KEEP, KEEP's empty
+    fields are filled from OTHER, and OTHER's code and phone then find KEEP.
+
+    Examples: crm merge C202405001 C202405007;  crm merge --undo 3
+    """
+    from crmcli.services import customer_query as cq
+    from crmcli.services import merge as svc
+    from crmcli.store.changelog import now_iso
+    from crmcli.store.reader import Reader
+
+    st = state(ctx)
+    if undo is not None:
+        if keep is not None or other is not None:
+            raise UsageError("--undo MERGE_ID takes no KEEP or OTHER")
+        with st.write() as conn:
+            out = svc.undo(conn, undo, force=force)
+        typer.echo(f"Undid merge {undo}: {out['other']} and {out['keep']} are two customers again ({out['undone_rows']} row(s) put back, as change {out.get('undo')})")
+        return
+    if force:
+        raise UsageError("--force goes with --undo")
+    if keep is None or other is None:
+        raise UsageError("give KEEP and OTHER (or --undo MERGE_ID)")
+    with st.write() as conn:
+        reader = Reader.over(conn)
+        k = cq.resolve(reader, keep, follow_merged=False)
+        o = cq.resolve(reader, other, follow_merged=False)
+        if dry_run:
+            p = svc.plan(conn, k["id"], o["id"])
+        else:
+            p = svc.merge(conn, k["id"], o["id"], user=st.settings.user, at=now_iso())
+    moved = ", ".join(f"{n} {t}" for t, n in p["moved"].items() if n) or "no records"
+    filled = ", ".join(p["filled"] + [f"field:{c}" for c in p["custom"]]) or "nothing"
+    what = f"{p['other']} {p['other_name']} into {p['keep']} {p['keep_name']}: moves {moved}; tags {len(p['tags'])}; fills {filled}"
+    if dry_run:
+        typer.echo(f"Would merge {what} (dry run: nothing written)")
+    elif stdout_is_terminal():
+        typer.echo(f"Merge {p['merge']}: merged {what}")
+    else:
+        typer.echo(str(p["merge"]))
+
+
+@app.command()
+def merges(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
+) -> None:
+    """List merges, newest first (id, kept, merged, when, by whom, undone)."""
+    from crmcli import render
+    from crmcli.services import merge as svc
+
+    st = state(ctx)
+    fmt = render.check_format(fmt, ("table", "json"))
+    with st.store.read() as reader:
+        rows = svc.listing(reader)
+    if fmt == "json":
+        render.print_json([{k: m[k] for k in ("id", "keep", "other", "at", "by", "undone")} for m in rows])
+        return
+    if not rows:
+        return
+    zh = st.settings.lang == "zh"
+    head = ("合并", "保留", "名称", "并入", "名称", "时间", "操作人", "已撤销") if zh else ("Merge", "Kept", "Name", "Merged", "Name", "At", "By", "Undone")
+    body = [[str(m["id"]), m["keep"] or "", m["keep_name"] or "", m["other"] or "", m["other_name"] or "", m["at"], m["by"] or "", "✓" if m["undone"] else ""] for m in rows]
+    sys.stdout.write(render.plain_table(head, body, [True, False, False, False, False, False, False, False]))

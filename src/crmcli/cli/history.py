@@ -1,0 +1,106 @@
+"""``crm history`` and ``crm undo``: the change log (spec §18)."""
+
+from typing import Annotated, Any
+
+import typer
+
+from crmcli.cli._common import COUNT, ROW_ID, state
+from crmcli.cli.app import app
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    ref: Annotated[str | None, typer.Argument(metavar="REF", help="Only the changes of this customer.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most N change sets (newest first).", parser=COUNT, metavar="N")] = 20,
+    by: Annotated[str | None, typer.Option("--by", help="Only the changes of this user.", show_default=False, metavar="USER")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only changes on or after DATE.", show_default=False, metavar="DATE")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
+) -> None:
+    """Show what was changed, by whom and with which command, newest first.
+
+    Every command that writes is one change set; crm undo CHANGE takes one back.
+
+    Examples: crm history;  crm history ABC --format json;  crm history --by wang --since 2026-11-01
+    """
+    from crmcli import normalize, render
+    from crmcli.services import customer_query as cq
+    from crmcli.services import history as hist
+
+    st = state(ctx)
+    fmt = render.check_format(fmt, ("table", "json"))
+    start = normalize.parse_date(since, st.today).isoformat() if since else None
+    with st.store.read() as reader:
+        cid = cq.resolve(reader, ref)["id"] if ref else None
+        sets = hist.history(reader, customer_id=cid, user=normalize.clean_text(by) if by else None, since=start, limit=limit)
+    if fmt == "json":
+        render.print_json(sets)
+        return
+    for s in sets:
+        _print_set(s)
+
+
+def _print_set(s: dict[str, Any]) -> None:
+    import datetime as dt
+
+    at = dt.datetime.fromisoformat(s["at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    flags = " (undone)" if s["undone"] else ""
+    typer.echo(f"#{s['id']}  {at}  {s['user'] or '-'}  {s['command'] or ''}{flags}")
+    for c in s["changes"][:12]:
+        who = f"{c['customer']} " if c["customer"] else ""
+        if c["op"] == "update":
+            detail = ", ".join(f"{k}: {_short(v[0])} → {_short(v[1])}" for k, v in c["fields"].items())
+            typer.echo(f"    {who}{c['table']} {c['row']}: {detail}")
+        else:
+            typer.echo(f"    {who}{c['table']} {c['row']} {'added' if c['op'] == 'insert' else 'deleted'}")
+    if len(s["changes"]) > 12:
+        typer.echo(f"    … {len(s['changes']) - 12} more")
+
+
+def _short(value: Any) -> str:
+    text = "-" if value is None else str(value)
+    return text if len(text) <= 30 else text[:29] + "…"
+
+
+@app.command()
+def undo(
+    ctx: typer.Context,
+    change: Annotated[int | None, typer.Argument(metavar="CHANGE", help="The change set to take back (default: your latest).", parser=ROW_ID, show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be put back; change nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Also when a later change touched the same fields.")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
+) -> None:
+    """Take back a change set (as a new change set, which can be undone in turn).
+
+    Refuses, naming the later change, when a later change touched the same fields (--force to
+    undo anyway). An import is undone as crm import --undo BATCH does.
+
+    Examples: crm undo;  crm undo 42 --dry-run;  crm undo 42 --force
+    """
+    from crmcli import render
+    from crmcli.services import history as hist
+    from crmcli.store.reader import Reader
+
+    st = state(ctx)
+    fmt = render.check_format(fmt, ("table", "json"))
+    with st.write(kind="undo") as conn:
+        reader = Reader.over(conn)
+        current = conn.info.get("change_set")
+        target = change if change is not None else hist.latest_of(reader, st.settings.user, current=current)
+        p = hist.plan(reader, target, current=current)
+        if dry_run:
+            lines = hist.describe(p.steps) if p.kind != "import" else [f"undo import batch {p.batch_id}"]
+            if fmt == "json":
+                render.print_json({"change": target, "command": p.command, "steps": lines, "conflicts": p.conflicts})
+            else:
+                typer.echo(f"Would undo change {target} ({p.command}):")
+                for line in lines:
+                    typer.echo(f"  {line}")
+                for c in p.conflicts:
+                    typer.echo(f"  conflict: {c}")
+            return
+        out = hist.apply(conn, p, force=force)
+    if fmt == "json":
+        render.print_json(out)
+    else:
+        typer.echo(f"Undid change {target} ({p.command}) as change {out.get('undo')}")

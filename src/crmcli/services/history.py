@@ -1,0 +1,240 @@
+"""History and undo (spec §18): reading the change log, and taking a change set back.
+
+A change set's changes say, row by row, what was inserted, updated (fields before and after) or
+deleted. Undo applies their inverse, newest first, as a new change set (so an undo can itself be
+undone): an insert is deleted, a delete is inserted again as it was, an update gets back the
+fields it changed. It refuses, naming the later change set, when a later one touched the same
+row (a delete, an insert) or the same fields (an update), unless forced. What follow-ups imply
+for their customer (last/next follow-up) is worked out again afterwards. An import's change set
+is undone by its batch (``importer.undo``), as ``import --undo`` always did.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmcli.errors import CrmError, NotFound
+from crmcli.store.reader import Reader
+
+SET_COLUMNS = ("id", "at", "user", "command", "kind", "batch_id", "undoes", "undone_by")
+
+
+def _sets(reader: Reader, where: str, params: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT s.id, s.at, s.user, s.command, s.kind, s.batch_id, s.undoes, "
+        "COALESCE(s.undone_by, CASE WHEN b.undone_at IS NOT NULL THEN 0 END) "
+        f"FROM change_set s LEFT JOIN import_batch b ON b.id = s.batch_id {where} ORDER BY s.id DESC"
+    )
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params = {**params, "limit": limit}
+    return [dict(zip(SET_COLUMNS, r, strict=True)) for r in reader.all(sql, params)]
+
+
+def history(
+    reader: Reader, *, customer_id: int | None = None, user: str | None = None, since: str | None = None,
+    limit: int | None = 50,
+) -> list[dict[str, Any]]:
+    """Change sets, newest first, each with its changes (``changes``: table, row, op, fields changed)."""
+    conds, params = [], {}
+    if customer_id is not None:
+        conds.append("s.id IN (SELECT set_id FROM change WHERE customer_id = :cid)")
+        params["cid"] = customer_id
+    if user is not None:
+        conds.append("s.user = :user")
+        params["user"] = user
+    if since is not None:
+        conds.append("s.at >= :since")
+        params["since"] = since
+    sets = _sets(reader, ("WHERE " + " AND ".join(conds)) if conds else "", params, limit)
+    if not sets:
+        return sets
+    ids = [s["id"] for s in sets]
+    by_set: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    marks = ", ".join(f":s{i}" for i in range(len(ids)))
+    rows = reader.all(
+        "SELECT c.set_id, c.table_name, c.row_id, c.op, c.before, c.after, c.customer_id, cu.code "
+        f"FROM change c LEFT JOIN customer cu ON cu.id = c.customer_id WHERE c.set_id IN ({marks}) ORDER BY c.id",
+        {f"s{i}": v for i, v in enumerate(ids)},
+    )
+    for set_id, table, row_id, op, before, after, _cid, code in rows:
+        if customer_id is not None and _cid != customer_id:
+            continue
+        by_set[set_id].append({"table": table, "row": row_id, "op": op, "customer": code, "fields": diff(before, after)})
+    for s in sets:
+        s["changes"] = by_set[s["id"]]
+        s["undone"] = s.pop("undone_by") is not None
+    return sets
+
+
+def diff(before: str | None, after: str | None) -> dict[str, list[Any]]:
+    """{field: [before, after]} of the fields that differ (all of them for an insert or a delete)."""
+    b = json.loads(before) if before else {}
+    a = json.loads(after) if after else {}
+    return {k: [b.get(k), a.get(k)] for k in dict.fromkeys([*b, *a]) if b.get(k) != a.get(k)}
+
+
+# --------------------------------------------------------------------------- undo
+
+
+@dataclass
+class UndoPlan:
+    change_set: int
+    kind: str
+    command: str | None
+    steps: list[dict[str, Any]] = field(default_factory=list)  # what undo does, newest change first
+    conflicts: list[str] = field(default_factory=list)  # later change sets that touched the same fields
+    batch_id: int | None = None
+
+
+def latest_of(reader: Reader, user: str, *, current: int | None = None) -> int:
+    """The acting user's latest change set that is not undone (``crm undo`` with no argument)."""
+    found = reader.scalar(
+        "SELECT s.id FROM change_set s LEFT JOIN import_batch b ON b.id = s.batch_id "
+        "WHERE s.user = :u AND s.undone_by IS NULL AND b.undone_at IS NULL AND s.kind != 'undo' AND s.id IS NOT :cur "
+        "ORDER BY s.id DESC LIMIT 1",
+        {"u": user, "cur": current},
+    )
+    if found is None:
+        raise NotFound(f"nothing of {user}'s to undo (see crm history)")
+    return int(found)
+
+
+def plan(reader: Reader, set_id: int, *, current: int | None = None) -> UndoPlan:
+    """What undoing change set ``set_id`` would do, and what later change sets stand in its way.
+
+    Later change sets that were undone, and undos of change sets later than ``set_id``, cancel
+    out: they stand in nobody's way. ``current``: the running undo's own change set.
+    """
+    if set_id == current:
+        raise NotFound(f"no change {set_id} (see crm history)")
+    row = reader.one(
+        "SELECT s.kind, s.command, s.batch_id, s.undone_by, b.undone_at FROM change_set s "
+        "LEFT JOIN import_batch b ON b.id = s.batch_id WHERE s.id = :id", {"id": set_id},
+    )  # fmt: skip
+    if row is None:
+        raise NotFound(f"no change {set_id} (see crm history)")
+    kind, command, batch_id, undone_by, batch_undone = row
+    if undone_by is not None or batch_undone is not None:
+        raise CrmError(f"change {set_id} was already undone" + (f" (by change {undone_by})" if undone_by else ""))
+    out = UndoPlan(set_id, kind, command, batch_id=batch_id)
+    if kind == "import":
+        return out
+    changes = reader.all(
+        "SELECT id, table_name, row_id, op, before, after, customer_id FROM change WHERE set_id = :id ORDER BY id DESC",
+        {"id": set_id},
+    )
+    for cid, table, row_id, op, before, after, customer in changes:
+        fields_changed = set(diff(before, after)) if op == "update" else None
+        later = reader.all(
+            "SELECT c.set_id, c.op, c.before, c.after FROM change c JOIN change_set s ON s.id = c.set_id "
+            "WHERE c.table_name = :t AND c.row_id = :r AND c.id > :cid AND s.id != :sid AND s.id IS NOT :cur "
+            "AND s.undone_by IS NULL AND NOT (s.kind = 'undo' AND s.undoes > :sid) ORDER BY c.id",
+            {"t": table, "r": row_id, "cid": cid, "sid": set_id, "cur": current},
+        )
+        key = _row_key(table, before or after)
+        for later_set, later_op, lb, la in later:
+            if key != _row_key(table, lb or la):
+                continue  # another row of a table keyed by customer (a tag, a custom value)
+            touched = set(diff(lb, la)) if later_op == "update" else None
+            if fields_changed is None or touched is None or fields_changed & touched:
+                what = f"{table} {row_id}" + (f" ({', '.join(sorted((fields_changed or set()) & (touched or set())))})" if fields_changed and touched else "")
+                out.conflicts.append(f"change {later_set} changed {what} since")
+                break
+        if op == "insert" and table == "customer" and not out.conflicts:
+            # deleting a customer again deletes whatever it gained since: a later change's rows
+            gained = reader.one(
+                "SELECT c.set_id, c.table_name, c.row_id FROM change c JOIN change_set s ON s.id = c.set_id "
+                "WHERE c.customer_id = :r AND c.table_name != 'customer' AND c.set_id > :sid AND s.id IS NOT :cur "
+                "AND s.undone_by IS NULL AND NOT (s.kind = 'undo' AND s.undoes > :sid) ORDER BY c.id LIMIT 1",
+                {"r": row_id, "sid": set_id, "cur": current},
+            )
+            if gained is not None:
+                out.conflicts.append(f"change {gained[0]} added {gained[1]} {gained[2]} to customer {row_id} since")
+        out.steps.append({"table": table, "row": row_id, "op": op, "before": before, "after": after, "customer_id": customer})
+    return out
+
+
+def _row_key(table: str, image: str | None) -> Any:
+    """What names a row in its table: tags and custom values have a second key besides the customer."""
+    if not image:
+        return None
+    data = json.loads(image)
+    if table == "tag":
+        return data.get("name")
+    if table == "custom_value":
+        return data.get("field_key")
+    return None
+
+
+_KEYS = {"tag": ("customer_id", "name"), "custom_value": ("customer_id", "field_key")}
+
+
+def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
+    """Undo ``p`` inside ``conn``'s logged transaction; return a summary. Refuses on conflicts unless forced."""
+    if p.conflicts and not force:
+        raise CrmError(f"cannot undo change {p.change_set}: {p.conflicts[0]}; run again with --force to undo it anyway")
+    dbapi = conn.connection.driver_connection
+    cur = dbapi.cursor()
+    out: dict[str, Any] = {"change": p.change_set, "undone_rows": 0}
+    try:
+        if p.kind == "import":
+            from crmcli.services import importer
+
+            out.update(importer.undo(conn, p.batch_id, force=force))
+        else:
+            customers: set[int] = set()
+            for step in p.steps:
+                _inverse(cur, step)
+                out["undone_rows"] += 1
+                if step["customer_id"] is not None:
+                    customers.add(step["customer_id"])
+            alive = [c for c in customers if cur.execute("SELECT 1 FROM customer WHERE id = ?", (c,)).fetchone()]
+            if alive:
+                from crmcli.services.followups import refresh_summary
+
+                refresh_summary(conn, alive)
+        undo_set = conn.info.get("change_set")
+        if undo_set is not None:
+            cur.execute("UPDATE change_set SET kind = 'undo', undoes = ? WHERE id = ?", (p.change_set, undo_set))
+            cur.execute("UPDATE change_set SET undone_by = ? WHERE id = ?", (undo_set, p.change_set))
+            out["undo"] = undo_set
+    finally:
+        cur.close()
+    return out
+
+
+def _inverse(cur: Any, step: dict[str, Any]) -> None:
+    table, op = step["table"], step["op"]
+    keys = _KEYS.get(table, ("id",))
+    image = json.loads(step["before"] if op != "insert" else step["after"])
+    where = " AND ".join(f'"{k}" = ?' for k in keys)
+    params = tuple(image[k] for k in keys)
+    if op == "insert":
+        cur.execute(f"DELETE FROM {table} WHERE {where}", params)
+    elif op == "delete":
+        cols = list(image)
+        cur.execute(
+            f"INSERT INTO {table} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)}) VALUES ({', '.join('?' * len(cols))})",
+            tuple(image[c] for c in cols),
+        )
+    else:
+        changed = diff(step["before"], step["after"])
+        if changed:
+            sets = ", ".join(f'"{k}" = ?' for k in changed)
+            cur.execute(f"UPDATE {table} SET {sets} WHERE {where}", (*(v[0] for v in changed.values()), *params))
+
+
+def describe(steps: Sequence[dict[str, Any]]) -> list[str]:
+    """What an undo would do, one line a row (``--dry-run``)."""
+    out = []
+    for s in steps:
+        verb = {"insert": "delete", "delete": "put back", "update": "restore"}[s["op"]]
+        detail = ""
+        if s["op"] == "update":
+            detail = ": " + ", ".join(f"{k} {v[1]!r} → {v[0]!r}" for k, v in diff(s["before"], s["after"]).items())
+        out.append(f"{verb} {s['table']} {s['row']}{detail}")
+    return out

@@ -1,0 +1,152 @@
+"""Merging two customers into one, and taking a merge back (spec §14).
+
+``merge`` runs inside one logged write transaction, so the merge *is* one change set of the
+change log (spec §18): every row it moves or fills is recorded there with its fields before
+and after by the same triggers as any other command. The ``merge`` table only names that
+change set (merge id, KEEP, OTHER, when, who); ``merge --undo`` is ``crm undo`` of that change set,
+and whether a merge is undone is read from the change set, so the two can never disagree.
+
+What a merge does, KEEP keeping its own values:
+
+* OTHER's follow-ups, stage changes, deals and tickets (``MOVED``) are moved to KEEP;
+* OTHER's tags are moved to KEEP (those KEEP has already are dropped from OTHER);
+* KEEP's empty fields (``FILLED``) and custom values are filled in from OTHER's, never overwritten;
+* OTHER is marked ``merged_into`` KEEP and archived: hidden from every list, report and export,
+  while its code and phone still name KEEP (``customer_query.resolve``) -- its phone is one of
+  KEEP's phones for ``dupes`` and REF lookup.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crmcli.errors import CrmError, NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from crmcli.store.reader import Reader
+
+# Tables whose rows belong to one customer and move with a merge (an opportunity table joins here).
+MOVED = ("follow_up", "stage_change", "deal", "ticket")
+# Customer fields a merge fills in on KEEP when KEEP has none (identity fields never: name, phone, code).
+FILLED = ("contact", "title", "email", "industry", "source", "owner", "need", "notes", "amount", "expected_close", "lost_reason")
+
+
+def _row(conn: Connection, cid: int) -> dict[str, Any]:
+    r = conn.exec_driver_sql("SELECT * FROM customer WHERE id = ?", (cid,))
+    row = r.first()
+    if row is None:
+        raise NotFound(f"customer #{cid} does not exist")
+    return dict(row._mapping)
+
+
+def check(keep: dict[str, Any], other: dict[str, Any], into: str | None = None) -> None:
+    """Refuse a merge that cannot be: into itself, or of or into a customer already merged
+    (``into``: the code of the customer the merged one went into, for the message)."""
+    if keep["id"] == other["id"]:
+        raise CrmError(f"cannot merge {keep['code']} {keep['name']} into itself; nothing written")
+    for who in (keep, other):
+        if who.get("merged_into") is not None:
+            raise CrmError(
+                f"{who['code']} {who['name']} was merged into {into or 'another customer'} already "
+                "(crm merges lists merges; merge --undo takes one back); nothing written"
+            )
+
+
+def plan(conn: Connection, keep_id: int, other_id: int) -> dict[str, Any]:
+    """What merging ``other_id`` into ``keep_id`` moves and fills: counts per table, fields, tags."""
+    keep, other = _row(conn, keep_id), _row(conn, other_id)
+    gone = keep if keep["merged_into"] is not None else other
+    into = _row(conn, gone["merged_into"])["code"] if gone["merged_into"] is not None else None
+    check(keep, other, into)
+    moved = {t: conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t} WHERE customer_id = ?", (other_id,)).scalar() or 0 for t in MOVED}
+    fill = {f: other[f] for f in FILLED if keep[f] in (None, "") and other[f] not in (None, "")}
+    tags = [r[0] for r in conn.exec_driver_sql("SELECT name FROM tag WHERE customer_id = ? ORDER BY name", (other_id,))]
+    custom = [
+        r[0]
+        for r in conn.exec_driver_sql(
+            "SELECT field_key FROM custom_value WHERE customer_id = ? AND field_key NOT IN "
+            "(SELECT field_key FROM custom_value WHERE customer_id = ?) ORDER BY field_key",
+            (other_id, keep_id),
+        )
+    ]
+    return {
+        "keep": keep["code"], "keep_name": keep["name"], "other": other["code"], "other_name": other["name"],
+        "moved": moved, "filled": sorted(fill), "tags": tags, "custom": custom, "_fill": fill,
+        "keep_id": keep_id, "other_id": other_id,
+    }  # fmt: skip
+
+
+def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) -> dict[str, Any]:
+    """Merge ``other_id`` into ``keep_id`` inside ``conn``'s change set; returns the plan and the merge id."""
+    from crmcli.services.followups import refresh_summary
+
+    set_id = conn.info.get("change_set")
+    if set_id is None:  # pragma: no cover - programming error: a merge must be undoable
+        raise RuntimeError("a merge runs inside a logged write transaction")
+    p = plan(conn, keep_id, other_id)
+    ex = conn.exec_driver_sql
+    fill = p.pop("_fill")
+    if fill:
+        ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in fill)} WHERE id = ?", (*fill.values(), keep_id))
+    for table in MOVED:
+        ex(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id))
+    # tags: a row's key is (customer, name), so a move is a delete and an insert (each logged)
+    ex("DELETE FROM tag WHERE customer_id = ?", (other_id,))
+    if p["tags"]:
+        ex("INSERT OR IGNORE INTO tag (customer_id, name) VALUES (?, ?)", [(keep_id, t) for t in p["tags"]])
+    if p["custom"]:
+        ex(
+            "INSERT INTO custom_value (customer_id, field_key, value) SELECT ?, field_key, value FROM custom_value "
+            "WHERE customer_id = ? AND field_key IN (" + ",".join("?" * len(p["custom"])) + ")",
+            (keep_id, other_id, *p["custom"]),
+        )
+    ex("UPDATE customer SET merged_into = ?, archived = 1 WHERE id = ?", (keep_id, other_id))
+    if p["moved"]["follow_up"]:
+        refresh_summary(conn, [keep_id, other_id])
+    merge_id = ex(
+        "INSERT INTO merge (keep_id, other_id, set_id, at, by) VALUES (?, ?, ?, ?, ?)", (keep_id, other_id, set_id, at, user)
+    ).lastrowid
+    return {**p, "merge": merge_id, "change": set_id}
+
+
+_UNDONE = "(s.undone_by IS NOT NULL AND (SELECT u.undone_by FROM change_set u WHERE u.id = s.undone_by) IS NULL)"
+
+
+def listing(reader: Reader) -> list[dict[str, Any]]:
+    """Every merge, newest first: {id, keep, other, at, by, undone} (+ names and change set)."""
+    rows = reader.all(
+        f"SELECT m.id, k.code, o.code, m.at, m.by, {_UNDONE}, k.name, o.name, m.set_id FROM merge m "
+        "JOIN change_set s ON s.id = m.set_id LEFT JOIN customer k ON k.id = m.keep_id "
+        "LEFT JOIN customer o ON o.id = m.other_id ORDER BY m.id DESC"
+    )
+    keys = ("id", "keep", "other", "at", "by", "undone", "keep_name", "other_name", "change")
+    out = [dict(zip(keys, r, strict=True)) for r in rows]
+    for m in out:
+        m["undone"] = bool(m["undone"])
+    return out
+
+
+def undo(conn: Connection, merge_id: int, *, force: bool = False) -> dict[str, Any]:
+    """Take merge ``merge_id`` back: ``crm undo`` of its change set (inside ``conn``'s own change set)."""
+    from crmcli.services import history
+    from crmcli.store.reader import Reader
+
+    reader = Reader.over(conn)
+    row = reader.one(
+        f"SELECT m.set_id, {_UNDONE}, k.code, o.code FROM merge m JOIN change_set s ON s.id = m.set_id "
+        "LEFT JOIN customer k ON k.id = m.keep_id LEFT JOIN customer o ON o.id = m.other_id WHERE m.id = :id",
+        {"id": merge_id},
+    )
+    if row is None:
+        raise NotFound(f"no merge {merge_id} (crm merges lists them)")
+    set_id, undone, keep, other = row
+    if undone:
+        raise CrmError(f"merge {merge_id} ({other} into {keep}) was already undone")
+    p = history.plan(reader, set_id, current=conn.info.get("change_set"))
+    try:
+        out = history.apply(conn, p, force=force)
+    except CrmError as exc:
+        raise CrmError(str(exc).replace(f"cannot undo change {set_id}", f"cannot undo merge {merge_id} (change {set_id})")) from None
+    return {**out, "merge": merge_id, "keep": keep, "other": other}

@@ -1,0 +1,118 @@
+"""The change log, recorded by the database itself (spec §18).
+
+A writing command opens a change set (``change_set``: when, who, the command as typed) and, for
+the length of its transaction, temporary triggers on its own connection write one ``change`` row
+per row any statement inserts, updates or deletes in the customer tables, with the row's fields
+before and after as JSON. So every write path -- add, edit, follow, stage, archive, custom
+values, undo itself, and the cascades the database performs -- is logged the same way, and no
+service has to remember to. The triggers are TEMP: they exist only on that connection, for that
+command, so an import (logged by its batch, ``batch_change``) and other processes pay nothing.
+
+What a customer's follow-ups imply (``last_follow_at``, ``last_method``, ``next_date``,
+``next_plan``) is derived, not logged: it is worked out again after an undo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+# table -> (its row id, its customer, the logged columns)
+DERIVED = frozenset({"last_follow_at", "last_method", "next_date", "next_plan"})
+
+
+def tracked() -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """The logged tables, from the models: every table that holds a customer's data."""
+    from crmcli.models import Customer, CustomValue, Deal, FollowUp, StageChange, Tag, Ticket
+
+    out: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+    for model, row_id, customer in (
+        (Customer, "id", "id"),
+        (FollowUp, "id", "customer_id"),
+        (StageChange, "id", "customer_id"),
+        (Deal, "id", "customer_id"),
+        (Ticket, "id", "customer_id"),
+        (Tag, "customer_id", "customer_id"),
+        (CustomValue, "customer_id", "customer_id"),
+    ):
+        table = model.__table__  # type: ignore[attr-defined]
+        cols = tuple(c.name for c in table.columns if c.name not in DERIVED)
+        out[table.name] = (row_id, customer, cols)
+    return out
+
+
+def _q(name: str) -> str:
+    return '"' + name + '"'
+
+
+def _image(prefix: str, cols: tuple[str, ...]) -> str:
+    return "json_object(" + ", ".join(f"'{c}', {prefix}.{_q(c)}" for c in cols) + ")"
+
+
+def trigger_sql(set_id: int) -> list[str]:
+    """CREATE TEMP TRIGGER statements logging into change set ``set_id``."""
+    out = []
+    for table, (row_id, customer, cols) in tracked().items():
+        base = f"INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) VALUES ({int(set_id)}, '{table}'"
+        changed = " OR ".join(f"OLD.{_q(c)} IS NOT NEW.{_q(c)}" for c in cols)
+        out.append(
+            f"CREATE TEMP TRIGGER crm_log_{table}_i AFTER INSERT ON main.{table} BEGIN "
+            f"{base}, NEW.{row_id}, 'insert', NULL, {_image('NEW', cols)}, NEW.{customer}); END"
+        )
+        out.append(
+            f"CREATE TEMP TRIGGER crm_log_{table}_u AFTER UPDATE ON main.{table} WHEN {changed} BEGIN "
+            f"{base}, NEW.{row_id}, 'update', {_image('OLD', cols)}, {_image('NEW', cols)}, NEW.{customer}); END"
+        )
+        out.append(
+            f"CREATE TEMP TRIGGER crm_log_{table}_d AFTER DELETE ON main.{table} BEGIN "
+            f"{base}, OLD.{row_id}, 'delete', {_image('OLD', cols)}, NULL, OLD.{customer}); END"
+        )
+    return out
+
+
+def drop_sql() -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS temp.crm_log_{t}_{k}" for t in tracked() for k in "iud"]
+
+
+def now_iso() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def begin(dbapi: Any, *, user: str | None, command: str | None, kind: str = "edit", undoes: int | None = None) -> int:
+    """Open a change set on the raw connection (inside its transaction) and start logging into it."""
+    cur = dbapi.cursor()
+    try:
+        cur.execute(
+            "INSERT INTO change_set (at, user, command, kind, undoes) VALUES (?, ?, ?, ?, ?)",
+            (now_iso(), user, command, kind, undoes),
+        )
+        set_id = int(cur.lastrowid)
+        for sql in drop_sql() + trigger_sql(set_id):
+            cur.execute(sql)
+        return set_id
+    finally:
+        cur.close()
+
+
+def end(dbapi: Any, set_id: int, *, keep_empty: bool = False) -> int:
+    """Stop logging; a change set that changed nothing is removed. Returns how many changes it has."""
+    cur = dbapi.cursor()
+    try:
+        for sql in drop_sql():
+            cur.execute(sql)
+        n = int(cur.execute("SELECT count(*) FROM change WHERE set_id = ?", (set_id,)).fetchone()[0])
+        if n == 0 and not keep_empty:
+            cur.execute("DELETE FROM change_set WHERE id = ?", (set_id,))
+        return n
+    finally:
+        cur.close()
+
+
+def stop(dbapi: Any) -> None:
+    """Drop the triggers whatever happened (an error rolls the change set back with the rest)."""
+    cur = dbapi.cursor()
+    try:
+        for sql in drop_sql():
+            cur.execute(sql)
+    finally:
+        cur.close()
