@@ -8,8 +8,9 @@ into bench/data/ and reused):
 * ``crm show CODE`` (the customer with the longest timeline) and ``crm show PART`` (a unique
   part of its name: the one form of REF that scans): target 2x, the floor counting
   ``import typer`` as the issue does for show;
-* ``crm list --where region=华东 --format json`` on a copy of the 100k database with a choice
-  field ``region`` (区域) set for 60% of the customers (30% 华东): target 1.3x;
+* ``crm list --where sales_zone=华东 --format json`` on a copy of the 100k database with a custom
+  choice field ``sales_zone`` (销售大区) set for 60% of the customers (30% 华东): target 1.3x (issue
+  14: filtering by a custom field; ``region`` is a built-in field since migration 0007);
 * the peak RSS of ``list --format json`` at each size against the smallest: target 1.5x.
 
 Every floor is a fresh ``python -c`` process that imports sqlite3 (nothing of ours), replays the
@@ -61,7 +62,7 @@ DUE_TABLE_KEYS = (
 )  # fmt: skip  (crmcli.cli.customers.DUE_TABLE_KEYS: the columns the table shows)
 WHERE_SIZE = 100_000
 TARGET_FROM = 100_000  # the issue sets the 1.3x targets at 100k and 1M customers; smaller sizes are for the growth
-REGIONS = ("华东", "华东", "华东", "华南", "华南", "华北")  # by id % 10: 30%, 20%, 10%, 40% without a value
+ZONES = ("华东", "华东", "华东", "华南", "华南", "华北")  # by id % 10: 30%, 20%, 10%, 40% without a value
 
 
 @dataclass
@@ -93,33 +94,33 @@ def busiest(path: Path) -> tuple[str, str | None, int]:
         con.close()
 
 
-def region_database(base: Path) -> Path:
-    """A copy of ``base`` with the custom field region (区域, choice 华东/华南/华北) made by
+def sales_zone_database(base: Path) -> Path:
+    """A copy of ``base`` with the custom field sales_zone (销售大区, choice 华东/华南/华北) made by
     ``crm field add`` and values set for 60% of the customers with SQL; built once."""
-    path = base.with_name(base.stem + "_region.db")
+    path = base.with_name(base.stem + "_sales_zone.db")
     with building(path):
         if not (path.exists() and path.stat().st_mtime >= base.stat().st_mtime):
-            _region_database(base, path)
+            _sales_zone_database(base, path)
     return path
 
 
-def _region_database(base: Path, path: Path) -> None:
+def _sales_zone_database(base: Path, path: Path) -> None:
     tmp = path.with_name(path.name + ".building")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         p.unlink(missing_ok=True)
     shutil.copyfile(base, tmp)
     tmp.chmod(0o600)
     subprocess.run(
-        crm_cmd("--db", str(tmp), "field", "add", "region", "--label", "区域", "--type", "choice", "--choices", "华东,华南,华北"),
+        crm_cmd("--db", str(tmp), "field", "add", "sales_zone", "--label", "销售大区", "--type", "choice", "--choices", "华东,华南,华北"),
         check=True, capture_output=True, env={**os.environ, **ENV},
     )  # fmt: skip
     con = sqlite3.connect(tmp, isolation_level=None)
     try:
         con.execute("BEGIN")
-        cases = " ".join(f"WHEN {i} THEN '{r}'" for i, r in enumerate(REGIONS))
+        cases = " ".join(f"WHEN {i} THEN '{r}'" for i, r in enumerate(ZONES))
         con.execute(
-            f"INSERT INTO custom_value (customer_id, field_key, value) SELECT id, 'region', CASE id % 10 {cases} END "
-            f"FROM customer WHERE id % 10 < {len(REGIONS)}"
+            f"INSERT INTO custom_value (customer_id, field_key, value) SELECT id, 'sales_zone', CASE id % 10 {cases} END "
+            f"FROM customer WHERE id % 10 < {len(ZONES)}"
         )
         con.execute("COMMIT")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -214,9 +215,9 @@ def run(sizes: list[int] | None = None) -> list[Result]:
         code, part, _ = busiest(db)
         results += measure(operations(code, part), db, size_label(n, n * 10), n, pairs)
     where_n = WHERE_SIZE if WHERE_SIZE in sizes else min(sizes)
-    where_db = region_database(database(where_n))
-    op = Op("crm list --where region=华东 --format json", ["list", "--where", "region=华东", "--format", "json"], "json", TARGET)
-    results += measure([op], where_db, size_label(where_n, where_n * 10) + ", 60% with a region", where_n, pairs)
+    where_db = sales_zone_database(database(where_n))
+    op = Op("crm list --where sales_zone=华东 --format json", ["list", "--where", "sales_zone=华东", "--format", "json"], "json", TARGET)
+    results += measure([op], where_db, size_label(where_n, where_n * 10) + ", 60% with a sales zone", where_n, pairs)
     return results + memory_rows(results)
 
 

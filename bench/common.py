@@ -231,6 +231,23 @@ def interleave(
     return sides
 
 
+def interleave_calls(
+    functions: Sequence[Callable[[], object]], pairs: int, *, setup: Callable[[int], None] | None = None
+) -> list[Side]:
+    """In-process timing of ``functions`` in turn (A B A B ...) ``pairs`` times: CPU of this process
+    (``time.process_time``) and wall, one Side each. For a service call without the command around
+    it; such runs have no peak memory of their own (their ``rss`` is 0: the process's is shared)."""
+    sides = [Side() for _ in functions]
+    for _ in range(pairs):
+        for i, fn in enumerate(functions):
+            if setup:
+                setup(i)
+            cpu, wall = time.process_time(), time.perf_counter()
+            fn()
+            sides[i].runs.append(Run(wall=time.perf_counter() - wall, cpu=time.process_time() - cpu, rss=0.0, code=0))
+    return sides
+
+
 def same_output(ours: Side, floor: Side) -> bool | None:
     if ours.check is None or floor.check is None:
         return None
