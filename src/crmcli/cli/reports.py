@@ -1,4 +1,5 @@
-"""The report command: funnel, sources, owners, industries, abc, lost, trend, forecast, alerts (spec §8)."""
+"""The report command: funnel, sources, owners, industries, abc, lost, trend, forecast, alerts (spec §8),
+pipeline, products (spec §13)."""
 
 from pathlib import Path
 from typing import Annotated
@@ -11,14 +12,14 @@ from crmcli.errors import UsageError
 
 # The same tuple as crmcli.services.reports.KINDS (a test holds them together); repeated
 # here so that `crm report --help` and a wrong KIND need no service import.
-KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts")
+KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "pipeline", "products")
 
 
 @app.command()
 def report(
     ctx: typer.Context,
     kind: Annotated[
-        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts.")
+        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts|pipeline|products.")
     ],
     since: Annotated[
         str | None,
@@ -60,7 +61,7 @@ def report(
         typer.Option("--b", help="abc: class B while it is below this, else C [0.9].", show_default=False, metavar="SHARE", parser=SHARE),
     ] = None,
 ) -> None:
-    """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast or alerts.
+    """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast, alerts, pipeline or products.
 
     Examples: crm report sources --since 2026-01-01;
     crm report trend --xlsx trend.xlsx;  crm report alerts --mine --format csv

@@ -40,7 +40,7 @@ _IMPORT_ONLY: dict[str, tuple[str, ...]] = {
     "info": (
         "Update_Date", "最后更新日期", "Follow_ID", "Opportunity_ID", "Opportunity_Name", "Probability",
         "成交概率", "Status_Change", "逾期天数", "Days overdue", "最后跟进方式", "Last method", "已归档", "Archived",
-        "最近合作时间", "合作次数", "累计消费金额", "主要产品/服务", "反馈问题类型", "满意度评分", "原阶段", "新阶段",
+        "反馈问题类型", "满意度评分", "原阶段", "新阶段",
         "From", "To", "原因", "Reason",
     ),
     "ignore": ("序号", "No", "No.", "#", "reject_reason", "拒绝原因", "行号"),
