@@ -190,18 +190,32 @@ def _text(cell: object) -> str:
     return " ".join(str(cell).split())
 
 
-def score(cells: list[object], mapping: dict[str, str]) -> int:
+def build_table(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Normalised header -> field, for another table's columns (an opportunity table's)."""
+    table: dict[str, str] = {}
+    for fld, names in aliases.items():
+        for name in names:
+            table.setdefault(norm_header(name), fld)
+    return table
+
+
+def score(cells: list[object], mapping: dict[str, str], known: dict[str, str] | None = None) -> int:
     """How many cells of a row are known header names (the header row scores highest)."""
+    table = _TABLE if known is None else known
     n = 0
     for cell in cells:
         key = norm_header(cell) if isinstance(cell, str) else ""
-        if key and (key in mapping or key in _TABLE):
+        if key and (key in mapping or key in table):
             n += 1
     return n
 
 
-def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) -> Header:
-    """Map each header cell to a field. The first column of a field wins; later ones are unused."""
+def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0, known: dict[str, str] | None = None) -> Header:
+    """Map each header cell to a field. The first column of a field wins; later ones are unused.
+
+    ``known``: the header table of another kind of row (``build_table``); customers' by default.
+    """
+    table = _TABLE if known is None else known
     texts = [_text(c) for c in cells]
     width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
     header = Header(row_index=0, width=width)
@@ -213,7 +227,7 @@ def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) 
             continue
         key = norm_header(text)
         mapped = key in mapping
-        fld = mapping[key] if mapped else _TABLE.get(key)
+        fld = mapping[key] if mapped else table.get(key)
         col = Column(i, text, fld, mapped=mapped)
         if fld == "stage":
             col.rank = -1 if mapped else _RANKS.get(key, 0)

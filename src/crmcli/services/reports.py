@@ -77,8 +77,6 @@ SPECS: dict[str, Spec] = {
     "forecast": Spec(
         ("month", "opportunities", "customers", "amount", "weighted"), "month", "weighted", "bar", ("amount", "weighted")
     ),
-    "pipeline": Spec(("stage", "count", "amount", "weighted"), "stage", "amount", "bar", ("amount", "weighted")),
-    "products": Spec(("product", "units", "revenue", "customers"), "product", "revenue", "bar", ("revenue",)),
     "alerts": Spec(
         (
             "code",
@@ -99,6 +97,8 @@ SPECS: dict[str, Spec] = {
         "bar",
         ("customers",),
     ),  # fmt: skip
+    "pipeline": Spec(("stage", "count", "amount", "weighted"), "stage", "amount", "bar", ("amount", "weighted")),
+    "products": Spec(("product", "units", "revenue", "customers"), "product", "revenue", "bar", ("revenue",)),
 }
 
 @dataclass
