@@ -29,8 +29,8 @@ _CODE_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 _LINES_SPLIT = re.compile(r"\s*[;；\n]\s*")
 CLOSED = ("won", "lost")
 
-# Headers only an opportunity table has: a file with one of them is imported as opportunities.
-_DETECT_FIELDS = ("code", "name")
+# Headers only an opportunity table has: a file with one of them is imported as opportunities
+# (an opportunity's id and name; not "Name", which a customer has too).
 _DETECT_HEADERS = ("deal_stage", "Deal Stage", "close_value", "Close Value", "engage_date", "Engage Date", "商机阶段", "机会阶段")
 
 
@@ -45,9 +45,9 @@ def _aliases() -> dict[str, tuple[str, ...]]:
 
 
 HEADERS = columns.build_table(_aliases())
+_CODE, _NAME = fields.OPPORTUNITY_BY_KEY["code"], fields.OPPORTUNITY_BY_KEY["name"]
 _DETECT = frozenset(
-    [columns.norm_header(n) for k in _DETECT_FIELDS for n in (fields.OPPORTUNITY_BY_KEY[k].zh, *fields.OPPORTUNITY_BY_KEY[k].headers)]
-    + [columns.norm_header(h) for h in _DETECT_HEADERS]
+    columns.norm_header(h) for h in (_CODE.zh, _CODE.en, *_CODE.headers, _NAME.zh, *_NAME.headers, *_DETECT_HEADERS)
 )
 
 
@@ -201,8 +201,13 @@ class DealParser:
         raw = self._raw(v)
         if raw is None:
             return None
+        if type(raw) is str and not raw.strip().endswith(("%", "％")):
+            try:
+                raw = float(raw.strip())
+            except ValueError:
+                pass  # parse_probability says why
         if isinstance(raw, int | float) and not isinstance(raw, bool) and 0 < raw < 1:
-            raw = raw * 100  # a cell formatted as a percentage holds 0.6 for 60%
+            raw = raw * 100  # a percentage cell holds 0.6 for 60% (as does its CSV); 0.6% is written "0.6%"
         from crmcli.services.opportunities import parse_probability
 
         return parse_probability(raw, what="probability")
