@@ -26,11 +26,15 @@ ZH_HEADERS = [
     "当前销售阶段", "负责人", "核心需求", "标签", "备注", "预计成交金额", "创建日期", "最后跟进日期", "下次跟进日期",
     # then every other field, so an export loses nothing
     "其他电话", "微信", "区域", "地址",
+    # the purchase history (spec §13): derived, then the opening balance an import brought
+    "成交次数", "累计成交金额", "最近成交日期", "主要成交产品", "期初合作次数", "期初累计消费金额", "期初最近合作时间", "期初主要产品",
 ]  # fmt: skip
 EN_HEADERS = [
     "Code", "Name", "Contact", "Title", "Phone", "Email", "Industry", "Source", "Level", "Stage", "Owner", "Need",
     "Tags", "Notes", "Expected amount", "Created", "Last follow-up", "Next follow-up",
     "Other phones", "WeChat", "Region", "Address",
+    "Orders", "Total amount", "Last order", "Main products", "Opening orders", "Opening amount", "Opening last order",
+    "Opening products",
 ]  # fmt: skip
 FOLLOW_UP_HEADERS_ZH = [
     "客户编号",
@@ -87,12 +91,12 @@ def test_xlsx_has_both_sheets_with_import_headers_and_real_cells(crm: Crm, sampl
     assert result.exit_code == 0, result.stderr
     assert "3 customers and 2 follow-ups" in result.stdout
     wb = load_workbook(out)
-    assert wb.sheetnames == ["客户信息总表", "跟进记录"]
+    assert wb.sheetnames == ["客户信息总表", "跟进记录", "销售机会"]
     ws = wb["客户信息总表"]
     assert [c.value for c in ws[1]] == ZH_HEADERS
     assert all(c.font.b for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:V4"
+    assert ws.auto_filter.ref == "A1:AD4"
     rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
     abc = {h: c for h, c in zip(ZH_HEADERS, rows[sample[0]], strict=True)}
     assert abc["客户名称"].value == "ABC科技有限公司"
@@ -153,7 +157,7 @@ def test_xlsx_in_english(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out.xlsx"
     crm.ok("--lang", "en", "export", str(out))
     wb = load_workbook(out)
-    assert wb.sheetnames == ["Customers", "Follow-ups"]
+    assert wb.sheetnames == ["Customers", "Follow-ups", "Opportunities"]
     ws = wb["Customers"]
     assert [c.value for c in ws[1]] == EN_HEADERS
     row = [c.value for c in ws[2]]

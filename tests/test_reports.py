@@ -406,9 +406,9 @@ def test_forecast_weighted_by_stage(h: History, tmp_path: Path) -> None:
     (tmp_path / "crm.toml").write_text("[probability]\nintent = 0.5\n", encoding="utf-8")
     out = h.report("forecast")
     assert pick(out["rows"], "month", "weighted")[0] == ("2026-12", 11000)  # 1000 + 20000 x .5
-    assert "Weighted pipeline ¥37,700 of ¥87,000 (4 open customers)" not in h.crm.ok("report", "forecast")
+    assert "Weighted pipeline ¥37,700 of ¥87,000 (4 open opportunities, 4 customers)" not in h.crm.ok("report", "forecast")
     (tmp_path / "crm.toml").unlink()
-    assert "Weighted pipeline ¥37,700 of ¥87,000 (4 open customers)" in h.crm.ok("report", "forecast")
+    assert "Weighted pipeline ¥37,700 of ¥87,000 (4 open opportunities, 4 customers)" in h.crm.ok("report", "forecast")
 
 
 def test_forecast_empty_and_single(h: History) -> None:
@@ -474,8 +474,8 @@ def test_alerts_empty_and_single(h: History) -> None:
 
 def test_unknown_kind_and_bad_options_are_usage_errors(crm: Crm) -> None:
     crm.ok("init")  # commands that only read need an existing database (spec §1)
-    result = crm("report", "pipeline")
-    assert result.exit_code == 2 and "unknown report 'pipeline'" in result.stderr and "funnel" in result.stderr
+    result = crm("report", "pipelines")
+    assert result.exit_code == 2 and "unknown report 'pipelines'" in result.stderr and "funnel" in result.stderr
     assert crm("report", "funnel", "--a", "0.5").exit_code == 2
     result = crm("report", "abc", "--a", "0.9", "--b", "0.8")
     assert result.exit_code == 2 and "0 < a < b <= 1" in result.stderr
@@ -488,9 +488,10 @@ def test_unknown_kind_and_bad_options_are_usage_errors(crm: Crm) -> None:
 
 def test_kinds_are_one_list() -> None:
     from crmcli.cli.reports import KINDS
-    from crmcli.services import reports
+    from crmcli.services import deal_reports, reports
 
-    assert KINDS == reports.KINDS == tuple(reports.SPECS) == tuple(reports.BUILDERS)
+    assert KINDS == reports.KINDS == tuple(reports.SPECS)
+    assert sorted(KINDS) == sorted([*reports.BUILDERS, *deal_reports.BUILDERS])
 
 
 def test_json_envelope(h: History) -> None:

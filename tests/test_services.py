@@ -73,7 +73,7 @@ def test_stage_rules(store: SqliteStore) -> None:
         with pytest.raises(CrmError):
             pipeline.change_stage(conn, a, "lost", on=TODAY)  # a reason is required
         moved = pipeline.change_stage(conn, a, "won", on=TODAY, amount=1000.0)
-        assert moved == {"from": "potential", "to": "won", "deal": 1000.0}
+        assert moved == {"from": "potential", "to": "won", "deal": 1000.0, "deal_code": "O202611001"}
         pipeline.change_stage(conn, a, "lost", on=TODAY, reason="预算")
         fixed = pipeline.change_stage(conn, a, "lost", on=TODAY, reason="价格")
         assert fixed["reason_corrected"] is True

@@ -176,11 +176,17 @@ def test_help_is_not_much_slower_than_importing_typer() -> None:
 
 def test_reading_commands_never_import_pydantic_or_sqlalchemy(tmp_path: Path) -> None:
     """Option values are coerced without pydantic (cli/plain_params.py) and reads go through the
-    driver (store/reader.py): `crm show` and `crm list --due` load neither."""
+    driver (store/reader.py): `crm show`, `crm list --due`, `crm deal list|show` and `crm report
+    pipeline` load neither."""
     db = tmp_path / "crm.db"
     env = {**os.environ, "CRM_DB": str(db), "CRM_TODAY": "2026-11-26"}
     subprocess.run([sys.executable, "-m", "crmcli", "add", "甲公司", "--phone", "13800000001"], env=env, capture_output=True, check=True)
-    for args in (["show", "甲公司", "--format", "json"], ["list", "--due", "--limit", "5"], ["list", "--format", "csv", "--tag", "x"]):
+    deal = [sys.executable, "-m", "crmcli", "deal", "add", "甲公司", "--name", "x"]
+    code = subprocess.run(deal, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    for args in (
+        ["show", "甲公司", "--format", "json"], ["list", "--due", "--limit", "5"], ["list", "--format", "csv", "--tag", "x"],
+        ["deal", "list", "--open"], ["deal", "show", code], ["report", "pipeline", "--format", "json"],
+    ):  # fmt: skip
         code = (
             "import json, sys\n"
             "from crmcli.cli import app\n"

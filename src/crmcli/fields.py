@@ -111,6 +111,27 @@ CUSTOMER: tuple[Field, ...] = (
         "next_follow_at", "下次跟进日期", "Next follow-up", "date", ("Next date", "下次跟进时间", "NextFollowUp"),
         derived=True,
     ),  # fmt: skip
+    # Purchase history (seed 003, spec §13): worked out from the won opportunities plus the opening
+    # balance below; an import reads these columns of our export as information only.
+    Field("orders", "成交次数", "Orders", "number", ("Orders",), derived=True),
+    Field("total_amount", "累计成交金额", "Total amount", "money", ("TotalAmount",), derived=True),
+    Field("last_order_at", "最近成交日期", "Last order", "date", ("LastOrder",), derived=True),
+    Field("main_products", "主要成交产品", "Main products", "tags", ("MainProducts",), derived=True),
+    # The opening balance: 合作次数 / 累计消费金额 / 最近合作时间 / 主要产品 of an imported sheet, kept as
+    # they were; later won opportunities add to them (185,000 + a 10,000 deal = 195,000).
+    Field("opening_orders", "期初合作次数", "Opening orders", "number", ("合作次数", "合作次数(次)", "OpeningOrders")),
+    Field(
+        "opening_amount", "期初累计消费金额", "Opening amount", "money",
+        ("累计消费金额", "累计消费", "累计消费额", "累计合作金额", "OpeningAmount"),
+    ),  # fmt: skip
+    Field(
+        "opening_last_order_at", "期初最近合作时间", "Opening last order", "date",
+        ("最近合作时间", "最近合作日期", "最后合作时间", "OpeningLastOrder"),
+    ),  # fmt: skip
+    Field(
+        "opening_products", "期初主要产品", "Opening products", "prose",
+        ("主要产品/服务", "主要产品", "主要采购产品/服务", "主要采购产品", "主营产品", "OpeningProducts"),
+    ),  # fmt: skip
     Field("archived", "已归档", "Archived", "bool", imported=False, exported=False, in_show=False),
     # The customer's custom fields (spec §11), one JSON object: {KEY: VALUE}.
     Field("fields", "自定义字段", "Custom fields", "custom", imported=False, exported=False, in_show=False),
@@ -143,6 +164,49 @@ TICKET: tuple[Field, ...] = (
     Field("note", "处理备注", "Resolution note", "prose", ("处理结果", "TicketNote")),
 )
 TICKET_BY_KEY = {f.key: f for f in TICKET}
+# An opportunity (销售机会, spec §13), in the order of `crm deal list --format csv` and the export's
+# opportunities sheet (which import back: seed 004's 销售机会阶段表 and other CRMs' headers are read).
+OPPORTUNITY: tuple[Field, ...] = (
+    Field(
+        "code", "机会编号", "Opportunity", "code",
+        ("Opportunity_ID", "Opportunity ID", "机会ID", "商机编号", "OpportunityCode", "Deal ID", "DealID"),
+    ),  # fmt: skip
+    Field("customer_code", "客户编号", "Customer code", "code", ("Customer_ID", "客户ID", "CustomerCode", "Account ID", "AccountID")),
+    Field(
+        "customer_name", "客户名称", "Customer", "text",
+        ("Account", "Account Name", "Customer_Name", "Customer Name", "客户", "客户全称", "公司名称", "企业名称", "单位名称", "Company"),
+        repeats=True,
+    ),  # fmt: skip
+    Field("name", "机会名称", "Name", "text", ("Opportunity_Name", "Opportunity Name", "商机名称", "项目名称", "Deal Name", "DealName")),
+    Field(
+        "stage", "阶段", "Stage", "enum", ("deal_stage", "Deal Stage", "当前阶段", "机会阶段", "商机阶段", "销售阶段", "当前销售阶段"),
+        enum="deal_stage",
+    ),  # fmt: skip
+    Field(
+        "amount", "金额", "Amount", "money",
+        ("预估金额", "预估金额(元)", "close_value", "Close Value", "Deal Value", "成交金额", "预计金额", "预计成交金额", "合同金额", "Value"),
+    ),  # fmt: skip
+    Field("probability", "成交概率", "Probability", "number", ("成交概率(%)", "Probability(%)", "Win Probability", "赢率")),
+    Field("expected_close", "预计成交日期", "Expected close", "date", ("Expected_Date", "Expected Date", "Expected Close Date", "预计成交时间")),
+    Field("owner", "负责人", "Owner", "text", ("Responsible", "sales_agent", "Sales Agent", "销售人员", "负责销售", "销售负责人", "销售"), repeats=True),
+    Field("products", "产品", "Products", "text", ("Product", "产品名称"), repeats=True),  # NAME[:QTY[:PRICE]]; ...
+    Field("created_at", "创建日期", "Created", "date", ("engage_date", "Engage Date", "Created Date", "创建时间", "开始日期")),
+    Field("closed_at", "关闭日期", "Closed", "date", ("close_date", "Close Date", "成交日期", "Closed Date", "签约日期")),
+    Field("lost_reason", "流失原因", "Lost reason", "prose", ("LostReason", "丢单原因", "输单原因")),
+    Field("external_id", "外部编号", "External ID", "code", ("ExternalID",)),
+)
+# A line of an opportunity (`crm deal show`), and a product (`crm product list`).
+DEAL_LINE: tuple[Field, ...] = (
+    Field("product", "产品", "Product", "text"),
+    Field("quantity", "数量", "Quantity", "number", ("Qty",)),
+    Field("unit_price", "单价", "Unit price", "money", ("Price",)),
+    Field("amount", "金额", "Amount", "money"),
+)
+PRODUCT: tuple[Field, ...] = (
+    Field("code", "产品编号", "Code", "code"),
+    Field("name", "产品名称", "Name", "text"),
+    Field("price", "单价", "Price", "money"),
+)
 
 # What lists and reports show besides the customer's own fields.
 DISPLAY: tuple[Field, ...] = (
@@ -165,9 +229,11 @@ DISPLAY: tuple[Field, ...] = (
 
 CUSTOMER_BY_KEY = {f.key: f for f in CUSTOMER}
 FOLLOW_UP_BY_KEY = {f.key: f for f in FOLLOW_UP}
+OPPORTUNITY_BY_KEY = {f.key: f for f in OPPORTUNITY}
 
 _BY_KEY: dict[str, Field] = {}
-for _f in (*DISPLAY, *FOLLOW_UP, *CUSTOMER):  # the customer's own labels win (next_follow_at, ...)
+# the customer's own labels win (next_follow_at, ...); an opportunity's table names its own (``labels``)
+for _f in (*PRODUCT, *DEAL_LINE, *OPPORTUNITY, *DISPLAY, *FOLLOW_UP, *CUSTOMER):
     _BY_KEY[_f.key] = _f
 # A follow-up's own date reads 日期 in a timeline, and its next date 下次跟进日期.
 _BY_KEY["date"] = Field("date", "日期", "Date", "date")
@@ -198,6 +264,11 @@ def customer_keys(*, where: str) -> tuple[str, ...]:
 def due_keys() -> tuple[str, ...]:
     """The keys of a due-list row (spec §6): the customer's, then what the due list adds."""
     return (*customer_keys(where="json"), "overdue_days", "last_method", "next_plan")
+
+
+def labels(of: tuple[Field, ...], lang: str) -> dict[str, str]:
+    """Key -> column header in ``lang`` for a record that is not a customer (an opportunity, a product)."""
+    return {f.key: f.label(lang) for f in of}
 
 
 def of_kind(fields: tuple[Field, ...], *kinds: str) -> tuple[str, ...]:

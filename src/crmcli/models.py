@@ -1,6 +1,6 @@
 """SQLModel tables.
 
-Calendar dates (created, follow-up, next follow-up, deal, stage change) are
+Calendar dates (created, follow-up, next follow-up, opportunity, stage change) are
 ``date`` columns: sqlmodel stores aware datetimes as UTC, which would move a
 morning follow-up in UTC+8 to the previous day. Timestamps that are only
 bookkeeping (batch start) are ISO text with their offset.
@@ -72,6 +72,17 @@ class Customer(SQLModel, table=True):
     # set when this customer was merged into another (spec §14): hidden everywhere (it is also
     # archived), its code and phone still resolve to that one
     merged_into: int | None = None
+    # Purchase history (spec §13), derived: the opening balance plus the won opportunities
+    # (``services.purchases.refresh`` is the only writer); main_products is a JSON array.
+    orders: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    total_amount: float = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    last_order_at: dt.date | None = None
+    main_products: str | None = None
+    # The opening balance an import brought (合作次数, 累计消费金额, 最近合作时间, 主要产品/服务).
+    opening_orders: int | None = None
+    opening_amount: float | None = None
+    opening_last_order_at: dt.date | None = None
+    opening_products: str | None = None
 
 
 class Tag(SQLModel, table=True):
@@ -112,19 +123,67 @@ class StageChange(SQLModel, table=True):
     by: str | None = None
     reason: str | None = None
     batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+    deal_id: int | None = None  # the opportunity whose change moved the customer (spec §13), if one did
 
 
 class Deal(SQLModel, table=True):
+    """An opportunity (销售机会, spec §13). The table keeps the name it had when it held won deals
+    only: each of those became a won opportunity (migration 0005), and the change log names it."""
+
     model_config = _LAZY  # type: ignore[assignment]
     __tablename__ = "deal"
-    __table_args__ = (Index("ix_deal_customer", "customer_id", "date"), Index("ix_deal_date", "date"))
+    __table_args__ = (
+        Index("ix_deal_customer", "customer_id", "date"),
+        Index("ix_deal_date", "date"),
+        Index("ix_deal_code", "code", unique=True),
+        Index("ix_deal_stage", "stage", "closed_at"),
+        Index("ix_deal_external", "external_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(sa_column=_fk("customer.id"))
-    amount: float
-    date: dt.date
-    by: str | None = None
+    amount: float  # 0 when not known (a lost opportunity may be worth 0)
+    date: dt.date  # opened (created / engage date)
+    by: str | None = None  # who recorded it
     batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+    code: str  # O + YYYYMM + serial, or the code an imported file gave it
+    name: str | None = None
+    stage: str  # the customer stages of spec §2
+    probability: float  # 0-100; won 100, lost 0
+    expected_close: dt.date | None = None
+    closed_at: dt.date | None = None  # won or lost on; None while open
+    owner: str | None = None  # the opportunity's own, from its customer's when not given
+    lost_reason: str | None = None
+    external_id: str | None = None  # another CRM's id that did not fit as a code: matched on re-import
+
+
+class Product(SQLModel, table=True):
+    """A product or service sold (产品名称), matched by its normalised name (``GTX Pro`` = ``GTXPro``)."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "product"
+    __table_args__ = (Index("ix_product_name_key", "name_key", unique=True), Index("ix_product_code", "code", unique=True))
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = None
+    name: str
+    name_key: str
+    price: float | None = None  # list price: a line's default unit price
+    batch_id: int | None = Field(default=None, foreign_key="import_batch.id")  # created by that import
+
+
+class DealLine(SQLModel, table=True):
+    """A line of an opportunity: product, quantity, unit price (None: not known)."""
+
+    model_config = _LAZY  # type: ignore[assignment]
+    __tablename__ = "deal_line"
+    __table_args__ = (Index("ix_deal_line_deal", "deal_id"), Index("ix_deal_line_product", "product_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(sa_column=_fk("deal.id"))
+    product_id: int = Field(sa_column=Column(Integer, ForeignKey("product.id"), nullable=False))
+    quantity: float = 1
+    unit_price: float | None = None
 
 
 class Ticket(SQLModel, table=True):

@@ -558,14 +558,38 @@ def _parse_date_text(value: str, today: dt.date) -> dt.date:
     return _dateutil_date(text)
 
 
-def parse_date(value: object, today: dt.date) -> dt.date:
+DATE_ORDERS = ("ymd", "dmy", "mdy")
+_ORDERED_RE = re.compile(r"([0-9]{1,4})\s*[-/.]\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{1,4})(?:\s+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?")
+
+
+def _ordered_date(text: str, order: str) -> dt.date | None:
+    """A numeric date read in the order a file says it writes them (``--date-order``, §12), or None."""
+    m = _ORDERED_RE.fullmatch(text.strip())
+    if m is None:
+        return None
+    a, b, c = m.groups()
+    if len(a) == 4:  # 2017-03-11 is year first whatever the order
+        order = "ymd"
+    y, mo, d = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
+    if len(y) != 4:
+        raise ParseError(f"date '{text}': the year must have 4 digits (--date-order {order})")
+    return _make_date(int(y), int(mo), int(d), text)
+
+
+def parse_date(value: object, today: dt.date, order: str | None = None) -> dt.date:
     """A calendar date from a cell or a flag (§5, §9); never a guess.
 
     date/datetime objects are taken as they are (a datetime's time is dropped), numbers
     are Excel serial dates (1900 system), and text is ISO, 2024/5/8, 2024.5.8,
     2024年5月8日, 5月8日 (this year), today/tomorrow/yesterday, +3d/-1d/+2w/+1m/+1y, or
-    anything python-dateutil reads the same way whether days or years come first.
+    anything python-dateutil reads the same way whether days or years come first. ``order``
+    (ymd, dmy, mdy: ``--date-order``) says how numeric dates are written, so ``3/11/2017`` is
+    read instead of refused as ambiguous.
     """
+    if order is not None and type(value) is str:
+        day = _ordered_date(_nfkc(value), order)
+        if day is not None:
+            return _check_range(day, value)
     # The common cell: an ISO date string.
     if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:

@@ -172,11 +172,14 @@ def amount(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def display(key: str, value: object, lang: str) -> str:
-    """A value as a person reads it: enum labels in the display language."""
-    field = fields.enum_of(key)
+def display(key: str, value: object, lang: str, of: fields.Field | None = None) -> str:
+    """A value as a person reads it: enum labels in the display language (``of``: the field, when
+    the record is not a customer)."""
+    field = of.enum if of is not None else fields.enum_of(key)
     if field and isinstance(value, str):
         return vocab.label(field, value, lang)
+    if key == "probability" and isinstance(value, int | float):
+        return f"{value:g}%"
     if isinstance(value, float):
         return amount(value)
     return plain(value)
@@ -245,12 +248,25 @@ def plain_table(
 SIZING_ROWS = 1000  # rows a table reads ahead to size its columns: never the whole result
 
 
-def print_table(rows: Iterable[dict[str, Any]], keys: Sequence[str], lang: str, title: str | None = None) -> int:
-    """A table of records; returns how many. Sized on the first rows, then streamed."""
-    header = [fields.label(k, lang) for k in keys]
+def print_table(
+    rows: Iterable[dict[str, Any]], keys: Sequence[str], lang: str, title: str | None = None,
+    of: Sequence[fields.Field] = (), labels: dict[str, str] | None = None,
+) -> int:
+    """A table of records; returns how many. Sized on the first rows, then streamed.
+
+    ``of``: the fields of a record that is not a customer (an opportunity: its labels and
+    vocabularies); ``labels`` names keys that are no field.
+    """
+    own = {f.key: f for f in of}
+    header = [(labels or {}).get(k) or (own[k].label(lang) if k in own else fields.label(k, lang)) for k in keys]
     right = [_right_aligned(k) for k in keys]
     it = iter(rows)
-    body = [[display(k, rec.get(k), lang) for k in keys] for rec in itertools.islice(it, SIZING_ROWS)]
+    by = [own.get(k) for k in keys]
+
+    def cells(rec: dict[str, Any]) -> list[str]:
+        return [display(k, rec.get(k), lang, f) for k, f in zip(keys, by, strict=True)]
+
+    body = [cells(rec) for rec in itertools.islice(it, SIZING_ROWS)]
     out = console()
     # Codes, phones, dates and labels never wrap; prose columns fold. When even that does not
     # fit the terminal, print the plain table and let the terminal wrap its long lines.
@@ -264,7 +280,7 @@ def print_table(rows: Iterable[dict[str, Any]], keys: Sequence[str], lang: str, 
         n = len(body)
         more: list[list[str]] = []
         for rec in it:
-            more.append([display(k, rec.get(k), lang) for k in keys])
+            more.append(cells(rec))
             if len(more) >= SIZING_ROWS:
                 sys.stdout.write(plain_table(None, more, right, widths))
                 n += len(more)
@@ -294,14 +310,26 @@ def print_table(rows: Iterable[dict[str, Any]], keys: Sequence[str], lang: str, 
 
 def print_records(
     rows: Iterable[dict[str, Any]], *, fmt: str, lang: str, table_keys: Sequence[str], all_keys: Sequence[str],
-    title: str | None = None,
+    title: str | None = None, of: Sequence[fields.Field] = (), labels: dict[str, str] | None = None,
 ) -> int:
     """Records in ``fmt``, written as they come; returns how many."""
     if fmt == "json":
         return write_json_array(compact({k: r.get(k) for k in all_keys}) for r in rows)
     if fmt in ("csv", "tsv"):
         return write_delimited(rows, all_keys, fmt)
-    return print_table(rows, table_keys, lang, title)
+    return print_table(rows, table_keys, lang, title, of, labels)
+
+
+def print_pairs(pairs: Sequence[tuple[str, str]]) -> None:
+    """A card of labels and values (``crm deal show``), as ``show`` prints a customer."""
+    from rich.table import Table
+
+    card = Table(box=None, show_header=False, padding=(0, 1))
+    card.add_column(style="bold")
+    card.add_column(overflow="fold")
+    for label, value in pairs:
+        card.add_row(label, value)
+    emit(card)
 
 
 def mask_records(rows: Iterable[dict[str, Any]]) -> None:
@@ -312,6 +340,7 @@ def mask_records(rows: Iterable[dict[str, Any]]) -> None:
 
 
 CARD_KEYS = (*fields.customer_keys(where="show"), "next_plan")
+_ZERO_HIDDEN = frozenset({"orders", "total_amount"})  # a customer who bought nothing: no purchase lines
 
 
 def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = ()) -> None:
@@ -325,7 +354,7 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
     card.add_column(overflow="fold")
     for key in CARD_KEYS:
         value = rec.get(key)
-        if value in (None, "", []):
+        if value in (None, "", []) or (key in _ZERO_HIDDEN and not value):
             continue
         card.add_row(fields.label(key, lang), display(key, value, lang))
     values = rec.get("fields") or {}
@@ -351,7 +380,15 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
             text += f"  ({s['reason']})"
         events.append((s["date"], 2000 - i, "阶段" if lang == "zh" else "stage", text))
     for i, d in enumerate(rec.get("deals", [])):
-        events.append((d["date"], 1000 - i, "成交" if lang == "zh" else "deal", display("amount", d["amount"], lang)))
+        won = d.get("stage") == "won"
+        kind = ("成交" if lang == "zh" else "deal") if won else ("机会" if lang == "zh" else "opportunity")
+        parts = [d.get("code") or "", d.get("name") or "", "" if won else f"[{display('stage', d.get('stage'), lang, fields.OPPORTUNITY_BY_KEY['stage'])}]"]
+        parts.append(display("amount", float(d["amount"] or 0), lang) + ("" if won or d.get("probability") is None else f" ({d['probability']:g}%)"))
+        if d.get("products"):
+            parts.append(d["products"])
+        if d.get("lost_reason"):
+            parts.append(f"({d['lost_reason']})")
+        events.append((d.get("closed_at") or d["date"], 1000 - i, kind, "  ".join(p for p in parts if p)))
     for i, t in enumerate(rec.get("tickets", [])):
         from crmcli import vocab
 

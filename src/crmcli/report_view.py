@@ -20,9 +20,9 @@ ORDER = vocab.STAGES[:4]  # potential → intent → negotiating → won
 # How a figure is shown in a table or a workbook.
 KIND_OF: dict[str, str] = {
     "count": "int", "reached": "int", "customers": "int", "won": "int", "follow_ups": "int", "due": "int",
-    "new_customers": "int", "won_deals": "int", "idle_days": "int",
+    "new_customers": "int", "won_deals": "int", "idle_days": "int", "opportunities": "int", "units": "int",
     "conversion": "pct", "share": "pct", "cumulative": "pct", "follow_rate": "pct",
-    "won_amount": "money", "amount": "money", "weighted": "money",
+    "won_amount": "money", "amount": "money", "weighted": "money", "revenue": "money",
     "dormant": "bool", "stale": "bool", "overdue": "bool", "complaints": "bool",
     "tickets": "int", "open": "int", "resolved": "int", "avg_days_to_resolve": "num", "avg_satisfaction": "num",
     "stage": "stage", "level": "level",
@@ -69,6 +69,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "resolved": ("已解决", "Resolved"),
     "avg_days_to_resolve": ("平均解决天数", "Days to resolve"),
     "avg_satisfaction": ("平均满意度", "Satisfaction"),
+    "opportunities": ("销售机会", "Opportunities"),
+    "product": ("产品", "Product"),
+    "units": ("销量", "Units"),
+    "revenue": ("销售额", "Revenue"),
+}
+# A key that reads differently in one report: (report, key) -> (zh, en).
+REPORT_LABELS: dict[tuple[str, str], tuple[str, str]] = {
+    ("pipeline", "count"): ("机会数", "Opportunities"),
+    ("pipeline", "amount"): ("金额", "Amount"),
+    ("owners", "opportunities"): ("进行中机会", "Open opportunities"),
+    ("owners", "won_deals"): ("成交笔数", "Deals won"),
+    ("products", "customers"): ("购买客户数", "Customers"),
 }
 
 TITLES: dict[str, tuple[str, str]] = {
@@ -82,12 +94,20 @@ TITLES: dict[str, tuple[str, str]] = {
     "forecast": ("成交预测", "Forecast"),
     "alerts": ("客户预警", "Alerts"),
     "service": ("客户服务", "Service"),
+    "pipeline": ("销售机会管道", "Pipeline"),
+    "products": ("产品销售", "Products"),
 }
 
 
-def label(key: str, lang: str) -> str:
-    zh, en = LABELS.get(key, (key, key))
+def label(key: str, lang: str, kind: str | None = None) -> str:
+    """The column header of ``key`` (in report ``kind``, when it reads differently there)."""
+    zh, en = REPORT_LABELS.get((kind or "", key)) or LABELS.get(key, (key, key))
     return zh if lang == "zh" else en
+
+
+def stage_vocabulary(kind: str | None) -> str:
+    """The stages of the pipeline are an opportunity's (成交, 丢单), elsewhere a customer's."""
+    return "deal_stage" if kind == "pipeline" else "stage"
 
 
 def none_label(lang: str) -> str:
@@ -211,9 +231,30 @@ def headline(report: Report, lang: str) -> str:
         )
     if k == "forecast":
         return (
-            f"加权预测 {money(f['weighted'])} / 预计 {money(f['amount'])} ({f['customers']:,} 个未成交客户)"
+            f"加权预测 {money(f['weighted'])} / 预计 {money(f['amount'])} ({f['opportunities']:,} 个未成交机会, {f['customers']:,} 个客户)"
             if zh
-            else f"Weighted pipeline {money(f['weighted'])} of {money(f['amount'])} ({f['customers']:,} open customers)"
+            else f"Weighted pipeline {money(f['weighted'])} of {money(f['amount'])} "
+            f"({f['opportunities']:,} open opportunities, {f['customers']:,} customers)"
+        )
+    if k == "pipeline":
+        if zh:
+            text = f"进行中 {f['open']:,} 个机会 {money(f['open_amount'])}, 加权 {money(f['weighted'])}; 赢单率 {pct(f['win_rate'])}"
+        else:
+            text = f"{f['open']:,} open for {money(f['open_amount'])}, weighted {money(f['weighted'])}; win rate {pct(f['win_rate'])}"
+        if f["won"]:
+            days = "-" if f["avg_cycle_days"] is None else f"{f['avg_cycle_days']:g}"
+            text += (
+                f" ({f['won']:,} 赢 / {f['lost']:,} 输), 平均成交 {money(f['avg_won_amount'])}, 平均周期 {days} 天"
+                if zh
+                else f" ({f['won']:,} won, {f['lost']:,} lost), average deal {money(f['avg_won_amount'])} in {days} days"
+            )
+        return text
+    if k == "products":
+        name = _name(f["top_product"], lang)
+        return (
+            f"销售额 {money(f['revenue'])}; 最畅销 {name}: 占 {pct(f['top_share'])}"
+            if zh
+            else f"{money(f['revenue'])} sold; best seller {name}: {pct(f['top_share'])}"
         )
     if k == "service":
         score = "-" if f["avg_satisfaction"] is None else f"{f['avg_satisfaction']:.2f}"
@@ -238,7 +279,7 @@ def headline(report: Report, lang: str) -> str:
 # --------------------------------------------------------------------------- table cells
 
 
-def cell(key: str, value: Any, lang: str) -> str:
+def cell(key: str, value: Any, lang: str, report: str | None = None) -> str:
     """A report value as a person reads it."""
     kind = KIND_OF.get(key)
     if value is None:
@@ -255,7 +296,9 @@ def cell(key: str, value: Any, lang: str) -> str:
         return amount(value)
     if kind == "bool":
         return "✓" if value else ""
-    if kind in ("stage", "level"):
+    if kind == "stage":
+        return vocab.label(stage_vocabulary(report), value, lang)
+    if kind == "level":
         return vocab.label(kind, value, lang)
     return str(value)
 
@@ -272,7 +315,7 @@ def table_cells(report: Report, lang: str) -> tuple[list[str], list[list[str]], 
     the rest.
     """
     keys = report.spec.keys
-    headers = [label(k, lang) for k in keys]
+    headers = [label(k, lang, report.kind) for k in keys]
     rows = report.rows
     footer = None
     if report.kind in ("abc", "alerts") and len(rows) > TABLE_ROWS:
@@ -283,7 +326,7 @@ def table_cells(report: Report, lang: str) -> tuple[list[str], list[list[str]], 
             if lang == "zh"
             else f"… {more:,} more rows not shown; --format csv or --xlsx FILE gives them all"
         )
-    cells = [[cell(k, r.get(k), lang) for k in keys] for r in rows]
+    cells = [[cell(k, r.get(k), lang, report.kind) for k in keys] for r in rows]
     bars = [float(r.get(report.spec.main) or 0) for r in rows]
     right = [KIND_OF.get(k) in ("int", "pct", "money", "num") for k in keys]
     return headers, cells, bars, right, footer

@@ -23,6 +23,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "method": METHODS,
     "feedback": FEEDBACKS,
     "status": STATUSES,
+    "deal_stage": STAGES,  # an opportunity's stage (spec §13): the customer stages, named for a deal
 }
 
 ZH_LABELS: dict[str, dict[str, str]] = {
@@ -44,6 +45,7 @@ ZH_LABELS: dict[str, dict[str, str]] = {
     },
     "feedback": {"positive": "积极", "hesitant": "犹豫", "negative": "消极"},
     "status": {"open": "待处理", "in_progress": "处理中", "resolved": "已解决"},
+    "deal_stage": {"potential": "潜在", "intent": "意向", "negotiating": "谈判中", "won": "成交", "lost": "丢单"},
 }
 
 EN_LABELS: dict[str, dict[str, str]] = {
@@ -59,15 +61,17 @@ EN_LABELS: dict[str, dict[str, str]] = {
     },
     "feedback": {k: k.capitalize() for k in FEEDBACKS},
     "status": {"open": "Open", "in_progress": "In progress", "resolved": "Resolved"},
+    "deal_stage": {k: k.capitalize() for k in STAGES},
 }
 
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "stage": {
-        "potential": ("潜在", "线索", "lead"),
-        "intent": ("意向",),
-        "negotiating": ("谈判", "方案报价", "报价"),
-        "won": ("成交", "已成交", "老客户", "新客户", "复购客户"),
-        "lost": ("流失", "已流失"),
+        # the English names other CRMs give an opportunity's stages (spec §13) too
+        "potential": ("潜在", "线索", "lead", "Prospecting", "Prospect"),
+        "intent": ("意向", "Qualification", "Qualified"),
+        "negotiating": ("谈判", "方案报价", "报价", "Proposal", "Negotiation"),
+        "won": ("成交", "已成交", "老客户", "新客户", "复购客户", "Closed Won"),
+        "lost": ("流失", "已流失", "Closed Lost"),
     },
     "level": {"key": ("重点", "A"), "normal": ("普通", "B"), "potential": ("潜力", "C")},
     "method": {
@@ -85,6 +89,12 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "resolved": ("解决", "已处理", "已完成", "完成", "closed", "done"),
     },
 }
+# An opportunity's stage takes every name of the customer's, and a deal's own words.
+ALIASES["deal_stage"] = {
+    k: (*ALIASES["stage"][k], ZH_LABELS["stage"][k], *{"won": ("赢单",), "lost": ("输单", "丢单", "失败")}.get(k, ()))
+    for k in STAGES
+}
+NAMES = {"deal_stage": "stage"}  # what a message calls a vocabulary
 
 def fold(text: str) -> str:
     """Case-, width-, whitespace- and script-insensitive form used to compare vocabulary."""
@@ -118,7 +128,7 @@ def parse(field: str, value: str) -> str:
     key = lookup(field, value)
     if key is None:
         accepted = ", ".join(f"{k} ({ZH_LABELS[field][k]})" for k in FIELDS[field])
-        raise ParseError(f"unknown {field} '{value}'; accepted: {accepted}")
+        raise ParseError(f"unknown {NAMES.get(field, field)} '{value}'; accepted: {accepted}")
     return key
 
 

@@ -10,7 +10,8 @@ write the file unless that program stores the revision asked for, so run it with
 
 Files made so far: ``crm_0001.sqlite`` (f70a55e), ``crm_0002.sqlite`` (the release before 0003),
 ``crm_0003.sqlite`` (the release before 0004: with custom fields and their values),
-``crm_0004.sqlite`` (the release before 0006: with the change log).
+``crm_0004.sqlite`` (the release before 0005 and 0006: with the change log, deals of several kinds
+and the release's own report figures beside it, ``crm_0004.reports.json``).
 
 What each file holds (``tests/test_migration_*.py`` rely on it):
 
@@ -18,12 +19,17 @@ What each file holds (``tests/test_migration_*.py`` rely on it):
 * names holding characters the 0001 name key kept although they show nothing (U+200E, U+FE0F,
   U+2063, U+3164, U+200F, U+2066/U+2069), some of them colliding once those are dropped;
 * import batch 1, made with ``--on-duplicate update``: two customers created (one with an
-  invisible character in its name), one renamed to a name with U+200E, and follow-ups.
+  invisible character in its name), one renamed to a name with U+200E, and follow-ups;
+* from 0004 on: the import also records a deal (成交日期 + 成交金额), B商贸公司 wins again (a repeat
+  purchase: the last change set, to undo after the upgrade), 星辰贸易 wins and that change set is
+  undone (the change log holds a deal deleted by an undo, to redo after the upgrade); and
+  ``crm_0004.reports.json`` keeps what ``report trend|abc|sources|owners`` said on that release.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import sqlite3
 import subprocess
@@ -34,6 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REVISION = sys.argv[1] if len(sys.argv) > 1 else "0001"
 TARGET = HERE / f"crm_{REVISION}.sqlite"
+REPORTS = HERE / f"crm_{REVISION}.reports.json"  # what the release's reports said of TARGET (0004 on)
 TODAY = "2026-03-16"
 
 # (name, phone, extra args); the zero-width and blank-looking characters are written as escapes
@@ -91,12 +98,21 @@ def main() -> None:
         sheet = Path(tmp) / "leads.csv"
         with sheet.open("w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["客户编号", "客户名称", "联系电话", "联系人", "跟进日期", "跟进方式", "跟进内容"])
-            w.writerow(["", "绿源\u2066环保\u2069科技", "13855556666", "赵六", "2026-03-15", "电话", "首次电话"])
-            w.writerow(["", "清风书院", "13866667777", "", "2026-03-15", "拜访", "上门拜访"])
-            w.writerow([codes["旧名称公司"], "新\u200e名称公司", "13877778888", "钱七", "2026-03-16", "电话", "更名后回访"])
-            w.writerow(["", "ABC科技有限公司", "13956781234", "", "2026-03-16", "电话", "导入的跟进"])
+            deals = REVISION >= "0004"  # a deal recorded by the import (undone with its batch)
+            extra = ["成交日期", "成交金额"] if deals else []
+            w.writerow(["客户编号", "客户名称", "联系电话", "联系人", "跟进日期", "跟进方式", "跟进内容", *extra])
+            w.writerow(["", "绿源\u2066环保\u2069科技", "13855556666", "赵六", "2026-03-15", "电话", "首次电话", *(["", ""] if deals else [])])
+            w.writerow(["", "清风书院", "13866667777", "", "2026-03-15", "拜访", "上门拜访", *(["2026-03-15", "6000"] if deals else [])])
+            w.writerow([codes["旧名称公司"], "新\u200e名称公司", "13877778888", "钱七", "2026-03-16", "电话", "更名后回访", *(["", ""] if deals else [])])
+            w.writerow(["", "ABC科技有限公司", "13956781234", "", "2026-03-16", "电话", "导入的跟进", *(["", ""] if deals else [])])
         crm("import", str(sheet), "--on-duplicate", "update", "--format", "json")
+
+    if REVISION >= "0004":  # the change log exists from 0004 on
+        crm("stage", star, "won", "--amount", "3万", "--date", "2026-03-16")
+        crm("undo")  # the change log now holds a deal deleted by an undo
+        crm("stage", b, "won", "--amount", "2万", "--date", "2026-03-16")  # a repeat purchase, the last change set
+        figures = {kind: json.loads(crm("report", kind, "--format", "json")) for kind in ("trend", "abc", "sources", "owners")}
+        REPORTS.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     con = sqlite3.connect(TARGET)
     try:

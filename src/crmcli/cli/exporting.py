@@ -101,7 +101,10 @@ def export(
         result = exporter.export_file(
             conn, Path(target), fmt=fmt, filters=filters, cadence=cadence, lang=lang, mask=mask
         )
-    what = f"{result.customers} customer{'s' if result.customers != 1 else ''}"
+    parts = [f"{result.customers} customer{'s' if result.customers != 1 else ''}"]
     if result.follow_ups is not None:
-        what += f" and {result.follow_ups} follow-up{'s' if result.follow_ups != 1 else ''}"
+        parts.append(f"{result.follow_ups} follow-up{'s' if result.follow_ups != 1 else ''}")
+    if result.deals:
+        parts.append(f"{result.deals} opportunit{'ies' if result.deals != 1 else 'y'}")
+    what = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     typer.echo(f"Exported {what} to {target}")

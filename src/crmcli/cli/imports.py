@@ -31,11 +31,17 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
     reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
     keep_unknown: Annotated[bool, typer.Option("--keep-unknown", help="Make each unknown column a text custom field (key from its header) and import it.")] = False,
+    table: Annotated[str | None, typer.Option("--table", help="customers|deals: what the rows are (default: the header row says).", show_default=False, metavar="TABLE")] = None,
+    map_value: Annotated[list[str] | None, typer.Option("--map-value", help="FIELD:VALUE=KEY, e.g. stage:Engaging=intent (repeatable; opportunity tables).", show_default=False, metavar="FIELD:VALUE=KEY")] = None,
+    date_order: Annotated[str | None, typer.Option("--date-order", help="ymd|dmy|mdy: how numeric dates are written (opportunity tables).", show_default=False, metavar="ORDER")] = None,
 ) -> None:
-    """Import customers and follow-ups from Excel or CSV (one batch, undoable).
+    """Import customers and follow-ups, or opportunities, from Excel or CSV (one batch, undoable).
+
+    A file whose header has opportunity columns (机会编号, Opportunity_ID, Opportunity_Name,
+    deal_stage, ...) is imported as opportunities; --table deals says so for any file.
 
     Examples: crm import 客户信息总表.xlsx;  crm import leads.csv --on-duplicate update --dry-run;
-    crm import --undo 3
+    crm import pipeline.csv --map-value stage:Engaging=intent --date-order mdy;  crm import --undo 3
     """
     from crmcli import render
 
@@ -50,9 +56,20 @@ def import_(
         raise UsageError("missing FILE (or --undo BATCH)")
     if force:
         raise UsageError("--force goes with --undo")
+    from crmcli import normalize
     from crmcli.io import columns
     from crmcli.services import importer
+    from crmcli.services.importer.options import TABLES, parse_value_maps
 
+    if table is not None:
+        table = table.strip().lower()
+        if table not in TABLES:
+            raise UsageError(f"--table {table}: choose one of {', '.join(TABLES)} (followups, products and tickets: not yet)")
+    if date_order is not None:
+        date_order = date_order.strip().lower()
+        if date_order not in normalize.DATE_ORDERS:
+            raise UsageError(f"--date-order {date_order}: choose one of {', '.join(normalize.DATE_ORDERS)}")
+    value_maps = parse_value_maps(map_value or [])
     custom: list[Any] = []
     if st.settings.db.exists():  # its custom fields are read by their key or label (a new database has none)
         from crmcli.services import custom_fields
@@ -66,7 +83,7 @@ def import_(
         dry_run=dry_run,
         strict=strict,
         rejects=rejects,
-        mapping=columns.parse_map(map_ or [], extra=importer.custom_headers(custom)),
+        mapping={} if table == "deals" else columns.parse_map(map_ or [], extra=importer.custom_headers(custom)),
         owner=owner,
         source=source,
         sheet=sheet,
@@ -76,6 +93,11 @@ def import_(
         keep_unknown=keep_unknown,
         command=st.command,
         ticket_aliases=st.settings.ticket_aliases,
+        table=table,
+        map_specs=tuple(map_ or ()),
+        value_maps=value_maps,
+        date_order=date_order,
+        probability=st.settings.probability,
     )
     with _Progress() as progress:
         # the database is opened while the file is read (in a thread)
@@ -155,6 +177,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         parts = [f"{k}={'none' if summary[k] is None else summary[k]}" for k in LINE_KEYS]
         parts.append(f"unknown_columns={len(result.unknown_columns)}")
         parts.append(f"rejects_file={result.rejects_file or 'none'}")
+        if result.table == "deals":
+            parts += [f"table=deals stage_changes={result.stage_changes} products={result.products}"]
         if result.sensitive:
             parts.append(f"sensitive={result.sensitive}")
         if result.tickets:
@@ -174,6 +198,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stderr.write(f"note: {line}\n")
     if len(result.likely_duplicates) > 5:
         sys.stderr.write(f"note: {len(result.likely_duplicates) - 5} more new customer(s) look like existing ones; crm dupes lists them\n")
+    for u in result.unknown_values:
+        sys.stderr.write(f"note: {u['rows']} row(s) with unknown {u['field']} '{u['value']}': {u['map_value']}\n")
     if result.new_fields and result.batch is not None:
         sys.stderr.write("note: new custom fields from unknown columns: " + ", ".join(result.new_fields) + "\n")
     if result.sensitive:
@@ -250,8 +276,9 @@ def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:
     if fmt == "json":
         render.print_json(out)
         return
+    deals = f", {out['deleted_deals']} opportunit{'y' if out['deleted_deals'] == 1 else 'ies'}" if out.get("deleted_deals") else ""
     msg = (
-        f"Undid import batch {batch}: deleted {out['deleted_customers']} customer(s) and "
+        f"Undid import batch {batch}: deleted {out['deleted_customers']} customer(s){deals} and "
         f"{out['deleted_follow_ups']} follow-up(s), restored {out['restored_customers']} customer(s)"
     )
     typer.echo(msg)

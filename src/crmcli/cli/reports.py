@@ -1,4 +1,5 @@
-"""The report command: funnel, sources, owners, industries, abc, lost, trend, forecast, alerts (spec §8)."""
+"""The report command: funnel, sources, owners, industries, abc, lost, trend, forecast, alerts (spec §8),
+pipeline, products (spec §13)."""
 
 from pathlib import Path
 from typing import Annotated
@@ -11,14 +12,14 @@ from crmcli.errors import UsageError
 
 # The same tuple as crmcli.services.reports.KINDS (a test holds them together); repeated
 # here so that `crm report --help` and a wrong KIND need no service import.
-KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "service")
+KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "pipeline", "products", "service")
 
 
 @app.command()
 def report(
     ctx: typer.Context,
     kind: Annotated[
-        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts|service.")
+        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts|pipeline|products|service.")
     ],
     since: Annotated[
         str | None,
@@ -64,7 +65,7 @@ def report(
         typer.Option("--by", help="service: per type (default), handler or month (the satisfaction trend).", show_default=False, metavar="type|handler|month"),
     ] = None,
 ) -> None:
-    """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast, alerts or service.
+    """Show a report: funnel, sources, owners, industries, abc, lost, trend, forecast, alerts, pipeline, products or service.
 
     Examples: crm report sources --since 2026-01-01;
     crm report trend --xlsx trend.xlsx;  crm report alerts --mine --format csv;  crm report service --by handler

@@ -47,7 +47,7 @@ _IMPORT_ONLY: dict[str, tuple[str, ...]] = {
     "info": (
         "Update_Date", "最后更新日期", "Follow_ID", "Opportunity_ID", "Opportunity_Name", "Probability",
         "成交概率", "Status_Change", "逾期天数", "Days overdue", "最后跟进方式", "Last method", "已归档", "Archived",
-        "最近合作时间", "合作次数", "累计消费金额", "主要产品/服务", "原阶段", "新阶段",
+        "原阶段", "新阶段",
         "From", "To", "原因", "Reason",
     ),
     "ignore": ("序号", "No", "No.", "#", "reject_reason", "拒绝原因", "行号"),
@@ -200,12 +200,22 @@ def _text(cell: object) -> str:
     return " ".join(str(cell).split())
 
 
-def score(cells: list[object], mapping: dict[str, str]) -> int:
+def build_table(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Normalised header -> field, for another table's columns (an opportunity table's)."""
+    table: dict[str, str] = {}
+    for fld, names in aliases.items():
+        for name in names:
+            table.setdefault(norm_header(name), fld)
+    return table
+
+
+def score(cells: list[object], mapping: dict[str, str], known: dict[str, str] | None = None) -> int:
     """How many cells of a row are known header names (the header row scores highest)."""
+    table = _TABLE if known is None else known
     n = 0
     for cell in cells:
         key = norm_header(cell) if isinstance(cell, str) else ""
-        if key and (key in mapping or key in _TABLE):
+        if key and (key in mapping or key in table):
             n += 1
     return n
 
@@ -217,13 +227,15 @@ JOINABLE = frozenset(
 ) - {"name", "code"}
 
 
-def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) -> Header:
+def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0, known: dict[str, str] | None = None) -> Header:
     """Map each header cell to a field (spec §9, §12).
 
     A second phone column (手机 + 座机) holds other phones; a second column of a text field is
     joined to the first; a second column of any other field (a code, a date, an amount, a level)
-    is reported unused -- a value cannot be two dates.
+    is reported unused -- a value cannot be two dates. ``known``: the header table of another kind
+    of row (``build_table``); customers' by default.
     """
+    table = _TABLE if known is None else known
     texts = [_text(c) for c in cells]
     width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
     header = Header(row_index=0, width=width)
@@ -235,7 +247,7 @@ def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0) 
             continue
         key = norm_header(text)
         mapped = key in mapping
-        fld = mapping[key] if mapped else _TABLE.get(key)
+        fld = mapping[key] if mapped else table.get(key)
         col = Column(i, text, fld, mapped=mapped)
         if fld == "stage":
             col.rank = -1 if mapped else _RANKS.get(key, 0)

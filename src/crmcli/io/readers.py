@@ -389,8 +389,16 @@ class Located:
     data: Iterator[tuple[int, Row]]  # (1-based row number, cells)
 
 
-def locate_header(table: Table, mapping: dict[str, str]) -> Located:
-    """Find the header among the first rows: the row with the most known column names."""
+def peek(table: Table, n: int = HEADER_SCAN) -> list[Row]:
+    """The first ``n`` rows, left in ``table.rows`` to be read again (which table a file is for)."""
+    head = list(itertools.islice(table.rows, n))
+    table.rows = itertools.chain(head, table.rows)
+    return head
+
+
+def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] | None = None) -> Located:
+    """Find the header among the first rows: the row with the most known column names
+    (``known``: another kind of row's header table, ``columns.build_table``)."""
     head: list[Row] = []
     for row in table.rows:
         head.append(row)
@@ -402,7 +410,7 @@ def locate_header(table: Table, mapping: dict[str, str]) -> Located:
         raise ReadError(f"{table.path.name} has no rows" + (f" (sheet '{table.sheet}')" if table.sheet else ""))
     best, best_score = -1, 0
     for i, row in enumerate(head):
-        s = columns.score(row, mapping)
+        s = columns.score(row, mapping, known)
         if s > best_score:
             best, best_score = i, s
     nonblank_cols = max((sum(1 for c in row if _nonblank(c)) for row in head), default=0)
@@ -411,7 +419,7 @@ def locate_header(table: Table, mapping: dict[str, str]) -> Located:
             f"{table.path.name}: no header row found in the first {len(head)} rows; expected column names such as "
             "客户名称, 联系电话 (or Customer_Name, Phone); name other columns with --map 'HEADER=field'"
         )
-    header = columns.match(head[best], mapping, col_offset=table.col_offset)
+    header = columns.match(head[best], mapping, col_offset=table.col_offset, known=known)
     header.row_index = best
     rest = head[best + 1 :]
 

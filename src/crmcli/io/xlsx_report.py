@@ -1,7 +1,7 @@
 """``crm report KIND --xlsx FILE``: the report as a workbook with a native Excel chart.
 
-Pie for shares (industries, lost reasons, the A/B/C split), bar for counts (funnel,
-sources, owners, forecast, alerts), line for the monthly trend. The chart reads
+Pie for shares (industries, lost reasons, the A/B/C split), bar for counts and amounts (funnel,
+sources, owners, forecast, alerts, pipeline, products), line for the monthly trend. The chart reads
 its data from the sheet's cells, so it follows any edit made in Excel.
 openpyxl is imported here only, inside the function.
 """
@@ -20,7 +20,7 @@ HEADER_ROW = 4  # rows 1-2: headline and period; the table starts at row 4
 NUMBER_FORMATS = {"int": "#,##0", "money": "#,##0.00", "pct": "0.0%", "num": "0.00"}
 
 
-def _value(key: str, value: Any, lang: str) -> Any:
+def _value(key: str, value: Any, lang: str, report: str | None = None) -> Any:
     from crmcli import report_view as reports
 
     kind = reports.KIND_OF.get(key)
@@ -31,7 +31,7 @@ def _value(key: str, value: Any, lang: str) -> Any:
     if kind in ("stage", "level"):
         from crmcli import vocab
 
-        return vocab.label(kind, value, lang)
+        return vocab.label(reports.stage_vocabulary(report) if kind == "stage" else kind, value, lang)
     return value
 
 
@@ -103,17 +103,17 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
     _put(ws, 2, 1, f"期间 {period}  负责人 {who}  日期 {p.today}" if lang == "zh"
          else f"Period {period}  owner {who}  as of {p.today}")  # fmt: skip
     for col, key in enumerate(keys, start=1):
-        _put(ws, HEADER_ROW, col, reports.label(key, lang)).font = Font(bold=True)
+        _put(ws, HEADER_ROW, col, reports.label(key, lang, report.kind)).font = Font(bold=True)
     rows = report.rows
     for r, rec in enumerate(rows, start=HEADER_ROW + 1):
         for col, key in enumerate(keys, start=1):
-            c = _put(ws, r, col, _value(key, rec.get(key), lang))
+            c = _put(ws, r, col, _value(key, rec.get(key), lang, report.kind))
             fmt = NUMBER_FORMATS.get(reports.KIND_OF.get(key, ""))
             if fmt:
                 c.number_format = fmt
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
     for col, key in enumerate(keys, start=1):
-        width = max([_width(reports.label(key, lang))] + [_width(ws.cell(row=r, column=col).value) for r in
+        width = max([_width(reports.label(key, lang, report.kind))] + [_width(ws.cell(row=r, column=col).value) for r in
                     range(HEADER_ROW + 1, HEADER_ROW + 1 + min(len(rows), 500))])  # fmt: skip
         ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 40)
     last = HEADER_ROW + len(rows)
@@ -144,7 +144,7 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
             chart = PieChart()
         elif spec.chart == "line":
             chart = LineChart()
-            chart.y_axis.title = reports.label(spec.series[0], lang)
+            chart.y_axis.title = reports.label(spec.series[0], lang, report.kind)
         else:
             chart = BarChart()
             chart.type = "col"

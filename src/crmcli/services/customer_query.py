@@ -15,6 +15,7 @@ Spec §6 (due), §5 (filters), §7 (the customer object), §11 (custom fields un
 from __future__ import annotations
 
 import datetime as dt
+import json as _json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -209,6 +210,8 @@ def _columns(d: Dialect, keys: Sequence[str], custom: Sequence[fields.Field], *,
             expr = d.days_between(today, "c.nf")
         elif key == "archived" and json:
             expr = d.json_bool("c.archived")
+        elif key == "main_products" and json:  # a JSON array (spec §13)
+            expr = "json(COALESCE(c.main_products, '[]'))"
         elif key == "fields":
             if not json:
                 continue  # as columns: one per custom field, below
@@ -276,6 +279,8 @@ def record(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
         rec["tags"] = rec["tags"].split(TAG_SEP) if rec["tags"] else []
     if "archived" in rec:
         rec["archived"] = bool(rec["archived"])
+    if "main_products" in rec:
+        rec["main_products"] = _json.loads(rec["main_products"]) if rec["main_products"] else []
     if "fields" in names or custom:
         rec["fields"] = custom
     return rec
@@ -290,7 +295,7 @@ def records(reader: Reader, sql: str, params: dict[str, Any]) -> Iterator[dict[s
 
 
 def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: Sequence[fields.Field] = ()) -> dict[str, Any]:
-    """The customer object plus its follow-ups, stage changes and deals, newest first (spec §7)."""
+    """The customer object plus its follow-ups, stage changes and deals (its opportunities), newest first (spec §7)."""
     sql, params = select(reader.dialect, cadence=cadence, ids=[customer_id], custom=custom,
                          keys=(*fields.customer_keys(where="json"), "next_plan"))  # fmt: skip
     found = list(records(reader, sql, params))
@@ -306,11 +311,10 @@ def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: S
         'SELECT date, from_stage, to_stage, "by", reason FROM stage_change WHERE customer_id = :id ORDER BY date DESC, id DESC',
         {"id": customer_id},
     )
-    rec["deals"] = reader.dicts(
-        'SELECT id, date, amount, "by" FROM deal WHERE customer_id = :id ORDER BY date DESC, id DESC', {"id": customer_id}
-    )
     from crmcli.services import tickets
+    from crmcli.services.deal_query import of_customer
 
+    rec["deals"] = of_customer(reader, customer_id)  # its opportunities, with their codes (spec §13)
     rec["tickets"] = tickets.of_customer(reader, customer_id)
     return rec
 

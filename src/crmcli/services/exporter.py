@@ -1,4 +1,4 @@
-"""Export: customers (and their follow-ups) to xlsx, csv or json, and the import template.
+"""Export: customers (and their follow-ups and opportunities) to xlsx, csv or json, and the import template.
 
 Spec §7 and §9. The rows are the ones ``crm list`` shows for the same filters
 (``services.customers.where_clauses``), in the same order (creation date, then
@@ -49,11 +49,16 @@ _ALL = (*fields.CUSTOMER, *fields.FOLLOW_UP)
 ENUMS = {f.key: f.enum for f in _ALL if f.enum}
 DATES = frozenset(f.key for f in _ALL if f.kind == "date")
 CODES = frozenset(f.key for f in _ALL if f.kind in ("code", "phone"))  # Text cells: what is typed in later stays text
+NUMBERS = frozenset(f.key for f in fields.CUSTOMER if f.kind in ("money", "number"))  # number cells
+PRODUCT_JOIN = "、"  # main_products in a cell: 软件授权、技术支持, as seed 003 writes them
 SHEET_TITLES = {
     "customers": ("客户信息总表", "Customers"),
     "follow_ups": ("跟进记录", "Follow-ups"),
+    "deals": ("销售机会", "Opportunities"),
     "help": ("说明", "Instructions"),
 }
+# The opportunities sheet (spec §13): `crm import FILE --sheet 销售机会` reads it back.
+DEAL_COLUMNS = tuple(f.key for f in fields.OPPORTUNITY)
 TAG_JOIN = ";"
 MAX_COLUMN_WIDTH = 60.0
 
@@ -127,6 +132,7 @@ class ExportResult:
     format: str
     customers: int
     follow_ups: int | None = None  # xlsx only
+    deals: int | None = None  # xlsx only: the opportunities sheet
 
 
 # --------------------------------------------------------------------------- SQL
@@ -146,6 +152,12 @@ def _enum_sql(column: str, field: str, lang: str, fmt: str) -> str:
 
 # A whole amount as an integer (50000, not 50000.0); the fen otherwise.
 _AMOUNT_SQL = "CASE WHEN c.amount = CAST(c.amount AS INTEGER) THEN CAST(c.amount AS INTEGER) ELSE c.amount END"
+
+
+def _number_sql(column: str, *, blank_zero: bool = False) -> str:
+    """A number column as written: whole ones as integers; a derived count or total of 0 left blank."""
+    value = f"NULLIF({column}, 0)" if blank_zero else column
+    return f"CASE WHEN {value} = CAST({value} AS INTEGER) THEN CAST({value} AS INTEGER) ELSE {value} END"
 
 
 def _tags_sql(d: Dialect) -> str:
@@ -174,6 +186,10 @@ def customer_select(
             cols.append(_tags_sql(d))
         elif key == "amount":
             cols.append(_AMOUNT_SQL)
+        elif key in NUMBERS:
+            cols.append(_number_sql(f"c.{key}", blank_zero=fields.CUSTOMER_BY_KEY[key].derived))
+        elif key == "main_products":
+            cols.append(d.json_array_join("c.main_products", PRODUCT_JOIN))
         elif key == "next_follow_at":
             cols.append(next_follow(d, cadence))
         else:  # as stored: dates stay ISO text, no per-row type processing
@@ -199,10 +215,53 @@ def follow_up_select(d: Dialect, filters: Any, *, lang: str, fmt: str) -> tuple[
     return sql, params
 
 
+def deal_select(d: Dialect, filters: Any, *, lang: str, fmt: str) -> tuple[str, dict[str, Any]]:
+    """The opportunities of the exported customers, customer by customer, oldest first, in
+    DEAL_COLUMNS order: what an opportunity import reads."""
+    from crmcli.services.deal_query import _COLUMNS, products_sql
+
+    cols = []
+    for key in DEAL_COLUMNS:
+        if key == "stage":
+            cols.append(_enum_sql("d.stage", "deal_stage", lang, fmt))
+        elif key in ("amount", "probability"):
+            cols.append(_number_sql(f"d.{key}"))
+        elif key == "products":
+            cols.append(products_sql(d))
+        else:
+            cols.append(_COLUMNS[key])
+    where, params = _where(d, filters)
+    sql = (
+        f"SELECT {', '.join(cols)} FROM deal d JOIN customer c ON c.id = d.customer_id "
+        f"WHERE {where} ORDER BY c.created_at, c.id, d.date, d.id"
+    )
+    return sql, params
+
+
+def _deal_columns(reader: Reader, filters: Any, lang: str) -> tuple[int, list[writers.Column]]:
+    """How many opportunities the sheet holds, and its columns (widths from one SQL aggregate)."""
+    d = reader.dialect
+    texts = {"customer_name": "c.name", "name": "d.name", "owner": "d.owner", "lost_reason": "d.lost_reason", "code": "d.code"}
+    where, params = _where(d, filters)
+    row = reader.one(
+        f"SELECT count(*), {', '.join(f'max({d.display_width(e)})' for e in texts.values())} "
+        f"FROM deal d JOIN customer c ON c.id = d.customer_id WHERE {where}", params,
+    ) or (0,)  # fmt: skip
+    widths = {k: float(v or 0) for k, v in zip(texts, row[1:], strict=True)}
+    widths["products"] = 30.0
+    cols = []
+    for f in fields.OPPORTUNITY:
+        kind = {"date": "date", "code": "code", "money": "number", "number": "number"}.get(f.kind, "text")
+        choices = [vocab.label("deal_stage", k, lang) for k in vocab.STAGES] if f.key == "stage" else ()
+        widest = 10.0 if kind == "date" else max(widths.get(f.key, 8.0), writers.display_width(f.label(lang)))
+        cols.append(writers.Column(header=f.label(lang), kind=kind, width=min(widest + 2, MAX_COLUMN_WIDTH), choices=choices))
+    return int(row[0]), cols
+
+
 def _measure(reader: Reader, filters: Any) -> tuple[int, dict[str, float], int, dict[str, float]]:
     """Row counts and widest values of both sheets, from two SQL aggregates (no rows fetched)."""
     d = reader.dialect
-    text_keys = [k for k in CUSTOMER_COLUMNS if k not in ENUMS and k not in DATES and k not in ("tags", "amount")]
+    text_keys = [k for k in CUSTOMER_COLUMNS if k not in ENUMS and k not in DATES and k not in ("tags", "amount") and k not in NUMBERS]
     exprs = ["count(*)", *(f"max({d.display_width(f'c.{k}')})" for k in text_keys)]
     exprs.append(f"max({d.display_width(_tags_sql(d))})")
     exprs.append("max(length(CAST(c.amount AS TEXT)))")
@@ -287,7 +346,7 @@ def _columns(
 ) -> list[writers.Column]:
     cols = []
     for key in keys:
-        kind = "date" if key in DATES else "code" if key in CODES else "number" if key == "amount" else "text"
+        kind = "date" if key in DATES else "code" if key in CODES else "number" if key in NUMBERS else "text"
         choices: Sequence[str] = ()
         if key in ENUMS:
             field = ENUMS[key]
@@ -358,7 +417,7 @@ def write_csv(
     heads = [header(k, lang) for k in CUSTOMER_COLUMNS] + [f.zh for f in custom]
     rows = customer_rows(conn, filters, cadence, lang=lang, fmt="csv", mask=mask, custom=custom)
     # Labels, dates and amounts come from SQL and never start with = + - @.
-    text_columns = [i for i, k in enumerate(CUSTOMER_COLUMNS) if k not in ENUMS and k not in DATES and k != "amount"]
+    text_columns = [i for i, k in enumerate(CUSTOMER_COLUMNS) if k not in ENUMS and k not in DATES and k not in NUMBERS]
     text_columns += [len(CUSTOMER_COLUMNS) + i for i, f in enumerate(custom) if f.kind in ("prose", "choice")]
     try:
         return writers.write_csv(stream, heads, rows, text_columns=text_columns, lineterminator=lineterminator)
@@ -380,9 +439,10 @@ def _export_xlsx(
             f"{n_customers:,} customers do not fit in an Excel sheet ({writers.EXCEL_MAX_ROWS:,} rows at most); "
             f"export them to csv instead: crm export {Path(target).with_suffix('.csv').name}"
         )
-    if n_follow_ups > limit:
+    n_deals, deal_columns = _deal_columns(conn, filters, lang)
+    if n_follow_ups > limit or n_deals > limit:
         raise CrmError(
-            f"{n_follow_ups:,} follow-ups do not fit in an Excel sheet ({writers.EXCEL_MAX_ROWS:,} rows at most); "
+            f"{max(n_follow_ups, n_deals):,} {'follow-ups' if n_follow_ups > limit else 'opportunities'} do not fit in an Excel sheet ({writers.EXCEL_MAX_ROWS:,} rows at most); "
             "narrow the export with filters (--since, --owner, --stage ...) or export customers to csv"
         )
     if mask:
@@ -402,10 +462,15 @@ def _export_xlsx(
             columns=_columns(FOLLOW_UP_COLUMNS, fu_widths, lang),
             rows=conn.stream(*follow_up_select(conn.dialect, filters, lang=lang, fmt="xlsx")),
         ),
+        writers.Sheet(
+            title=_title("deals", lang),
+            columns=deal_columns,
+            rows=conn.stream(*deal_select(conn.dialect, filters, lang=lang, fmt="xlsx")),
+        ),
     ]
     with _output(target, "xlsx") as fh:
         counts = writers.write_xlsx(fh, sheets)
-    return ExportResult(str(target), "xlsx", counts[0], counts[1])
+    return ExportResult(str(target), "xlsx", counts[0], counts[1], counts[2])
 
 
 # --------------------------------------------------------------------------- template

@@ -5,7 +5,8 @@ deleted. Undo applies their inverse, newest first, as a new change set (so an un
 undone): an insert is deleted, a delete is inserted again as it was, an update gets back the
 fields it changed. It refuses, naming the later change set, when a later one touched the same
 row (a delete, an insert) or the same fields (an update), unless forced. What follow-ups imply
-for their customer (last/next follow-up) is worked out again afterwards. An import's change set
+for their customer (last/next follow-up), and opportunities (its purchase history), is worked out
+again afterwards. An import's change set
 is undone by its batch (``importer.undo``), as ``import --undo`` always did.
 """
 
@@ -194,9 +195,11 @@ def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
                     customers.add(step["customer_id"])
             alive = [c for c in customers if cur.execute("SELECT 1 FROM customer WHERE id = ?", (c,)).fetchone()]
             if alive:
+                from crmcli.services import purchases
                 from crmcli.services.followups import refresh_summary
 
                 refresh_summary(conn, alive)
+                purchases.refresh(conn, alive)
         undo_set = conn.info.get("change_set")
         if undo_set is not None:
             cur.execute("UPDATE change_set SET kind = 'undo', undoes = ? WHERE id = ?", (p.change_set, undo_set))

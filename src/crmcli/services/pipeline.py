@@ -1,4 +1,8 @@
-"""Stage changes and deals (成交): the pipeline history reports are built from."""
+"""Stage changes and deals (成交): the pipeline history reports are built from.
+
+``crm stage REF won --amount N`` records a won opportunity (``opportunities.record_won``) and the
+stage change it made; the opportunities themselves are ``services.opportunities``.
+"""
 
 from __future__ import annotations
 
@@ -49,20 +53,29 @@ def change_stage(
         raise CrmError(f"{customer.get('code', '')} is already at stage {to}".strip())
     if amount is not None and not confirmed:
         _check_deal(conn, customer, amount, on)
+    deal_id = code = None
+    if amount is not None:  # a won opportunity (spec §13), before the stage change that names it
+        from crmcli.services import opportunities
+
+        deal_id = opportunities.record_won(conn, customer, amount=amount, on=on, by=by, batch_id=batch_id)
+        code = conn.execute(select(D.c.code).where(D.c.id == deal_id)).scalar_one()
     if current != to:
         conn.execute(
             insert(S).values(
-                customer_id=customer["id"], from_stage=current, to_stage=to, date=on, by=by, reason=reason, batch_id=batch_id
+                customer_id=customer["id"], from_stage=current, to_stage=to, date=on, by=by, reason=reason,
+                batch_id=batch_id, deal_id=deal_id,
             )
-        )
+        )  # fmt: skip
         values: dict[str, Any] = {"stage": to}
         # The reason belongs to being lost: it stays in the stage-change history, not on a
         # customer who has come back.
         values["lost_reason"] = reason if to == "lost" else None
         conn.execute(update(C).where(C.c.id == customer["id"]).values(**values))
-    if amount is not None:
-        conn.execute(insert(D).values(customer_id=customer["id"], amount=amount, date=on, by=by, batch_id=batch_id))
-    return {"from": current, "to": to, "deal": amount}
+    if deal_id is not None:
+        from crmcli.services import purchases
+
+        purchases.refresh(conn, [customer["id"]])
+    return {"from": current, "to": to, "deal": amount, "deal_code": code}
 
 
 def _correct_lost_reason(conn: Connection, customer: dict[str, Any], reason: str) -> dict[str, Any]:
@@ -78,7 +91,7 @@ def _correct_lost_reason(conn: Connection, customer: dict[str, Any], reason: str
 
 REPEAT_MINUTES = 10
 OUTLIER_FACTOR = 100
-OUTLIER_AFTER = 20  # deals in the database before an amount can look outsized
+OUTLIER_AFTER = 20  # won opportunities in the database before an amount can look outsized
 
 
 def _check_deal(conn: Connection, customer: dict[str, Any], amount: float, on: dt.date) -> None:
@@ -95,7 +108,7 @@ def _check_deal(conn: Connection, customer: dict[str, Any], amount: float, on: d
         text(
             "SELECT s.at FROM change c JOIN change_set s ON s.id = c.set_id JOIN deal d ON d.id = c.row_id "
             "WHERE c.table_name = 'deal' AND c.op = 'insert' AND d.customer_id = :cid AND d.amount = :amount "
-            "AND d.date = :on AND s.at >= :since ORDER BY s.at DESC LIMIT 1"
+            "AND d.closed_at = :on AND d.stage = 'won' AND s.at >= :since ORDER BY s.at DESC LIMIT 1"
         ),
         {"cid": customer["id"], "amount": amount, "on": on.isoformat(), "since": since},
     ).first()
@@ -104,6 +117,6 @@ def _check_deal(conn: Connection, customer: dict[str, Any], amount: float, on: d
         raise NeedsConfirmation(
             f"the same deal ({amount:,.2f} on {on.isoformat()}) was recorded for {customer.get('code', '')} {ago} minute(s) ago"
         )
-    count, largest = conn.execute(select(func.count(), func.max(D.c.amount)).select_from(D)).one()
+    count, largest = conn.execute(select(func.count(), func.max(D.c.amount)).select_from(D).where(D.c.stage == "won")).one()
     if count >= OUTLIER_AFTER and largest and amount > OUTLIER_FACTOR * largest:
         raise NeedsConfirmation(f"a deal of {amount:,.2f} is more than {OUTLIER_FACTOR}× the largest so far ({largest:,.2f})")

@@ -36,7 +36,7 @@ from crmcli.settings import DEFAULT_CADENCE, DEFAULT_PROBABILITY
 if TYPE_CHECKING:
     from crmcli.store.reader import Reader
 
-KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "service")
+KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "pipeline", "products", "service")
 ORDER = ("potential", "intent", "negotiating", "won")
 DORMANT_DAYS = 90
 STALE_DAYS = 180
@@ -59,11 +59,11 @@ SPECS: dict[str, Spec] = {
         ("source", "customers", "won", "conversion", "won_amount"), "source", "conversion", "bar", ("customers", "won")
     ),
     "owners": Spec(
-        ("owner", "customers", "follow_ups", "due", "won", "won_amount", "follow_rate"),
+        ("owner", "customers", "follow_ups", "due", "won", "opportunities", "won_deals", "won_amount", "follow_rate"),
         "owner",
         "won_amount",
         "bar",
-        ("customers", "won", "due"),
+        ("customers", "won", "due", "opportunities", "won_deals"),
     ),  # fmt: skip
     "industries": Spec(("industry", "customers", "share"), "industry", "customers", "pie", ("customers",)),
     "abc": Spec(("code", "name", "amount", "share", "cumulative", "class"), "code", "amount", "pie", ("amount",)),
@@ -75,7 +75,9 @@ SPECS: dict[str, Spec] = {
         "line",
         ("won_amount",),
     ),
-    "forecast": Spec(("month", "customers", "amount", "weighted"), "month", "weighted", "bar", ("amount", "weighted")),
+    "forecast": Spec(
+        ("month", "opportunities", "customers", "amount", "weighted"), "month", "weighted", "bar", ("amount", "weighted")
+    ),
     "alerts": Spec(
         (
             "code",
@@ -97,6 +99,8 @@ SPECS: dict[str, Spec] = {
         "bar",
         ("customers",),
     ),  # fmt: skip
+    "pipeline": Spec(("stage", "count", "amount", "weighted"), "stage", "amount", "bar", ("amount", "weighted")),
+    "products": Spec(("product", "units", "revenue", "customers"), "product", "revenue", "bar", ("revenue",)),
     # per type; --by handler and --by month have their own layouts (service_report.spec)
     "service": Spec(
         ("type", "tickets", "open", "resolved", "avg_days_to_resolve", "avg_satisfaction"), "type", "tickets", "bar",
@@ -270,14 +274,15 @@ def funnel(conn: Reader, p: Params, as_json: bool = False) -> Report:
 
 
 def sources(conn: Reader, p: Params, as_json: bool = False) -> Report:
-    """Per source: customers created in the period, how many of them are won now, deals in the period."""
+    """Per source: customers created in the period, how many of them are won now, and what the won
+    opportunities closed in the period brought."""
     sql = f"""
     SELECT src, SUM(n), SUM(w), SUM(a) FROM (
         SELECT c.source AS src, 1 AS n, c.stage = 'won' AS w, 0 AS a
         FROM customer c WHERE {_scope(p, created=True)}
         UNION ALL
         SELECT c.source, 0, 0, d.amount FROM deal d JOIN customer c ON c.id = d.customer_id
-        WHERE {" AND ".join([_scope(p), *_period(p, "d.date")])}
+        WHERE {" AND ".join([_scope(p), "d.stage = 'won'", *_period(p, "d.closed_at")])}
     ) GROUP BY src"""
     rows = [
         {"source": src, "customers": n, "won": w, "conversion": ratio(w, n), "won_amount": _money(a)}
@@ -293,56 +298,6 @@ def sources(conn: Reader, p: Params, as_json: bool = False) -> Report:
         "best_conversion": ranked[0]["conversion"] if ranked else None,
     }
     return Report("sources", p, rows, figures=figures)
-
-
-def owners(conn: Reader, p: Params, as_json: bool = False) -> Report:
-    """Per owner: customers created in the period, follow-ups and deals in the period, due and follow rate now.
-
-    ``follow_rate`` is the share of the owner's open (not lost) customers that are
-    not overdue today; overdue means the next follow-up date is before today, so a
-    customer due today still counts as followed.
-    """
-    nf = next_follow(conn.dialect, p.cadence, "c")
-    fu_period = _period(p, "f.date")
-    if p.owners:  # a few thousand customers: count each one's follow-ups through the index
-        fu_join = ""
-        fu_count = f"(SELECT COUNT(*) FROM follow_up f WHERE {' AND '.join(['f.customer_id = c.id', *fu_period])})"
-        table = "customer c"
-    else:  # everyone: one pass over the (customer_id, date) index
-        fu_join = f"""LEFT JOIN (SELECT f.customer_id, COUNT(*) AS n FROM follow_up f INDEXED BY ix_follow_up_customer
-                      {_where(fu_period)} GROUP BY f.customer_id) fu ON fu.customer_id = c.id"""
-        fu_count = "COALESCE(fu.n, 0)"
-        table = "customer c NOT INDEXED"  # a scan beats walking the owner index row by row
-    created = _created_flag(p)
-    sql = f"""
-    SELECT c.owner, SUM({created}), SUM({fu_count}), SUM(c.stage != 'lost' AND {nf} <= :today),
-           SUM({created} AND c.stage = 'won'), SUM(COALESCE(dl.a, 0)), SUM(c.stage != 'lost'),
-           SUM(c.stage != 'lost' AND {nf} < :today)
-    FROM {table}
-    {fu_join}
-    LEFT JOIN (SELECT d.customer_id, SUM(d.amount) AS a FROM deal d {_where(_period(p, "d.date"))}
-               GROUP BY d.customer_id) dl ON dl.customer_id = c.id
-    WHERE {_scope(p)}
-    GROUP BY c.owner"""
-    rows = []
-    active_all = overdue_all = 0
-    for owner, n, fu, due, won, amount, active, overdue in _fetch(conn, sql, p):
-        active_all += active
-        overdue_all += overdue
-        rows.append({
-            "owner": owner, "customers": n, "follow_ups": fu, "due": due, "won": won,
-            "won_amount": _money(amount), "follow_rate": ratio(active - overdue, active),
-        })  # fmt: skip
-    rows.sort(key=lambda r: (-r["won_amount"], -r["customers"], r["owner"] is None, r["owner"] or ""))
-    figures = {
-        "customers": sum(r["customers"] for r in rows),
-        "follow_ups": sum(r["follow_ups"] for r in rows),
-        "due": sum(r["due"] for r in rows),
-        "won": sum(r["won"] for r in rows),
-        "won_amount": _money(sum(r["won_amount"] for r in rows)),
-        "follow_rate": ratio(active_all - overdue_all, active_all),
-    }
-    return Report("owners", p, rows, figures=figures)
 
 
 def _share_report(kind: str, key: str, found: list[Any], p: Params) -> Report:
@@ -365,8 +320,18 @@ def industries(conn: Reader, p: Params, as_json: bool = False) -> Report:
     return _share_report("industries", "industry", _fetch(conn, sql, p), p)
 
 
+def _abc_amounts(p: Params) -> str:
+    """(id, amount) of the customers abc ranks: their total amount (the opening balance and every won
+    opportunity, spec §13); with a period, what their opportunities won in it."""
+    if not (p.since or p.until):
+        return "SELECT c.id AS id, c.total_amount AS amount FROM customer c WHERE c.total_amount > 0"
+    where = " AND ".join(["d.stage = 'won'", *_period(p, "d.closed_at")])
+    return f"SELECT d.customer_id AS id, SUM(d.amount) AS amount FROM deal d WHERE {where} GROUP BY d.customer_id HAVING SUM(d.amount) > 0"
+
+
 def abc(conn: Reader, p: Params, as_json: bool = False) -> Report:
-    """Customers by the amount of their deals in the period, classed A/B/C on the cumulative share.
+    """Customers by their total amount (累计消费金额: opening balance plus won opportunities), or by
+    what they won in the period when one is given, classed A/B/C on the cumulative share.
 
     Sorted by amount (ties by code); a customer is A while the cumulative share of
     the customers before it is below ``a``, B while below ``b``, else C.
@@ -381,10 +346,7 @@ def abc(conn: Reader, p: Params, as_json: bool = False) -> Report:
     ]
     select = f"class, amount, {_json_pairs(cols)}" if as_json else ", ".join(expr for _, expr in cols)
     sql = f"""
-    WITH a AS (
-        SELECT d.customer_id AS id, SUM(d.amount) AS amount FROM deal d {_where(_period(p, "d.date"))}
-        GROUP BY d.customer_id HAVING SUM(d.amount) > 0
-    ), w AS (
+    WITH a AS ({_abc_amounts(p)}), w AS (
         SELECT c.code AS code, c.name AS name, a.amount AS amount,
                SUM(a.amount) OVER (ORDER BY a.amount DESC, c.code ROWS UNBOUNDED PRECEDING) AS cum,
                COALESCE(SUM(a.amount) OVER (ORDER BY a.amount DESC, c.code
@@ -436,107 +398,11 @@ def lost(conn: Reader, p: Params, as_json: bool = False) -> Report:
     return _share_report("lost", "reason", _fetch(conn, sql, p), p)
 
 
-def _per_month(p: Params, table: str, col: str, *, flag: str) -> str:
-    """Rows (month, n, f) counting ``table`` rows of the report's customers per month of ``col``.
-
-    Without an owner filter the count comes from the date index alone (grouped
-    by day, then by month) minus the rows of archived customers, which are few:
-    joining a million follow-ups to their customers would cost ten times more.
-    """
-    own = "c" if table == "customer" else "t"
-    link = "" if table == "customer" else f" JOIN {table} t ON t.customer_id = c.id"
-    period = _period(p, f"{own}.{col}")
-    if p.owners:
-        return (
-            f"SELECT substr({own}.{col}, 1, 7) AS month, {flag.format(n='COUNT(*)')} "
-            f"FROM customer c{link} WHERE {' AND '.join([_scope(p, seek_archived=True), *period])} GROUP BY 1"
-        )
-    everyone = (
-        f"SELECT substr(day, 1, 7), {flag.format(n='SUM(n)')} FROM "
-        f"(SELECT {col} AS day, COUNT(*) AS n FROM {table} {_where(_period(p, col))} GROUP BY {col}) GROUP BY 1"
-    )
-    archived = (
-        f"SELECT substr({own}.{col}, 1, 7), {flag.format(n='-COUNT(*)')} "
-        f"FROM customer c{link} WHERE {' AND '.join(['c.archived = 1', *period])} GROUP BY 1"
-    )
-    return f"{everyone} UNION ALL {archived}"
-
-
-def _months(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= last:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def trend(conn: Reader, p: Params, as_json: bool = False) -> Report:
-    """Per month: new customers, follow-ups, deals and their amount, each by its own date.
-
-    The months run from --since (else the first month with any of these) to
-    --until (else the later of this month and the last month with data); months
-    with nothing are listed with zeros so a chart has no gaps.
-    """
-    sql = f"""
-    WITH t(month, n, f, d, a) AS (
-        {_per_month(p, "customer", "created_at", flag="{n}, 0, 0, 0")}
-        UNION ALL {_per_month(p, "follow_up", "date", flag="0, {n}, 0, 0")}
-        UNION ALL
-        SELECT substr(d.date, 1, 7), 0, 0, COUNT(*), SUM(d.amount) FROM deal d JOIN customer c ON c.id = d.customer_id
-        WHERE {" AND ".join([_scope(p), *_period(p, "d.date")])} GROUP BY 1
-    )
-    SELECT month, SUM(n), SUM(f), SUM(d), SUM(a) FROM t GROUP BY month ORDER BY month"""
-    found = {m: (n, f, d, a) for m, n, f, d, a in _fetch(conn, sql, p)}
-    found = {m: v for m, v in found.items() if any(v)}
-    rows: list[dict[str, Any]] = []
-    if found or p.since:
-        first = p.since.isoformat()[:7] if p.since else min(found)
-        last = p.until.isoformat()[:7] if p.until else max([p.today.isoformat()[:7], *found])
-        for month in _months(first, last):
-            n, f, d, a = found.get(month, (0, 0, 0, 0))
-            rows.append({"month": month, "new_customers": n, "follow_ups": f, "won_deals": d, "won_amount": _money(a)})
-    figures = {
-        "new_customers": sum(r["new_customers"] for r in rows),
-        "follow_ups": sum(r["follow_ups"] for r in rows),
-        "won_deals": sum(r["won_deals"] for r in rows),
-        "won_amount": _money(sum(r["won_amount"] for r in rows)),
-    }
-    return Report("trend", p, rows, figures=figures)
-
-
-def forecast(conn: Reader, p: Params, as_json: bool = False) -> Report:
-    """Open customers (potential, intent, negotiating) per expected-close month.
-
-    ``amount`` is the sum of their expected amounts, ``weighted`` that amount times
-    the stage's probability (config ``probability.*``). The period selects by
-    expected-close date; customers without one form a last row with month null
-    (only when no period is given).
-    """
-    prob = "CASE c.stage WHEN 'potential' THEN :p0 WHEN 'intent' THEN :p1 WHEN 'negotiating' THEN :p2 ELSE 0 END"
-    where = [_scope(p), "c.stage IN ('potential', 'intent', 'negotiating')", *_period(p, "c.expected_close")]
-    sql = f"""
-    SELECT substr(c.expected_close, 1, 7), COUNT(*), SUM(COALESCE(c.amount, 0)), SUM(COALESCE(c.amount, 0) * {prob})
-    FROM customer c WHERE {" AND ".join(where)} GROUP BY 1"""
-    extra = {"p0": p.probability["potential"], "p1": p.probability["intent"], "p2": p.probability["negotiating"]}
-    rows = [
-        {"month": m, "customers": n, "amount": _money(amt), "weighted": _money(w)}
-        for m, n, amt, w in _fetch(conn, sql, p, extra)
-    ]
-    rows.sort(key=lambda r: (r["month"] is None, r["month"] or ""))
-    figures = {
-        "customers": sum(r["customers"] for r in rows),
-        "amount": _money(sum(r["amount"] for r in rows)),
-        "weighted": _money(sum(r["weighted"] for r in rows)),
-    }
-    return Report("forecast", p, rows, figures=figures)
-
-
 def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Customers that need attention today (近3个月无合作 and the like).
 
-    * dormant: won, and no deal and no follow-up for 90 days (the creation date
-      stands in when there is neither);
+    * dormant: won, and no order (a won opportunity, or the imported 最近合作时间) and no
+      follow-up for 90 days (the creation date stands in when there is neither);
     * stale: potential, and no follow-up for 180 days (the creation date stands
       in when never followed up);
     * overdue: a key customer, not lost, whose next follow-up date is before today;
@@ -547,18 +413,16 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """
     nf = next_follow(conn.dialect, p.cadence, "c")
     inner = f"""
-        SELECT c.code, c.name, c.owner, c.stage, c.level, c.last_follow_at, x.last_deal_at, {nf} AS next_follow_at,
+        SELECT c.code, c.name, c.owner, c.stage, c.level, c.last_follow_at, c.last_order_at AS last_deal_at, {nf} AS next_follow_at,
                CAST(julianday(:today) - julianday(MAX(COALESCE(c.last_follow_at, c.created_at),
-                    COALESCE(x.last_deal_at, c.created_at), c.created_at)) AS INTEGER) AS idle_days,
+                    COALESCE(c.last_order_at, c.created_at), c.created_at)) AS INTEGER) AS idle_days,
                c.stage = 'won' AND MAX(COALESCE(c.last_follow_at, c.created_at),
-                    COALESCE(x.last_deal_at, c.created_at)) <= date(:today, '-{DORMANT_DAYS} days') AS dormant,
+                    COALESCE(c.last_order_at, c.created_at)) <= date(:today, '-{DORMANT_DAYS} days') AS dormant,
                c.stage = 'potential'
                     AND COALESCE(c.last_follow_at, c.created_at) <= date(:today, '-{STALE_DAYS} days') AS stale,
                c.level = 'key' AND c.stage != 'lost' AND {nf} < :today AS overdue,
                COALESCE(cp.complaints, 0) AS complaints
         FROM customer c
-        LEFT JOIN (SELECT customer_id, MAX(date) AS last_deal_at FROM deal GROUP BY customer_id) x
-            ON x.customer_id = c.id
         {complaints_join()}
         WHERE {_scope(p, created=True)}"""
     keys = SPECS["alerts"].keys
@@ -591,11 +455,18 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
 
 
 BUILDERS = {
-    "funnel": funnel, "sources": sources, "owners": owners, "industries": industries, "abc": abc,
-    "lost": lost, "trend": trend, "forecast": forecast, "alerts": alerts, "service": service,
+    "funnel": funnel, "sources": sources, "industries": industries, "abc": abc, "lost": lost, "alerts": alerts,
+    "service": service,
 }  # fmt: skip
 
 
 def build(conn: Reader, kind: str, p: Params, *, as_json: bool = False) -> Report:
-    """Run report ``kind``; ``as_json`` lets the large reports have SQLite encode their rows."""
-    return BUILDERS[kind](conn, p, as_json)
+    """Run report ``kind``; ``as_json`` lets the large reports have SQLite encode their rows.
+
+    The reports that count opportunities (owners, trend, forecast, pipeline, products) are ``deal_reports``.
+    """
+    if kind in BUILDERS:
+        return BUILDERS[kind](conn, p, as_json)
+    from crmcli.services import deal_reports
+
+    return deal_reports.BUILDERS[kind](conn, p, as_json)

@@ -43,7 +43,8 @@ def sql(p: Params, by: str) -> str:
 
 def service(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """Tickets per type (or handler, or month): how many, how many open, days to resolve, satisfaction."""
-    from crmcli.services.reports import Report, _fetch, _months, _period, _scope
+    from crmcli.services.deal_reports import _months
+    from crmcli.services.reports import Report, _fetch, _period, _scope
 
     by = p.by or "type"
     rows = []

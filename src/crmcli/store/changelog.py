@@ -9,7 +9,8 @@ service has to remember to. The triggers are TEMP: they exist only on that conne
 command, so an import (logged by its batch, ``batch_change``) and other processes pay nothing.
 
 What a customer's follow-ups imply (``last_follow_at``, ``last_method``, ``next_date``,
-``next_plan``) is derived, not logged: it is worked out again after an undo.
+``next_plan``) and its opportunities imply (the purchase history: ``orders``, ``total_amount``,
+``last_order_at``, ``main_products``) is derived, not logged: it is worked out again after an undo.
 """
 
 from __future__ import annotations
@@ -17,23 +18,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-# table -> (its row id, its customer, the logged columns)
-DERIVED = frozenset({"last_follow_at", "last_method", "next_date", "next_plan"})
+DERIVED = frozenset({"last_follow_at", "last_method", "next_date", "next_plan", "orders", "total_amount", "last_order_at", "main_products"})
 
 
 def tracked() -> dict[str, tuple[str, str, tuple[str, ...]]]:
-    """The logged tables, from the models: every table that holds a customer's data."""
-    from crmcli.models import Customer, CustomValue, Deal, FollowUp, StageChange, Tag, Ticket
+    """The logged tables, from the models: every table that holds a customer's data.
+
+    table -> (its row id, the SQL of its customer's id with ``{row}`` for NEW or OLD, the logged
+    columns). A product belongs to no customer; a line belongs to its opportunity's.
+    """
+    from crmcli.models import Customer, CustomValue, Deal, DealLine, FollowUp, Product, StageChange, Tag, Ticket
 
     out: dict[str, tuple[str, str, tuple[str, ...]]] = {}
     for model, row_id, customer in (
-        (Customer, "id", "id"),
-        (FollowUp, "id", "customer_id"),
-        (StageChange, "id", "customer_id"),
-        (Deal, "id", "customer_id"),
-        (Ticket, "id", "customer_id"),
-        (Tag, "customer_id", "customer_id"),
-        (CustomValue, "customer_id", "customer_id"),
+        (Customer, "id", "{row}.id"),
+        (FollowUp, "id", "{row}.customer_id"),
+        (StageChange, "id", "{row}.customer_id"),
+        (Deal, "id", "{row}.customer_id"),
+        (DealLine, "id", "(SELECT customer_id FROM deal WHERE id = {row}.deal_id)"),
+        (Product, "id", "NULL"),
+        (Ticket, "id", "{row}.customer_id"),
+        (Tag, "customer_id", "{row}.customer_id"),
+        (CustomValue, "customer_id", "{row}.customer_id"),
     ):
         table = model.__table__  # type: ignore[attr-defined]
         cols = tuple(c.name for c in table.columns if c.name not in DERIVED)
@@ -57,15 +63,15 @@ def trigger_sql(set_id: int) -> list[str]:
         changed = " OR ".join(f"OLD.{_q(c)} IS NOT NEW.{_q(c)}" for c in cols)
         out.append(
             f"CREATE TEMP TRIGGER crm_log_{table}_i AFTER INSERT ON main.{table} BEGIN "
-            f"{base}, NEW.{row_id}, 'insert', NULL, {_image('NEW', cols)}, NEW.{customer}); END"
+            f"{base}, NEW.{row_id}, 'insert', NULL, {_image('NEW', cols)}, {customer.format(row='NEW')}); END"
         )
         out.append(
             f"CREATE TEMP TRIGGER crm_log_{table}_u AFTER UPDATE ON main.{table} WHEN {changed} BEGIN "
-            f"{base}, NEW.{row_id}, 'update', {_image('OLD', cols)}, {_image('NEW', cols)}, NEW.{customer}); END"
+            f"{base}, NEW.{row_id}, 'update', {_image('OLD', cols)}, {_image('NEW', cols)}, {customer.format(row='NEW')}); END"
         )
         out.append(
             f"CREATE TEMP TRIGGER crm_log_{table}_d AFTER DELETE ON main.{table} BEGIN "
-            f"{base}, OLD.{row_id}, 'delete', {_image('OLD', cols)}, NULL, OLD.{customer}); END"
+            f"{base}, OLD.{row_id}, 'delete', {_image('OLD', cols)}, NULL, {customer.format(row='OLD')}); END"
         )
     return out
 

@@ -59,6 +59,10 @@ class Dialect:
         """Columns a text takes in a table (CJK counted double), approximately, in SQL."""
         raise NotImplementedError
 
+    def json_array_join(self, expr: str, sep: str) -> str:
+        """The items of a JSON array held as text, joined with ``sep`` (a literal); NULL for none."""
+        raise NotImplementedError
+
 
 class SqliteDialect(Dialect):
     name = "sqlite"
@@ -97,6 +101,9 @@ class SqliteDialect(Dialect):
     def display_width(self, expr: str) -> str:
         # Characters plus half the extra UTF-8 bytes: 1 for ASCII, 2 for CJK (3 bytes).
         return f"((length({expr}) + length(CAST({expr} AS BLOB))) / 2)"
+
+    def json_array_join(self, expr: str, sep: str) -> str:
+        return f"(SELECT group_concat(value, '{sep}') FROM json_each({expr}))"
 
 
 SQLITE = SqliteDialect()

@@ -1,5 +1,8 @@
 """Importing customers (and their follow-ups) from a spreadsheet; undoing an import (spec §9).
 
+A file whose header row has an opportunity's own columns, or ``--table deals``, is an opportunity
+table (spec §13): ``deals`` imports it, in the same transaction-and-batch way.
+
 One import is one write transaction and one ``import_batch`` row. The file is opened (calamine
 parses the whole sheet, 1.4 s per 100k rows, without the GIL) in a thread while the database
 is opened (``import_file``, here). Rows then stream in chunks (``run``); each chunk is
@@ -85,6 +88,7 @@ class _Opener:
         import threading
 
         self.path, self.opts = path, opts
+        self.kind = "customers"  # or "deals": an opportunity table (spec §13)
         self.table: readers.Table | None = None
         self.located: readers.Located | None = None
         self.error: BaseException | None = None
@@ -97,7 +101,14 @@ class _Opener:
     def _run(self) -> None:
         try:
             self.table = readers.open_table(self.path, self.opts.sheet, checked=self.checked.set)
-            self.located = readers.locate_header(self.table, {**custom_headers(self.opts.custom), **self.opts.mapping})
+            from crmcli.services.importer import deal_rows
+
+            table = self.opts.table
+            if table == "deals" or (table is None and deal_rows.is_opportunity_table(readers.peek(self.table))):
+                self.kind = "deals"
+                self.located = readers.locate_header(self.table, deal_rows.parse_map(self.opts.map_specs), known=deal_rows.HEADERS)
+            else:
+                self.located = readers.locate_header(self.table, {**custom_headers(self.opts.custom), **self.opts.mapping})
         except BaseException as exc:  # handed to the caller by result()
             self.error = exc
         finally:
@@ -136,6 +147,14 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
             opener.checked.wait()
             engine = engine()  # type: ignore[operator]
         table, located = opener.result()
+        if opener.kind == "deals":  # an opportunity table (spec §13): its own import
+            from crmcli.services.importer.deals import import_deals
+
+            _deal_options(opts)
+            return import_deals(engine, path, opts, located, progress)  # type: ignore[arg-type]
+        if opts.value_maps or opts.date_order:
+            # the customer import reads enum values and dates its own way for now (spec §12, issue 16)
+            raise UsageError("--map-value and --date-order are read by opportunity tables (--table deals) for now; nothing was imported")
         header = located.header
         _check_header(header, opts.mapping, path)
         result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding)
@@ -220,6 +239,11 @@ def _likely_duplicates(conn: Any, new_ids: range) -> list[str]:
 
     pairs = dupes.find(Reader.over(conn), involving=new_ids)
     return [f"{p['b']} {p['b_name']} looks like {p['a']} {p['a_name']} ({', '.join(p['reasons'])}); crm merge can join them" for p in pairs]
+def _deal_options(opts: ImportOptions) -> None:
+    """The options of a customer table that an opportunity table has no use for are refused, not ignored."""
+    given = [flag for flag, on in (("--keep-unknown", opts.keep_unknown), ("--source", opts.source), ("--reject-sensitive", opts.reject_sensitive)) if on]
+    if given:
+        raise UsageError(f"{', '.join(given)}: {'goes' if len(given) == 1 else 'go'} with a customer table, not an opportunity table")
 
 
 def custom_headers(custom: Any) -> dict[str, str]:

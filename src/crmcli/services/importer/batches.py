@@ -3,7 +3,9 @@
 ``batch_change`` holds, for a batch, one row per customer it created (``before`` NULL), one per
 existing customer it changed (``before`` = ``{"before": {field: old}, "after": {field: new}}``)
 and one per tag it added to an existing customer (``table_name`` "tag", ``before`` =
-``{"name": tag}``). Follow-ups, stage changes and deals carry ``batch_id``.
+``{"name": tag}``), and one per opportunity it changed (``table_name`` "deal", as for a customer,
+with its old lines under ``lines`` when it replaced them). Follow-ups, stage changes,
+opportunities and the products an opportunity table created carry ``batch_id``.
 """
 
 from __future__ import annotations
@@ -124,10 +126,13 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
         else:
             ex("UPDATE custom_value SET value = ? WHERE customer_id = ? AND field_key = ?", (image["before"], row_id, image["key"]))
         restored.add(row_id)
+    deal_customers = _undo_deals(conn, batch_id, kept)
     fu_customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM follow_up WHERE batch_id = ?", (batch_id,)).all()]
     follow_ups = ex("DELETE FROM follow_up WHERE batch_id = ?", (batch_id,)).rowcount
     ex("DELETE FROM stage_change WHERE batch_id = ?", (batch_id,))
-    ex("DELETE FROM deal WHERE batch_id = ?", (batch_id,))
+    deals = ex("DELETE FROM deal WHERE batch_id = ?", (batch_id,)).rowcount  # their lines go with them
+    # products the batch created, unless a later opportunity names them
+    ex("DELETE FROM product WHERE batch_id = ? AND id NOT IN (SELECT product_id FROM deal_line)", (batch_id,))
     ex("DELETE FROM ticket WHERE batch_id = ?", (batch_id,))
     # later batches' events on the deleted customers go with them (cascade); --force only
     deleted_ids = {r[0] for r in ex("SELECT id FROM _undo_ids").all()}
@@ -138,13 +143,16 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
         if not ex("SELECT 1 FROM custom_value WHERE field_key = ? LIMIT 1", (key,)).first():
             ex("DELETE FROM custom_field WHERE key = ?", (key,))
     ex("DELETE FROM _undo_ids")
-    remaining = [c for c in dict.fromkeys([*fu_customers, *touched])]
+    remaining = [c for c in dict.fromkeys([*fu_customers, *touched, *deal_customers])]
     if remaining:
         existing = []
         for i in range(0, len(remaining), 900):
             part = remaining[i : i + 900]
             existing += [r[0] for r in ex(f"SELECT id FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()]
         refresh_summary(conn, existing)
+        from crmcli.services import purchases
+
+        purchases.refresh(conn, existing)
     ex("UPDATE import_batch SET undone_at = ? WHERE id = ?", (dt.datetime.now().astimezone().isoformat(timespec="seconds"), batch_id))
     return {
         "batch": batch_id,
@@ -152,8 +160,39 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
         "deleted_customers": deleted,
         "restored_customers": len(restored - deleted_ids),
         "deleted_follow_ups": follow_ups,
+        "deleted_deals": deals,
         "kept_later_edits": kept,
     }
+
+
+def _undo_deals(conn: Connection, batch_id: int, kept: list[str]) -> list[int]:
+    """The opportunities the batch changed get their fields (and lines) back, unless edited since;
+    returns every customer whose opportunities the batch created or changed."""
+    ex = conn.exec_driver_sql
+    customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM deal WHERE batch_id = ?", (batch_id,)).all()]
+    for row_id, before in ex(
+        "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'deal' ORDER BY id DESC", (batch_id,)
+    ).all():
+        image = json.loads(before)
+        fields = list(image["before"])
+        cur = ex(f"SELECT code, customer_id{''.join(', ' + f for f in fields)} FROM deal WHERE id = ?", (row_id,)).first()
+        if cur is None:
+            continue
+        customers.append(cur[1])
+        values = {}
+        for i, fld in enumerate(fields):
+            if _same(cur[i + 2], image["after"].get(fld)):
+                values[fld] = image["before"][fld]
+            else:
+                kept.append(f"{cur[0]} {fld}")
+        if values:
+            ex(f"UPDATE deal SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", (*values.values(), row_id))
+        if "lines" in image:
+            ex("DELETE FROM deal_line WHERE deal_id = ?", (row_id,))
+            if image["lines"]:
+                ex("INSERT INTO deal_line (deal_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?)",
+                   [(row_id, *line) for line in image["lines"]])  # fmt: skip
+    return customers
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -72,8 +72,10 @@ def converter(fld: str, today: dt.date) -> tuple[dict[Any, Any] | None, Converte
         return None, _email_conv
     if fld in ("phone", "other_phones"):
         return None, _phone_conv
-    if fld in ("amount", "deal_amount"):
+    if fld in fieldsets.MONEY:
         return None, _money_conv
+    if fld in fieldsets.NUMBERS:
+        return None, _count_conv
     memo: dict[Any, Any] = {"": None}
     conv: Converter
     if fld in fieldsets.CLEAN_MEMO:
@@ -302,6 +304,29 @@ def _money_conv(v: Any) -> float | None:
         if normalize.is_empty(v):
             return None
     return normalize.parse_money(v)
+
+
+def _count_conv(v: Any) -> int | float | None:
+    """A count (合作次数): a number not below 0, whole when it is (``12``, ``12.0``, ``12次``)."""
+    if v == "" or v is None:
+        return None
+    if type(v) is str:
+        if len(v) > 200:
+            raise ParseError(f"number is too long ({len(v):,} characters)")
+        if normalize.is_empty(v):
+            return None
+        text = normalize.clean_text(v) or ""
+        try:
+            number = float(text.rstrip("次笔单个").replace(",", ""))
+        except ValueError:
+            raise ParseError(f"'{text[:40]}' is not a number") from None
+    elif isinstance(v, bool) or not isinstance(v, int | float):
+        raise ParseError(f"'{v}' is not a number")
+    else:
+        number = float(v)
+    if not 0 <= number < 1e15:  # False for NaN
+        raise ParseError(f"{number:g} is out of range (0 or more)")
+    return int(number) if number.is_integer() else number
 
 
 def _date_conv(today: dt.date) -> Converter:

@@ -45,6 +45,11 @@ CLEAN = frozenset(k for k, kind, repeats in _FIELDS if kind in _TEXT and not rep
 CLEAN_MEMO = frozenset(k for k, kind, repeats in _FIELDS if kind in _TEXT and repeats)
 PROSE = frozenset(k for k, kind, _ in _FIELDS if kind == "prose")
 DATES = frozenset(k for k, kind, _ in _FIELDS if kind == "date")
+MONEY = frozenset(k for k, kind, _ in _FIELDS if kind == "money")
+NUMBERS = frozenset(k for k, kind, _ in _FIELDS if kind == "number")
+# The opening balance of a customer's purchase history (spec §13): a row that sets it has its
+# purchase history worked out again.
+OPENING = frozenset(k for k, _, _ in _FIELDS if k.startswith("opening_"))
 
 # Who a row is (spec §3) comes first, each field followed by its key: the order of the INSERT's
 # columns and of the fields an update reports as changed ("row 7: C001 甲公司: phone, level").

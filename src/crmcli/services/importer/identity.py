@@ -198,7 +198,7 @@ class _Known:
                     fu_sigs.setdefault(cid, set()).add((str(day), method, content))
             if deals:
                 for cid, day, amount in self.conn.exec_driver_sql(
-                    f"SELECT customer_id, date, amount FROM deal WHERE customer_id IN ({marks})", tuple(part)
+                    f"SELECT customer_id, closed_at, amount FROM deal WHERE stage = 'won' AND customer_id IN ({marks})", tuple(part)
                 ):
                     deal_sigs.setdefault(cid, set()).add((str(day), float(amount)))
             if tags:

@@ -32,6 +32,11 @@ class ImportOptions:
     keep_unknown: bool = False  # each unknown column becomes a text custom field
     command: str | None = None  # the command as typed, for the change log
     ticket_aliases: dict[str, str] = field(default_factory=dict)  # ticket types that group with another (settings)
+    table: str | None = None  # --table: customers | deals (None: the header row decides)
+    map_specs: tuple[str, ...] = ()  # --map as typed: an opportunity table reads them with its own fields
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)  # --map-value: field -> folded value -> key
+    date_order: str | None = None  # --date-order ymd|dmy|mdy
+    probability: dict[str, float] = field(default_factory=dict)  # an open stage's default probability (0-1)
 
 
 @dataclass
@@ -68,6 +73,10 @@ class ImportResult:
     # storing them), and where: "row 5, column 备注: looks like a Chinese ID number" -- never the number.
     sensitive: int = 0
     sensitive_rows: list[str] = field(default_factory=list)
+    table: str = "customers"  # what the rows were: customers | deals
+    products: int = 0  # products an opportunity table created
+    # values of an enum column nobody knows: {"field", "value", "rows", "map_value"} (spec §12)
+    unknown_values: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> int:
@@ -97,6 +106,9 @@ class ImportResult:
             "stage_changes": self.stage_changes,
             "tickets": self.tickets,
             "likely_duplicates": self.likely_duplicates,
+            "table": self.table,
+            "products": self.products,
+            "unknown_values": self.unknown_values,
             "dry_run": self.dry_run,
             "file": self.file,
             # the first few of each, with why: what a dry run is for
@@ -104,3 +116,28 @@ class ImportResult:
             "updated_rows": self.updated_rows,
             "skipped_rows": self.skipped_rows,
         }
+
+
+TABLES = ("customers", "deals")  # what --table accepts today (spec §12 names followups, products, tickets too)
+
+
+def parse_value_maps(specs: list[str] | tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``--map-value FIELD:VALUE=KEY`` (``stage:Engaging=intent``) -> {field: {folded value: key}}."""
+    from crmcli import vocab
+    from crmcli.errors import UsageError
+
+    out: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        head, eq, key = spec.partition("=")
+        fld, colon, value = head.partition(":")
+        fld = fld.strip().lower()
+        if not eq or not colon or not value.strip() or not key.strip():
+            raise UsageError(f"--map-value {spec!r}: write it as FIELD:VALUE=KEY, e.g. stage:Engaging=intent")
+        if fld not in ("stage", "level", "method", "feedback"):
+            raise UsageError(f"--map-value {spec!r}: {fld} has no fixed values; fields: stage, level, method, feedback")
+        try:
+            canonical = vocab.parse(fld, key.strip())
+        except Exception as exc:  # a ParseError naming the accepted keys
+            raise UsageError(f"--map-value {spec!r}: {exc}") from None
+        out.setdefault(fld, {})[vocab.fold(value)] = canonical
+    return out

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize
 from crmcli.io import columns, readers
-from crmcli.services.importer.fieldsets import UPDATE_FIELDS
+from crmcli.services.importer.fieldsets import OPENING, UPDATE_FIELDS
 from crmcli.services.importer.identity import _Known
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _Rejects
@@ -78,6 +78,9 @@ class _Run:
         self.user = opts.user
         self.today_iso = opts.today.isoformat()
         self.codeless: list[int] = []
+        self.deal_codes: Any = None  # opportunities.Codes, once the file holds a deal
+        self.needs_purchases: set[int] = set()  # customers whose opening balance or won deals changed
+        self.has_opening = not OPENING.isdisjoint(self.parser.idx)
         self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
         self.failing: set[int] = set()
         self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"))
@@ -388,8 +391,22 @@ class _Run:
             deal_sig = (p.deal[0], float(p.deal[1]))
             if deal_sig not in deal_sigs:
                 deal_sigs.add(deal_sig)
-                self.deal_rows.append((cid, p.deal[1], p.deal[0], self.user, self.batch_id))
+                owner = self.rows[cid].get("owner")
+                self.deal_rows.append((cid, p.deal[1], p.deal[0], self.user, self.batch_id, self._deal_code(p.deal[0]), owner, p.deal[0]))
                 self.res.deals += 1
+                self.needs_purchases.add(cid)
+        if self.has_opening and any(p.values.get(k) is not None for k in OPENING):
+            self.needs_purchases.add(cid)
+
+    def _deal_code(self, day: str) -> str:
+        """A won opportunity's code: O + YYYYMM + serial (the database is asked once per month)."""
+        from crmcli.services.opportunities import Codes
+
+        if self.deal_codes is None:
+            self.deal_codes = Codes(self.conn)
+        if "O" + day[:4] + day[5:7] not in self.deal_codes.last:
+            self.writer.wait()  # the connection is the writer thread's while it runs
+        return str(self.deal_codes.next(day))
 
     def _flush(self) -> None:
         jobs = _chunk_jobs(
@@ -433,6 +450,10 @@ class _Run:
             )
         if self.needs_refresh:
             refresh_summary(self.conn, sorted(self.needs_refresh))
+        if self.needs_purchases:
+            from crmcli.services import purchases
+
+            purchases.refresh(self.conn, sorted(self.needs_purchases))
         if self.tickets is not None:
             self.res.tickets = self.tickets.write(self.conn, self.batch_id)
         p = self.parser

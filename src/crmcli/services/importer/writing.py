@@ -73,8 +73,12 @@ def _chunk_jobs(
             'INSERT INTO stage_change (customer_id, from_stage, to_stage, date, "by", reason, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
             stage_changes,
         ))  # fmt: skip
-    if deals:
-        ex(('INSERT INTO deal (customer_id, amount, date, "by", batch_id) VALUES (?, ?, ?, ?, ?)', deals))
+    if deals:  # won opportunities (spec §13): (customer, amount, date, by, batch, code, owner, closed on)
+        ex((
+            'INSERT INTO deal (customer_id, amount, date, "by", batch_id, code, owner, closed_at, stage, probability) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'won', 100)",
+            deals,
+        ))  # fmt: skip
     if phones:
         ex(("INSERT OR IGNORE INTO customer_phone (customer_id, phone_key) VALUES (?, ?)", phones))
     if phone_images:

@@ -1,0 +1,407 @@
+"""Importing an opportunity table (spec §13): one transaction, one batch, undone like any import.
+
+A file whose header has an opportunity's own columns (``deal_rows.is_opportunity_table``), or
+any file with ``--table deals``, comes here from ``import_file``. Each row is one opportunity:
+
+* its customer is named by code (客户编号, Customer_ID), else by name (客户名称, Account): the
+  normalised name of exactly one customer. A row naming no customer, or one that is not there,
+  is rejected with that reason;
+* its id (机会编号, Opportunity_ID) is kept as its code when it fits as one, else kept as
+  ``external_id``; either names it again on a later import, so importing a file twice changes
+  nothing and ``--on-duplicate update`` updates (a row without an id is the same opportunity as
+  one of its customer with the same name, or when nameless the same opening day and amount);
+  the same code under another customer is rejected as a conflict;
+* its products are matched by normalised name and created on first use; its owner is its own
+  (a sales agent per deal), else its customer's; a lost one may be worth 0.
+
+Then the customers whose opportunities changed get the stage those give them (a stage change
+of the batch, with the customer's old stage in ``batch_change`` for undo) and their purchase
+history. Rows are parsed in chunks (``deal_rows``) and written at the end with ``executemany``:
+an opportunity table has few columns, so reading it and the lookups are what cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from crmcli.errors import CrmError
+from crmcli.services.importer.deal_rows import DealParser, DealRow
+from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
+from crmcli.services.importer.rejects import _header_cells, _Rejects, check_rejects_target, default_rejects_path
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.engine import Connection, Engine
+
+    from crmcli.io import readers
+
+CHUNK = 2000
+_FIELDS = ("name", "stage", "amount", "probability", "expected_close", "date", "closed_at", "owner", "lost_reason", "external_id")
+_GIVEN = {"name": "name", "stage": "stage", "amount": "amount", "probability": "probability", "expected_close": "expected_close",
+          "date": "created_at", "closed_at": "closed_at", "owner": "owner", "lost_reason": "lost_reason"}  # fmt: skip
+
+
+class _Rollback(Exception):
+    pass
+
+
+def import_deals(engine: Engine | Callable[[], Engine], path: Path, opts: ImportOptions, located: readers.Located,
+                 progress: Progress | None = None) -> ImportResult:  # fmt: skip
+    """Import the opportunity table ``located`` (already opened and its header found)."""
+    from crmcli.store import sqlite as db
+
+    if not hasattr(engine, "connect"):
+        engine = engine()  # type: ignore[operator]
+    table = located.table
+    result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding, table="deals")
+    result.header_row = located.header_row_number
+    header = located.header
+    if header.first("customer_code") is None and header.first("customer_name") is None:
+        found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
+        raise CrmError(f"{path.name}: an opportunity table needs a customer column (客户编号 / Customer_ID, or 客户名称 / Account); "
+                       f"columns found: {found}")  # fmt: skip
+    target = opts.rejects or default_rejects_path(path)
+    check_rejects_target(target, path, getattr(getattr(engine, "url", None), "database", None))
+    rejects = _Rejects(target, _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason", from_csv=table.from_csv)
+    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    try:
+        with db.write_connection(engine) as conn:  # type: ignore[arg-type]
+            ex = conn.exec_driver_sql
+            batch_id = ex("INSERT INTO import_batch (file, started_at, created, updated, skipped, rejected, follow_ups) "
+                          "VALUES (?, ?, 0, 0, 0, 0, 0)", (str(path.resolve()), now)).lastrowid  # fmt: skip
+            ex("INSERT INTO change_set (at, user, command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)", (now, opts.user, opts.command, batch_id))
+            _DealRun(conn, located, opts, int(batch_id), result, rejects, progress).execute()  # type: ignore[arg-type]
+            result.unused_columns = list(header.unused)
+            result.unknown_columns = list(header.unknown)
+            if result.data_rows == 0:
+                raise CrmError(f"{path.name}: no data rows below the header (row {result.header_row})")
+            if opts.strict and result.rejected:
+                result.strict_failed = True
+                raise _Rollback
+            rejects.sync()
+            if result.status == 1 or opts.dry_run:
+                raise _Rollback
+            ex("UPDATE import_batch SET created=?, updated=?, skipped=?, rejected=?, follow_ups=0 WHERE id=?",
+               (result.created, result.updated, result.skipped, result.rejected, batch_id))  # fmt: skip
+            result.batch = int(batch_id)  # type: ignore[arg-type]
+    except _Rollback:
+        result.batch = None
+    except BaseException:
+        rejects.discard()
+        raise
+    try:
+        result.rejects_file = rejects.finish()
+    except CrmError as exc:
+        rejects.discard()
+        result.rejects_error = str(exc)
+    return result
+
+
+class _DealRun:
+    def __init__(self, conn: Connection, located: readers.Located, opts: ImportOptions, batch_id: int, result: ImportResult,
+                 rejects: _Rejects, progress: Progress | None) -> None:  # fmt: skip
+        from crmcli.services.products import Catalog
+
+        self.conn, self.loc, self.opts, self.batch_id, self.res = conn, located, opts, batch_id, result
+        self.rejects, self.progress = rejects, progress
+        self.mode = opts.on_duplicate
+        from crmcli.normalize import clean_text
+
+        self.default_owner = clean_text(opts.owner) if opts.owner else None  # --owner: of rows that name none
+        self.parser = DealParser(located.header, today=opts.today, from_csv=located.table.from_csv, value_maps=opts.value_maps,
+                                 date_order=opts.date_order, probability=opts.probability)  # fmt: skip
+        self.parser.track_given = self.mode == "update"
+        self.catalog = Catalog(conn, batch_id)
+        ex = conn.exec_driver_sql
+        self.by_code: dict[str, tuple[int, str | None]] = {}
+        self.by_key: dict[str, int] = {}  # name key -> customer id (-1: several customers)
+        self.names: dict[int, tuple[str, str]] = {}
+        by_name = "customer_name" in self.parser.idx
+        for cid, code, name, key, owner in ex("SELECT id, code, name, name_key, owner FROM customer"):
+            self.by_code[code] = (cid, owner)
+            self.names[cid] = (code, name)
+            if by_name:
+                self.by_key[key] = -1 if key in self.by_key else cid
+        self.owner_of = {cid: owner for cid, owner in self.by_code.values()}
+        # existing opportunities: code / external id / (customer, name) -> (id, customer)
+        self.deals: dict[tuple[str, Any], tuple[int, int]] = {}
+        for did, cid, code, ext in ex("SELECT id, customer_id, code, external_id FROM deal"):
+            self.deals[("code", code)] = (did, cid)
+            if ext is not None:
+                self.deals[("ext", ext)] = (did, cid)
+        self.signed = False  # the existing ones' signatures are loaded when a row without an id needs them
+        self.new: list[dict[str, Any]] = []  # opportunities to insert, in file order
+        self.updates: dict[int, dict[str, Any]] = {}  # existing id -> fields to set
+        self.line_updates: dict[int, list[tuple[int, float, float | None]]] = {}
+        self.images: list[tuple[int, dict[str, Any]]] = []
+        self.touched: set[int] = set()  # customers whose opportunities changed
+
+    # -- rows
+
+    def execute(self) -> None:
+        res = self.res
+        buffer: list[tuple[int, list[Any]]] = []
+        total = self.loc.table.total_rows
+        done = 0
+        for rowno, row in self.loc.data:
+            done += 1
+            if all(c == "" or c is None for c in row):
+                res.blank_rows += 1
+                continue
+            res.data_rows += 1
+            buffer.append((rowno, row))
+            if len(buffer) >= CHUNK:
+                self._chunk(buffer)
+                buffer = []
+                if self.progress:
+                    self.progress(done, total)
+        if buffer:
+            self._chunk(buffer)
+        if self.progress:
+            self.progress(done, done)
+        self._unknown_values()
+        self._write()
+
+    def _chunk(self, items: list[tuple[int, list[Any]]]) -> None:
+        for (rowno, row), (parsed, errors) in zip(items, self.parser.parse_chunk(items), strict=True):
+            if parsed is None:
+                self._reject(rowno, row, "; ".join(errors))
+                continue
+            why = self._one(parsed)
+            if why is not None:
+                self._reject(rowno, row, why)
+
+    def _reject(self, rowno: int, row: list[Any], reason: str) -> None:
+        self.res.rejected += 1
+        if len(self.res.reasons) < REASON_SAMPLES:
+            self.res.reasons.append(reason)
+        self.rejects.add(row, reason)
+
+    def _customer(self, r: DealRow) -> tuple[int | None, str | None]:
+        """The customer a row names (by code, else by name), or why none."""
+        where = self.parser.where
+        if r.customer_code is not None:
+            found = self.by_code.get(r.customer_code)
+            if found is None:
+                return None, f"{where('customer_code', r.rowno)}: no customer {r.customer_code} (import the customers first)"
+            return found[0], None
+        assert r.customer is not None
+        name, key = r.customer
+        cid = self.by_key.get(key)
+        if cid is None:
+            return None, f"{where('customer_name', r.rowno)}: no customer named '{name}' (import the customers first)"
+        if cid == -1:
+            return None, f"{where('customer_name', r.rowno)}: several customers are named '{name}'; name it by 客户编号 (Customer_ID)"
+        return cid, None
+
+    def _one(self, r: DealRow) -> str | None:
+        """Apply one row; the reason when it is rejected."""
+        cid, why = self._customer(r)
+        if cid is None:
+            return why
+        res = self.res
+        key = ("code", r.code) if r.code else ("ext", r.external_id) if r.external_id else _sig(cid, r.name, r.created, r.amount)
+        if key[0] == "sig" and not self.signed:
+            self.signed = True
+            for did, dcid, name, day, amount in self.conn.exec_driver_sql("SELECT id, customer_id, name, date, amount FROM deal"):
+                self.deals.setdefault(_sig(dcid, name, str(day), amount), (did, dcid))
+        found = self.deals.get(key)
+        if found is None:
+            self.deals[key] = (-1 - len(self.new), cid)  # a negative id: the n-th new one
+            self._create(cid, r)
+            res.created += 1
+            return None
+        did, owner_cid = found
+        label = r.code or r.external_id or r.name or f"row {r.rowno}"
+        if owner_cid != cid:
+            code, name = self.names.get(owner_cid, ("?", "?"))
+            return f"{self.parser.where('code', r.rowno)}: opportunity {label} belongs to {code} {name}, not to this row's customer (a code conflict)"
+        if self.mode == "fail":
+            return f"row {r.rowno}: duplicate of opportunity {label} (--on-duplicate fail)"
+        changed = self._update(did, r) if self.mode == "update" else []
+        if changed:
+            res.updated += 1
+            if len(res.updated_rows) < REASON_SAMPLES:
+                res.updated_rows.append(f"row {r.rowno}: {label}: {', '.join(changed)}")
+        else:
+            res.skipped += 1
+            if len(res.skipped_rows) < REASON_SAMPLES:
+                res.skipped_rows.append(f"row {r.rowno}: {label} ({'nothing to change' if self.mode == 'update' else 'already there'})")
+        return None
+
+    def _values(self, cid: int, r: DealRow) -> dict[str, Any]:
+        return {
+            "name": r.name, "stage": r.stage, "amount": r.amount if r.amount is not None else 0.0, "probability": r.probability,
+            "expected_close": r.expected_close, "date": r.created, "closed_at": r.closed,
+            "owner": r.owner or self.default_owner or self.owner_of.get(cid), "lost_reason": r.lost_reason, "external_id": r.external_id,
+        }  # fmt: skip
+
+    def _lines(self, r: DealRow) -> list[tuple[int, float, float | None]]:
+        lines = []
+        for line in r.lines or ():
+            pid = self.catalog.id_of(line.product)
+            price = line.unit_price
+            if price is None and len(r.lines or ()) == 1 and r.amount:
+                price = round(r.amount / line.quantity, 6)  # one product and the amount: its unit price
+            lines.append((pid, line.quantity, price if price is not None else self.catalog.prices.get(pid)))
+        return lines
+
+    def _create(self, cid: int, r: DealRow) -> None:
+        rec = self._values(cid, r)
+        rec.update(customer_id=cid, code=r.code, lines=self._lines(r))
+        self.new.append(rec)
+        self.touched.add(cid)
+
+    def _update(self, did: int, r: DealRow) -> list[str]:
+        """``--on-duplicate update``: the fields the row filled in overwrite (a new one of this file: its values)."""
+        if did < 0:  # twice in this file: the later row's values
+            rec = self.new[-1 - did]
+            new = self._values(rec["customer_id"], r)
+            changed = [k for k in _FIELDS if k in _GIVEN and _GIVEN[k] in r.given and rec.get(k) != new[k]]
+            for k in changed:
+                rec[k] = new[k]
+            if r.lines is not None:
+                rec["lines"] = self._lines(r)
+            return changed
+        ex = self.conn.exec_driver_sql
+        row = ex(f"SELECT customer_id, {', '.join(_FIELDS)} FROM deal WHERE id = ?", (did,)).first()
+        assert row is not None
+        cur = dict(zip(_FIELDS, row[1:], strict=True))
+        cur = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in cur.items()}
+        new = self._values(row[0], r)
+        sets = {k: new[k] for k, src in _GIVEN.items() if src in r.given and _differs(cur[k], new[k])}
+        if "stage" in sets:  # a new stage brings its probability and closing day unless the row gives them
+            for k in ("probability", "closed_at", "lost_reason"):
+                if _differs(cur[k], new[k]):
+                    sets[k] = new[k]
+        changed = list(sets)
+        old_lines = None
+        if r.lines is not None:
+            lines = self._lines(r)
+            old_lines = [tuple(x) for x in ex("SELECT product_id, quantity, unit_price FROM deal_line WHERE deal_id = ? ORDER BY id", (did,))]
+            if old_lines != lines:
+                self.line_updates[did] = lines
+                changed.append("products")
+        if changed:
+            self.updates.setdefault(did, {}).update(sets)
+            image: dict[str, Any] = {"before": {k: cur[k] for k in sets}, "after": sets}
+            if did in self.line_updates:
+                image["lines"] = old_lines
+            self.images.append((did, image))
+            self.touched.add(row[0])
+        return changed
+
+    # -- the end: write, then what depends on the opportunities
+
+    def _unknown_values(self) -> None:
+        from crmcli import vocab
+
+        for value, n in self.parser.unknown.most_common():
+            self.res.unknown_values.append({
+                "field": "stage", "value": value, "rows": n,
+                "map_value": f"--map-value 'stage:{value}=KEY' (KEY: {', '.join(vocab.STAGES)})",
+            })  # fmt: skip
+
+    def _write(self) -> None:
+        from crmcli.services import purchases
+        from crmcli.services.opportunities import Codes
+        from crmcli.store.sqlite import reserve_ids
+
+        ex = self.conn.exec_driver_sql
+        res = self.res
+        res.products = self.catalog.created
+        if self.new:
+            first = reserve_ids(self.conn, "deal", len(self.new))
+            codes = Codes(self.conn)
+            taken = {rec["code"] for rec in self.new if rec["code"]}
+            rows, lines = [], []
+            for i, rec in enumerate(self.new):
+                code = rec["code"]
+                while code is None or (code in taken and code != rec["code"]):
+                    code = codes.next(rec["date"])  # never one a later row of the file keeps
+                rows.append((first + i, code, rec["customer_id"], rec["name"], rec["stage"], rec["amount"], rec["probability"],
+                             rec["date"], rec["expected_close"], rec["closed_at"], rec["owner"], rec["lost_reason"],
+                             rec["external_id"], self.opts.user, self.batch_id))  # fmt: skip
+                lines += [(first + i, pid, q, p) for pid, q, p in rec["lines"]]
+            ex('INSERT INTO deal (id, code, customer_id, name, stage, amount, probability, date, expected_close, closed_at, owner, '
+               'lost_reason, external_id, "by", batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows)  # fmt: skip
+            if lines:
+                ex("INSERT INTO deal_line (deal_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?)", lines)
+        res.deals = len(self.new)
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for did, sets in self.updates.items():
+            if sets:
+                groups.setdefault(tuple(sorted(sets)), []).append((*(sets[k] for k in sorted(sets)), did))
+        for keys, params in groups.items():
+            ex(f"UPDATE deal SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?", params)
+        for did, new_lines in self.line_updates.items():
+            ex("DELETE FROM deal_line WHERE deal_id = ?", (did,))
+            ex("INSERT INTO deal_line (deal_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?)", [(did, *x) for x in new_lines])
+        if self.images:
+            ex("INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'deal', ?, ?)",
+               [(self.batch_id, did, json.dumps(img, ensure_ascii=False)) for did, img in self.images])  # fmt: skip
+        if self.touched:
+            self._sync_stages(sorted(self.touched))
+            purchases.refresh(self.conn, sorted(self.touched))
+
+    def _sync_stages(self, ids: list[int]) -> None:
+        """Each customer whose opportunities changed gets the stage they give it (spec §13), as a
+        stage change of this batch dated by the opportunity that decided it; undo puts the old back."""
+        from crmcli.services.opportunities import derived_stage
+
+        ex = self.conn.exec_driver_sql
+        today = self.opts.today.isoformat()
+        by_customer: dict[int, dict[str, tuple[str, int, str | None]]] = {}
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            marks = ",".join("?" * len(part))
+            # per customer and stage: the deciding day (first won, last lost, last opened) and its opportunity
+            for cid, stage, day, did, reason in ex(
+                f"SELECT customer_id, stage, CASE WHEN stage = 'won' THEN MIN(closed_at) WHEN stage = 'lost' THEN MAX(closed_at) "
+                f"ELSE MAX(date) END, MAX(id), MAX(lost_reason) FROM deal WHERE customer_id IN ({marks}) GROUP BY customer_id, stage",
+                tuple(part),
+            ):  # fmt: skip
+                by_customer.setdefault(cid, {})[stage] = (min(str(day), today), did, reason)
+        current = {}
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            current.update({r[0]: (r[1], r[2]) for r in ex(
+                f"SELECT id, stage, lost_reason FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part))})  # fmt: skip
+        changes, updates, images = [], [], []
+        for cid, stages in by_customer.items():
+            target = derived_stage(set(stages))
+            old, old_reason = current[cid]
+            if target is None or target == old:
+                continue
+            day, did, reason = stages[target]
+            reason = reason if target == "lost" else None
+            changes.append((cid, old, target, day, self.opts.user, reason, self.batch_id, did))
+            updates.append((target, reason, cid))
+            images.append((self.batch_id, cid, json.dumps({"before": {"stage": old, "lost_reason": old_reason},
+                                                            "after": {"stage": target, "lost_reason": reason}}, ensure_ascii=False)))  # fmt: skip
+        if changes:
+            ex('INSERT INTO stage_change (customer_id, from_stage, to_stage, date, "by", reason, batch_id, deal_id) '
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes)  # fmt: skip
+            ex("UPDATE customer SET stage = ?, lost_reason = ? WHERE id = ?", updates)
+            ex("INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer', ?, ?)", images)
+        self.res.stage_changes = len(changes)
+
+
+def _sig(cid: int, name: str | None, day: str, amount: float | None) -> tuple[str, Any]:
+    """What names an opportunity without an id: its customer and name, or nameless its opening day and amount."""
+    if name:
+        from crmcli.normalize import name_key
+
+        return ("sig", (cid, name_key(name)))
+    return ("sig", (cid, day, float(amount or 0)))
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(old, int | float) and isinstance(new, int | float):
+        return float(old) != float(new)
+    return old != new
+

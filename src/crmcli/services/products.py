@@ -1,0 +1,99 @@
+"""Products (产品): matched by normalised name, so ``GTX Pro`` and ``GTXPro`` are one product (spec §13).
+
+``crm product add`` creates one; ``crm deal add --product`` names existing ones; an import creates
+the ones it meets first (``Catalog``). Writes take a SQLAlchemy connection inside the command's
+transaction; ``listing`` reads through the store's Reader.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crmcli import normalize
+from crmcli.errors import Duplicate, NotFound, ParseError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from crmcli.store.reader import Reader
+
+
+def key(name: str) -> str:
+    """A product's identity: its name without case, width or spaces (``normalize.name_key``)."""
+    return normalize.name_key(name)
+
+
+def clean_name(raw: str) -> str:
+    name = normalize.clean_text(raw)
+    if not name:
+        raise ParseError("product name is empty")
+    return name
+
+
+def add(conn: Connection, name: str, *, price: float | None = None, code: str | None = None, batch_id: int | None = None) -> dict[str, Any]:
+    """Create a product; one with the same normalised name (or code) is a Duplicate."""
+    name = clean_name(name)
+    k = key(name)
+    ex = conn.exec_driver_sql
+    same = ex("SELECT code, name FROM product WHERE name_key = ?", (k,)).first()
+    if same is not None:
+        raise Duplicate(f"product already exists: {same[1]}" + (f" ({same[0]})" if same[0] else "") + "; nothing written")
+    if code is not None:
+        from crmcli.services.customers import check_code
+
+        code = check_code(code)
+        taken = ex("SELECT name FROM product WHERE code = ?", (code,)).first()
+        if taken is not None:
+            raise Duplicate(f"product code {code} is already used by {taken[0]}")
+    if price is not None and price < 0:
+        raise ParseError(f"--price {price:g}: a price cannot be negative")
+    new_id = ex(
+        "INSERT INTO product (code, name, name_key, price, batch_id) VALUES (?, ?, ?, ?, ?)", (code, name, k, price, batch_id)
+    ).lastrowid
+    return {"id": new_id, "code": code, "name": name, "price": price}
+
+
+def find(conn: Connection, name: str) -> dict[str, Any]:
+    """The product named ``name`` (normalised); NotFound naming the command that creates it."""
+    name = clean_name(name)
+    row = conn.exec_driver_sql("SELECT id, code, name, price FROM product WHERE name_key = ?", (key(name),)).first()
+    if row is None:
+        raise NotFound(f"no product named '{name}' (add it with: crm product add '{name}')")
+    return {"id": row[0], "code": row[1], "name": row[2], "price": row[3]}
+
+
+class Catalog:
+    """Products by normalised name, loaded once; an import creates the ones it meets first."""
+
+    def __init__(self, conn: Connection, batch_id: int | None) -> None:
+        self.conn = conn
+        self.batch_id = batch_id
+        self.ids: dict[str, int] = {}
+        self.prices: dict[int, float | None] = {}
+        for pid, k, price in conn.exec_driver_sql("SELECT id, name_key, price FROM product"):
+            self.ids[k] = pid
+            self.prices[pid] = price
+        self.created = 0
+
+    def id_of(self, name: str) -> int:
+        k = key(name)
+        pid = self.ids.get(k)
+        if pid is None:
+            pid = int(
+                self.conn.exec_driver_sql(
+                    "INSERT INTO product (name, name_key, batch_id) VALUES (?, ?, ?)", (name, k, self.batch_id)
+                ).lastrowid  # type: ignore[arg-type]
+            )
+            self.ids[k] = pid
+            self.prices[pid] = None
+            self.created += 1
+        return pid
+
+
+def listing(reader: Reader) -> list[dict[str, Any]]:
+    """Every product, by name, with how many opportunities name it (``crm report products``: what they sold)."""
+    rows = reader.all(
+        "SELECT p.code, p.name, p.price, (SELECT COUNT(DISTINCT l.deal_id) FROM deal_line l WHERE l.product_id = p.id) "
+        "FROM product p ORDER BY p.name_key"
+    )
+    return [dict(zip(("code", "name", "price", "opportunities"), r, strict=True)) for r in rows]

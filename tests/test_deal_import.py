@@ -1,0 +1,152 @@
+"""Importing opportunity tables (spec §13, with §12's value maps and date order), and the export's
+opportunities sheet that imports back."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Crm
+from tests.reliability_support import counts
+
+TABLES = ("customer", "deal", "deal_line", "product", "stage_change", "import_batch")
+
+# Another CRM's opportunity table: keyed by account name, a sales agent and a product per deal,
+# engage and close dates written month first, lost deals of value 0, a stage nobody knows.
+PIPELINE = [
+    ["opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date", "close_date", "close_value"],
+    ["1C1I7A6R", "Moses Frase", "GTX Plus Basic", "Cancity", "Won", "10/20/2016", "3/1/2017", "1054"],
+    ["Z063OYW0", "Darcel Schlecht", "GTXPro", "Isdom", "Won", "10/25/2016", "3/11/2017", "4514"],
+    ["EC4QE1BX", "Darcel Schlecht", "GTX Pro", "cancity", "Won", "10/25/2016", "3/7/2017", "4500"],
+    ["MV1LWRNH", "Moses Frase", "GTX Basic", "Codehow", "Lost", "10/25/2016", "3/9/2017", "0"],
+    ["PE84CX4O", "Zane Levy", "GTX Basic", "Codehow", "Engaging", "10/25/2016", "", ""],
+    ["ZNBS69V1", "Anna Snelling", "MG Special", "", "Prospecting", "", "", ""],
+    ["9ME3374G", "Vicki Laflamme", "MG Special", "Nobody Inc", "Prospecting", "", "", ""],
+]
+
+
+def write_csv(path: Path, rows: list[list[Any]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def run(crm: Crm, *args: str) -> tuple[int, dict[str, Any], str]:
+    result = crm("import", *args, "--format", "json")
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {}, result.stderr
+
+
+@pytest.fixture
+def accounts(crm: Crm) -> dict[str, str]:
+    return {n: crm.ok("add", n, "--phone", p, "--owner", "wang").strip()
+            for n, p in (("Cancity", "13800000001"), ("Isdom", "13800000002"), ("Codehow", "13800000003"))}  # fmt: skip
+
+
+def test_another_crms_table_keyed_by_account_name(crm: Crm, accounts: dict[str, str], tmp_path: Path, crm_env: Path) -> None:
+    src = write_csv(tmp_path / "sales_pipeline.csv", PIPELINE)
+    before = counts(crm_env, TABLES)
+    code, out, err = run(crm, str(src))  # 3/1/2017 is ambiguous, Engaging unknown: every row is rejected
+    assert code == 1 and out["table"] == "deals" and out["created"] == 0 and out["rejected"] == 7 and out["batch"] is None
+    assert "ambiguous" in out["rejected_rows"][0] and "Error: nothing imported" in err
+    assert out["unknown_values"] == [{"field": "stage", "value": "Engaging", "rows": 1,
+                                      "map_value": "--map-value 'stage:Engaging=KEY' (KEY: potential, intent, negotiating, won, lost)"}]  # fmt: skip
+    assert counts(crm_env, TABLES) == before
+    code, out, _ = run(crm, str(src), "--map-value", "stage:Engaging=intent", "--date-order", "mdy")
+    assert code == 3 and (out["created"], out["rejected"], out["products"], out["stage_changes"]) == (5, 2, 3, 3)
+    reasons = out["rejected_rows"]
+    assert "row 7: names no customer (column account is empty)" in reasons[0]
+    assert "row 8, column account: no customer named 'Nobody Inc'" in reasons[1]
+    rejects = list(csv.reader((tmp_path / "sales_pipeline.csv.rejects.csv").open(encoding="utf-8-sig")))
+    assert [r[0] for r in rejects[1:]] == ["ZNBS69V1", "9ME3374G"] and rejects[0][-1] == "reject_reason"
+    deals = {d["code"]: d for d in crm.json("deal", "list")}
+    assert set(deals) == {"1C1I7A6R", "Z063OYW0", "EC4QE1BX", "MV1LWRNH", "PE84CX4O"}  # their ids fit as codes
+    won = deals["Z063OYW0"]
+    assert (won["stage"], won["amount"], won["owner"], won["created_at"], won["closed_at"], won["products"]) == (
+        "won", 4514, "Darcel Schlecht", "2016-10-25", "2017-03-11", "GTXPro:1:4514")  # fmt: skip
+    lost = deals["MV1LWRNH"]
+    assert (lost["stage"], lost["amount"], lost["probability"]) == ("lost", 0, 0)
+    assert deals["EC4QE1BX"]["customer_code"] == accounts["Cancity"]  # names compare normalised
+    assert deals["EC4QE1BX"]["products"] == "GTXPro:1:4500"  # GTX Pro = GTXPro
+    assert [p["name"] for p in crm.json("product", "list")] == ["GTX Basic", "GTX Plus Basic", "GTXPro"]
+    stages = {c["name"]: (c["stage"], c["orders"], c["total_amount"], c["last_order_at"]) for c in crm.json("list")}
+    assert stages == {"Cancity": ("won", 2, 5554, "2017-03-07"), "Isdom": ("won", 1, 4514, "2017-03-11"),
+                      "Codehow": ("intent", 0, 0, None)}  # fmt: skip
+    assert crm.json("show", "Cancity")["stage_changes"][0]["date"] == "2017-03-01"  # when it was first won
+    assert crm.json("report", "pipeline")["avg_cycle_days"] == 134.0  # (132 + 137 + 133) / 3, by hand
+    # the same file again changes nothing
+    snapshot = counts(crm_env, TABLES)
+    code, again, _ = run(crm, str(src), "--map-value", "stage:Engaging=intent", "--date-order", "mdy")
+    assert (again["created"], again["updated"], again["skipped"]) == (0, 0, 5)
+    assert {k: v for k, v in counts(crm_env, TABLES).items() if k != "import_batch"} == {k: v for k, v in snapshot.items() if k != "import_batch"}
+
+
+def test_update_updates_by_code_and_undo_puts_it_back(crm: Crm, accounts: dict[str, str], tmp_path: Path) -> None:
+    rows = [r[:] for r in PIPELINE[:6]]
+    src = write_csv(tmp_path / "p.csv", rows)
+    common = ("--map-value", "stage:Engaging=intent", "--date-order", "mdy")
+    run(crm, str(src), *common)
+    rows[5][4], rows[5][6], rows[5][7] = "Won", "11/20/2026", "8800"  # PE84CX4O is won since
+    rows[2][7] = "4600"  # Z063OYW0's value corrected
+    write_csv(src, rows)
+    assert run(crm, str(src), *common)[1]["updated"] == 0  # skip (the default) changes nothing
+    code, out, _ = run(crm, str(src), *common, "--on-duplicate", "update")
+    assert (out["created"], out["updated"], out["skipped"], out["stage_changes"]) == (0, 2, 3, 1)
+    assert "row 6: PE84CX4O: stage, amount, closed_at" in out["updated_rows"][1]
+    codehow = crm.json("show", "Codehow")
+    assert (codehow["stage"], codehow["total_amount"]) == ("won", 8800)
+    crm.ok("import", "--undo", str(out["batch"]))
+    deals = {d["code"]: d for d in crm.json("deal", "list")}
+    assert (deals["PE84CX4O"]["stage"], deals["PE84CX4O"]["closed_at"], deals["Z063OYW0"]["amount"]) == ("intent", None, 4514)
+    codehow = crm.json("show", "Codehow")
+    assert (codehow["stage"], codehow["total_amount"]) == ("intent", 0)
+
+
+def test_seed_004_layout_and_table_deals(crm: Crm, tmp_path: Path) -> None:
+    crm.ok("add", "科技有限公司", "--phone", "13800000009", "--code", "C20240501001", "--owner", "王磊")
+    sheet = write_csv(tmp_path / "销售机会阶段表.csv", [
+        ["Opportunity_ID", "Customer_ID", "Opportunity_Name", "Stage", "Amount", "Probability", "Expected_Date", "Responsible"],
+        ["O20240501001", "C20240501001", "科技有限公司2024年设备采购", "方案报价", "500000", "60%", "2026-12-30", "*销售"],
+        ["旧系统-17", "C20240501001", "维保", "意向", "5万", "0.4", "2027-03-01", ""],
+        ["O20240501003", "C20240501001", "培训", "意向", "-100", "", "", ""],
+        ["O20240501004", "C20240501001", "培训", "意向", "100", "120", "", ""],
+    ])  # fmt: skip
+    code, out, _ = run(crm, str(sheet))
+    assert code == 3 and out["created"] == 2 and out["rejected"] == 2
+    assert "column Amount" in out["rejected_rows"][0] and "negative" in out["rejected_rows"][0]
+    assert "column Probability" in out["rejected_rows"][1] and "0 to 100" in out["rejected_rows"][1]
+    deals = crm.json("deal", "list")
+    assert [(d["code"], d["stage"], d["probability"], d["owner"], d["external_id"]) for d in deals] == [
+        ("O20240501001", "negotiating", 60, "*销售", None),
+        ("O202611001", "intent", 40, "王磊", "旧系统-17"),  # an id that does not fit is kept as external_id
+    ]  # fmt: skip
+    assert run(crm, str(sheet))[1]["skipped"] == 2  # the external id names it again
+    plain = write_csv(tmp_path / "plain.csv", [["客户名称", "金额", "阶段"], ["科技有限公司", "3000", "won"]])
+    forced = run(crm, str(plain), "--table", "deals")[1]  # no opportunity column: --table says what the rows are
+    assert forced["table"] == "deals" and forced["created"] == 1
+    assert crm.json("show", "科技有限公司")["total_amount"] == 3000
+    result = crm("import", str(plain), "--map-value", "stage:x=won")  # a customer table: not read yet
+    assert result.exit_code == 2 and "--table deals" in result.stderr
+    assert crm("import", str(plain), "--table", "tickets").exit_code == 2
+
+
+def test_the_export_opportunities_sheet_imports_back(crm: Crm, accounts: dict[str, str], tmp_path: Path, crm_env: Path) -> None:
+    src = write_csv(tmp_path / "p.csv", PIPELINE[:6])
+    run(crm, str(src), "--map-value", "stage:Engaging=intent", "--date-order", "mdy")
+    crm.ok("deal", "add", "Isdom", "--name", "二期", "--amount", "2万", "--stage", "谈判", "--expected-close", "2027-02-01")
+    out = tmp_path / "export.xlsx"
+    assert "6 opportunities" in crm.ok("export", str(out))
+    before = crm.json("deal", "list")
+    code, again, _ = run(crm, str(out), "--sheet", "Opportunities", "--on-duplicate", "update")
+    assert code == 0 and (again["table"], again["created"], again["updated"], again["skipped"]) == ("deals", 0, 0, 6)
+    # into a new database: the customers sheet, then the opportunities sheet, give the same opportunities
+    fresh = tmp_path / "fresh.db"
+    crm.ok("--db", str(fresh), "import", str(out))
+    crm.ok("--db", str(fresh), "import", str(out), "--sheet", "Opportunities")
+    by_code = sorted(json.loads(crm.ok("--db", str(fresh), "deal", "list", "--format", "json")), key=lambda d: d["code"])
+    assert by_code == sorted(before, key=lambda d: d["code"])
+    shown = json.loads(crm.ok("--db", str(fresh), "show", "Cancity", "--format", "json"))
+    assert (shown["orders"], shown["total_amount"]) == (2, 5554)
