@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import DATA, Result, Side, interleave_calls, label, repeat  # noqa: E402
+from bench.common import DATA, Result, Side, current_schema, interleave_calls, label, repeat  # noqa: E402
 from bench.dupes_corpus import codes, make  # noqa: E402
 
 QUALITY = 0.95
@@ -165,7 +165,9 @@ def _service(n: int = 100_000) -> list[Result]:
     from crmcli.store import sqlite as db
 
     path = DATA / f"tickets_{n}.db"
-    if not path.exists():
+    if not (path.exists() and current_schema(path)):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
         db.get_engine(path)
         db.dispose_all()
         rng = random.Random(3)

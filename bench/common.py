@@ -364,6 +364,34 @@ def _count(path: Path, table: str) -> int:
         con.close()
 
 
+def _schema(path: Path) -> list[tuple[str, str, str]]:
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return sorted(con.execute("SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"))
+    finally:
+        con.close()
+
+
+_reference: list[tuple[str, str, str]] | None = None
+
+
+def current_schema(path: Path) -> bool:
+    """Whether ``path`` has the very schema ``crm init`` makes now. The revision alone is not
+    enough: when branches are merged, migrations are re-chained and a file stamped with the
+    head revision can lack a migration that was slotted in before it."""
+    global _reference
+    if _reference is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="crm-bench-schema-") as tmp:
+            ref = Path(tmp) / "ref.db"
+            subprocess.run(crm_cmd("--db", str(ref), "init"), check=True, capture_output=True, env={**os.environ, **ENV})
+            _reference = _schema(ref)
+    return _schema(path) == _reference
+
+
 @contextmanager
 def building(path: Path) -> Iterator[None]:
     """Hold an exclusive lock while ``path`` is checked and (re)built: two benchmarks run at the
@@ -394,6 +422,7 @@ def _database(path: Path, customers: int, follow_ups: int) -> None:
         fresh = (
             path.exists()
             and db.stored_revision(path) == HEAD
+            and current_schema(path)
             and _count(path, "customer") == customers
             and _count(path, "follow_up") == follow_ups
         )
@@ -419,7 +448,9 @@ def empty_database() -> Path:
     path = DATA / "empty.db"
     with building(path):
         try:
-            fresh = path.exists() and db.stored_revision(path) == HEAD and _count(path, "customer") == 0
+            fresh = (
+                path.exists() and db.stored_revision(path) == HEAD and current_schema(path) and _count(path, "customer") == 0
+            )
         except Exception:
             fresh = False
         if not fresh:

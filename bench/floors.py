@@ -127,19 +127,22 @@ def rows_json(db: Path, calls: Sequence[Call], prefix: bytes, suffix: bytes) -> 
 def csv_rows(db: Path, calls: Sequence[Call]) -> str:
     """``crm list --format csv``: the header (column names), then each row through the csv module
     with the three conversions our output has: tags joined with ';', archived as true/false, a
-    whole amount without '.0'."""
+    whole amount (any REAL column of customer: amount, total_amount, opening_amount) without '.0'."""
     return _replay(db, calls, typer=False, extra_imports="csv") + (
         "names = [d[0] for d in cur.description]\n"
         "w = csv.writer(sys.stdout, lineterminator='\\n')\n"
         "w.writerow([n.removeprefix('field:') for n in names])\n"
-        "t, a, m = names.index('tags'), names.index('archived'), names.index('amount')\n"
+        "t, a = names.index('tags'), names.index('archived')\n"
+        "real = {r[1] for r in con.execute('PRAGMA table_info(customer)') if r[2].upper() in ('FLOAT', 'REAL')}\n"
+        "money = [i for i, n in enumerate(names) if n in real]\n"
         "for row in cur:\n"
         "    row = list(row)\n"
         "    if row[t]:\n"
         "        row[t] = row[t].replace('\\x1f', ';')\n"
         "    row[a] = 'true' if row[a] else 'false'\n"
-        "    if row[m] is not None and row[m].is_integer():\n"
-        "        row[m] = int(row[m])\n"
+        "    for m in money:\n"
+        "        if row[m] is not None and row[m].is_integer():\n"
+        "            row[m] = int(row[m])\n"
         "    w.writerow(row)\n"
     )
 

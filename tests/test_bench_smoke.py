@@ -27,7 +27,7 @@ OPERATIONS = (
     "crm list --format csv",
     *(
         f"crm report {kind}"
-        for kind in ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts")
+        for kind in ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "pipeline")
     ),
     "crm list --where sales_zone=华东 --format json",
     "crm import FILE.xlsx",
