@@ -281,9 +281,14 @@ class DealParser:
             where = ", ".join(self.names[self.idx[f]] for f in ("customer_code", "customer_name") if f in self.idx)
             errs.append(f"row {rowno}: names no customer (column {where} is empty)")
         stage = get("stage") or "potential"
+        lines = get("products")
+        if lines is not None and len(lines) == 1 and (get("quantity") is not None or get("unit_price") is not None):
+            only = lines[0]  # a product column beside quantity and unit price columns
+            unit_price = get("unit_price") if get("unit_price") is not None else only.unit_price
+            lines = (Line(only.product, get("quantity") or only.quantity, unit_price),)
         amount = get("amount")
-        if amount is None and get("products"):
-            priced = [ln.quantity * ln.unit_price for ln in get("products") if ln.unit_price is not None]
+        if amount is None and lines:
+            priced = [ln.quantity * ln.unit_price for ln in lines if ln.unit_price is not None]
             amount = round(sum(priced), 2) if priced else None
         if stage == "won" and not amount:
             errs.append(f"{self.where('amount', rowno)}: a won opportunity needs an amount greater than 0")
@@ -302,10 +307,6 @@ class DealParser:
         if errs:
             return None, errs
         probability = default_probability(stage, self.probability) if stage in CLOSED or get("probability") is None else get("probability")
-        lines = get("products")
-        if lines is not None and len(lines) == 1 and ("quantity" in given or "unit_price" in given):
-            only = lines[0]
-            lines = (Line(only.product, get("quantity") or only.quantity, get("unit_price") if get("unit_price") is not None else only.unit_price),)
         return DealRow(
             rowno, row, code, external, customer_code, customer, get("name"), stage, amount, probability, expected, created,
             closed, get("owner"), lines, get("lost_reason") if stage == "lost" else None, given,
