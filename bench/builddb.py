@@ -96,6 +96,7 @@ def _repeat_dates(start: dt.date, k: int, r: random.Random) -> list[dt.date]:
 def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
     """Write a fresh database at ``path``; return it."""
     from crmcli import normalize
+    from crmcli.services import purchases
     from crmcli.store import sqlite as db
 
     path = Path(path)
@@ -153,7 +154,19 @@ def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
         "INSERT INTO stage_change (customer_id, from_stage, to_stage, date, by, reason) VALUES (?,?,?,?,?,?)",
         stage_rows,
     )
-    con.executemany("INSERT INTO deal (customer_id, amount, date, by) VALUES (?,?,?,?)", deal_rows)
+    # every deal a won opportunity (schema 0005), coded O + YYYYMM + serial as the program codes them
+    serial: dict[str, int] = {}
+    coded = []
+    for cid, amount_won, on, by in sorted(deal_rows, key=lambda d: (d[2], d[0])):
+        month = on[:4] + on[5:7]
+        serial[month] = serial.get(month, 0) + 1
+        coded.append((cid, amount_won, on, by, f"O{month}{serial[month]:03d}", on, by))
+    con.executemany(
+        "INSERT INTO deal (customer_id, amount, date, by, code, stage, probability, closed_at, owner)"
+        " VALUES (?,?,?,?,?,'won',100,?,?)",
+        coded,
+    )
+    con.execute(purchases._TOTALS)
     con.executemany(
         'INSERT INTO follow_up (customer_id, date, method, content, feedback, "by", next_date, next_plan)'
         " VALUES (?,?,?,?,?,?,?,?)",
