@@ -122,8 +122,8 @@ class DealParser:
         self.probability = probability
         self.unknown: Counter[str] = Counter()  # stage values nobody knows, and how many rows hold them
         self.track_given = False  # --on-duplicate update: which fields each row filled in
-        memo = ("customer_code", "customer_name", "stage", "owner", "products", "probability", "quantity", "unit_price",
-                "expected_close", "created_at", "closed_at")  # fmt: skip
+        memo = ("customer_code", "customer_name", "stage", "owner", "products", "amount", "probability", "quantity", "unit_price",
+                "expected_close", "created_at", "closed_at", "lost_reason")  # fmt: skip
         self.plan: list[tuple[str, int, dict[Any, Any] | None, Callable[[Any], Any]]] = [
             (fld, i, {"": None} if fld in memo else None, self._converter(fld)) for fld, i in self.idx.items()
         ]

@@ -74,6 +74,9 @@ def import_deals(engine: Engine | Callable[[], Engine], path: Path, opts: Import
             batch_id = ex("INSERT INTO import_batch (file, started_at, created, updated, skipped, rejected, follow_ups) "
                           "VALUES (?, ?, 0, 0, 0, 0, 0)", (str(path.resolve()), now)).lastrowid  # fmt: skip
             ex("INSERT INTO change_set (at, user, command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)", (now, opts.user, opts.command, batch_id))
+            # the deal table's 5 indexes take random keys (codes, customers, dates): as for customers,
+            # a 64 MB page cache makes 100k inserts about twice as fast
+            ex("PRAGMA cache_size=-65536")
             _DealRun(conn, located, opts, int(batch_id), result, rejects, progress).execute()  # type: ignore[arg-type]
             result.unused_columns = list(header.unused)
             result.unknown_columns = list(header.unknown)
