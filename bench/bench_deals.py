@@ -14,7 +14,8 @@
 3. ``crm show CODE --format json`` of a customer with opportunities: this tree against the
    release before opportunities (``--baseline``, default fafb580, main before issue 17's merge),
    each on a database its own ``bench/builddb.py`` wrote (same customers, follow-ups and won
-   deals; ours with the 300k opportunities on top). "Unchanged": a ratio near 1.
+   deals; ours with the 300k opportunities on top), 3 x ``--repeat`` pairs. "Unchanged": a
+   ratio within 1.1.
 
 Each pair runs alternately (ours, floor, ours, floor, ...) ``--repeat`` times; the table shows
 medians. Every command is a fresh process, as a user runs it; an import gets a fresh copy of
@@ -265,7 +266,7 @@ def bench_show(customers: int, opportunities: int, baseline: str, repeat: int) -
     if str(tree) not in probe:
         raise SystemExit(f"bench: the baseline runs {probe.strip()}, not {tree}")
     a, b, peak = [], [], 0.0
-    for _ in range(repeat):
+    for _ in range(3 * repeat):  # a few tens of ms each: more runs for a steady median
         t, rss, c1 = run_cmd(ours, env_new)
         a.append(t)
         peak = max(peak, rss)
