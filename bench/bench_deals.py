@@ -162,11 +162,15 @@ def query_db(customers: int, opportunities: int) -> Path:
 
 def baseline_db(rev: str, customers: int) -> tuple[Path, Path]:
     """The source tree of ``rev`` (git archive) and a database its own builddb wrote."""
-    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], capture_output=True, text=True, check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", rev], capture_output=True, text=True, check=True
+    ).stdout.strip()
     tree = DATA / f"baseline-{sha}"
     if not (tree / "src" / "crmcli").exists():
         tree.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", sha, "src", "bench"], capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", sha, "src", "bench"], capture_output=True, check=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
         import compileall
 
@@ -180,9 +184,13 @@ def baseline_db(rev: str, customers: int) -> tuple[Path, Path]:
     return tree, _built(DATA / f"deals_baseline_{sha}_{customers}.db", build)
 
 
-def _pair(ours: list[str], floor: list[str], repeat: int, env: dict[str, str], setup: object = None) -> tuple[float, float, float]:
+def _pair(
+    ours: list[str], floor: list[str], repeat: int, env: dict[str, str], setup: object = None
+) -> tuple[float, float, float]:
     """Medians of ``ours`` and ``floor`` run alternately, and ours' peak RSS (MB)."""
-    a, b, peak = [], [], 0.0
+    a: list[float] = []
+    b: list[float] = []
+    peak = 0.0
     for _ in range(repeat):
         for side, argv, times in (("ours", ours, a), ("floor", floor, b)):
             if setup:
@@ -220,6 +228,7 @@ def bench_import(customers: int, n: int, repeat: int) -> Result:
 
 def _check_same(db: Path) -> None:
     """The floors answer what ours answers."""
+
     def out(argv: list[str]) -> object:
         return json.loads(subprocess.run(argv, capture_output=True, check=True, env={**os.environ, **ENV}).stdout)
 
@@ -243,7 +252,9 @@ def bench_queries(customers: int, opportunities: int, repeat: int) -> list[Resul
     size = f"{customers:,} / {opportunities:,}"
     out = []
     for op, floor in (("deal list --open", FLOOR_LIST), ("report pipeline", FLOOR_PIPELINE)):
-        ours_t, floor_t, peak = _pair(crm_cmd("--db", str(db), *op.split(), "--format", "json"), python_cmd(floor) + [str(db)], repeat, ENV)
+        ours_t, floor_t, peak = _pair(
+            crm_cmd("--db", str(db), *op.split(), "--format", "json"), python_cmd(floor) + [str(db)], repeat, ENV
+        )
         out.append(Result(f"crm {op}", size, ours_t, floor_t, peak, 1.3, "python + sqlite3, by hand"))
     return out
 
@@ -265,7 +276,9 @@ def bench_show(customers: int, opportunities: int, baseline: str, repeat: int) -
                            env={**os.environ, **env_old}, check=True).stdout  # fmt: skip
     if str(tree) not in probe:
         raise SystemExit(f"bench: the baseline runs {probe.strip()}, not {tree}")
-    a, b, peak = [], [], 0.0
+    a: list[float] = []
+    b: list[float] = []
+    peak = 0.0
     for _ in range(3 * repeat):  # a few tens of ms each: more runs for a steady median
         t, rss, c1 = run_cmd(ours, env_new)
         a.append(t)

@@ -156,11 +156,11 @@ def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
     )
     # every deal a won opportunity (schema 0005), coded O + YYYYMM + serial as the program codes them
     serial: dict[str, int] = {}
-    coded = []
-    for cid, amount_won, on, by in sorted(deal_rows, key=lambda d: (d[2], d[0])):
-        month = on[:4] + on[5:7]
+    coded: list[tuple[object, ...]] = []
+    for deal_cid, amount_won, day, by in sorted(deal_rows, key=lambda d: (str(d[2]), str(d[0]))):
+        month = str(day)[:4] + str(day)[5:7]
         serial[month] = serial.get(month, 0) + 1
-        coded.append((cid, amount_won, on, by, f"O{month}{serial[month]:03d}", on, by))
+        coded.append((deal_cid, amount_won, day, by, f"O{month}{serial[month]:03d}", day, by))
     con.executemany(
         "INSERT INTO deal (customer_id, amount, date, by, code, stage, probability, closed_at, owner)"
         " VALUES (?,?,?,?,?,'won',100,?,?)",

@@ -23,6 +23,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -30,14 +31,40 @@ if str(ROOT) not in sys.path:
 
 from bench.generate import END  # noqa: E402
 
-HEADERS = ("Opportunity_ID", "Customer_ID", "Opportunity_Name", "Stage", "Amount", "Probability", "Expected_Date", "Responsible")
+HEADERS = (
+    "Opportunity_ID",
+    "Customer_ID",
+    "Opportunity_Name",
+    "Stage",
+    "Amount",
+    "Probability",
+    "Expected_Date",
+    "Responsible",
+)
 # (what the sheet says, the stage it means, weight)
 STAGES = (
     ("潜在", "potential", 12), ("意向", "intent", 15), ("方案报价", "negotiating", 7), ("谈判中", "negotiating", 6),
     ("成交", "won", 38), ("丢单", "lost", 22),
 )  # fmt: skip
-PROBABILITY = {"potential": (5, 10, 15, 20), "intent": (20, 30, 40), "negotiating": (50, 60, 70, 80), "won": (100,), "lost": (0,)}
-PROJECTS = ("设备采购", "系统升级", "年度维保", "软件授权", "云服务续费", "培训服务", "定制开发", "耗材采购", "数据迁移", "安全审计")
+PROBABILITY = {
+    "potential": (5, 10, 15, 20),
+    "intent": (20, 30, 40),
+    "negotiating": (50, 60, 70, 80),
+    "won": (100,),
+    "lost": (0,),
+}
+PROJECTS = (
+    "设备采购",
+    "系统升级",
+    "年度维保",
+    "软件授权",
+    "云服务续费",
+    "培训服务",
+    "定制开发",
+    "耗材采购",
+    "数据迁移",
+    "安全审计",
+)
 AMOUNTS = (5_000, 8_000, 12_000, 20_000, 30_000, 50_000, 80_000, 120_000, 200_000, 350_000, 500_000, 1_000_000)
 TEAM = ("王磊", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵敏", "黄强")
 
@@ -52,7 +79,7 @@ def customers_of(db: Path) -> list[tuple[int, str, str | None, dt.date]]:
         con.close()
 
 
-def rows(customers: list[tuple[int, str, str | None, dt.date]], n: int, seed: int = 1) -> Iterator[tuple[object, ...]]:
+def rows(customers: list[tuple[int, str, str | None, dt.date]], n: int, seed: int = 1) -> Iterator[tuple[Any, ...]]:
     """``n`` opportunities as sheet rows, each with the customer's id and the day it opened at the end
     (what ``add_to_database`` needs; a sheet writer drops them)."""
     r = random.Random(f"crm-deals:{seed}")
@@ -67,7 +94,7 @@ def rows(customers: list[tuple[int, str, str | None, dt.date]], n: int, seed: in
             expected = opened + dt.timedelta(days=min(int(r.expovariate(1 / 45)), (END - opened).days))
         else:
             expected = END + dt.timedelta(days=r.randint(1, 240))
-        amount: object = r.choice(AMOUNTS)
+        amount: Any = r.choice(AMOUNTS)
         if stage == "lost" and r.random() < 0.6:
             amount = 0
         elif r.random() < 0.05:

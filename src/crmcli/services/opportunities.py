@@ -378,7 +378,7 @@ def move(
             from crmcli.services.pipeline import _check_deal
 
             _check_deal(conn, {"id": deal["customer_id"], "code": deal["customer_code"]}, new_amount, on)
-    values = {
+    values: dict[str, Any] = {
         "stage": to,
         "amount": new_amount,
         "probability": default_probability(to, defaults),
