@@ -12,6 +12,11 @@
   three rows the importer must reject (a masked phone stub, an unknown stage, an impossible
   date), to show the rejects file (exit status 3).
 * ``leads.csv``: English headers (seed 004's Customer_* / Follow_* names), UTF-8.
+* ``opportunities.xlsx``: seed 004's 销售机会阶段表 (Opportunity_ID, Customer_ID, Opportunity_Name,
+  Stage, Amount, Probability, Expected_Date, Responsible) under a title banner: 18 opportunities
+  of customers in ``customers.xlsx`` (by 客户编号), open, won (closed on Expected_Date) and lost
+  (amount 0), one owned by someone other than the account's owner. Every row is valid, so
+  ``crm import examples/customers.xlsx && crm import examples/opportunities.xlsx`` exits 0.
 """
 
 from __future__ import annotations
@@ -227,11 +232,62 @@ def leads(path: Path) -> None:
     path.write_text(buf.getvalue(), encoding="utf-8", newline="")
 
 
+# (Opportunity_ID, Customer_ID, Opportunity_Name, Stage, Amount, Probability, Expected_Date, Responsible):
+# written as seed 004 writes them (方案报价, 60 for 60%), amounts as numbers or 万 text.
+OPPORTUNITIES = (
+    ("O202605001", "C202605003", "苏州磊岩商贸门店收银系统升级", "成交", 186000, 100, (2026, 6, 18), "张伟"),
+    ("O202606001", "C202606002", "武汉同心物流运输管理系统", "成交", 320000, 100, (2026, 7, 9), "张伟"),
+    ("O202606002", "C202605001", "西安融邦制造MES系统上线", "意向", 450000, 30, (2027, 1, 20), "张伟"),
+    ("O202607001", "C202607008", "北京卓越科技云服务器租赁", "成交", 96000, 100, (2026, 8, 28), "王磊"),
+    ("O202607002", "C202607003", "杭州天中科技企业定制化办公软件", "方案报价", 280000, 60, (2026, 12, 15), "王磊"),
+    ("O202607003", "C202607004", "上海瑞祥医疗医院信息化系统", "丢单", 0, 0, (2026, 9, 30), "张伟"),
+    ("O202608001", "C202607006", "南京博睿商贸会员管理系统", "谈判", 150000, 70, (2026, 12, 5), "王磊"),
+    ("O202608002", "C202608005", "深圳启迪制造设备预测性维护方案", "成交", 520000, 100, (2026, 10, 16), "张伟"),
+    ("O202608003", "C202607007", "南京坤元教育在线课程平台", "方案报价", "12万", 50, (2027, 1, 10), "张伟"),
+    ("O202609001", "C202608006", "成都恒泰商贸节日礼盒定制", "成交", 68000, 100, (2026, 9, 25), "王磊"),
+    ("O202609002", "C202609001", "北京鑫源医疗员工体检套餐", "谈判", 88000, 60, (2026, 12, 20), "张伟"),
+    ("O202609003", "C202606005", "南京维纳商贸门店收银系统", "意向", 60000, 30, (2027, 2, 28), "李娜"),
+    ("O202609004", "C202608007", "西安坤元科技小程序开发", "丢单", 0, 0, (2026, 10, 20), "李娜"),
+    ("O202610001", "C202609007", "武汉天中物流仓储外包服务", "成交", 240000, 100, (2026, 10, 30), "王磊"),
+    ("O202610002", "C202609002", "广州华信教育教务管理系统", "意向", 75000, 40, (2027, 3, 15), "王磊"),
+    ("O202610003", "C202610002", "苏州永昌商贸会员管理系统", "成交", 58000, 100, (2026, 10, 28), "李娜"),
+    ("O202610004", "C202610003", "武汉鑫源科技云服务器租赁服务", "意向", "3.6万", 30, (2027, 1, 31), "王磊"),
+    ("O202610005", "C202606003", "南京灵美科技小程序开发", "潜在", 40000, 10, (2027, 4, 30), "王磊"),
+)
+
+
+def opportunities(path: Path) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    wb = _workbook()
+    ws = wb.active
+    ws.title = "销售机会阶段表"
+    headers = ["Opportunity_ID", "Customer_ID", "Opportunity_Name", "Stage", "Amount", "Probability", "Expected_Date", "Responsible"]
+    ws.append(["销售机会阶段表"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append(headers)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for code, customer, name, stage, amount, probability, (y, m, d), owner in OPPORTUNITIES:
+        ws.append([code, customer, name, stage, amount, probability, dt.date(y, m, d), owner])
+    for row in ws.iter_rows(min_row=3):
+        row[4].number_format = "#,##0"
+        row[6].number_format = "yyyy-mm-dd"
+    for k, w in enumerate((15, 13, 34, 9, 11, 11, 13, 11)):
+        ws.column_dimensions[chr(65 + k)].width = w
+    ws.freeze_panes = "A3"
+    wb.save(path)
+    _fix_zip(path)
+
+
 def main() -> None:
     customers(HERE / "customers.xlsx")
     followup_log(HERE / "followup-log.xlsx")
     leads(HERE / "leads.csv")
-    for name in ("customers.xlsx", "followup-log.xlsx", "leads.csv"):
+    opportunities(HERE / "opportunities.xlsx")
+    for name in ("customers.xlsx", "followup-log.xlsx", "leads.csv", "opportunities.xlsx"):
         print(HERE / name)
 
 

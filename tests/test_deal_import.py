@@ -150,3 +150,71 @@ def test_the_export_opportunities_sheet_imports_back(crm: Crm, accounts: dict[st
     assert by_code == sorted(before, key=lambda d: d["code"])
     shown = json.loads(crm.ok("--db", str(fresh), "show", "Cancity", "--format", "json"))
     assert (shown["orders"], shown["total_amount"]) == (2, 5554)
+
+
+def test_bad_cells_are_rejected_rows_naming_row_column_and_value(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    """Issue 17's bad input on import: each a rejected row; the good rows are imported, the bad ones leave nothing."""
+    crm.ok("add", "科技有限公司", "--phone", "13800000009", "--code", "C20240501001")
+    head = ["Opportunity_ID", "Customer_ID", "Opportunity_Name", "Stage", "Amount", "Probability", "Product", "Quantity", "Unit Price"]
+    sheet = write_csv(tmp_path / "机会.csv", [
+        head,
+        ["O202601001", "C20240501001", "好", "意向", "", "30", "GTX", "2", "50"],  # amount: the line, 2 x 50
+        ["O202601002", "C20249999999", "b", "意向", "100", "30", "", "", ""],
+        ["O202601003", "C20240501001", "c", "maybe", "100", "30", "", "", ""],
+        ["O202601004", "C20240501001", "d", "意向", "100", "30", "GTX", "0", "50"],
+        ["O202601005", "C20240501001", "e", "意向", "100", "30", "GTX", "abc", "50"],
+        ["O202601006", "C20240501001", "f", "意向", "100", "30", "GTX:-1", "", ""],
+        ["O202601007", "C20240501001", "g", "意向", "100", "-5", "", "", ""],
+        ["O202601008", "C20240501001", "h", "意向", "100", "101", "", "", ""],
+        ["O202601009", "C20240501001", "i", "意向", "-100", "30", "", "", ""],
+        ["O202601010", "C20240501001", "j", "意向", "100", "30", "Pro", "1", "-50"],
+        ["O202601011", "", "k", "意向", "100", "30", "", "", ""],
+    ])  # fmt: skip
+    code, out, _ = run(crm, str(sheet))
+    assert code == 3 and (out["created"], out["rejected"], out["products"]) == (1, 10, 1)
+    assert out["rejected_rows"] == [
+        "row 3, column Customer_ID: no customer C20249999999 (import the customers first)",
+        "row 4, column Stage: unknown stage 'maybe'; accepted: potential, intent, negotiating, won, lost (or map it: --map-value 'stage:maybe=KEY')",
+        "row 5, column Quantity: quantity '0' must be a positive number",
+        "row 6, column Quantity: quantity 'abc' is not a number",
+        "row 7, column Product: product 'GTX:-1': quantity '-1' must be a positive number",
+        "row 8, column Probability: probability -5.0 is out of range; a probability is 0 to 100",
+        "row 9, column Probability: probability 101.0 is out of range; a probability is 0 to 100",
+        "row 10, column Amount: amount '-100' is negative",
+        "row 11, column Unit Price: unit price '-50' is negative",
+        "row 12: names no customer (column Customer_ID is empty)",
+    ]  # fmt: skip
+    (deal,) = crm.json("deal", "list")
+    assert (deal["code"], deal["amount"], deal["products"]) == ("O202601001", 100, "GTX:2:50")  # the Quantity and Unit Price columns
+    assert [p["name"] for p in crm.json("product", "list")] == ["GTX"]  # Pro's row was rejected: no product made for it
+    rejects = list(csv.reader((tmp_path / "机会.csv.rejects.csv").open(encoding="utf-8-sig")))
+    assert [r[0] for r in rejects[1:]] == [f"O2026010{n:02d}" for n in range(2, 12)]
+
+
+def test_example_opportunities_workbook(crm: Crm, tmp_path: Path) -> None:
+    """examples/opportunities.xlsx (seed 004's layout) imports onto examples/customers.xlsx, and is what
+    make_examples.py writes."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    assert run(crm, str(root / "customers.xlsx"))[0] == 0
+    code, out, err = run(crm, str(root / "opportunities.xlsx"))
+    assert code == 0 and (out["table"], out["created"], out["rejected"]) == ("deals", 18, 0), err
+    pipeline = crm.json("report", "pipeline")
+    # by hand from the workbook: 7 won (186,000 + 320,000 + 96,000 + 520,000 + 68,000 + 240,000 + 58,000),
+    # 2 lost at 0, 9 open worth 1,299,000, weighted 583,600 (450,000 x 30% + 280,000 x 60% + ...)
+    assert [(r["stage"], r["count"], r["amount"]) for r in pipeline["rows"]] == [
+        ("potential", 1, 40000), ("intent", 4, 621000), ("negotiating", 4, 638000), ("won", 7, 1488000), ("lost", 2, 0),
+    ]  # fmt: skip
+    assert (pipeline["open"], pipeline["open_amount"], pipeline["weighted"], pipeline["win_rate"]) == (9, 1299000, 583600, 0.7778)
+    shenzhen = crm.json("show", "C202608005")
+    assert (shenzhen["stage"], shenzhen["orders"], shenzhen["total_amount"], shenzhen["last_order_at"]) == ("won", 1, 520000, "2026-10-16")
+    assert [d["owner"] for d in crm.json("deal", "list", "--customer", "C202606005")] == ["李娜"]  # the row's Responsible
+    assert run(crm, str(root / "opportunities.xlsx"))[1]["skipped"] == 18  # again: nothing changes
+
+    spec = importlib.util.spec_from_file_location("make_examples", root / "make_examples.py")
+    assert spec is not None and spec.loader is not None
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    make.opportunities(tmp_path / "again.xlsx")
+    assert (tmp_path / "again.xlsx").read_bytes() == (root / "opportunities.xlsx").read_bytes()

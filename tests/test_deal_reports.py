@@ -112,3 +112,17 @@ def test_xlsx_charts_for_the_new_reports(book: Crm, tmp_path: Any) -> None:
         assert ws.cell(row=4, column=1).value in ("Stage", "Product")
     ws = load_workbook(tmp_path / "pipeline.xlsx").worksheets[0]
     assert [ws.cell(row=r, column=1).value for r in range(5, 10)] == ["Potential", "Intent", "Negotiating", "Won", "Lost"]
+    (chart,) = ws._charts
+    # a column chart of amount and weighted (columns C and D) per stage (A5:A9), read from the cells
+    assert (chart.tagname, chart.type) == ("barChart", "col")
+    refs = [(s.tx.strRef.f, s.val.numRef.f, s.cat.strRef.f if s.cat.strRef else s.cat.numRef.f) for s in chart.series]
+    title = ws.title
+    assert refs == [(f"'{title}'!C4", f"'{title}'!$C$5:$C$9", f"'{title}'!$A$5:$A$9"),
+                    (f"'{title}'!D4", f"'{title}'!$D$5:$D$9", f"'{title}'!$A$5:$A$9")]  # fmt: skip
+    assert [ws.cell(row=r, column=3).value for r in range(5, 10)] == [0, 100000, 200000, 80000, 0]
+    ws = load_workbook(tmp_path / "products.xlsx").worksheets[0]
+    (chart,) = ws._charts
+    assert chart.tagname == "barChart" and [s.val.numRef.f for s in chart.series] == [f"'{ws.title}'!$C$5:$C$7"]
+    assert [(ws.cell(row=r, column=1).value, ws.cell(row=r, column=3).value) for r in range(5, 8)] == [
+        ("(none)", 50000), ("Basic", 20000), ("Pro", 10000),
+    ]  # fmt: skip

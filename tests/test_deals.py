@@ -142,6 +142,15 @@ def test_edit_changes_fields_and_the_purchase_history(crm: Crm, abc: str) -> Non
         (["deal", "edit", "O209901001", "--amount", "1"], ("O209901001",)),
         (["deal", "stage", "O202611001", "lost-ish"], ("stage", "lost-ish")),
         (["deal", "edit", "O202611001", "--probability", "101"], ("--probability",)),
+        (["deal", "edit", "O202611001", "--amount", "-3"], ("--amount", "-3", "negative")),
+        (["deal", "stage", "O202611001", "won", "--amount", "-5"], ("--amount", "-5", "negative")),
+        (["deal", "add", "ABC", "--name", "x", "--amount", "lots"], ("--amount", "lots")),
+        (["deal", "add", "ABC", "--name", "x", "--product", "Basic:1:-5"], ("--product 'Basic:1:-5'", "price", "negative")),
+        (["deal", "add", "ABC", "--name", "x", "--product", "Basic:0.0:10"], ("--product", "quantity", "positive")),
+        (["deal", "add", "ABC", "--name", "x", "--stage", "lost", "--probability", "101"], ("--probability", "101")),
+        (["deal", "list", "--stage", "maybe"], ("stage", "maybe")),
+        (["deal", "list", "--customer", "nobody"], ("nobody",)),
+        (["product", "add", "Other", "--price", "-1"], ("--price", "-1", "negative")),
     ],
 )
 def test_bad_input_is_one_line_exit_1_and_writes_nothing(crm: Crm, abc: str, crm_env: Path, args: list[str], words: tuple[str, ...]) -> None:

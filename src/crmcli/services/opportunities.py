@@ -67,8 +67,17 @@ def parse_probability(value: Any, *, what: str = "--probability") -> float:
     return number
 
 
-def parse_amount(value: Any, *, what: str = "--amount") -> float:
-    amount = normalize.parse_money(value)
+def parse_amount(value: Any, *, what: str = "amount") -> float:
+    """A non-negative amount (``50000``, ``5万``); a bad one is named ``what`` (``unit price '-5' is negative``)."""
+    try:
+        amount = normalize.parse_money(value)
+    except ParseError as exc:
+        text = str(exc)
+        if text.startswith("amount "):
+            text = what + text[len("amount") :]
+        elif what != "amount":
+            text = f"{what}: {text}"
+        raise ParseError(text) from None
     if amount < 0:
         raise ParseError(f"{what} {value}: an amount cannot be negative")
     return amount
@@ -369,7 +378,7 @@ def move(
             from crmcli.services.pipeline import _check_deal
 
             _check_deal(conn, {"id": deal["customer_id"], "code": deal["customer_code"]}, new_amount, on)
-    values = {
+    values: dict[str, Any] = {
         "stage": to,
         "amount": new_amount,
         "probability": default_probability(to, defaults),

@@ -28,6 +28,9 @@ from crmcli.services.opportunities import Line, default_probability, parse_amoun
 _CODE_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 _LINES_SPLIT = re.compile(r"\s*[;；\n]\s*")
 CLOSED = ("won", "lost")
+# every field a row may give (the keys of ``_aliases`` that are read)
+_FIELDS = (*(f.key for f in fields.OPPORTUNITY), "quantity", "unit_price")
+_NONE_GIVEN: frozenset[str] = frozenset()
 
 # Headers only an opportunity table has: a file with one of them is imported as opportunities
 # (an opportunity's id and name; not "Name", which a customer has too).
@@ -122,8 +125,8 @@ class DealParser:
         self.probability = probability
         self.unknown: Counter[str] = Counter()  # stage values nobody knows, and how many rows hold them
         self.track_given = False  # --on-duplicate update: which fields each row filled in
-        memo = ("customer_code", "customer_name", "stage", "owner", "products", "probability", "quantity", "unit_price",
-                "expected_close", "created_at", "closed_at")  # fmt: skip
+        memo = ("customer_code", "customer_name", "stage", "owner", "products", "amount", "probability", "quantity", "unit_price",
+                "expected_close", "created_at", "closed_at", "lost_reason")  # fmt: skip
         self.plan: list[tuple[str, int, dict[Any, Any] | None, Callable[[Any], Any]]] = [
             (fld, i, {"": None} if fld in memo else None, self._converter(fld)) for fld, i in self.idx.items()
         ]
@@ -178,6 +181,8 @@ class DealParser:
 
     def _code(self, v: Any) -> tuple[str | None, str | None] | None:
         """(code, None) when the id fits as a code, else (None, external id)."""
+        if type(v) is str and len(v) <= 40 and v.isascii() and v.isalnum():
+            return v.upper(), None  # a plain id (O20240501001): nothing to clean, no marker is alphanumeric
         t = self._text(v)
         if t is None:
             return None
@@ -246,7 +251,9 @@ class DealParser:
         conv: dict[str, list[Any]] = {}
         for fld, i, memo, fn in self.plan:
             conv[fld] = self._column(fld, i, cols[i], memo, fn, items, errs)
-        return [self._assemble(k, items[k], conv, errs[k]) for k in range(n)]
+        nothing = [None] * n  # the column of a field the file does not have
+        every = {fld: conv.get(fld, nothing) for fld in _FIELDS}
+        return [self._assemble(k, items[k], conv, every, errs[k]) for k in range(n)]
 
     def _column(self, fld: str, i: int, col: tuple[Any, ...], memo: dict[Any, Any] | None, fn: Callable[[Any], Any],
                 items: list[tuple[int, list[Any]]], errs: list[list[str]]) -> list[Any]:  # fmt: skip
@@ -265,29 +272,34 @@ class DealParser:
                     self.unknown[self._text(v) or str(v)] += 1
         return out
 
-    def _assemble(self, k: int, item: tuple[int, list[Any]], conv: dict[str, list[Any]], errs: list[str]) -> tuple[DealRow | None, list[str]]:
+    def _assemble(self, k: int, item: tuple[int, list[Any]], conv: dict[str, list[Any]], every: dict[str, list[Any]],
+                  errs: list[str]) -> tuple[DealRow | None, list[str]]:  # fmt: skip
         rowno, row = item
 
         def get(fld: str) -> Any:
-            col = conv.get(fld)
-            return None if col is None else col[k]
+            return every[fld][k]
 
-        given = frozenset(f for f in conv if conv[f][k] is not None) if self.track_given else frozenset()
-        ident = get("code")
+        given = frozenset(f for f in conv if conv[f][k] is not None) if self.track_given else _NONE_GIVEN
+        ident = every["code"][k]
         code, external = ident if ident else (None, None)
-        external = get("external_id") or external
-        customer_code, customer = get("customer_code"), get("customer_name")
+        external = every["external_id"][k] or external
+        customer_code, customer = every["customer_code"][k], every["customer_name"][k]
         if customer_code is None and customer is None and not errs:
             where = ", ".join(self.names[self.idx[f]] for f in ("customer_code", "customer_name") if f in self.idx)
             errs.append(f"row {rowno}: names no customer (column {where} is empty)")
-        stage = get("stage") or "potential"
-        amount = get("amount")
-        if amount is None and get("products"):
-            priced = [ln.quantity * ln.unit_price for ln in get("products") if ln.unit_price is not None]
+        stage = every["stage"][k] or "potential"
+        lines = every["products"][k]
+        if lines is not None and len(lines) == 1 and (get("quantity") is not None or get("unit_price") is not None):
+            only = lines[0]  # a product column beside quantity and unit price columns
+            unit_price = get("unit_price") if get("unit_price") is not None else only.unit_price
+            lines = (Line(only.product, get("quantity") or only.quantity, unit_price),)
+        amount = every["amount"][k]
+        if amount is None and lines:
+            priced = [ln.quantity * ln.unit_price for ln in lines if ln.unit_price is not None]
             amount = round(sum(priced), 2) if priced else None
         if stage == "won" and not amount:
             errs.append(f"{self.where('amount', rowno)}: a won opportunity needs an amount greater than 0")
-        expected, created, closed = get("expected_close"), get("created_at"), get("closed_at")
+        expected, created, closed = every["expected_close"][k], every["created_at"][k], every["closed_at"][k]
         today = self.today_iso
         if stage in CLOSED:
             closed = closed or (expected if expected and expected <= today else None) or created or today
@@ -301,12 +313,10 @@ class DealParser:
             errs.append(f"{self.where('created_at', rowno)}: it opened on {created}, after it closed on {closed}")
         if errs:
             return None, errs
-        probability = default_probability(stage, self.probability) if stage in CLOSED or get("probability") is None else get("probability")
-        lines = get("products")
-        if lines is not None and len(lines) == 1 and ("quantity" in given or "unit_price" in given):
-            only = lines[0]
-            lines = (Line(only.product, get("quantity") or only.quantity, get("unit_price") if get("unit_price") is not None else only.unit_price),)
+        probability = every["probability"][k]
+        if stage in CLOSED or probability is None:
+            probability = default_probability(stage, self.probability)
         return DealRow(
-            rowno, row, code, external, customer_code, customer, get("name"), stage, amount, probability, expected, created,
-            closed, get("owner"), lines, get("lost_reason") if stage == "lost" else None, given,
+            rowno, row, code, external, customer_code, customer, every["name"][k], stage, amount, probability, expected, created,
+            closed, every["owner"][k], lines, every["lost_reason"][k] if stage == "lost" else None, given,
         ), errs  # fmt: skip
