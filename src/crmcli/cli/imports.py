@@ -32,8 +32,8 @@ def import_(
     reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
     keep_unknown: Annotated[bool, typer.Option("--keep-unknown", help="Make each unknown column a text custom field (key from its header) and import it.")] = False,
     table: Annotated[str | None, typer.Option("--table", help="customers|deals: what the rows are (default: the header row says).", show_default=False, metavar="TABLE")] = None,
-    map_value: Annotated[list[str] | None, typer.Option("--map-value", help="FIELD:VALUE=KEY, e.g. stage:Engaging=intent (repeatable; opportunity tables).", show_default=False, metavar="FIELD:VALUE=KEY")] = None,
-    date_order: Annotated[str | None, typer.Option("--date-order", help="ymd|dmy|mdy: how numeric dates are written (opportunity tables).", show_default=False, metavar="ORDER")] = None,
+    map_value: Annotated[list[str] | None, typer.Option("--map-value", help="FIELD:VALUE=KEY, e.g. stage:Engaging=intent, level:VIP=key (repeatable).", show_default=False, metavar="FIELD:VALUE=KEY")] = None,
+    date_order: Annotated[str | None, typer.Option("--date-order", help="ymd|dmy|mdy: how numeric dates are written (3/11/2017).", show_default=False, metavar="ORDER")] = None,
 ) -> None:
     """Import customers and follow-ups, or opportunities, from Excel or CSV (one batch, undoable).
 
@@ -190,6 +190,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stdout.write(" ".join(parts) + "\n")
     else:
         _print_panel(result, lang)
+    for note in result.notes:
+        sys.stderr.write(f"note: {note}\n")
     if result.unknown_columns:
         sys.stderr.write("note: unknown columns not imported: " + ", ".join(result.unknown_columns) + "\n")
     if result.unused_columns:
@@ -198,8 +200,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stderr.write(f"note: {line}\n")
     if len(result.likely_duplicates) > 5:
         sys.stderr.write(f"note: {len(result.likely_duplicates) - 5} more new customer(s) look like existing ones; crm dupes lists them\n")
-    for u in result.unknown_values:
-        sys.stderr.write(f"note: {u['rows']} row(s) with unknown {u['field']} '{u['value']}': {u['map_value']}\n")
+    for line in unknown_value_lines(result.unknown_values):
+        sys.stderr.write(f"note: {line}\n")
     if result.new_fields and result.batch is not None:
         sys.stderr.write("note: new custom fields from unknown columns: " + ", ".join(result.new_fields) + "\n")
     if result.sensitive:
@@ -208,6 +210,21 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
             f"warning: {result.sensitive} row(s) hold what looks like an ID or bank card number, which "
             f"must not be stored: {'; '.join(result.sensitive_rows[:5])}; remove them, or import with --reject-sensitive\n"
         )
+
+
+def unknown_value_lines(unknown: list[dict[str, Any]]) -> list[str]:
+    """One line per field: its unknown values with their counts, and the --map-value that takes
+    the most frequent (spec §12): ``level: 高级 ×12, 低级 ×3 — rows rejected; --map-value 'level:高级=KEY' (KEY: ...)``."""
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for u in unknown:
+        by_field.setdefault(u["field"], []).append(u)
+    lines = []
+    for fld, values in by_field.items():
+        shown = ", ".join(f"{u['value']} ×{u['rows']}" for u in values[:10])
+        if len(values) > 10:
+            shown += f", ... ({len(values) - 10} more)"
+        lines.append(f"unknown {fld}: {shown} — rows rejected; {values[0]['map_value']}")
+    return lines
 
 
 def _print_panel(result: Any, lang: str) -> None:

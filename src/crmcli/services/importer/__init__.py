@@ -152,13 +152,11 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
 
             _deal_options(opts)
             return import_deals(engine, path, opts, located, progress)  # type: ignore[arg-type]
-        if opts.value_maps or opts.date_order:
-            # the customer import reads enum values and dates its own way for now (spec §12, issue 16)
-            raise UsageError("--map-value and --date-order are read by opportunity tables (--table deals) for now; nothing was imported")
         header = located.header
         _check_header(header, opts.mapping, path)
         result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding)
         result.header_row = located.header_row_number
+        _phone_note(result, header)
         target = opts.rejects or default_rejects_path(path)
         check_rejects_target(target, path, getattr(getattr(engine, "url", None), "database", None))
         rejects = _Rejects(target, _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason", from_csv=table.from_csv)
@@ -194,6 +192,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                         table, located = opener.result()
                         result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding)
                         result.header_row = located.header_row_number
+                        _phone_note(result, located.header)
                         rejects.discard()
                         continue
                     savepoint.commit()
@@ -293,6 +292,12 @@ def _check_header(header: columns.Header, mapping: dict[str, str], path: Path) -
         )
 
 
+def _phone_note(result: ImportResult, header: columns.Header) -> None:
+    """A sheet without a phone column imports (spec §3): its customers are known by name alone."""
+    if header.first("phone") is None and header.first("other_phones") is None:
+        result.notes.append("the sheet has no phone column: its customers are identified by their names alone")
+
+
 def _shorten(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
@@ -302,5 +307,8 @@ def _columns_report(result: ImportResult, header: columns.Header, set_aside: set
     unused = list(header.unused)
     for col in header.columns:
         if col.index in set_aside:
-            unused.append(f"{col.header} (not a stage column: fewer than half of its values are stages)")
+            unused.append(
+                f"{col.header} (not a stage column: fewer than half of its values are stages; "
+                f"if it is one: --map '{col.header}=stage' and --map-value for its values)"
+            )
     result.unused_columns = unused

@@ -298,13 +298,9 @@ class _DealRun:
     # -- the end: write, then what depends on the opportunities
 
     def _unknown_values(self) -> None:
-        from crmcli import vocab
+        from crmcli.services.importer.options import unknown_values
 
-        for value, n in self.parser.unknown.most_common():
-            self.res.unknown_values.append({
-                "field": "stage", "value": value, "rows": n,
-                "map_value": f"--map-value 'stage:{value}=KEY' (KEY: {', '.join(vocab.STAGES)})",
-            })  # fmt: skip
+        self.res.unknown_values = unknown_values({("stage", v): n for v, n in self.parser.unknown.items()})
 
     def _write(self) -> None:
         from crmcli.services import purchases

@@ -10,6 +10,7 @@ cell.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from crmcli.io import columns
 from crmcli.services.importer import fieldsets
 from crmcli.services.importer.cells import (
     _FORMULA_NOTE,
+    UnknownValue,
     _NUL_NOTE,
     CUSTOM,
     Converter,
@@ -95,13 +97,19 @@ class _Parser:
         custom = {CUSTOM + f.key: f for f in opts.custom}
         for fld, i in self.idx.items():
             base = fld.split("#", 1)[0]
-            memo, conv = custom_converter(custom[base], opts.today) if base in custom else converter(base, opts.today)
+            if base in custom:
+                memo, conv = custom_converter(custom[base], opts.today)
+            else:
+                memo, conv = converter(base, opts.today, opts.value_maps, opts.date_order)
             if from_csv:
                 conv = _unquoting(conv)  # the memo is keyed by the cell as read
             self.plan.append((fld, i, memo, conv))
         self.customer_fields = frozenset(self.idx) & fieldsets.CUSTOMER_COLUMNS
         self.custom_fields = [fld for fld in self.idx if fld.startswith(CUSTOM) and "#" not in fld]
-        self.stages = _StageColumns(stage_cols, self.names, from_csv=from_csv)
+        self.stages = _StageColumns(stage_cols, self.names, from_csv=from_csv, mapped=opts.value_maps.get("stage", {}))
+        # values of enum columns nobody knows: (vocabulary, value) -> rows (spec §12); the stage
+        # columns count theirs in ``stages.unknown``
+        self.unknown: Counter[tuple[str, str]] = Counter()
         # columns whose header cell is empty: named "column C" (a header typed so is "unknown")
         self.headerless = [
             c.index for c in header.columns
@@ -179,15 +187,21 @@ class _Parser:
         """One column of a chunk converted; a bad cell gets None and a reason in its row."""
         if memo is not None:
             bad: dict[Any, str] = {}
+            unknown: dict[Any, tuple[str, str]] = {}
             for v in set(col).difference(memo):
                 try:
                     memo[v] = conv(v)
+                except UnknownValue as exc:
+                    bad[v] = str(exc)
+                    unknown[v] = (exc.field, exc.value)
                 except ParseError as exc:
                     bad[v] = str(exc)
             if bad:
                 for k, v in enumerate(col):
                     if v in bad:
                         errs[k].append(_shown(f"row {items[k][0]}, column {self.names[i]}: {bad[v]}"))
+                        if v in unknown:
+                            self.unknown[unknown[v]] += 1
                 memo.update(dict.fromkeys(bad))  # None: the row is rejected anyway
                 values = list(map(memo.__getitem__, col))
                 for v in bad:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize
@@ -86,7 +87,10 @@ class _Run:
         self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"))
         from crmcli.services.importer.tickets import TicketColumns
 
-        self.tickets = TicketColumns.of(located.header, today=opts.today, aliases=opts.ticket_aliases, user=opts.user)
+        self.tickets = TicketColumns.of(
+            located.header, today=opts.today, aliases=opts.ticket_aliases, user=opts.user,
+            status_map=opts.value_maps.get("status"), date_order=opts.date_order,
+        )  # fmt: skip
         self._reset_chunk()
 
     # -- chunk state
@@ -457,6 +461,10 @@ class _Run:
         if self.tickets is not None:
             self.res.tickets = self.tickets.write(self.conn, self.batch_id)
         p = self.parser
+        from crmcli.services.importer.options import unknown_values
+
+        counts = p.unknown + p.stages.unknown + (self.tickets.unknown if self.tickets is not None else Counter())
+        self.res.unknown_values = unknown_values(counts)
         self.res.stage_columns = p.stages.reported()
         for i in sorted(p.headerless_with_data):
             self.res.unknown_columns.append(f"column {columns.column_letter(i + self.loc.table.col_offset)} (no header)")

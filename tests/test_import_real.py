@@ -1,0 +1,98 @@
+"""Files people really have (issue 16, spec §3, §12): phone-less customers, value maps and date
+orders on customer tables, totals and example rows, follow-up logs and ticket sheets keyed by
+客户编号, workbooks of several sheets, headerless sheets, mapping profiles, --match email.
+
+The corpus of messy files (tests/data/messy) has its own test: test_messy_corpus.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Crm
+from tests.test_import import csv_file, run_import, xlsx
+
+
+def rows_of(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- crm add --no-phone
+
+
+def test_add_without_a_phone_is_known_by_its_name(crm: Crm, crm_env: Path) -> None:
+    code = crm.ok("add", "张三", "--no-phone").strip()
+    assert code == "C202611001"
+    again = crm("add", "张 三", "--no-phone")  # the same normalised name
+    assert again.exit_code == 1 and "C202611001" in again.stderr
+    # a phone for the same name is that customer too (spec §3): refused, pointing at edit
+    with_phone = crm("add", "张三", "--phone", "13812345678")
+    assert with_phone.exit_code == 1 and "crm edit C202611001 --phone 13812345678" in with_phone.stderr
+    both = crm("add", "李四", "--no-phone", "--phone", "13812345678")
+    assert both.exit_code == 2
+    missing = crm("add", "王五")
+    assert missing.exit_code == 2 and "--no-phone" in missing.stderr
+    assert rows_of(crm_env, "SELECT code, phone, phone_key FROM customer") == [("C202611001", None, "")]
+    crm.ok("edit", "张三", "--phone", "13900001111")
+    assert rows_of(crm_env, "SELECT phone, phone_key FROM customer") == [("13900001111", "13900001111")]
+
+
+def test_a_sheet_without_a_phone_column_imports_with_a_note(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    f = csv_file(tmp_path / "accounts.csv", [["Account Name", "Industry"], ["Acme Ltd", "Retail"], ["Beta GmbH", "IT"]])
+    code, out, err = run_import(crm, f)
+    assert code == 0 and out["created"] == 2
+    assert "no phone column" in err and out["notes"] == ["the sheet has no phone column: its customers are identified by their names alone"]
+    code, out, _ = run_import(crm, f)
+    assert (out["created"], out["skipped"]) == (0, 2)
+
+
+# --------------------------------------------------------------------------- --map-value, --date-order
+
+
+def test_unknown_enum_values_are_listed_with_the_map_value_that_takes_them(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    rows = [["客户名称", "联系电话", "客户等级", "当前销售阶段", "跟进方式", "跟进内容"]]
+    rows += [[f"甲{i}公司", f"1380000{i:04d}", "高级", "意向", "电话", "聊过"] for i in range(12)]
+    rows += [[f"乙{i}公司", f"1390000{i:04d}", "低级", "Engaging", "飞鸽", "聊过"] for i in range(3)]
+    rows += [["丙公司", "13700000000", "重点", "成交", "拜访", "签了"]]
+    f = csv_file(tmp_path / "levels.csv", rows)
+    result = crm("import", str(f), "--format", "json")
+    out = json.loads(result.stdout)
+    assert result.exit_code == 3 and (out["created"], out["rejected"]) == (1, 15)
+    got = {(u["field"], u["value"]): u["rows"] for u in out["unknown_values"]}
+    assert got == {("level", "高级"): 12, ("level", "低级"): 3, ("stage", "Engaging"): 3, ("method", "飞鸽"): 3}
+    assert out["unknown_values"][0]["map_value"] == "--map-value 'level:高级=KEY' (KEY: key, normal, potential)"
+    assert "unknown level: 高级 ×12, 低级 ×3 — rows rejected; --map-value 'level:高级=KEY' (KEY: key, normal, potential)" in result.stderr
+    code, out, _ = run_import(
+        crm, f, "--map-value", "level:高级=key", "--map-value", "level:低级=C", "--map-value", "stage:engaging=negotiating",
+        "--map-value", "method:飞鸽=other",
+    )  # fmt: skip
+    assert code == 0 and out["created"] == 15 and out["unknown_values"] == []
+    assert rows_of(crm_env, "SELECT level, stage FROM customer WHERE name = '乙0公司'") == [("potential", "negotiating")]
+    assert rows_of(crm_env, "SELECT count(*) FROM customer WHERE level = 'key'") == [(13,)]
+
+
+def test_a_bad_value_map_is_exit_1_before_the_file_is_read(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    missing = tmp_path / "not-there.csv"  # never opened: the map is refused first
+    for spec, needle in (("colour:red=key", "colour has no fixed values"), ("level:VIP=gold", "unknown level 'gold'"), ("level=key", "FIELD:VALUE=KEY")):
+        result = crm("import", str(missing), "--map-value", spec)
+        assert result.exit_code == 1 and needle in result.stderr, result.stderr
+    assert not crm_env.exists()
+
+
+def test_date_order_reads_numeric_dates_and_ambiguous_ones_stay_rejected(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    rows = [["客户名称", "联系电话", "创建日期", "跟进日期", "跟进内容"], ["甲公司", "13800000001", "3/11/2017", "4/1/2018", "通话"],
+            ["乙公司", "13800000002", "2017-05-06", "", ""]]  # fmt: skip
+    f = csv_file(tmp_path / "us.csv", rows)
+    code, out, _ = run_import(crm, f, "--dry-run")
+    assert code == 3 and out["rejected"] == 1 and "3/11/2017" in out["rejected_rows"][0]
+    code, out, _ = run_import(crm, f, "--date-order", "mdy")
+    assert code == 0 and out["created"] == 2
+    assert rows_of(crm_env, "SELECT created_at FROM customer ORDER BY id") == [("2017-03-11",), ("2017-05-06",)]
+    assert rows_of(crm_env, "SELECT date FROM follow_up") == [("2018-04-01",)]
