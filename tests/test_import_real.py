@@ -96,3 +96,39 @@ def test_date_order_reads_numeric_dates_and_ambiguous_ones_stay_rejected(crm: Cr
     assert code == 0 and out["created"] == 2
     assert rows_of(crm_env, "SELECT created_at FROM customer ORDER BY id") == [("2017-03-11",), ("2017-05-06",)]
     assert rows_of(crm_env, "SELECT date FROM follow_up") == [("2018-04-01",)]
+
+
+# --------------------------------------------------------------------------- totals, footers, examples
+
+
+def test_totals_footers_and_examples_are_counted_not_imported(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    head = ["序号", "客户编号", "客户名称", "联系电话", "预计成交金额", "备注"]
+    rows = [
+        head,
+        ["示例", "", "北京XX科技有限公司", "13800000000", "5000", ""],  # example: marker in 序号, placeholder name
+        ["1", "示例", "ABC科技有限公司", "13800000001", "5000", ""],  # example: our template's code
+        ["2", "", "真公司", "13800000002", "5000", ""],  # imported
+        ["3", "", "XXXXXXX有限公司", "13800000003", "1", ""],  # example
+        ["4", "", "***", "13800000004", "1", ""],  # example
+        ["5", "", "例：某某公司", "13800000005", "1", ""],  # example
+        ["6", "", "某公司", "13800000006", "1", "此行为示例，导入前请删除"],  # example (its note says so)
+        ["7", "", "Total Petroleum", "13800000007", "1", ""],  # imported: a company, not a total
+        ["8", "", "XXL Sports", "13800000008", "1", ""],  # imported: not a placeholder
+        ["9", "", "", "", "", ""],  # blank: only 序号
+        ["10", "", "", "", "12000", ""],  # summary: numbers, no name, no phone
+        ["合计", "", "", "", "12345", ""],  # summary
+        ["", "", "小计", "", "12345", ""],  # summary
+        ["", "", "Total", "", "12,345.00", ""],  # summary
+        ["制表人：张三", "", "", "", "", ""],  # summary
+        ["审核：李四", "", "", "", "", ""],  # summary
+        ["共12户", "", "", "", "", ""],  # summary
+        ["", "", "", "13800000010", "", ""],  # rejected: a phone without a name is a row to fix
+    ]  # fmt: skip
+    f = csv_file(tmp_path / "list.csv", rows)
+    code, out, _ = run_import(crm, f)
+    assert code == 3
+    assert (out["created"], out["example_rows"], out["summary_rows"], out["blank_rows"], out["rejected"]) == (3, 6, 7, 1, 1)
+    assert "row 19" in out["rejected_rows"][0]
+    assert sorted(r[0] for r in rows_of(crm_env, "SELECT name FROM customer")) == ["Total Petroleum", "XXL Sports", "真公司"]
+    line = crm("import", str(f), "--dry-run").stdout
+    assert "example_rows=6" in line and "summary_rows=7" in line

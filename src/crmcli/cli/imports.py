@@ -185,6 +185,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
             parts.append(f"tickets={result.tickets}")
         if result.example_rows:
             parts.append(f"example_rows={result.example_rows}")
+        if result.summary_rows:
+            parts.append(f"summary_rows={result.summary_rows}")
         if result.dry_run:
             parts.append("dry_run=1")
         sys.stdout.write(" ".join(parts) + "\n")
@@ -248,6 +250,8 @@ def _print_panel(result: Any, lang: str) -> None:
     }
     if result.example_rows:
         labels["example_rows"] = "示例行 (已跳过)" if zh else "example rows (skipped)"
+    if result.summary_rows:
+        labels["summary_rows"] = "合计/表尾行 (已跳过)" if zh else "totals and footer rows (skipped)"
     for key, label in labels.items():
         t.add_row(label, str(getattr(result, key)))
     out.print(t)

@@ -162,6 +162,7 @@ class Column:
     field: str | None  # None: unknown column
     rank: int = 0  # stage columns: preference (lower wins); -1 when given by --map
     mapped: bool = False  # given by --map
+    ignored: bool = False  # not user data (序号, reject_reason): dropped without a word
 
 
 @dataclass
@@ -258,6 +259,7 @@ def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0, 
             col.field = None
         elif fld == "ignore":
             col.field = None
+            col.ignored = True
         elif fld == "phone" and fld in seen:
             col.field = "other_phones"
         elif fld != "stage" and fld in seen and fld not in JOINABLE:

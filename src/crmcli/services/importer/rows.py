@@ -44,7 +44,6 @@ from crmcli.services.importer.options import ImportOptions
 from crmcli.services.importer.stages import _StageColumns
 
 MAX_NAME = 200
-EXAMPLE_CODES = ("示例", "example")
 
 _CODE_FAST = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 # Free-text columns only are scanned for ID and bank card numbers: a phone, date, amount or enum
@@ -502,10 +501,6 @@ class _Parser:
 
 def _future(what: str, day: str, today: str) -> str:
     return f"{what} {day} is in the future (today is {today})"
-
-
-def _is_example(cell: Any) -> bool:
-    return isinstance(cell, str) and cell.strip().casefold() in EXAMPLE_CODES
 
 
 def _blank(row: list[Any]) -> bool:

@@ -25,7 +25,8 @@ from crmcli.services.importer.fieldsets import OPENING, UPDATE_FIELDS
 from crmcli.services.importer.identity import _Known
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _Rejects
-from crmcli.services.importer.rows import _blank, _is_example, _Parsed, _Parser
+from crmcli.services.importer.row_kinds import RowKinds
+from crmcli.services.importer.rows import _blank, _Parsed, _Parser
 from crmcli.services.importer.writing import _chunk_jobs, _Writer
 from crmcli.store.sqlite import reserve_ids
 
@@ -84,6 +85,7 @@ class _Run:
         self.has_opening = not OPENING.isdisjoint(self.parser.idx)
         self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
         self.failing: set[int] = set()
+        self.kinds = RowKinds(located.header)
         self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"))
         from crmcli.services.importer.tickets import TicketColumns
 
@@ -122,6 +124,8 @@ class _Run:
             self._execute()
 
     def _parse_and_process(self, buffer: list[tuple[int, list[Any]]]) -> None:
+        if not buffer:
+            return
         res = self.res
         chunk: list[_Parsed] = []
         for (rowno, row), (parsed, errors) in zip(buffer, self.parser.parse_chunk(buffer), strict=True):
@@ -150,16 +154,10 @@ class _Run:
         if total is not None:
             total = max(total - self.loc.header_row_number, 0)
         buffer: list[tuple[int, list[Any]]] = []
-        code_col = self.loc.header.first("code")
-        code_at = code_col.index if code_col is not None else None
         for rowno, row in self.loc.data:
             done += 1
             if _blank(row):
                 blank_run += 1
-                continue
-            if code_at is not None and res.data_rows < 3 and code_at < len(row) and _is_example(row[code_at]):
-                # The template's example row (first rows only: this loop runs 100k times)
-                res.example_rows += 1
                 continue
             if blank_run:
                 res.blank_rows += blank_run
@@ -167,12 +165,12 @@ class _Run:
             res.data_rows += 1
             buffer.append((rowno, row))
             if len(buffer) >= CHUNK:
-                self._parse_and_process(buffer)
+                self._parse_and_process(self._sorted(buffer))
                 buffer = []
                 if self.progress:
                     self.progress(done, total)
         if buffer:
-            self._parse_and_process(buffer)
+            self._parse_and_process(self._sorted(buffer))
         if self.progress:
             self.progress(done, done)
         self.writer.wait()
@@ -180,6 +178,16 @@ class _Run:
         if failing & self.parser.stages.used:
             raise _Redo(failing)
         self._finish()
+
+    def _sorted(self, buffer: list[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
+        """The rows of a chunk that are customers: totals, footers and examples are counted (spec §12)."""
+        kept, examples, summaries, blanks = self.kinds.split(buffer)
+        res = self.res
+        res.example_rows += examples
+        res.summary_rows += summaries
+        res.blank_rows += blanks
+        res.data_rows -= examples + summaries + blanks
+        return kept
 
     def _reject(self, rowno: int, row: list[Any], errors: list[str]) -> None:
         """Count a rejected row; it goes to the rejects file when its chunk is done."""
