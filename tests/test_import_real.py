@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Crm
-from tests.test_import import csv_file, run_import, xlsx
+from tests.test_import import csv_file, run_import
 
 
 def rows_of(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -132,3 +132,117 @@ def test_totals_footers_and_examples_are_counted_not_imported(crm: Crm, tmp_path
     assert sorted(r[0] for r in rows_of(crm_env, "SELECT name FROM customer")) == ["Total Petroleum", "XXL Sports", "真公司"]
     line = crm("import", str(f), "--dry-run").stdout
     assert "example_rows=6" in line and "summary_rows=7" in line
+
+
+# --------------------------------------------------------------------------- follow-up logs and ticket sheets keyed by 客户编号
+
+SEED004_CUSTOMERS = [
+    ["Customer_ID", "Customer_Name", "Industry", "Contact_Person", "Contact_Info", "Level"],
+    ["C20240501001", "科技有限公司", "制造业", "王经理", "电话:13922220001(同微信)", "重点客户"],
+    ["C20240501002", "贸易有限公司", "零售业", "李经理", "13922220002", "普通客户"],
+]
+SEED004_LOG = [
+    ["Follow_ID", "Customer_ID", "Follow_Date", "Follow_User", "Follow_Method", "Content", "Feedback", "Next_Plan", "Status_Change"],
+    ["F20240501001", "C20240501001", "2024-05-09", "*销售", "电话沟通", "客户确认了产品需求", "案例需包含同行业企业应用效果",
+     "5月12日前发送3个行业案例", "否(仍为“意向客户”)"],
+    ["F20240501002", "C20240501002", "2024-05-10", "*销售", "拜访", "面谈", "积极", "", "否"],
+    ["F20240501003", "C20249999999", "2024-05-10", "*销售", "拜访", "面谈", "积极", "", "否"],
+]  # fmt: skip
+
+
+def test_a_follow_up_log_keyed_by_code_lands_on_existing_customers(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    run_import(crm, csv_file(tmp_path / "customers.csv", SEED004_CUSTOMERS))
+    log = csv_file(tmp_path / "log.csv", SEED004_LOG)
+    code, out, _ = run_import(crm, log)
+    assert code == 3 and out["table"] == "followups"
+    assert (out["created"], out["follow_ups"], out["rejected"]) == (2, 2, 1)
+    assert out["rejected_rows"] == ["row 4, column Customer_ID: no customer C20249999999 (import the customers first)"]
+    assert rows_of(crm_env, "SELECT count(*) FROM customer") == [(2,)]  # the unknown code made no customer
+    got = rows_of(crm_env, "SELECT c.code, f.date, f.method, f.feedback, f.content, f.next_plan FROM follow_up f JOIN customer c ON c.id = f.customer_id ORDER BY f.id")
+    assert got == [
+        ("C20240501001", "2024-05-09", "phone", None, "客户确认了产品需求\n客户反馈：案例需包含同行业企业应用效果", "5月12日前发送3个行业案例"),
+        ("C20240501002", "2024-05-10", "visit", "positive", "面谈", None),
+    ]
+    assert rows_of(crm_env, "SELECT last_follow_at, last_method FROM customer WHERE code = 'C20240501002'") == [("2024-05-10", "visit")]
+    code, out, _ = run_import(crm, log)  # again: nothing new
+    assert (out["created"], out["skipped"], out["follow_ups"]) == (0, 2, 0)
+    crm.ok("import", "--undo", "2")
+    assert rows_of(crm_env, "SELECT count(*), max(last_follow_at) FROM customer") == [(2, None)]
+    assert rows_of(crm_env, "SELECT count(*) FROM follow_up") == [(0,)]
+
+
+def test_a_ticket_sheet_keyed_by_code(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    run_import(crm, csv_file(tmp_path / "customers.csv", SEED004_CUSTOMERS))
+    sheet = csv_file(tmp_path / "service.csv", [
+        ["客户编号", "反馈问题类型", "处理状态", "满意度评分", "处理负责人", "反馈日期"],
+        ["C20240501001", "物流时效", "已解决", "4", "赵六", "2024-06-01"],
+        ["C20240501002", "产品质量", "待处理", "", "赵六", "2024-06-02"],
+        ["C20240501003", "产品质量", "待处理", "", "赵六", "2024-06-02"],
+    ])  # fmt: skip
+    code, out, _ = run_import(crm, sheet)
+    assert code == 3 and out["table"] == "tickets" and (out["created"], out["tickets"], out["rejected"]) == (2, 2, 1)
+    assert "no customer C20240501003" in out["rejected_rows"][0]
+    assert rows_of(crm_env, "SELECT type, status, satisfaction, handler, opened_at FROM ticket ORDER BY id") == [
+        ("物流时效", "resolved", 4, "赵六", "2024-06-01"), ("产品质量", "open", None, "赵六", "2024-06-02"),
+    ]  # fmt: skip
+    code, out, _ = run_import(crm, sheet)
+    assert (out["created"], out["skipped"], out["tickets"]) == (0, 2, 0)
+
+
+# --------------------------------------------------------------------------- workbooks of several sheets
+
+
+def test_every_recognised_sheet_is_imported_customers_first_in_one_batch(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    notes = wb.active
+    assert notes is not None
+    notes.title = "填写说明"
+    notes.append(["请按模板填写"])
+    log = wb.create_sheet("跟进记录")  # before the customers: imported after them
+    for row in SEED004_LOG[:3]:
+        log.append(row)
+    customers = wb.create_sheet("客户信息")
+    for row in SEED004_CUSTOMERS:
+        customers.append(row)
+    deals = wb.create_sheet("销售机会")
+    for row in (["Opportunity_ID", "Customer_ID", "Opportunity_Name", "Stage", "Amount"],
+                ["O20240501001", "C20240501001", "设备采购", "方案报价", 500000]):  # fmt: skip
+        deals.append(row)
+    stats = wb.create_sheet("统计")
+    stats.append(["月份", "数量"])
+    stats.append(["5月", 3])
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    code, out, err = run_import(crm, path)
+    assert code == 0, err
+    assert [(s["sheet"], s["table"], s["created"]) for s in out["sheets"]] == [
+        ("客户信息", "customers", 2), ("跟进记录", "followups", 2), ("销售机会", "deals", 1),
+    ]  # fmt: skip
+    assert (out["follow_ups"], out["deals"], out["batch"]) == (2, 1, 1)
+    assert out["notes"] == ["sheet '填写说明' not imported: no header row with columns we know",
+                            "sheet '统计' not imported: no header row with columns we know"]  # fmt: skip
+    assert rows_of(crm_env, "SELECT stage FROM customer WHERE code = 'C20240501001'") == [("negotiating",)]
+    assert rows_of(crm_env, "SELECT count(*) FROM import_batch") == [(1,)]
+    crm.ok("import", "--undo", "1")
+    assert [rows_of(crm_env, f"SELECT count(*) FROM {t}")[0][0] for t in ("customer", "follow_up", "deal")] == [0, 0, 0]
+
+
+def test_our_export_round_trips_into_an_empty_database(crm: Crm, tmp_path: Path, crm_env: Path, monkeypatch: Any) -> None:
+    run_import(crm, csv_file(tmp_path / "customers.csv", SEED004_CUSTOMERS))
+    run_import(crm, csv_file(tmp_path / "log.csv", SEED004_LOG[:3]))
+    crm.ok("deal", "add", "科技有限公司", "--name", "设备采购", "--amount", "50万", "--stage", "谈判", "--date", "2024-05-20")
+    book = tmp_path / "export.xlsx"
+    crm.ok("export", str(book))
+    before = crm.json("list")
+    monkeypatch.setenv("CRM_DB", str(tmp_path / "fresh.db"))
+    code, out, err = run_import(crm, book)
+    assert code == 0 and out["rejected"] == 0, err
+    assert [s["table"] for s in out["sheets"]][:3] == ["customers", "followups", "deals"]
+    after = crm.json("list")
+    keys = ("code", "name", "phone", "level", "stage", "last_follow_at", "next_follow_at")
+    assert [{k: c[k] for k in keys} for c in after] == [{k: c[k] for k in keys} for c in before]
+    deal = crm.json("deal", "list")[0]
+    assert (deal["name"], deal["amount"], deal["stage"]) == ("设备采购", 500000, "negotiating")
+    assert run_import(crm, book)[1]["created"] == 0  # and again: nothing new

@@ -31,7 +31,7 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
     reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
     keep_unknown: Annotated[bool, typer.Option("--keep-unknown", help="Make each unknown column a text custom field (key from its header) and import it.")] = False,
-    table: Annotated[str | None, typer.Option("--table", help="customers|deals: what the rows are (default: the header row says).", show_default=False, metavar="TABLE")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="customers|deals|followups|tickets: what the rows are (default: each sheet's header row says).", show_default=False, metavar="TABLE")] = None,
     map_value: Annotated[list[str] | None, typer.Option("--map-value", help="FIELD:VALUE=KEY, e.g. stage:Engaging=intent, level:VIP=key (repeatable).", show_default=False, metavar="FIELD:VALUE=KEY")] = None,
     date_order: Annotated[str | None, typer.Option("--date-order", help="ymd|dmy|mdy: how numeric dates are written (3/11/2017).", show_default=False, metavar="ORDER")] = None,
 ) -> None:
@@ -64,7 +64,7 @@ def import_(
     if table is not None:
         table = table.strip().lower()
         if table not in TABLES:
-            raise UsageError(f"--table {table}: choose one of {', '.join(TABLES)} (followups, products and tickets: not yet)")
+            raise UsageError(f"--table {table}: choose one of {', '.join(TABLES)}")
     if date_order is not None:
         date_order = date_order.strip().lower()
         if date_order not in normalize.DATE_ORDERS:
@@ -179,6 +179,12 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         parts.append(f"rejects_file={result.rejects_file or 'none'}")
         if result.table == "deals":
             parts += [f"table=deals stage_changes={result.stage_changes} products={result.products}"]
+        elif result.table != "customers":
+            parts.append(f"table={result.table}")
+        if result.sheets:
+            parts.append("sheets=" + ",".join(f"{s['sheet']}:{s['table']}" for s in result.sheets))
+        if result.deals and result.table != "deals":
+            parts.append(f"deals={result.deals}")
         if result.sensitive:
             parts.append(f"sensitive={result.sensitive}")
         if result.tickets:
@@ -255,6 +261,9 @@ def _print_panel(result: Any, lang: str) -> None:
     for key, label in labels.items():
         t.add_row(label, str(getattr(result, key)))
     out.print(t)
+    for s in result.sheets:
+        counts = ", ".join(f"{k} {s[k]}" for k in ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "tickets") if s[k])
+        out.print(f"  {'工作表' if zh else 'sheet'} {s['sheet']} ({s['table']}): {counts or '-'}", markup=False)
     for rows, title in (
         (result.updated_rows, "更新 (前几条):" if zh else "Updated (first few):"),
         (result.skipped_rows, "跳过的重复行 (前几条):" if zh else "Duplicates skipped (first few):"),

@@ -69,6 +69,7 @@ class Table:
     has_nul: bool = False  # the text holds NUL characters somewhere
     from_csv: bool = False  # cells are text, and "'=..." neutralisation is undone
     close: Callable[[], None] = field(default=lambda: None)
+    sheets: list[str] = field(default_factory=list)  # a workbook's visible worksheets, in order
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -165,7 +166,16 @@ def _open_workbook(path: Path, kind: str, sheet: str | None, checked: Callable[[
             return iter(())
         return iter(ws.iter_rows())
 
-    return Table(path=path, kind=kind, sheet=chosen, rows=rows(), total_rows=total, col_offset=col_offset, close=wb.close)
+    return Table(path=path, kind=kind, sheet=chosen, rows=rows(), total_rows=total, col_offset=col_offset, close=wb.close,
+                 sheets=_visible_sheets(wb, names))  # fmt: skip
+
+
+def _visible_sheets(wb: Any, names: list[str]) -> list[str]:
+    """The workbook's visible worksheets (hidden sheets of lookup lists are not the user's data)."""
+    try:
+        return [str(m.name) for m in wb.sheets_metadata if str(m.visible).endswith("Visible") and "WorkSheet" in str(m.typ)]
+    except Exception:  # noqa: BLE001 - metadata is a nicety: then every sheet
+        return list(names)
 
 
 def _default_sheet(wb: Any, names: list[str]) -> str:

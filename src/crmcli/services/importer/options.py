@@ -79,6 +79,7 @@ class ImportResult:
     unknown_values: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the user should know: no phone column, sheets not imported...
     summary_rows: int = 0  # totals and footer rows (合计, 制表人, 共N户...) skipped (spec §12)
+    sheets: list[dict[str, Any]] = field(default_factory=list)  # a workbook of several sheets: each one's counts
 
     @property
     def status(self) -> int:
@@ -113,6 +114,7 @@ class ImportResult:
             "unknown_values": self.unknown_values,
             "summary_rows": self.summary_rows,
             "notes": self.notes,
+            **({"sheets": self.sheets} if self.sheets else {}),
             "dry_run": self.dry_run,
             "file": self.file,
             # the first few of each, with why: what a dry run is for
@@ -123,7 +125,7 @@ class ImportResult:
 
 
 VALUE_MAP_FIELDS = ("stage", "level", "method", "feedback", "status")  # the enum vocabularies an import reads
-TABLES = ("customers", "deals")  # what --table accepts today (spec §12 names followups, products, tickets too)
+TABLES = ("customers", "deals", "followups", "tickets")  # what --table accepts (spec §12 names products too)
 
 
 def unknown_values(counts: dict[tuple[str, str], int]) -> list[dict[str, Any]]:

@@ -21,10 +21,10 @@ from crmcli.io import columns
 from crmcli.services.importer import fieldsets
 from crmcli.services.importer.cells import (
     _FORMULA_NOTE,
-    UnknownValue,
     _NUL_NOTE,
     CUSTOM,
     Converter,
+    UnknownValue,
     _batch_text,
     _cell_text,
     _clean_cell,
@@ -74,7 +74,11 @@ class _Parser:
     """Cells -> values. One converter per present column, built once; results of the
     low-cardinality columns (dates, enums, industry, owner...) are memoised per cell value."""
 
-    def __init__(self, header: columns.Header, opts: ImportOptions, *, from_csv: bool, check_nul: bool, stage_cols: list[columns.Column]) -> None:
+    def __init__(
+        self, header: columns.Header, opts: ImportOptions, *, from_csv: bool, check_nul: bool, stage_cols: list[columns.Column],
+        require_name: bool = True,
+    ) -> None:  # fmt: skip
+        self.require_name = require_name  # False: rows that name an existing customer by code (a follow-up log)
         self.today = opts.today
         self.today_iso = opts.today.isoformat()
         self.from_csv = from_csv
@@ -285,7 +289,8 @@ class _Parser:
                 pass  # the row-by-row loop says which
         if name_keys is None:
             name_keys = list(nones)
-            self._required(items, errs, "name", "name is empty (客户名称 is required)", names)
+            if self.require_name:
+                self._required(items, errs, "name", "name is empty (客户名称 is required)", names)
             for k, name in enumerate(names):
                 if name is None:
                     continue
