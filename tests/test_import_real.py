@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Crm
-from tests.test_import import csv_file, run_import
+from tests.test_import import csv_file, run_import, xlsx
 
 
 def rows_of(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -246,3 +246,73 @@ def test_our_export_round_trips_into_an_empty_database(crm: Crm, tmp_path: Path,
     deal = crm.json("deal", "list")[0]
     assert (deal["name"], deal["amount"], deal["stage"]) == ("设备采购", 500000, "negotiating")
     assert run_import(crm, book)[1]["created"] == 0  # and again: nothing new
+
+
+# --------------------------------------------------------------------------- --no-header, profiles, --dry-run, --match email
+
+
+def test_a_sheet_without_a_header_row(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    pool = xlsx(tmp_path / "客户公海.xlsx", [["张三", 13800000001.0, "杭州"], ["李四", 13800000002.0, "上海"], ["王五", 138, ""]], sheet="公海")
+    result = crm("import", str(pool))
+    assert result.exit_code == 1
+    assert "Its first row: A='张三', B='13800000001', C='杭州'" in result.stderr
+    assert "--no-header --map A=name --map B=phone" in result.stderr
+    code, out, err = run_import(crm, pool, "--no-header", "--map", "A=name", "--map", "B=phone")
+    assert code == 3 and (out["created"], out["rejected"]) == (2, 1)
+    assert out["unknown_columns"] == ["column C (no header)"]
+    assert out["rejected_rows"][0].startswith("row 3, column B: ")
+    assert rows_of(crm_env, "SELECT name, phone FROM customer ORDER BY id") == [("张三", "13800000001"), ("李四", "13800000002")]
+    # the rejects file has a header row of the mapped fields: it imports as it is, once fixed
+    rejects = Path(out["rejects_file"]).read_text(encoding="utf-8-sig").splitlines()
+    assert rejects[0] == "客户名称,联系电话,,reject_reason" and rejects[1].startswith("王五,138,,")
+
+
+def test_mapping_profiles_are_saved_applied_and_found_by_the_header_row(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    rows = [["Firma", "Tel", "Stufe", "Seit"], ["Acme GmbH", "13900000001", "Gold", "3/11/2017"]]
+    f = csv_file(tmp_path / "de.csv", rows)
+    args = ("--map", "Firma=name", "--map", "Tel=phone", "--map", "Stufe=level", "--map-value", "level:Gold=key", "--map", "Seit=created_at",
+            "--date-order", "mdy")  # fmt: skip
+    code, out, err = run_import(crm, f, *args, "--save-profile", "german", "--dry-run")
+    assert code == 0 and out["created"] == 1 and "mapping profile 'german' saved" in err
+    saved = json.loads((tmp_path / "import-profiles.json").read_text(encoding="utf-8"))
+    assert saved["german"]["header"] == ["firma", "tel", "stufe", "seit"] and saved["german"]["date_order"] == "mdy"
+    listed = crm("import", "--profiles").stdout
+    assert listed.startswith("german: --map Firma=name --map Tel=phone --map Stufe=level --map Seit=created_at --map-value level:Gold=key --date-order mdy")
+    # the same header row, no options: the profile is applied, and the summary says so
+    code, out, err = run_import(crm, csv_file(tmp_path / "de2.csv", [rows[0], ["Beta AG", "13900000002", "Gold", "12/31/2019"]]))
+    assert code == 0 and out["profile"] == "german" and "mapping profile 'german' applied (the file's header row matches it)" in err
+    assert rows_of(crm_env, "SELECT name, level, created_at FROM customer") == [("Beta AG", "key", "2019-12-31")]
+    # by name, for a file with another header row
+    other = csv_file(tmp_path / "de3.csv", [["Firma", "Tel", "Stufe", "Seit", "Notiz"], ["Gamma KG", "13900000003", "Gold", "1/2/2020", "x"]])
+    assert run_import(crm, other)[0] == 1  # no header row we know without it
+    code, out, _ = run_import(crm, other, "--profile", "german")
+    assert code == 0 and out["created"] == 1 and out["unknown_columns"] == ["Notiz"]
+    missing = crm("import", str(other), "--profile", "nope")
+    assert missing.exit_code == 1 and "saved: german" in missing.stderr
+
+
+def test_a_dry_run_never_creates_or_migrates_the_database_file(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    f = csv_file(tmp_path / "a.csv", [["客户名称", "联系电话"], ["甲公司", "13800000001"]])
+    code, out, _ = run_import(crm, f, "--dry-run")
+    assert code == 0 and out["created"] == 1 and out["batch"] is None
+    assert not crm_env.exists() and not crm_env.parent.exists()
+    old = tmp_path / "old.db"
+    old.write_bytes((Path(__file__).parent / "data" / "crm_0004.sqlite").read_bytes())
+    before = old.read_bytes()
+    result = crm("--db", str(old), "import", str(f), "--dry-run", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["created"] == 1
+    assert old.read_bytes() == before  # not migrated, and no backup written beside it (a WAL reader's -shm/-wal aside)
+    assert [p.name for p in tmp_path.glob("old.db*") if not p.name.endswith(("-shm", "-wal"))] == ["old.db"]
+
+
+def test_match_email_identifies_a_customer_by_its_email(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    run_import(crm, csv_file(tmp_path / "a.csv", [["Name", "Email", "Phone"], ["Acme Ltd", "Sales@Acme.com", "13900000001"]]))
+    b = csv_file(tmp_path / "b.csv", [["Name", "Email", "Phone"], ["ACME Limited", "sales@acme.COM", "13900000009"], ["Other", "o@x.com", ""]])
+    code, out, _ = run_import(crm, b, "--dry-run")
+    assert out["created"] == 2  # without --match email, another name and phone is another customer
+    code, out, _ = run_import(crm, b, "--match", "email")
+    assert (out["created"], out["skipped"]) == (1, 1)
+    code, out, _ = run_import(crm, b, "--match", "email", "--on-duplicate", "update")
+    assert (out["updated"], out["skipped"]) == (1, 1)
+    assert rows_of(crm_env, "SELECT name, phone FROM customer ORDER BY id") == [("ACME Limited", "13900000009"), ("Other", None)]
+    assert crm("import", str(b), "--match", "phone").exit_code == 2

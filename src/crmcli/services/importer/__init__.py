@@ -99,7 +99,8 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         if not hasattr(engine, "connect"):
             opener.checked.wait()
             engine = engine()  # type: ignore[operator]
-        sheets, notes = opener.result()
+        auto = opts.profile is None
+        sheets, notes, opts = opener.result()
         _check_sheets(sheets, opts, path)
         db_file = getattr(getattr(engine, "url", None), "database", None)
         results: list[ImportResult] = []
@@ -144,6 +145,11 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     results.append(res)
                 result = _merged(results, path, opts)
                 result.notes = [*notes, *result.notes]
+                result.profile, result.profile_auto = opts.profile, auto and opts.profile is not None
+                if sheets[0].located.header_row_number:
+                    from crmcli.services.importer.profiles import header_key
+
+                    result.header_cells = header_key([c.header if not c.header.startswith("column ") else "" for c in sheets[0].located.header.columns])
                 if opts.strict and result.rejected:
                     result.strict_failed = True
                     raise _Rollback

@@ -37,6 +37,10 @@ class ImportOptions:
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)  # --map-value: field -> folded value -> key
     date_order: str | None = None  # --date-order ymd|dmy|mdy
     probability: dict[str, float] = field(default_factory=dict)  # an open stage's default probability (0-1)
+    no_header: bool = False  # --no-header: columns are named by letter (--map A=name)
+    match_email: bool = False  # --match email: an e-mail equal after case-folding identifies a customer too
+    profile: str | None = None  # the mapping profile applied (--profile, or found by the header row)
+    profiles: dict[str, Any] = field(default_factory=dict)  # saved profiles, for a header row that equals one's
 
 
 @dataclass
@@ -80,6 +84,9 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)  # what the user should know: no phone column, sheets not imported...
     summary_rows: int = 0  # totals and footer rows (合计, 制表人, 共N户...) skipped (spec §12)
     sheets: list[dict[str, Any]] = field(default_factory=list)  # a workbook of several sheets: each one's counts
+    profile: str | None = None  # the mapping profile the import used
+    profile_auto: bool = False  # ... found because the file's header row equals the profile's
+    header_cells: list[str] = field(default_factory=list)  # the first sheet's header row, normalised (--save-profile)
 
     @property
     def status(self) -> int:
@@ -115,6 +122,7 @@ class ImportResult:
             "summary_rows": self.summary_rows,
             "notes": self.notes,
             **({"sheets": self.sheets} if self.sheets else {}),
+            "profile": self.profile,
             "dry_run": self.dry_run,
             "file": self.file,
             # the first few of each, with why: what a dry run is for

@@ -86,7 +86,7 @@ class _Run:
         self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
         self.failing: set[int] = set()
         self.kinds = RowKinds(located.header)
-        self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"))
+        self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"), match_email=opts.match_email)
         from crmcli.services.importer.tickets import TicketColumns
 
         self.tickets = TicketColumns.of(

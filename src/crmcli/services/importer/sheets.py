@@ -33,10 +33,16 @@ class Sheet:
     table: readers.Table
     located: readers.Located
     primary: bool  # the sheet a single-sheet import reads (--sheet, or the first visible one)
+    opts: ImportOptions  # with the mapping profile its header row found, if any
 
     @property
     def name(self) -> str | None:
         return self.table.sheet
+
+
+def _unmapped(opts: ImportOptions) -> bool:
+    """No mapping option given: a saved profile whose header row the file has is applied."""
+    return opts.profile is None and not (opts.mapping or opts.map_specs or opts.value_maps or opts.date_order or opts.no_header or opts.table)
 
 
 def custom_headers(custom: Any) -> dict[str, str]:
@@ -56,16 +62,23 @@ def open_sheet(path: Path, opts: ImportOptions, name: str | None, *, primary: bo
 
     table = readers.open_table(path, name, checked=checked)
     try:
-        forced = opts.table
-        if forced == "deals" or (forced is None and deal_rows.is_opportunity_table(readers.peek(table))):
-            located = readers.locate_header(table, deal_rows.parse_map(opts.map_specs), known=deal_rows.HEADERS)
-            return Sheet("deals", table, located, primary)
-        located = readers.locate_header(table, {**custom_headers(opts.custom), **opts.mapping})
+        head = readers.peek(table)
+        if primary and opts.profiles and _unmapped(opts):
+            from crmcli.services.importer import profiles
+
+            found = profiles.matching(opts.profiles, head)
+            if found is not None:  # the header row of a saved profile's file (spec §12)
+                opts = profiles.apply(opts, found, opts.profiles[found], custom_headers=custom_headers(opts.custom))
+        forced, no_header = opts.table, opts.no_header
+        if forced == "deals" or (forced is None and not no_header and deal_rows.is_opportunity_table(head)):
+            located = readers.locate_header(table, deal_rows.parse_map(opts.map_specs), known=deal_rows.HEADERS, no_header=no_header)
+            return Sheet("deals", table, located, primary, opts)
+        located = readers.locate_header(table, {**custom_headers(opts.custom), **opts.mapping}, no_header=no_header)
         kind = forced if forced in keyed.KINDS else None
-        if forced is None:
+        if forced is None and not no_header:
             # a sheet of the workbook besides the first may name its customers by name (our export's 跟进记录)
             kind = keyed.kind_of(located.header, by_name=not primary)
-        return Sheet(kind or "customers", table, located, primary)
+        return Sheet(kind or "customers", table, located, primary, opts)
     except BaseException:
         table.close()
         raise
@@ -111,6 +124,7 @@ class Opener:
                 first_error = exc
             if first is not None:
                 self.sheets.append(first)
+                self.opts = first.opts  # a profile found by its header row holds for every sheet
             if others:
                 for name in others:
                     try:
@@ -136,7 +150,7 @@ class Opener:
 
     def _other_sheets(self, first: Sheet | None) -> list[str]:
         """The workbook's other visible sheets (none for a text file or a one-sheet workbook)."""
-        if self.opts.sheet is not None or self.opts.table is not None:
+        if self.opts.sheet is not None or self.opts.table is not None or self.opts.no_header:
             return []
         if first is not None:
             names = first.table.sheets
@@ -149,12 +163,12 @@ class Opener:
             probe.close()
         return [n for n in names if n != self._first_name]
 
-    def result(self) -> tuple[list[Sheet], list[str]]:
+    def result(self) -> tuple[list[Sheet], list[str], ImportOptions]:
         self.thread.join()
         if self.error is not None:
             raise self.error
         ordered = sorted(self.sheets, key=lambda s: ORDER.index(s.kind))
-        return ordered, self.notes
+        return ordered, self.notes, self.opts
 
     def close(self) -> None:
         self.thread.join()
