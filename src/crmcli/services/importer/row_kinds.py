@@ -35,15 +35,41 @@ _NAME_EXAMPLE = re.compile(
     r"|(?<![A-Za-z])[Xx*＊×]{2,}(?![A-Za-z])|^[Xx*＊× ]+$",
     re.I | re.M,
 )
-_MARKERS = frozenset({"示例", "例", "样例", "范例", "演示", "测试数据", "示例数据", "示例行", "example", "sample", "demo", "eg", "e.g.", "例:", "例："})
+_MARKERS_BASE = frozenset({"示例", "例", "样例", "范例", "演示", "测试数据", "示例数据", "示例行", "example", "sample", "demo", "eg", "e.g.", "例:", "例："})
+_MARKERS = _MARKERS_BASE
 _NOTE_EXAMPLE = re.compile(
     r"(?:此|本|该)行.{0,8}(?:示例|样例|演示)|(?:示例|样例|演示|测试)(?:数据|行)|示例.{0,10}(?:删除|勿)|^\s*(?:示例|样例|example|sample|demo)\s*$",
     re.I | re.M,
 )
 _MARKER_LINE = re.compile(r"^\s*(?:示例|例|样例|范例|演示|测试数据|示例数据|示例行|example|sample|demo|e\.?g\.?|例[:：])\s*$", re.I | re.M)
+# Whole-column searches ("\n"-joined cells; a literal "\n" first keeps them at C speed: 100k rows
+# cost milliseconds): a superset of the patterns above, so that only a chunk with a hit has its
+# cells looked at one by one (``kind`` decides).
+_LINE_RE = re.compile(
+    r"\n\s*(?:合\s*计|总\s*计|小\s*计|共\s*计|共\s*\d|汇\s*总|制\s*表|审\s*[核批]|填\s*表|统\s*计|示例|样例|范例|演示|测试数据"
+    r"|例\s*[:：\d(（]|[Tt]otal|TOTAL|[Ss]um|SUM|[Gg]rand|GRAND|[Ss]ub\s*[Tt]otal|SUBTOTAL|[Ee]xample|EXAMPLE|[Ss]ample|SAMPLE"
+    r"|[Dd]emo|DEMO|[Ee]\.?[Gg]|[Xx*＊×][Xx*＊× ]*\n|例\n)"
+)
+# where _LINE_RE may match: a line starting with one of these (a charset after a literal: fast)
+_LINE_START = re.compile("\n[合总小共汇制审填统示样范演测例TtSsGgEeDdXx*＊×\\s]")
+_INLINE_RE = re.compile(r"XX|xx|Xx|xX|\*\*|＊|××|示例|样例|范例|演示|测试数据")
+_NOTE_HINTS = ("示例", "样例", "演示", "测试", "xample", "XAMPLE", "ample", "AMPLE", "emo", "EMO")
 _NUMBER_TEXT = re.compile(r"\s*[¥$￥]?\s*-?[\d,]+(?:\.\d+)?\s*(?:万|元|%)?\s*")
 
 NAME_FIELDS = ("name", "person", "first_name", "last_name")
+
+
+def _line_hit(joined: str) -> bool:
+    """Does a line of the joined column match ``_LINE_RE``? Tried only where a line starts with
+    one of its first characters (a few lines a chunk), not at every line."""
+    match = _LINE_RE.match
+    return any(match(joined, m.start()) for m in _LINE_START.finditer(joined))
+
+
+def _looks(v: Any, *, name: bool) -> bool:
+    """Does a cell look like a summary or an example (a name: or a placeholder)?"""
+    t = _text(v)
+    return bool(_SUMMARY.match(t) or t.casefold() in _MARKERS or (name and _NAME_EXAMPLE.search(t)))
 
 
 def _text(v: Any) -> str:
@@ -76,6 +102,9 @@ class RowKinds:
         # the first column, when it holds no customer field (序号, or a column without a header)
         first = header.columns[0] if header.columns else None
         self.first = [0] if first is not None and first.field in (None, "code") and 0 not in self.names else []
+        # (column, its role): the columns a marker may be in
+        roles = {i: "marker" for i in self.codes} | {i: "first" for i in self.first} | {i: "name" for i in self.names}
+        self.checked = [*roles.items(), *((i, "notes") for i in self.notes)]
 
     def split(self, rows: list[tuple[int, list[Any]]]) -> tuple[list[tuple[int, list[Any]]], int, int, int]:
         """(rows to import, example rows, summary rows, blank rows) of a chunk."""
@@ -97,28 +126,41 @@ class RowKinds:
         return kept, examples, summaries, blanks
 
     def _suspects(self, rows: list[tuple[int, list[Any]]]) -> set[int]:
-        """The rows of a chunk that may not be customers: one search per column over the joined
-        cells first; the rows only where it found something (or where the name is empty)."""
+        """The rows of a chunk that may not be customers (a superset: ``kind`` decides). Each column
+        that may hold a marker is searched as one "\n"-joined text first; its cells are looked at
+        one by one only where that finds something."""
+        import operator
+
         out: set[int] = set()
-        checks = [(i, (_SUMMARY, _NAME_EXAMPLE, _MARKER_LINE)) for i in self.names]
-        checks += [(i, (_MARKER_LINE,)) for i in self.codes]
-        checks += [(i, (_SUMMARY, _MARKER_LINE)) for i in self.first]
-        checks += [(i, (_NOTE_EXAMPLE,)) for i in self.notes]
-        for i, patterns in checks:
-            col = [r[i] if i < len(r) else "" for _, r in rows]
-            texts = [v if type(v) is str else "" for v in col]
-            joined = "\n".join(texts)
-            for pattern in patterns:
-                if pattern.search(joined):
-                    out.update(k for k, v in enumerate(texts) if v and pattern.search(v))
-        if self.names:
-            i = self.names[0]
-            col = [r[i] if i < len(r) else "" for _, r in rows]
-            if "" in col or None in col:
-                nameless = [k for k, v in enumerate(col) if v == "" or v is None]
-                for j in self.names[1:]:
-                    nameless = [k for k in nameless if j >= len(rows[k][1]) or rows[k][1][j] == "" or rows[k][1][j] is None]
-                out.update(nameless)
+        cells_of = [r for _, r in rows]
+        for i, role in self.checked:
+            cells: list[Any] | None = None
+            try:
+                joined = "\n" + "\n".join(map(operator.itemgetter(i), cells_of)) + "\n"
+            except (TypeError, IndexError):  # numbers, dates, short rows
+                cells = [r[i] if i < len(r) and type(r[i]) is str else "" for r in cells_of]
+                joined = "\n" + "\n".join(cells) + "\n"
+            if role == "notes":
+                hit = any(sub in joined for sub in _NOTE_HINTS) and _NOTE_EXAMPLE.search(joined)
+                pattern = _NOTE_EXAMPLE
+            else:  # a name, code or first column: a marker (示例, EXAMPLE), a footer (合计, 制表人), a placeholder
+                hit = _line_hit(joined) or (role == "name" and _INLINE_RE.search(joined))
+                pattern = None
+            if hit:
+                if cells is None:
+                    cells = list(map(operator.itemgetter(i), cells_of))
+                if pattern is not None:
+                    out.update(k for k, v in enumerate(cells) if v and pattern.search(v))
+                else:
+                    out.update(k for k, v in enumerate(cells) if v and _looks(v, name=role == "name"))
+            if role == "name" and i == self.names[0]:
+                if cells is None:
+                    cells = list(map(operator.itemgetter(i), cells_of)) if "\n\n" in joined else []
+                if "" in cells or None in cells:
+                    nameless = [k for k, v in enumerate(cells) if v == "" or v is None]
+                    for j in self.names[1:]:
+                        nameless = [k for k in nameless if j >= len(cells_of[k]) or cells_of[k][j] == "" or cells_of[k][j] is None]
+                    out.update(nameless)
         return out
 
     def kind(self, row: list[Any]) -> str | None:
