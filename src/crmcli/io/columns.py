@@ -82,7 +82,7 @@ ALIASES = _aliases()
 # Stage columns in order of preference (spec §9): in each row the first that has a value wins.
 STAGE_RANK: dict[str, int] = {
     "当前销售阶段": 0, "Stage": 0, "销售阶段": 0, "客户销售阶段": 0, "当前阶段": 0, "阶段": 0,
-    "客户类型": 1, "合作状态": 2, "Status": 3, "客户状态": 4,
+    "客户类型": 1, "合作状态": 2, "Status": 3, "Lead Status": 3, "客户状态": 4,
 }  # fmt: skip
 
 # What --map accepts on the right of '=' (besides any header name above, which maps to its field).
