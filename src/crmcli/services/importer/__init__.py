@@ -270,8 +270,9 @@ def _merged(results: list[ImportResult], path: Path, opts: ImportOptions) -> Imp
         out.updated_rows += [tag + x for x in r.updated_rows]
         out.skipped_rows += [tag + x for x in r.skipped_rows]
         out.sensitive_rows += [tag + x for x in r.sensitive_rows]
-        out.unknown_columns += [tag + x for x in r.unknown_columns]
-        out.unused_columns += [tag + x for x in r.unused_columns]
+        where = "" if r is first else f" (sheet '{r.sheet}')"
+        out.unknown_columns += [x + where for x in r.unknown_columns]
+        out.unused_columns += [x + where for x in r.unused_columns]
         out.notes += [tag + x for x in r.notes]
         out.likely_duplicates += r.likely_duplicates
         out.new_fields += r.new_fields
@@ -363,7 +364,6 @@ def _columns_report(result: ImportResult, header: columns.Header, set_aside: set
     for col in header.columns:
         if col.index in set_aside:
             unused.append(
-                f"{col.header} (not a stage column: fewer than half of its values are stages; "
-                f"if it is one: --map '{col.header}=stage' and --map-value for its values)"
+                f"{col.header} (not a stage column: fewer than half of its values are stages; --map '{col.header}=stage' reads it as one)"
             )
     result.unused_columns = unused
