@@ -288,8 +288,7 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
             parts.append(f"table={result.table}")
         if result.sheets:
             parts.append("sheets=" + ",".join(f"{s['sheet']}:{s['table']}" for s in result.sheets))
-        if result.deals and result.table != "deals":
-            parts.append(f"deals={result.deals}")
+
         if result.sensitive:
             parts.append(f"sensitive={result.sensitive}")
         if result.tickets:
