@@ -1,167 +1,243 @@
-"""Benchmark: `crm list --due` and every `crm report KIND` on a large database, against a floor.
+"""Benchmark: the reading commands on big databases against floors that do the least work.
 
-For each command:
+For each size (N customers, 10 follow-ups each; databases from bench/builddb.py, built once
+into bench/data/ and reused):
 
-* ours  = the installed `crm --db DB ... --format json`, as a user runs it (best of 5);
-* floor = `python -c "import typer, rich, sqlmodel"` (the import cost of our stack, best of 5)
-          + the same answer computed by raw SQL through sqlite3 in this process (best of 5).
+* ``crm list --due`` (the default table), ``list --due --format json``, ``list --format json``,
+  ``list --format csv`` and every ``crm report KIND`` (its default table) but products and
+  service (see REPORTS): target 1.3x;
+* ``crm show CODE`` (the customer with the longest timeline) and ``crm show PART`` (a unique
+  part of its name: the one form of REF that scans): target 2x, the floor counting
+  ``import typer`` as the issue does for show;
+* ``crm list --where sales_zone=华东 --format json`` on a copy of the 100k database with a custom
+  choice field ``sales_zone`` (销售大区) set for 60% of the customers (30% 华东): target 1.3x (issue
+  14: filtering by a custom field; ``region`` is a built-in field since migration 0007);
+* the peak RSS of ``list --format json`` at each size against the smallest: target 1.5x.
 
-The floor's SQL is the very query the command runs (captured by running the report
-code over a plain sqlite3 connection), selecting plain columns instead of JSON text:
-so the ratio measures what the program adds on top of unavoidable imports and the
-query itself. The target is ours / floor <= 1.3.
+Every floor is a fresh ``python -c`` process that imports sqlite3 (nothing of ours), replays the
+SQL our command ran (captured from the command itself, ``bench/floors.py``) and writes the same
+bytes -- checked -- except for the tables, where it writes a plain join of the columns shown.
 
-    python bench/bench_queries.py [--customers 100000] [--repeat 5]     (follow-ups: 10 per customer)
-
-The database is built once by bench/builddb.py into bench/data/ and reused.
+    python bench/bench_queries.py [--sizes 10k,100k] [--repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
+import shutil
 import sqlite3
+import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DATA, Result, best_func, crm_cmd, python_cmd, run_cmd  # noqa: E402
+from bench import floors  # noqa: E402
+from bench.common import (  # noqa: E402
+    ENV,
+    Result,
+    building,
+    compile_sources,
+    crm_cmd,
+    database,
+    interleave,
+    label,
+    python_cmd,
+    repeat,
+    result,
+    size_label,
+)
 
-TODAY = dt.date(2026, 11, 26)
+REPEAT = 5
 TARGET = 1.3
-FLOOR_IMPORT = "import typer, rich, sqlmodel"
-REPORTS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts")
-FOLLOW_UPS_PER_CUSTOMER = 10
-MAX_CUSTOMERS = 100_000  # the issue's database: 100,000 customers, 1,000,000 follow-ups
+SHOW_TARGET = 2.0
+MEMORY_TARGET = 1.5
+# Every report the benchmark databases hold data for: they have won deals (pipeline) but no deal
+# lines (products) and no tickets (service: bench_dupes times it on 100k tickets, in-process).
+REPORTS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "pipeline")
+DUE_TABLE_KEYS = (
+    "code", "name", "contact", "phone", "level", "stage", "owner",
+    "next_follow_at", "overdue_days", "last_follow_at", "last_method", "next_plan",
+)  # fmt: skip  (crmcli.cli.customers.DUE_TABLE_KEYS: the columns the table shows)
+WHERE_SIZE = 100_000
+TARGET_FROM = 100_000  # the issue sets the 1.3x targets at 100k and 1M customers; smaller sizes are for the growth
+ZONES = ("华东", "华东", "华东", "华南", "华南", "华北")  # by id % 10: 30%, 20%, 10%, 40% without a value
 
 
-class _Recorder:
-    """A stand-in for a SQLAlchemy connection: runs ``exec_driver_sql`` on sqlite3 and keeps the SQL."""
-
-    def __init__(self, con: sqlite3.Connection) -> None:
-        self.con = con
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def exec_driver_sql(self, sql: str, bind: dict[str, Any]) -> sqlite3.Cursor:
-        self.calls.append((sql, bind))
-        return self.con.execute(sql, bind)
+@dataclass
+class Op:
+    name: str
+    args: list[str]  # after --db DB
+    kind: str  # table | json | due_json | csv | verbatim
+    target: float
+    typer: bool = False  # the floor imports typer too (the issue's show floor)
 
 
-def database(customers: int, follow_ups: int) -> Path:
-    """bench/data/crm_<customers>_<follow_ups>.db at the current schema, built once (shared with bench_scale)."""
-    from crmcli.store import HEAD
-    from crmcli.store import sqlite as db
+def busiest(path: Path) -> tuple[str, str | None, int]:
+    """The code of the customer with the most follow-ups, a unique part of its name, its follow-ups."""
+    from crmcli import normalize
 
-    path = DATA / f"crm_{customers}_{follow_ups}.db"
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            counts = [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("customer", "follow_up")]
-        finally:
-            con.close()
-        fresh = db.stored_revision(path) == HEAD and counts == [customers, follow_ups]
-    except Exception:
-        fresh = False
-    if not fresh:
-        from bench.builddb import build
+        cid, n = con.execute(
+            "SELECT customer_id, count(*) AS n FROM follow_up GROUP BY customer_id ORDER BY n DESC, customer_id LIMIT 1"
+        ).fetchone()
+        code, name = con.execute("SELECT code, name FROM customer WHERE id = ?", (cid,)).fetchone()
+        for cut in range(2, max(3, len(name) - 3)):
+            key = normalize.name_key(name[:-cut])
+            pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            if con.execute("SELECT count(*) FROM customer WHERE name_key LIKE ? ESCAPE '\\'", (pattern,)).fetchone()[0] == 1:
+                return code, name[:-cut], n
+        return code, None, n
+    finally:
+        con.close()
 
-        tmp = path.with_name(path.name + ".building")  # another benchmark may be reading the old file
-        print(f"bench: building {path} ...", file=sys.stderr)
-        build(tmp, customers, follow_ups)
-        os.replace(tmp, path)
+
+def sales_zone_database(base: Path) -> Path:
+    """A copy of ``base`` with the custom field sales_zone (销售大区, choice 华东/华南/华北) made by
+    ``crm field add`` and values set for 60% of the customers with SQL; built once."""
+    path = base.with_name(base.stem + "_sales_zone.db")
+    with building(path):
+        if not (path.exists() and path.stat().st_mtime >= base.stat().st_mtime):
+            _sales_zone_database(base, path)
     return path
 
 
-def floor_queries(path: Path) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """The SQL each command runs (plain columns), keyed by operation name."""
-    from crmcli.services import reports
-    from crmcli.settings import DEFAULT_CADENCE
-
-    con = sqlite3.connect(path)
-    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    out["list --due"] = [reports.due_sql(today=TODAY, cadence=dict(DEFAULT_CADENCE), as_json=False)]
-    for kind in REPORTS:
-        rec = _Recorder(con)
-        reports.build(rec, kind, reports.Params(today=TODAY))  # type: ignore[arg-type]
-        out[f"report {kind}"] = rec.calls
-    con.close()
-    return out
-
-
-def run(sizes: list[int] | None = None, repeat: int = 5) -> list[Result]:
-    """One Result per command and database size (customers; follow-ups are 10 per customer).
-
-    The floor's import time is measured again for each command, alternating with
-    our runs, so that a busy machine slows both sides alike.
-    """
-    import compileall
-
-    import crmcli
-
-    # As `pip install` does: with PYTHONDONTWRITEBYTECODE set, a module edited since its .pyc
-    # was written would be compiled again on every run and counted against us.
-    compileall.compile_dir(Path(crmcli.__file__).parent, quiet=1)
-    results: list[Result] = []
-    for n in sorted({min(s, MAX_CUSTOMERS) for s in sizes or [MAX_CUSTOMERS]}):
-        path = database(n, n * FOLLOW_UPS_PER_CUSTOMER)
-        env = {"CRM_TODAY": TODAY.isoformat(), "CRM_LANG": "en", "CRM_CONFIG": str(DATA / "no-such-crm.toml")}
-        queries = floor_queries(path)
-        con = sqlite3.connect(path)
-        size = f"{n:,} / {n * FOLLOW_UPS_PER_CUSTOMER:,}"
-        for op, calls in queries.items():
-            argv = crm_cmd("--db", str(path), *op.split(), "--format", "json")
-            sql_time = best_func(lambda calls=calls, con=con: [con.execute(q, b).fetchall() for q, b in calls], repeat)
-            imports = ours = float("inf")
-            peak = 0.0
-            for _ in range(repeat):
-                imports = min(imports, run_cmd(python_cmd(FLOOR_IMPORT))[0])
-                elapsed, rss, code = run_cmd(argv, env)
-                if code != 0:
-                    raise SystemExit(f"{' '.join(argv)} exited {code}")
-                ours, peak = min(ours, elapsed), max(peak, rss)
-            results.append(
-                Result(
-                    operation=f"crm {op}",
-                    size=size,
-                    ours=ours,
-                    floor=imports + sql_time,
-                    peak_mb=peak,
-                    target=TARGET,
-                    note=f"import {imports * 1000:.0f} ms + SQL {sql_time * 1000:.0f} ms",
-                )
-            )
+def _sales_zone_database(base: Path, path: Path) -> None:
+    tmp = path.with_name(path.name + ".building")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    shutil.copyfile(base, tmp)
+    tmp.chmod(0o600)
+    subprocess.run(
+        crm_cmd("--db", str(tmp), "field", "add", "sales_zone", "--label", "销售大区", "--type", "choice", "--choices", "华东,华南,华北"),
+        check=True, capture_output=True, env={**os.environ, **ENV},
+    )  # fmt: skip
+    con = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        con.execute("BEGIN")
+        cases = " ".join(f"WHEN {i} THEN '{r}'" for i, r in enumerate(ZONES))
+        con.execute(
+            f"INSERT INTO custom_value (customer_id, field_key, value) SELECT id, 'sales_zone', CASE id % 10 {cases} END "
+            f"FROM customer WHERE id % 10 < {len(ZONES)}"
+        )
+        con.execute("COMMIT")
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
         con.close()
+    tmp.replace(path)
+
+
+def operations(code: str, part: str | None) -> list[Op]:
+    ops = [
+        Op("crm list --due", ["list", "--due"], "table", TARGET),
+        Op("crm list --due --format json", ["list", "--due", "--format", "json"], "due_json", TARGET),
+        Op("crm list --format json", ["list", "--format", "json"], "json", TARGET),
+        Op("crm list --format csv", ["list", "--format", "csv"], "csv", TARGET),
+        *(Op(f"crm report {k}", ["report", k], "verbatim", TARGET) for k in REPORTS),
+        Op("crm show CODE", ["show", code], "verbatim", SHOW_TARGET, typer=True),
+    ]
+    if part:
+        ops.append(Op("crm show PART-OF-NAME", ["show", part], "verbatim", SHOW_TARGET, typer=True))
+    return ops
+
+
+def floor_for(op: Op, db: Path, calls: list[floors.Call], out: Path) -> tuple[str, str, bool]:
+    """(floor program, its description, whether it claims our bytes)."""
+    n = f"the same {len(calls)} SQL statement{'s' if len(calls) != 1 else ''}"
+    head = "import typer, sqlite3" if op.typer else "import sqlite3"
+    if op.kind == "table":
+        return (
+            floors.plain_join(db, calls, DUE_TABLE_KEYS, typer=op.typer),
+            f"{head}; {n}; the {len(DUE_TABLE_KEYS)} shown columns joined with spaces, a line a row "
+            "(a plain join: not our bytes, no labels or padding)",
+            False,
+        )
+    if op.kind in ("json", "due_json"):
+        empty = b"" if op.kind == "due_json" else b"[]\n"
+        return floors.json_array(db, calls, empty=empty), f"{head}; {n}; the JSON objects the database built, joined as ours", True
+    if op.kind == "csv":
+        return (
+            floors.csv_rows(db, calls),
+            f"{head}, csv; {n}; csv.writer with our three value conversions (tags, archived, whole amounts)",
+            True,
+        )
+    data = out.read_bytes()
+    return floors.const(db, calls, data, typer=op.typer), f"{head}; {n}, rows fetched; our output ({len(data):,} B) written", True
+
+
+def measure(ops: list[Op], db: Path, size: str, n: int, pairs: int) -> list[Result]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="crm-bench-queries-") as tmp:
+        outs = [Path(tmp) / f"out{i}.txt" for i in range(len(ops))]
+        captured = floors.capture([(["--db", str(db), *op.args], out) for op, out in zip(ops, outs, strict=True)])
+        for op, calls, out in zip(ops, captured, outs, strict=True):
+            code, desc, same = floor_for(op, db, calls, out)
+            sys.stderr.write(f"bench: {op.name} ({size}) ...\n")
+            ours, floor = interleave([crm_cmd("--db", str(db), *op.args), python_cmd(code)], pairs)
+            target = op.target if op.typer or n >= TARGET_FROM else None  # show's target holds at every size
+            note = "" if target is not None else "no target below 100k customers (the issue's 1.3x is at 100k and 1M)"
+            results.append(
+                result(op.name, size, ours, floor, target=target, floor_desc=desc, n=n, same_bytes=same, note=note)
+            )
     return results
 
 
-def table(results: list[Result]) -> str:
-    lines = [
-        "| command | customers / follow-ups | ours (s) | floor (s) | floor = | ratio | target | peak MB |",
-        "|---|---|---:|---:|---|---:|---:|---:|",
-    ]
-    for r in results:
-        ok = "ok" if r.ok else "MISSED"
-        lines.append(
-            f"| `{r.operation}` | {r.size} | {r.ours:.3f} | {r.floor:.3f} | {r.note} | {r.ratio:.2f} "
-            f"| ≤ {r.target} {ok} | {r.peak_mb:.0f} |"
+def memory_rows(results: list[Result]) -> list[Result]:
+    """Peak RSS of ``list --format json`` at each size against the smallest size's."""
+    rows = sorted((r for r in results if r.operation == "crm list --format json" and r.n), key=lambda r: r.n or 0)
+    if len(rows) < 2:
+        return []
+    base = rows[0]
+    return [
+        Result(
+            operation="peak RSS of crm list --format json",
+            size=f"{label(r.n or 0)} vs {label(base.n or 0)}",
+            ours=r.peak_mb or 0.0,
+            floor=base.peak_mb or 0.0,
+            unit="MB",
+            target=MEMORY_TARGET,
+            floor_desc=f"the same command's peak RSS at {label(base.n or 0)} customers",
+            note="memory stays flat: rows are streamed",
         )
-    return "\n".join(lines)
+        for r in rows[1:]
+    ]
+
+
+def run(sizes: list[int] | None = None) -> list[Result]:
+    compile_sources()
+    sizes = sorted(set(sizes or [100_000]))
+    pairs = repeat(REPEAT)
+    results: list[Result] = []
+    for n in sizes:
+        db = database(n)
+        code, part, _ = busiest(db)
+        results += measure(operations(code, part), db, size_label(n, n * 10), n, pairs)
+    where_n = WHERE_SIZE if WHERE_SIZE in sizes else min(sizes)
+    where_db = sales_zone_database(database(where_n))
+    op = Op("crm list --where sales_zone=华东 --format json", ["list", "--where", "sales_zone=华东", "--format", "json"], "json", TARGET)
+    results += measure([op], where_db, size_label(where_n, where_n * 10) + ", 60% with a sales zone", where_n, pairs)
+    return results + memory_rows(results)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--customers", type=int, default=100_000)
-    ap.add_argument("--repeat", type=int, default=5)
+    from bench import common
+    from bench.run import format_table, parse_sizes
+
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--sizes", type=parse_sizes, default=[100_000], help="customers, e.g. 10k,100k")
+    ap.add_argument("--repeat", type=int, help=f"timed pairs per row (default {REPEAT})")
     args = ap.parse_args(argv)
-    results = run([args.customers], repeat=args.repeat)
-    print(table(results))
-    return 0 if all(r.ok for r in results) else 1
+    common.REPEAT = args.repeat
+    results = run(args.sizes)
+    print(format_table(results))
+    return 0 if all(r.ok is not False for r in results) else 1
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -1,47 +1,31 @@
-"""Scale benchmark: a big database must not make `crm show` slower, nor the file much bigger.
+"""Scale benchmark: the database file against the same data in a raw sqlite3 layout.
 
-At the largest size asked for (N customers with 10 follow-ups each, capped at the issue's
-100,000 customers and 1,000,000 follow-ups) a database is built once by ``bench/builddb.py`` into
-bench/data/ and reused.
+At each size (N customers, 10 follow-ups each; the databases of bench/builddb.py, built once
+into bench/data/ and reused), our file against the same data in a **raw layout**: plain tables
+with the columns a user's data needs (customer, follow_up, stage_change, deal, tag), rowid
+primary keys only: no secondary or unique indexes and none of our derived columns
+(``name_key``, ``phone_key``, ``last_follow_at``, ``last_method``, ``next_date``,
+``next_plan``, ``batch_id``). Our file is measured as built (bulk-loaded, WAL checkpointed, not
+vacuumed); the raw file is filled by ``INSERT ... SELECT`` from ours in rowid order. Target:
+under 2x. (What the size of the database costs each command is measured by bench_queries: the
+same commands at 10k, 100k and 1M customers, each against its own floor.)
 
-* ``crm show REF`` on that database against the same command on a database that holds only
-  that customer (its row, follow-ups, stage changes, deals and tags, copied as they are): the
-  same card and timeline is printed, so the ratio is what the size of the database costs.
-  Target: under 1.3x. The customer is the one with the most follow-ups (the longest
-  timeline); REF is given as its code, its exact name, its phone and a unique part of its
-  name (the one form that has to scan names). One more row compares ``crm show CODE`` with
-  the same command on an empty database (which only answers "no customer matches"), for
-  information.
-* The database file against the same data in a raw sqlite3 layout: plain tables with the
-  columns a user's data needs (customer, follow_up, stage_change, deal, tag), rowid primary
-  keys only: no secondary or unique indexes and none of our derived columns (``name_key``,
-  ``phone_key``, ``last_follow_at``, ``last_method``, ``next_date``, ``next_plan``,
-  ``batch_id``). Our file is measured as built (bulk-loaded, WAL checkpointed, not vacuumed);
-  the raw file is filled by ``INSERT ... SELECT`` from ours in rowid order. Target: under 2x.
-
-    python bench/bench_scale.py [--sizes 100000] [--repeat 10]
+    python bench/bench_scale.py [--sizes 10k,100k]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DATA, Result, best_pair, crm_cmd  # noqa: E402
+from bench.common import Result, database, size_label  # noqa: E402
 
-REPEAT = 10
-MAX_CUSTOMERS = 100_000
-FOLLOW_UPS_PER_CUSTOMER = 10
-SHOW_TARGET = 1.3
 SIZE_TARGET = 2.0
 
 RAW_SCHEMA = """
@@ -65,95 +49,8 @@ RAW_COPY = {
 }
 
 
-def _label(n: int) -> str:
-    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else f"{n:,}"
-
-
-def _count(path: Path, table: str) -> int:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-    finally:
-        con.close()
-
-
-def database(customers: int, follow_ups: int) -> Path:
-    """bench/data/crm_<customers>_<follow_ups>.db at the current schema, built once (shared with bench_queries)."""
-    from crmcli.store import HEAD
-    from crmcli.store import sqlite as db
-
-    path = DATA / f"crm_{customers}_{follow_ups}.db"
-    try:
-        fresh = (
-            path.exists()
-            and db.stored_revision(path) == HEAD
-            and _count(path, "customer") == customers
-            and _count(path, "follow_up") == follow_ups
-        )
-    except Exception:
-        fresh = False
-    if not fresh:
-        from bench.builddb import build
-
-        # Built aside and renamed: another benchmark may be reading the old file.
-        tmp = path.with_name(path.name + ".building")
-        sys.stderr.write(f"bench: building {path} ({customers:,} customers, {follow_ups:,} follow-ups) ...\n")
-        start = time.perf_counter()
-        build(tmp, customers, follow_ups)
-        os.replace(tmp, path)
-        sys.stderr.write(f"bench: built {path} in {time.perf_counter() - start:.0f} s\n")
-    return path
-
-
 def file_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
-def busiest_customer(path: Path) -> dict[str, object]:
-    """The customer with the most follow-ups, and a unique part of its name."""
-    from crmcli import normalize
-
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        cid, n = con.execute(
-            "SELECT customer_id, count(*) AS n FROM follow_up GROUP BY customer_id ORDER BY n DESC, customer_id LIMIT 1"
-        ).fetchone()
-        code, name, phone = con.execute("SELECT code, name, phone FROM customer WHERE id = ?", (cid,)).fetchone()
-        part = None
-        for cut in range(2, max(3, len(name) - 3)):
-            candidate = name[:-cut]
-            key = normalize.name_key(candidate)
-            hits = con.execute(
-                "SELECT count(*) FROM customer WHERE name_key LIKE ? ESCAPE '\\'",
-                ("%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
-            ).fetchone()[0]
-            if hits == 1:
-                part = candidate
-                break
-    finally:
-        con.close()
-    return {"id": cid, "follow_ups": n, "code": code, "name": name, "phone": phone, "part": part}
-
-
-def alone(big: Path, customer_id: object, path: Path) -> Path:
-    """A database at the current schema holding only one customer of ``big``, rows copied as they are."""
-    from crmcli.store import sqlite as db
-
-    db.get_engine(path)
-    db.dispose_all()
-    con = sqlite3.connect(path, isolation_level=None)
-    try:
-        con.execute("ATTACH DATABASE ? AS big", (f"file:{big}?mode=ro",))
-        con.execute("BEGIN")
-        con.execute("INSERT INTO main.customer SELECT * FROM big.customer WHERE id = ?", (customer_id,))
-        for table in ("follow_up", "stage_change", "deal", "tag"):
-            con.execute(f"INSERT INTO main.{table} SELECT * FROM big.{table} WHERE customer_id = ?", (customer_id,))
-        con.execute("COMMIT")
-        con.execute("DETACH DATABASE big")
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        con.close()
-    return path
 
 
 def raw_copy(big: Path, path: Path) -> Path:
@@ -192,88 +89,37 @@ def space(path: Path) -> tuple[float, float]:
         con.close()
 
 
-def _quiet_run(argv: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+def bench_size(customers: int, tmp: Path) -> Result:
+    big = database(customers)
+    raw = raw_copy(big, tmp / "raw.db")
+    ours_mb, raw_mb = file_size(big) / 1e6, file_size(raw) / 1e6
+    tables, indexes = space(big)
+    raw.unlink()
+    return Result(
+        operation="database file size",
+        size=size_label(customers, customers * 10),
+        ours=ours_mb,
+        floor=raw_mb,
+        target=SIZE_TARGET,
+        unit="MB",
+        n=customers,
+        note=f"ours: {tables:,.0f} MB tables + {indexes:,.0f} MB indexes",
+        floor_desc="the same data in the raw layout: plain tables, rowid keys only, no index, no derived column",
+    )
 
 
-def bench_size(customers: int, repeat: int = REPEAT) -> list[Result]:
-    follow_ups = customers * FOLLOW_UPS_PER_CUSTOMER
-    big = database(customers, follow_ups)
-    size = f"{_label(customers)} customers, {_label(follow_ups)} follow-ups"
-    who = busiest_customer(big)
-    results: list[Result] = []
+def run(sizes: list[int] | None = None) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="crm-bench-scale-") as tmp:
-        small = alone(big, who["id"], Path(tmp) / "alone.db")
-        refs = [("code", who["code"]), ("exact name", who["name"]), ("phone", who["phone"])]
-        if who["part"]:
-            refs.append(("part of the name", who["part"]))
-        for kind, ref in refs:
-            ours, floor, peak = best_pair(
-                crm_cmd("--db", str(big), "show", str(ref)), crm_cmd("--db", str(small), "show", str(ref)), repeat
-            )
-            results.append(
-                Result(
-                    operation=f"crm show REF ({kind})",
-                    size=size,
-                    ours=ours,
-                    floor=floor,
-                    peak_mb=peak,
-                    target=SHOW_TARGET,
-                    note=f"floor: same command, db holding only that customer ({who['follow_ups']} follow-ups)",
-                )
-            )
-
-        empty = Path(tmp) / "empty.db"
-        subprocess.run(crm_cmd("--db", str(empty), "list"), capture_output=True, check=True)
-        best_big = best_empty = float("inf")
-        for _ in range(repeat):
-            best_big = min(best_big, _quiet_run(crm_cmd("--db", str(big), "show", str(who["code"]))))
-            best_empty = min(best_empty, _quiet_run(crm_cmd("--db", str(empty), "show", str(who["code"]))))
-        results.append(
-            Result(
-                operation="crm show CODE vs empty db",
-                size=size,
-                ours=best_big,
-                floor=best_empty,
-                note="for information: on the empty db the command only answers 'no customer matches' (exit 1)",
-            )
-        )
-
-        raw = raw_copy(big, Path(tmp) / "raw.db")
-        ours_mb, raw_mb = file_size(big) / 1e6, file_size(raw) / 1e6
-        tables, indexes = space(big)
-        results.append(
-            Result(
-                operation="database file size",
-                size=size,
-                ours=ours_mb,
-                floor=raw_mb,
-                target=SIZE_TARGET,
-                unit="MB",
-                note=f"ours: {tables:,.0f} MB tables + {indexes:,.0f} MB indexes; floor: raw layout, rowid keys only",
-            )
-        )
-    return results
-
-
-def run(sizes: list[int] | None = None, repeat: int = REPEAT) -> list[Result]:
-    """At the largest size asked for (customers, 10 follow-ups each), capped at 100,000.
-
-    One database is enough to show whether size matters, and each costs a minute or two to measure.
-    """
-    return bench_size(min(max(sizes or [MAX_CUSTOMERS]), MAX_CUSTOMERS), repeat)
+        return [bench_size(n, Path(tmp)) for n in sorted(set(sizes or [100_000]))]
 
 
 def main(argv: list[str] | None = None) -> int:
     from bench.run import format_table, parse_sizes
 
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--sizes", type=parse_sizes, default=[MAX_CUSTOMERS], help="customers, e.g. 10k,100k")
-    ap.add_argument("--repeat", type=int, default=REPEAT, help=f"runs of each command, best kept (default {REPEAT})")
+    ap.add_argument("--sizes", type=parse_sizes, default=[100_000], help="customers, e.g. 10k,100k")
     args = ap.parse_args(argv)
-    results = run(args.sizes, args.repeat)
+    results = run(args.sizes)
     print(format_table(results))
     return 0 if all(r.ok is not False for r in results) else 1
 

@@ -51,6 +51,31 @@ UPDATE customer SET (last_follow_at, last_method, next_date, next_plan) = (
     WHERE f.customer_id = customer.id ORDER BY f.date DESC, f.id DESC LIMIT 1)
 """
 
+# What migration 0005 does to the deals a release before it recorded (each a won opportunity;
+# crmcli/migrations/versions/0005_opportunities.py): the change to won points at its deal, and
+# the customer's purchase history (orders, total, last order) is worked out from its won deals.
+_DEAL_LINKS = """
+UPDATE stage_change SET deal_id = (SELECT MIN(d.id) FROM deal d WHERE d.customer_id = stage_change.customer_id
+    AND d.date = stage_change.date) WHERE to_stage = 'won'
+"""
+_PURCHASES = """
+UPDATE customer SET (orders, total_amount, last_order_at) = (SELECT COUNT(*), COALESCE(SUM(d.amount), 0),
+    MAX(d.closed_at) FROM deal d WHERE d.customer_id = customer.id AND d.stage = 'won')
+    WHERE id IN (SELECT customer_id FROM deal)
+"""
+
+
+def _deal_codes(deals: list[tuple[object, ...]]) -> list[str]:
+    """Each deal's code, O + YYYYMM + a serial per month in date order (as crm and migration 0005 number them)."""
+    codes = [""] * len(deals)
+    serial: dict[str, int] = {}
+    for i in sorted(range(len(deals)), key=lambda k: str(deals[k][2])):
+        day = str(deals[i][2])
+        prefix = "O" + day[:4] + day[5:7]
+        serial[prefix] = serial.get(prefix, 0) + 1
+        codes[i] = f"{prefix}{serial[prefix]:03d}"
+    return codes
+
 
 def _weighted(pairs: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
     return tuple(item for item, weight in pairs for _ in range(weight))
@@ -153,7 +178,12 @@ def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
         "INSERT INTO stage_change (customer_id, from_stage, to_stage, date, by, reason) VALUES (?,?,?,?,?,?)",
         stage_rows,
     )
-    con.executemany("INSERT INTO deal (customer_id, amount, date, by) VALUES (?,?,?,?)", deal_rows)
+    con.executemany(
+        "INSERT INTO deal (customer_id, amount, date, by, code, stage, probability, closed_at, owner)"
+        " VALUES (?,?,?,?,?,'won',100,?,?)",
+        [(*d, code, d[2], d[3]) for d, code in zip(deal_rows, _deal_codes(deal_rows), strict=True)],
+    )
+    con.execute(_DEAL_LINKS)
     con.executemany(
         'INSERT INTO follow_up (customer_id, date, method, content, feedback, "by", next_date, next_plan)'
         " VALUES (?,?,?,?,?,?,?,?)",
@@ -165,6 +195,7 @@ def build(path: Path, customers: int, follow_ups: int, seed: int = 1) -> Path:
         ),
     )
     con.execute(_REFRESH)
+    con.execute(_PURCHASES)
     con.execute("COMMIT")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
