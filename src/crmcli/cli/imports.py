@@ -157,7 +157,7 @@ def _list_profiles(fmt: str) -> None:
     from crmcli.services.importer import profiles as saved
 
     stored = saved.load(saved.path_beside(settings.config_path()))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"profile": name, "map": list(p.get("map") or ()), "map_value": list(p.get("map_value") or ()),
          "date_order": p.get("date_order"), "no_header": bool(p.get("no_header")), "table": p.get("table"), "header": list(p.get("header") or ())}
         for name, p in sorted(stored.items())

@@ -424,7 +424,7 @@ def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] |
         raise ReadError(f"{table.path.name} has no rows" + (f" (sheet '{table.sheet}')" if table.sheet else ""))
     if no_header:
         width = max((i + 1 for row in head for i, c in enumerate(row) if _nonblank(c)), default=0)
-        letters = [columns.column_letter(i + table.col_offset) for i in range(width)]
+        letters: list[object] = [columns.column_letter(i + table.col_offset) for i in range(width)]
         header = columns.match(letters, mapping, col_offset=table.col_offset, known=known)
         header.unknown = []  # a letter is no column name: the columns not mapped are reported as headerless
         for col in header.columns:

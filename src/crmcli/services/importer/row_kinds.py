@@ -141,10 +141,10 @@ class RowKinds:
                 cells = [r[i] if i < len(r) and type(r[i]) is str else "" for r in cells_of]
                 joined = "\n" + "\n".join(cells) + "\n"
             if role == "notes":
-                hit = any(sub in joined for sub in _NOTE_HINTS) and _NOTE_EXAMPLE.search(joined)
+                hit = any(sub in joined for sub in _NOTE_HINTS) and _NOTE_EXAMPLE.search(joined) is not None
                 pattern = _NOTE_EXAMPLE
             else:  # a name, code or first column: a marker (示例, EXAMPLE), a footer (合计, 制表人), a placeholder
-                hit = _line_hit(joined) or (role == "name" and _INLINE_RE.search(joined))
+                hit = _line_hit(joined) or (role == "name" and _INLINE_RE.search(joined) is not None)
                 pattern = None
             if hit:
                 if cells is None:

@@ -256,8 +256,8 @@ class _Run:
             else:
                 res.skipped += 1
                 if len(res.skipped_rows) < REASON_SAMPLES:
-                    why = "nothing to change" if self.mode == "update" else "already there"
-                    res.skipped_rows.append(f"row {p.rowno}: {self.known.code_of(target)} {self.rows[target]['name']} ({why})")
+                    note = "nothing to change" if self.mode == "update" else "already there"
+                    res.skipped_rows.append(f"row {p.rowno}: {self.known.code_of(target)} {self.rows[target]['name']} ({note})")
             self._events(target, p, new=False)
         self._flush()
         self._reset_chunk()
