@@ -215,6 +215,8 @@ def test_every_recognised_sheet_is_imported_customers_first_in_one_batch(crm: Cr
     stats.append(["5月", 3])
     path = tmp_path / "book.xlsx"
     wb.save(path)
+    code, out, err = run_import(crm, path, "--dry-run", "--source", "展会")  # a customer option beside an opportunity sheet
+    assert code == 0 and out["created"] == 5, err
     code, out, err = run_import(crm, path)
     assert code == 0, err
     assert [(s["sheet"], s["table"], s["created"]) for s in out["sheets"]] == [

@@ -190,7 +190,8 @@ def _check_sheets(sheets: list[Sheet], opts: ImportOptions, path: Path) -> None:
         if s.kind == "customers":
             _check_header(s.located.header, path)
         elif s.kind == "deals":
-            _deal_options(opts)
+            if all(x.kind == "deals" for x in sheets):  # beside a customer sheet, they are that sheet's
+                _deal_options(opts)
             check_header(s.located, path)
 
 
