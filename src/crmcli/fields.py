@@ -61,7 +61,8 @@ CUSTOMER: tuple[Field, ...] = (
     Field(
         "name", "客户名称", "Name", "text",
         ("Customer_Name", "客户名称(单位/个人)", "客户公司全称", "公司名称", "企业名称", "单位名称", "客户全称", "客户",
-         "Company", "CompanyName", "Company Name", "Customer", "Account", "Account Name", "Account_Name", "Organization"),
+         "Company", "CompanyName", "Company Name", "Customer", "Account", "Account Name", "Account_Name", "Organization",
+         "店铺名称", "店名", "门店名称", "商户名称", "商家名称", "客户单位"),
     ),  # fmt: skip
     Field("contact", "联系人", "Contact", "text", ("Contact_Person", "联系人姓名", "主要联系人", "ContactName", "对接人")),
     Field("title", "联系人职位", "Title", "text", ("Contact_Job", "职位", "职务", "JobTitle", "Position"), repeats=True),
@@ -82,7 +83,7 @@ CUSTOMER: tuple[Field, ...] = (
     Field("level", "客户等级", "Level", "enum", ("等级", "客户级别", "Grade"), enum="level"),
     Field(
         "stage", "当前销售阶段", "Stage", "enum",
-        ("销售阶段", "客户销售阶段", "当前阶段", "阶段", "客户类型", "合作状态", "Status", "客户状态"), enum="stage",
+        ("销售阶段", "客户销售阶段", "当前阶段", "阶段", "客户类型", "合作状态", "Status", "客户状态", "Lead Status", "Lead Stage"), enum="stage",
     ),  # fmt: skip
     Field(
         "owner", "负责人", "Owner", "text",
@@ -101,7 +102,8 @@ CUSTOMER: tuple[Field, ...] = (
     Field("lost_reason", "流失原因", "Lost reason", "prose", ("LostReason",), exported=False),
     Field(
         "created_at", "创建日期", "Created", "date",
-        ("首次接触时间", "首次接触日期", "First_Date", "创建时间", "首次合作时间", "CreatedAt"),
+        ("首次接触时间", "首次接触日期", "First_Date", "创建时间", "首次合作时间", "CreatedAt", "录入日期", "录入时间", "登记日期",
+         "添加时间", "Created Date", "Create Date", "Created Time"),
     ),  # fmt: skip
     Field(
         "last_follow_at", "最后跟进日期", "Last follow-up", "date",

@@ -35,7 +35,7 @@ DUE_TABLE_KEYS = (
 )  # fmt: skip
 
 # Options of add and edit, as annotated types.
-Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (required for add).", show_default=False, metavar="PHONE")]
+Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (required for add unless --no-phone).", show_default=False, metavar="PHONE")]
 Contact = Annotated[str | None, typer.Option("--contact", help="Contact person (联系人).", show_default=False, metavar="NAME")]
 Title = Annotated[str | None, typer.Option("--title", help="Contact's job title (联系人职位).", show_default=False, metavar="TITLE")]
 Email = Annotated[str | None, typer.Option("--email", help="E-mail address.", show_default=False, metavar="EMAIL")]
@@ -85,20 +85,24 @@ def add(
     amount: Amount = None,
     expected_close: Close = None,
     set_: Set = None,
+    no_phone: Annotated[bool, typer.Option("--no-phone", help="A customer without a phone: its name alone identifies it.")] = False,
 ) -> None:
     """Add a customer (prints its code).
 
-    Name and phone are required; on a terminal you are asked for what is missing.
+    Name and phone are required (or --no-phone); on a terminal you are asked for what is missing.
 
     Example: crm add "ABC科技有限公司" --phone 13812345678 --contact 张伟 --level key
     """
     from crmcli.services import custom_fields
     st = state(ctx)
-    if name is None or phone is None:
+    if no_phone and phone is not None:
+        raise UsageError("--no-phone and --phone: give one of them")
+    if name is None or (phone is None and not no_phone):
         if not interactive():
-            raise UsageError("missing " + ("NAME" if name is None else "--phone"))
+            raise UsageError("missing " + ("NAME" if name is None else "--phone (or --no-phone)"))
         name = name or typer.prompt("客户名称 / Name")
-        phone = phone or typer.prompt("联系电话 / Phone")
+        if not no_phone:
+            phone = phone or typer.prompt("联系电话 / Phone")
     from crmcli.services import customers
 
     raw = _raw(
@@ -109,7 +113,7 @@ def add(
     values = customers.build_fields(raw, today=st.today)
     with st.write() as conn:
         custom = _custom_values(conn, set_, st.today)
-        row = customers.add(conn, values, user=st.settings.user, today=st.today)
+        row = customers.add(conn, values, user=st.settings.user, today=st.today, no_phone=no_phone)
         if custom:
             custom_fields.set_values(conn, row["id"], custom)
     if stdout_is_terminal():

@@ -31,9 +31,14 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="With --undo: also when created customers have later records.")] = False,
     reject_sensitive: Annotated[bool, typer.Option("--reject-sensitive", help="Reject rows holding what looks like an ID or bank card number (flagged otherwise).")] = False,
     keep_unknown: Annotated[bool, typer.Option("--keep-unknown", help="Make each unknown column a text custom field (key from its header) and import it.")] = False,
-    table: Annotated[str | None, typer.Option("--table", help="customers|deals: what the rows are (default: the header row says).", show_default=False, metavar="TABLE")] = None,
-    map_value: Annotated[list[str] | None, typer.Option("--map-value", help="FIELD:VALUE=KEY, e.g. stage:Engaging=intent (repeatable; opportunity tables).", show_default=False, metavar="FIELD:VALUE=KEY")] = None,
-    date_order: Annotated[str | None, typer.Option("--date-order", help="ymd|dmy|mdy: how numeric dates are written (opportunity tables).", show_default=False, metavar="ORDER")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="customers|deals|followups|tickets: what the rows are (default: each sheet's header row says).", show_default=False, metavar="TABLE")] = None,
+    map_value: Annotated[list[str] | None, typer.Option("--map-value", help="FIELD:VALUE=KEY, e.g. stage:Engaging=intent, level:VIP=key (repeatable).", show_default=False, metavar="FIELD:VALUE=KEY")] = None,
+    date_order: Annotated[str | None, typer.Option("--date-order", help="ymd|dmy|mdy: how numeric dates are written (3/11/2017).", show_default=False, metavar="ORDER")] = None,
+    no_header: Annotated[bool, typer.Option("--no-header", help="The sheet has no header row: name columns by letter (--map A=name --map B=phone).")] = False,
+    match: Annotated[str | None, typer.Option("--match", help="email: an e-mail equal after case-folding also identifies a customer.", show_default=False, metavar="KEY")] = None,
+    save_profile: Annotated[str | None, typer.Option("--save-profile", help="Save this run's --map, --map-value, --date-order and --no-header as NAME.", show_default=False, metavar="NAME")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Apply the mapping profile NAME (see --profiles).", show_default=False, metavar="NAME")] = None,
+    profiles: Annotated[bool, typer.Option("--profiles", help="List the saved mapping profiles.")] = False,
 ) -> None:
     """Import customers and follow-ups, or opportunities, from Excel or CSV (one batch, undoable).
 
@@ -52,6 +57,11 @@ def import_(
             raise UsageError("--undo BATCH takes no FILE")
         _undo(st, undo, force, fmt)
         return
+    if profiles:
+        if file is not None:
+            raise UsageError("--profiles takes no FILE")
+        _list_profiles(fmt)
+        return
     if file is None:
         raise UsageError("missing FILE (or --undo BATCH)")
     if force:
@@ -64,14 +74,23 @@ def import_(
     if table is not None:
         table = table.strip().lower()
         if table not in TABLES:
-            raise UsageError(f"--table {table}: choose one of {', '.join(TABLES)} (followups, products and tickets: not yet)")
+            raise UsageError(f"--table {table}: choose one of {', '.join(TABLES)}")
     if date_order is not None:
         date_order = date_order.strip().lower()
         if date_order not in normalize.DATE_ORDERS:
             raise UsageError(f"--date-order {date_order}: choose one of {', '.join(normalize.DATE_ORDERS)}")
     value_maps = parse_value_maps(map_value or [])
+    if match is not None and match.strip().lower() != "email":
+        raise UsageError(f"--match {match}: only email")
+    from crmcli import settings
+    from crmcli.services.importer import profiles as saved
+
+    profiles_file = saved.path_beside(settings.config_path())
+    stored = saved.load(profiles_file)
+    if profile is not None and profile not in stored:
+        raise CrmError(f"--profile {profile}: no such mapping profile" + (f"; saved: {', '.join(sorted(stored))}" if stored else " (none saved yet)"))
     custom: list[Any] = []
-    if st.settings.db.exists():  # its custom fields are read by their key or label (a new database has none)
+    if st.settings.db.exists() and (not dry_run or _current(st)):  # its custom fields are read by their key or label
         from crmcli.services import custom_fields
 
         with st.store.read() as reader:
@@ -98,10 +117,24 @@ def import_(
         value_maps=value_maps,
         date_order=date_order,
         probability=st.settings.probability,
+        no_header=no_header,
+        match_email=match is not None,
+        profiles=stored,
     )
-    with _Progress() as progress:
+    if profile is not None:
+        opts = saved.apply(opts, profile, stored[profile], custom_headers=importer.custom_headers(custom))
+    with _Progress() as progress, _engine(st, dry_run) as engine:
         # the database is opened while the file is read (in a thread)
-        result = importer.import_file(lambda: st.store.engine, file, opts, progress)
+        result = importer.import_file(engine, file, opts, progress)
+    if save_profile is not None and result.status != 1:
+        saved.save(profiles_file, save_profile, {
+            "map": list(map_ or ()), "map_value": list(map_value or ()), "date_order": date_order, "no_header": no_header,
+            "header": result.header_cells, "table": table,
+        })  # fmt: skip
+        result.notes.append(f"mapping profile '{save_profile}' saved in {profiles_file}")
+    if result.profile is not None:
+        how = "the file's header row matches it" if result.profile_auto else "--profile"
+        result.notes.insert(0, f"mapping profile '{result.profile}' applied ({how})")
     _print_result(result, fmt, st.settings.lang)
     if result.rejects_error:
         sys.stderr.write(f"warning: the import landed (batch {result.batch}) but its rejects file did not: {result.rejects_error}\n")
@@ -116,6 +149,78 @@ def import_(
         raise CrmError(msg)
     if status:
         raise PartialImport(f"{result.rejected} row(s) rejected")
+
+
+def _list_profiles(fmt: str) -> None:
+    """``import --profiles``: the saved mapping profiles."""
+    from crmcli import render, settings
+    from crmcli.services.importer import profiles as saved
+
+    stored = saved.load(saved.path_beside(settings.config_path()))
+    rows: list[dict[str, Any]] = [
+        {"profile": name, "map": list(p.get("map") or ()), "map_value": list(p.get("map_value") or ()),
+         "date_order": p.get("date_order"), "no_header": bool(p.get("no_header")), "table": p.get("table"), "header": list(p.get("header") or ())}
+        for name, p in sorted(stored.items())
+    ]  # fmt: skip
+    if fmt == "json":
+        render.print_json(rows)
+        return
+    if not rows:
+        sys.stderr.write("no mapping profiles saved (crm import FILE --map ... --save-profile NAME)\n")
+        return
+    import shlex
+
+    for r in rows:
+        words = [*(f"--map {shlex.quote(m)}" for m in r["map"]), *(f"--map-value {shlex.quote(m)}" for m in r["map_value"])]
+        words += [f"--date-order {r['date_order']}"] * bool(r["date_order"]) + ["--no-header"] * r["no_header"]
+        words += [f"--table {r['table']}"] * bool(r["table"])
+        typer.echo(f"{r['profile']}: {' '.join(words) or '(no options)'}")
+        if r["header"]:
+            typer.echo(f"  header: {', '.join(r['header'])}")
+
+
+def _current(st: Any) -> bool:
+    """Is the database at the current schema (reading it migrates nothing)?"""
+    if getattr(st.store, "kind", None) != "sqlite":
+        return True
+    from crmcli.store import HEAD
+    from crmcli.store import sqlite as db
+
+    return bool(db.stored_revision(st.store.path) == HEAD)
+
+
+class _engine:  # noqa: N801 - used as a function
+    """The engine an import writes to. A dry run never creates or migrates a database file
+    (spec §12): it runs on a temporary copy (a new one when there is none), deleted after."""
+
+    def __init__(self, st: Any, dry_run: bool) -> None:
+        self.st, self.dry_run = st, dry_run
+        self.tmp: Any = None
+
+    def __enter__(self) -> Any:
+        st = self.st
+        if not self.dry_run or getattr(st.store, "kind", None) != "sqlite":
+            return lambda: st.store.engine
+        from crmcli.store import sqlite as db
+
+        path = st.store.path
+        if path.exists() and _current(st):
+            return lambda: st.store.engine
+        import shutil
+        import tempfile
+
+        self.tmp = tempfile.TemporaryDirectory(prefix="crm-dry-run-")
+        copy = Path(self.tmp.name) / "crm.db"
+        if path.exists():
+            shutil.copyfile(path, copy)
+        return lambda: db.get_engine(copy, st.settings.busy_timeout)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            from crmcli.store import dispose_all
+
+            dispose_all()
+            self.tmp.cleanup()
 
 
 @app.command(name="imports")
@@ -179,17 +284,26 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         parts.append(f"rejects_file={result.rejects_file or 'none'}")
         if result.table == "deals":
             parts += [f"table=deals stage_changes={result.stage_changes} products={result.products}"]
+        elif result.table != "customers":
+            parts.append(f"table={result.table}")
+        if result.sheets:
+            parts.append("sheets=" + ",".join(f"{s['sheet']}:{s['table']}" for s in result.sheets))
+
         if result.sensitive:
             parts.append(f"sensitive={result.sensitive}")
         if result.tickets:
             parts.append(f"tickets={result.tickets}")
         if result.example_rows:
             parts.append(f"example_rows={result.example_rows}")
+        if result.summary_rows:
+            parts.append(f"summary_rows={result.summary_rows}")
         if result.dry_run:
             parts.append("dry_run=1")
         sys.stdout.write(" ".join(parts) + "\n")
     else:
         _print_panel(result, lang)
+    for note in result.notes:
+        sys.stderr.write(f"note: {note}\n")
     if result.unknown_columns:
         sys.stderr.write("note: unknown columns not imported: " + ", ".join(result.unknown_columns) + "\n")
     if result.unused_columns:
@@ -198,8 +312,8 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stderr.write(f"note: {line}\n")
     if len(result.likely_duplicates) > 5:
         sys.stderr.write(f"note: {len(result.likely_duplicates) - 5} more new customer(s) look like existing ones; crm dupes lists them\n")
-    for u in result.unknown_values:
-        sys.stderr.write(f"note: {u['rows']} row(s) with unknown {u['field']} '{u['value']}': {u['map_value']}\n")
+    for line in unknown_value_lines(result.unknown_values):
+        sys.stderr.write(f"note: {line}\n")
     if result.new_fields and result.batch is not None:
         sys.stderr.write("note: new custom fields from unknown columns: " + ", ".join(result.new_fields) + "\n")
     if result.sensitive:
@@ -208,6 +322,21 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
             f"warning: {result.sensitive} row(s) hold what looks like an ID or bank card number, which "
             f"must not be stored: {'; '.join(result.sensitive_rows[:5])}; remove them, or import with --reject-sensitive\n"
         )
+
+
+def unknown_value_lines(unknown: list[dict[str, Any]]) -> list[str]:
+    """One line per field: its unknown values with their counts, and the --map-value that takes
+    the most frequent (spec §12): ``level: 高级 ×12, 低级 ×3 — rows rejected; --map-value 'level:高级=KEY' (KEY: ...)``."""
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for u in unknown:
+        by_field.setdefault(u["field"], []).append(u)
+    lines = []
+    for fld, values in by_field.items():
+        shown = ", ".join(f"{u['value']} ×{u['rows']}" for u in values[:10])
+        if len(values) > 10:
+            shown += f", ... ({len(values) - 10} more)"
+        lines.append(f"unknown {fld}: {shown} — rows rejected; {values[0]['map_value']}")
+    return lines
 
 
 def _print_panel(result: Any, lang: str) -> None:
@@ -231,9 +360,14 @@ def _print_panel(result: Any, lang: str) -> None:
     }
     if result.example_rows:
         labels["example_rows"] = "示例行 (已跳过)" if zh else "example rows (skipped)"
+    if result.summary_rows:
+        labels["summary_rows"] = "合计/表尾行 (已跳过)" if zh else "totals and footer rows (skipped)"
     for key, label in labels.items():
         t.add_row(label, str(getattr(result, key)))
     out.print(t)
+    for s in result.sheets:
+        counts = ", ".join(f"{k} {s[k]}" for k in ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "tickets") if s[k])
+        out.print(f"  {'工作表' if zh else 'sheet'} {s['sheet']} ({s['table']}): {counts or '-'}", markup=False)
     for rows, title in (
         (result.updated_rows, "更新 (前几条):" if zh else "Updated (first few):"),
         (result.skipped_rows, "跳过的重复行 (前几条):" if zh else "Duplicates skipped (first few):"),

@@ -82,7 +82,7 @@ ALIASES = _aliases()
 # Stage columns in order of preference (spec §9): in each row the first that has a value wins.
 STAGE_RANK: dict[str, int] = {
     "当前销售阶段": 0, "Stage": 0, "销售阶段": 0, "客户销售阶段": 0, "当前阶段": 0, "阶段": 0,
-    "客户类型": 1, "合作状态": 2, "Status": 3, "客户状态": 4,
+    "客户类型": 1, "合作状态": 2, "Status": 3, "Lead Status": 3, "客户状态": 4,
 }  # fmt: skip
 
 # What --map accepts on the right of '=' (besides any header name above, which maps to its field).
@@ -162,6 +162,7 @@ class Column:
     field: str | None  # None: unknown column
     rank: int = 0  # stage columns: preference (lower wins); -1 when given by --map
     mapped: bool = False  # given by --map
+    ignored: bool = False  # not user data (序号, reject_reason): dropped without a word
 
 
 @dataclass
@@ -258,6 +259,7 @@ def match(cells: list[object], mapping: dict[str, str], *, col_offset: int = 0, 
             col.field = None
         elif fld == "ignore":
             col.field = None
+            col.ignored = True
         elif fld == "phone" and fld in seen:
             col.field = "other_phones"
         elif fld != "stage" and fld in seen and fld not in JOINABLE:

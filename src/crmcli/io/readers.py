@@ -69,6 +69,7 @@ class Table:
     has_nul: bool = False  # the text holds NUL characters somewhere
     from_csv: bool = False  # cells are text, and "'=..." neutralisation is undone
     close: Callable[[], None] = field(default=lambda: None)
+    sheets: list[str] = field(default_factory=list)  # a workbook's visible worksheets, in order
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -165,7 +166,16 @@ def _open_workbook(path: Path, kind: str, sheet: str | None, checked: Callable[[
             return iter(())
         return iter(ws.iter_rows())
 
-    return Table(path=path, kind=kind, sheet=chosen, rows=rows(), total_rows=total, col_offset=col_offset, close=wb.close)
+    return Table(path=path, kind=kind, sheet=chosen, rows=rows(), total_rows=total, col_offset=col_offset, close=wb.close,
+                 sheets=_visible_sheets(wb, names))  # fmt: skip
+
+
+def _visible_sheets(wb: Any, names: list[str]) -> list[str]:
+    """The workbook's visible worksheets (hidden sheets of lookup lists are not the user's data)."""
+    try:
+        return [str(m.name) for m in wb.sheets_metadata if str(m.visible).endswith("Visible") and "WorkSheet" in str(m.typ)]
+    except Exception:  # noqa: BLE001 - metadata is a nicety: then every sheet
+        return list(names)
 
 
 def _default_sheet(wb: Any, names: list[str]) -> str:
@@ -396,9 +406,13 @@ def peek(table: Table, n: int = HEADER_SCAN) -> list[Row]:
     return head
 
 
-def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] | None = None) -> Located:
+def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] | None = None, *, no_header: bool = False) -> Located:
     """Find the header among the first rows: the row with the most known column names
-    (``known``: another kind of row's header table, ``columns.build_table``)."""
+    (``known``: another kind of row's header table, ``columns.build_table``).
+
+    ``no_header`` (spec §12): the sheet has none; its columns are named by letter (A, B, ...,
+    as Excel shows them) for ``--map A=name``, and every row is data.
+    """
     head: list[Row] = []
     for row in table.rows:
         head.append(row)
@@ -408,6 +422,15 @@ def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] |
         if head:
             raise ReadError(f"{table.path.name}: no data: the first {len(head)} rows are empty")
         raise ReadError(f"{table.path.name} has no rows" + (f" (sheet '{table.sheet}')" if table.sheet else ""))
+    if no_header:
+        width = max((i + 1 for row in head for i, c in enumerate(row) if _nonblank(c)), default=0)
+        letters: list[object] = [columns.column_letter(i + table.col_offset) for i in range(width)]
+        header = columns.match(letters, mapping, col_offset=table.col_offset, known=known)
+        header.unknown = []  # a letter is no column name: the columns not mapped are reported as headerless
+        for col in header.columns:
+            if col.field is None:
+                col.header = f"column {col.header}"
+        return Located(table=table, header=header, header_row_number=0, data=zip(itertools.count(1), itertools.chain(head, table.rows)))
     best, best_score = -1, 0
     for i, row in enumerate(head):
         s = columns.score(row, mapping, known)
@@ -417,7 +440,7 @@ def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] |
     if best < 0 or (best_score < 2 and nonblank_cols > 1):
         raise ReadError(
             f"{table.path.name}: no header row found in the first {len(head)} rows; expected column names such as "
-            "客户名称, 联系电话 (or Customer_Name, Phone); name other columns with --map 'HEADER=field'"
+            f"客户名称, 联系电话 (or Customer_Name, Phone). {_first_row(head, table.col_offset)}"
         )
     header = columns.match(head[best], mapping, col_offset=table.col_offset, known=known)
     header.row_index = best
@@ -426,6 +449,26 @@ def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] |
     # (row number, cells), numbered in C: no Python frame per row on a 100k-row sheet
     data = zip(itertools.count(best + 2), itertools.chain(rest, table.rows))
     return Located(table=table, header=header, header_row_number=best + 1, data=data)
+
+
+def _first_row(head: list[Row], col_offset: int) -> str:
+    """The first row's cells by column letter, and the --map that would name them (spec §12)."""
+    row = next(r for r in head if any(_nonblank(c) for c in r))
+    cells = [(columns.column_letter(i + col_offset), _shown_cell(c)) for i, c in enumerate(row) if _nonblank(c)]
+    shown = ", ".join(f"{letter}={text!r}" for letter, text in cells[:12]) + (", ..." if len(cells) > 12 else "")
+    a = cells[0][0]
+    b = cells[1][0] if len(cells) > 1 else "B"
+    return (
+        f"Its first row: {shown}. If that row is a header, name its columns with --map 'HEADER=field'; if the sheet has "
+        f"no header row, name the columns by letter: --no-header --map {a}=name --map {b}=phone"
+    )
+
+
+def _shown_cell(cell: Cell) -> str:
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    text = " ".join(str(cell).split())
+    return text if len(text) <= 24 else text[:24] + "..."
 
 
 def _nonblank(cell: Cell) -> bool:

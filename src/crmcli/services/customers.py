@@ -129,7 +129,7 @@ def build_fields(raw: dict[str, Any], *, today: dt.date) -> CustomerFields:
 
 
 def find_duplicate(conn: Connection, name_key: str, phone_key: str, exclude_id: int | None = None) -> dict[str, Any] | None:
-    q = select(C.c.id, C.c.code, C.c.name, C.c.merged_into).where(C.c.name_key == name_key, C.c.phone_key == phone_key)
+    q = select(C.c.id, C.c.code, C.c.name, C.c.merged_into, C.c.phone_key).where(C.c.name_key == name_key, C.c.phone_key == phone_key)
     if exclude_id is not None:
         q = q.where(C.c.id != exclude_id)
     row = conn.execute(q).first()
@@ -150,22 +150,36 @@ def tags_of(conn: Connection, customer_id: int) -> list[str]:
 # --------------------------------------------------------------------------- writes
 
 
-def add(conn: Connection, fields: CustomerFields, *, user: str, today: dt.date, created: dt.date | None = None) -> dict[str, Any]:
-    """Create a customer; a duplicate (same normalised name + phone) or a taken code is an error."""
+def add(
+    conn: Connection, fields: CustomerFields, *, user: str, today: dt.date, created: dt.date | None = None, no_phone: bool = False
+) -> dict[str, Any]:
+    """Create a customer; a duplicate (same normalised name + phone) or a taken code is an error.
+
+    ``no_phone``: a customer without a phone (spec §3), identified by its normalised name alone.
+    """
     values = dict(fields.values)
     if not values.get("name"):
         raise UsageError("missing NAME")
-    if not values.get("phone"):
-        raise UsageError("missing --phone")
+    if no_phone:
+        if values.get("phone"):
+            raise UsageError("--no-phone and --phone: give one of them")
+        values["phone"] = None
+    elif not values.get("phone"):
+        raise UsageError("missing --phone (or --no-phone for a customer without one)")
     name_key = normalize.name_key(values["name"])
-    phone_key = normalize.phone_key(values["phone"])
+    phone_key = normalize.phone_key(values["phone"]) if values["phone"] else ""
     dup = find_duplicate(conn, name_key, phone_key)
+    if dup is None and phone_key:  # a customer of that name without a phone is this one (spec §3)
+        dup = find_duplicate(conn, name_key, "")
     if dup:
         into = ""
         if dup["merged_into"] is not None:  # its code and phone now name the customer it went into
             target = conn.execute(select(C.c.code).where(C.c.id == dup["merged_into"])).scalar()
             into = f", merged into {target}"
-        raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} (same name and phone{into}); nothing written")
+        same = "same name and phone" if phone_key else "same name, no phone"
+        if phone_key and not dup.get("phone_key"):
+            same = f"same name; it has no phone: crm edit {dup['code']} --phone {values['phone']}"
+        raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} ({same}{into}); nothing written")
     created = created or today
     code = values.pop("code", None)
     if code:
@@ -205,7 +219,7 @@ def edit(
     if "name" in values or "phone" in values:
         name = values.get("name", current["name"])
         phone = values.get("phone", current["phone"])
-        name_key, phone_key = normalize.name_key(name), normalize.phone_key(phone)
+        name_key, phone_key = normalize.name_key(name), (normalize.phone_key(phone) if phone else "")
         dup = find_duplicate(conn, name_key, phone_key, exclude_id=cid)
         if dup:
             raise Duplicate(f"another customer has that name and phone: {dup['code']} {dup['name']}; nothing written")

@@ -57,6 +57,7 @@ from crmcli.services.importer.cells import CUSTOM
 from crmcli.services.importer.options import ON_DUPLICATE, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _header_cells, _Rejects, check_rejects_target, default_rejects_path
 from crmcli.services.importer.run import _Redo, _Run
+from crmcli.services.importer.sheets import Opener, Sheet, custom_headers, open_sheet
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -77,58 +78,9 @@ class _Rollback(Exception):
     """Raised inside the transaction to roll it back on purpose (dry run, --strict)."""
 
 
-class _Opener:
-    """Opens the file and finds its header in a thread, while the caller opens the database.
-
-    Calamine parses the whole sheet when it is opened (1.4 s for 100k rows) and releases the GIL
-    meanwhile, so importing SQLAlchemy and migrating a new database cost nothing extra.
-    """
-
-    def __init__(self, path: Path, opts: ImportOptions) -> None:
-        import threading
-
-        self.path, self.opts = path, opts
-        self.kind = "customers"  # or "deals": an opportunity table (spec §13)
-        self.table: readers.Table | None = None
-        self.located: readers.Located | None = None
-        self.error: BaseException | None = None
-        # set once the file passed its pre-flight (or failed): opening the database then, not
-        # before, leaves the GIL to the pre-flight's regex, and overlaps calamine instead
-        self.checked = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="crm-import-reader", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.table = readers.open_table(self.path, self.opts.sheet, checked=self.checked.set)
-            from crmcli.services.importer import deal_rows
-
-            table = self.opts.table
-            if table == "deals" or (table is None and deal_rows.is_opportunity_table(readers.peek(self.table))):
-                self.kind = "deals"
-                self.located = readers.locate_header(self.table, deal_rows.parse_map(self.opts.map_specs), known=deal_rows.HEADERS)
-            else:
-                self.located = readers.locate_header(self.table, {**custom_headers(self.opts.custom), **self.opts.mapping})
-        except BaseException as exc:  # handed to the caller by result()
-            self.error = exc
-        finally:
-            self.checked.set()
-
-    def result(self) -> tuple[readers.Table, readers.Located]:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        assert self.table is not None and self.located is not None
-        return self.table, self.located
-
-    def close(self) -> None:
-        self.thread.join()
-        if self.table is not None:
-            self.table.close()
-
-
 def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportOptions, progress: Progress | None = None) -> ImportResult:
-    """Import ``path`` in one transaction (rolled back for --dry-run and a failed --strict).
+    """Import ``path`` in one transaction (rolled back for --dry-run and a failed --strict): every
+    sheet recognised (``sheets``), customers first, in one batch.
 
     ``engine`` may be a function that opens the database: it is then called while the file is
     being read.
@@ -137,77 +89,72 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
 
     if opts.on_duplicate not in ON_DUPLICATE:
         raise UsageError(f"--on-duplicate {opts.on_duplicate}: choose one of {', '.join(ON_DUPLICATE)}")
-    opener = _Opener(path, opts)
+    opener = Opener(path, opts)
     # The cyclic GC would walk the ever larger heap of an import again and again (10% of the
     # time at 100k rows) for nothing: what an import allocates is freed by reference counting.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    rejects_files: list[_Rejects] = []
     try:
         if not hasattr(engine, "connect"):
             opener.checked.wait()
             engine = engine()  # type: ignore[operator]
-        table, located = opener.result()
-        if opener.kind == "deals":  # an opportunity table (spec §13): its own import
-            from crmcli.services.importer.deals import import_deals
-
-            _deal_options(opts)
-            return import_deals(engine, path, opts, located, progress)  # type: ignore[arg-type]
-        if opts.value_maps or opts.date_order:
-            # the customer import reads enum values and dates its own way for now (spec §12, issue 16)
-            raise UsageError("--map-value and --date-order are read by opportunity tables (--table deals) for now; nothing was imported")
-        header = located.header
-        _check_header(header, opts.mapping, path)
-        result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding)
-        result.header_row = located.header_row_number
-        target = opts.rejects or default_rejects_path(path)
-        check_rejects_target(target, path, getattr(getattr(engine, "url", None), "database", None))
-        rejects = _Rejects(target, _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason", from_csv=table.from_csv)
-        set_aside: set[int] = set()
+        auto = opts.profile is None
+        sheets, notes, opts = opener.result()
+        _check_sheets(sheets, opts, path)
+        db_file = getattr(getattr(engine, "url", None), "database", None)
+        results: list[ImportResult] = []
+        result = ImportResult(file=str(path))
         try:
             with db.write_connection(engine) as conn:  # type: ignore[arg-type]
+                now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
                 batch_id = conn.exec_driver_sql(
                     "INSERT INTO import_batch (file, started_at, created, updated, skipped, rejected, follow_ups) VALUES (?, ?, 0, 0, 0, 0, 0)",
-                    (str(path.resolve()), dt.datetime.now().astimezone().isoformat(timespec="seconds")),
+                    (str(path.resolve()), now),
                 ).lastrowid
                 assert batch_id is not None
                 # the import is one change set of the change log (spec §18); its rows are logged by the batch
                 conn.exec_driver_sql(
                     "INSERT INTO change_set (at, user, command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
-                    (dt.datetime.now().astimezone().isoformat(timespec="seconds"), opts.user, opts.command, batch_id),
+                    (now, opts.user, opts.command, batch_id),
                 )
-                # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
-                conn.exec_driver_sql("PRAGMA cache_size=-65536")
-                kept: dict[str, Any] = {}  # --keep-unknown: header -> the custom field made of it
-                while True:
-                    if opts.keep_unknown:
-                        opts = _keep_unknown(conn, located.header, opts, kept, batch_id)
-                        result.new_fields = [f"{f.zh} ({f.key})" for f in kept.values()]
-                    savepoint = conn.begin_nested()
-                    run = _Run(conn, located, opts, batch_id, result, rejects, progress, set_aside)
-                    try:
-                        run.execute()
-                    except _Redo as redo:
-                        savepoint.rollback()
-                        set_aside |= redo.failing
-                        opener.close()
-                        opener = _Opener(path, opts)
-                        table, located = opener.result()
-                        result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding)
-                        result.header_row = located.header_row_number
-                        rejects.discard()
-                        continue
-                    savepoint.commit()
-                    break
-                conn.exec_driver_sql("PRAGMA cache_size=-2000")
-                _columns_report(result, located.header, set_aside | run.failing)
-                if 1 < run.first_new_id < run.next_id:  # new customers beside existing ones: likely duplicates?
-                    result.likely_duplicates = _likely_duplicates(conn, range(run.first_new_id, run.next_id))
-                if result.data_rows == 0:
-                    raise CrmError(f"{path.name}: no data rows below the header (row {result.header_row})")
+                for i, sheet in enumerate(sheets):
+                    target = _rejects_target(path, opts, sheet, first=i == 0)
+                    check_rejects_target(target, path, db_file)
+                    rejects = _Rejects(target, _header_cells(sheet.located), "拒绝原因" if opts.lang == "zh" else "reject_reason",
+                                       from_csv=sheet.table.from_csv)  # fmt: skip
+                    rejects_files.append(rejects)
+                    res = _new_result(path, opts, sheet)
+                    if sheet.kind == "customers":
+                        res, opts = _customer_sheet(conn, path, sheet, opts, int(batch_id), res, rejects, progress)
+                    elif sheet.kind == "deals":
+                        from crmcli.services.importer.deals import run_deals
+
+                        run_deals(conn, sheet.located, opts, int(batch_id), res, rejects, progress)
+                    else:
+                        from crmcli.services.importer.keyed import KeyedRun
+
+                        KeyedRun(conn, sheet.located, opts, int(batch_id), res, rejects, progress).execute()
+                    if res.data_rows == 0:
+                        why = f"no data rows below the header (row {res.header_row})"
+                        if res.example_rows or res.summary_rows:
+                            why += f"; skipped {res.example_rows} example and {res.summary_rows} totals/footer row(s)"
+                        if len(sheets) == 1:
+                            raise CrmError(f"{path.name}: {why}")
+                        notes.append(f"sheet '{sheet.name}': {why}")
+                    results.append(res)
+                result = _merged(results, path, opts)
+                result.notes = [*notes, *result.notes]
+                result.profile, result.profile_auto = opts.profile, auto and opts.profile is not None
+                if sheets[0].located.header_row_number:
+                    from crmcli.services.importer.profiles import header_key
+
+                    result.header_cells = header_key([c.header if not c.header.startswith("column ") else "" for c in sheets[0].located.header.columns])
                 if opts.strict and result.rejected:
                     result.strict_failed = True
                     raise _Rollback
-                rejects.sync()  # before COMMIT: a disk too full for the rejects file fails the import
+                for rejects in rejects_files:
+                    rejects.sync()  # before COMMIT: a disk too full for the rejects file fails the import
                 if result.status == 1 or opts.dry_run:
                     raise _Rollback
                 conn.exec_driver_sql(
@@ -218,18 +165,140 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         except _Rollback:
             result.batch = None
         except BaseException:
-            rejects.discard()
+            for rejects in rejects_files:
+                rejects.discard()
             raise
-        try:
-            result.rejects_file = rejects.finish()
-        except CrmError as exc:  # after the commit: the batch stands, and the summary must say so
-            rejects.discard()
-            result.rejects_error = str(exc)
+        _finish_rejects(result, results, rejects_files)
         return result
     finally:
         if gc_was_enabled:
             gc.enable()
         opener.close()
+
+
+def _check_sheets(sheets: list[Sheet], opts: ImportOptions, path: Path) -> None:
+    """What each sheet needs before anything is written: --map names a column some sheet has; a
+    customer sheet has a name column; an opportunity table a customer column."""
+    from crmcli.services.importer.deals import check_header
+
+    if opts.mapping:
+        present = {columns.norm_header(c.header) for s in sheets if s.kind != "deals" for c in s.located.header.columns}
+        missing = [k for k in opts.mapping if k not in present]
+        if missing:
+            raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
+    for s in sheets:
+        if s.kind == "customers":
+            _check_header(s.located.header, path)
+        elif s.kind == "deals":
+            if all(x.kind == "deals" for x in sheets):  # beside a customer sheet, they are that sheet's
+                _deal_options(opts)
+            check_header(s.located, path)
+
+
+def _new_result(path: Path, opts: ImportOptions, sheet: Sheet) -> ImportResult:
+    result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=sheet.table.sheet, encoding=sheet.table.encoding, table=sheet.kind)
+    result.header_row = sheet.located.header_row_number
+    return result
+
+
+def _rejects_target(path: Path, opts: ImportOptions, sheet: Sheet, *, first: bool) -> Path:
+    """The first sheet's rejects go to --rejects (or <input>.rejects.csv); another sheet's, whose
+    columns differ, beside it with the sheet's name (<input>.<sheet>.rejects.csv)."""
+    base = opts.rejects or default_rejects_path(path)
+    if first:
+        return base
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in (sheet.name or "sheet"))
+    return base.with_name(f"{path.name}.{safe}.rejects.csv") if opts.rejects is None else base.with_name(f"{base.stem}.{safe}{base.suffix}")
+
+
+def _customer_sheet(
+    conn: Any, path: Path, sheet: Sheet, opts: ImportOptions, batch_id: int, result: ImportResult, rejects: _Rejects,
+    progress: Progress | None,
+) -> tuple[ImportResult, ImportOptions]:  # fmt: skip
+    """A customer sheet: done again with a stage column set aside when one that fails the half rule was used."""
+    located = sheet.located
+    _phone_note(result, located.header)
+    set_aside: set[int] = set()
+    # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
+    conn.exec_driver_sql("PRAGMA cache_size=-65536")
+    kept: dict[str, Any] = {}  # --keep-unknown: header -> the custom field made of it
+    while True:
+        if opts.keep_unknown:
+            opts = _keep_unknown(conn, located.header, opts, kept, batch_id)
+            result.new_fields = [f"{f.zh} ({f.key})" for f in kept.values()]
+        savepoint = conn.begin_nested()
+        run = _Run(conn, located, opts, batch_id, result, rejects, progress, set_aside)
+        try:
+            run.execute()
+        except _Redo as redo:
+            savepoint.rollback()
+            set_aside |= redo.failing
+            sheet.table.close()
+            again = open_sheet(path, opts, sheet.name if sheet.table.kind != "csv" else None, primary=sheet.primary)
+            sheet.table, sheet.located = again.table, again.located
+            located = again.located
+            result = _new_result(path, opts, sheet)
+            _phone_note(result, located.header)
+            rejects.discard()
+            continue
+        savepoint.commit()
+        break
+    conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    _columns_report(result, located.header, set_aside | run.failing)
+    if 1 < run.first_new_id < run.next_id:  # new customers beside existing ones: likely duplicates?
+        result.likely_duplicates = _likely_duplicates(conn, range(run.first_new_id, run.next_id))
+    return result, opts
+
+
+_SUMMED = ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "stage_changes", "tickets", "blank_rows",
+           "example_rows", "summary_rows", "data_rows", "sensitive", "products")  # fmt: skip
+_SHEET_KEYS = ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "tickets", "example_rows", "summary_rows")
+
+
+def _merged(results: list[ImportResult], path: Path, opts: ImportOptions) -> ImportResult:
+    """One result for a workbook of several sheets: counts summed, lists named by their sheet, and
+    each sheet's own counts under ``sheets``."""
+    if len(results) == 1:
+        return results[0]
+    first = results[0]
+    out = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=first.sheet, encoding=first.encoding, table=first.table)
+    out.header_row = first.header_row
+    for r in results:
+        for key in _SUMMED:
+            setattr(out, key, getattr(out, key) + getattr(r, key))
+        tag = "" if r is first else f"sheet '{r.sheet}': "
+        out.reasons += [tag + x for x in r.reasons]
+        out.updated_rows += [tag + x for x in r.updated_rows]
+        out.skipped_rows += [tag + x for x in r.skipped_rows]
+        out.sensitive_rows += [tag + x for x in r.sensitive_rows]
+        where = "" if r is first else f" (sheet '{r.sheet}')"
+        out.unknown_columns += [x + where for x in r.unknown_columns]
+        out.unused_columns += [x + where for x in r.unused_columns]
+        out.notes += [tag + x for x in r.notes]
+        out.likely_duplicates += r.likely_duplicates
+        out.new_fields += r.new_fields
+        out.stage_columns += r.stage_columns
+        out.unknown_values += r.unknown_values
+        out.sheets.append({"sheet": r.sheet, "table": r.table, **{k: getattr(r, k) for k in _SHEET_KEYS}})
+    return out
+
+
+def _finish_rejects(result: ImportResult, results: list[ImportResult], rejects_files: list[_Rejects]) -> None:
+    """Put each sheet's rejects file in place (after the commit: the batch stands, and the summary must say so)."""
+    for i, rejects in enumerate(rejects_files):
+        if i >= len(results):  # a sheet that failed before its result
+            rejects.discard()
+            continue
+        res = results[i]
+        try:
+            res.rejects_file = rejects.finish()
+        except CrmError as exc:
+            rejects.discard()
+            result.rejects_error = str(exc)
+        if i < len(result.sheets):
+            result.sheets[i]["rejects_file"] = res.rejects_file
+    if len(results) > 1:
+        result.rejects_file = next((r.rejects_file for r in results if r.rejects_file), None)
 
 
 def _likely_duplicates(conn: Any, new_ids: range) -> list[str]:
@@ -244,15 +313,6 @@ def _deal_options(opts: ImportOptions) -> None:
     given = [flag for flag, on in (("--keep-unknown", opts.keep_unknown), ("--source", opts.source), ("--reject-sensitive", opts.reject_sensitive)) if on]
     if given:
         raise UsageError(f"{', '.join(given)}: {'goes' if len(given) == 1 else 'go'} with a customer table, not an opportunity table")
-
-
-def custom_headers(custom: Any) -> dict[str, str]:
-    """Normalised header -> import field, for the custom fields: each is read by its key or label."""
-    out: dict[str, str] = {}
-    for f in custom:
-        out.setdefault(columns.norm_header(f.zh), CUSTOM + f.key)
-        out.setdefault(columns.norm_header(f.key), CUSTOM + f.key)
-    return out
 
 
 def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: dict[str, Any], batch_id: int) -> ImportOptions:
@@ -280,17 +340,19 @@ def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: 
     return dataclasses.replace(opts, custom=(*opts.custom, *new)) if new else opts
 
 
-def _check_header(header: columns.Header, mapping: dict[str, str], path: Path) -> None:
-    present = {columns.norm_header(c.header) for c in header.columns}
-    missing = [k for k in mapping if k not in present]
-    if missing:
-        raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
+def _check_header(header: columns.Header, path: Path) -> None:
     if not any(header.first(f) for f in ("name", "person", "first_name", "last_name")):
         found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
         raise readers.ReadError(
             f"{path.name}: no 客户名称 (name) column in the header row; columns found: {_shorten(found)}. "
             "Name the column with --map 'HEADER=name'"
         )
+
+
+def _phone_note(result: ImportResult, header: columns.Header) -> None:
+    """A sheet without a phone column imports (spec §3): its customers are known by name alone."""
+    if header.first("phone") is None and header.first("other_phones") is None:
+        result.notes.append("the sheet has no phone column: its customers are identified by their names alone")
 
 
 def _shorten(text: str, limit: int = 300) -> str:
@@ -302,5 +364,7 @@ def _columns_report(result: ImportResult, header: columns.Header, set_aside: set
     unused = list(header.unused)
     for col in header.columns:
         if col.index in set_aside:
-            unused.append(f"{col.header} (not a stage column: fewer than half of its values are stages)")
+            unused.append(
+                f"{col.header} (not a stage column: fewer than half of its values are stages; --map '{col.header}=stage' reads it as one)"
+            )
     result.unused_columns = unused

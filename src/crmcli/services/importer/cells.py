@@ -59,11 +59,25 @@ def custom_converter(field: Any, today: dt.date) -> tuple[dict[Any, Any] | None,
     return ({"": None} if field.kind != "prose" else None), conv
 
 
-def converter(fld: str, today: dt.date) -> tuple[dict[Any, Any] | None, Converter]:
+class UnknownValue(ParseError):
+    """A value of an enum column nobody knows: the row is rejected, and the summary counts the
+    value and names the ``--map-value`` that would take it (spec §12)."""
+
+    def __init__(self, field: str, value: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.value = field, value
+
+
+def converter(
+    fld: str, today: dt.date, value_maps: dict[str, dict[str, str]] | None = None, date_order: str | None = None
+) -> tuple[dict[Any, Any] | None, Converter]:
     """The converter of an import field, and the memo it fills (None: not memoised).
 
     Low-cardinality fields (dates, enums, industry, owner...) are memoised per cell value.
+    ``value_maps`` (``--map-value``: vocabulary -> folded value -> key) and ``date_order``
+    (``--date-order``) say how this file writes enum values and numeric dates.
     """
+    maps = value_maps or {}
     if fld in fieldsets.CLEAN:
         return None, _clean_cell
     if fld in fieldsets.PROSE:
@@ -81,11 +95,12 @@ def converter(fld: str, today: dt.date) -> tuple[dict[Any, Any] | None, Converte
     if fld in fieldsets.CLEAN_MEMO:
         conv = _clean_cell
     elif fld == "follow_feedback":
-        conv = _feedback_conv
+        conv = _feedback_conv(maps.get("feedback", {}))
     elif fld in ("level", "follow_method"):
-        conv = _enum_conv("level" if fld == "level" else "method")
+        vocabulary = "level" if fld == "level" else "method"
+        conv = _enum_conv(vocabulary, maps.get(vocabulary, {}))
     elif fld in fieldsets.DATES:
-        conv = _date_conv(today)
+        conv = _date_conv(today, date_order)
     else:  # pragma: no cover
         raise AssertionError(fld)
     return memo, conv
@@ -236,16 +251,22 @@ def _shown(message: str) -> str:
 # --------------------------------------------------------------------------- typed cells
 
 
-def _feedback_conv(v: Any) -> tuple[str | None, str | None] | None:
-    if v == "" or v is None:
-        return None
-    if type(v) is str and len(v) > MAX_CELL:
-        raise _too_long(v)
-    text = normalize.keep_text(v)
-    if text is None:
-        return None
-    key = vocab.lookup("feedback", text)
-    return (key, None) if key else (None, text)
+def _feedback_conv(mapped: dict[str, str]) -> Converter:
+    """客户反馈: a feedback key (积极...), else free text kept in the follow-up's content."""
+
+    def conv(v: Any) -> tuple[str | None, str | None] | None:
+        if v == "" or v is None:
+            return None
+        if type(v) is str and len(v) > MAX_CELL:
+            raise _too_long(v)
+        text = normalize.keep_text(v)
+        if text is None:
+            return None
+        key = mapped.get(vocab.fold(text)) if mapped else None
+        key = key or vocab.lookup("feedback", text)
+        return (key, None) if key else (None, text)
+
+    return conv
 
 
 def _email_conv(v: Any) -> str | None:
@@ -280,16 +301,17 @@ def _phone_conv(v: Any) -> tuple[str, str, tuple[tuple[str, str], ...], str | No
     return shown, key, tuple(others), cell.note
 
 
-def _enum_conv(fld: str) -> Converter:
+def _enum_conv(fld: str, mapped: dict[str, str]) -> Converter:
     def conv(v: Any) -> str | None:
         if type(v) is str and len(v) > MAX_CELL:
             raise _too_long(v)
         text = normalize.clean_text(v)
         if text is None:
             return None
-        key = vocab.lookup(fld, text)
+        key = mapped.get(vocab.fold(text)) if mapped else None
+        key = key or vocab.lookup(fld, text)
         if key is None:
-            raise ParseError(_unknown(fld, text))
+            raise UnknownValue(fld, text, _unknown(fld, text))
         return key
 
     return conv
@@ -329,7 +351,7 @@ def _count_conv(v: Any) -> int | float | None:
     return int(number) if number.is_integer() else number
 
 
-def _date_conv(today: dt.date) -> Converter:
+def _date_conv(today: dt.date, order: str | None = None) -> Converter:
     def conv(v: Any) -> str | None:
         if type(v) is str:
             if len(v) > 200:
@@ -340,7 +362,7 @@ def _date_conv(today: dt.date) -> Converter:
                 # A CSV saved by Excel from a date column formatted "General" holds the serial
                 # (45420); spec §9: a number in a date column is an Excel serial date.
                 v = float(v)
-        return normalize.parse_date(v, today).isoformat()
+        return normalize.parse_date(v, today, order).isoformat()
 
     return conv
 

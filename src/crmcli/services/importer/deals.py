@@ -1,7 +1,8 @@
 """Importing an opportunity table (spec §13): one transaction, one batch, undone like any import.
 
-A file whose header has an opportunity's own columns (``deal_rows.is_opportunity_table``), or
-any file with ``--table deals``, comes here from ``import_file``. Each row is one opportunity:
+A sheet whose header has an opportunity's own columns (``deal_rows.is_opportunity_table``), or
+any file with ``--table deals``, comes here from ``import_file`` (``run_deals``, inside the
+import's transaction and batch). Each row is one opportunity:
 
 * its customer is named by code (客户编号, Customer_ID), else by name (客户名称, Account): the
   normalised name of exactly one customer. A row naming no customer, or one that is not there,
@@ -24,18 +25,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError
 from crmcli.services.importer.deal_rows import DealParser, DealRow
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
-from crmcli.services.importer.rejects import _header_cells, _Rejects, check_rejects_target, default_rejects_path
+from crmcli.services.importer.rejects import _Rejects
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Connection
 
     from crmcli.io import readers
 
@@ -45,63 +45,28 @@ _GIVEN = {"name": "name", "stage": "stage", "amount": "amount", "probability": "
           "date": "created_at", "closed_at": "closed_at", "owner": "owner", "lost_reason": "lost_reason"}  # fmt: skip
 
 
-class _Rollback(Exception):
-    pass
-
-
-def import_deals(engine: Engine | Callable[[], Engine], path: Path, opts: ImportOptions, located: readers.Located,
-                 progress: Progress | None = None) -> ImportResult:  # fmt: skip
-    """Import the opportunity table ``located`` (already opened and its header found)."""
-    from crmcli.store import sqlite as db
-
-    if not hasattr(engine, "connect"):
-        engine = engine()  # type: ignore[operator]
-    table = located.table
-    result = ImportResult(file=str(path), dry_run=opts.dry_run, sheet=table.sheet, encoding=table.encoding, table="deals")
-    result.header_row = located.header_row_number
+def check_header(located: readers.Located, path: Path) -> None:
+    """An opportunity table must name its customers (by code or by name)."""
     header = located.header
     if header.first("customer_code") is None and header.first("customer_name") is None:
         found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
         raise CrmError(f"{path.name}: an opportunity table needs a customer column (客户编号 / Customer_ID, or 客户名称 / Account); "
                        f"columns found: {found}")  # fmt: skip
-    target = opts.rejects or default_rejects_path(path)
-    check_rejects_target(target, path, getattr(getattr(engine, "url", None), "database", None))
-    rejects = _Rejects(target, _header_cells(located), "拒绝原因" if opts.lang == "zh" else "reject_reason", from_csv=table.from_csv)
-    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def run_deals(conn: Connection, located: readers.Located, opts: ImportOptions, batch_id: int, result: ImportResult,
+              rejects: _Rejects, progress: Progress | None = None) -> None:  # fmt: skip
+    """Import the opportunity table ``located`` inside the import's transaction and batch (``import_file``)."""
+    result.table = "deals"
+    # the deal table's 5 indexes take random keys (codes, customers, dates): as for customers,
+    # a 64 MB page cache makes 100k inserts about twice as fast
+    conn.exec_driver_sql("PRAGMA cache_size=-65536")
     try:
-        with db.write_connection(engine) as conn:  # type: ignore[arg-type]
-            ex = conn.exec_driver_sql
-            batch_id = ex("INSERT INTO import_batch (file, started_at, created, updated, skipped, rejected, follow_ups) "
-                          "VALUES (?, ?, 0, 0, 0, 0, 0)", (str(path.resolve()), now)).lastrowid  # fmt: skip
-            ex("INSERT INTO change_set (at, user, command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)", (now, opts.user, opts.command, batch_id))
-            # the deal table's 5 indexes take random keys (codes, customers, dates): as for customers,
-            # a 64 MB page cache makes 100k inserts about twice as fast
-            ex("PRAGMA cache_size=-65536")
-            _DealRun(conn, located, opts, int(batch_id), result, rejects, progress).execute()  # type: ignore[arg-type]
-            result.unused_columns = list(header.unused)
-            result.unknown_columns = list(header.unknown)
-            if result.data_rows == 0:
-                raise CrmError(f"{path.name}: no data rows below the header (row {result.header_row})")
-            if opts.strict and result.rejected:
-                result.strict_failed = True
-                raise _Rollback
-            rejects.sync()
-            if result.status == 1 or opts.dry_run:
-                raise _Rollback
-            ex("UPDATE import_batch SET created=?, updated=?, skipped=?, rejected=?, follow_ups=0 WHERE id=?",
-               (result.created, result.updated, result.skipped, result.rejected, batch_id))  # fmt: skip
-            result.batch = int(batch_id)  # type: ignore[arg-type]
-    except _Rollback:
-        result.batch = None
-    except BaseException:
-        rejects.discard()
-        raise
-    try:
-        result.rejects_file = rejects.finish()
-    except CrmError as exc:
-        rejects.discard()
-        result.rejects_error = str(exc)
-    return result
+        _DealRun(conn, located, opts, batch_id, result, rejects, progress).execute()
+    finally:
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    result.unused_columns = list(located.header.unused)
+    result.unknown_columns = list(located.header.unknown)
 
 
 class _DealRun:
@@ -301,13 +266,9 @@ class _DealRun:
     # -- the end: write, then what depends on the opportunities
 
     def _unknown_values(self) -> None:
-        from crmcli import vocab
+        from crmcli.services.importer.options import unknown_values
 
-        for value, n in self.parser.unknown.most_common():
-            self.res.unknown_values.append({
-                "field": "stage", "value": value, "rows": n,
-                "map_value": f"--map-value 'stage:{value}=KEY' (KEY: {', '.join(vocab.STAGES)})",
-            })  # fmt: skip
+        self.res.unknown_values = unknown_values({("stage", v): n for v, n in self.parser.unknown.items()})
 
     def _write(self) -> None:
         from crmcli.services import purchases

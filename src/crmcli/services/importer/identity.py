@@ -31,8 +31,11 @@ _CODE = operator.attrgetter("code")
 class _Known:
     """The customers this import knows, and for the chunk at hand (``rows``) their current values."""
 
-    def __init__(self, conn: Connection, *, had_customers: bool, code_header: str) -> None:
+    def __init__(self, conn: Connection, *, had_customers: bool, code_header: str, match_email: bool = False) -> None:
         self.conn = conn
+        # --match email (spec §3): an e-mail equal after case-folding identifies a customer too
+        self.match_email = match_email
+        self.by_email: dict[str, int] = {}  # folded e-mail -> id (-1: several customers have it)
         self.had_customers = had_customers
         self.code_header = code_header  # the code column's header, for the reasons
         self.by_identity: dict[int, int] = {}
@@ -82,6 +85,12 @@ class _Known:
         v = p.values
         nk, pk = v["name_key"], v["phone_key"]
         ident = self._identify(p)
+        if ident is None and self.match_email and v.get("email"):
+            ident = self.by_email.get(v["email"].casefold())
+            if ident == -1:
+                return None, f"row {p.rowno}: several customers have the e-mail {v['email']} (--match email)"
+            if ident is not None and ident not in self.rows:  # pragma: no cover - loaded with the chunk
+                ident = None
         owner = self.coded(p.code) if p.code is not None else None
         if owner is None:
             return ident, None
@@ -105,8 +114,14 @@ class _Known:
             self.by_code[hash(code)] = cid
         self.rows[cid] = rec
         self.by_identity[ident] = cid
+        self._email(cid, rec)
         for other in rec.get("other_keys", ()):
             self.by_identity.setdefault(hash((rec["name_key"], other)), cid)
+
+    def _email(self, cid: int, rec: dict[str, Any]) -> None:
+        if self.match_email and rec.get("email"):
+            key = rec["email"].casefold()
+            self.by_email[key] = cid if self.by_email.get(key, cid) == cid else -1
 
     def change(self, cid: int, changes: dict[str, Any]) -> None:
         """Apply ``changes`` to a customer's current values; its identity and code follow."""
@@ -121,6 +136,7 @@ class _Known:
                 del self.by_code[old]
             self.by_code[hash(changes["code"])] = cid
         cur.update(changes)
+        self._email(cid, cur)
         self.by_identity[hash((cur["name_key"], cur["phone_key"]))] = cid
         for other in cur.get("other_keys", ()):
             self.by_identity.setdefault(hash((cur["name_key"], other)), cid)
@@ -138,7 +154,9 @@ class _Known:
             codes = list({p.code for p in chunk if p.code})
             # a name without a phone, or with a phone that a customer of that name may lack
             names = list({p.values["name_key"] for p in chunk})
+            emails = list({p.values["email"].lower() for p in chunk if p.values.get("email")}) if self.match_email else []
             queries = (  # each "{}" is a list of parameters
+                (f"SELECT {cols} FROM customer WHERE lower(email) IN ({{}}) AND merged_into IS NULL", emails),
                 (f"SELECT {cols} FROM customer WHERE phone_key IN ({{}})", list(pks)),
                 (f"SELECT {cols} FROM customer WHERE code IN ({{}})", codes),
                 (f"SELECT {cols} FROM customer WHERE phone_key = '' AND name_key IN ({{}})", names),
@@ -152,6 +170,9 @@ class _Known:
         by_identity, by_code = self.by_identity, self.by_code
         want = {by_identity[h] for h in by_identity.keys() & set(map(_IDENT, chunk))}
         want.update(by_code[h] for h in by_code.keys() & set(map(hash, filter(None, map(_CODE, chunk)))))
+        if self.match_email:
+            folded = {p.values["email"].casefold() for p in chunk if p.values.get("email")}
+            want.update(cid for e in folded if (cid := self.by_email.get(e, -1)) >= 0)
         want -= {r[0] for r in found}
         ids_ = list(want)
         if ids_:
@@ -178,6 +199,7 @@ class _Known:
             for other in rec["other_keys"]:
                 by_identity.setdefault(hash((rec["name_key"], other)), cid)
             by_code[hash(rec["code"])] = cid
+            self._email(cid, rec)
 
     def records(
         self, *, follow_ups: bool, deals: bool, tags: bool

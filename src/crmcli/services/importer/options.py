@@ -37,6 +37,10 @@ class ImportOptions:
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)  # --map-value: field -> folded value -> key
     date_order: str | None = None  # --date-order ymd|dmy|mdy
     probability: dict[str, float] = field(default_factory=dict)  # an open stage's default probability (0-1)
+    no_header: bool = False  # --no-header: columns are named by letter (--map A=name)
+    match_email: bool = False  # --match email: an e-mail equal after case-folding identifies a customer too
+    profile: str | None = None  # the mapping profile applied (--profile, or found by the header row)
+    profiles: dict[str, Any] = field(default_factory=dict)  # saved profiles, for a header row that equals one's
 
 
 @dataclass
@@ -77,6 +81,12 @@ class ImportResult:
     products: int = 0  # products an opportunity table created
     # values of an enum column nobody knows: {"field", "value", "rows", "map_value"} (spec §12)
     unknown_values: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the user should know: no phone column, sheets not imported...
+    summary_rows: int = 0  # totals and footer rows (合计, 制表人, 共N户...) skipped (spec §12)
+    sheets: list[dict[str, Any]] = field(default_factory=list)  # a workbook of several sheets: each one's counts
+    profile: str | None = None  # the mapping profile the import used
+    profile_auto: bool = False  # ... found because the file's header row equals the profile's
+    header_cells: list[str] = field(default_factory=list)  # the first sheet's header row, normalised (--save-profile)
 
     @property
     def status(self) -> int:
@@ -109,6 +119,10 @@ class ImportResult:
             "table": self.table,
             "products": self.products,
             "unknown_values": self.unknown_values,
+            "summary_rows": self.summary_rows,
+            "notes": self.notes,
+            **({"sheets": self.sheets} if self.sheets else {}),
+            "profile": self.profile,
             "dry_run": self.dry_run,
             "file": self.file,
             # the first few of each, with why: what a dry run is for
@@ -118,26 +132,40 @@ class ImportResult:
         }
 
 
-TABLES = ("customers", "deals")  # what --table accepts today (spec §12 names followups, products, tickets too)
+VALUE_MAP_FIELDS = ("stage", "level", "method", "feedback", "status")  # the enum vocabularies an import reads
+TABLES = ("customers", "deals", "followups", "tickets")  # what --table accepts (spec §12 names products too)
+
+
+def unknown_values(counts: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+    """The unknown values of enum columns, most frequent first, each with the ``--map-value`` that
+    would take it (spec §12): ``{"field", "value", "rows", "map_value"}``."""
+    from crmcli import vocab
+
+    out = []
+    for (fld, value), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        keys = ", ".join(vocab.FIELDS[fld])
+        out.append({"field": fld, "value": value, "rows": n, "map_value": f"--map-value '{fld}:{value}=KEY' (KEY: {keys})"})
+    return out
 
 
 def parse_value_maps(specs: list[str] | tuple[str, ...]) -> dict[str, dict[str, str]]:
     """``--map-value FIELD:VALUE=KEY`` (``stage:Engaging=intent``) -> {field: {folded value: key}}."""
     from crmcli import vocab
-    from crmcli.errors import UsageError
+    from crmcli.errors import CrmError
 
+    # exit 1 (spec §12: a value map naming an unknown field or key), before the file is read
     out: dict[str, dict[str, str]] = {}
     for spec in specs:
         head, eq, key = spec.partition("=")
         fld, colon, value = head.partition(":")
         fld = fld.strip().lower()
         if not eq or not colon or not value.strip() or not key.strip():
-            raise UsageError(f"--map-value {spec!r}: write it as FIELD:VALUE=KEY, e.g. stage:Engaging=intent")
-        if fld not in ("stage", "level", "method", "feedback"):
-            raise UsageError(f"--map-value {spec!r}: {fld} has no fixed values; fields: stage, level, method, feedback")
+            raise CrmError(f"--map-value {spec!r}: write it as FIELD:VALUE=KEY, e.g. stage:Engaging=intent")
+        if fld not in VALUE_MAP_FIELDS:
+            raise CrmError(f"--map-value {spec!r}: {fld} has no fixed values; fields: {', '.join(VALUE_MAP_FIELDS)}")
         try:
             canonical = vocab.parse(fld, key.strip())
         except Exception as exc:  # a ParseError naming the accepted keys
-            raise UsageError(f"--map-value {spec!r}: {exc}") from None
+            raise CrmError(f"--map-value {spec!r}: {exc}") from None
         out.setdefault(fld, {})[vocab.fold(value)] = canonical
     return out

@@ -112,6 +112,12 @@ def _header_cells(located: readers.Located) -> list[Any]:
     """The header row as the rejects file repeats it (a column the file left unnamed stays empty)."""
     h = located.header
     cells: list[Any] = [""] * h.width
+    if located.header_row_number == 0:  # --no-header: the mapped columns by their fields' names, so it imports without
+        from crmcli.io.columns import ALIASES
+
+        for col in h.columns:
+            cells[col.index] = ALIASES[col.field][0] if col.field in ALIASES else ""
+        return cells
     for col in h.columns:
         cells[col.index] = "" if col.header.startswith("column ") and col.field is None and col.header not in h.unknown else col.header
     return cells

@@ -10,6 +10,7 @@ cell.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from crmcli.services.importer.cells import (
     _NUL_NOTE,
     CUSTOM,
     Converter,
+    UnknownValue,
     _batch_text,
     _cell_text,
     _clean_cell,
@@ -42,7 +44,6 @@ from crmcli.services.importer.options import ImportOptions
 from crmcli.services.importer.stages import _StageColumns
 
 MAX_NAME = 200
-EXAMPLE_CODES = ("示例", "example")
 
 _CODE_FAST = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 # Free-text columns only are scanned for ID and bank card numbers: a phone, date, amount or enum
@@ -73,7 +74,11 @@ class _Parser:
     """Cells -> values. One converter per present column, built once; results of the
     low-cardinality columns (dates, enums, industry, owner...) are memoised per cell value."""
 
-    def __init__(self, header: columns.Header, opts: ImportOptions, *, from_csv: bool, check_nul: bool, stage_cols: list[columns.Column]) -> None:
+    def __init__(
+        self, header: columns.Header, opts: ImportOptions, *, from_csv: bool, check_nul: bool, stage_cols: list[columns.Column],
+        require_name: bool = True,
+    ) -> None:  # fmt: skip
+        self.require_name = require_name  # False: rows that name an existing customer by code (a follow-up log)
         self.today = opts.today
         self.today_iso = opts.today.isoformat()
         self.from_csv = from_csv
@@ -95,13 +100,19 @@ class _Parser:
         custom = {CUSTOM + f.key: f for f in opts.custom}
         for fld, i in self.idx.items():
             base = fld.split("#", 1)[0]
-            memo, conv = custom_converter(custom[base], opts.today) if base in custom else converter(base, opts.today)
+            if base in custom:
+                memo, conv = custom_converter(custom[base], opts.today)
+            else:
+                memo, conv = converter(base, opts.today, opts.value_maps, opts.date_order)
             if from_csv:
                 conv = _unquoting(conv)  # the memo is keyed by the cell as read
             self.plan.append((fld, i, memo, conv))
         self.customer_fields = frozenset(self.idx) & fieldsets.CUSTOMER_COLUMNS
         self.custom_fields = [fld for fld in self.idx if fld.startswith(CUSTOM) and "#" not in fld]
-        self.stages = _StageColumns(stage_cols, self.names, from_csv=from_csv)
+        self.stages = _StageColumns(stage_cols, self.names, from_csv=from_csv, mapped=opts.value_maps.get("stage", {}))
+        # values of enum columns nobody knows: (vocabulary, value) -> rows (spec §12); the stage
+        # columns count theirs in ``stages.unknown``
+        self.unknown: Counter[tuple[str, str]] = Counter()
         # columns whose header cell is empty: named "column C" (a header typed so is "unknown")
         self.headerless = [
             c.index for c in header.columns
@@ -179,15 +190,21 @@ class _Parser:
         """One column of a chunk converted; a bad cell gets None and a reason in its row."""
         if memo is not None:
             bad: dict[Any, str] = {}
+            unknown: dict[Any, tuple[str, str]] = {}
             for v in set(col).difference(memo):
                 try:
                     memo[v] = conv(v)
+                except UnknownValue as exc:
+                    bad[v] = str(exc)
+                    unknown[v] = (exc.field, exc.value)
                 except ParseError as exc:
                     bad[v] = str(exc)
             if bad:
                 for k, v in enumerate(col):
                     if v in bad:
                         errs[k].append(_shown(f"row {items[k][0]}, column {self.names[i]}: {bad[v]}"))
+                        if v in unknown:
+                            self.unknown[unknown[v]] += 1
                 memo.update(dict.fromkeys(bad))  # None: the row is rejected anyway
                 values = list(map(memo.__getitem__, col))
                 for v in bad:
@@ -272,7 +289,8 @@ class _Parser:
                 pass  # the row-by-row loop says which
         if name_keys is None:
             name_keys = list(nones)
-            self._required(items, errs, "name", "name is empty (客户名称 is required)", names)
+            if self.require_name:
+                self._required(items, errs, "name", "name is empty (客户名称 is required)", names)
             for k, name in enumerate(names):
                 if name is None:
                     continue
@@ -488,10 +506,6 @@ class _Parser:
 
 def _future(what: str, day: str, today: str) -> str:
     return f"{what} {day} is in the future (today is {today})"
-
-
-def _is_example(cell: Any) -> bool:
-    return isinstance(cell, str) and cell.strip().casefold() in EXAMPLE_CODES
 
 
 def _blank(row: list[Any]) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize
@@ -24,7 +25,8 @@ from crmcli.services.importer.fieldsets import OPENING, UPDATE_FIELDS
 from crmcli.services.importer.identity import _Known
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _Rejects
-from crmcli.services.importer.rows import _blank, _is_example, _Parsed, _Parser
+from crmcli.services.importer.row_kinds import RowKinds
+from crmcli.services.importer.rows import _blank, _Parsed, _Parser
 from crmcli.services.importer.writing import _chunk_jobs, _Writer
 from crmcli.store.sqlite import reserve_ids
 
@@ -83,10 +85,14 @@ class _Run:
         self.has_opening = not OPENING.isdisjoint(self.parser.idx)
         self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
         self.failing: set[int] = set()
-        self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"))
+        self.kinds = RowKinds(located.header)
+        self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"), match_email=opts.match_email)
         from crmcli.services.importer.tickets import TicketColumns
 
-        self.tickets = TicketColumns.of(located.header, today=opts.today, aliases=opts.ticket_aliases, user=opts.user)
+        self.tickets = TicketColumns.of(
+            located.header, today=opts.today, aliases=opts.ticket_aliases, user=opts.user,
+            status_map=opts.value_maps.get("status"), date_order=opts.date_order,
+        )  # fmt: skip
         self._reset_chunk()
 
     # -- chunk state
@@ -118,6 +124,8 @@ class _Run:
             self._execute()
 
     def _parse_and_process(self, buffer: list[tuple[int, list[Any]]]) -> None:
+        if not buffer:
+            return
         res = self.res
         chunk: list[_Parsed] = []
         for (rowno, row), (parsed, errors) in zip(buffer, self.parser.parse_chunk(buffer), strict=True):
@@ -146,16 +154,10 @@ class _Run:
         if total is not None:
             total = max(total - self.loc.header_row_number, 0)
         buffer: list[tuple[int, list[Any]]] = []
-        code_col = self.loc.header.first("code")
-        code_at = code_col.index if code_col is not None else None
         for rowno, row in self.loc.data:
             done += 1
             if _blank(row):
                 blank_run += 1
-                continue
-            if code_at is not None and res.data_rows < 3 and code_at < len(row) and _is_example(row[code_at]):
-                # The template's example row (first rows only: this loop runs 100k times)
-                res.example_rows += 1
                 continue
             if blank_run:
                 res.blank_rows += blank_run
@@ -163,12 +165,12 @@ class _Run:
             res.data_rows += 1
             buffer.append((rowno, row))
             if len(buffer) >= CHUNK:
-                self._parse_and_process(buffer)
+                self._parse_and_process(self._sorted(buffer))
                 buffer = []
                 if self.progress:
                     self.progress(done, total)
         if buffer:
-            self._parse_and_process(buffer)
+            self._parse_and_process(self._sorted(buffer))
         if self.progress:
             self.progress(done, done)
         self.writer.wait()
@@ -176,6 +178,16 @@ class _Run:
         if failing & self.parser.stages.used:
             raise _Redo(failing)
         self._finish()
+
+    def _sorted(self, buffer: list[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
+        """The rows of a chunk that are customers: totals, footers and examples are counted (spec §12)."""
+        kept, examples, summaries, blanks = self.kinds.split(buffer)
+        res = self.res
+        res.example_rows += examples
+        res.summary_rows += summaries
+        res.blank_rows += blanks
+        res.data_rows -= examples + summaries + blanks
+        return kept
 
     def _reject(self, rowno: int, row: list[Any], errors: list[str]) -> None:
         """Count a rejected row; it goes to the rejects file when its chunk is done."""
@@ -244,8 +256,8 @@ class _Run:
             else:
                 res.skipped += 1
                 if len(res.skipped_rows) < REASON_SAMPLES:
-                    why = "nothing to change" if self.mode == "update" else "already there"
-                    res.skipped_rows.append(f"row {p.rowno}: {self.known.code_of(target)} {self.rows[target]['name']} ({why})")
+                    note = "nothing to change" if self.mode == "update" else "already there"
+                    res.skipped_rows.append(f"row {p.rowno}: {self.known.code_of(target)} {self.rows[target]['name']} ({note})")
             self._events(target, p, new=False)
         self._flush()
         self._reset_chunk()
@@ -457,6 +469,10 @@ class _Run:
         if self.tickets is not None:
             self.res.tickets = self.tickets.write(self.conn, self.batch_id)
         p = self.parser
+        from crmcli.services.importer.options import unknown_values
+
+        counts = p.unknown + p.stages.unknown + (self.tickets.unknown if self.tickets is not None else Counter())
+        self.res.unknown_values = unknown_values(counts)
         self.res.stage_columns = p.stages.reported()
         for i in sorted(p.headerless_with_data):
             self.res.unknown_columns.append(f"column {columns.column_letter(i + self.loc.table.col_offset)} (no header)")

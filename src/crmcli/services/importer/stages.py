@@ -20,7 +20,9 @@ class _StageColumns:
     """The candidate stage columns, in order of preference, and for each how many non-empty
     values it had and how many of them were stages."""
 
-    def __init__(self, cols: list[columns.Column], names: dict[int, str], *, from_csv: bool) -> None:
+    def __init__(self, cols: list[columns.Column], names: dict[int, str], *, from_csv: bool, mapped: dict[str, str] | None = None) -> None:
+        from collections import Counter
+
         self.cols = cols
         self.idx = [c.index for c in cols]
         self.names = names
@@ -29,6 +31,8 @@ class _StageColumns:
         self.hits = {c.index: 0 for c in cols}
         self.used: set[int] = set()  # columns that gave some row its stage (or refused it)
         self._cache: dict[Any, Any] = {}  # cell -> '' (empty), None (not a stage) or key
+        self.mapped = mapped or {}  # --map-value stage:VALUE=KEY: folded value -> key
+        self.unknown: Counter[tuple[str, str]] = Counter()  # ("stage", value) -> rows refused for it
 
     def of_rows(self, cols: list[tuple[Any, ...]], rows: list[list[Any]], items: list[tuple[int, list[Any]]], errs: list[list[str]]) -> list[str | None]:
         """Each row's stage: the first stage column with a value wins (None: no stage given)."""
@@ -44,6 +48,7 @@ class _StageColumns:
                 self.used.add(i)
                 if key is None:
                     errs[k].append(_shown(f"row {items[k][0]}, column {self.names[i]}: {_unknown('stage', rows[k][i])}"))
+                    self.unknown[("stage", normalize.clean_text(rows[k][i]) or "")] += 1
                 else:
                     out[k] = key
             pending = rest  # type: ignore[assignment]
@@ -77,6 +82,10 @@ class _StageColumns:
         text = normalize.clean_text(v)
         if text is None:
             return ""
+        if self.mapped:
+            key = self.mapped.get(vocab.fold(text))
+            if key is not None:
+                return key
         return vocab.lookup("stage", text)
 
     def failing(self) -> set[int]:

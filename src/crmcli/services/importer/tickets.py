@@ -48,7 +48,12 @@ class _Ticket:
 
 
 class TicketColumns:
-    def __init__(self, header: Header, *, today: dt.date, aliases: dict[str, str], user: str | None) -> None:
+    def __init__(
+        self, header: Header, *, today: dt.date, aliases: dict[str, str], user: str | None,
+        status_map: dict[str, str] | None = None, date_order: str | None = None,
+    ) -> None:  # fmt: skip
+        from collections import Counter
+
         from crmcli.io.columns import norm_header
 
         self.idx = {c.field[len(PREFIX) :]: c.index for c in header.columns if c.field and c.field.startswith(PREFIX)}
@@ -56,6 +61,8 @@ class TicketColumns:
         fallback = {norm_header(h) for h in DATE_FALLBACK_HEADERS}
         self.date_at = next((c.index for c in header.columns if norm_header(c.header) in fallback), None)
         self.today, self.aliases, self.user = today, aliases, user
+        self.status_map, self.date_order = status_map or {}, date_order  # --map-value status:..., --date-order
+        self.unknown: Counter[tuple[str, str]] = Counter()  # (field, value) of unknown statuses
         self.pending: list[tuple[int, _Ticket]] = []
 
     @classmethod
@@ -81,7 +88,7 @@ class TicketColumns:
         if v is None or (isinstance(v, str) and normalize.is_empty(v)):
             return None
         try:
-            day = normalize.parse_date(v, self.today)
+            day = normalize.parse_date(v, self.today, self.date_order)
         except ParseError as exc:
             raise ParseError(f"row {rowno}, column {self.names[index]}: {exc}") from None
         if day > self.today:
@@ -111,10 +118,15 @@ class TicketColumns:
             score = tickets.parse_satisfaction(raw_score) if raw_score is not None else None
         except ParseError as exc:
             errors.append(f"{where('satisfaction')}: {exc}")
-        try:
-            status = vocab.parse("status", str(raw_status)) if raw_status is not None else None
-        except ParseError as exc:
-            errors.append(f"{where('status')}: {exc}")
+        if raw_status is not None:
+            text = normalize.clean_text(raw_status) or ""
+            status = self.status_map.get(vocab.fold(text)) or vocab.lookup("status", text)
+            if status is None:
+                self.unknown[("status", text)] += 1
+                try:
+                    vocab.parse("status", text)
+                except ParseError as exc:
+                    errors.append(f"{where('status')}: {exc}")
         status = status or ("resolved" if score is not None or raw_score is not None else "open")
         if score is not None and status != "resolved":
             errors.append(f"{where('satisfaction')}: a satisfaction score goes only with a resolved ticket (status {status})")
