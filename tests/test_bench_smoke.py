@@ -40,6 +40,12 @@ OPERATIONS = (
     "dupes precision",
     "merge (1,000 follow-ups)",
     "report service",
+    "crm add (change log on/off)",
+    "crm follow (change log on/off)",
+    "crm stage (change log on/off)",
+    "import xlsx (change log on/off)",
+    "crm history --format json",
+    "crm history CODE --format json",
 )
 SHARES = ("dupes recall", "dupes precision")  # a share of planted pairs, not a ratio to a floor
 IN_PROCESS = ("merge (1,000 follow-ups)", "report service")  # a service call timed in-process: no peak of its own
