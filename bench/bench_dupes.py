@@ -17,48 +17,66 @@ import argparse
 import datetime as dt
 import shutil
 import sqlite3
+import statistics
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import DATA, Result, best_func  # noqa: E402
+from bench.common import DATA, Result  # noqa: E402
 from bench.dupes_corpus import codes, make  # noqa: E402
 
 QUALITY = 0.95
 GROWTH = 12.0
 
 
-def _dupes(sizes: list[int]) -> list[Result]:
+def _dupes(sizes: list[int], repeat: int = 5) -> list[Result]:
     from crmcli.services import dupes
     from crmcli.store import open_store
 
     out: list[Result] = []
-    times: dict[int, float] = {}
+    stores, planted, found = {}, {}, {}
     for n in sizes:
         path = DATA / f"dupes_{n}.db"
-        planted = codes(make(path, n))
-        st = open_store(path)
-        found: list[dict] = []
+        planted[n] = codes(make(path, n))
+        stores[n] = open_store(path)
 
-        def run(st=st, found=found) -> None:  # type: ignore[no-untyped-def]
-            with st.read() as reader:
-                found[:] = dupes.find(reader)
+    def run(n: int) -> None:
+        with stores[n].read() as reader:
+            found[n] = dupes.find(reader)
 
-        times[n] = best_func(run, repeat=3)
-        got = {(p["a"], p["b"]) for p in found}
-        hit = len(got & planted)
-        recall, precision = hit / len(planted), hit / max(len(got), 1)
-        note = f"{len(planted):,} planted, {len(got):,} found"
+    times = _alternating({n: (lambda n=n: run(n)) for n in sizes}, repeat)
+    for n in sizes:
+        got = {(p["a"], p["b"]) for p in found[n]}
+        hit = len(got & planted[n])
+        recall, precision = hit / len(planted[n]), hit / max(len(got), 1)
+        note = f"{len(planted[n]):,} planted, {len(got):,} found"
         out.append(Result("dupes recall", f"{n:,}", recall, QUALITY, note=note + (" (>= 0.95: met)" if recall >= QUALITY else " (MISSED)"), unit="share"))
         out.append(Result("dupes precision", f"{n:,}", precision, QUALITY, note=note + (" (>= 0.95: met)" if precision >= QUALITY else " (MISSED)"), unit="share"))
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
         out.append(Result(f"dupes time {large // 1000}k vs {small // 1000}k", f"{large:,}", times[large], times[small], target=GROWTH,
-                          note=f"{times[small]:.2f} s -> {times[large]:.2f} s for {large // small}x the customers"))  # fmt: skip
+                          note=f"{times[small]:.2f} s -> {times[large]:.2f} s for {large // small}x the customers (medians of {repeat}, sizes alternating)"))  # fmt: skip
     return out
+
+
+def _alternating(fns: dict, repeat: int, setup: Callable[[], None] | None = None) -> dict:
+    """The median time of each function, run in turn ``repeat`` times (one warm-up round first):
+    load on the machine falls on every side alike."""
+    times: dict = {k: [] for k in fns}
+    for rnd in range(repeat + 1):
+        for k, fn in fns.items():
+            if setup:
+                setup()
+            start = time.perf_counter()
+            fn()
+            if rnd:
+                times[k].append(time.perf_counter() - start)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def _merge_db(path: Path) -> None:
@@ -131,8 +149,8 @@ def _merge() -> list[Result]:
     open_store(work)  # engines, models and SQLAlchemy loaded before timing: a command's start is not the merge
     fresh()
     ours()
-    t_ours = best_func(ours, repeat=7, setup=fresh)
-    t_hand = best_func(hand, repeat=7, setup=fresh)
+    t = _alternating({"ours": ours, "hand": hand}, 9, setup=fresh)
+    t_ours, t_hand = t["ours"], t["hand"]
     dispose_all()
     return [Result("merge (1,000 follow-ups)", "1,000", t_ours, t_hand, target=1.2, note="one logged change set vs the UPDATEs by hand")]
 
@@ -185,7 +203,8 @@ def _service(n: int = 100_000) -> list[Result]:
         con.close()
 
     ours()
-    t_ours, t_hand = best_func(ours, repeat=5), best_func(hand, repeat=5)
+    t = _alternating({"ours": ours, "hand": hand}, 7)
+    t_ours, t_hand = t["ours"], t["hand"]
     dispose_all()
     return [Result("report service", f"{n:,} tickets", t_ours, t_hand, target=1.3, note="through the service vs its SQL by hand")]
 

@@ -117,7 +117,7 @@ def core_of(name: str) -> tuple[str, str | None, bool]:
     return core or _KEEP_RE.sub("", text) or text, region, False
 
 
-@dataclass
+@dataclass(slots=True)
 class Who:
     id: int
     code: str
@@ -138,6 +138,28 @@ def who(cid: int, code: str, name: str, key: str, phone_key: str | None, email: 
     return w
 
 
+def _differing_words(a: Who, b: Who) -> tuple[str, str] | None:
+    """Two Latin names' words that only one of them has, when both have some: those words decide
+    (Northwind Logistics / Northwind Lgistics are one customer, Acme X / Acme Y are two)."""
+    if not (a.latin and b.latin):
+        return None
+    wa, wb = a.core.split(" "), b.core.split(" ")
+    ra, rb = [w for w in wa if w not in wb], [w for w in wb if w not in wa]
+    return (" ".join(ra), " ".join(rb)) if ra and rb else None
+
+
+def _weight(a: Who, b: Who) -> float:
+    """What weighs against two similar names being one customer: different regions (杭州云帆科技
+    and 上海云帆科技 may well be two companies), different numbers (Store 12 / Store 21, 第1分店 /
+    第2分店)."""
+    w = 1.0
+    if a.region and b.region and a.region != b.region:
+        w *= 0.85
+    if _DIGITS_RE.findall(a.core) != _DIGITS_RE.findall(b.core):
+        w *= 0.85
+    return w
+
+
 def score_pair(a: Who, b: Who, crowded: frozenset[str] | set[str] = frozenset()) -> tuple[float, list[str]]:
     """The score (0-1) and reasons of a pair; ``crowded``: phones that are not a reason alone."""
     from rapidfuzz.fuzz import ratio
@@ -151,15 +173,10 @@ def score_pair(a: Who, b: Who, crowded: frozenset[str] | set[str] = frozenset())
         reasons.append("name_order" if a.latin and b.latin else "same_core_name")
     else:
         n = ratio(a.core, b.core) / 100 * 0.96
-        if a.latin and b.latin:  # the words that differ decide: Northwind Logistics / Northwind Lgistics, not Acme X / Acme Y
-            wa, wb = a.core.split(" "), b.core.split(" ")
-            ra, rb = [w for w in wa if w not in wb], [w for w in wb if w not in wa]
-            if ra and rb:
-                n = min(n, ratio(" ".join(ra), " ".join(rb)) / 100 * 0.96)
-        if a.region and b.region and a.region != b.region:
-            n *= 0.85  # 杭州云帆科技 and 上海云帆科技 may well be two companies
-        if _DIGITS_RE.findall(a.core) != _DIGITS_RE.findall(b.core):
-            n *= 0.85  # 第一分店 / 第二分店 in digits: Store 12 and Store 21 are two customers
+        words = _differing_words(a, b)
+        if words:
+            n = min(n, ratio(*words) / 100 * 0.96)
+        n *= _weight(a, b)
         if n >= 0.6:
             reasons.append("similar_name")
     shared = a.phones & b.phones
@@ -225,23 +242,54 @@ def candidates(people: Sequence[Who], min_score: float = MIN_SCORE) -> tuple[set
             for y in ids[i + 1 :]:
                 pairs.add((x, y))
     cut = min(min_score / 0.96 * 100, 100) - 0.01  # a neighbour below this cannot score min_score on its name
-    for order in (sorted(people, key=lambda w: w.core), sorted(people, key=lambda w: w.core[::-1])):
+    for order in (sorted(people, key=_core), sorted(people, key=_core_backwards)):
         cores = [w.core for w in order]
-        ids_ = [w.id for w in order]
         for i in range(len(order)):
             ci = cores[i]
             for j in range(i + 1, min(i + 1 + WINDOW, len(order))):
-                if ratio(ci, cores[j], score_cutoff=cut):
-                    x, y = ids_[i], ids_[j]
+                if ratio(ci, cores[j], score_cutoff=cut) and _names_may_match(order[i], order[j], cut):
+                    x, y = order[i].id, order[j].id
                     pairs.add((x, y) if x < y else (y, x))
     return pairs, crowded
+
+
+def _core(w: Who) -> str:
+    return w.core
+
+
+def _core_backwards(w: Who) -> str:
+    return w.core[::-1]
+
+
+def _names_may_match(a: Who, b: Who, cut: float) -> bool:
+    """Whether two names whose cores are close can still reach the threshold on their name alone
+    once ``score_pair``'s weights against a pair apply (the cheap part of it, for neighbours: in a
+    dense corpus most neighbours that pass the first test are Acme X / Acme Y)."""
+    from rapidfuzz.fuzz import ratio
+
+    need = cut / _weight(a, b)
+    if need > 100 or (need > cut and not ratio(a.core, b.core, score_cutoff=need)):
+        return False
+    words = _differing_words(a, b)
+    return words is None or bool(ratio(*words, score_cutoff=need))
 
 
 def find(reader: Reader, *, min_score: float = MIN_SCORE, involving: Iterable[int] | None = None) -> list[dict[str, Any]]:
     """Pairs of live customers scoring ``min_score`` or more, best first: {a, b, score, reasons,
     a_name, b_name}. ``involving``: only pairs with one of these customers and one other."""
-    people, by_id = load(reader)
-    pairs, crowded = candidates(people, min_score)
+    import gc
+
+    # The cyclic GC would walk the growing heap of customers again and again (a third of the time
+    # at 100k, and more the more customers: time would grow faster than their number) for
+    # nothing: what this allocates holds no cycles and is freed by reference counting.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        people, by_id = load(reader)
+        pairs, crowded = candidates(people, min_score)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     only = set(involving) if involving is not None else None
     out = []
     for x, y in pairs:
