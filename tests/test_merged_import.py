@@ -1,0 +1,65 @@
+"""Issue 20: the importer's identity follows merges (spec §14: a merged customer's code and phone
+name the customer it went into) -- a row never updates the merged customer nor makes a new one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Crm
+
+HEADER = "客户编号,客户名称,联系电话,所属行业,跟进日期,跟进方式,跟进内容\n"
+
+
+def _merged(crm: Crm) -> None:
+    crm.ok("add", "杭州云帆科技有限公司", "--phone", "13857112345")  # KEEP: C202611001
+    crm.ok("add", "杭州云帆科技", "--phone", "13857199999")  # OTHER: C202611002
+    crm.ok("add", "别的公司", "--phone", "13900000009")  # C202611003, unrelated
+    crm.ok("merge", "C202611001", "C202611002")
+
+
+def _import(crm: Crm, path: Path, body: str, *more: str) -> dict:
+    path.write_text(HEADER + body, encoding="utf-8")
+    r = crm("import", str(path), "--format", "json", *more)
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_rows_of_a_merged_customer_attach_to_the_one_it_went_into(crm: Crm, tmp_path: Path) -> None:
+    _merged(crm)
+    out = _import(
+        crm, tmp_path / "a.csv",
+        ",杭州云帆科技,13857199999,,2026-11-01,电话,按旧名和旧电话\n"  # the merged one's name and phone
+        ",云帆新名字,13857199999,,2026-11-02,微信,只有旧电话\n"  # its phone under another name
+        "C202611002,随便写的,13700000000,,2026-11-03,拜访,旧编号\n",  # its code
+    )  # fmt: skip
+    assert (out["created"], out["rejected"], out["follow_ups"]) == (0, 0, 3)
+    live = crm.json("list")
+    assert sorted(c["code"] for c in live) == ["C202611001", "C202611003"]
+    keep = crm.json("show", "C202611001")
+    assert {f["content"] for f in keep["follow_ups"]} == {"按旧名和旧电话", "只有旧电话", "旧编号"}
+    assert (keep["name"], keep["phone"]) == ("杭州云帆科技有限公司", "13857112345")
+
+
+def test_an_update_of_a_merged_customer_updates_keep_and_leaves_its_identity(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+    import sqlite3
+
+    _merged(crm)
+    out = _import(crm, tmp_path / "b.csv", "C202611002,杭州云帆科技,13857199999,制造业,,,\n", "--on-duplicate", "update")
+    assert (out["created"], out["updated"], out["rejected"]) == (0, 1, 0)
+    con = sqlite3.connect(crm_env)
+    rows = dict((r[0], r[1:]) for r in con.execute("SELECT code, name, phone, industry, merged_into FROM customer"))
+    con.close()
+    assert rows["C202611001"] == ("杭州云帆科技有限公司", "13857112345", "制造业", None)  # KEEP: only the empty field filled
+    assert rows["C202611002"] == ("杭州云帆科技", "13857199999", None, 1)  # the merged one untouched
+    # the same file again changes nothing
+    again = _import(crm, tmp_path / "b.csv", "C202611002,杭州云帆科技,13857199999,制造业,,,\n", "--on-duplicate", "update")
+    assert (again["created"], again["updated"], again["skipped"]) == (0, 0, 1)
+
+
+def test_a_merged_code_on_someone_elses_name_and_phone_is_a_conflict(crm: Crm, tmp_path: Path) -> None:
+    _merged(crm)
+    (tmp_path / "c.csv").write_text(HEADER + "C202611002,别的公司,13900000009,,,,\n", encoding="utf-8")
+    assert crm("import", str(tmp_path / "c.csv")).exit_code == 1  # its only row rejected
+    rejects = (tmp_path / "c.csv.rejects.csv").read_text(encoding="utf-8")
+    assert "C202611002 was merged into C202611001" in rejects and "C202611003 别的公司" in rejects
