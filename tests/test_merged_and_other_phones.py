@@ -1,5 +1,6 @@
 """Issue 20: the importer's identity follows merges (spec §14: a merged customer's code and phone
-name the customer it went into) -- a row never updates the merged customer nor makes a new one."""
+name the customer it went into) -- a row never updates the merged customer nor makes a new one;
+and a customer's other phones are its phones for ``dupes`` and ``add``'s note."""
 
 from __future__ import annotations
 
@@ -63,3 +64,12 @@ def test_a_merged_code_on_someone_elses_name_and_phone_is_a_conflict(crm: Crm, t
     assert crm("import", str(tmp_path / "c.csv")).exit_code == 1  # its only row rejected
     rejects = (tmp_path / "c.csv.rejects.csv").read_text(encoding="utf-8")
     assert "C202611002 was merged into C202611001" in rejects and "C202611003 别的公司" in rejects
+
+
+def test_other_phones_are_phones_for_dupes_and_the_add_note(crm: Crm, tmp_path: Path) -> None:
+    sheet = tmp_path / "d.csv"
+    sheet.write_text("客户名称,联系电话,备用电话\n宏图贸易有限公司,13857112345,057188776655\n", encoding="utf-8")
+    assert crm("import", str(sheet)).exit_code == 0  # C202611001 with a second phone
+    r = crm("add", "李经理", "--phone", "0571-88776655")  # the second phone under a person's name
+    assert r.exit_code == 0 and "C202611001" in r.stderr
+    assert [(p["a"], p["b"], p["reasons"]) for p in crm.json("dupes")] == [("C202611001", "C202611002", ["same_phone"])]
