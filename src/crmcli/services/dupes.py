@@ -282,17 +282,22 @@ def find(reader: Reader, *, min_score: float = MIN_SCORE, involving: Iterable[in
     a_name, b_name}. ``involving``: only pairs with one of these customers and one other."""
     import gc
 
-    # The cyclic GC would walk the growing heap of customers again and again (a third of the time
-    # at 100k, and more the more customers: time would grow faster than their number) for
-    # nothing: what this allocates holds no cycles and is freed by reference counting.
+    # The cyclic GC would walk the growing heap of customers again and again for nothing (what
+    # this allocates holds no cycles and is freed by reference counting), and once more when it
+    # is switched back on with them still alive: time would grow faster than the customers. So it
+    # stays off until they are gone; only the pairs outlive ``_find``.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        people, by_id = load(reader)
-        pairs, crowded = candidates(people, min_score)
+        return _find(reader, min_score, involving)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _find(reader: Reader, min_score: float, involving: Iterable[int] | None) -> list[dict[str, Any]]:
+    people, by_id = load(reader)
+    pairs, crowded = candidates(people, min_score)
     only = set(involving) if involving is not None else None
     out = []
     for x, y in pairs:
