@@ -73,3 +73,25 @@ def test_other_phones_are_phones_for_dupes_and_the_add_note(crm: Crm, tmp_path: 
     r = crm("add", "李经理", "--phone", "0571-88776655")  # the second phone under a person's name
     assert r.exit_code == 0 and "C202611001" in r.stderr
     assert [(p["a"], p["b"], p["reasons"]) for p in crm.json("dupes")] == [("C202611001", "C202611002", ["same_phone"])]
+
+
+def test_a_merge_gives_keep_the_purchase_history_and_stage_of_the_opportunities_it_gains(crm: Crm, crm_env: Path) -> None:
+    crm.ok("add", "云帆科技", "--phone", "13857112345")  # KEEP: potential, no orders
+    crm.ok("add", "云帆科技有限公司", "--phone", "13857199999")
+    crm.ok("stage", "C202611002", "won", "--amount", "5000", "--date", "2026-10-01")
+    crm.ok("add", "在谈客户", "--phone", "13857100000")  # C202611003: negotiating, no opportunities
+    crm.ok("stage", "C202611003", "negotiating")
+    crm.ok("add", "小客户", "--phone", "13857100001")  # C202611004: an open opportunity at intent
+    crm.ok("deal", "add", "C202611004", "--name", "小单", "--amount", "100", "--stage", "intent")
+    keep_before, other_before = crm.json("show", "C202611001"), crm.json("show", "C202611002")
+    crm.ok("merge", "C202611001", "C202611002")
+    keep = crm.json("show", "C202611001")
+    assert (keep["stage"], keep["orders"], keep["total_amount"], keep["last_order_at"]) == ("won", 1, 5000, "2026-10-01")
+    crm.ok("merge", "--undo", "1")
+    assert crm.json("show", "C202611001") == keep_before and crm.json("show", "C202611002") == other_before
+    # an open opportunity at an earlier stage never takes a customer back
+    crm.ok("merge", "C202611003", "C202611004")
+    assert crm.json("show", "C202611003")["stage"] == "negotiating"
+    crm.ok("merge", "C202611003", "C202611002")  # undone above, so 002 is live again: its won one does
+    n = crm.json("show", "C202611003")
+    assert (n["stage"], n["orders"], n["total_amount"]) == ("won", 1, 5000)

@@ -8,7 +8,8 @@ and whether a merge is undone is read from the change set, so the two can never 
 
 What a merge does, KEEP keeping its own values:
 
-* OTHER's follow-ups, stage changes, deals and tickets (``MOVED``) are moved to KEEP;
+* OTHER's follow-ups, stage changes, opportunities and tickets (``MOVED``) are moved to KEEP, whose
+  purchase history then counts them and whose stage follows them when they take it further;
 * OTHER's tags are moved to KEEP (those KEEP has already are dropped from OTHER);
 * KEEP's empty fields (``FILLED``) and custom values are filled in from OTHER's, never overwritten;
 * OTHER is marked ``merged_into`` KEEP and archived: hidden from every list, report and export,
@@ -105,10 +106,26 @@ def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) 
     ex("UPDATE customer SET merged_into = ?, archived = 1 WHERE id = ?", (keep_id, other_id))
     if p["moved"]["follow_up"]:
         refresh_summary(conn, [keep_id, other_id])
+    if p["moved"]["deal"]:
+        _follow_opportunities(conn, keep_id, other_id, user=user, on=at[:10])
     merge_id = ex(
         "INSERT INTO merge (keep_id, other_id, set_id, at, by) VALUES (?, ?, ?, ?, ?)", (keep_id, other_id, set_id, at, user)
     ).lastrowid
     return {**p, "merge": merge_id, "change": set_id}
+
+
+def _follow_opportunities(conn: Connection, keep_id: int, other_id: int, *, user: str, on: str) -> None:
+    """KEEP's purchase history counts the opportunities it gained, and its stage follows them
+    (spec §13) when they take it further -- a won one makes KEEP won -- never back."""
+    from crmcli.services import opportunities, purchases
+
+    purchases.refresh(conn, [keep_id, other_id])
+    stages = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT stage FROM deal WHERE customer_id = ?", (keep_id,))}
+    target = opportunities.derived_stage(stages)
+    current = conn.exec_driver_sql("SELECT stage FROM customer WHERE id = ?", (keep_id,)).scalar()
+    rank = opportunities._RANK
+    if target in rank and current in rank and rank[target] > rank[current]:
+        opportunities.sync_stage(conn, keep_id, on=on, by=user)
 
 
 _UNDONE = "(s.undone_by IS NOT NULL AND (SELECT u.undone_by FROM change_set u WHERE u.id = s.undone_by) IS NULL)"
