@@ -42,19 +42,30 @@ def test_rows_of_a_merged_customer_attach_to_the_one_it_went_into(crm: Crm, tmp_
     assert (keep["name"], keep["phone"]) == ("杭州云帆科技有限公司", "13857112345")
 
 
-def test_an_update_of_a_merged_customer_updates_keep_and_leaves_its_identity(crm: Crm, tmp_path: Path, crm_env: Path) -> None:
+def test_an_update_of_a_merged_customer_updates_keep_and_leaves_its_identity(
+    crm: Crm, tmp_path: Path, crm_env: Path
+) -> None:
     import sqlite3
 
     _merged(crm)
-    out = _import(crm, tmp_path / "b.csv", "C202611002,杭州云帆科技,13857199999,制造业,,,\n", "--on-duplicate", "update")
+    out = _import(
+        crm, tmp_path / "b.csv", "C202611002,杭州云帆科技,13857199999,制造业,,,\n", "--on-duplicate", "update"
+    )
     assert (out["created"], out["updated"], out["rejected"]) == (0, 1, 0)
     con = sqlite3.connect(crm_env)
     rows = dict((r[0], r[1:]) for r in con.execute("SELECT code, name, phone, industry, merged_into FROM customer"))
     con.close()
-    assert rows["C202611001"] == ("杭州云帆科技有限公司", "13857112345", "制造业", None)  # KEEP: only the empty field filled
+    assert rows["C202611001"] == (
+        "杭州云帆科技有限公司",
+        "13857112345",
+        "制造业",
+        None,
+    )  # KEEP: only the empty field filled
     assert rows["C202611002"] == ("杭州云帆科技", "13857199999", None, 1)  # the merged one untouched
     # the same file again changes nothing
-    again = _import(crm, tmp_path / "b.csv", "C202611002,杭州云帆科技,13857199999,制造业,,,\n", "--on-duplicate", "update")
+    again = _import(
+        crm, tmp_path / "b.csv", "C202611002,杭州云帆科技,13857199999,制造业,,,\n", "--on-duplicate", "update"
+    )
     assert (again["created"], again["updated"], again["skipped"]) == (0, 0, 1)
 
 
@@ -75,7 +86,9 @@ def test_other_phones_are_phones_for_dupes_and_the_add_note(crm: Crm, tmp_path: 
     assert [(p["a"], p["b"], p["reasons"]) for p in crm.json("dupes")] == [("C202611001", "C202611002", ["same_phone"])]
 
 
-def test_a_merge_gives_keep_the_purchase_history_and_stage_of_the_opportunities_it_gains(crm: Crm, crm_env: Path) -> None:
+def test_a_merge_gives_keep_the_purchase_history_and_stage_of_the_opportunities_it_gains(
+    crm: Crm, crm_env: Path
+) -> None:
     crm.ok("add", "云帆科技", "--phone", "13857112345")  # KEEP: potential, no orders
     crm.ok("add", "云帆科技有限公司", "--phone", "13857199999")
     crm.ok("stage", "C202611002", "won", "--amount", "5000", "--date", "2026-10-01")
@@ -86,7 +99,12 @@ def test_a_merge_gives_keep_the_purchase_history_and_stage_of_the_opportunities_
     keep_before, other_before = crm.json("show", "C202611001"), crm.json("show", "C202611002")
     crm.ok("merge", "C202611001", "C202611002")
     keep = crm.json("show", "C202611001")
-    assert (keep["stage"], keep["orders"], keep["total_amount"], keep["last_order_at"]) == ("won", 1, 5000, "2026-10-01")
+    assert (keep["stage"], keep["orders"], keep["total_amount"], keep["last_order_at"]) == (
+        "won",
+        1,
+        5000,
+        "2026-10-01",
+    )
     crm.ok("merge", "--undo", "1")
     assert crm.json("show", "C202611001") == keep_before and crm.json("show", "C202611002") == other_before
     # an open opportunity at an earlier stage never takes a customer back
