@@ -219,10 +219,10 @@ def write_connection(engine: Engine, *, temp_in_memory: bool = False) -> Iterato
             with conn.begin():
                 yield conn
         finally:
-            if temp_in_memory:
+            if temp_in_memory and not conn.invalidated:
                 try:
                     conn.connection.driver_connection.execute("PRAGMA temp_store=DEFAULT")
-                except sqlite3.Error:  # pragma: no cover - a broken connection is discarded by the pool
+                except Exception:  # noqa: BLE001, S110 - never hide the transaction's own error; a broken connection is discarded anyway
                     pass
 
 
