@@ -102,7 +102,8 @@ def test_sigkill_mid_import_leaves_all_or_nothing(crm: Crm, crm_env: Path, big_c
     from crmcli import store
 
     for _attempt in range(3):  # the commit takes a few tens of ms: on a fast machine, try again
-        for p in crm_env.parent.glob("crm.db*"):
+        store.dispose_all()  # else init reuses the cached engine of the file unlinked below and creates nothing:
+        for p in crm_env.parent.glob("crm.db*"):  # the import would then be killed creating the schema
             p.unlink()
         crm.ok("init")  # create the database
         store.dispose_all()
