@@ -113,3 +113,35 @@ def test_a_merge_gives_keep_the_purchase_history_and_stage_of_the_opportunities_
     crm.ok("merge", "C202611003", "C202611002")  # undone above, so 002 is live again: its won one does
     n = crm.json("show", "C202611003")
     assert (n["stage"], n["orders"], n["total_amount"]) == ("won", 1, 5000)
+
+
+def test_a_merge_logs_each_tables_moved_rows_as_one_change_and_undo_respects_later_moves(
+    crm: Crm, crm_env: Path
+) -> None:
+    import sqlite3
+
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    crm.ok("add", "甲公司分部", "--phone", "13800000002")
+    crm.ok("add", "丙公司", "--phone", "13800000003")
+    for i in range(3):
+        crm.ok("follow", "C202611002", "--content", f"跟进{i}", "--date", f"2026-11-0{i + 1}")
+    follow_change = crm.json("history", "C202611002")[-2]["id"]  # the first follow-up's change set (the last: its add)
+    crm.ok("merge", "C202611001", "C202611002")
+    (merge_set,) = [s for s in crm.json("history") if s["command"] and s["command"].startswith("crm merge")]
+    moves = [c for c in merge_set["changes"] if c["op"] == "move"]
+    assert [(c["table"], c["rows"], c["fields"]) for c in moves] == [("follow_up", 3, {"customer_id": [2, 1]})]
+    con = sqlite3.connect(crm_env)
+    assert con.execute(
+        "SELECT count(*) FROM change WHERE set_id = ? AND table_name = 'follow_up'", (merge_set["id"],)
+    ).fetchone() == (1,)
+    con.close()
+    # the follow-up's creation cannot be undone quietly: the merge moved it since
+    r = crm("undo", str(follow_change))
+    assert r.exit_code == 1 and f"change {merge_set['id']} changed follow_up" in r.stderr
+    # a second merge moves the same rows on: the first merge cannot be undone under it
+    crm.ok("merge", "C202611003", "C202611001")
+    r = crm("merge", "--undo", "1")
+    assert r.exit_code == 1 and "changed follow_up" in r.stderr and "customer_id" in r.stderr
+    crm.ok("merge", "--undo", "2")
+    crm.ok("merge", "--undo", "1")
+    assert [len(crm.json("show", c)["follow_ups"]) for c in ("C202611001", "C202611002", "C202611003")] == [0, 3, 0]

@@ -3,7 +3,8 @@
 ``merge`` runs inside one logged write transaction, so the merge *is* one change set of the
 change log (spec §18): every row it moves or fills is recorded there with its fields before
 and after by the same triggers as any other command. The ``merge`` table only names that
-change set (merge id, KEEP, OTHER, when, who); ``merge --undo`` is ``crm undo`` of that change set,
+change set (merge id, KEEP, OTHER, when, who); ``merge --undo`` is ``crm undo`` of that change set (the rows a table moves are one ``move``
+change, ``changelog.move_rows``),
 and whether a merge is undone is read from the change set, so the two can never disagree.
 
 What a merge does, KEEP keeping its own values:
@@ -82,6 +83,7 @@ def plan(conn: Connection, keep_id: int, other_id: int) -> dict[str, Any]:
 def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) -> dict[str, Any]:
     """Merge ``other_id`` into ``keep_id`` inside ``conn``'s change set; returns the plan and the merge id."""
     from crmcli.services.followups import refresh_summary
+    from crmcli.store import changelog
 
     set_id = conn.info.get("change_set")
     if set_id is None:  # pragma: no cover - programming error: a merge must be undoable
@@ -91,8 +93,10 @@ def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) 
     fill = p.pop("_fill")
     if fill:
         ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in fill)} WHERE id = ?", (*fill.values(), keep_id))
+    dbapi = conn.connection.driver_connection
     for table in MOVED:
-        ex(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id))
+        if p["moved"][table]:
+            changelog.move_rows(dbapi, set_id, table, other_id, keep_id)
     # tags: a row's key is (customer, name), so a move is a delete and an insert (each logged)
     ex("DELETE FROM tag WHERE customer_id = ?", (other_id,))
     if p["tags"]:
