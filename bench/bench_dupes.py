@@ -2,8 +2,9 @@
 
 * dupes: on bench/dupes_corpus.py's corpus (5% planted near-duplicates of every kind, look-alikes
   and switchboards) the pairs found at the default threshold are compared with the planted ones:
-  recall and precision must both reach 0.95. Its time at the largest size over its time at the
-  smallest (measured in this run, best of 3 each) must stay within 12x for 10x the customers.
+  recall and precision must both reach 0.95. Its CPU time at the largest size over its CPU time at
+  the smallest (measured in this run, medians of 5, sizes alternating) must stay within 12x for 10x
+  the customers; the wall times are shown too.
 * merge: a customer with 1,000 follow-ups merged into another through the service (one logged
   change set, committed) against the same UPDATEs written by hand in sqlite3; target 1.2x.
 * report service: 100k tickets through the service against its one SQL statement run by hand; 1.3x.
@@ -22,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -49,7 +51,7 @@ def _dupes(sizes: list[int], repeat: int = 5) -> list[Result]:
         with stores[n].read() as reader:
             found[n] = dupes.find(reader)
 
-    times = _alternating({n: (lambda n=n: run(n)) for n in sizes}, repeat)
+    times, cpu = _alternating({n: (lambda n=n: run(n)) for n in sizes}, repeat, cpu=True)
     for n in sizes:
         got = {(p["a"], p["b"]) for p in found[n]}
         hit = len(got & planted[n])
@@ -59,24 +61,32 @@ def _dupes(sizes: list[int], repeat: int = 5) -> list[Result]:
         out.append(Result("dupes precision", f"{n:,}", precision, QUALITY, note=note + (" (>= 0.95: met)" if precision >= QUALITY else " (MISSED)"), unit="share"))
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
-        out.append(Result(f"dupes time {large // 1000}k vs {small // 1000}k", f"{large:,}", times[large], times[small], target=GROWTH,
-                          note=f"{times[small]:.2f} s -> {times[large]:.2f} s for {large // small}x the customers (medians of {repeat}, sizes alternating)"))  # fmt: skip
+        # CPU time is the target's measure: dupes is one thread of CPU work, and on a loaded machine the
+        # wall time of a 0.2 s run and of a 2 s run are not equally inflated (a short run often fits
+        # between other jobs' time slices). Wall time is shown beside it.
+        out.append(Result(f"dupes CPU time {large // 1000}k vs {small // 1000}k", f"{large:,}", cpu[large], cpu[small], target=GROWTH,
+                          note=f"{cpu[small]:.2f} s -> {cpu[large]:.2f} s CPU for {large // small}x the customers (medians of {repeat}, sizes alternating)"))  # fmt: skip
+        out.append(Result(f"dupes wall time {large // 1000}k vs {small // 1000}k", f"{large:,}", times[large], times[small],
+                          note=f"{times[small]:.2f} s -> {times[large]:.2f} s wall (for information)"))  # fmt: skip
     return out
 
 
-def _alternating(fns: dict, repeat: int, setup: Callable[[], None] | None = None) -> dict:
-    """The median time of each function, run in turn ``repeat`` times (one warm-up round first):
-    load on the machine falls on every side alike."""
+def _alternating(fns: dict, repeat: int, setup: Callable[[], None] | None = None, *, cpu: bool = False) -> Any:
+    """The median wall time of each function, run in turn ``repeat`` times (one warm-up round
+    first): load on the machine falls on every side alike. ``cpu``: also the median CPU time."""
     times: dict = {k: [] for k in fns}
+    cpus: dict = {k: [] for k in fns}
     for rnd in range(repeat + 1):
         for k, fn in fns.items():
             if setup:
                 setup()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             if rnd:
                 times[k].append(time.perf_counter() - start)
-    return {k: statistics.median(v) for k, v in times.items()}
+                cpus[k].append(time.process_time() - start_cpu)
+    wall = {k: statistics.median(v) for k, v in times.items()}
+    return (wall, {k: statistics.median(v) for k, v in cpus.items()}) if cpu else wall
 
 
 def _merge_db(path: Path) -> None:
