@@ -45,7 +45,7 @@ LANG = "zh"  # common.ENV
 
 
 def _sheets() -> list[tuple[str, list[str]]]:
-    """The xlsx export's sheets, in order: (title, header row) of customers, follow-ups, opportunities."""
+    """The xlsx export's sheets, in order: (title, header row) of customers, follow-ups, opportunities, tickets."""
     from crmcli import fields
     from crmcli.services import exporter
 
@@ -53,6 +53,7 @@ def _sheets() -> list[tuple[str, list[str]]]:
         (exporter.SHEET_TITLES["customers"][0], [exporter.header(k, LANG) for k in exporter.CUSTOMER_COLUMNS]),
         (exporter.SHEET_TITLES["follow_ups"][0], [exporter.header(k, LANG) for k in exporter.FOLLOW_UP_COLUMNS]),
         (exporter.SHEET_TITLES["deals"][0], [f.label(LANG) for f in fields.OPPORTUNITY]),
+        (exporter.SHEET_TITLES["tickets"][0], [f.label(LANG) for f in fields.TICKET]),
     ]
 
 
@@ -84,7 +85,7 @@ def bench_size(n: int, pairs: int, tmp: Path) -> list[Result]:
         if fmt == "xlsx":
             # The row queries, one per sheet, streamed after the aggregates that size the columns.
             row_calls = [c for c in calls if not c[0].startswith("SELECT count(*)") and "FROM custom_field" not in c[0]]
-            tables = ("FROM customer", "FROM follow_up", "FROM deal")
+            tables = ("FROM customer", "FROM follow_up", "FROM deal", "FROM ticket")
             if len(row_calls) != len(sheets) or not all(t in c[0] for t, c in zip(tables, row_calls, strict=True)):
                 raise RuntimeError("bench: export xlsx: the captured row queries are not one per sheet, in order")
             code = floors.export_xlsx(db, [(t, h, c) for (t, h), c in zip(sheets, row_calls, strict=True)])

@@ -91,7 +91,7 @@ def test_xlsx_has_both_sheets_with_import_headers_and_real_cells(crm: Crm, sampl
     assert result.exit_code == 0, result.stderr
     assert "3 customers and 2 follow-ups" in result.stdout
     wb = load_workbook(out)
-    assert wb.sheetnames == ["客户信息总表", "跟进记录", "销售机会"]
+    assert wb.sheetnames == ["客户信息总表", "跟进记录", "销售机会", "工单"]
     ws = wb["客户信息总表"]
     assert [c.value for c in ws[1]] == ZH_HEADERS
     assert all(c.font.b for c in ws[1])
@@ -157,7 +157,7 @@ def test_xlsx_in_english(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out.xlsx"
     crm.ok("--lang", "en", "export", str(out))
     wb = load_workbook(out)
-    assert wb.sheetnames == ["Customers", "Follow-ups", "Opportunities"]
+    assert wb.sheetnames == ["Customers", "Follow-ups", "Opportunities", "Tickets"]
     ws = wb["Customers"]
     assert [c.value for c in ws[1]] == EN_HEADERS
     row = [c.value for c in ws[2]]

@@ -235,18 +235,21 @@ def test_our_export_round_trips_into_an_empty_database(crm: Crm, tmp_path: Path,
     run_import(crm, csv_file(tmp_path / "customers.csv", SEED004_CUSTOMERS))
     run_import(crm, csv_file(tmp_path / "log.csv", SEED004_LOG[:3]))
     crm.ok("deal", "add", "科技有限公司", "--name", "设备采购", "--amount", "50万", "--stage", "谈判", "--date", "2024-05-20")
+    crm.ok("ticket", "add", "科技有限公司", "--type", "产品质量", "--content", "屏幕划痕")
     book = tmp_path / "export.xlsx"
     crm.ok("export", str(book))
     before = crm.json("list")
     monkeypatch.setenv("CRM_DB", str(tmp_path / "fresh.db"))
     code, out, err = run_import(crm, book)
-    assert code == 0 and out["rejected"] == 0, err
-    assert [s["table"] for s in out["sheets"]][:3] == ["customers", "followups", "deals"]
+    assert code == 0 and out["rejected"] == 0, (err, out["sheets"], [p.read_text() for p in tmp_path.glob("*rejects*")])
+    assert [s["table"] for s in out["sheets"]] == ["customers", "followups", "tickets", "deals"]
     after = crm.json("list")
     keys = ("code", "name", "phone", "level", "stage", "last_follow_at", "next_follow_at")
     assert [{k: c[k] for k in keys} for c in after] == [{k: c[k] for k in keys} for c in before]
     deal = crm.json("deal", "list")[0]
     assert (deal["name"], deal["amount"], deal["stage"]) == ("设备采购", 500000, "negotiating")
+    tickets = crm.json("ticket", "list")
+    assert [(t["type"], t["content"], t["status"]) for t in tickets] == [("产品质量", "屏幕划痕", "open")]
     assert run_import(crm, book)[1]["created"] == 0  # and again: nothing new
 
 

@@ -445,18 +445,43 @@ def test_alerts_dormant_stale_overdue(h: History) -> None:
     _ = (active, repeat, fresh, key_today)
 
     out = h.report("alerts")
-    assert pick(out["rows"], "code", "idle_days", "dormant", "stale", "overdue") == [
-        (stale, 180, False, True, False),
-        (never, 180, False, True, False),  # same idle days: by code
-        (dormant, 90, True, False, False),
-        (key, 8, False, False, True),
+    assert pick(out["rows"], "code", "idle_days", "dormant", "stale", "overdue", "quiet") == [
+        (stale, 180, False, True, False, False),
+        (never, 180, False, True, False, False),  # same idle days: by code
+        (dormant, 90, True, False, False, True),
+        (active, 89, False, False, False, True),  # followed up, but no won deal since 03-01: quiet
+        (key, 8, False, False, True, False),
     ]
-    assert (out["customers"], out["dormant"], out["stale"], out["overdue"]) == (4, 1, 2, 1)
-    assert out["rows"][2]["last_deal_at"] == "2026-03-01" and out["rows"][3]["next_follow_at"] == "2026-11-25"
+    assert (out["customers"], out["dormant"], out["stale"], out["overdue"], out["quiet"]) == (5, 1, 2, 1, 2)
+    assert out["rows"][2]["last_deal_at"] == "2026-03-01" and out["rows"][4]["next_follow_at"] == "2026-11-25"
     table = h.crm.ok("report", "alerts")
-    assert "1 dormant · 2 stale · 1 key customers overdue" in table
+    assert "1 dormant · 2 stale · 1 key customers overdue · 0 with unresolved complaints · 2 quiet for 90 days" in table
     out = h.report("alerts", "--since", "2026-05-01")  # customers created since
     assert [r["code"] for r in out["rows"]] == [never, key]
+
+
+def test_alerts_quiet_counts_won_opportunities_only(h: History) -> None:
+    # today - 90 = 2026-08-28: a won opportunity closed on or before it leaves a won customer quiet
+    edge = h.add("Edge", "2026-01-01")
+    h.stage(edge, "won", "2026-08-28", "--amount", "1000")  # exactly 90 days: quiet
+    recent = h.add("Recent", "2026-01-01")
+    h.stage(recent, "won", "2026-08-29", "--amount", "1000")  # 89 days: not quiet
+    busy = h.add("Busy", "2026-01-01")
+    h.stage(busy, "won", "2026-05-01", "--amount", "1000")
+    h.follow(busy, "2026-11-20")  # followed up this week: not dormant, still quiet
+    h.crm.ok("deal", "add", busy, "--name", "续约", "--amount", "500", "--stage", "intent", "--date", "2026-11-01")  # open: no order
+    lost = h.add("Lost Again", "2026-01-01")
+    h.stage(lost, "won", "2026-04-01", "--amount", "1000")
+    h.crm.ok("deal", "add", lost, "--name", "二期", "--amount", "800", "--stage", "lost", "--date", "2026-11-10")  # lost: no order
+    h.follow(lost, "2026-11-10")
+    out = h.report("alerts")  # most idle first: Edge 90 days (never followed), Lost Again 16, Busy 6
+    assert pick(out["rows"], "code", "idle_days", "last_deal_at", "dormant", "quiet") == [
+        (edge, 90, "2026-08-28", True, True),
+        (lost, 16, "2026-04-01", False, True),
+        (busy, 6, "2026-05-01", False, True),
+    ]
+    assert (out["customers"], out["quiet"], out["dormant"]) == (3, 3, 1) and recent not in {r["code"] for r in out["rows"]}
+    assert "近3个月无合作 3" in h.crm.ok("--lang", "zh", "report", "alerts")
 
 
 def test_alerts_empty_and_single(h: History) -> None:

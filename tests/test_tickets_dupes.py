@@ -52,6 +52,31 @@ def test_ticket_add_update_list_and_bad_input(crm: Crm, crm_env: Path) -> None:
     assert crm.json("ticket", "list", "--status", "open") == []
 
 
+def test_bad_input_is_one_line_exit_1_and_writes_nothing(crm: Crm, crm_env: Path) -> None:
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    crm.ok("add", "乙公司", "--phone", "13800000002")
+    crm.ok("add", "丙公司", "--phone", "13800000003")
+    crm.ok("ticket", "add", "甲公司", "--type", "产品质量", "--content", "坏了")
+    crm.ok("merge", "C202611001", "C202611002")
+    before = dump(crm_env)
+    for args, words in (
+        (("ticket", "update", "T202611001", "--status", "resolved", "--satisfaction", "4.5"), "not a score from 1 to 5"),
+        (("ticket", "update", "T202611001", "--status", "resolved", "--satisfaction", "abc"), "not a score from 1 to 5"),
+        (("ticket", "update", "T202611001", "--status", "in_progress", "--satisfaction", "3"), "only with a resolved ticket"),
+        (("ticket", "update", "X1", "--status", "open"), "no ticket 'X1'"),
+        (("ticket", "list", "--status", "weird"), "unknown status 'weird'"),
+        (("merge", "C202611003", "C202611003"), "into itself"),
+        (("merge", "C202611003", "C202611003", "--dry-run"), "into itself"),
+        (("merge", "C202611002", "C202611003"), "C202611002 乙公司 was merged into C202611001"),  # into a merged one
+        (("merge", "C202611003", "C202611002"), "C202611002 乙公司 was merged into C202611001"),  # a merged one into another
+        (("calendar", "--ics", str(crm_env)), "database"),
+        (("calendar", "--ics", f"{crm_env}-wal"), "database"),
+    ):
+        r = crm(*args)
+        assert r.exit_code == 1 and words in r.stderr and r.stderr.count("\n") == 1 and r.stdout == "", (args, r.stderr)
+    assert dump(crm_env) == before and crm.json("merges")[0]["undone"] is False and len(crm.json("merges")) == 1
+
+
 def test_report_service_and_complaints(crm: Crm) -> None:
     crm.ok("add", "甲公司", "--phone", "13800000001")
     crm.ok("add", "乙公司", "--phone", "13800000002")

@@ -154,8 +154,8 @@ FOLLOW_UP: tuple[Field, ...] = (
 # columns an import reads (seed 003's 统计表: 反馈问题类型, 处理状态, 满意度评分, 处理负责人).
 TICKET: tuple[Field, ...] = (
     Field("code", "工单编号", "Ticket", "code", ("Ticket_ID", "工单号", "TicketCode")),
-    Field("customer", "客户编号", "Customer", "code", imported=False),
-    Field("name", "客户名称", "Name", "text", imported=False),
+    Field("customer", "客户编号", "Customer code", "code", imported=False),
+    Field("name", "客户名称", "Customer name", "text", imported=False),
     Field("type", "反馈问题类型", "Issue type", "text", ("问题类型", "反馈类型", "投诉类型", "IssueType", "TicketType"), repeats=True),
     Field("status", "处理状态", "Ticket status", "enum", ("问题处理状态", "工单状态", "TicketStatus"), enum="status"),
     Field("satisfaction", "满意度评分", "Satisfaction", "number", ("满意度", "客户满意度", "CSAT")),

@@ -23,7 +23,7 @@ KIND_OF: dict[str, str] = {
     "new_customers": "int", "won_deals": "int", "idle_days": "int", "opportunities": "int", "units": "int",
     "conversion": "pct", "share": "pct", "cumulative": "pct", "follow_rate": "pct",
     "won_amount": "money", "amount": "money", "weighted": "money", "revenue": "money",
-    "dormant": "bool", "stale": "bool", "overdue": "bool", "complaints": "bool",
+    "dormant": "bool", "stale": "bool", "overdue": "bool", "complaints": "bool", "quiet": "bool",
     "tickets": "int", "open": "int", "resolved": "int", "avg_days_to_resolve": "num", "avg_satisfaction": "num",
     "stage": "stage", "level": "level",
 }  # fmt: skip
@@ -62,6 +62,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "stale": ("停滞", "Stale"),
     "overdue": ("逾期", "Overdue"),
     "complaints": ("投诉未解决", "Complaints"),
+    "quiet": ("近3个月无合作", "Quiet"),
     "type": ("反馈问题类型", "Issue type"),
     "handler": ("处理负责人", "Handler"),
     "tickets": ("工单数", "Tickets"),
@@ -270,9 +271,10 @@ def headline(report: Report, lang: str) -> str:
     # alerts
     return (
         f"沉睡 {f['dormant']:,} · 停滞 {f['stale']:,} · 重点客户逾期 {f['overdue']:,} · 投诉未解决 {f['complaints']:,}"
+        f" · 近3个月无合作 {f['quiet']:,}"
         if zh
         else f"{f['dormant']:,} dormant · {f['stale']:,} stale · {f['overdue']:,} key customers overdue"
-        f" · {f['complaints']:,} with unresolved complaints"
+        f" · {f['complaints']:,} with unresolved complaints · {f['quiet']:,} quiet for 90 days"
     )
 
 

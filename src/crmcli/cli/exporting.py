@@ -106,5 +106,7 @@ def export(
         parts.append(f"{result.follow_ups} follow-up{'s' if result.follow_ups != 1 else ''}")
     if result.deals:
         parts.append(f"{result.deals} opportunit{'ies' if result.deals != 1 else 'y'}")
+    if result.tickets:
+        parts.append(f"{result.tickets} ticket{'s' if result.tickets != 1 else ''}")
     what = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     typer.echo(f"Exported {what} to {target}")

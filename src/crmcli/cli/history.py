@@ -51,6 +51,9 @@ def _print_set(s: dict[str, Any]) -> None:
         if c["op"] == "update":
             detail = ", ".join(f"{k}: {_short(v[0])} → {_short(v[1])}" for k, v in c["fields"].items())
             typer.echo(f"    {who}{c['table']} {c['row']}: {detail}")
+        elif c["op"] == "move":  # a merge's rows of one table
+            old, new = c["fields"].get("customer_id", [None, None])
+            typer.echo(f"    {who}{c['table']}: {c.get('rows', 0)} row(s) moved from customer {old} to {new}")
         else:
             typer.echo(f"    {who}{c['table']} {c['row']} {'added' if c['op'] == 'insert' else 'deleted'}")
     if len(s["changes"]) > 12:

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from crmcli.normalize import drop_invisible
@@ -117,7 +117,7 @@ def core_of(name: str) -> tuple[str, str | None, bool]:
     return core or _KEEP_RE.sub("", text) or text, region, False
 
 
-@dataclass
+@dataclass(slots=True)
 class Who:
     id: int
     code: str
@@ -126,15 +126,34 @@ class Who:
     core: str
     region: str | None
     latin: bool
-    phones: set[str] = field(default_factory=set)
+    phones: tuple[str, ...] = ()  # a tuple, not a set: 100k customers' records stay small
     email: str | None = None
 
 
 def who(cid: int, code: str, name: str, key: str, phone_key: str | None, email: str | None) -> Who:
     core, region, latin = core_of(name)
-    w = Who(cid, code, name, key, core, region, latin, email=(email or "").strip().casefold() or None)
-    if phone_key:
-        w.phones.add(phone_key)
+    return Who(cid, code, name, key, core, region, latin, (phone_key,) if phone_key else (), (email or "").strip().casefold() or None)
+
+
+def _differing_words(a: Who, b: Who) -> tuple[str, str] | None:
+    """Two Latin names' words that only one of them has, when both have some: those words decide
+    (Northwind Logistics / Northwind Lgistics are one customer, Acme X / Acme Y are two)."""
+    if not (a.latin and b.latin):
+        return None
+    wa, wb = a.core.split(" "), b.core.split(" ")
+    ra, rb = [w for w in wa if w not in wb], [w for w in wb if w not in wa]
+    return (" ".join(ra), " ".join(rb)) if ra and rb else None
+
+
+def _weight(a: Who, b: Who) -> float:
+    """What weighs against two similar names being one customer: different regions (杭州云帆科技
+    and 上海云帆科技 may well be two companies), different numbers (Store 12 / Store 21, 第1分店 /
+    第2分店)."""
+    w = 1.0
+    if a.region and b.region and a.region != b.region:
+        w *= 0.85
+    if _DIGITS_RE.findall(a.core) != _DIGITS_RE.findall(b.core):
+        w *= 0.85
     return w
 
 
@@ -151,18 +170,13 @@ def score_pair(a: Who, b: Who, crowded: frozenset[str] | set[str] = frozenset())
         reasons.append("name_order" if a.latin and b.latin else "same_core_name")
     else:
         n = ratio(a.core, b.core) / 100 * 0.96
-        if a.latin and b.latin:  # the words that differ decide: Northwind Logistics / Northwind Lgistics, not Acme X / Acme Y
-            wa, wb = a.core.split(" "), b.core.split(" ")
-            ra, rb = [w for w in wa if w not in wb], [w for w in wb if w not in wa]
-            if ra and rb:
-                n = min(n, ratio(" ".join(ra), " ".join(rb)) / 100 * 0.96)
-        if a.region and b.region and a.region != b.region:
-            n *= 0.85  # 杭州云帆科技 and 上海云帆科技 may well be two companies
-        if _DIGITS_RE.findall(a.core) != _DIGITS_RE.findall(b.core):
-            n *= 0.85  # 第一分店 / 第二分店 in digits: Store 12 and Store 21 are two customers
+        words = _differing_words(a, b)
+        if words:
+            n = min(n, ratio(*words) / 100 * 0.96)
+        n *= _weight(a, b)
         if n >= 0.6:
             reasons.append("similar_name")
-    shared = a.phones & b.phones
+    shared = set(a.phones).intersection(b.phones)
     contact = 0
     if shared:
         reasons.insert(0, "same_phone")
@@ -178,7 +192,8 @@ def score_pair(a: Who, b: Who, crowded: frozenset[str] | set[str] = frozenset())
 
 
 def load(reader: Reader) -> tuple[list[Who], dict[int, Who]]:
-    """Every live customer (not archived, not merged), with the phones of the customers merged into it."""
+    """Every live customer (not archived, not merged), with its other phones and the phones of the
+    customers merged into it."""
     people: dict[int, Who] = {}
     merged: list[tuple[int, str]] = []
     for cid, code, name, key, pk, email, archived, into in reader.stream(
@@ -195,9 +210,15 @@ def load(reader: Reader) -> tuple[list[Who], dict[int, Who]]:
             hops = 0
             while into in target and hops < 100:  # merged into one merged later
                 into, hops = target[into], hops + 1
-            if into in people:
-                people[into].phones.add(pk)
+            _add_phone(people.get(into), pk)
+    for cid, pk in reader.stream("SELECT customer_id, phone_key FROM customer_phone"):  # other phones (spec §3)
+        _add_phone(people.get(cid), pk)
     return list(people.values()), people
+
+
+def _add_phone(w: Who | None, pk: str) -> None:
+    if w is not None and pk and pk not in w.phones:
+        w.phones += (pk,)
 
 
 def candidates(people: Sequence[Who], min_score: float = MIN_SCORE) -> tuple[set[tuple[int, int]], set[str]]:
@@ -206,40 +227,75 @@ def candidates(people: Sequence[Who], min_score: float = MIN_SCORE) -> tuple[set
 
     pairs: set[tuple[int, int]] = set()
     crowded: set[str] = set()
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for w in people:
-        for pk in w.phones:
-            groups[("p", pk)].append(w.id)
-        if w.email:
-            groups[("e", w.email)].append(w.id)
-        groups[("c", w.core)].append(w.id)
-    for (kind, value), ids in groups.items():
-        if len(ids) < 2:
-            continue
-        if len(ids) > GROUP_MAX:
-            if kind == "p":
-                crowded.add(value)
-            continue
-        ids.sort()
-        for i, x in enumerate(ids):
-            for y in ids[i + 1 :]:
-                pairs.add((x, y))
+    blocks = (
+        ("phone", [(pk, w.id) for w in people for pk in w.phones]),
+        ("email", [(w.email, w.id) for w in people if w.email]),
+        ("core", [(w.core, w.id) for w in people]),
+    )
+    for kind, values in blocks:
+        first: dict[str, int] = {}
+        shared: dict[str, list[int]] = {}  # the values more than one customer has: most have none
+        for value, cid in values:
+            seen = first.setdefault(value, cid)
+            if seen != cid:
+                shared.setdefault(value, [seen]).append(cid)
+        for value, ids in shared.items():
+            if len(ids) > GROUP_MAX:
+                if kind == "phone":
+                    crowded.add(value)
+                continue
+            ids.sort()
+            for i, x in enumerate(ids):
+                for y in ids[i + 1 :]:
+                    pairs.add((x, y))
     cut = min(min_score / 0.96 * 100, 100) - 0.01  # a neighbour below this cannot score min_score on its name
-    for order in (sorted(people, key=lambda w: w.core), sorted(people, key=lambda w: w.core[::-1])):
+    for order in (sorted(people, key=attrgetter("core")), sorted(people, key=_core_backwards)):
         cores = [w.core for w in order]
-        ids_ = [w.id for w in order]
         for i in range(len(order)):
             ci = cores[i]
             for j in range(i + 1, min(i + 1 + WINDOW, len(order))):
-                if ratio(ci, cores[j], score_cutoff=cut):
-                    x, y = ids_[i], ids_[j]
+                if ratio(ci, cores[j], score_cutoff=cut) and _names_may_match(order[i], order[j], cut):
+                    x, y = order[i].id, order[j].id
                     pairs.add((x, y) if x < y else (y, x))
     return pairs, crowded
+
+
+def _core_backwards(w: Who) -> str:
+    return w.core[::-1]
+
+
+def _names_may_match(a: Who, b: Who, cut: float) -> bool:
+    """Whether two names whose cores are close can still reach the threshold on their name alone
+    once ``score_pair``'s weights against a pair apply (the cheap part of it, for neighbours: in a
+    dense corpus most neighbours that pass the first test are Acme X / Acme Y)."""
+    from rapidfuzz.fuzz import ratio
+
+    need = cut / _weight(a, b)
+    if need > 100 or (need > cut and not ratio(a.core, b.core, score_cutoff=need)):
+        return False
+    words = _differing_words(a, b)
+    return words is None or bool(ratio(*words, score_cutoff=need))
 
 
 def find(reader: Reader, *, min_score: float = MIN_SCORE, involving: Iterable[int] | None = None) -> list[dict[str, Any]]:
     """Pairs of live customers scoring ``min_score`` or more, best first: {a, b, score, reasons,
     a_name, b_name}. ``involving``: only pairs with one of these customers and one other."""
+    import gc
+
+    # The cyclic GC would walk the growing heap of customers again and again for nothing (what
+    # this allocates holds no cycles and is freed by reference counting), and once more when it
+    # is switched back on with them still alive: time would grow faster than the customers. So it
+    # stays off until they are gone; only the pairs outlive ``_find``.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _find(reader, min_score, involving)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _find(reader: Reader, min_score: float, involving: Iterable[int] | None) -> list[dict[str, Any]]:
     people, by_id = load(reader)
     pairs, crowded = candidates(people, min_score)
     only = set(involving) if involving is not None else None
@@ -272,14 +328,18 @@ def like(reader: Reader, customer_id: int, *, min_score: float = MIN_SCORE) -> l
     words = me.core.split(" ") if me.latin else [me.core]
     word = max(words, key=len)
     found = reader.all(
-        f"{cols} WHERE {live} AND (phone_key = :pk OR (email IS NOT NULL AND lower(email) = :email) "
+        f"{cols} WHERE {live} AND (phone_key = :pk OR id IN (SELECT customer_id FROM customer_phone WHERE phone_key = :pk) "
+        "OR (email IS NOT NULL AND lower(email) = :email) "
         "OR name_key LIKE :pattern ESCAPE '\\') LIMIT 200",
         {"id": customer_id, "pk": me_row[4] or "\x00", "email": me.email or "\x00", "pattern": f"%{like_escape(word)}%"},
     )
     crowded = {me_row[4]} if len([r for r in found if r[4] == me_row[4]]) >= GROUP_MAX else set()
+    others = {row[0]: who(*row) for row in found}
+    ids = {f"c{i}": cid for i, cid in enumerate([customer_id, *others])}
+    for cid, pk in reader.all(f"SELECT customer_id, phone_key FROM customer_phone WHERE customer_id IN ({', '.join(':' + k for k in ids)})", ids):
+        _add_phone(me if cid == customer_id else others.get(cid), pk)
     out = []
-    for row in found:
-        other = who(*row)
+    for other in others.values():
         score, reasons = score_pair(me, other, crowded)
         if score >= min_score:
             out.append({"code": other.code, "name": other.name, "score": score, "reasons": reasons})

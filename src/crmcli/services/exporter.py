@@ -1,4 +1,4 @@
-"""Export: customers (and their follow-ups and opportunities) to xlsx, csv or json, and the import template.
+"""Export: customers (and their follow-ups, opportunities and tickets) to xlsx, csv or json, and the import template.
 
 Spec §7 and §9. The rows are the ones ``crm list`` shows for the same filters
 (``services.customers.where_clauses``), in the same order (creation date, then
@@ -55,10 +55,13 @@ SHEET_TITLES = {
     "customers": ("客户信息总表", "Customers"),
     "follow_ups": ("跟进记录", "Follow-ups"),
     "deals": ("销售机会", "Opportunities"),
+    "tickets": ("工单", "Tickets"),
     "help": ("说明", "Instructions"),
 }
 # The opportunities sheet (spec §13): `crm import FILE --sheet 销售机会` reads it back.
 DEAL_COLUMNS = tuple(f.key for f in fields.OPPORTUNITY)
+# The service tickets sheet (spec §15), keyed by 客户编号: the ticket import reads it back.
+TICKET_COLUMNS = tuple(f.key for f in fields.TICKET)
 TAG_JOIN = ";"
 MAX_COLUMN_WIDTH = 60.0
 
@@ -133,6 +136,7 @@ class ExportResult:
     customers: int
     follow_ups: int | None = None  # xlsx only
     deals: int | None = None  # xlsx only: the opportunities sheet
+    tickets: int | None = None  # xlsx only: the tickets sheet
 
 
 # --------------------------------------------------------------------------- SQL
@@ -238,24 +242,56 @@ def deal_select(d: Dialect, filters: Any, *, lang: str, fmt: str) -> tuple[str, 
     return sql, params
 
 
-def _deal_columns(reader: Reader, filters: Any, lang: str) -> tuple[int, list[writers.Column]]:
-    """How many opportunities the sheet holds, and its columns (widths from one SQL aggregate)."""
-    d = reader.dialect
-    texts = {"customer_name": "c.name", "name": "d.name", "owner": "d.owner", "lost_reason": "d.lost_reason", "code": "d.code"}
+def ticket_select(d: Dialect, filters: Any, *, lang: str, fmt: str) -> tuple[str, dict[str, Any]]:
+    """The tickets of the exported customers, customer by customer, oldest first, in
+    TICKET_COLUMNS order (客户编号 names the customer): what the ticket import reads."""
+    exprs = {"customer": "c.code", "name": "c.name", "status": _enum_sql("t.status", "status", lang, fmt)}
+    cols = [exprs.get(key, f"t.{key}") for key in TICKET_COLUMNS]
     where, params = _where(d, filters)
+    sql = (
+        f"SELECT {', '.join(cols)} FROM ticket t JOIN customer c ON c.id = t.customer_id "
+        f"WHERE {where} ORDER BY c.created_at, c.id, t.opened_at, t.id"
+    )
+    return sql, params
+
+
+def _sheet_columns(
+    reader: Reader, filters: Any, lang: str, *, table: str, sheet_fields: Sequence[fields.Field], texts: dict[str, str],
+    choices: dict[str, list[str]], widths: dict[str, float] | None = None,
+) -> tuple[int, list[writers.Column]]:
+    """How many rows a sheet of one customer table holds (``table``: "deal d", "ticket t"), and
+    its columns, widths from one SQL aggregate over ``texts`` (key -> SQL expression)."""
+    d = reader.dialect
+    where, params = _where(d, filters)
+    alias = table.split()[-1]
     row = reader.one(
         f"SELECT count(*), {', '.join(f'max({d.display_width(e)})' for e in texts.values())} "
-        f"FROM deal d JOIN customer c ON c.id = d.customer_id WHERE {where}", params,
+        f"FROM {table} JOIN customer c ON c.id = {alias}.customer_id WHERE {where}", params,
     ) or (0,)  # fmt: skip
-    widths = {k: float(v or 0) for k, v in zip(texts, row[1:], strict=True)}
-    widths["products"] = 30.0
+    measured = {k: float(v or 0) for k, v in zip(texts, row[1:], strict=True)}
+    measured.update(widths or {})
     cols = []
-    for f in fields.OPPORTUNITY:
+    for f in sheet_fields:
         kind = {"date": "date", "code": "code", "money": "number", "number": "number"}.get(f.kind, "text")
-        choices = [vocab.label("deal_stage", k, lang) for k in vocab.STAGES] if f.key == "stage" else ()
-        widest = 10.0 if kind == "date" else max(widths.get(f.key, 8.0), writers.display_width(f.label(lang)))
-        cols.append(writers.Column(header=f.label(lang), kind=kind, width=min(widest + 2, MAX_COLUMN_WIDTH), choices=choices))
+        widest = 10.0 if kind == "date" else max(measured.get(f.key, 8.0), writers.display_width(f.label(lang)))
+        cols.append(writers.Column(header=f.label(lang), kind=kind, width=min(widest + 2, MAX_COLUMN_WIDTH), choices=choices.get(f.key, ())))
     return int(row[0]), cols
+
+
+def _deal_columns(reader: Reader, filters: Any, lang: str) -> tuple[int, list[writers.Column]]:
+    """How many opportunities the sheet holds, and its columns."""
+    texts = {"customer_name": "c.name", "name": "d.name", "owner": "d.owner", "lost_reason": "d.lost_reason", "code": "d.code"}
+    choices = {"stage": [vocab.label("deal_stage", k, lang) for k in vocab.STAGES]}
+    return _sheet_columns(
+        reader, filters, lang, table="deal d", sheet_fields=fields.OPPORTUNITY, texts=texts, choices=choices, widths={"products": 30.0}
+    )
+
+
+def _ticket_columns(reader: Reader, filters: Any, lang: str) -> tuple[int, list[writers.Column]]:
+    """How many tickets the sheet holds, and its columns."""
+    texts = {"code": "t.code", "customer": "c.code", "name": "c.name", "type": "t.type", "handler": "t.handler", "content": "t.content", "note": "t.note"}
+    choices = {"status": [vocab.label("status", k, lang) for k in vocab.FIELDS["status"]]}
+    return _sheet_columns(reader, filters, lang, table="ticket t", sheet_fields=fields.TICKET, texts=texts, choices=choices)
 
 
 def _measure(reader: Reader, filters: Any) -> tuple[int, dict[str, float], int, dict[str, float]]:
@@ -440,11 +476,13 @@ def _export_xlsx(
             f"export them to csv instead: crm export {Path(target).with_suffix('.csv').name}"
         )
     n_deals, deal_columns = _deal_columns(conn, filters, lang)
-    if n_follow_ups > limit or n_deals > limit:
-        raise CrmError(
-            f"{max(n_follow_ups, n_deals):,} {'follow-ups' if n_follow_ups > limit else 'opportunities'} do not fit in an Excel sheet ({writers.EXCEL_MAX_ROWS:,} rows at most); "
-            "narrow the export with filters (--since, --owner, --stage ...) or export customers to csv"
-        )
+    n_tickets, ticket_columns = _ticket_columns(conn, filters, lang)
+    for n, what in ((n_follow_ups, "follow-ups"), (n_deals, "opportunities"), (n_tickets, "tickets")):
+        if n > limit:
+            raise CrmError(
+                f"{n:,} {what} do not fit in an Excel sheet ({writers.EXCEL_MAX_ROWS:,} rows at most); "
+                "narrow the export with filters (--since, --owner, --stage ...) or export customers to csv"
+            )
     if mask:
         widths["phone"] = max(widths.get("phone", 0), 11)
     fu_widths.update(code=widths.get("code", 10), name=widths.get("name", 10))
@@ -467,10 +505,15 @@ def _export_xlsx(
             columns=deal_columns,
             rows=conn.stream(*deal_select(conn.dialect, filters, lang=lang, fmt="xlsx")),
         ),
+        writers.Sheet(
+            title=_title("tickets", lang),
+            columns=ticket_columns,
+            rows=conn.stream(*ticket_select(conn.dialect, filters, lang=lang, fmt="xlsx")),
+        ),
     ]
     with _output(target, "xlsx") as fh:
         counts = writers.write_xlsx(fh, sheets)
-    return ExportResult(str(target), "xlsx", counts[0], counts[1], counts[2])
+    return ExportResult(str(target), "xlsx", counts[0], counts[1], counts[2], counts[3])
 
 
 # --------------------------------------------------------------------------- template

@@ -1,7 +1,7 @@
 """History and undo (spec §18): reading the change log, and taking a change set back.
 
 A change set's changes say, row by row, what was inserted, updated (fields before and after) or
-deleted. Undo applies their inverse, newest first, as a new change set (so an undo can itself be
+deleted, or, for a merge, which rows of a table moved to which customer (``move``). Undo applies their inverse, newest first, as a new change set (so an undo can itself be
 undone): an insert is deleted, a delete is inserted again as it was, an update gets back the
 fields it changed. It refuses, naming the later change set, when a later one touched the same
 row (a delete, an insert) or the same fields (an update), unless forced. What follow-ups imply
@@ -64,7 +64,10 @@ def history(
     for set_id, table, row_id, op, before, after, _cid, code in rows:
         if customer_id is not None and _cid != customer_id:
             continue
-        by_set[set_id].append({"table": table, "row": row_id, "op": op, "customer": code, "fields": diff(before, after)})
+        change = {"table": table, "row": row_id, "op": op, "customer": code, "fields": diff(before, after)}
+        if op == "move":  # a merge's rows of one table: how many, and from which customer to which
+            change["rows"] = len(change["fields"].pop("ids", [[]])[0] or [])
+        by_set[set_id].append(change)
     for s in sets:
         s["changes"] = by_set[s["id"]]
         s["undone"] = s.pop("undone_by") is not None
@@ -129,20 +132,38 @@ def plan(reader: Reader, set_id: int, *, current: int | None = None) -> UndoPlan
         {"id": set_id},
     )
     for cid, table, row_id, op, before, after, customer in changes:
-        fields_changed = set(diff(before, after)) if op == "update" else None
-        later = reader.all(
-            "SELECT c.set_id, c.op, c.before, c.after FROM change c JOIN change_set s ON s.id = c.set_id "
-            "WHERE c.table_name = :t AND c.row_id = :r AND c.id > :cid AND s.id != :sid AND s.id IS NOT :cur "
-            "AND s.undone_by IS NULL AND NOT (s.kind = 'undo' AND s.undoes > :sid) ORDER BY c.id",
-            {"t": table, "r": row_id, "cid": cid, "sid": set_id, "cur": current},
-        )
-        key = _row_key(table, before or after)
-        for later_set, later_op, lb, la in later:
+        if op == "move":
+            fields_changed: set[str] | None = {"customer_id"}
+            rows = json.loads(before)["ids"]
+        else:
+            fields_changed = set(diff(before, after)) if op == "update" else None
+            rows = [row_id]
+        later = []
+        for i in range(0, len(rows), 500):
+            part = rows[i : i + 500]
+            marks = ", ".join(f":r{k}" for k in range(len(part)))
+            later += reader.all(
+                "SELECT c.set_id, c.op, c.before, c.after, c.row_id, c.id FROM change c JOIN change_set s ON s.id = c.set_id "
+                f"WHERE c.table_name = :t AND c.row_id IN ({marks}) AND c.op != 'move' AND c.id > :cid AND {_LATER}",
+                {"t": table, "cid": cid, "sid": set_id, "cur": current, **{f"r{k}": r for k, r in enumerate(part)}},
+            )
+        # rows a later merge moved (one change for all of them): their customer_id changed
+        for later_set, lb, change_id in reader.all(
+            "SELECT c.set_id, c.before, c.id FROM change c JOIN change_set s ON s.id = c.set_id "
+            f"WHERE c.op = 'move' AND c.table_name = :t AND c.id > :cid AND {_LATER}",
+            {"t": table, "cid": cid, "sid": set_id, "cur": current},
+        ):
+            moved = sorted(set(json.loads(lb)["ids"]).intersection(rows))
+            if moved:
+                later.append((later_set, "update", '{"customer_id": 0}', '{"customer_id": 1}', moved[0], change_id))
+        later.sort(key=lambda r: r[5])
+        key = _row_key(table, before or after) if op != "move" else None
+        for later_set, later_op, lb, la, later_row, _ in later:
             if key != _row_key(table, lb or la):
                 continue  # another row of a table keyed by customer (a tag, a custom value)
             touched = set(diff(lb, la)) if later_op == "update" else None
             if fields_changed is None or touched is None or fields_changed & touched:
-                what = f"{table} {row_id}" + (f" ({', '.join(sorted((fields_changed or set()) & (touched or set())))})" if fields_changed and touched else "")
+                what = f"{table} {later_row}" + (f" ({', '.join(sorted((fields_changed or set()) & (touched or set())))})" if fields_changed and touched else "")
                 out.conflicts.append(f"change {later_set} changed {what} since")
                 break
         if op == "insert" and table == "customer" and not out.conflicts:
@@ -157,6 +178,11 @@ def plan(reader: Reader, set_id: int, *, current: int | None = None) -> UndoPlan
                 out.conflicts.append(f"change {gained[0]} added {gained[1]} {gained[2]} to customer {row_id} since")
         out.steps.append({"table": table, "row": row_id, "op": op, "before": before, "after": after, "customer_id": customer})
     return out
+
+
+# Change sets that came after the one being undone and still count: not undone themselves, not the
+# running undo (``:cur``), not undos of change sets later than ``:sid``.
+_LATER = "s.id != :sid AND s.id IS NOT :cur AND s.undone_by IS NULL AND NOT (s.kind = 'undo' AND s.undoes > :sid)"
 
 
 def _row_key(table: str, image: str | None) -> Any:
@@ -189,8 +215,7 @@ def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
         else:
             customers: set[int] = set()
             for step in p.steps:
-                _inverse(cur, step)
-                out["undone_rows"] += 1
+                out["undone_rows"] += _inverse(cur, step)
                 if step["customer_id"] is not None:
                     customers.add(step["customer_id"])
             alive = [c for c in customers if cur.execute("SELECT 1 FROM customer WHERE id = ?", (c,)).fetchone()]
@@ -210,8 +235,16 @@ def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
     return out
 
 
-def _inverse(cur: Any, step: dict[str, Any]) -> None:
+def _inverse(cur: Any, step: dict[str, Any]) -> int:
+    """Take one change back; how many rows that put back."""
     table, op = step["table"], step["op"]
+    if op == "move":  # a merge's rows of one table go back to the customer they came from
+        before, after = json.loads(step["before"]), json.loads(step["after"])
+        cur.executemany(
+            f"UPDATE {table} SET customer_id = ? WHERE id = ? AND customer_id = ?",
+            [(before["customer_id"], i, after["customer_id"]) for i in before["ids"]],
+        )
+        return len(before["ids"])
     keys = _KEYS.get(table, ("id",))
     image = json.loads(step["before"] if op != "insert" else step["after"])
     where = " AND ".join(f'"{k}" = ?' for k in keys)
@@ -229,12 +262,17 @@ def _inverse(cur: Any, step: dict[str, Any]) -> None:
         if changed:
             sets = ", ".join(f'"{k}" = ?' for k in changed)
             cur.execute(f"UPDATE {table} SET {sets} WHERE {where}", (*(v[0] for v in changed.values()), *params))
+    return 1
 
 
 def describe(steps: Sequence[dict[str, Any]]) -> list[str]:
     """What an undo would do, one line a row (``--dry-run``)."""
     out = []
     for s in steps:
+        if s["op"] == "move":
+            before = json.loads(s["before"])
+            out.append(f"move {len(before['ids'])} {s['table']} row(s) back to customer {before['customer_id']}")
+            continue
         verb = {"insert": "delete", "delete": "put back", "update": "restore"}[s["op"]]
         detail = ""
         if s["op"] == "update":

@@ -3,12 +3,14 @@
 ``merge`` runs inside one logged write transaction, so the merge *is* one change set of the
 change log (spec §18): every row it moves or fills is recorded there with its fields before
 and after by the same triggers as any other command. The ``merge`` table only names that
-change set (merge id, KEEP, OTHER, when, who); ``merge --undo`` is ``crm undo`` of that change set,
+change set (merge id, KEEP, OTHER, when, who); ``merge --undo`` is ``crm undo`` of that change set (the rows a table moves are one ``move``
+change, ``changelog.move_rows``),
 and whether a merge is undone is read from the change set, so the two can never disagree.
 
 What a merge does, KEEP keeping its own values:
 
-* OTHER's follow-ups, stage changes, deals and tickets (``MOVED``) are moved to KEEP;
+* OTHER's follow-ups, stage changes, opportunities and tickets (``MOVED``) are moved to KEEP, whose
+  purchase history then counts them and whose stage follows them when they take it further;
 * OTHER's tags are moved to KEEP (those KEEP has already are dropped from OTHER);
 * KEEP's empty fields (``FILLED``) and custom values are filled in from OTHER's, never overwritten;
 * OTHER is marked ``merged_into`` KEEP and archived: hidden from every list, report and export,
@@ -81,6 +83,7 @@ def plan(conn: Connection, keep_id: int, other_id: int) -> dict[str, Any]:
 def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) -> dict[str, Any]:
     """Merge ``other_id`` into ``keep_id`` inside ``conn``'s change set; returns the plan and the merge id."""
     from crmcli.services.followups import refresh_summary
+    from crmcli.store import changelog
 
     set_id = conn.info.get("change_set")
     if set_id is None:  # pragma: no cover - programming error: a merge must be undoable
@@ -90,8 +93,10 @@ def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) 
     fill = p.pop("_fill")
     if fill:
         ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in fill)} WHERE id = ?", (*fill.values(), keep_id))
+    dbapi = conn.connection.driver_connection
     for table in MOVED:
-        ex(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (keep_id, other_id))
+        if p["moved"][table]:
+            changelog.move_rows(dbapi, set_id, table, other_id, keep_id)
     # tags: a row's key is (customer, name), so a move is a delete and an insert (each logged)
     ex("DELETE FROM tag WHERE customer_id = ?", (other_id,))
     if p["tags"]:
@@ -105,10 +110,26 @@ def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) 
     ex("UPDATE customer SET merged_into = ?, archived = 1 WHERE id = ?", (keep_id, other_id))
     if p["moved"]["follow_up"]:
         refresh_summary(conn, [keep_id, other_id])
+    if p["moved"]["deal"]:
+        _follow_opportunities(conn, keep_id, other_id, user=user, on=at[:10])
     merge_id = ex(
         "INSERT INTO merge (keep_id, other_id, set_id, at, by) VALUES (?, ?, ?, ?, ?)", (keep_id, other_id, set_id, at, user)
     ).lastrowid
     return {**p, "merge": merge_id, "change": set_id}
+
+
+def _follow_opportunities(conn: Connection, keep_id: int, other_id: int, *, user: str, on: str) -> None:
+    """KEEP's purchase history counts the opportunities it gained, and its stage follows them
+    (spec §13) when they take it further -- a won one makes KEEP won -- never back."""
+    from crmcli.services import opportunities, purchases
+
+    purchases.refresh(conn, [keep_id, other_id])
+    stages = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT stage FROM deal WHERE customer_id = ?", (keep_id,))}
+    target = opportunities.derived_stage(stages)
+    current = conn.exec_driver_sql("SELECT stage FROM customer WHERE id = ?", (keep_id,)).scalar()
+    rank = opportunities._RANK
+    if target in rank and current in rank and rank[target] > rank[current]:
+        opportunities.sync_stage(conn, keep_id, on=on, by=user)
 
 
 _UNDONE = "(s.undone_by IS NOT NULL AND (SELECT u.undone_by FROM change_set u WHERE u.id = s.undone_by) IS NULL)"

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "pipeline", "products", "service")
 ORDER = ("potential", "intent", "negotiating", "won")
 DORMANT_DAYS = 90
+QUIET_DAYS = 90  # 近3个月无合作
+ALERT_FLAGS = ("dormant", "stale", "overdue", "complaints", "quiet")  # report alerts' flags, in column order
 STALE_DAYS = 180
 
 
@@ -93,6 +95,7 @@ SPECS: dict[str, Spec] = {
             "stale",
             "overdue",
             "complaints",
+            "quiet",
         ),
         "code",
         "idle_days",
@@ -406,7 +409,9 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
     * stale: potential, and no follow-up for 180 days (the creation date stands
       in when never followed up);
     * overdue: a key customer, not lost, whose next follow-up date is before today;
-    * complaints: the customer's two latest service tickets are both unresolved (连续两次投诉未解决).
+    * complaints: the customer's two latest service tickets are both unresolved (连续两次投诉未解决);
+    * quiet: won, and no order (a won opportunity, or the imported 最近合作时间) for 90 days, whatever
+      its follow-ups (近3个月无合作; the creation date stands in when there is none).
 
     ``idle_days`` counts the days since the latest follow-up, deal or creation.
     The period selects customers by creation date. Most idle first.
@@ -421,36 +426,31 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
                c.stage = 'potential'
                     AND COALESCE(c.last_follow_at, c.created_at) <= date(:today, '-{STALE_DAYS} days') AS stale,
                c.level = 'key' AND c.stage != 'lost' AND {nf} < :today AS overdue,
-               COALESCE(cp.complaints, 0) AS complaints
+               COALESCE(cp.complaints, 0) AS complaints,
+               c.stage = 'won' AND COALESCE(c.last_order_at, c.created_at) <= date(:today, '-{QUIET_DAYS} days') AS quiet
         FROM customer c
         {complaints_join()}
         WHERE {_scope(p, created=True)}"""
     keys = SPECS["alerts"].keys
-    flags = ("dormant", "stale", "overdue", "complaints")
+    flags = ALERT_FLAGS
     select = (
-        f"dormant, stale, overdue, complaints, {_json_pairs([(k, k) for k in keys], booleans=flags)}"
+        f"{', '.join(flags)}, {_json_pairs([(k, k) for k in keys], booleans=flags)}"
         if as_json
         else ", ".join(keys)
     )
-    sql = f"SELECT {select} FROM ({inner}) WHERE dormant OR stale OR overdue OR complaints ORDER BY idle_days DESC, code"
+    sql = f"SELECT {select} FROM ({inner}) WHERE {' OR '.join(flags)} ORDER BY idle_days DESC, code"
     found = _fetch(conn, sql, p)
     report = Report("alerts", p)
     if as_json:
-        report.rows_json = [r[4] for r in found]
-        marks = [(r[0], r[1], r[2], r[3]) for r in found]
+        report.rows_json = [r[len(flags)] for r in found]
+        marks = [r[: len(flags)] for r in found]
     else:
         report.rows = [dict(zip(keys, r, strict=True)) for r in found]
         for row in report.rows:
             for k in flags:
                 row[k] = bool(row[k])
-        marks = [(r["dormant"], r["stale"], r["overdue"], r["complaints"]) for r in report.rows]
-    report.figures = {
-        "customers": len(marks),
-        "dormant": sum(1 for m in marks if m[0]),
-        "stale": sum(1 for m in marks if m[1]),
-        "overdue": sum(1 for m in marks if m[2]),
-        "complaints": sum(1 for m in marks if m[3]),
-    }
+        marks = [tuple(r[k] for k in flags) for r in report.rows]
+    report.figures = {"customers": len(marks), **{k: sum(1 for m in marks if m[i]) for i, k in enumerate(flags)}}
     return report
 
 

@@ -8,6 +8,9 @@ values, undo itself, and the cascades the database performs -- is logged the sam
 service has to remember to. The triggers are TEMP: they exist only on that connection, for that
 command, so an import (logged by its batch, ``batch_change``) and other processes pay nothing.
 
+A merge moves a customer's rows to another as one ``move`` change per table (``move_rows``), not
+one update per row.
+
 What a customer's follow-ups imply (``last_follow_at``, ``last_method``, ``next_date``,
 ``next_plan``) and its opportunities imply (the purchase history: ``orders``, ``total_amount``,
 ``last_order_at``, ``main_products``) is derived, not logged: it is worked out again after an undo.
@@ -16,6 +19,7 @@ What a customer's follow-ups imply (``last_follow_at``, ``last_method``, ``next_
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 DERIVED = frozenset({"last_follow_at", "last_method", "next_date", "next_plan", "orders", "total_amount", "last_order_at", "main_products"})
@@ -57,23 +61,46 @@ def _image(prefix: str, cols: tuple[str, ...]) -> str:
 
 def trigger_sql(set_id: int) -> list[str]:
     """CREATE TEMP TRIGGER statements logging into change set ``set_id``."""
-    out = []
-    for table, (row_id, customer, cols) in tracked().items():
-        base = f"INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) VALUES ({int(set_id)}, '{table}'"
-        changed = " OR ".join(f"OLD.{_q(c)} IS NOT NEW.{_q(c)}" for c in cols)
-        out.append(
-            f"CREATE TEMP TRIGGER crm_log_{table}_i AFTER INSERT ON main.{table} BEGIN "
-            f"{base}, NEW.{row_id}, 'insert', NULL, {_image('NEW', cols)}, {customer.format(row='NEW')}); END"
+    return [sql for table in tracked() for sql in _table_triggers(set_id, table).values()]
+
+
+def _table_triggers(set_id: int, table: str) -> dict[str, str]:
+    """One table's three triggers, by the operation: "i", "u", "d"."""
+    row_id, customer, cols = tracked()[table]
+    base = f"INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) VALUES ({int(set_id)}, '{table}'"
+    changed = " OR ".join(f"OLD.{_q(c)} IS NOT NEW.{_q(c)}" for c in cols)
+    return {
+        "i": f"CREATE TEMP TRIGGER crm_log_{table}_i AFTER INSERT ON main.{table} BEGIN "
+        f"{base}, NEW.{row_id}, 'insert', NULL, {_image('NEW', cols)}, {customer.format(row='NEW')}); END",
+        "u": f"CREATE TEMP TRIGGER crm_log_{table}_u AFTER UPDATE ON main.{table} WHEN {changed} BEGIN "
+        f"{base}, NEW.{row_id}, 'update', {_image('OLD', cols)}, {_image('NEW', cols)}, {customer.format(row='NEW')}); END",
+        "d": f"CREATE TEMP TRIGGER crm_log_{table}_d AFTER DELETE ON main.{table} BEGIN "
+        f"{base}, OLD.{row_id}, 'delete', {_image('OLD', cols)}, NULL, {customer.format(row='OLD')}); END",
+    }
+
+
+def move_rows(dbapi: Any, set_id: int, table: str, from_id: int, to_id: int) -> int:
+    """Move every row of ``table`` from customer ``from_id`` to ``to_id``, logged as *one* change
+    (op ``move``, before ``{"customer_id": from_id, "ids": [...]}``, after ``{"customer_id": to_id}``)
+    instead of one per row: a merge of a customer with 1,000 follow-ups writes one change row, not
+    1,000 images of them. Undo moves those rows back. Returns how many rows moved."""
+    cur = dbapi.cursor()
+    try:
+        ids = [r[0] for r in cur.execute(f"SELECT id FROM {table} WHERE customer_id = ? ORDER BY id", (from_id,))]
+        if not ids:
+            return 0
+        cur.execute(
+            "INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) VALUES (?, ?, 0, 'move', ?, ?, ?)",
+            (set_id, table, json.dumps({"customer_id": from_id, "ids": ids}), json.dumps({"customer_id": to_id}), to_id),
         )
-        out.append(
-            f"CREATE TEMP TRIGGER crm_log_{table}_u AFTER UPDATE ON main.{table} WHEN {changed} BEGIN "
-            f"{base}, NEW.{row_id}, 'update', {_image('OLD', cols)}, {_image('NEW', cols)}, {customer.format(row='NEW')}); END"
-        )
-        out.append(
-            f"CREATE TEMP TRIGGER crm_log_{table}_d AFTER DELETE ON main.{table} BEGIN "
-            f"{base}, OLD.{row_id}, 'delete', {_image('OLD', cols)}, NULL, {customer.format(row='OLD')}); END"
-        )
-    return out
+        cur.execute(f"DROP TRIGGER IF EXISTS temp.crm_log_{table}_u")  # the change above is the log of this UPDATE
+        try:
+            cur.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (to_id, from_id))
+        finally:
+            cur.execute(_table_triggers(set_id, table)["u"])
+        return len(ids)
+    finally:
+        cur.close()
 
 
 def drop_sql() -> list[str]:

@@ -41,6 +41,11 @@ class _Known:
         self.by_identity: dict[int, int] = {}
         self.by_code: dict[int, int] = {}
         self.rows: dict[int, dict[str, Any]] = {}  # id -> current values (DB form), this chunk's
+        # Customers merged into another (spec §14) are never matched themselves: their phones and
+        # code name the customer they went into (as REF does). Only asked when there were merges.
+        self.has_merges = had_customers and conn.exec_driver_sql("SELECT 1 FROM merge LIMIT 1").first() is not None
+        self.merged_phone: dict[str, int] = {}  # a merged customer's phone key -> KEEP's id
+        self.merged_code: dict[str, int] = {}  # a merged customer's code -> KEEP's id
 
     def new_chunk(self) -> dict[int, dict[str, Any]]:
         self.rows = {}
@@ -92,6 +97,10 @@ class _Known:
             if ident is not None and ident not in self.rows:  # pragma: no cover - loaded with the chunk
                 ident = None
         owner = self.coded(p.code) if p.code is not None else None
+        if owner is None and (self.merged_code or self.merged_phone):
+            keep = self._keep(p, ident, owner)
+            if keep is not None:
+                return keep
         if owner is None:
             return ident, None
         o = self.rows[owner]
@@ -107,6 +116,33 @@ class _Known:
                 f"but this name and phone are {self.code_of(ident)} {x['name']}"
             )
         return owner, None
+
+    def _keep(self, p: _Parsed, ident: int | None, owner: int | None) -> tuple[int | None, str | None] | None:
+        """A row that names a merged customer -- by its code, or by its phone when nothing else
+        matches -- is a row of the customer it went into; None when it names no merged one.
+
+        The row attaches to KEEP as it is: its name, phone and code are the merged customer's,
+        which KEEP answers to already, so they are not written over KEEP's own."""
+        keep = self.merged_code.get(p.code) if p.code is not None and owner is None else None
+        if keep is None and ident is None and owner is None:
+            for pk in (p.values["phone_key"], *p.other_keys):
+                keep = self.merged_phone.get(pk) if pk else None
+                if keep is not None:
+                    break
+        if keep is None or keep not in self.rows:
+            return None
+        if ident is not None and ident != keep:
+            x = self.rows[ident]
+            return None, (
+                f"row {p.rowno}, column {self.code_header}: code {p.code} was merged into {self.code_of(keep)}, "
+                f"but this name and phone are {self.code_of(ident)} {x['name']}"
+            )
+        k = self.rows[keep]
+        p.code = None
+        for fld in ("name", "name_key", "phone", "phone_key"):
+            p.values[fld] = k[fld]
+        p.ident = hash((k["name_key"], k["phone_key"]))
+        return keep, None
 
     def add(self, cid: int, rec: dict[str, Any], ident: int, code: str | None) -> None:
         """A customer this import creates (``rec["other_keys"]``: its other phones' keys)."""
@@ -166,6 +202,8 @@ class _Known:
                 for i in range(0, len(keys), 900):
                     part = keys[i : i + 900]
                     found += self.conn.exec_driver_sql(sql.format(",".join("?" * len(part))), tuple(part)).all()
+        if self.has_merges and found:
+            found = self._follow_merges(found)
         # customers this import saw in earlier chunks (set operations: most chunks meet none)
         by_identity, by_code = self.by_identity, self.by_code
         want = {by_identity[h] for h in by_identity.keys() & set(map(_IDENT, chunk))}
@@ -200,6 +238,45 @@ class _Known:
                 by_identity.setdefault(hash((rec["name_key"], other)), cid)
             by_code[hash(rec["code"])] = cid
             self._email(cid, rec)
+
+    def _follow_merges(self, found: list[Any]) -> list[Any]:
+        """``found`` without the customers merged into another, with the ones they went into;
+        their phones (other phones too) and codes noted as KEEP's."""
+        ids = list({r[0] for r in found})
+        into: dict[int, int] = {}
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            into.update(self.conn.exec_driver_sql(
+                f"SELECT id, merged_into FROM customer WHERE merged_into IS NOT NULL AND id IN ({','.join('?' * len(part))})", tuple(part)
+            ).all())  # fmt: skip
+        if not into:
+            return found
+        keep_of: dict[int, int] = {}
+        for cid, target in into.items():
+            seen = {cid}
+            while target not in seen:  # merged into one merged later: the last one
+                seen.add(target)
+                nxt = self.conn.exec_driver_sql("SELECT merged_into FROM customer WHERE id = ?", (target,)).scalar()
+                if nxt is None:
+                    break
+                target = nxt
+            keep_of[cid] = target
+        idx = LOAD_COLUMNS.index
+        pk_at, code_at = idx("phone_key"), idx("code")
+        for r in found:
+            keep = keep_of.get(r[0])
+            if keep is not None:
+                if r[pk_at]:
+                    self.merged_phone[r[pk_at]] = keep
+                self.merged_code[r[code_at]] = keep
+        marks = ",".join("?" * len(keep_of))
+        for cid, key in self.conn.exec_driver_sql(f"SELECT customer_id, phone_key FROM customer_phone WHERE customer_id IN ({marks})", tuple(keep_of)):
+            self.merged_phone[key] = keep_of[cid]
+        have = {r[0] for r in found}
+        missing = list({k for k in keep_of.values() if k not in have and k not in self.rows})
+        cols = ", ".join(LOAD_COLUMNS)
+        extra = self.conn.exec_driver_sql(f"SELECT {cols} FROM customer WHERE id IN ({','.join('?' * len(missing))})", tuple(missing)).all() if missing else []
+        return [r for r in found if r[0] not in keep_of] + extra
 
     def records(
         self, *, follow_ups: bool, deals: bool, tags: bool
