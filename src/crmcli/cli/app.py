@@ -20,7 +20,9 @@ class CrmGroup(TyperGroup):
     """Runs every command inside ``error_boundary``: in a real run and under CliRunner alike."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        ctx.meta["crm_argv"] = list(args)  # the command as typed, for the change log
+        from crmcli.cli.argv import decode_lenient
+
+        ctx.meta["crm_argv"] = [decode_lenient(a) for a in args]  # the command as typed, for the change log
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
