@@ -112,3 +112,46 @@ def test_decode_directly() -> None:
     assert decode("plain 文本") == "plain 文本"
     with pytest.raises(UsageError, match="UTF-8"):
         decode(os.fsdecode(b"\xff"))
+
+
+def test_times_shown_to_people_are_local_and_json_keeps_the_offset(crm: Crm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import json
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        src = tmp_path / "a.csv"
+        src.write_text("客户名称,联系电话\nX公司,13900000002\n", encoding="utf-8")
+        crm.ok("import", str(src))
+        stored = json.loads(crm.ok("imports", "--format", "json"))[0]["started_at"]
+        import datetime as dt
+
+        assert dt.datetime.fromisoformat(stored).tzinfo is not None  # the JSON keeps ISO 8601 with its offset
+
+        local = dt.datetime.fromisoformat(stored).astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+        table = crm.ok("imports")
+        assert local in table and stored not in table
+        assert local in crm.ok("history")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_options_that_mean_nothing_alone_are_usage_errors(crm: Crm, tmp_path: Path) -> None:
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    for args, flag in (
+        (["list", "--within", "3"], "--within goes with --due"),
+        (["stage", "甲公司", "intent", "--reason", "x"], "--reason goes with stage lost"),
+        (["stage", "甲公司", "intent", "--amount", "5千"], "--amount goes with stage won"),
+        (["import", "--undo", "1", "--dry-run"], "--dry-run goes with importing a FILE"),
+        (["import", "--undo", "1", "--on-duplicate", "update"], "--on-duplicate goes with importing a FILE"),
+        (["export", str(tmp_path / "t.xlsx"), "--template", "--stage", "won"], "--stage goes with an export"),
+        (["report", "funnel", "--xlsx", str(tmp_path / "r.xlsx"), "--format", "json"], "--format goes with printing"),
+        (["merge", "--undo", "1", "--dry-run"], "--dry-run goes with a merge"),
+    ):
+        result = crm(*args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert result.stderr.strip().splitlines() == [f"Error: {result.stderr.strip()[7:]}"] and flag in result.stderr, args
+    assert crm.json("list", "--due", "--within", "3")[0]["name"] == "甲公司"
+    assert crm.json("show", "甲公司")["stage"] == "potential"  # nothing written by the refused stage

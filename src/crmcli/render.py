@@ -172,6 +172,16 @@ def amount(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+def local_time(value: str) -> str:
+    """A stored moment (ISO 8601 with its offset) as a person reads it: local time, to the minute.
+    JSON keeps the ISO text; only what people read is converted."""
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (at.astimezone() if at.tzinfo else at).strftime("%Y-%m-%d %H:%M")
+
+
 def display(key: str, value: object, lang: str, of: fields.Field | None = None) -> str:
     """A value as a person reads it: enum labels in the display language (``of``: the field, when
     the record is not a customer)."""
@@ -180,6 +190,8 @@ def display(key: str, value: object, lang: str, of: fields.Field | None = None) 
         return vocab.label(field, value, lang)
     if key == "probability" and isinstance(value, int | float):
         return f"{value:g}%"
+    if isinstance(value, str) and len(value) > 10 and value[10:11] == "T" and (key == "at" or key.endswith("_at")):
+        return local_time(value)
     if isinstance(value, float):
         return amount(value)
     return plain(value)

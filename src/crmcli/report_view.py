@@ -134,13 +134,40 @@ def _name(value: Any, lang: str) -> str:
     return none_label(lang) if value is None else str(value)
 
 
+# Why a report has nothing to show when no period narrows it: what the database has none of yet.
+_NONE_YET: dict[str, tuple[str, str]] = {
+    "abc": ("还没有成交金额 (没有成交记录)", "no deals yet"),
+    "lost": ("还没有流失客户", "no lost customers yet"),
+    "forecast": ("没有未成交的机会或预计成交金额", "no open opportunities or expected amounts"),
+    "alerts": ("没有客户需要预警", "no customer has an alert"),
+    "pipeline": ("还没有销售机会", "no opportunities yet"),
+    "products": ("还没有成交的销售机会", "no won opportunities yet"),
+    "service": ("还没有服务工单", "no service tickets yet"),
+}
+
+
+def empty_reason(report: Report, lang: str) -> str:
+    """Why there is nothing to show: the period given had nothing, or the database has none yet."""
+    zh = lang == "zh"
+    p = report.params
+    if p.since or p.until:
+        start = p.since.isoformat() if p.since else "…"
+        end = p.until.isoformat() if p.until else "…"
+        text = f"{start}–{end} 期间没有数据" if zh else f"nothing in the period {start}–{end}"
+    else:
+        text = _NONE_YET.get(report.kind, ("还没有客户", "no customers yet"))[0 if zh else 1]
+    if p.owners:
+        text += f" (负责人: {', '.join(p.owners)})" if zh else f" (owner: {', '.join(p.owners)})"
+    return text
+
+
 def headline(report: Report, lang: str) -> str:
     """One short line that says what the report shows, in the display language."""
     zh = lang == "zh"
     f = report.figures
     k = report.kind
     if report.empty or (k == "funnel" and not f["customers"]):
-        return "本期没有数据" if zh else "Nothing to report for this period"
+        return empty_reason(report, lang)
     if k == "funnel":
         steps = [r for r in report.rows[:3] if r["conversion"] is not None]
         worst = min(steps, key=lambda r: r["conversion"]) if steps else None
@@ -193,7 +220,7 @@ def headline(report: Report, lang: str) -> str:
                 if zh
                 else f"follow-up rate {pct(f['follow_rate'])} overall, lowest {_name(low['owner'], lang)} {pct(low['follow_rate'])}"
             )
-        return "; ".join(parts) if parts else ("本期没有数据" if zh else "Nothing to report for this period")
+        return "; ".join(parts) if parts else empty_reason(report, lang)
     if k == "industries":
         name = _name(f["top_industry"], lang)
         return (

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer._click import exceptions as click_exceptions
 
-from crmcli.errors import CrmError, DiskFull
+from crmcli.errors import CrmError, DiskFull, UsageError
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -125,6 +125,26 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         if type(exc).__name__ in ("DatabaseError", "OperationalError") or isinstance(exc, OSError):
             raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", 1) from None
         raise fail(f"unexpected {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)", 1) from None
+
+
+def given(ctx: typer.Context) -> dict[str, str]:
+    """The options given on the command line (not defaults): parameter name -> its flag."""
+    from typer._click.core import ParameterSource
+
+    return {
+        p.name: (p.opts[0] if p.opts else p.name)
+        for p in ctx.command.params
+        if p.name and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE
+    }
+
+
+def goes_with(ctx: typer.Context, names: tuple[str, ...] | list[str], what: str) -> None:
+    """A usage error (exit 2) when one of ``names`` was given where it means nothing: "--within
+    goes with --due". Silently ignoring it let a user believe it had been applied."""
+    typed = given(ctx)
+    for name in names:
+        if name in typed:
+            raise UsageError(f"{typed[name]} goes with {what}")
 
 
 def interactive() -> bool:

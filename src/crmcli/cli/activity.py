@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli._common import ROW_ID, interactive, state
+from crmcli.cli._common import ROW_ID, goes_with, interactive, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
 
@@ -122,6 +122,10 @@ def stage(
 
     st = state(ctx)
     key = vocab.parse("stage", to)
+    if key != "lost":
+        goes_with(ctx, ["reason"], "stage lost (the lost reason)")
+    if key != "won":
+        goes_with(ctx, ["amount"], "stage won (the deal amount)")
     amt = normalize.parse_money(amount) if amount is not None else None
     on = normalize.parse_date(date, st.today) if date is not None else st.today
     confirmed = yes

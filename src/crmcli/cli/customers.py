@@ -21,6 +21,7 @@ from crmcli.cli._common import (
     TagF,
     UntilF,
     filters_from,
+    goes_with,
     interactive,
     state,
     stdout_is_terminal,
@@ -240,6 +241,8 @@ def list_(
 
     st = state(ctx)
     fmt = render.check_format(fmt)
+    if not due:
+        goes_with(ctx, ["within"], "--due (due within DAYS from today)")
     if due and archived:
         raise UsageError("--due never lists archived customers; drop --archived")
     if due and sort:

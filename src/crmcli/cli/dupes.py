@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import ROW_ID, Bounded, state, stdout_is_terminal
+from crmcli.cli._common import ROW_ID, Bounded, goes_with, state, stdout_is_terminal
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
 
@@ -69,6 +69,7 @@ def merge(
     if undo is not None:
         if keep is not None or other is not None:
             raise UsageError("--undo MERGE_ID takes no KEEP or OTHER")
+        goes_with(ctx, ["dry_run"], "a merge, not with --undo (crm undo --dry-run shows what an undo would change)")
         with st.write() as conn:
             out = svc.undo(conn, undo, force=force)
         typer.echo(f"Undid merge {undo}: {out['other']} and {out['keep']} are two customers again ({out['undone_rows']} row(s) put back, as change {out.get('undo')})")
@@ -116,5 +117,5 @@ def merges(
         return
     zh = st.settings.lang == "zh"
     head = ("合并", "保留", "名称", "并入", "名称", "时间", "操作人", "已撤销") if zh else ("Merge", "Kept", "Name", "Merged", "Name", "At", "By", "Undone")
-    body = [[str(m["id"]), m["keep"] or "", m["keep_name"] or "", m["other"] or "", m["other_name"] or "", m["at"], m["by"] or "", "✓" if m["undone"] else ""] for m in rows]
+    body = [[str(m["id"]), m["keep"] or "", m["keep_name"] or "", m["other"] or "", m["other_name"] or "", render.local_time(m["at"]), m["by"] or "", "✓" if m["undone"] else ""] for m in rows]
     sys.stdout.write(render.plain_table(head, body, [True, False, False, False, False, False, False, False]))

@@ -18,9 +18,12 @@ from crmcli.cli._common import (
     TagF,
     UntilF,
     filters_from,
+    goes_with,
     state,
 )
 from crmcli.cli.app import app
+
+FILTERS = ("stage", "level", "source", "industry", "owner", "mine", "tag", "search", "since", "until", "archived", "mask")
 
 
 @app.command()
@@ -71,6 +74,7 @@ def export(
     if target != "-":
         exporter.check_target(Path(target), fmt)
     if template:
+        goes_with(ctx, FILTERS, "an export of customers, not with --template (an empty workbook)")
         custom = []
         if st.settings.db.exists():  # a template needs no database; with one, its custom fields too
             from crmcli.services import custom_fields

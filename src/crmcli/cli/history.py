@@ -41,9 +41,9 @@ def history(
 
 
 def _print_set(s: dict[str, Any]) -> None:
-    import datetime as dt
+    from crmcli.render import local_time
 
-    at = dt.datetime.fromisoformat(s["at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    at = local_time(s["at"])
     flags = " (undone)" if s["undone"] else ""
     typer.echo(f"#{s['id']}  {at}  {s['user'] or '-'}  {s['command'] or ''}{flags}")
     for c in s["changes"][:12]:

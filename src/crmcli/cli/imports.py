@@ -6,11 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli._common import ROW_ID, state
+from crmcli.cli._common import ROW_ID, goes_with, state
 from crmcli.cli.app import app
 from crmcli.errors import CrmError, PartialImport, UsageError
 
 BATCH_KEYS = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
+# The options that say how to read a FILE: meaningless with --undo BATCH.
+FILE_ONLY = (
+    "sheet", "on_duplicate", "dry_run", "strict", "rejects", "map_", "owner", "source", "reject_sensitive",
+    "keep_unknown", "table", "map_value", "date_order",
+)  # fmt: skip
 LINE_KEYS = ("batch", "created", "updated", "skipped", "rejected", "follow_ups", "blank_rows")
 
 
@@ -50,6 +55,7 @@ def import_(
     if undo is not None:
         if file is not None:
             raise UsageError("--undo BATCH takes no FILE")
+        goes_with(ctx, FILE_ONLY, "importing a FILE, not with --undo")
         _undo(st, undo, force, fmt)
         return
     if file is None:

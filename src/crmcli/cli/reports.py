@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import SHARE, MineF, OwnerF, not_blank, state
+from crmcli.cli._common import SHARE, MineF, OwnerF, goes_with, not_blank, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
 
@@ -81,6 +81,8 @@ def report(
             raise UsageError(f"--by {by}: choose type, handler or month")
     if name != "abc" and (a is not None or b is not None):
         raise UsageError("--a and --b go with the abc report")
+    if xlsx is not None:
+        goes_with(ctx, ["fmt"], "printing the report, not with --xlsx (which writes a workbook)")
     a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
     if not 0 < a_ < b_ <= 1:
         raise UsageError(f"--a {a_:g} --b {b_:g}: need 0 < a < b <= 1")
