@@ -32,6 +32,8 @@ class State:
     lang: str | None = None
     mask: bool = False  # the command was given --mask: its error messages are masked too
     argv: list[str] = field(default_factory=list)  # the command line after "crm", for the change log
+    # What Ctrl-C leaves undone, said in one line: "nothing imported", "out.xlsx not written".
+    interrupted: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -95,7 +97,9 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         # one (removed on the way out), so nothing is half-written.
         if os.environ.get("CRM_DEBUG") == "1":
             raise
-        sys.stderr.write("Interrupted; nothing was written\n")
+        note = ctx.obj.interrupted if isinstance(ctx.obj, State) else None
+        start = "\n" if sys.stderr.isatty() else ""  # off the line the terminal's ^C is on
+        sys.stderr.write(f"{start}interrupted; {note or 'nothing was written'}\n")
         raise typer.Exit(130) from None
     except BrokenPipeError:
         # `crm ... | head`: the reader has what it wanted. Not an error; silence the final

@@ -38,6 +38,7 @@ def calendar(
             from crmcli.errors import CrmError
 
             raise CrmError(f"--ics {reason}; nothing written")
+        st.interrupted = f"{target} not written"
     owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
     if mine:
         owners.append(user)

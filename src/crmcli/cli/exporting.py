@@ -73,6 +73,7 @@ def export(
     lang = st.settings.lang
     if target != "-":
         exporter.check_target(Path(target), fmt)
+        st.interrupted = f"{target} not written"  # written to a temporary file, renamed at the end
     if template:
         goes_with(ctx, FILTERS, "an export of customers, not with --template (an empty workbook)")
         custom = []

@@ -60,6 +60,7 @@ def import_(
         return
     if file is None:
         raise UsageError("missing FILE (or --undo BATCH)")
+    st.interrupted = "nothing imported"  # one transaction: Ctrl-C rolls it all back
     if force:
         raise UsageError("--force goes with --undo")
     from crmcli import normalize

@@ -95,6 +95,7 @@ def report(
         from crmcli.io import xlsx_report
 
         xlsx_report.check_target(xlsx)
+        st.interrupted = f"{xlsx} not written"
     today = st.today
     start = end = None
     owners: list[str] = []
