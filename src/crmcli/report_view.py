@@ -330,6 +330,15 @@ def cell(key: str, value: Any, lang: str, report: str | None = None) -> str:
     return str(value)
 
 
+# Report columns of free text: they may fold onto several lines on a narrow terminal (spec §7);
+# every other column (codes, dates, amounts, counts, labels) never does.
+TEXT_KEYS = frozenset({"name", "source", "industry", "owner", "reason", "type", "handler", "product"})
+
+
+def folds(report: Report) -> list[bool]:
+    return [k in TEXT_KEYS for k in report.spec.keys]
+
+
 TABLE_ROWS = 100  # abc and alerts have a row per customer: a table shows the first ones
 
 

@@ -307,7 +307,9 @@ def show(
     if fmt == "json":
         render.print_json(rec)
     else:
-        render.print_card(rec, st.settings.lang, custom)
+        from crmcli import render_more
+
+        render_more.print_card(rec, st.settings.lang, custom)
 
 
 def _custom_values(conn: Any, specs: list[str] | None, today: Any) -> dict[str, str | None]:

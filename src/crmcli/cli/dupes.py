@@ -1,6 +1,5 @@
 """``crm dupes``, ``crm merge`` and ``crm merges``: near-duplicate customers and merging them (spec §14)."""
 
-import sys
 from typing import Annotated
 
 import typer
@@ -41,7 +40,11 @@ def dupes(
     zh = lang == "zh"
     head = ("客户A", "名称A", "客户B", "名称B", "相似度", "原因") if zh else ("A", "Name A", "B", "Name B", "Score", "Reasons")
     body = [[p["a"], p["a_name"], p["b"], p["b_name"], f"{p['score']:.2f}", ", ".join(svc.reason_text(r, lang) for r in p["reasons"])] for p in pairs]
-    sys.stdout.write(render.plain_table(head, body, [False, False, False, False, True, False]))
+    from crmcli.fit import Column
+
+    render.print_grid([Column(head[0], priority=100), Column(head[1], folds=True, priority=95), Column(head[2], priority=100),
+                       Column(head[3], folds=True, priority=94), Column(head[4], right=True, priority=80),
+                       Column(head[5], folds=True, priority=40)], body, lang)  # fmt: skip
 
 
 @app.command()
@@ -118,4 +121,8 @@ def merges(
     zh = st.settings.lang == "zh"
     head = ("合并", "保留", "名称", "并入", "名称", "时间", "操作人", "已撤销") if zh else ("Merge", "Kept", "Name", "Merged", "Name", "At", "By", "Undone")
     body = [[str(m["id"]), m["keep"] or "", m["keep_name"] or "", m["other"] or "", m["other_name"] or "", render.local_time(m["at"]), m["by"] or "", "✓" if m["undone"] else ""] for m in rows]
-    sys.stdout.write(render.plain_table(head, body, [True, False, False, False, False, False, False, False]))
+    from crmcli.fit import Column
+
+    ranks = (100, 92, 60, 92, 58, 80, 50, 70)
+    render.print_grid([Column(h, right=i == 0, folds=i in (2, 4), priority=p) for i, (h, p) in enumerate(zip(head, ranks, strict=True))],
+                      body, st.settings.lang)  # fmt: skip

@@ -60,9 +60,11 @@ def list_(
     zh = st.settings.lang == "zh"
     head = ("键", "名称", "类型", "选项", "有值的客户", "已移除") if zh else ("Key", "Label", "Type", "Choices", "Customers", "Removed")
     body = [[r["key"], r["label"], r["type"], ", ".join(r["choices"]), f"{r['values']:,}", "✓" if r["hidden"] else ""] for r in rows]
-    import sys
+    from crmcli.fit import Column
 
-    sys.stdout.write(render.plain_table(head, body, [False, False, False, False, True, False]) if body else "")
+    render.print_grid([Column(head[0], priority=100), Column(head[1], folds=True, priority=95), Column(head[2], priority=70),
+                       Column(head[3], folds=True, priority=40), Column(head[4], right=True, priority=60), Column(head[5], priority=50)],
+                      body, st.settings.lang)  # fmt: skip
 
 
 @field_app.command("remove")

@@ -40,21 +40,30 @@ def history(
         _print_set(s)
 
 
+def _echo(line: str) -> None:
+    """One line of history; on a terminal, wrapped between words (a code or date is never split)."""
+    from crmcli import fit, render
+
+    width = render.terminal_width()
+    for part in fit.words(line, width - 1, indent="      ") if width else [line]:
+        typer.echo(part)
+
+
 def _print_set(s: dict[str, Any]) -> None:
     from crmcli.render import local_time
 
     at = local_time(s["at"])
     flags = " (undone)" if s["undone"] else ""
-    typer.echo(f"#{s['id']}  {at}  {s['user'] or '-'}  {s['command'] or ''}{flags}")
+    _echo(f"#{s['id']}  {at}  {s['user'] or '-'}  {s['command'] or ''}{flags}")
     for c in s["changes"][:12]:
         who = f"{c['customer']} " if c["customer"] else ""
         if c["op"] == "update":
             detail = ", ".join(f"{k}: {_short(v[0])} → {_short(v[1])}" for k, v in c["fields"].items())
-            typer.echo(f"    {who}{c['table']} {c['row']}: {detail}")
+            _echo(f"    {who}{c['table']} {c['row']}: {detail}")
         else:
-            typer.echo(f"    {who}{c['table']} {c['row']} {'added' if c['op'] == 'insert' else 'deleted'}")
+            _echo(f"    {who}{c['table']} {c['row']} {'added' if c['op'] == 'insert' else 'deleted'}")
     if len(s["changes"]) > 12:
-        typer.echo(f"    … {len(s['changes']) - 12} more")
+        _echo(f"    … {len(s['changes']) - 12} more")
 
 
 def _short(value: Any) -> str:

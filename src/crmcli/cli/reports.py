@@ -125,6 +125,10 @@ def report(
         render.write_delimited(rep.rows, rep.spec.keys, fmt)
     else:
         headers, cells, bars, right, footer = report_view.table_cells(rep, lang)
-        render.print_bar_table(
-            headers, cells, bars, right=right, headline=report_view.headline(rep, lang), footer=footer
+        from crmcli import render_more
+
+        render_more.print_bar_table(
+            headers, cells, bars, right=right, headline=report_view.headline(rep, lang), footer=footer,
+            folds=report_view.folds(rep), lang=lang,
+            main=rep.spec.keys.index(rep.spec.main) if rep.spec.main in rep.spec.keys else None,
         )

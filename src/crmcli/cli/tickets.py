@@ -1,6 +1,5 @@
 """``crm ticket add|update|list``: service tickets (客户服务, spec §15)."""
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -120,4 +119,7 @@ def print_tickets(rows: list[dict[str, Any]], fmt: str, lang: str) -> None:
     body = [
         [vocab.label("status", r[k], lang) if k == "status" else render.plain(r[k]) for k in TABLE_KEYS] for r in rows
     ]
-    sys.stdout.write(render.plain_table(head, body, [k == "satisfaction" for k in TABLE_KEYS]))
+    from crmcli.fit import Column
+
+    columns = [Column(h, k == "satisfaction", render._wraps(k) or k in ("name", "content"), render.PRIORITY.get(k, 50)) for h, k in zip(head, TABLE_KEYS, strict=True)]
+    render.print_grid(columns, body, lang)
