@@ -103,9 +103,14 @@ def export(
                     conn, sys.stdout, filters=filters, cadence=cadence, lang=lang, mask=mask, lineterminator="\n"
                 )
             return
-        result = exporter.export_file(
-            conn, Path(target), fmt=fmt, filters=filters, cadence=cadence, lang=lang, mask=mask
-        )
+        from crmcli.cli.progress import Counting, Steps
+        from crmcli.i18n import gettext as _
+
+        label = _("exporting to {file}").format(file=Path(target).name)
+        with Steps(label) as steps:  # the rows of every sheet, counted as they are written
+            result = exporter.export_file(
+                Counting(conn, steps, label), Path(target), fmt=fmt, filters=filters, cadence=cadence, lang=lang, mask=mask
+            )
     parts = [f"{result.customers} customer{'s' if result.customers != 1 else ''}"]
     if result.follow_ups is not None:
         parts.append(f"{result.follow_ups} follow-up{'s' if result.follow_ups != 1 else ''}")

@@ -106,7 +106,9 @@ def import_(
         date_order=date_order,
         probability=st.settings.probability,
     )
-    with _Progress() as progress:
+    from crmcli.cli.progress import import_steps
+
+    with import_steps(file.name) as progress:
         # the database is opened while the file is read (in a thread)
         result = importer.import_file(lambda: st.store.engine, file, opts, progress)
     _print_result(result, fmt, st.settings.lang)
@@ -142,36 +144,6 @@ def imports(
         for r in rows:
             r["file"] = Path(r["file"]).name
     render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=BATCH_KEYS, all_keys=BATCH_KEYS)
-
-
-class _Progress:
-    """A Rich progress bar on stderr when it is a terminal; otherwise nothing."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __enter__(self) -> Any:
-        if not sys.stderr.isatty():
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from crmcli import render
-
-        self.bar = Progress(
-            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=render.console(stderr=True), transient=True,
-        )  # fmt: skip
-        self.bar.__enter__()
-        self.task = self.bar.add_task("import", total=None)
-        return self.update
-
-    def update(self, done: int, total: int | None) -> None:
-        self.bar.update(self.task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 def _print_result(result: Any, fmt: str, lang: str) -> None:
