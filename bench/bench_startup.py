@@ -76,7 +76,7 @@ def run(sizes: list[int] | None = None, repeat: int = REPEAT) -> list[Result]:
         )
     with tempfile.TemporaryDirectory(prefix="crm-bench-startup-") as tmp:
         db = Path(tmp) / "empty.db"
-        subprocess.run(crm_cmd("--db", str(db), "list"), capture_output=True, check=True)  # create + migrate once
+        subprocess.run(crm_cmd("--db", str(db), "init"), capture_output=True, check=True)  # create + migrate once
         ours, floor, peak = best_pair(crm_cmd("--db", str(db), "list"), python_cmd(FLOOR_STACK), repeat)
         results.append(
             Result(

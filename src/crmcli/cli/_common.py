@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer._click import exceptions as click_exceptions
 
+from crmcli.cli import complete
 from crmcli.errors import CrmError, DiskFull, UsageError
 
 if TYPE_CHECKING:
@@ -219,13 +220,13 @@ def not_blank(value: Any) -> Any:
 # Filters shared by list, export and report (spec §5), as reusable annotated types.
 from typing import Annotated  # noqa: E402
 
-StageF = Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE", callback=not_blank)]
-LevelF = Annotated[list[str] | None, typer.Option("--level", help="Only this level (repeatable).", show_default=False, metavar="LEVEL", callback=not_blank)]
-SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).", show_default=False, metavar="SOURCE", callback=not_blank)]
-IndustryF = Annotated[list[str] | None, typer.Option("--industry", help="Only this industry (repeatable).", show_default=False, metavar="INDUSTRY", callback=not_blank)]
-OwnerF = Annotated[list[str] | None, typer.Option("--owner", help="Only customers of this owner (repeatable).", show_default=False, metavar="OWNER", callback=not_blank)]
+StageF = Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE", callback=not_blank, autocompletion=complete.stages)]
+LevelF = Annotated[list[str] | None, typer.Option("--level", help="Only this level (repeatable).", show_default=False, metavar="LEVEL", callback=not_blank, autocompletion=complete.levels)]
+SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).", show_default=False, metavar="SOURCE", callback=not_blank, autocompletion=complete.sources)]
+IndustryF = Annotated[list[str] | None, typer.Option("--industry", help="Only this industry (repeatable).", show_default=False, metavar="INDUSTRY", callback=not_blank, autocompletion=complete.industries)]
+OwnerF = Annotated[list[str] | None, typer.Option("--owner", help="Only customers of this owner (repeatable).", show_default=False, metavar="OWNER", callback=not_blank, autocompletion=complete.owners)]
 MineF = Annotated[bool, typer.Option("--mine", help="Only the acting user's customers.")]
-TagF = Annotated[list[str] | None, typer.Option("--tag", help="Only customers with this tag (repeatable).", show_default=False, metavar="TAG", callback=not_blank)]
+TagF = Annotated[list[str] | None, typer.Option("--tag", help="Only customers with this tag (repeatable).", show_default=False, metavar="TAG", callback=not_blank, autocompletion=complete.tags)]
 SearchF = Annotated[str | None, typer.Option("--search", help="Text in name, contact, phone, need or notes.", show_default=False, metavar="TEXT", callback=not_blank)]
 SinceF = Annotated[str | None, typer.Option("--since", help="Created on or after DATE.", show_default=False, metavar="DATE", callback=not_blank)]
 UntilF = Annotated[str | None, typer.Option("--until", help="Created on or before DATE.", show_default=False, metavar="DATE", callback=not_blank)]

@@ -4,26 +4,27 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli import complete
 from crmcli.cli._common import ROW_ID, goes_with, interactive, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
 
-Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]
+Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers)]
 
 
 @app.command()
 def follow(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF|edit|delete", help="The customer (code, name, phone, part of the name); or edit / delete and a follow-up's number.")],
+    ref: Annotated[str, typer.Argument(metavar="REF|edit|delete", help="The customer (code, name, phone, part of the name); or edit / delete and a follow-up's number.", autocompletion=complete.customers)],
     number: Annotated[int | None, typer.Argument(metavar="[ID]", help="With edit/delete: the follow-up's number (crm show lists them: #12).", parser=ROW_ID, show_default=False)] = None,
     content: Annotated[str | None, typer.Option("--content", "-c", help="What was said (跟进内容).", show_default=False, metavar="TEXT")] = None,
-    method: Annotated[str | None, typer.Option("--method", "-m", help="phone|visit|email|wechat|meeting|other (电话/拜访/...).", show_default=False, metavar="METHOD")] = None,
-    feedback: Annotated[str | None, typer.Option("--feedback", help="positive|hesitant|negative (积极/犹豫/消极).", show_default=False, metavar="FEEDBACK")] = None,
+    method: Annotated[str | None, typer.Option("--method", "-m", help="phone|visit|email|wechat|meeting|other (电话/拜访/...).", show_default=False, metavar="METHOD", autocompletion=complete.methods)] = None,
+    feedback: Annotated[str | None, typer.Option("--feedback", help="positive|hesitant|negative (积极/犹豫/消极).", show_default=False, metavar="FEEDBACK", autocompletion=complete.feedbacks)] = None,
     date: Annotated[str | None, typer.Option("--date", help="When it happened (default today).", show_default=False, metavar="DATE")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who followed up (default acting user).", show_default=False, metavar="NAME")] = None,
     next_date: Annotated[str | None, typer.Option("--next-date", help="Next follow-up date, e.g. 2024-06-01 or +3d.", show_default=False, metavar="DATE")] = None,
     next_plan: Annotated[str | None, typer.Option("--next-plan", help="What to do next (下次跟进计划).", show_default=False, metavar="TEXT")] = None,
-    stage: Annotated[str | None, typer.Option("--stage", help="Also move the customer to this stage.", show_default=False, metavar="STAGE")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Also move the customer to this stage.", show_default=False, metavar="STAGE", autocompletion=complete.stages)] = None,
 ) -> None:
     """Record a follow-up with a customer; or correct (edit) or delete one by its number.
 
@@ -100,7 +101,7 @@ def _correct(st: Any, action: str, number: int, **given: str | None) -> None:
 def stage(
     ctx: typer.Context,
     ref: Ref,
-    to: Annotated[str, typer.Argument(metavar="STAGE", help="potential|intent|negotiating|won|lost (or 意向, 成交, ...).")],
+    to: Annotated[str, typer.Argument(metavar="STAGE", help="potential|intent|negotiating|won|lost (or 意向, 成交, ...).", autocompletion=complete.stages)],
     reason: Annotated[str | None, typer.Option("--reason", help="Why (required for lost: 流失原因; on a lost customer: corrects it).", show_default=False, metavar="TEXT")] = None,
     amount: Annotated[str | None, typer.Option("--amount", help="With won: the deal amount (成交金额).", show_default=False, metavar="AMOUNT")] = None,
     date: Annotated[str | None, typer.Option("--date", help="When (default today).", show_default=False, metavar="DATE")] = None,

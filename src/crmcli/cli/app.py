@@ -36,7 +36,7 @@ app = typer.Typer(
     help="A customer-relationship manager for the terminal: customers, follow-ups and pipeline in one SQLite file.",
     rich_markup_mode=None,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish); cli/complete.py
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import fields
+from crmcli.cli import complete
 from crmcli.cli._common import (
     COUNT,
     DAYS,
@@ -40,18 +41,18 @@ Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (requir
 Contact = Annotated[str | None, typer.Option("--contact", help="Contact person (联系人).", show_default=False, metavar="NAME")]
 Title = Annotated[str | None, typer.Option("--title", help="Contact's job title (联系人职位).", show_default=False, metavar="TITLE")]
 Email = Annotated[str | None, typer.Option("--email", help="E-mail address.", show_default=False, metavar="EMAIL")]
-Industry = Annotated[str | None, typer.Option("--industry", help="Industry (所属行业).", show_default=False, metavar="INDUSTRY")]
-Source = Annotated[str | None, typer.Option("--source", help="Source (客户来源), e.g. 展会推广.", show_default=False, metavar="SOURCE")]
-Level = Annotated[str | None, typer.Option("--level", help="key|normal|potential (重点/普通/潜力).", show_default=False, metavar="LEVEL")]
-Stage = Annotated[str | None, typer.Option("--stage", help="potential|intent|negotiating|won|lost.", show_default=False, metavar="STAGE")]
-Owner = Annotated[str | None, typer.Option("--owner", help="Salesperson in charge (default: acting user).", show_default=False, metavar="OWNER")]
+Industry = Annotated[str | None, typer.Option("--industry", help="Industry (所属行业).", show_default=False, metavar="INDUSTRY", autocompletion=complete.industries)]
+Source = Annotated[str | None, typer.Option("--source", help="Source (客户来源), e.g. 展会推广.", show_default=False, metavar="SOURCE", autocompletion=complete.sources)]
+Level = Annotated[str | None, typer.Option("--level", help="key|normal|potential (重点/普通/潜力).", show_default=False, metavar="LEVEL", autocompletion=complete.levels)]
+Stage = Annotated[str | None, typer.Option("--stage", help="potential|intent|negotiating|won|lost.", show_default=False, metavar="STAGE", autocompletion=complete.stages)]
+Owner = Annotated[str | None, typer.Option("--owner", help="Salesperson in charge (default: acting user).", show_default=False, metavar="OWNER", autocompletion=complete.owners)]
 Need = Annotated[str | None, typer.Option("--need", help="Core need (核心需求).", show_default=False, metavar="TEXT")]
 Tags = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable; on edit replaces all tags).", show_default=False, metavar="TAG")]
 Note = Annotated[str | None, typer.Option("--note", help="Notes (备注).", show_default=False, metavar="TEXT")]
 Code = Annotated[str | None, typer.Option("--code", help="Customer code; default C+YYYYMM+serial.", show_default=False, metavar="CODE")]
 Amount = Annotated[str | None, typer.Option("--amount", help="Expected deal amount (预计成交金额): 50000, 5万, ¥1,200.", show_default=False, metavar="AMOUNT")]
 Close = Annotated[str | None, typer.Option("--expected-close", help="Expected close date.", show_default=False, metavar="DATE")]
-Fmt = Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")]
+Fmt = Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT", autocompletion=complete.formats)]
 Set = Annotated[
     list[str] | None,
     typer.Option("--set", help="A custom field's value, KEY=VALUE (repeatable; KEY= clears it). See crm field.", show_default=False, metavar="KEY=VALUE"),
@@ -138,7 +139,7 @@ def _duplicate_note(st: Any, row: dict[str, Any]) -> None:
 @app.command()
 def edit(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers)],
     name: Annotated[str | None, typer.Option("--name", help="New name.", show_default=False, metavar="NAME")] = None,
     phone: Phone = None,
     contact: Contact = None,
@@ -194,13 +195,13 @@ def edit(
 
 
 @app.command()
-def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
+def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers)]) -> None:
     """Hide a customer from lists and reports (nothing is deleted)."""
     _archive(ctx, ref, True)
 
 
 @app.command()
-def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
+def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers)]) -> None:
     """Bring an archived customer back into lists and reports."""
     _archive(ctx, ref, False)
 
@@ -283,7 +284,7 @@ def list_(
 @app.command()
 def show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers)],
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
     mask: MaskF = False,
 ) -> None:

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli import complete
 from crmcli.cli._common import COUNT, ROW_ID, state
 from crmcli.cli.app import app
 
@@ -11,7 +12,7 @@ from crmcli.cli.app import app
 @app.command()
 def history(
     ctx: typer.Context,
-    ref: Annotated[str | None, typer.Argument(metavar="REF", help="Only the changes of this customer.", show_default=False)] = None,
+    ref: Annotated[str | None, typer.Argument(metavar="REF", help="Only the changes of this customer.", show_default=False, autocompletion=complete.customers)] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most N change sets (newest first).", parser=COUNT, metavar="N")] = 20,
     by: Annotated[str | None, typer.Option("--by", help="Only the changes of this user.", show_default=False, metavar="USER")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only changes on or after DATE.", show_default=False, metavar="DATE")] = None,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from crmcli.cli import complete
 from crmcli.cli._common import SHARE, MineF, OwnerF, goes_with, not_blank, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
@@ -19,7 +20,7 @@ KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "f
 def report(
     ctx: typer.Context,
     kind: Annotated[
-        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts|pipeline|products|service.")
+        str, typer.Argument(metavar="KIND", autocompletion=complete.reports, help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts|pipeline|products|service.")
     ],
     since: Annotated[
         str | None,

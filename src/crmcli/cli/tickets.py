@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli import complete
 from crmcli.cli._common import not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
 
@@ -21,7 +22,7 @@ TABLE_KEYS = ("code", "customer", "name", "type", "status", "satisfaction", "han
 @ticket_app.command("add")
 def add(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="The customer: code, name, phone or part of the name.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="The customer: code, name, phone or part of the name.", autocompletion=complete.customers)],
     type_: Annotated[str, typer.Option("--type", help="Issue type (反馈问题类型), e.g. 产品质量, 物流时效, 售后响应.", metavar="TYPE")],
     content: Annotated[str, typer.Option("--content", help="What the customer reported.", metavar="TEXT")],
     handler: Annotated[str | None, typer.Option("--handler", help="Who handles it (处理负责人).", show_default=False, metavar="NAME")] = None,
@@ -52,7 +53,7 @@ def add(
 def update(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(metavar="CODE", help="The ticket code (T+YYYYMM+serial).")],
-    status: Annotated[str | None, typer.Option("--status", help="open|in_progress|resolved (待处理/处理中/已解决).", show_default=False, metavar="STATUS")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open|in_progress|resolved (待处理/处理中/已解决).", show_default=False, metavar="STATUS", autocompletion=complete.statuses)] = None,
     satisfaction: Annotated[str | None, typer.Option("--satisfaction", help="Satisfaction score 1-5, on a resolved ticket.", show_default=False, metavar="1-5")] = None,
     note: Annotated[str | None, typer.Option("--note", help="How it was handled (处理备注).", show_default=False, metavar="TEXT")] = None,
     handler: Annotated[str | None, typer.Option("--handler", help="Hand it to someone else.", show_default=False, metavar="NAME")] = None,
@@ -81,8 +82,8 @@ def update(
 @ticket_app.command("list")
 def list_(
     ctx: typer.Context,
-    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's tickets (REF).", show_default=False, metavar="REF", callback=not_blank)] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only this status: open|in_progress|resolved.", show_default=False, metavar="STATUS", callback=not_blank)] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's tickets (REF).", show_default=False, metavar="REF", callback=not_blank, autocompletion=complete.customers)] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status: open|in_progress|resolved.", show_default=False, metavar="STATUS", callback=not_blank, autocompletion=complete.statuses)] = None,
     type_: Annotated[str | None, typer.Option("--type", help="Only this type (aliases group: 物流延迟 = 物流时效).", show_default=False, metavar="TYPE", callback=not_blank)] = None,
     handler: Annotated[str | None, typer.Option("--handler", help="Only this handler's tickets.", show_default=False, metavar="NAME", callback=not_blank)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
