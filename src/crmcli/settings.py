@@ -163,6 +163,22 @@ def _default_lang() -> str:
     return "en"
 
 
+def display_language(flag: str | None = None) -> str:
+    """The display language alone, before the settings are loaded (help prints while the
+    arguments are parsed): flag > CRM_LANG > crm.toml > locale; English when any is unusable
+    (the settings then report it)."""
+    try:
+        value = flag or os.environ.get("CRM_LANG")
+        if not value:
+            path = config_path()
+            if path.exists():
+                value = _read_config(path).get("lang")
+        value = (value or _default_lang()).strip().lower()
+    except CrmError:
+        return "en"
+    return value if value in ("zh", "en") else "en"
+
+
 def _default_user() -> str:
     import getpass
 

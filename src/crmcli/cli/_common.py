@@ -43,6 +43,9 @@ class State:
             from crmcli import settings
 
             self._settings = settings.load(db=self.db, user=self.user, lang=self.lang)
+            from crmcli import i18n
+
+            i18n.set_language(self._settings.lang)
         return self._settings
 
     @property

@@ -10,10 +10,11 @@ import typer
 from typer.core import TyperGroup
 
 from crmcli import __version__
-from crmcli.cli import plain_params
+from crmcli.cli import help_text, plain_params
 from crmcli.cli._common import State, error_boundary
 
 plain_params.install()  # plain option values without pydantic (see there)
+help_text.install()  # help in the display language (see there)
 
 
 class CrmGroup(TyperGroup):
@@ -23,6 +24,9 @@ class CrmGroup(TyperGroup):
         from crmcli.cli.argv import decode_lenient
 
         ctx.meta["crm_argv"] = [decode_lenient(a) for a in args]  # the command as typed, for the change log
+        from crmcli import i18n
+
+        i18n.set_language(help_text.early_language(args))  # before parsing: --help prints during it
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:

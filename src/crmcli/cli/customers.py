@@ -37,7 +37,7 @@ DUE_TABLE_KEYS = (
 )  # fmt: skip
 
 # Options of add and edit, as annotated types.
-Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (required for add).", show_default=False, metavar="PHONE")]
+Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (required: on a terminal you are asked).", show_default=False, metavar="PHONE")]
 Contact = Annotated[str | None, typer.Option("--contact", help="Contact person (联系人).", show_default=False, metavar="NAME")]
 Title = Annotated[str | None, typer.Option("--title", help="Contact's job title (联系人职位).", show_default=False, metavar="TITLE")]
 Email = Annotated[str | None, typer.Option("--email", help="E-mail address.", show_default=False, metavar="EMAIL")]
@@ -47,7 +47,7 @@ Level = Annotated[str | None, typer.Option("--level", help="key|normal|potential
 Stage = Annotated[str | None, typer.Option("--stage", help="potential|intent|negotiating|won|lost.", show_default=False, metavar="STAGE", autocompletion=complete.stages)]
 Owner = Annotated[str | None, typer.Option("--owner", help="Salesperson in charge (default: acting user).", show_default=False, metavar="OWNER", autocompletion=complete.owners)]
 Need = Annotated[str | None, typer.Option("--need", help="Core need (核心需求).", show_default=False, metavar="TEXT")]
-Tags = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable; on edit replaces all tags).", show_default=False, metavar="TAG")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable).", show_default=False, metavar="TAG")]
 Note = Annotated[str | None, typer.Option("--note", help="Notes (备注).", show_default=False, metavar="TEXT")]
 Code = Annotated[str | None, typer.Option("--code", help="Customer code; default C+YYYYMM+serial.", show_default=False, metavar="CODE")]
 Amount = Annotated[str | None, typer.Option("--amount", help="Expected deal amount (预计成交金额): 50000, 5万, ¥1,200.", show_default=False, metavar="AMOUNT")]
@@ -55,7 +55,7 @@ Close = Annotated[str | None, typer.Option("--expected-close", help="Expected cl
 Fmt = Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT", autocompletion=complete.formats)]
 Set = Annotated[
     list[str] | None,
-    typer.Option("--set", help="A custom field's value, KEY=VALUE (repeatable; KEY= clears it). See crm field.", show_default=False, metavar="KEY=VALUE"),
+    typer.Option("--set", help="A custom field's value, KEY=VALUE (repeatable). See crm field.", show_default=False, metavar="KEY=VALUE"),
 ]
 Where = Annotated[
     list[str] | None,
@@ -141,24 +141,24 @@ def edit(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers)],
     name: Annotated[str | None, typer.Option("--name", help="New name.", show_default=False, metavar="NAME")] = None,
-    phone: Phone = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="New phone number.", show_default=False, metavar="PHONE")] = None,
     contact: Contact = None,
     title: Title = None,
     email: Email = None,
     industry: Industry = None,
     source: Source = None,
     level: Level = None,
-    stage: Stage = None,
-    owner: Owner = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Move to this stage, recorded as a stage change (lost: use crm stage REF lost --reason).", show_default=False, metavar="STAGE", autocompletion=complete.stages)] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Hand the customer to another salesperson.", show_default=False, metavar="OWNER", autocompletion=complete.owners)] = None,
     need: Need = None,
-    tag: Tags = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Replace all tags with these (repeatable; --add-tag/--remove-tag change one).", show_default=False, metavar="TAG")] = None,
     note: Note = None,
-    code: Code = None,
+    code: Annotated[str | None, typer.Option("--code", help="Change the customer code (it must be free).", show_default=False, metavar="CODE")] = None,
     amount: Amount = None,
     expected_close: Close = None,
     add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).", show_default=False, metavar="TAG")] = None,
     remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).", show_default=False, metavar="TAG")] = None,
-    set_: Set = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Set a custom field, KEY=VALUE (repeatable; KEY= clears it). See crm field.", show_default=False, metavar="KEY=VALUE")] = None,
 ) -> None:
     """Change a customer's fields.
 
