@@ -81,7 +81,9 @@ def state(ctx: typer.Context) -> State:
 
 def fail(message: str, code: int) -> typer.Exit:
     first, *rest = message.splitlines() or [""]
-    sys.stderr.write(f"Error: {first}\n")
+    from crmcli.i18n import gettext as _
+
+    sys.stderr.write(_("Error: {message}").format(message=first) + "\n")
     for line in rest:
         sys.stderr.write(line + "\n")
     return typer.Exit(code)
@@ -103,7 +105,9 @@ def error_boundary(ctx: Any) -> Iterator[None]:
             raise
         note = ctx.obj.interrupted if isinstance(ctx.obj, State) else None
         start = "\n" if sys.stderr.isatty() else ""  # off the line the terminal's ^C is on
-        sys.stderr.write(f"{start}interrupted; {note or 'nothing was written'}\n")
+        from crmcli.i18n import gettext as _
+
+        sys.stderr.write(start + _("interrupted; {what}").format(what=note or _("nothing was written")) + "\n")
         raise typer.Exit(130) from None
     except BrokenPipeError:
         # `crm ... | head`: the reader has what it wanted. Not an error; silence the final
@@ -152,7 +156,9 @@ def goes_with(ctx: typer.Context, names: tuple[str, ...] | list[str], what: str)
     typed = given(ctx)
     for name in names:
         if name in typed:
-            raise UsageError(f"{typed[name]} goes with {what}")
+            from crmcli.i18n import gettext as _
+
+            raise UsageError(_("{option} goes with {what}").format(option=typed[name], what=what))
 
 
 def interactive() -> bool:

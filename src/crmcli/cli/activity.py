@@ -8,6 +8,7 @@ from crmcli.cli import complete
 from crmcli.cli._common import ROW_ID, goes_with, interactive, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import gettext as _
 
 Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers)]
 
@@ -43,23 +44,23 @@ def follow(
                  next_date=next_date, next_plan=next_plan, stage=stage)  # fmt: skip
         return
     if number is not None:
-        raise UsageError(f"follow {ref} {number}: give a customer and --content, or edit/delete and a follow-up's number")
+        raise UsageError(_("follow {ref} {number}: give a customer and --content, or edit/delete and a follow-up's number").format(ref=ref, number=number))
     if content is None:
-        raise UsageError("missing --content (what was said)")
+        raise UsageError(_("missing --content (what was said)"))
     text = normalize.keep_text(content)
     if not text:
-        raise UsageError("--content is empty")
+        raise UsageError(_("--content is empty"))
     on = normalize.parse_date(date, today) if date is not None else today
     if on > today:
-        raise UsageError(f"--date {on.isoformat()} is in the future; plan it with --next-date instead")
+        raise UsageError(_("--date {date} is in the future; plan it with --next-date instead").format(date=on.isoformat()))
     nd = normalize.parse_date(next_date, today) if next_date is not None else None
     if nd is not None and nd < on:
-        raise UsageError(f"--next-date {nd} is before the follow-up date {on}")
+        raise UsageError(_("--next-date {next} is before the follow-up date {date}").format(next=nd, date=on))
     m = vocab.parse("method", method) if method else None
     fb = vocab.parse("feedback", feedback) if feedback else None
     to = vocab.parse("stage", stage) if stage else None
     if to == "lost":
-        raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
+        raise UsageError(_("to mark a customer lost use: crm stage REF lost --reason TEXT"))
     who = normalize.clean_text(by) or st.settings.user
     with st.write() as conn:
         cust = cq.resolve(Reader.over(conn), ref)
@@ -70,9 +71,9 @@ def follow(
         moved = None
         if to is not None:
             moved = pipeline.change_stage(conn, cust, to, on=on, by=who)
-    msg = f"Follow-up #{new_id} recorded for {cust['code']}  {cust['name']} on {on.isoformat()}"
+    msg = _("Follow-up #{id} recorded for {code}  {name} on {date}").format(id=new_id, code=cust["code"], name=cust["name"], date=on.isoformat())
     if moved:
-        msg += f"; stage {moved['from']} → {moved['to']}"
+        msg += _("; stage {old} → {new}").format(old=moved["from"], new=moved["to"])
     typer.echo(msg)
 
 
@@ -81,20 +82,20 @@ def _correct(st: Any, action: str, number: int, **given: str | None) -> None:
     from crmcli.services import followups
 
     if given.pop("stage") is not None:
-        raise UsageError("--stage goes with a new follow-up, not with follow edit/delete")
+        raise UsageError(_("--stage goes with a new follow-up, not with follow edit/delete"))
     if action == "delete":
         if any(v is not None for v in given.values()):
-            raise UsageError("follow delete ID takes no options")
+            raise UsageError(_("follow delete ID takes no options"))
         with st.write() as conn:
             gone = followups.delete_follow_up(conn, number)
-        typer.echo(f"Deleted follow-up #{number} of {gone['code']}  {gone['name']} (undo: crm undo)")
+        typer.echo(_("Deleted follow-up #{id} of {code}  {name} (undo: crm undo)").format(id=number, code=gone["code"], name=gone["name"]))
         return
     if all(v is None for v in given.values()):
-        raise UsageError("follow edit ID: say what to change (--content, --date, --method, ...)")
+        raise UsageError(_("follow edit ID: say what to change (--content, --date, --method, ...)"))
     with st.write() as conn:
         done = followups.edit_follow_up(conn, number, given, today=st.today, user=st.settings.user)
-    what = ", ".join(done["changed"]) or "nothing to change"
-    typer.echo(f"Follow-up #{number} of {done['code']}  {done['name']}: {what}")
+    what = ", ".join(done["changed"]) or _("nothing to change")
+    typer.echo(_("Follow-up #{id} of {code}  {name}: {what}").format(id=number, code=done["code"], name=done["name"], what=what))
 
 
 @app.command()
@@ -124,9 +125,9 @@ def stage(
     st = state(ctx)
     key = vocab.parse("stage", to)
     if key != "lost":
-        goes_with(ctx, ["reason"], "stage lost (the lost reason)")
+        goes_with(ctx, ["reason"], _("stage lost (the lost reason)"))
     if key != "won":
-        goes_with(ctx, ["amount"], "stage won (the deal amount)")
+        goes_with(ctx, ["amount"], _("stage won (the deal amount)"))
     amt = normalize.parse_money(amount) if amount is not None else None
     on = normalize.parse_date(date, st.today) if date is not None else st.today
     confirmed = yes
@@ -141,15 +142,15 @@ def stage(
             break
         except NeedsConfirmation as exc:
             if confirmed or not interactive():
-                raise NeedsConfirmation(f"{exc}; nothing was written (add --yes to record it)") from None
-            if not typer.confirm(f"{exc}. Record it?", default=False):
+                raise NeedsConfirmation(_("{why}; nothing was written (add --yes to record it)").format(why=exc)) from None
+            if not typer.confirm(_("{why}. Record it?").format(why=exc), default=False):
                 raise typer.Exit(1) from None
             confirmed = True
     parts = [f"{cust['code']}  {cust['name']}"]
     if moved.get("reason_corrected"):
-        parts.append(f"lost reason corrected to {moved['reason']}")
+        parts.append(_("lost reason corrected to {reason}").format(reason=moved["reason"]))
     elif moved["from"] != moved["to"]:
-        parts.append(f"stage {moved['from']} → {moved['to']}")
+        parts.append(_("stage {old} → {new}").format(old=moved["from"], new=moved["to"]))
     if moved["deal"] is not None:
-        parts.append(f"deal {amount_text(moved['deal'])} on {on.isoformat()}")
+        parts.append(_("deal {amount} on {date}").format(amount=amount_text(moved["deal"]), date=on.isoformat()))
     typer.echo(": ".join(parts[:1]) + ": " + "; ".join(parts[1:]))

@@ -29,6 +29,7 @@ from crmcli.cli._common import (
 )
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import gettext as _
 
 LIST_TABLE_KEYS = ("code", "name", "contact", "phone", "level", "stage", "owner", "last_follow_at", "next_follow_at")
 DUE_TABLE_KEYS = (
@@ -98,9 +99,9 @@ def add(
     st = state(ctx)
     if name is None or phone is None:
         if not interactive():
-            raise UsageError("missing " + ("NAME" if name is None else "--phone"))
-        name = name or typer.prompt("客户名称 / Name")
-        phone = phone or typer.prompt("联系电话 / Phone")
+            raise UsageError(_("missing {what}").format(what="NAME" if name is None else "--phone"))
+        name = name or typer.prompt(_("Name"))
+        phone = phone or typer.prompt(_("Phone"))
     from crmcli.services import customers
 
     raw = _raw(
@@ -115,7 +116,7 @@ def add(
         if custom:
             custom_fields.set_values(conn, row["id"], custom)
     if stdout_is_terminal():
-        typer.echo(f"Added {row['code']}  {row['name']}")
+        typer.echo(_("Added {code}  {name}").format(code=row["code"], name=row["name"]))
     else:
         typer.echo(row["code"])
     _duplicate_note(st, row)
@@ -130,10 +131,8 @@ def _duplicate_note(st: Any, row: dict[str, Any]) -> None:
     lang = st.settings.lang
     for other in like[:3]:
         why = ", ".join(dupes.reason_text(r, lang) for r in other["reasons"])
-        if lang == "zh":
-            typer.echo(f"提示: {row['code']} 可能与 {other['code']} {other['name']} 是同一客户 ({why}); 如是, crm merge {other['code']} {row['code']}", err=True)
-        else:
-            typer.echo(f"note: {row['code']} looks like {other['code']} {other['name']} ({why}); if it is, crm merge {other['code']} {row['code']}", err=True)
+        text = _("note: {new} looks like {code} {name} ({why}); if it is, crm merge {code} {new}")
+        typer.echo(text.format(new=row["code"], code=other["code"], name=other["name"], why=why), err=True)
 
 
 @app.command()
@@ -174,7 +173,7 @@ def edit(
         from crmcli import vocab
 
         if vocab.parse("stage", stage) == "lost":
-            raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
+            raise UsageError(_("to mark a customer lost use: crm stage REF lost --reason TEXT"))
     raw = _raw(
         name=name, phone=phone, contact=contact, title=title, email=email, industry=industry,
         source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
@@ -189,9 +188,9 @@ def edit(
         )
         changed += custom_fields.set_values(conn, cust["id"], custom)
     if changed:
-        typer.echo(f"Updated {cust['code']}: {', '.join(changed)}")
+        typer.echo(_("Updated {code}: {fields}").format(code=cust["code"], fields=", ".join(changed)))
     else:
-        typer.echo(f"{cust['code']}: nothing to change")
+        typer.echo(_("{code}: nothing to change").format(code=cust["code"]))
 
 
 @app.command()
@@ -243,11 +242,11 @@ def list_(
     st = state(ctx)
     fmt = render.check_format(fmt)
     if not due:
-        goes_with(ctx, ["within"], "--due (due within DAYS from today)")
+        goes_with(ctx, ["within"], _("--due (due within DAYS from today)"))
     if due and archived:
-        raise UsageError("--due never lists archived customers; drop --archived")
+        raise UsageError(_("--due never lists archived customers; drop --archived"))
     if due and sort:
-        raise UsageError("--due lists the most overdue first; --sort goes with a plain list")
+        raise UsageError(_("--due lists the most overdue first; --sort goes with a plain list"))
     filters = filters_from(
         st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
         tag=tag, search=search, since=since, until=until, archived=archived,
@@ -332,8 +331,8 @@ def _archive(ctx: typer.Context, ref: str, flag: bool) -> None:
     with st.write() as conn:
         cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.set_archived(conn, cust, flag)
-    verb = "Archived" if flag else "Unarchived"
     if changed:
-        typer.echo(f"{verb} {cust['code']}  {cust['name']}")
+        text = _("Archived {code}  {name}") if flag else _("Unarchived {code}  {name}")
     else:
-        typer.echo(f"{cust['code']} was already {'archived' if flag else 'active'}")
+        text = _("{code} was already archived") if flag else _("{code} was already active")
+    typer.echo(text.format(code=cust["code"], name=cust["name"]))

@@ -22,6 +22,7 @@ from crmcli.cli._common import (
     state,
 )
 from crmcli.cli.app import app
+from crmcli.i18n import gettext as _
 
 FILTERS = ("stage", "level", "source", "industry", "owner", "mine", "tag", "search", "since", "until", "archived", "mask")
 
@@ -73,9 +74,9 @@ def export(
     lang = st.settings.lang
     if target != "-":
         exporter.check_target(Path(target), fmt)
-        st.interrupted = f"{target} not written"  # written to a temporary file, renamed at the end
+        st.interrupted = _("{file} not written").format(file=target)  # a temporary file, renamed at the end
     if template:
-        goes_with(ctx, FILTERS, "an export of customers, not with --template (an empty workbook)")
+        goes_with(ctx, FILTERS, _("an export of customers, not with --template (an empty workbook)"))
         custom = []
         if st.settings.db.exists():  # a template needs no database; with one, its custom fields too
             from crmcli.services import custom_fields
@@ -83,7 +84,7 @@ def export(
             with st.store.read() as reader:
                 custom = custom_fields.definitions(reader)
         exporter.write_template(Path(target), lang=lang, custom=custom)
-        typer.echo(f"Wrote the import template {target}")
+        typer.echo(_("Wrote the import template {file}").format(file=target))
         return
 
     filters = filters_from(
@@ -104,7 +105,6 @@ def export(
                 )
             return
         from crmcli.cli.progress import Counting, Steps
-        from crmcli.i18n import gettext as _
 
         label = _("exporting to {file}").format(file=Path(target).name)
         with Steps(label) as steps:  # the rows of every sheet, counted as they are written
@@ -117,4 +117,4 @@ def export(
     if result.deals:
         parts.append(f"{result.deals} opportunit{'ies' if result.deals != 1 else 'y'}")
     what = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    typer.echo(f"Exported {what} to {target}")
+    typer.echo(_("Exported {what} to {file}").format(what=what, file=target))

@@ -7,6 +7,7 @@ import typer
 from crmcli.cli import complete
 from crmcli.cli._common import not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
+from crmcli.i18n import gettext as _
 
 ticket_app = typer.Typer(
     name="ticket",
@@ -44,7 +45,7 @@ def add(
         t = tickets.add(conn, cust, type_=type_, content=content, handler=handler, on=on, today=st.today,
                         user=st.settings.user, aliases=st.settings.ticket_aliases)  # fmt: skip
     if stdout_is_terminal():
-        typer.echo(f"Ticket {t['code']} opened for {cust['code']}  {cust['name']}: {t['type']}")
+        typer.echo(_("Ticket {ticket} opened for {code}  {name}: {type}").format(ticket=t["code"], code=cust["code"], name=cust["name"], type=t["type"]))
     else:
         typer.echo(t["code"])
 
@@ -67,12 +68,12 @@ def update(
     from crmcli.services import tickets
 
     if status is None and satisfaction is None and note is None and handler is None:
-        raise UsageError("nothing to change: give --status, --satisfaction, --note or --handler")
+        raise UsageError(_("nothing to change: give --status, --satisfaction, --note or --handler"))
     st = state(ctx)
     with st.write() as conn:
         t = tickets.update(conn, code, status=status, satisfaction=satisfaction, note=note, handler=handler, today=st.today)
     if not t["changed"]:
-        typer.echo(f"{t['code']}: nothing to change")
+        typer.echo(_("{code}: nothing to change").format(code=t["code"]))
         return
     shown = vocab.label("status", t["status"], st.settings.lang)
     score = f", satisfaction {t['satisfaction']}" if t.get("satisfaction") is not None else ""
