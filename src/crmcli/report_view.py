@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crmcli import vocab
+from crmcli.i18n import N_
 
 if TYPE_CHECKING:
     from crmcli.services.reports import Report
@@ -135,29 +136,30 @@ def _name(value: Any, lang: str) -> str:
 
 
 # Why a report has nothing to show when no period narrows it: what the database has none of yet.
-_NONE_YET: dict[str, tuple[str, str]] = {
-    "abc": ("还没有成交金额 (没有成交记录)", "no deals yet"),
-    "lost": ("还没有流失客户", "no lost customers yet"),
-    "forecast": ("没有未成交的机会或预计成交金额", "no open opportunities or expected amounts"),
-    "alerts": ("没有客户需要预警", "no customer has an alert"),
-    "pipeline": ("还没有销售机会", "no opportunities yet"),
-    "products": ("还没有成交的销售机会", "no won opportunities yet"),
-    "service": ("还没有服务工单", "no service tickets yet"),
+_NONE_YET: dict[str, str] = {
+    "abc": N_("no deals yet"),
+    "lost": N_("no lost customers yet"),
+    "forecast": N_("no open opportunities or expected amounts"),
+    "alerts": N_("no customer has an alert"),
+    "pipeline": N_("no opportunities yet"),
+    "products": N_("no won opportunities yet"),
+    "service": N_("no service tickets yet"),
 }
 
 
 def empty_reason(report: Report, lang: str) -> str:
     """Why there is nothing to show: the period given had nothing, or the database has none yet."""
-    zh = lang == "zh"
+    from crmcli.i18n import gettext as _
+
     p = report.params
     if p.since or p.until:
         start = p.since.isoformat() if p.since else "…"
         end = p.until.isoformat() if p.until else "…"
-        text = f"{start}–{end} 期间没有数据" if zh else f"nothing in the period {start}–{end}"
+        text = _("nothing in the period {start}–{end}", lang).format(start=start, end=end)
     else:
-        text = _NONE_YET.get(report.kind, ("还没有客户", "no customers yet"))[0 if zh else 1]
+        text = _(_NONE_YET.get(report.kind, N_("no customers yet")), lang)
     if p.owners:
-        text += f" (负责人: {', '.join(p.owners)})" if zh else f" (owner: {', '.join(p.owners)})"
+        text += _(" (owner: {owners})", lang).format(owners=", ".join(p.owners))
     return text
 
 
