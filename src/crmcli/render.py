@@ -332,8 +332,13 @@ def print_table(
             # Too wide for the terminal: fitted (folded, columns left out, or records), never cut.
             if title:
                 sys.stdout.write(title + "\n")
-            write = (lambda chunk, first: fit.records(columns, chunk, width, first=first)) if lay.records else (
-                lambda chunk, first: fit.table(columns, chunk, lay, header=first))
+            room: int = width
+
+            def write(chunk: Sequence[Sequence[str]], first: bool) -> str:
+                if lay.records:
+                    return fit.records(columns, chunk, room, first=first)
+                return fit.table(columns, chunk, lay, header=first)
+
             sys.stdout.write(write(body, True))
             n = len(body)
             for chunk in _chunks(it, cells):
@@ -365,8 +370,8 @@ def print_table(
             min_width=None if prose else width,
             justify="right" if is_right else "left",
         )
-    for cells in body:
-        table.add_row(*cells)
+    for row in body:
+        table.add_row(*row)
     emit(table)
     return len(body)
 

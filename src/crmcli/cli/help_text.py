@@ -83,7 +83,7 @@ def install() -> None:
     def write_usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
         usage(self, prog, args, gettext(prefix or "Usage: "))
 
-    formatting.HelpFormatter.write_heading = write_heading  # type: ignore[method-assign]
+    formatting.HelpFormatter.write_heading = write_heading  # type: ignore[method-assign,assignment]
     formatting.HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]
     for cls in (core.TyperCommand, core.TyperGroup):
         original = cls.format_help
