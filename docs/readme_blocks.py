@@ -43,7 +43,8 @@ Normalisation (the only output that is not the command's own), both ways:
   * the session directory is shown as /tmp/demo (and /tmp/demo in a command is the session);
   * a timestamp YYYYMMDD-HHMMSS (backup and safety-copy names) is shown as 20261126-080724, and
     a command argument holding 20261126-080724 names the one file that matches with any stamp;
-  * an ISO time with seconds (`crm imports`) is shown as 2026-11-26T09:03:53+00:00.
+  * an ISO time with seconds (JSON) is shown as 2026-11-26T09:03:53+00:00, and a local time to
+    the minute (history, imports, merges) as 2026-11-26 09:00.
 """
 
 from __future__ import annotations
@@ -83,8 +84,9 @@ STAMP = "20261126-080724"
 ISO_TIME = "2026-11-26T09:03:53+00:00"
 _STAMP_RE = re.compile(r"(?<!\d)\d{8}-\d{6}(?!\d)")
 _ISO_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)?")
-# `crm history` shows each change set's local time: "#4  2026-12-06 12:47  wang  crm ..."
-_HISTORY_RE = re.compile(r"^(#\d+  )\d{4}-\d\d-\d\d \d\d:\d\d(?=  )", re.M)
+# Times people read are local, to the minute: "#4  2026-12-06 12:47  wang  crm ..." (history),
+# the Started column of `crm imports`, the time of `crm merges`; same width, so tables stay aligned
+_HISTORY_RE = re.compile(r"(?<![\d-])()\d{4}-\d\d-\d\d \d\d:\d\d(?![:\d])")
 HISTORY_TIME = "2026-11-26 09:00"
 _MARKER_RE = re.compile(r"^<!-- readme: (.*?) -->$")
 _SETUP_RE = re.compile(r"^<!-- readme-setup: (.*)$")

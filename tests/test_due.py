@@ -117,7 +117,8 @@ def test_lost_and_archived_are_never_due(crm: Crm, new: Callable[..., str]) -> N
     crm.ok("archive", gone)
     won = new("Won Co", created="2026-01-01")
     crm.ok("stage", won, "won", "--amount", "1000", "--date", "2026-02-01")  # won customers stay on the list
-    assert summary(due(crm)) == [(won, "2026-01-01", 329)]
+    # won customers stay on the list; the win is the latest contact: 02-01 + 14 = 02-15, 284 days
+    assert summary(due(crm)) == [(won, "2026-02-15", 284)]
 
 
 def test_custom_cadence_from_config(crm: Crm, new: Callable[..., str], tmp_path: Path) -> None:
@@ -271,3 +272,26 @@ def test_crontab_read_only_lines_run(crm: Crm, new: Callable[..., str], monkeypa
             assert out == ""  # nothing due for li: no output, so cron sends no mail
         ran += 1
     assert ran == 4
+
+
+def test_a_stage_change_counts_as_contact(crm: Crm, new: Callable[..., str]) -> None:
+    """Won yesterday, never followed up: the win is the latest contact, so the next follow-up is
+    11-25 + 14 = 12-09, not the creation date 11-01 (which read as 25 days overdue)."""
+    won = new("Won Co", created="2026-11-01")
+    crm.ok("stage", won, "won", "--amount", "5万", "--date", "2026-11-25")
+    # a follow-up on 11-10 with a plan for 11-12, then a move to intent on 11-20: 11-20 + 14 = 12-04
+    moved = new("Moved Co", created="2026-10-01")
+    crm.ok("follow", moved, "--content", "call", "--date", "2026-11-10", "--next-date", "2026-11-12")
+    crm.ok("stage", moved, "intent", "--date", "2026-11-20")
+    # a stage change before the latest follow-up changes nothing: 11-05 follow-up + 14 = 11-19, 7 days
+    earlier = new("Earlier Co", created="2026-10-01")
+    crm.ok("stage", earlier, "intent", "--date", "2026-11-01")
+    crm.ok("follow", earlier, "--content", "call", "--date", "2026-11-05")
+    # a key customer moved on 11-15: + 7 = 11-22, 4 days overdue
+    key = new("Key Co", "--level", "key", created="2026-10-01")
+    crm.ok("stage", key, "negotiating", "--date", "2026-11-15")
+    assert summary(due(crm)) == [(earlier, "2026-11-19", 7), (key, "2026-11-22", 4)]
+    assert summary(due(crm, "--within", "20")) == [
+        (earlier, "2026-11-19", 7), (key, "2026-11-22", 4), (moved, "2026-12-04", -8), (won, "2026-12-09", -13),
+    ]  # fmt: skip
+    assert crm.json("show", won)["next_follow_at"] == "2026-12-09"

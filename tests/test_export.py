@@ -89,7 +89,7 @@ def test_xlsx_has_both_sheets_with_import_headers_and_real_cells(crm: Crm, sampl
     out = tmp_path / "客户.xlsx"
     result = crm("--lang", "zh", "export", str(out))
     assert result.exit_code == 0, result.stderr
-    assert "3 customers and 2 follow-ups" in result.stdout
+    assert "3 个客户和2 条跟进记录" in result.stdout
     wb = load_workbook(out)
     assert wb.sheetnames == ["客户信息总表", "跟进记录", "销售机会", "工单"]
     ws = wb["客户信息总表"]

@@ -114,8 +114,11 @@ def test_funnel_empty_and_single(h: History) -> None:
         ("won", 0, 0, None), ("lost", 0, 0, None),
     ]  # fmt: skip
     assert out["win_rate"] is None
-    assert "Nothing to report" in h.crm.ok("report", "funnel")
+    assert "no customers yet" in h.crm.ok("report", "funnel")
+    assert "nothing in the period 2026-01-01–2026-02-01" in h.crm.ok("report", "funnel", "--since", "2026-01-01", "--until", "2026-02-01")
     h.add("Solo", "2026-11-01")
+    assert "no deals yet" in h.crm.ok("report", "abc")  # customers, but nothing won: not "nothing this period"
+    assert "nothing in the period 2026-11-02–…" in h.crm.ok("report", "funnel", "--since", "2026-11-02")
     out = h.report("funnel")
     assert pick(out["rows"], "stage", "count", "reached", "conversion") == [
         ("potential", 1, 1, 0.0), ("intent", 0, 0, None), ("negotiating", 0, 0, None),
@@ -561,7 +564,7 @@ def test_xlsx_empty_report_has_no_chart(crm: Crm, tmp_path: Path) -> None:
     crm.ok("--lang", "zh", "report", "trend", "--xlsx", str(path))
     from openpyxl import load_workbook
 
-    assert load_workbook(path).active["A1"].value == "本期没有数据"
+    assert load_workbook(path).active["A1"].value == "还没有客户"  # no period given: why it is empty
     assert _chart_xml(path) == ""
     result = crm("report", "trend", "--xlsx", str(tmp_path / "no" / "such" / "dir.xlsx"))
     assert result.exit_code == 1 and "cannot write" in result.stderr

@@ -36,8 +36,10 @@ def test_xlsx_export_has_a_tickets_sheet_with_the_ticket_fields(crm: Crm, tmp_pa
     out = tmp_path / "客户.xlsx"
     assert (
         crm.ok("--lang", "zh", "export", str(out)).strip()
-        == f"Exported 2 customers, 0 follow-ups and 2 tickets to {out}"
+        == f"已导出 2 个客户、0 条跟进记录和2 个工单 到 {out}"
     )
+    en = tmp_path / "customers.xlsx"
+    assert crm.ok("--lang", "en", "export", str(en)).strip() == f"Exported 2 customers, 0 follow-ups and 2 tickets to {en}"
     ws = load_workbook(out)["工单"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == tuple(f.zh for f in fields.TICKET)

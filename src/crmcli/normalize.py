@@ -617,9 +617,10 @@ def parse_date(value: object, today: dt.date, order: str | None = None) -> dt.da
 _MONEY_RE = re.compile(
     r"(?P<s1>[-+−])?\s*(?:¥|rmb|cny|人民币)?\s*(?P<s2>[-+−])?\s*"
     r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.(?P<frac>[0-9]*))?(?:e(?P<exp>[-+]?[0-9]{1,4}))?"
-    r"\s*(?P<unit>万|亿)?\s*(?:元|块|rmb|cny)?"
+    r"\s*(?P<unit>十万|百万|千万|万|亿|千|百|k|w)?\s*(?:元|块|rmb|cny)?"
 )
-_UNIT_EXP = {None: 0, "万": 4, "亿": 8}
+# The units people write amounts in: 5千, 1.2万, 3百万, 2亿; 5k and 5w (万) as typed in chat.
+_UNIT_EXP = {None: 0, "百": 2, "千": 3, "k": 3, "万": 4, "w": 4, "十万": 5, "百万": 6, "千万": 7, "亿": 8}
 _MAX_CENTS = 10**17  # 1e15 yuan: anything larger is a typo, and floats lose the fen there
 
 
@@ -661,8 +662,8 @@ def _money_text(text: str, shown: str) -> float:
 
 
 def parse_money(value: object) -> float:
-    """An amount in yuan, rounded to the fen (§3): 50000, 50,000, ¥1,200.50, RMB 1200, 5万,
-    1.2万元, 1200元; a number cell as it is. Negative, empty or unreadable -> ParseError."""
+    """An amount in yuan, rounded to the fen (§3): 50000, 50,000, ¥1,200.50, RMB 1200, 5千, 5万,
+    1.2万元, 3百万, 2亿, 5k, 1200元; a number cell as it is. Negative, empty or unreadable -> ParseError."""
     if isinstance(value, bool):
         raise ParseError(f"cannot read amount {value!r}")
     if isinstance(value, int):

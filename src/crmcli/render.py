@@ -31,13 +31,26 @@ def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> str:
     return fmt
 
 
+def terminal_width() -> int | None:
+    """The columns of the terminal stdout is, or None when it is piped (nothing is then cut)."""
+    if not sys.stdout.isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
 def console(stderr: bool = False) -> Console:
     """A console that never cuts a table to 80 columns when piped, and carries no escapes then."""
     from rich.console import Console
 
-    stream = sys.stderr if stderr else sys.stdout
-    is_tty = stream.isatty()
-    return Console(file=stream, width=None if is_tty else 10_000, soft_wrap=not is_tty, highlight=False)
+    if stderr:
+        is_tty = sys.stderr.isatty()
+        return Console(file=sys.stderr, width=None if is_tty else 10_000, soft_wrap=not is_tty, highlight=False)
+    width = terminal_width()
+    if width is None:
+        return Console(file=sys.stdout, width=10_000, soft_wrap=True, highlight=False)
+    return Console(file=sys.stdout, width=width, force_terminal=True, highlight=False)
 
 
 def emit(*renderables: Any) -> None:
@@ -172,6 +185,16 @@ def amount(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+def local_time(value: str) -> str:
+    """A stored moment (ISO 8601 with its offset) as a person reads it: local time, to the minute.
+    JSON keeps the ISO text; only what people read is converted."""
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (at.astimezone() if at.tzinfo else at).strftime("%Y-%m-%d %H:%M")
+
+
 def display(key: str, value: object, lang: str, of: fields.Field | None = None) -> str:
     """A value as a person reads it: enum labels in the display language (``of``: the field, when
     the record is not a customer)."""
@@ -180,6 +203,8 @@ def display(key: str, value: object, lang: str, of: fields.Field | None = None) 
         return vocab.label(field, value, lang)
     if key == "probability" and isinstance(value, int | float):
         return f"{value:g}%"
+    if isinstance(value, str) and len(value) > 10 and value[10:11] == "T" and (key == "at" or key.endswith("_at")):
+        return local_time(value)
     if isinstance(value, float):
         return amount(value)
     return plain(value)
@@ -193,7 +218,37 @@ def _right_aligned(key: str) -> bool:
 def _wraps(key: str) -> bool:
     """Prose may fold onto several lines; codes, phones, dates, amounts and labels never do."""
     f = fields.get(key)
-    return f is not None and f.kind in ("text", "prose", "tags")
+    return (f is not None and f.kind in ("text", "prose", "tags")) or key in _PROSE
+
+
+_PROSE = frozenset({"file", "content", "customer_name", "reasons"})
+# What stays when a table is too wide for the terminal (spec §7): lower goes first. A code and a
+# name (fit.ESSENTIAL and above) always stay; a key not listed here ranks 50.
+PRIORITY: dict[str, int] = {
+    "code": 100, "batch": 100, "name": 95, "customer": 92, "next_follow_at": 85, "overdue_days": 84,
+    "phone": 80, "stage": 78, "status": 78, "amount": 76, "created": 75, "rejected": 74, "type": 72,
+    "started_at": 70, "level": 62, "owner": 58, "expected_close": 56, "probability": 54, "contact": 52,
+    "file": 50, "opened_at": 50, "next_plan": 46, "satisfaction": 44, "handler": 42, "last_follow_at": 40,
+    "updated": 40, "skipped": 38, "follow_ups": 36, "resolved_at": 34, "closed_at": 34, "undone_at": 32,
+    "last_method": 30, "content": 28,
+}  # fmt: skip
+
+
+def print_grid(columns: Sequence[Any], rows: Sequence[Sequence[str]], lang: str) -> None:
+    """A plain table (``fit.Column`` headers) fitted to the terminal; piped, whole and uncut."""
+    from crmcli import fit
+
+    width = terminal_width()
+    if not rows:
+        return
+    if width is None:
+        sys.stdout.write(plain_table([c.header for c in columns], rows, [c.right for c in columns]))
+        return
+    lay = fit.layout(columns, rows, width)
+    if lay.records:
+        sys.stdout.write(fit.records(columns, rows, width))
+    else:
+        sys.stdout.write(fit.table(columns, rows, lay) + fit.note(columns, lay, lang, width))
 
 PLAIN_TABLE_ROWS = 300  # past this many rows a terminal also gets the plain renderer: Rich costs ~0.3 ms a cell
 
@@ -267,27 +322,40 @@ def print_table(
         return [display(k, rec.get(k), lang, f) for k, f in zip(keys, by, strict=True)]
 
     body = [cells(rec) for rec in itertools.islice(it, SIZING_ROWS)]
-    out = console()
-    # Codes, phones, dates and labels never wrap; prose columns fold. When even that does not
-    # fit the terminal, print the plain table and let the terminal wrap its long lines.
-    whole = [0 if _wraps(k) else max((text_width(r[i]) for r in body), default=0) for i, k in enumerate(keys)]
-    needed = sum(whole) + sum(8 for k in keys if _wraps(k)) + 3 * (len(keys) - 1) + 2
-    if not out.is_terminal or len(body) > PLAIN_TABLE_ROWS or needed > out.width:
+    width = terminal_width()
+    if width is not None:
+        from crmcli import fit
+
+        columns = [fit.Column(h, r, _wraps(k), PRIORITY.get(k, 50)) for k, h, r in zip(keys, header, right, strict=True)]
+        lay = fit.layout(columns, body, width - 1)
+        if lay.dropped or lay.records or lay.widths != fit.natural(columns, body):
+            # Too wide for the terminal: fitted (folded, columns left out, or records), never cut.
+            if title:
+                sys.stdout.write(title + "\n")
+            room: int = width
+
+            def write(chunk: Sequence[Sequence[str]], first: bool) -> str:
+                if lay.records:
+                    return fit.records(columns, chunk, room, first=first)
+                return fit.table(columns, chunk, lay, header=first)
+
+            sys.stdout.write(write(body, True))
+            n = len(body)
+            for chunk in _chunks(it, cells):
+                sys.stdout.write(write(chunk, False))
+                n += len(chunk)
+            sys.stdout.write(fit.note(columns, lay, lang, width))
+            return n
+    whole = [max((text_width(r[i]) for r in body), default=0) for i, _k in enumerate(keys)]
+    if width is None or len(body) > PLAIN_TABLE_ROWS:
         if title:
             sys.stdout.write(title + "\n")
         widths = _plain_widths(header, body)
         sys.stdout.write(plain_table(header, body, right, widths))
         n = len(body)
-        more: list[list[str]] = []
-        for rec in it:
-            more.append(cells(rec))
-            if len(more) >= SIZING_ROWS:
-                sys.stdout.write(plain_table(None, more, right, widths))
-                n += len(more)
-                more.clear()
-        if more:
-            sys.stdout.write(plain_table(None, more, right, widths))
-            n += len(more)
+        for chunk in _chunks(it, cells):
+            sys.stdout.write(plain_table(None, chunk, right, widths))
+            n += len(chunk)
         return n
     from rich import box
     from rich.table import Table
@@ -302,10 +370,19 @@ def print_table(
             min_width=None if prose else width,
             justify="right" if is_right else "left",
         )
-    for cells in body:
-        table.add_row(*cells)
+    for row in body:
+        table.add_row(*row)
     emit(table)
     return len(body)
+
+
+def _chunks(it: Iterator[dict[str, Any]], cells: Any) -> Iterator[list[list[str]]]:
+    """The rest of a streamed table, SIZING_ROWS rows at a time, as cells."""
+    while True:
+        chunk = [cells(rec) for rec in itertools.islice(it, SIZING_ROWS)]
+        if not chunk:
+            return
+        yield chunk
 
 
 def print_records(
@@ -339,78 +416,6 @@ def mask_records(rows: Iterable[dict[str, Any]]) -> None:
         mask_record(rec)
 
 
-CARD_KEYS = (*fields.customer_keys(where="show"), "next_plan")
-_ZERO_HIDDEN = frozenset({"orders", "total_amount"})  # a customer who bought nothing: no purchase lines
-
-
-def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = ()) -> None:
-    """A customer card (its custom fields after the built-in ones), then one timeline of
-    follow-ups, stage changes and deals, newest first."""
-    from rich import box
-    from rich.table import Table
-
-    card = Table(box=None, show_header=False, padding=(0, 1))
-    card.add_column(style="bold")
-    card.add_column(overflow="fold")
-    for key in CARD_KEYS:
-        value = rec.get(key)
-        if value in (None, "", []) or (key in _ZERO_HIDDEN and not value):
-            continue
-        card.add_row(fields.label(key, lang), display(key, value, lang))
-    values = rec.get("fields") or {}
-    for f in custom:
-        value = values.get(f.key)
-        if value not in (None, ""):
-            card.add_row(f.label(lang), amount(value) if f.kind == "money" else plain(value))
-    if rec.get("archived"):
-        card.add_row(fields.label("archived", lang), "✓")
-
-    events: list[tuple[Any, int, str, str]] = []  # (ISO date, order within a day, kind, text)
-    for i, f in enumerate(rec.get("follow_ups", [])):
-        parts = [f"#{f['id']}" if f.get("id") is not None else "", display("method", f.get("method"), lang), f.get("content") or ""]
-        if f.get("feedback"):
-            parts.append(f"[{display('feedback', f['feedback'], lang)}]")
-        if f.get("next_date") or f.get("next_plan"):
-            nxt = " ".join(x for x in (plain(f.get("next_date")), f.get("next_plan") or "") if x)
-            parts.append(("下一步: " if lang == "zh" else "next: ") + nxt)
-        events.append((f["date"], 3000 - i, "跟进" if lang == "zh" else "follow-up", "  ".join(p for p in parts if p) + (f"  ({f['by']})" if f.get("by") else "")))
-    for i, s in enumerate(rec.get("stage_changes", [])):
-        text = f"{display('stage', s.get('from_stage'), lang) or '-'} → {display('stage', s['to_stage'], lang)}"
-        if s.get("reason"):
-            text += f"  ({s['reason']})"
-        events.append((s["date"], 2000 - i, "阶段" if lang == "zh" else "stage", text))
-    for i, d in enumerate(rec.get("deals", [])):
-        won = d.get("stage") == "won"
-        kind = ("成交" if lang == "zh" else "deal") if won else ("机会" if lang == "zh" else "opportunity")
-        parts = [d.get("code") or "", d.get("name") or "", "" if won else f"[{display('stage', d.get('stage'), lang, fields.OPPORTUNITY_BY_KEY['stage'])}]"]
-        parts.append(display("amount", float(d["amount"] or 0), lang) + ("" if won or d.get("probability") is None else f" ({d['probability']:g}%)"))
-        if d.get("products"):
-            parts.append(d["products"])
-        if d.get("lost_reason"):
-            parts.append(f"({d['lost_reason']})")
-        events.append((d.get("closed_at") or d["date"], 1000 - i, kind, "  ".join(p for p in parts if p)))
-    for i, t in enumerate(rec.get("tickets", [])):
-        from crmcli import vocab
-
-        parts = [t["code"], t["type"], vocab.label("status", t["status"], lang), t.get("content") or ""]
-        if t.get("satisfaction") is not None:
-            parts.append(("满意度 " if lang == "zh" else "satisfaction ") + str(t["satisfaction"]))
-        if t.get("handler"):
-            parts.append(f"({t['handler']})")
-        events.append((t["opened_at"], 500 - i, "工单" if lang == "zh" else "ticket", "  ".join(p for p in parts if p)))
-    if not events:
-        emit(card)
-        return
-    events.sort(key=lambda e: (e[0], e[1]), reverse=True)
-    timeline = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False, title="时间线" if lang == "zh" else "Timeline")
-    timeline.add_column("日期" if lang == "zh" else "Date")
-    timeline.add_column("事件" if lang == "zh" else "Event")
-    timeline.add_column("内容" if lang == "zh" else "Details", overflow="fold")
-    for when, _, kind, text in events:
-        timeline.add_row(plain(when), kind, text)
-    emit(card, "", timeline)
-
-
 def print_json_rows(rows: Sequence[str] | Sequence[bytes], head: dict[str, Any] | None = None) -> None:
     """JSON whose rows arrive already encoded, one per line: an array, or ``head`` plus ``"rows"`` (reports).
 
@@ -440,43 +445,3 @@ def print_json_rows(rows: Sequence[str] | Sequence[bytes], head: dict[str, Any] 
 def _empty(start: str, end: str) -> str:
     """An empty array in place of the rows."""
     return start.rstrip(" \n").removesuffix("[") + "[]" + end.lstrip(" \n").removeprefix("]")
-
-
-BAR_WIDTH = 24
-
-
-def bar(value: float, top: float, width: int = BAR_WIDTH) -> str:
-    """A horizontal bar of ``value`` against ``top``, in eighths of a character."""
-    if top <= 0 or value <= 0:
-        return ""
-    eighths = max(1, round(value / top * width * 8))
-    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
-
-
-def print_bar_table(
-    headers: Sequence[str],
-    cells: Sequence[Sequence[str]],
-    bars: Sequence[float],
-    *,
-    right: Sequence[bool],
-    headline: str,
-    footer: str | None = None,
-) -> None:
-    """A report: its headline, then a table with a bar for the main figure of each row (spec §8)."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    parts: list[Any] = [Text(headline, style="bold")]
-    if cells:
-        table = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
-        for head, is_number in zip(headers, right, strict=True):
-            table.add_column(head, justify="right" if is_number else "left", overflow="fold")
-        table.add_column("", no_wrap=True)
-        top = max(bars, default=0.0)
-        for row, value in zip(cells, bars, strict=True):
-            table.add_row(*row, bar(value, top))
-        parts.append(table)
-    if footer:
-        parts.append(Text(footer))
-    emit(*parts)

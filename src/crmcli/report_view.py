@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crmcli import vocab
+from crmcli.i18n import N_
 
 if TYPE_CHECKING:
     from crmcli.services.reports import Report
@@ -135,13 +136,41 @@ def _name(value: Any, lang: str) -> str:
     return none_label(lang) if value is None else str(value)
 
 
+# Why a report has nothing to show when no period narrows it: what the database has none of yet.
+_NONE_YET: dict[str, str] = {
+    "abc": N_("no deals yet"),
+    "lost": N_("no lost customers yet"),
+    "forecast": N_("no open opportunities or expected amounts"),
+    "alerts": N_("no customer has an alert"),
+    "pipeline": N_("no opportunities yet"),
+    "products": N_("no won opportunities yet"),
+    "service": N_("no service tickets yet"),
+}
+
+
+def empty_reason(report: Report, lang: str) -> str:
+    """Why there is nothing to show: the period given had nothing, or the database has none yet."""
+    from crmcli.i18n import gettext as _
+
+    p = report.params
+    if p.since or p.until:
+        start = p.since.isoformat() if p.since else "…"
+        end = p.until.isoformat() if p.until else "…"
+        text = _("nothing in the period {start}–{end}", lang).format(start=start, end=end)
+    else:
+        text = _(_NONE_YET.get(report.kind, N_("no customers yet")), lang)
+    if p.owners:
+        text += _(" (owner: {owners})", lang).format(owners=", ".join(p.owners))
+    return text
+
+
 def headline(report: Report, lang: str) -> str:
     """One short line that says what the report shows, in the display language."""
     zh = lang == "zh"
     f = report.figures
     k = report.kind
     if report.empty or (k == "funnel" and not f["customers"]):
-        return "本期没有数据" if zh else "Nothing to report for this period"
+        return empty_reason(report, lang)
     if k == "funnel":
         steps = [r for r in report.rows[:3] if r["conversion"] is not None]
         worst = min(steps, key=lambda r: r["conversion"]) if steps else None
@@ -194,7 +223,7 @@ def headline(report: Report, lang: str) -> str:
                 if zh
                 else f"follow-up rate {pct(f['follow_rate'])} overall, lowest {_name(low['owner'], lang)} {pct(low['follow_rate'])}"
             )
-        return "; ".join(parts) if parts else ("本期没有数据" if zh else "Nothing to report for this period")
+        return "; ".join(parts) if parts else empty_reason(report, lang)
     if k == "industries":
         name = _name(f["top_industry"], lang)
         return (
@@ -303,6 +332,15 @@ def cell(key: str, value: Any, lang: str, report: str | None = None) -> str:
     if kind == "level":
         return vocab.label(kind, value, lang)
     return str(value)
+
+
+# Report columns of free text: they may fold onto several lines on a narrow terminal (spec §7);
+# every other column (codes, dates, amounts, counts, labels) never does.
+TEXT_KEYS = frozenset({"name", "source", "industry", "owner", "reason", "type", "handler", "product"})
+
+
+def folds(report: Report) -> list[bool]:
+    return [k in TEXT_KEYS for k in report.spec.keys]
 
 
 TABLE_ROWS = 100  # abc and alerts have a row per customer: a table shows the first ones

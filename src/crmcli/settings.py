@@ -1,11 +1,19 @@
-"""Settings from flag > environment > TOML config file > default (spec §1)."""
+"""Settings from flag > environment > TOML config file > default (spec §1).
+
+The config file is checked against one declaration of its keys (``CONFIG``): a key nobody
+declared or a value of the wrong type is an error naming the file, the key and the value
+(exit 1), never silently ignored. Adding a setting is one entry there.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from crmcli.errors import CrmError, UsageError
 
@@ -27,6 +35,98 @@ class Settings:
     ticket_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TICKET_ALIASES))
 
 
+# --- the one declaration of the config file -------------------------------------------------
+
+
+class BadValue(ValueError):
+    """A config value of the wrong type or range; the message says what is expected."""
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadValue("expected a non-empty string")
+    return value
+
+
+def _lang(value: Any) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in ("zh", "en"):
+        raise BadValue('expected "zh" or "en"')
+    return value.strip().lower()
+
+
+def _number(low: float, high: float, *, whole: bool, what: str) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        # TOML's true/false are ints to Python; a number in quotes ("7") is text, not a number.
+        ok = isinstance(value, int) if whole else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok or (isinstance(value, float) and not math.isfinite(value)):
+            raise BadValue(f"expected {what}")
+        if not low <= value <= high:
+            raise BadValue(f"expected {what}")
+        return int(value) if whole else float(value)
+
+    return parse
+
+
+_DAYS = _number(1, 36_500, whole=True, what="a whole number of days from 1 to 36500")
+_SHARE = _number(0, 1, whole=False, what="a fraction from 0 to 1 (0.3 for 30%)")
+_SECONDS = _number(0, 86_400, whole=False, what="a number of seconds from 0 to 86400")
+
+# key (dotted for a table's key) -> parser. A table whose keys are free (ticket_types) maps "*".
+CONFIG: dict[str, Callable[[Any], Any]] = {
+    "db": _text,
+    "user": _text,
+    "lang": _lang,
+    "busy_timeout": _SECONDS,
+    **{f"cadence.{level}": _DAYS for level in DEFAULT_CADENCE},
+    **{f"probability.{stage}": _SHARE for stage in DEFAULT_PROBABILITY},
+    "ticket_types.*": _text,
+}
+_TABLES = {key.split(".")[0] for key in CONFIG if "." in key}
+
+
+def _shown(value: Any) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, dict) else "a table"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate(config: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The config with every value parsed; the first unknown key or bad value is a CrmError."""
+
+    def bad(key: str, value: Any, why: str) -> CrmError:
+        return CrmError(f"config file {path}: {key} = {_shown(value)}: {why}")
+
+    known = ", ".join(sorted({k.split(".")[0] for k in CONFIG}))
+    out: dict[str, Any] = {}
+    for name, value in config.items():
+        if name in _TABLES:
+            if not isinstance(value, dict):
+                raise bad(name, value, f"expected a table [{name}]")
+            declared = sorted(k.split(".", 1)[1] for k in CONFIG if k.startswith(name + "."))
+            for sub, item in value.items():
+                key = f"{name}.{sub}"
+                parser = CONFIG.get(key) or CONFIG.get(f"{name}.*")
+                if parser is None:
+                    raise bad(key, item, f"unknown key (known in [{name}]: {', '.join(declared)})")
+                try:
+                    out[key] = parser(item)
+                except BadValue as exc:
+                    raise bad(key, item, str(exc)) from None
+            continue
+        parser = CONFIG.get(name)
+        if parser is None:
+            raise bad(name, value, f"unknown key (known: {known})")
+        try:
+            out[name] = parser(value)
+        except BadValue as exc:
+            raise bad(name, value, str(exc)) from None
+    return out
+
+
+# --- where things are ------------------------------------------------------------------------
+
+
 def config_path() -> Path:
     env = os.environ.get("CRM_CONFIG")
     if env:
@@ -42,16 +142,17 @@ def default_db_path() -> Path:
     return Path(user_data_dir(APP_NAME)) / "crm.db"
 
 
-def _read_config(path: Path) -> dict[str, object]:
+def _read_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     import tomllib  # only when there is a config file: every command reads settings
 
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CrmError(f"cannot read config file {path}: {exc}") from None
+    return validate(raw, path)
 
 
 def _default_lang() -> str:
@@ -60,6 +161,22 @@ def _default_lang() -> str:
         if value:
             return "zh" if value.lower().startswith("zh") else "en"
     return "en"
+
+
+def display_language(flag: str | None = None) -> str:
+    """The display language alone, before the settings are loaded (help prints while the
+    arguments are parsed): flag > CRM_LANG > crm.toml > locale; English when any is unusable
+    (the settings then report it)."""
+    try:
+        value = flag or os.environ.get("CRM_LANG")
+        if not value:
+            path = config_path()
+            if path.exists():
+                value = _read_config(path).get("lang")
+        value = (value or _default_lang()).strip().lower()
+    except CrmError:
+        return "en"
+    return value if value in ("zh", "en") else "en"
 
 
 def _default_user() -> str:
@@ -71,7 +188,7 @@ def _default_user() -> str:
         return "me"
 
 
-def _pick(flag: str | None, env: str, config: dict[str, object], key: str) -> str | None:
+def _pick(flag: str | None, env: str, config: dict[str, Any], key: str) -> str | None:
     if flag:
         return flag
     value = os.environ.get(env)
@@ -96,31 +213,23 @@ def load(db: str | None = None, user: str | None = None, lang: str | None = None
     safe_files.protect(db_path)  # no file crm writes may ever replace it
     lang_value = (_pick(lang, "CRM_LANG", config, "lang") or _default_lang()).lower()
     if lang_value not in ("zh", "en"):
-        where = "--lang" if lang else "CRM_LANG" if os.environ.get("CRM_LANG") else f"lang in {config_path()}"
+        where = "--lang" if lang else "CRM_LANG"
         raise UsageError(f"{where} {lang_value}: choose zh or en")
     settings = Settings(
         db=db_path,
         user=_pick(user, "CRM_USER", config, "user") or _default_user(),
         lang=lang_value,
     )
-    timeout = config.get("busy_timeout")
-    if isinstance(timeout, int | float):
-        settings.busy_timeout = float(timeout)
-    cadence = config.get("cadence")
-    if isinstance(cadence, dict):
-        for key, days in cadence.items():
-            if key in settings.cadence and isinstance(days, int) and days > 0:
-                settings.cadence[key] = days
-    probability = config.get("probability")
-    if isinstance(probability, dict):
-        for key, p in probability.items():
-            if key in settings.probability and isinstance(p, int | float) and 0 <= p <= 1:
-                settings.probability[key] = float(p)
-    aliases = config.get("ticket_types")
-    if isinstance(aliases, dict):
-        for alias, canonical in aliases.items():
-            if isinstance(canonical, str) and canonical.strip():
-                settings.ticket_aliases[str(alias)] = canonical
+    if "busy_timeout" in config:
+        settings.busy_timeout = config["busy_timeout"]
+    for key, value in config.items():
+        table, _, sub = key.partition(".")
+        if table == "cadence":
+            settings.cadence[sub] = value
+        elif table == "probability":
+            settings.probability[sub] = value
+        elif table == "ticket_types":
+            settings.ticket_aliases[sub] = value
     return settings
 
 

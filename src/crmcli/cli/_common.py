@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer._click import exceptions as click_exceptions
 
-from crmcli.errors import CrmError, DiskFull
+from crmcli.cli import complete
+from crmcli.errors import CrmError, DiskFull, UsageError
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -32,6 +33,8 @@ class State:
     lang: str | None = None
     mask: bool = False  # the command was given --mask: its error messages are masked too
     argv: list[str] = field(default_factory=list)  # the command line after "crm", for the change log
+    # What Ctrl-C leaves undone, said in one line: "nothing imported", "out.xlsx not written".
+    interrupted: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -40,6 +43,9 @@ class State:
             from crmcli import settings
 
             self._settings = settings.load(db=self.db, user=self.user, lang=self.lang)
+            from crmcli import i18n
+
+            i18n.set_language(self._settings.lang)
         return self._settings
 
     @property
@@ -75,7 +81,9 @@ def state(ctx: typer.Context) -> State:
 
 def fail(message: str, code: int) -> typer.Exit:
     first, *rest = message.splitlines() or [""]
-    sys.stderr.write(f"Error: {first}\n")
+    from crmcli.i18n import gettext as _
+
+    sys.stderr.write(_("Error: {message}").format(message=first) + "\n")
     for line in rest:
         sys.stderr.write(line + "\n")
     return typer.Exit(code)
@@ -95,7 +103,11 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         # one (removed on the way out), so nothing is half-written.
         if os.environ.get("CRM_DEBUG") == "1":
             raise
-        sys.stderr.write("Interrupted; nothing was written\n")
+        note = ctx.obj.interrupted if isinstance(ctx.obj, State) else None
+        start = "\n" if sys.stderr.isatty() else ""  # off the line the terminal's ^C is on
+        from crmcli.i18n import gettext as _
+
+        sys.stderr.write(start + _("interrupted; {what}").format(what=note or _("nothing was written")) + "\n")
         raise typer.Exit(130) from None
     except BrokenPipeError:
         # `crm ... | head`: the reader has what it wanted. Not an error; silence the final
@@ -125,6 +137,28 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         if type(exc).__name__ in ("DatabaseError", "OperationalError") or isinstance(exc, OSError):
             raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", 1) from None
         raise fail(f"unexpected {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)", 1) from None
+
+
+def given(ctx: typer.Context) -> dict[str, str]:
+    """The options given on the command line (not defaults): parameter name -> its flag."""
+    from typer._click.core import ParameterSource
+
+    return {
+        p.name: (p.opts[0] if p.opts else p.name)
+        for p in ctx.command.params
+        if p.name and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE
+    }
+
+
+def goes_with(ctx: typer.Context, names: tuple[str, ...] | list[str], what: str) -> None:
+    """A usage error (exit 2) when one of ``names`` was given where it means nothing: "--within
+    goes with --due". Silently ignoring it let a user believe it had been applied."""
+    typed = given(ctx)
+    for name in names:
+        if name in typed:
+            from crmcli.i18n import gettext as _
+
+            raise UsageError(_("{option} goes with {what}").format(option=typed[name], what=what))
 
 
 def interactive() -> bool:
@@ -195,13 +229,13 @@ def not_blank(value: Any) -> Any:
 # Filters shared by list, export and report (spec §5), as reusable annotated types.
 from typing import Annotated  # noqa: E402
 
-StageF = Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE", callback=not_blank)]
-LevelF = Annotated[list[str] | None, typer.Option("--level", help="Only this level (repeatable).", show_default=False, metavar="LEVEL", callback=not_blank)]
-SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).", show_default=False, metavar="SOURCE", callback=not_blank)]
-IndustryF = Annotated[list[str] | None, typer.Option("--industry", help="Only this industry (repeatable).", show_default=False, metavar="INDUSTRY", callback=not_blank)]
-OwnerF = Annotated[list[str] | None, typer.Option("--owner", help="Only customers of this owner (repeatable).", show_default=False, metavar="OWNER", callback=not_blank)]
+StageF = Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE", callback=not_blank, autocompletion=complete.stages)]
+LevelF = Annotated[list[str] | None, typer.Option("--level", help="Only this level (repeatable).", show_default=False, metavar="LEVEL", callback=not_blank, autocompletion=complete.levels)]
+SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).", show_default=False, metavar="SOURCE", callback=not_blank, autocompletion=complete.sources)]
+IndustryF = Annotated[list[str] | None, typer.Option("--industry", help="Only this industry (repeatable).", show_default=False, metavar="INDUSTRY", callback=not_blank, autocompletion=complete.industries)]
+OwnerF = Annotated[list[str] | None, typer.Option("--owner", help="Only customers of this owner (repeatable).", show_default=False, metavar="OWNER", callback=not_blank, autocompletion=complete.owners)]
 MineF = Annotated[bool, typer.Option("--mine", help="Only the acting user's customers.")]
-TagF = Annotated[list[str] | None, typer.Option("--tag", help="Only customers with this tag (repeatable).", show_default=False, metavar="TAG", callback=not_blank)]
+TagF = Annotated[list[str] | None, typer.Option("--tag", help="Only customers with this tag (repeatable).", show_default=False, metavar="TAG", callback=not_blank, autocompletion=complete.tags)]
 SearchF = Annotated[str | None, typer.Option("--search", help="Text in name, contact, phone, need or notes.", show_default=False, metavar="TEXT", callback=not_blank)]
 SinceF = Annotated[str | None, typer.Option("--since", help="Created on or after DATE.", show_default=False, metavar="DATE", callback=not_blank)]
 UntilF = Annotated[str | None, typer.Option("--until", help="Created on or before DATE.", show_default=False, metavar="DATE", callback=not_blank)]

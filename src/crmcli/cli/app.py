@@ -10,17 +10,23 @@ import typer
 from typer.core import TyperGroup
 
 from crmcli import __version__
-from crmcli.cli import plain_params
+from crmcli.cli import help_text, plain_params
 from crmcli.cli._common import State, error_boundary
 
 plain_params.install()  # plain option values without pydantic (see there)
+help_text.install()  # help in the display language (see there)
 
 
 class CrmGroup(TyperGroup):
     """Runs every command inside ``error_boundary``: in a real run and under CliRunner alike."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        ctx.meta["crm_argv"] = list(args)  # the command as typed, for the change log
+        from crmcli.cli.argv import decode_lenient
+
+        ctx.meta["crm_argv"] = [decode_lenient(a) for a in args]  # the command as typed, for the change log
+        from crmcli import i18n
+
+        i18n.set_language(help_text.early_language(args))  # before parsing: --help prints during it
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
@@ -34,7 +40,7 @@ app = typer.Typer(
     help="A customer-relationship manager for the terminal: customers, follow-ups and pipeline in one SQLite file.",
     rich_markup_mode=None,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish); cli/complete.py
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

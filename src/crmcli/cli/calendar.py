@@ -8,6 +8,7 @@ import typer
 
 from crmcli.cli._common import DAYS, MineF, OwnerF, state
 from crmcli.cli.app import app
+from crmcli.i18n import gettext as _
 
 
 @app.command()
@@ -38,6 +39,7 @@ def calendar(
             from crmcli.errors import CrmError
 
             raise CrmError(f"--ics {reason}; nothing written")
+        st.interrupted = _("{file} not written").format(file=target)
     owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
     if mine:
         owners.append(user)
@@ -50,4 +52,4 @@ def calendar(
         return
     with safe_files.open_for_writing(target, check=safe_files.replaceable_text) as fh:
         fh.write(data)
-    typer.echo(f"Wrote {len(items)} follow-up(s) to {target}")
+    typer.echo(_("Wrote {count} follow-up(s) to {file}").format(count=len(items), file=target))

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import fields
+from crmcli.cli import complete
 from crmcli.cli._common import (
     COUNT,
     DAYS,
@@ -21,12 +22,14 @@ from crmcli.cli._common import (
     TagF,
     UntilF,
     filters_from,
+    goes_with,
     interactive,
     state,
     stdout_is_terminal,
 )
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import gettext as _
 
 LIST_TABLE_KEYS = ("code", "name", "contact", "phone", "level", "stage", "owner", "last_follow_at", "next_follow_at")
 DUE_TABLE_KEYS = (
@@ -35,29 +38,111 @@ DUE_TABLE_KEYS = (
 )  # fmt: skip
 
 # Options of add and edit, as annotated types.
-Phone = Annotated[str | None, typer.Option("--phone", help="Phone number (required for add unless --no-phone).", show_default=False, metavar="PHONE")]
-Contact = Annotated[str | None, typer.Option("--contact", help="Contact person (联系人).", show_default=False, metavar="NAME")]
-Title = Annotated[str | None, typer.Option("--title", help="Contact's job title (联系人职位).", show_default=False, metavar="TITLE")]
+Phone = Annotated[
+    str | None,
+    typer.Option(
+        "--phone",
+        help="Phone number (required unless --no-phone: on a terminal you are asked).",
+        show_default=False,
+        metavar="PHONE",
+    ),
+]
+Contact = Annotated[
+    str | None, typer.Option("--contact", help="Contact person (联系人).", show_default=False, metavar="NAME")
+]
+Title = Annotated[
+    str | None, typer.Option("--title", help="Contact's job title (联系人职位).", show_default=False, metavar="TITLE")
+]
 Email = Annotated[str | None, typer.Option("--email", help="E-mail address.", show_default=False, metavar="EMAIL")]
-Industry = Annotated[str | None, typer.Option("--industry", help="Industry (所属行业).", show_default=False, metavar="INDUSTRY")]
-Source = Annotated[str | None, typer.Option("--source", help="Source (客户来源), e.g. 展会推广.", show_default=False, metavar="SOURCE")]
-Level = Annotated[str | None, typer.Option("--level", help="key|normal|potential (重点/普通/潜力).", show_default=False, metavar="LEVEL")]
-Stage = Annotated[str | None, typer.Option("--stage", help="potential|intent|negotiating|won|lost.", show_default=False, metavar="STAGE")]
-Owner = Annotated[str | None, typer.Option("--owner", help="Salesperson in charge (default: acting user).", show_default=False, metavar="OWNER")]
+Industry = Annotated[
+    str | None,
+    typer.Option(
+        "--industry",
+        help="Industry (所属行业).",
+        show_default=False,
+        metavar="INDUSTRY",
+        autocompletion=complete.industries,
+    ),
+]
+Source = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="Source (客户来源), e.g. 展会推广.",
+        show_default=False,
+        metavar="SOURCE",
+        autocompletion=complete.sources,
+    ),
+]
+Level = Annotated[
+    str | None,
+    typer.Option(
+        "--level",
+        help="key|normal|potential (重点/普通/潜力).",
+        show_default=False,
+        metavar="LEVEL",
+        autocompletion=complete.levels,
+    ),
+]
+Stage = Annotated[
+    str | None,
+    typer.Option(
+        "--stage",
+        help="potential|intent|negotiating|won|lost.",
+        show_default=False,
+        metavar="STAGE",
+        autocompletion=complete.stages,
+    ),
+]
+Owner = Annotated[
+    str | None,
+    typer.Option(
+        "--owner",
+        help="Salesperson in charge (default: acting user).",
+        show_default=False,
+        metavar="OWNER",
+        autocompletion=complete.owners,
+    ),
+]
 Need = Annotated[str | None, typer.Option("--need", help="Core need (核心需求).", show_default=False, metavar="TEXT")]
-Tags = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable; on edit replaces all tags).", show_default=False, metavar="TAG")]
+Tags = Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable).", show_default=False, metavar="TAG")]
 Note = Annotated[str | None, typer.Option("--note", help="Notes (备注).", show_default=False, metavar="TEXT")]
-Code = Annotated[str | None, typer.Option("--code", help="Customer code; default C+YYYYMM+serial.", show_default=False, metavar="CODE")]
-Amount = Annotated[str | None, typer.Option("--amount", help="Expected deal amount (预计成交金额): 50000, 5万, ¥1,200.", show_default=False, metavar="AMOUNT")]
-Close = Annotated[str | None, typer.Option("--expected-close", help="Expected close date.", show_default=False, metavar="DATE")]
-Fmt = Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")]
+Code = Annotated[
+    str | None,
+    typer.Option("--code", help="Customer code; default C+YYYYMM+serial.", show_default=False, metavar="CODE"),
+]
+Amount = Annotated[
+    str | None,
+    typer.Option(
+        "--amount",
+        help="Expected deal amount (预计成交金额): 50000, 5万, ¥1,200.",
+        show_default=False,
+        metavar="AMOUNT",
+    ),
+]
+Close = Annotated[
+    str | None, typer.Option("--expected-close", help="Expected close date.", show_default=False, metavar="DATE")
+]
+Fmt = Annotated[
+    str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT", autocompletion=complete.formats)
+]
 Set = Annotated[
     list[str] | None,
-    typer.Option("--set", help="A custom field's value, KEY=VALUE (repeatable; KEY= clears it). See crm field.", show_default=False, metavar="KEY=VALUE"),
+    typer.Option(
+        "--set",
+        help="A custom field's value, KEY=VALUE (repeatable). See crm field.",
+        show_default=False,
+        metavar="KEY=VALUE",
+    ),
 ]
 Where = Annotated[
     list[str] | None,
-    typer.Option("--where", help="Only customers whose custom field KEY has VALUE (repeatable; KEY= : no value).", show_default=False, metavar="KEY=VALUE"),
+    typer.Option(
+        "--where",
+        help="Only customers whose custom field KEY has VALUE (repeatable; KEY= : no value).",
+        show_default=False,
+        metavar="KEY=VALUE",
+    ),
 ]
 
 
@@ -68,7 +153,9 @@ def _raw(**kw: Any) -> dict[str, Any]:
 @app.command()
 def add(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Customer name (客户名称).", show_default=False)] = None,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="Customer name (客户名称).", show_default=False)
+    ] = None,
     phone: Phone = None,
     contact: Contact = None,
     title: Title = None,
@@ -85,7 +172,9 @@ def add(
     amount: Amount = None,
     expected_close: Close = None,
     set_: Set = None,
-    no_phone: Annotated[bool, typer.Option("--no-phone", help="A customer without a phone: its name alone identifies it.")] = False,
+    no_phone: Annotated[
+        bool, typer.Option("--no-phone", help="A customer without a phone: its name alone identifies it.")
+    ] = False,
 ) -> None:
     """Add a customer (prints its code).
 
@@ -94,15 +183,16 @@ def add(
     Example: crm add "ABC科技有限公司" --phone 13812345678 --contact 张伟 --level key
     """
     from crmcli.services import custom_fields
+
     st = state(ctx)
     if no_phone and phone is not None:
         raise UsageError("--no-phone and --phone: give one of them")
     if name is None or (phone is None and not no_phone):
         if not interactive():
-            raise UsageError("missing " + ("NAME" if name is None else "--phone (or --no-phone)"))
-        name = name or typer.prompt("客户名称 / Name")
+            raise UsageError(_("missing {what}").format(what="NAME" if name is None else "--phone (or --no-phone)"))
+        name = name or typer.prompt(_("Name"))
         if not no_phone:
-            phone = phone or typer.prompt("联系电话 / Phone")
+            phone = phone or typer.prompt(_("Phone"))
     from crmcli.services import customers
 
     raw = _raw(
@@ -117,7 +207,7 @@ def add(
         if custom:
             custom_fields.set_values(conn, row["id"], custom)
     if stdout_is_terminal():
-        typer.echo(f"Added {row['code']}  {row['name']}")
+        typer.echo(_("Added {code}  {name}").format(code=row["code"], name=row["name"]))
     else:
         typer.echo(row["code"])
     _duplicate_note(st, row)
@@ -132,35 +222,80 @@ def _duplicate_note(st: Any, row: dict[str, Any]) -> None:
     lang = st.settings.lang
     for other in like[:3]:
         why = ", ".join(dupes.reason_text(r, lang) for r in other["reasons"])
-        if lang == "zh":
-            typer.echo(f"提示: {row['code']} 可能与 {other['code']} {other['name']} 是同一客户 ({why}); 如是, crm merge {other['code']} {row['code']}", err=True)
-        else:
-            typer.echo(f"note: {row['code']} looks like {other['code']} {other['name']} ({why}); if it is, crm merge {other['code']} {row['code']}", err=True)
+        text = _("note: {new} looks like {code} {name} ({why}); if it is, crm merge {code} {new}")
+        typer.echo(text.format(new=row["code"], code=other["code"], name=other["name"], why=why), err=True)
 
 
 @app.command()
 def edit(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
+    ref: Annotated[
+        str,
+        typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers),
+    ],
     name: Annotated[str | None, typer.Option("--name", help="New name.", show_default=False, metavar="NAME")] = None,
-    phone: Phone = None,
+    phone: Annotated[
+        str | None, typer.Option("--phone", help="New phone number.", show_default=False, metavar="PHONE")
+    ] = None,
     contact: Contact = None,
     title: Title = None,
     email: Email = None,
     industry: Industry = None,
     source: Source = None,
     level: Level = None,
-    stage: Stage = None,
-    owner: Owner = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            help="Move to this stage, recorded as a stage change (lost: use crm stage REF lost --reason).",
+            show_default=False,
+            metavar="STAGE",
+            autocompletion=complete.stages,
+        ),
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner",
+            help="Hand the customer to another salesperson.",
+            show_default=False,
+            metavar="OWNER",
+            autocompletion=complete.owners,
+        ),
+    ] = None,
     need: Need = None,
-    tag: Tags = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            help="Replace all tags with these (repeatable; --add-tag/--remove-tag change one).",
+            show_default=False,
+            metavar="TAG",
+        ),
+    ] = None,
     note: Note = None,
-    code: Code = None,
+    code: Annotated[
+        str | None,
+        typer.Option("--code", help="Change the customer code (it must be free).", show_default=False, metavar="CODE"),
+    ] = None,
     amount: Amount = None,
     expected_close: Close = None,
-    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).", show_default=False, metavar="TAG")] = None,
-    remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).", show_default=False, metavar="TAG")] = None,
-    set_: Set = None,
+    add_tag: Annotated[
+        list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).", show_default=False, metavar="TAG")
+    ] = None,
+    remove_tag: Annotated[
+        list[str] | None,
+        typer.Option("--remove-tag", help="Remove a tag (repeatable).", show_default=False, metavar="TAG"),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Set a custom field, KEY=VALUE (repeatable; KEY= clears it). See crm field.",
+            show_default=False,
+            metavar="KEY=VALUE",
+        ),
+    ] = None,
 ) -> None:
     """Change a customer's fields.
 
@@ -169,6 +304,7 @@ def edit(
     from crmcli.services import custom_fields
     from crmcli.services import customer_query as cq
     from crmcli.store.reader import Reader
+
     st = state(ctx)
     from crmcli.services import customers
 
@@ -176,7 +312,7 @@ def edit(
         from crmcli import vocab
 
         if vocab.parse("stage", stage) == "lost":
-            raise UsageError("to mark a customer lost use: crm stage REF lost --reason TEXT")
+            raise UsageError(_("to mark a customer lost use: crm stage REF lost --reason TEXT"))
     raw = _raw(
         name=name, phone=phone, contact=contact, title=title, email=email, industry=industry,
         source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
@@ -187,23 +323,41 @@ def edit(
         custom = _custom_values(conn, set_, st.today)
         cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.edit(
-            conn, cust, values, add_tags=add_tag or (), remove_tags=remove_tag or (), user=st.settings.user, today=st.today
+            conn,
+            cust,
+            values,
+            add_tags=add_tag or (),
+            remove_tags=remove_tag or (),
+            user=st.settings.user,
+            today=st.today,
         )
         changed += custom_fields.set_values(conn, cust["id"], custom)
     if changed:
-        typer.echo(f"Updated {cust['code']}: {', '.join(changed)}")
+        typer.echo(_("Updated {code}: {fields}").format(code=cust["code"], fields=", ".join(changed)))
     else:
-        typer.echo(f"{cust['code']}: nothing to change")
+        typer.echo(_("{code}: nothing to change").format(code=cust["code"]))
 
 
 @app.command()
-def archive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
+def archive(
+    ctx: typer.Context,
+    ref: Annotated[
+        str,
+        typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers),
+    ],
+) -> None:
     """Hide a customer from lists and reports (nothing is deleted)."""
     _archive(ctx, ref, True)
 
 
 @app.command()
-def unarchive(ctx: typer.Context, ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")]) -> None:
+def unarchive(
+    ctx: typer.Context,
+    ref: Annotated[
+        str,
+        typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers),
+    ],
+) -> None:
     """Bring an archived customer back into lists and reports."""
     _archive(ctx, ref, False)
 
@@ -223,10 +377,27 @@ def list_(
     until: UntilF = None,
     archived: ArchivedF = False,
     where: Where = None,
-    due: Annotated[bool, typer.Option("--due", help="Customers due for a follow-up today, most overdue first.")] = False,
-    within: Annotated[int, typer.Option("--within", help="With --due: due within N days from today (0 to 36500).", parser=DAYS, metavar="DAYS")] = 0,
-    sort: Annotated[str | None, typer.Option("--sort", help="code|name|created|stage|level|owner|last_follow|next_follow|amount; '-' prefix = descending.", show_default=False, metavar="FIELD")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N customers.", parser=COUNT, show_default=False, metavar="N")] = None,
+    due: Annotated[
+        bool, typer.Option("--due", help="Customers due for a follow-up today, most overdue first.")
+    ] = False,
+    within: Annotated[
+        int,
+        typer.Option(
+            "--within", help="With --due: due within N days from today (0 to 36500).", parser=DAYS, metavar="DAYS"
+        ),
+    ] = 0,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            help="code|name|created|stage|level|owner|last_follow|next_follow|amount; '-' prefix = descending.",
+            show_default=False,
+            metavar="FIELD",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most N customers.", parser=COUNT, show_default=False, metavar="N")
+    ] = None,
     fmt: Fmt = "table",
     mask: MaskF = False,
 ) -> None:
@@ -244,10 +415,12 @@ def list_(
 
     st = state(ctx)
     fmt = render.check_format(fmt)
+    if not due:
+        goes_with(ctx, ["within"], _("--due (due within DAYS from today)"))
     if due and archived:
-        raise UsageError("--due never lists archived customers; drop --archived")
+        raise UsageError(_("--due never lists archived customers; drop --archived"))
     if due and sort:
-        raise UsageError("--due lists the most overdue first; --sort goes with a plain list")
+        raise UsageError(_("--due lists the most overdue first; --sort goes with a plain list"))
     filters = filters_from(
         st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
         tag=tag, search=search, since=since, until=until, archived=archived,
@@ -284,7 +457,10 @@ def list_(
 @app.command()
 def show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.")],
+    ref: Annotated[
+        str,
+        typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers),
+    ],
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
     mask: MaskF = False,
 ) -> None:
@@ -308,7 +484,9 @@ def show(
     if fmt == "json":
         render.print_json(rec)
     else:
-        render.print_card(rec, st.settings.lang, custom)
+        from crmcli import render_more
+
+        render_more.print_card(rec, st.settings.lang, custom)
 
 
 def _custom_values(conn: Any, specs: list[str] | None, today: Any) -> dict[str, str | None]:
@@ -330,8 +508,8 @@ def _archive(ctx: typer.Context, ref: str, flag: bool) -> None:
     with st.write() as conn:
         cust = cq.resolve(Reader.over(conn), ref)
         changed = customers.set_archived(conn, cust, flag)
-    verb = "Archived" if flag else "Unarchived"
     if changed:
-        typer.echo(f"{verb} {cust['code']}  {cust['name']}")
+        text = _("Archived {code}  {name}") if flag else _("Unarchived {code}  {name}")
     else:
-        typer.echo(f"{cust['code']} was already {'archived' if flag else 'active'}")
+        text = _("{code} was already archived") if flag else _("{code} was already active")
+    typer.echo(text.format(code=cust["code"], name=cust["name"]))

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli import complete
 from crmcli.cli._common import COUNT, interactive, not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
 from crmcli.errors import ParseError, UsageError
@@ -88,10 +89,10 @@ def _moved(moved: dict[str, str] | None) -> str:
 @deal_app.command("add")
 def add(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="The customer: code, name, phone or part of the name.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="The customer: code, name, phone or part of the name.", autocompletion=complete.customers)],
     name: Name = None,
     amount: AmountO = None,
-    stage: Annotated[str, typer.Option("--stage", help="potential|intent|negotiating|won|lost (or Prospecting, Proposal, 谈判, ...).", metavar="STAGE")] = "potential",
+    stage: Annotated[str, typer.Option("--stage", help="potential|intent|negotiating|won|lost (or Prospecting, Proposal, 谈判, ...).", metavar="STAGE", autocompletion=complete.stages)] = "potential",
     probability: Probability = None,
     expected_close: Expected = None,
     owner: OwnerO = None,
@@ -136,8 +137,8 @@ def add(
 @deal_app.command("list")
 def list_(
     ctx: typer.Context,
-    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's (code, name, phone...).", show_default=False, metavar="REF", callback=not_blank)] = None,
-    stage: Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE", callback=not_blank)] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's (code, name, phone...).", show_default=False, metavar="REF", callback=not_blank, autocompletion=complete.customers)] = None,
+    stage: Annotated[list[str] | None, typer.Option("--stage", help="Only this stage (repeatable).", show_default=False, metavar="STAGE", callback=not_blank, autocompletion=complete.stages)] = None,
     owner: Annotated[list[str] | None, typer.Option("--owner", help="Only this owner's (repeatable).", show_default=False, metavar="OWNER", callback=not_blank)] = None,
     open_: Annotated[bool, typer.Option("--open", help="Only open ones (potential, intent, negotiating).")] = False,
     won: Annotated[bool, typer.Option("--won", help="Only won ones.")] = False,

@@ -1,13 +1,13 @@
 """``crm dupes``, ``crm merge`` and ``crm merges``: near-duplicate customers and merging them (spec §14)."""
 
-import sys
 from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import ROW_ID, Bounded, state, stdout_is_terminal
+from crmcli.cli._common import ROW_ID, Bounded, goes_with, state, stdout_is_terminal
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import gettext as _
 
 SCORE = Bounded(float, 0.0, 1.0)
 
@@ -38,10 +38,13 @@ def dupes(
     if not pairs:
         return
     lang = st.settings.lang
-    zh = lang == "zh"
-    head = ("客户A", "名称A", "客户B", "名称B", "相似度", "原因") if zh else ("A", "Name A", "B", "Name B", "Score", "Reasons")
+    head = (_("A"), _("Name A"), _("B"), _("Name B"), _("Score"), _("Reasons"))
     body = [[p["a"], p["a_name"], p["b"], p["b_name"], f"{p['score']:.2f}", ", ".join(svc.reason_text(r, lang) for r in p["reasons"])] for p in pairs]
-    sys.stdout.write(render.plain_table(head, body, [False, False, False, False, True, False]))
+    from crmcli.fit import Column
+
+    render.print_grid([Column(head[0], priority=100), Column(head[1], folds=True, priority=95), Column(head[2], priority=100),
+                       Column(head[3], folds=True, priority=94), Column(head[4], right=True, priority=80),
+                       Column(head[5], folds=True, priority=40)], body, lang)  # fmt: skip
 
 
 @app.command()
@@ -69,9 +72,11 @@ def merge(
     if undo is not None:
         if keep is not None or other is not None:
             raise UsageError("--undo MERGE_ID takes no KEEP or OTHER")
+        goes_with(ctx, ["dry_run"], _("a merge, not with --undo (crm undo --dry-run shows what an undo would change)"))
         with st.write() as conn:
             out = svc.undo(conn, undo, force=force)
-        typer.echo(f"Undid merge {undo}: {out['other']} and {out['keep']} are two customers again ({out['undone_rows']} row(s) put back, as change {out.get('undo')})")
+        text = _("Undid merge {id}: {other} and {keep} are two customers again ({rows} row(s) put back, as change {change})")
+        typer.echo(text.format(id=undo, other=out["other"], keep=out["keep"], rows=out["undone_rows"], change=out.get("undo")))
         return
     if force:
         raise UsageError("--force goes with --undo")
@@ -89,9 +94,9 @@ def merge(
     filled = ", ".join(p["filled"] + [f"field:{c}" for c in p["custom"]]) or "nothing"
     what = f"{p['other']} {p['other_name']} into {p['keep']} {p['keep_name']}: moves {moved}; tags {len(p['tags'])}; fills {filled}"
     if dry_run:
-        typer.echo(f"Would merge {what} (dry run: nothing written)")
+        typer.echo(_("Would merge {what} (dry run: nothing written)").format(what=what))
     elif stdout_is_terminal():
-        typer.echo(f"Merge {p['merge']}: merged {what}")
+        typer.echo(_("Merge {id}: merged {what}").format(id=p["merge"], what=what))
     else:
         typer.echo(str(p["merge"]))
 
@@ -114,7 +119,10 @@ def merges(
         return
     if not rows:
         return
-    zh = st.settings.lang == "zh"
-    head = ("合并", "保留", "名称", "并入", "名称", "时间", "操作人", "已撤销") if zh else ("Merge", "Kept", "Name", "Merged", "Name", "At", "By", "Undone")
-    body = [[str(m["id"]), m["keep"] or "", m["keep_name"] or "", m["other"] or "", m["other_name"] or "", m["at"], m["by"] or "", "✓" if m["undone"] else ""] for m in rows]
-    sys.stdout.write(render.plain_table(head, body, [True, False, False, False, False, False, False, False]))
+    head = (_("Merge"), _("Kept"), _("Name"), _("Merged"), _("Name"), _("At"), _("By"), _("Undone"))
+    body = [[str(m["id"]), m["keep"] or "", m["keep_name"] or "", m["other"] or "", m["other_name"] or "", render.local_time(m["at"]), m["by"] or "", "✓" if m["undone"] else ""] for m in rows]
+    from crmcli.fit import Column
+
+    ranks = (100, 92, 60, 92, 58, 80, 50, 70)
+    render.print_grid([Column(h, right=i == 0, folds=i in (2, 4), priority=p) for i, (h, p) in enumerate(zip(head, ranks, strict=True))],
+                      body, st.settings.lang)  # fmt: skip

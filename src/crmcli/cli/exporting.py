@@ -18,9 +18,13 @@ from crmcli.cli._common import (
     TagF,
     UntilF,
     filters_from,
+    goes_with,
     state,
 )
 from crmcli.cli.app import app
+from crmcli.i18n import gettext as _
+
+FILTERS = ("stage", "level", "source", "industry", "owner", "mine", "tag", "search", "since", "until", "archived", "mask")
 
 
 @app.command()
@@ -70,7 +74,9 @@ def export(
     lang = st.settings.lang
     if target != "-":
         exporter.check_target(Path(target), fmt)
+        st.interrupted = _("{file} not written").format(file=target)  # a temporary file, renamed at the end
     if template:
+        goes_with(ctx, FILTERS, _("an export of customers, not with --template (an empty workbook)"))
         custom = []
         if st.settings.db.exists():  # a template needs no database; with one, its custom fields too
             from crmcli.services import custom_fields
@@ -78,7 +84,7 @@ def export(
             with st.store.read() as reader:
                 custom = custom_fields.definitions(reader)
         exporter.write_template(Path(target), lang=lang, custom=custom)
-        typer.echo(f"Wrote the import template {target}")
+        typer.echo(_("Wrote the import template {file}").format(file=target))
         return
 
     filters = filters_from(
@@ -98,15 +104,20 @@ def export(
                     conn, sys.stdout, filters=filters, cadence=cadence, lang=lang, mask=mask, lineterminator="\n"
                 )
             return
-        result = exporter.export_file(
-            conn, Path(target), fmt=fmt, filters=filters, cadence=cadence, lang=lang, mask=mask
-        )
-    parts = [f"{result.customers} customer{'s' if result.customers != 1 else ''}"]
+        from crmcli.cli.progress import Counting, Steps
+
+        label = _("exporting to {file}").format(file=Path(target).name)
+        with Steps(label) as steps:  # the rows of every sheet, counted as they are written
+            result = exporter.export_file(
+                Counting(conn, steps, label), Path(target), fmt=fmt, filters=filters, cadence=cadence, lang=lang, mask=mask
+            )
+    counts = [(result.customers, _("{n} customer"), _("{n} customers"))]
     if result.follow_ups is not None:
-        parts.append(f"{result.follow_ups} follow-up{'s' if result.follow_ups != 1 else ''}")
+        counts.append((result.follow_ups, _("{n} follow-up"), _("{n} follow-ups")))
     if result.deals:
-        parts.append(f"{result.deals} opportunit{'ies' if result.deals != 1 else 'y'}")
+        counts.append((result.deals, _("{n} opportunity"), _("{n} opportunities")))
     if result.tickets:
-        parts.append(f"{result.tickets} ticket{'s' if result.tickets != 1 else ''}")
-    what = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    typer.echo(f"Exported {what} to {target}")
+        counts.append((result.tickets, _("{n} ticket"), _("{n} tickets")))
+    parts = [(one if n == 1 else many).format(n=n) for n, one, many in counts]
+    what = parts[0] if len(parts) == 1 else _(", ").join(parts[:-1]) + _(" and ") + parts[-1]
+    typer.echo(_("Exported {what} to {file}").format(what=what, file=target))

@@ -6,6 +6,7 @@ import typer
 
 from crmcli.cli._common import state
 from crmcli.cli.app import app
+from crmcli.i18n import gettext as _
 
 field_app = typer.Typer(
     name="field",
@@ -38,7 +39,7 @@ def add(
     with st.write() as conn:
         field, new = custom_fields.add(conn, key, label=label, type_=type_.strip().lower(), choices=parts)
     what = f"{field.key} ({field.zh}, {type_.strip().lower()}" + (f": {', '.join(field.choices)}" if field.choices else "") + ")"
-    typer.echo(f"Added field {what}" if new else f"Brought back field {what} with its values")
+    typer.echo((_("Added field {what}") if new else _("Brought back field {what} with its values")).format(what=what))
 
 
 @field_app.command("list")
@@ -57,12 +58,13 @@ def list_(
     if fmt == "json":
         render.print_json(rows)
         return
-    zh = st.settings.lang == "zh"
-    head = ("键", "名称", "类型", "选项", "有值的客户", "已移除") if zh else ("Key", "Label", "Type", "Choices", "Customers", "Removed")
+    head = (_("Key"), _("Label"), _("Type"), _("Choices"), _("Customers"), _("Removed"))
     body = [[r["key"], r["label"], r["type"], ", ".join(r["choices"]), f"{r['values']:,}", "✓" if r["hidden"] else ""] for r in rows]
-    import sys
+    from crmcli.fit import Column
 
-    sys.stdout.write(render.plain_table(head, body, [False, False, False, False, True, False]) if body else "")
+    render.print_grid([Column(head[0], priority=100), Column(head[1], folds=True, priority=95), Column(head[2], priority=70),
+                       Column(head[3], folds=True, priority=40), Column(head[4], right=True, priority=60), Column(head[5], priority=50)],
+                      body, st.settings.lang)  # fmt: skip
 
 
 @field_app.command("remove")
@@ -76,4 +78,4 @@ def remove(
     st = state(ctx)
     with st.write() as conn:
         kept = custom_fields.remove(conn, key)
-    typer.echo(f"Removed field {key.strip()}; its {kept} value(s) are kept (crm field add {key.strip()} ... brings them back)")
+    typer.echo(_("Removed field {key}; its {kept} value(s) are kept (crm field add {key} ... brings them back)").format(key=key.strip(), kept=kept))

@@ -4,17 +4,33 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli import complete
 from crmcli.cli._common import COUNT, ROW_ID, state
 from crmcli.cli.app import app
+from crmcli.i18n import gettext as _
 
 
 @app.command()
 def history(
     ctx: typer.Context,
-    ref: Annotated[str | None, typer.Argument(metavar="REF", help="Only the changes of this customer.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most N change sets (newest first).", parser=COUNT, metavar="N")] = 20,
-    by: Annotated[str | None, typer.Option("--by", help="Only the changes of this user.", show_default=False, metavar="USER")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only changes on or after DATE.", show_default=False, metavar="DATE")] = None,
+    ref: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="REF",
+            help="Only the changes of this customer.",
+            show_default=False,
+            autocompletion=complete.customers,
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most N change sets (newest first).", parser=COUNT, metavar="N")
+    ] = 20,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Only the changes of this user.", show_default=False, metavar="USER")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only changes on or after DATE.", show_default=False, metavar="DATE")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",
 ) -> None:
     """Show what was changed, by whom and with which command, newest first.
@@ -32,7 +48,9 @@ def history(
     start = normalize.parse_date(since, st.today).isoformat() if since else None
     with st.store.read() as reader:
         cid = cq.resolve(reader, ref)["id"] if ref else None
-        sets = hist.history(reader, customer_id=cid, user=normalize.clean_text(by) if by else None, since=start, limit=limit)
+        sets = hist.history(
+            reader, customer_id=cid, user=normalize.clean_text(by) if by else None, since=start, limit=limit
+        )
     if fmt == "json":
         render.print_json(sets)
         return
@@ -40,24 +58,39 @@ def history(
         _print_set(s)
 
 
-def _print_set(s: dict[str, Any]) -> None:
-    import datetime as dt
+def _echo(line: str) -> None:
+    """One line of history; on a terminal, wrapped between words (a code or date is never split)."""
+    from crmcli import fit, render
 
-    at = dt.datetime.fromisoformat(s["at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    width = render.terminal_width()
+    for part in fit.words(line, width - 1, indent="      ") if width else [line]:
+        typer.echo(part)
+
+
+def _print_set(s: dict[str, Any]) -> None:
+    from crmcli.render import local_time
+
+    at = local_time(s["at"])
     flags = " (undone)" if s["undone"] else ""
-    typer.echo(f"#{s['id']}  {at}  {s['user'] or '-'}  {s['command'] or ''}{flags}")
+    _echo(f"#{s['id']}  {at}  {s['user'] or '-'}  {s['command'] or ''}{flags}")
     for c in s["changes"][:12]:
         who = f"{c['customer']} " if c["customer"] else ""
         if c["op"] == "update":
             detail = ", ".join(f"{k}: {_short(v[0])} → {_short(v[1])}" for k, v in c["fields"].items())
-            typer.echo(f"    {who}{c['table']} {c['row']}: {detail}")
+            _echo(f"    {who}{c['table']} {c['row']}: {detail}")
         elif c["op"] == "move":  # a merge's rows of one table
             old, new = c["fields"].get("customer_id", [None, None])
-            typer.echo(f"    {who}{c['table']}: {c.get('rows', 0)} row(s) moved from customer {old} to {new}")
+            _echo(
+                "    "
+                + who
+                + _("{table}: {n} row(s) moved from customer {old} to {new}").format(
+                    table=c["table"], n=c.get("rows", 0), old=old, new=new
+                )
+            )
         else:
-            typer.echo(f"    {who}{c['table']} {c['row']} {'added' if c['op'] == 'insert' else 'deleted'}")
+            _echo(f"    {who}{c['table']} {c['row']} {'added' if c['op'] == 'insert' else 'deleted'}")
     if len(s["changes"]) > 12:
-        typer.echo(f"    … {len(s['changes']) - 12} more")
+        _echo(f"    … {len(s['changes']) - 12} more")
 
 
 def _short(value: Any) -> str:
@@ -68,7 +101,15 @@ def _short(value: Any) -> str:
 @app.command()
 def undo(
     ctx: typer.Context,
-    change: Annotated[int | None, typer.Argument(metavar="CHANGE", help="The change set to take back (default: your latest).", parser=ROW_ID, show_default=False)] = None,
+    change: Annotated[
+        int | None,
+        typer.Argument(
+            metavar="CHANGE",
+            help="The change set to take back (default: your latest).",
+            parser=ROW_ID,
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be put back; change nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Also when a later change touched the same fields.")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json.", metavar="FORMAT")] = "table",

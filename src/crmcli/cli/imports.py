@@ -6,11 +6,17 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli._common import ROW_ID, state
+from crmcli.cli._common import ROW_ID, goes_with, state
 from crmcli.cli.app import app
 from crmcli.errors import CrmError, PartialImport, UsageError
+from crmcli.i18n import gettext as _
 
 BATCH_KEYS = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
+# The options that say how to read a FILE: meaningless with --undo BATCH.
+FILE_ONLY = (
+    "sheet", "on_duplicate", "dry_run", "strict", "rejects", "map_", "owner", "source", "reject_sensitive",
+    "keep_unknown", "table", "map_value", "date_order",
+)  # fmt: skip
 LINE_KEYS = ("batch", "created", "updated", "skipped", "rejected", "follow_ups", "blank_rows")
 
 
@@ -55,6 +61,7 @@ def import_(
     if undo is not None:
         if file is not None:
             raise UsageError("--undo BATCH takes no FILE")
+        goes_with(ctx, FILE_ONLY, _("importing a FILE, not with --undo"))
         _undo(st, undo, force, fmt)
         return
     if profiles:
@@ -64,6 +71,7 @@ def import_(
         return
     if file is None:
         raise UsageError("missing FILE (or --undo BATCH)")
+    st.interrupted = _("nothing imported")  # one transaction: Ctrl-C rolls it all back
     if force:
         raise UsageError("--force goes with --undo")
     from crmcli import normalize
@@ -123,7 +131,9 @@ def import_(
     )
     if profile is not None:
         opts = saved.apply(opts, profile, stored[profile], custom_headers=importer.custom_headers(custom))
-    with _Progress() as progress, _engine(st, dry_run) as engine:
+    from crmcli.cli.progress import import_steps
+
+    with import_steps(file.name) as progress, _engine(st, dry_run) as engine:
         # the database is opened while the file is read (in a thread)
         result = importer.import_file(engine, file, opts, progress)
     if save_profile is not None and result.status != 1:
@@ -242,36 +252,6 @@ def imports(
     render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=BATCH_KEYS, all_keys=BATCH_KEYS)
 
 
-class _Progress:
-    """A Rich progress bar on stderr when it is a terminal; otherwise nothing."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __enter__(self) -> Any:
-        if not sys.stderr.isatty():
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from crmcli import render
-
-        self.bar = Progress(
-            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=render.console(stderr=True), transient=True,
-        )  # fmt: skip
-        self.bar.__enter__()
-        self.task = self.bar.add_task("import", total=None)
-        return self.update
-
-    def update(self, done: int, total: int | None) -> None:
-        self.bar.update(self.task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-
-
 def _print_result(result: Any, fmt: str, lang: str) -> None:
     from crmcli import render
 
@@ -344,44 +324,43 @@ def _print_panel(result: Any, lang: str) -> None:
 
     from crmcli import render
 
-    zh = lang == "zh"
     out = render.console()
-    head = ("试运行 (未写入): " if zh else "Dry run (nothing written): ") if result.dry_run else ""
-    batch = f"batch {result.batch}" if result.batch is not None else ("no batch" if not zh else "无批次")
+    head = _("Dry run (nothing written): ") if result.dry_run else ""
+    batch = _("batch {id}").format(id=result.batch) if result.batch is not None else _("no batch")
     out.print(f"{head}{result.file} → {batch}")
     t = Table(show_header=False, box=None, padding=(0, 2))
     labels = {
-        "created": "新建" if zh else "created",
-        "updated": "更新" if zh else "updated",
-        "skipped": "跳过 (重复)" if zh else "skipped (duplicates)",
-        "rejected": "拒绝" if zh else "rejected",
-        "follow_ups": "跟进记录" if zh else "follow-ups",
-        "blank_rows": "空行" if zh else "blank rows",
+        "created": _("created"),
+        "updated": _("updated"),
+        "skipped": _("skipped (duplicates)"),
+        "rejected": _("rejected"),
+        "follow_ups": _("follow-ups"),
+        "blank_rows": _("blank rows"),
     }
     if result.example_rows:
-        labels["example_rows"] = "示例行 (已跳过)" if zh else "example rows (skipped)"
+        labels["example_rows"] = _("example rows (skipped)")
     if result.summary_rows:
-        labels["summary_rows"] = "合计/表尾行 (已跳过)" if zh else "totals and footer rows (skipped)"
+        labels["summary_rows"] = _("totals and footer rows (skipped)")
     for key, label in labels.items():
         t.add_row(label, str(getattr(result, key)))
     out.print(t)
     for s in result.sheets:
         counts = ", ".join(f"{k} {s[k]}" for k in ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "tickets") if s[k])
-        out.print(f"  {'工作表' if zh else 'sheet'} {s['sheet']} ({s['table']}): {counts or '-'}", markup=False)
+        out.print(f"  {_('sheet')} {s['sheet']} ({s['table']}): {counts or '-'}", markup=False)
     for rows, title in (
-        (result.updated_rows, "更新 (前几条):" if zh else "Updated (first few):"),
-        (result.skipped_rows, "跳过的重复行 (前几条):" if zh else "Duplicates skipped (first few):"),
+        (result.updated_rows, _("Updated (first few):")),
+        (result.skipped_rows, _("Duplicates skipped (first few):")),
     ):
         if rows:
             out.print(title)
             for line in rows[:10]:
                 out.print(f"  {line}", markup=False)
     if result.rejected:
-        out.print("拒绝原因 (前几条):" if zh else "Why rows were rejected (first few):")
+        out.print(_("Why rows were rejected (first few):"))
         for reason in result.reasons[:10]:
             out.print(f"  {reason}", markup=False)
         if result.rejects_file:
-            out.print(("已写入 " if zh else "Rejected rows written to ") + result.rejects_file + (" ; 修正后可再次导入" if zh else " (fix them and import that file)"), markup=False)
+            out.print(_("Rejected rows written to {file} (fix them and import that file)").format(file=result.rejects_file), markup=False)
 
 
 def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:

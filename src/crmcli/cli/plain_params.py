@@ -39,6 +39,8 @@ def install() -> None:
         from typer import core
         from typer._click.exceptions import BadParameter
         from typer._coercion import RuntimeParam
+
+        from crmcli.errors import UsageError
     except ImportError:  # a typer without this machinery: its own path runs
         return
     original = getattr(core, "build_runtime_param", None)
@@ -49,15 +51,22 @@ def install() -> None:
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             leaf, many = _shape(self.annotation)  # type: ignore[misc]
             parser = self.parameter_info.parser
+            # A file name keeps its bytes as they are on disk; other text from a GBK terminal
+            # is decoded (cli/argv.py).
+            is_file = leaf is Path or "FILE" in str(self.parameter_info.metavar or "")
             if many:
-                return [self._one(v, leaf, parser, param, ctx) for v in value]
-            return self._one(value, leaf, parser, param, ctx)
+                return [self._one(v, leaf, parser, param, ctx, is_file) for v in value]
+            return self._one(value, leaf, parser, param, ctx, is_file)
 
         @staticmethod
-        def _one(value: Any, leaf: Any, parser: Any, param: Any, ctx: Any) -> Any:
+        def _one(value: Any, leaf: Any, parser: Any, param: Any, ctx: Any, is_file: bool) -> Any:
             if isinstance(value, bytes):
                 value = value.decode("utf-8", "surrogateescape")
             try:
+                if isinstance(value, str) and not is_file:
+                    from crmcli.cli.argv import decode
+
+                    value = decode(value)
                 if parser is not None:
                     return parser(value)
                 if leaf is bool:
@@ -67,6 +76,8 @@ def install() -> None:
                 if leaf in (int, float):
                     return leaf(value)
                 return value if isinstance(value, str) else str(value)
+            except UsageError as exc:
+                raise BadParameter(str(exc), ctx=ctx, param=param) from None
             except BadParameter as exc:
                 exc.ctx, exc.param = exc.ctx or ctx, exc.param or param
                 raise

@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import SHARE, MineF, OwnerF, not_blank, state
+from crmcli.cli import complete
+from crmcli.cli._common import SHARE, MineF, OwnerF, goes_with, not_blank, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import gettext as _
 
 # The same tuple as crmcli.services.reports.KINDS (a test holds them together); repeated
 # here so that `crm report --help` and a wrong KIND need no service import.
@@ -19,7 +21,7 @@ KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "f
 def report(
     ctx: typer.Context,
     kind: Annotated[
-        str, typer.Argument(metavar="KIND", help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts|pipeline|products|service.")
+        str, typer.Argument(metavar="KIND", autocompletion=complete.reports, help="funnel|sources|owners|industries|abc|lost|trend|forecast|alerts|pipeline|products|service.")
     ],
     since: Annotated[
         str | None,
@@ -72,15 +74,17 @@ def report(
     """
     name = kind.strip().lower()
     if name not in KINDS:
-        raise UsageError(f"unknown report '{kind}'; choose one of {', '.join(KINDS)}")
+        raise UsageError(_("unknown report '{kind}'; choose one of {kinds}").format(kind=kind, kinds=", ".join(KINDS)))
     if by is not None:
         if name != "service":
-            raise UsageError("--by goes with the service report")
+            raise UsageError(_("--by goes with the service report"))
         by = by.strip().lower()
         if by not in ("type", "handler", "month"):
             raise UsageError(f"--by {by}: choose type, handler or month")
     if name != "abc" and (a is not None or b is not None):
-        raise UsageError("--a and --b go with the abc report")
+        raise UsageError(_("--a and --b go with the abc report"))
+    if xlsx is not None:
+        goes_with(ctx, ["fmt"], _("printing the report, not with --xlsx (which writes a workbook)"))
     a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
     if not 0 < a_ < b_ <= 1:
         raise UsageError(f"--a {a_:g} --b {b_:g}: need 0 < a < b <= 1")
@@ -93,6 +97,7 @@ def report(
         from crmcli.io import xlsx_report
 
         xlsx_report.check_target(xlsx)
+        st.interrupted = _("{file} not written").format(file=xlsx)
     today = st.today
     start = end = None
     owners: list[str] = []
@@ -103,7 +108,7 @@ def report(
         end = normalize.parse_date(until, today) if until else None
         owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
     if start and end and start > end:
-        raise UsageError(f"--since {start} is after --until {end}")
+        raise UsageError(_("--since {since} is after --until {until}").format(since=start, until=end))
     if mine:
         owners.append(st.settings.user)
     params = reports.Params(
@@ -115,13 +120,17 @@ def report(
     lang = st.settings.lang
     if xlsx is not None:
         xlsx_report.write(xlsx, rep, lang=lang, headline=report_view.headline(rep, lang))
-        typer.echo(f"Wrote {xlsx}")
+        typer.echo(_("Wrote {file}").format(file=xlsx))
     elif fmt == "json":
         render.print_json_rows(rep.json_rows(), head=rep.head())
     elif fmt in ("csv", "tsv"):
         render.write_delimited(rep.rows, rep.spec.keys, fmt)
     else:
         headers, cells, bars, right, footer = report_view.table_cells(rep, lang)
-        render.print_bar_table(
-            headers, cells, bars, right=right, headline=report_view.headline(rep, lang), footer=footer
+        from crmcli import render_more
+
+        render_more.print_bar_table(
+            headers, cells, bars, right=right, headline=report_view.headline(rep, lang), footer=footer,
+            folds=report_view.folds(rep), lang=lang,
+            main=rep.spec.keys.index(rep.spec.main) if rep.spec.main in rep.spec.keys else None,
         )

@@ -68,6 +68,7 @@ def backup(
     if file and file.endswith(("/", os.sep)) and not Path(file).expanduser().is_dir():
         # "crm backup /mnt/usb/" means a directory: never write a file called "usb" instead.
         raise NotFound(f"directory {file} does not exist")
+    st.interrupted = "no backup written"
     path = st.store.backup(Path(file) if file else None, now=dt.datetime.now())
     typer.echo(str(path))
 

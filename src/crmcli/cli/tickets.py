@@ -1,12 +1,13 @@
 """``crm ticket add|update|list``: service tickets (客户服务, spec §15)."""
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
+from crmcli.cli import complete
 from crmcli.cli._common import not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
+from crmcli.i18n import gettext as _
 
 ticket_app = typer.Typer(
     name="ticket",
@@ -22,7 +23,7 @@ TABLE_KEYS = ("code", "customer", "name", "type", "status", "satisfaction", "han
 @ticket_app.command("add")
 def add(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="REF", help="The customer: code, name, phone or part of the name.")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help="The customer: code, name, phone or part of the name.", autocompletion=complete.customers)],
     type_: Annotated[str, typer.Option("--type", help="Issue type (反馈问题类型), e.g. 产品质量, 物流时效, 售后响应.", metavar="TYPE")],
     content: Annotated[str, typer.Option("--content", help="What the customer reported.", metavar="TEXT")],
     handler: Annotated[str | None, typer.Option("--handler", help="Who handles it (处理负责人).", show_default=False, metavar="NAME")] = None,
@@ -44,7 +45,7 @@ def add(
         t = tickets.add(conn, cust, type_=type_, content=content, handler=handler, on=on, today=st.today,
                         user=st.settings.user, aliases=st.settings.ticket_aliases)  # fmt: skip
     if stdout_is_terminal():
-        typer.echo(f"Ticket {t['code']} opened for {cust['code']}  {cust['name']}: {t['type']}")
+        typer.echo(_("Ticket {ticket} opened for {code}  {name}: {type}").format(ticket=t["code"], code=cust["code"], name=cust["name"], type=t["type"]))
     else:
         typer.echo(t["code"])
 
@@ -53,7 +54,7 @@ def add(
 def update(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(metavar="CODE", help="The ticket code (T+YYYYMM+serial).")],
-    status: Annotated[str | None, typer.Option("--status", help="open|in_progress|resolved (待处理/处理中/已解决).", show_default=False, metavar="STATUS")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open|in_progress|resolved (待处理/处理中/已解决).", show_default=False, metavar="STATUS", autocompletion=complete.statuses)] = None,
     satisfaction: Annotated[str | None, typer.Option("--satisfaction", help="Satisfaction score 1-5, on a resolved ticket.", show_default=False, metavar="1-5")] = None,
     note: Annotated[str | None, typer.Option("--note", help="How it was handled (处理备注).", show_default=False, metavar="TEXT")] = None,
     handler: Annotated[str | None, typer.Option("--handler", help="Hand it to someone else.", show_default=False, metavar="NAME")] = None,
@@ -67,12 +68,12 @@ def update(
     from crmcli.services import tickets
 
     if status is None and satisfaction is None and note is None and handler is None:
-        raise UsageError("nothing to change: give --status, --satisfaction, --note or --handler")
+        raise UsageError(_("nothing to change: give --status, --satisfaction, --note or --handler"))
     st = state(ctx)
     with st.write() as conn:
         t = tickets.update(conn, code, status=status, satisfaction=satisfaction, note=note, handler=handler, today=st.today)
     if not t["changed"]:
-        typer.echo(f"{t['code']}: nothing to change")
+        typer.echo(_("{code}: nothing to change").format(code=t["code"]))
         return
     shown = vocab.label("status", t["status"], st.settings.lang)
     score = f", satisfaction {t['satisfaction']}" if t.get("satisfaction") is not None else ""
@@ -82,8 +83,8 @@ def update(
 @ticket_app.command("list")
 def list_(
     ctx: typer.Context,
-    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's tickets (REF).", show_default=False, metavar="REF", callback=not_blank)] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only this status: open|in_progress|resolved.", show_default=False, metavar="STATUS", callback=not_blank)] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's tickets (REF).", show_default=False, metavar="REF", callback=not_blank, autocompletion=complete.customers)] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status: open|in_progress|resolved.", show_default=False, metavar="STATUS", callback=not_blank, autocompletion=complete.statuses)] = None,
     type_: Annotated[str | None, typer.Option("--type", help="Only this type (aliases group: 物流延迟 = 物流时效).", show_default=False, metavar="TYPE", callback=not_blank)] = None,
     handler: Annotated[str | None, typer.Option("--handler", help="Only this handler's tickets.", show_default=False, metavar="NAME", callback=not_blank)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|csv|tsv.", metavar="FORMAT")] = "table",
@@ -120,4 +121,7 @@ def print_tickets(rows: list[dict[str, Any]], fmt: str, lang: str) -> None:
     body = [
         [vocab.label("status", r[k], lang) if k == "status" else render.plain(r[k]) for k in TABLE_KEYS] for r in rows
     ]
-    sys.stdout.write(render.plain_table(head, body, [k == "satisfaction" for k in TABLE_KEYS]))
+    from crmcli.fit import Column
+
+    columns = [Column(h, k == "satisfaction", render._wraps(k) or k in ("name", "content"), render.PRIORITY.get(k, 50)) for h, k in zip(head, TABLE_KEYS, strict=True)]
+    render.print_grid(columns, body, lang)

@@ -147,13 +147,23 @@ def where_sql(d: Dialect, f: Filters, alias: str = "c") -> tuple[str, dict[str, 
 
 
 def next_follow(d: Dialect, cadence: dict[str, int], alias: str = "c") -> str:
-    """The next follow-up date: the latest follow-up's next date, else its date + the level's cadence,
-    else the creation date. The one definition, used by list, the due list, export and reports."""
+    """The next follow-up date (spec §6), the one definition used by list, the due list, export,
+    show, the calendar and reports.
+
+    The latest contact decides: a stage change after the latest follow-up (a customer won
+    yesterday) is a contact, and the next follow-up is its date + the level's cadence; else the
+    latest follow-up's next date, else its date + the cadence, else the creation date.
+    The stage change is found by one seek in ``ix_stage_change_customer`` per customer.
+    """
     days = (
         f"CASE {alias}.level WHEN 'key' THEN {int(cadence['key'])} "
         f"WHEN 'potential' THEN {int(cadence['potential'])} ELSE {int(cadence['normal'])} END"
     )
-    return f"COALESCE({alias}.next_date, {d.add_days(f'{alias}.last_follow_at', days)}, {alias}.created_at)"
+    moved = (
+        f"(SELECT {d.add_days('s.date', days)} FROM stage_change s WHERE s.customer_id = {alias}.id"
+        f" AND ({alias}.last_follow_at IS NULL OR s.date > {alias}.last_follow_at) ORDER BY s.date DESC LIMIT 1)"
+    )
+    return f"COALESCE({moved}, {alias}.next_date, {d.add_days(f'{alias}.last_follow_at', days)}, {alias}.created_at)"
 
 
 @dataclass

@@ -1,0 +1,155 @@
+"""What people read beyond record tables: the customer card with its timeline (``crm show``) and
+report tables with their bars (spec §8). Split from ``render`` by job; it prints through it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from crmcli import fields, render
+from crmcli.render import amount, display, emit, plain
+
+CARD_KEYS = (*fields.customer_keys(where="show"), "next_plan")
+_ZERO_HIDDEN = frozenset({"orders", "total_amount"})  # a customer who bought nothing: no purchase lines
+
+
+def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = ()) -> None:
+    """A customer card (its custom fields after the built-in ones), then one timeline of
+    follow-ups, stage changes and deals, newest first."""
+    from rich import box
+    from rich.table import Table
+
+    card = Table(box=None, show_header=False, padding=(0, 1))
+    card.add_column(style="bold")
+    card.add_column(overflow="fold")
+    for key in CARD_KEYS:
+        value = rec.get(key)
+        if value in (None, "", []) or (key in _ZERO_HIDDEN and not value):
+            continue
+        card.add_row(fields.label(key, lang), display(key, value, lang))
+    values = rec.get("fields") or {}
+    for f in custom:
+        value = values.get(f.key)
+        if value not in (None, ""):
+            card.add_row(f.label(lang), amount(value) if f.kind == "money" else plain(value))
+    if rec.get("archived"):
+        card.add_row(fields.label("archived", lang), "✓")
+
+    events: list[tuple[Any, int, str, str]] = []  # (ISO date, order within a day, kind, text)
+    for i, f in enumerate(rec.get("follow_ups", [])):
+        parts = [f"#{f['id']}" if f.get("id") is not None else "", display("method", f.get("method"), lang), f.get("content") or ""]
+        if f.get("feedback"):
+            parts.append(f"[{display('feedback', f['feedback'], lang)}]")
+        if f.get("next_date") or f.get("next_plan"):
+            nxt = " ".join(x for x in (plain(f.get("next_date")), f.get("next_plan") or "") if x)
+            parts.append(("下一步: " if lang == "zh" else "next: ") + nxt)
+        events.append((f["date"], 3000 - i, "跟进" if lang == "zh" else "follow-up", "  ".join(p for p in parts if p) + (f"  ({f['by']})" if f.get("by") else "")))
+    for i, s in enumerate(rec.get("stage_changes", [])):
+        text = f"{display('stage', s.get('from_stage'), lang) or '-'} → {display('stage', s['to_stage'], lang)}"
+        if s.get("reason"):
+            text += f"  ({s['reason']})"
+        events.append((s["date"], 2000 - i, "阶段" if lang == "zh" else "stage", text))
+    for i, d in enumerate(rec.get("deals", [])):
+        won = d.get("stage") == "won"
+        kind = ("成交" if lang == "zh" else "deal") if won else ("机会" if lang == "zh" else "opportunity")
+        parts = [d.get("code") or "", d.get("name") or "", "" if won else f"[{display('stage', d.get('stage'), lang, fields.OPPORTUNITY_BY_KEY['stage'])}]"]
+        parts.append(display("amount", float(d["amount"] or 0), lang) + ("" if won or d.get("probability") is None else f" ({d['probability']:g}%)"))
+        if d.get("products"):
+            parts.append(d["products"])
+        if d.get("lost_reason"):
+            parts.append(f"({d['lost_reason']})")
+        events.append((d.get("closed_at") or d["date"], 1000 - i, kind, "  ".join(p for p in parts if p)))
+    for i, t in enumerate(rec.get("tickets", [])):
+        from crmcli import vocab
+
+        parts = [t["code"], t["type"], vocab.label("status", t["status"], lang), t.get("content") or ""]
+        if t.get("satisfaction") is not None:
+            parts.append(("满意度 " if lang == "zh" else "satisfaction ") + str(t["satisfaction"]))
+        if t.get("handler"):
+            parts.append(f"({t['handler']})")
+        events.append((t["opened_at"], 500 - i, "工单" if lang == "zh" else "ticket", "  ".join(p for p in parts if p)))
+    if not events:
+        emit(card)
+        return
+    events.sort(key=lambda e: (e[0], e[1]), reverse=True)
+    timeline = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False, title="时间线" if lang == "zh" else "Timeline")
+    timeline.add_column("日期" if lang == "zh" else "Date")
+    timeline.add_column("事件" if lang == "zh" else "Event")
+    timeline.add_column("内容" if lang == "zh" else "Details", overflow="fold")
+    for when, _, kind, text in events:
+        timeline.add_row(plain(when), kind, text)
+    emit(card, "", timeline)
+
+
+BAR_WIDTH = 24
+
+
+def bar(value: float, top: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of ``value`` against ``top``, in eighths of a character."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / top * width * 8))
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+
+
+def print_bar_table(
+    headers: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    bars: Sequence[float],
+    *,
+    right: Sequence[bool],
+    headline: str,
+    footer: str | None = None,
+    folds: Sequence[bool] | None = None,
+    lang: str = "en",
+    main: int | None = None,
+) -> None:
+    """A report: its headline, then a table with a bar for the main figure of each row (spec §8).
+
+    ``folds``: the columns that may take several lines (names, sources); the others (codes,
+    dates, amounts, counts) never do. Too wide for the terminal, the table is fitted: the bar goes
+    first, then the last columns (the first, a name beside it and the ``main`` figure always
+    stay); or records.
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from crmcli import fit
+
+    folding = list(folds) if folds is not None else [False] * len(headers)
+    top = max(bars, default=0.0)
+    drawn = [bar(value, top) for value in bars]
+    width = render.terminal_width()  # through the module: tests set it
+    if width is not None:  # wrapped between words: a figure or a date in it is never split
+        headline = "\n".join(fit.words(headline, width - 1))
+        footer = "\n".join(fit.words(footer, width - 1)) if footer else footer
+    if width is not None and cells:
+        columns = [
+            fit.Column(h, r, f, 100 if i == 0 else 95 if i == 1 and f else fit.ESSENTIAL if i == main else 60 - i)
+            for i, (h, r, f) in enumerate(zip(headers, right, folding, strict=True))
+        ]
+        columns.append(fit.Column("", False, False, 0))
+        rows = [[*row, b] for row, b in zip(cells, drawn, strict=True)]
+        lay = fit.layout(columns, rows, width - 1)
+        if lay.dropped or lay.records or lay.widths != fit.natural(columns, rows):
+            out = headline + "\n"
+            if lay.records:
+                out += fit.records(columns[:-1], [r[:-1] for r in rows], width)
+            else:
+                out += fit.table(columns, rows, lay) + fit.note(columns, lay, lang, width)
+            sys.stdout.write(out + (footer + "\n" if footer else ""))
+            return
+    parts: list[Any] = [Text(headline, style="bold", no_wrap=True)]
+    if cells:
+        table = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
+        for head, is_number, f in zip(headers, right, folding, strict=True):
+            table.add_column(head, justify="right" if is_number else "left", overflow="fold", no_wrap=not f)
+        table.add_column("", no_wrap=True)
+        for row, b in zip(cells, drawn, strict=True):
+            table.add_row(*row, b)
+        parts.append(table)
+    if footer:
+        parts.append(Text(footer, no_wrap=True))
+    emit(*parts)
