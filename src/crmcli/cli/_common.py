@@ -57,7 +57,7 @@ class State:
     def store(self) -> SqliteStore:
         from crmcli.store import open_store
 
-        return open_store(self.settings.db, self.settings.busy_timeout)
+        return open_store(self.settings.where, self.settings.busy_timeout)
 
     @property
     def today(self) -> dt.date:

@@ -72,7 +72,7 @@ def export(
         exporter.check_target(Path(target), fmt)
     if template:
         custom = []
-        if st.settings.db.exists():  # a template needs no database; with one, its custom fields too
+        if st.store.exists():  # a template needs no database; with one, its custom fields too
             from crmcli.services import custom_fields
 
             with st.store.read() as reader:

@@ -71,7 +71,7 @@ def import_(
             raise UsageError(f"--date-order {date_order}: choose one of {', '.join(normalize.DATE_ORDERS)}")
     value_maps = parse_value_maps(map_value or [])
     custom: list[Any] = []
-    if st.settings.db.exists():  # its custom fields are read by their key or label (a new database has none)
+    if st.store.exists():  # its custom fields are read by their key or label (a new database has none)
         from crmcli.services import custom_fields
 
         with st.store.read() as reader:

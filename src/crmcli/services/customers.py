@@ -60,6 +60,10 @@ class CodeAllocator:
 
     def next(self, created: dt.date) -> str:
         prefix = f"C{created:%Y%m}"
+        if self.conn.dialect.name != "sqlite":  # a shared database: its counter row (spec §16)
+            from crmcli.store import pg_schema
+
+            return pg_schema.next_code(self.conn, prefix, "customer")
         if prefix not in self.last:
             self.last[prefix] = self._max_serial(prefix)
         self.last[prefix] += 1
@@ -136,6 +140,18 @@ def find_duplicate(conn: Connection, name_key: str, phone_key: str, exclude_id: 
     return dict(row._mapping) if row else None
 
 
+def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> None:
+    """On a shared database, a duplicate the caller may not see is still one (spec §16): say only
+    its code and owner."""
+    if conn.dialect.name == "sqlite":
+        return
+    from crmcli.store import pg_schema
+
+    found = pg_schema.hidden_duplicate(conn, name_key, phone_key)
+    if found:
+        raise Duplicate(f"customer already exists: {found[0]}, owner {found[1] or '(pool)'}; nothing written")
+
+
 def get_row(conn: Connection, customer_id: int) -> dict[str, Any]:
     row = conn.execute(select(C).where(C.c.id == customer_id)).first()
     if row is None:
@@ -166,6 +182,7 @@ def add(conn: Connection, fields: CustomerFields, *, user: str, today: dt.date, 
             target = conn.execute(select(C.c.code).where(C.c.id == dup["merged_into"])).scalar()
             into = f", merged into {target}"
         raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} (same name and phone{into}); nothing written")
+    hidden_duplicate(conn, name_key, phone_key)
     created = created or today
     code = values.pop("code", None)
     if code:

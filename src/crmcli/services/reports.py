@@ -254,7 +254,7 @@ def funnel(conn: Reader, p: Params, as_json: bool = False) -> Report:
            SUM(x.stage = 'won'), SUM(x.stage = 'lost'), SUM(x.m >= 1), SUM(x.m >= 2), SUM(x.m >= 3), SUM(x.lost)
     FROM (
         SELECT c.stage AS stage, MAX({_rank("c.stage")}, COALESCE(h.r, -1)) AS m,
-               (c.stage = 'lost' OR COALESCE(h.l, 0)) AS lost
+               (c.stage = 'lost' OR COALESCE(h.l, 0) = 1) AS lost
         FROM customer c
         LEFT JOIN (
             SELECT customer_id, MAX(MAX({_rank("from_stage")}, {_rank("to_stage")})) AS r, MAX(to_stage = 'lost') AS l

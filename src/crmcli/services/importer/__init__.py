@@ -172,7 +172,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                 assert batch_id is not None
                 # the import is one change set of the change log (spec §18); its rows are logged by the batch
                 conn.exec_driver_sql(
-                    "INSERT INTO change_set (at, user, command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
+                    "INSERT INTO change_set (at, \"user\", command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
                     (dt.datetime.now().astimezone().isoformat(timespec="seconds"), opts.user, opts.command, batch_id),
                 )
                 # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
