@@ -118,6 +118,10 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         from crmcli.store import errors as store_errors
 
         known = store_errors.translate(exc, None, doing="nothing was written")
+        if known is None and "crmcli.store.postgres" in sys.modules:
+            from crmcli.store import postgres
+
+            known = postgres.translate(exc, doing="nothing was written")
         if known is None and safe_files.is_disk_full(exc):
             known = DiskFull("the disk is full; nothing was written (free some space and try again)")
         if known is not None:

@@ -296,6 +296,9 @@ def translate(exc: BaseException, *, doing: str = "") -> CrmError | None:
         diag = getattr(err, "diag", None)
         text = (getattr(diag, "message_primary", None) or str(err)).splitlines()[0]
         return CrmError(f"not allowed: {text}{tail}")
+    if state in ("P0001", "P0002"):  # our definer functions' refusals: their message is the sentence
+        diag = getattr(err, "diag", None)
+        return CrmError((getattr(diag, "message_primary", None) or str(err)).splitlines()[0] + tail)
     if state.startswith("08"):
         return CrmError(f"lost the connection to PostgreSQL: {str(err).splitlines()[0]}{tail}")
     return None

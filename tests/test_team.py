@@ -1,0 +1,173 @@
+"""Team mode on PostgreSQL (spec §16): who sees what is enforced by the database, as a rep tries
+every way around it; the pool's rules; users handed over."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import Crm
+
+
+@pytest.fixture
+def team(crm: Crm, pg_url: str, pg_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A team database: alice (superuser) ran team init; wang and li are reps of team 东, zhao their
+    manager, qian a rep of team 西. Logins carry the database's name (roles are cluster-wide)."""
+    db = pg_server.current
+    crm.ok("team", "init")
+    logins = {}
+    for who, name, role, team_name in (("wang", "王磊", "rep", "东"), ("li", "李娜", "rep", "东"), ("zhao", "赵敏", "manager", "东"), ("qian", "钱七", "rep", "西")):
+        login = f"{who}_{db}"
+        crm.ok("team", "user", "add", login, "--name", name, "--role", role, "--team", team_name)
+        logins[who] = login
+
+    def as_(who: str) -> None:
+        monkeypatch.setenv("CRM_DB", pg_server.url(db, logins[who]))
+
+    def admin() -> None:
+        monkeypatch.setenv("CRM_DB", pg_url)
+
+    return {"login": logins, "as": as_, "admin": admin, "db": db, "server": pg_server}
+
+
+def codes(crm: Crm, *args: str) -> list[str]:
+    return [r["code"] for r in crm.json("list", *args)]
+
+
+def test_a_rep_sees_and_changes_only_their_own(crm: Crm, team: dict[str, Any]) -> None:
+    team["as"]("wang")
+    w = crm.ok("add", "云帆科技", "--phone", "13800000001", "--contact", "陈总").strip()
+    crm.ok("follow", w, "--content", "电话沟通")
+    team["as"]("li")
+    l_code = crm.ok("add", "星河贸易", "--phone", "13900000002").strip()
+    # li: by code, by phone, by name search, in lists, reports, export, history: nothing of wang's
+    assert codes(crm) == [l_code]
+    for ref in (w, "13800000001", "云帆"):
+        result = crm("show", ref)
+        assert result.exit_code == 1 and "no customer matches" in result.stderr
+    assert codes(crm, "--search", "云帆") == []
+    funnel = crm.json("report", "funnel")
+    assert funnel["rows"][0]["count"] == 1  # li's one potential customer, not wang's
+    exported = json.loads(crm.ok("export", "-", "--format", "json"))
+    assert [r["code"] for r in exported] == [l_code]
+    assert crm("edit", w, "--level", "key").exit_code == 1
+    assert crm("archive", w).exit_code == 1
+    # the duplicate check sees past the policy and says only code and owner
+    result = crm("add", "云帆科技", "--phone", "13800000001")
+    assert result.exit_code == 1
+    assert w in result.stderr and team["login"]["wang"] in result.stderr and "陈总" not in result.stderr
+    # giving one's own customer away is refused, and nothing changes
+    result = crm("edit", l_code, "--owner", team["login"]["wang"])
+    assert result.exit_code == 1 and "not allowed" in result.stderr
+    assert crm.json("show", l_code)["owner"] == team["login"]["li"]
+    # a forged owner on insert is refused too
+    result = crm("add", "伪造公司", "--phone", "13700000003", "--owner", team["login"]["wang"])
+    assert result.exit_code == 1 and "not allowed" in result.stderr
+    # the manager of the team sees both; the rep of another team neither
+    team["as"]("zhao")
+    assert sorted(codes(crm)) == sorted([w, l_code])
+    team["as"]("qian")
+    assert codes(crm) == []
+
+
+def test_psql_directly_and_a_spoofed_setting_see_nothing(crm: Crm, team: dict[str, Any]) -> None:
+    import psycopg
+
+    team["as"]("wang")
+    crm.ok("add", "云帆科技", "--phone", "13800000001")
+    crm.ok("follow", "云帆", "--content", "秘密")
+    server, db = team["server"], team["db"]
+    with psycopg.connect(server.libpq(db, team["login"]["li"]), autocommit=True) as con:
+        for table in ("customer", "follow_up", "stage_change", "deal", "ticket", "change", "change_set", "tag", "custom_value"):
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+        con.execute("SET crm.change_set = '1'")  # a setting names a change set at most, never who one is
+        con.execute("SET role NONE")
+        assert con.execute("SELECT count(*) FROM customer").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("INSERT INTO customer (code, name, name_key, phone_key, created_at, owner) "
+                        f"VALUES ('X1', 'x', 'x', '', '2026-11-01', '{team['login']['wang']}')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("SELECT * FROM crm_code_counter")
+        # every customer table is FORCE'd
+        forced = dict(con.execute("SELECT relname, relforcerowsecurity FROM pg_class WHERE relname IN "
+                                  "('customer', 'follow_up', 'deal', 'ticket', 'change', 'change_set')").fetchall())
+        assert forced and all(forced.values()), forced
+
+
+def test_pool_claim_release_limits_and_sweep(crm: Crm, team: dict[str, Any]) -> None:
+    team["admin"]()
+    crm.ok("team", "set", "pool.max_customers", "1")
+    pool = crm.ok("add", "公海客户", "--phone", "13800000009", "--owner", team["login"]["wang"]).strip()
+    crm.ok("pool", "release", pool)  # the admin returns it to the pool
+    team["as"]("li")
+    assert [r["code"] for r in crm.json("pool", "list")] == [pool]
+    assert crm("edit", pool, "--level", "key").exit_code == 1  # must claim before changing it
+    assert "claimed" in crm.ok("pool", "claim", pool)
+    assert crm.json("show", pool)["owner"] == team["login"]["li"]
+    crm.ok("pool", "release", pool)
+    result = crm("pool", "claim", pool)  # the reclaim lock
+    assert result.exit_code == 1 and "claimed again from 2026-12-26" in result.stderr
+    team["as"]("wang")
+    mine = crm.ok("add", "王的客户", "--phone", "13800000010").strip()
+    result = crm("pool", "claim", pool)  # the holding limit (1): wang holds one already
+    assert result.exit_code == 1 and "limit is 1" in result.stderr
+    result = crm("pool", "assign", mine, team["login"]["li"])  # a rep cannot give one away
+    assert result.exit_code == 1
+    result = crm("pool", "sweep")
+    assert result.exit_code == 1 and "admin" in result.stderr
+    team["admin"]()
+    swept = crm.json("pool", "sweep", "--days", "0", "--dry-run")
+    assert swept == []  # created today: not yet neglected
+    assert crm.json("show", mine)["owner"] == team["login"]["wang"]
+    # owner changes are in the history
+    assert any("claim" in (h.get("command") or "") for h in crm.json("history", pool))
+
+
+def test_user_remove_hands_customers_over_and_disables_the_login(crm: Crm, team: dict[str, Any]) -> None:
+    import psycopg
+
+    team["as"]("wang")
+    a = crm.ok("add", "甲公司", "--phone", "13800000001").strip()
+    b = crm.ok("add", "乙公司", "--phone", "13800000002").strip()
+    team["as"]("li")
+    result = crm("team", "user", "remove", team["login"]["wang"], "--to-pool")
+    assert result.exit_code == 1 and "admin" in result.stderr
+    team["admin"]()
+    out = crm.ok("team", "user", "remove", team["login"]["wang"], "--to", team["login"]["li"])
+    assert "2 customers" in out
+    users = {u["login"]: u for u in crm.json("team", "user", "list")}
+    assert users[team["login"]["wang"]]["active"] is False and users[team["login"]["li"]]["customers"] == 2
+    team["as"]("li")
+    assert sorted(codes(crm)) == sorted([a, b])
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(team["server"].libpq(team["db"], team["login"]["wang"]))
+
+
+def test_codes_unique_under_concurrent_adds(pg_url: str, team: dict[str, Any], tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    procs = []
+    for who in ("wang", "li", "qian"):
+        env = dict(os.environ, CRM_DB=team["server"].url(team["db"], team["login"][who]))
+        script = "; ".join(
+            f"crm add {who}{i} --phone 138{abs(hash(who)) % 1000:03d}{i:05d}" for i in range(8)
+        )
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", "import sys, shlex\nfrom crmcli.cli import main\nimport subprocess\n"
+             f"for cmd in {script!r}.split('; '):\n"
+             "    r = subprocess.run([sys.executable, '-m', 'crmcli', *shlex.split(cmd)[1:]], capture_output=True, text=True)\n"
+             "    assert r.returncode == 0, r.stderr\n"],
+            env=env, stderr=subprocess.PIPE, text=True,
+        ))
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    import psycopg
+
+    with psycopg.connect(team["server"].libpq(team["db"])) as con:
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT code) FROM customer").fetchone()
+    assert n == distinct == 24
