@@ -68,6 +68,10 @@ class Dialect:
         """The items of a JSON array held as text, joined with ``sep`` (a literal); NULL for none."""
         raise NotImplementedError
 
+    def hint(self, text: str) -> str:
+        """A planner hint (SQLite's ``INDEXED BY``/``NOT INDEXED``); nothing where there is none."""
+        return ""
+
     def like(self) -> str:
         """The operator of a case-insensitive ``LIKE`` (spec §16: text search ignores case on both)."""
         return "LIKE"
@@ -103,6 +107,9 @@ class SqliteDialect(Dialect):
 
     def text_agg(self, expr: str, sep: str) -> str:
         return f"group_concat({expr}, '{sep}')"
+
+    def hint(self, text: str) -> str:
+        return text
 
     def unindexed(self, column: str) -> str:
         return f"+{column}"  # SQLite's documented way to keep a term from using an index

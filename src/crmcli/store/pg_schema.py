@@ -40,6 +40,11 @@ COMPAT = [
     # SQLite's two-argument MAX/MIN are scalar GREATEST/LEAST
     """CREATE OR REPLACE FUNCTION max(integer, integer) RETURNS integer
        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, $2)'""",
+    # SQLite's ROUND of a float, and substr of a date (an ISO text there)
+    """CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round($1::numeric, $2)::double precision'""",
+    """CREATE OR REPLACE FUNCTION substr(date, integer, integer) RETURNS text
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT substr(to_char($1, ''YYYY-MM-DD''), $2, $3)'""",
     """CREATE OR REPLACE FUNCTION min(integer, integer) RETURNS integer
        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT LEAST($1, $2)'""",
     """DO $$ BEGIN

@@ -88,6 +88,7 @@ def where(url: str) -> str:
 # --------------------------------------------------------------------------- the driver's manners
 
 _QMARK = re.compile(r"'(?:[^']|'')*'|\?|%")
+_PRAGMA_SET = re.compile(r"^\s*PRAGMA\s+\w+\s*=", re.I)
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.I)
 # Tables with an ``id``: an INSERT into one (in SQLite's style) returns it, for ``lastrowid``.
 _INSERT_ID = re.compile(
@@ -108,7 +109,7 @@ def qmark_to_format(sql: str) -> str:
             return "%%"
         return tok.replace("%", "%%")
 
-    sql = _QMARK.sub(repl, sql)
+    sql = _QMARK.sub(repl, re.sub(r"\bIS NOT \?", "IS DISTINCT FROM ?", sql))
     if _OR_IGNORE.match(sql):
         sql = _OR_IGNORE.sub("INSERT INTO", sql, count=1) + " ON CONFLICT DO NOTHING"
     return sql
@@ -130,8 +131,10 @@ def cursor_class() -> type:
         def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:  # type: ignore[override]
             if params is not None and len(params) == 0:
                 params = None  # no parameters: a literal % is a %, as with SQLite
-            compat = _compat(query, params)
             self._crm_lastrowid = None
+            if isinstance(query, str) and _PRAGMA_SET.match(query):
+                return super().execute("SELECT 1")  # a SQLite tuning hint (cache size): nothing to do here
+            compat = _compat(query, params)
             if compat is not query and _INSERT_ID.match(compat) and " RETURNING " not in compat.upper():
                 super().execute(compat + " RETURNING id", params, **kw)
                 row = self.fetchone()
