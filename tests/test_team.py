@@ -171,3 +171,37 @@ def test_codes_unique_under_concurrent_adds(pg_url: str, team: dict[str, Any], t
     with psycopg.connect(team["server"].libpq(team["db"])) as con:
         n, distinct = con.execute("SELECT count(*), count(DISTINCT code) FROM customer").fetchone()
     assert n == distinct == 24
+
+
+def test_import_waits_for_the_import_lock_then_exits_4(crm: Crm, pg_url: str, pg_server: Any, tmp_path: Any) -> None:
+    import psycopg
+
+    from crmcli.store.postgres import IMPORT_LOCK
+
+    (tmp_path / "crm.toml").write_text("busy_timeout = 0.3\n", encoding="utf-8")
+    sheet = tmp_path / "a.csv"
+    sheet.write_text("客户名称,联系电话\n甲公司,13800000001\n", encoding="utf-8")
+    with psycopg.connect(pg_server.libpq(pg_server.current), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (IMPORT_LOCK,))  # another import is running
+        result = crm("import", str(sheet))
+        assert result.exit_code == 4 and "busy" in result.stderr
+        crm.ok("add", "乙公司", "--phone", "13800000002")  # an edit does not wait for imports
+        other.execute("SELECT pg_advisory_unlock(%s)", (IMPORT_LOCK,))
+    assert "1" in crm.ok("import", str(sheet), "--format", "json")
+    assert sorted(r["name"] for r in crm.json("list")) == ["乙公司", "甲公司"]
+
+
+def test_a_login_that_is_not_a_team_user_and_a_rep_running_admin_commands(crm: Crm, team: dict[str, Any]) -> None:
+    with team["server"].admin() as con:
+        con.execute(f'CREATE ROLE "stranger_{team["db"]}" LOGIN')
+    import os
+
+    os.environ["CRM_DB"] = team["server"].url(team["db"], f"stranger_{team['db']}")
+    for args in (["list"], ["add", "丙公司", "--phone", "13800000003"]):
+        result = crm(*args)
+        assert result.exit_code == 1 and "not a team user" in result.stderr, args
+    team["as"]("wang")
+    for args in (["team", "init"], ["team", "user", "add", "x", "--name", "X", "--role", "admin"], ["team", "set", "pool.days", "1"]):
+        result = crm(*args)
+        assert result.exit_code == 1, args
+        assert result.stderr.count("\n") == 1, result.stderr

@@ -48,6 +48,9 @@ class PostgresStore:
         from crmcli.store import pg_changelog, postgres
 
         with postgres.write_connection(self.engine) as conn:
+            postgres.check_member(conn.connection.driver_connection, self.url)
+            if kind == "undo":  # an undo may put a whole import back: one at a time, as imports
+                postgres.exclusive(conn)
             if not log:
                 yield conn
                 return
@@ -68,6 +71,7 @@ class PostgresStore:
 
         con = postgres.connect(self.url, self.busy_timeout)
         try:
+            postgres.check_member(con, self.url)
             if postgres.stored_revision(con) != schema.HEAD:
                 con.rollback()
                 self.engine  # noqa: B018 - creates or migrates the schema (or says why not)

@@ -194,6 +194,14 @@ def cannot_connect(url: str, exc: BaseException) -> CrmError:
     return CrmError(f"cannot connect to PostgreSQL at {where(url)} ({masked(url)}): {reason}")
 
 
+def check_member(con: Any, url: str) -> None:
+    """In a team database, refuse a login that is not an active team user (one line, exit 1)."""
+    if not con.execute("SELECT to_regclass('team_user') IS NOT NULL").fetchone()[0]:
+        return
+    if not con.execute("SELECT crm_role() IS NOT NULL OR crm_is_admin()").fetchone()[0]:
+        raise CrmError(f"{login(url)} is not a team user of the database at {where(url)}: ask a team admin (crm team user add)")
+
+
 def stored_revision(con: Any) -> str | None:
     row = con.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
     if not row[0]:
@@ -214,10 +222,25 @@ def make_engine(url: str, busy_timeout: float) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         with dbapi_connection.cursor() as cur:
-            cur.execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")
+            cur.execute(f"SET lock_timeout = {int(max(busy_timeout, 0.001) * 1000)}")
         dbapi_connection.commit()
 
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # What is one exclusive writer on SQLite (an import: BEGIN IMMEDIATE) takes the import
+        # lock here; other writers go on side by side, row locks keeping them apart.
+        if conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE":
+            exclusive(conn)
+
     return engine
+
+
+IMPORT_LOCK = 7244021  # the advisory lock of import and undo (spec §16)
+
+
+def exclusive(conn: Any) -> None:
+    """Take the import/undo lock for this transaction; past ``lock_timeout`` it is exit 4."""
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({IMPORT_LOCK})")
 
 
 def get_engine(url: str, busy_timeout: float = 30.0) -> Engine:
@@ -230,6 +253,7 @@ def get_engine(url: str, busy_timeout: float = 30.0) -> Engine:
     engine = make_engine(url, busy_timeout)
     try:
         with engine.connect() as conn:
+            check_member(conn.connection.driver_connection, url)
             current = stored_revision(conn.connection.driver_connection)
             conn.rollback()
     except OperationalError as exc:
