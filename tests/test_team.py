@@ -191,12 +191,12 @@ def test_import_waits_for_the_import_lock_then_exits_4(crm: Crm, pg_url: str, pg
     assert sorted(r["name"] for r in crm.json("list")) == ["乙公司", "甲公司"]
 
 
-def test_a_login_that_is_not_a_team_user_and_a_rep_running_admin_commands(crm: Crm, team: dict[str, Any]) -> None:
+def test_a_login_that_is_not_a_team_user_and_a_rep_running_admin_commands(
+    crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with team["server"].admin() as con:
         con.execute(f'CREATE ROLE "stranger_{team["db"]}" LOGIN')
-    import os
-
-    os.environ["CRM_DB"] = team["server"].url(team["db"], f"stranger_{team['db']}")
+    monkeypatch.setenv("CRM_DB", team["server"].url(team["db"], f"stranger_{team['db']}"))
     for args in (["list"], ["add", "丙公司", "--phone", "13800000003"]):
         result = crm(*args)
         assert result.exit_code == 1 and "not a team user" in result.stderr, args
@@ -205,3 +205,22 @@ def test_a_login_that_is_not_a_team_user_and_a_rep_running_admin_commands(crm: C
         result = crm(*args)
         assert result.exit_code == 1, args
         assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_check_on_postgresql_reports_policies_and_counts(crm: Crm, team: dict[str, Any]) -> None:
+    team["as"]("wang")
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    team["admin"]()
+    report = crm.json("check")
+    assert report["ok"] is True and report["schema"] == "current" and report["counts"]["customers"] == 1
+    assert report["integrity"] == "ok" and "@" in report["database"]
+    import psycopg
+
+    with psycopg.connect(team["server"].libpq(team["db"]), autocommit=True) as con:
+        con.execute("ALTER TABLE follow_up NO FORCE ROW LEVEL SECURITY")
+    result = crm("check", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["integrity"] == ["table follow_up: row-level security is not FORCEd"]
+    crm.ok("team", "init")  # puts it back
+    team["as"]("wang")
+    assert crm.json("check")["counts"]["customers"] == 1  # a rep's counts are what they see
