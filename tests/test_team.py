@@ -224,3 +224,29 @@ def test_check_on_postgresql_reports_policies_and_counts(crm: Crm, team: dict[st
     crm.ok("team", "init")  # puts it back
     team["as"]("wang")
     assert crm.json("check")["counts"]["customers"] == 1  # a rep's counts are what they see
+
+
+def test_db_copy_moves_a_file_in_with_owner_mapping(crm: Crm, team: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    file_db = tmp_path / "mine.db"
+    monkeypatch.setenv("CRM_DB", str(file_db))
+    a = crm.ok("add", "甲公司", "--phone", "13800000001", "--owner", "王磊").strip()
+    crm.ok("follow", a, "--content", "电话沟通", "--date", "2026-11-20")
+    crm.ok("stage", a, "won", "--amount", "50000")
+    b = crm.ok("add", "乙公司", "--phone", "13800000002", "--owner", "李娜").strip()
+    team["admin"]()
+    url = team["server"].url(team["db"], "alice")
+    result = crm("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}")
+    assert result.exit_code == 1 and "owner 李娜 is not a team login" in result.stderr
+    assert crm.json("list") == []  # nothing copied
+    out = crm.ok("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}",
+                 "--owner", f"李娜={team['login']['li']}")
+    assert "2 customer" in out and "counts verified" in out
+    result = crm("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}",
+                 "--owner", f"李娜={team['login']['li']}")
+    assert result.exit_code == 1 and "already holds customers" in result.stderr
+    team["as"]("wang")
+    shown = crm.json("show", a)
+    assert shown["owner"] == team["login"]["wang"] and len(shown["follow_ups"]) == 1 and shown["stage"] == "won"
+    assert codes(crm) == [a]
+    new = crm.ok("add", "丙公司", "--phone", "13800000003").strip()
+    assert new not in (a, b) and new.startswith("C202611")

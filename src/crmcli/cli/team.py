@@ -201,3 +201,32 @@ def pool_sweep(
     with st.write() as conn:
         rows = team.sweep(conn, days=days, today=st.today, dry_run=dry_run)
     _emit(rows, fmt, ("code", "owner", "since"))
+
+
+db_app = typer.Typer(name="db", help="Move a database file into team mode.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("copy")
+def db_copy(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option("--from", help="The SQLite database file.", metavar="FILE")],
+    to: Annotated[str, typer.Option("--to", help="The team's PostgreSQL URL.", metavar="URL")],
+    owner: Annotated[list[str] | None, typer.Option("--owner", help="NAME=LOGIN for an owner that is not a login.", metavar="NAME=LOGIN")] = None,
+) -> None:
+    """Copy every record of a database file into a team database, verifying the counts (admin).
+
+    Example: crm db copy --from ~/crm.db --to postgresql+psycopg://db/crm --owner 张伟=zhangwei
+    """
+    from pathlib import Path
+
+    from crmcli.services import db_copy as svc
+    from crmcli.store import open_store, postgres
+
+    st = state(ctx)
+    if not postgres.is_url(to):
+        raise typer.Exit(_usage(f"--to {to}: give the team's postgresql+psycopg:// URL"))
+    mapping = svc.parse_mapping(owner or [])
+    counts = svc.copy(Path(source).expanduser(), open_store(to, st.settings.busy_timeout), mapping)
+    shown = ", ".join(f"{n} {t}" for t, n in counts.items() if n)
+    typer.echo(f"Copied {source} into {postgres.masked(to)}: {shown or 'nothing (empty file)'}; counts verified")
