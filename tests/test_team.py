@@ -250,3 +250,33 @@ def test_db_copy_moves_a_file_in_with_owner_mapping(crm: Crm, team: dict[str, An
     assert codes(crm) == [a]
     new = crm.ok("add", "丙公司", "--phone", "13800000003").strip()
     assert new not in (a, b) and new.startswith("C202611")
+
+
+def test_several_roles_importing_and_editing_at_once_lose_and_duplicate_nothing(team: dict[str, Any], tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import psycopg
+
+    procs = []
+    for k, who in enumerate(("wang", "li", "qian")):
+        sheet = tmp_path / f"{who}.csv"
+        lines = ["客户名称,联系电话,跟进内容"] + [f"{who}客户{i},139{k}{i:07d},初次电话" for i in range(40)]
+        sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        env = dict(os.environ, CRM_DB=team["server"].url(team["db"], team["login"][who]))
+        cmds = [["import", str(sheet)], ["add", f"{who}单加", "--phone", f"137{k}0000001"], ["edit", f"{who}客户1", "--level", "key"]]
+        script = "\n".join(
+            ["import subprocess, sys"]
+            + [f"r = subprocess.run([sys.executable, '-m', 'crmcli', *{c!r}], capture_output=True, text=True); "
+               "assert r.returncode == 0, r.stderr" for c in cmds]
+        )
+        procs.append(subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True))
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    with psycopg.connect(team["server"].libpq(team["db"])) as con:
+        rows = con.execute("SELECT owner, count(*), count(DISTINCT code), count(DISTINCT id) FROM customer GROUP BY owner ORDER BY owner").fetchall()
+        assert [r[1:] for r in rows] == [(41, 41, 41)] * 3
+        assert con.execute("SELECT count(*) FROM follow_up").fetchone() == (120,)
+        assert con.execute("SELECT count(*) FROM customer WHERE level = 'key'").fetchone() == (3,)

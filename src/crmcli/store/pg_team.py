@@ -174,7 +174,13 @@ def _policies() -> list[str]:
     own = "EXISTS (SELECT 1 FROM change_set s WHERE s.id = change.set_id AND (s.\"user\" = session_user OR (SELECT crm_role()) = 'admin'))"
     out.append(f"CREATE POLICY crm_write ON change FOR INSERT WITH CHECK ({own})")
     out.append(f"CREATE POLICY crm_remove ON change FOR DELETE USING ({own})")
-    for table, key in (("import_batch", "id"), ("batch_change", "batch_id"), ("merge", "set_id")):
+    # an import batch says which file, when and how many rows: seen by all (its INSERT ... RETURNING
+    # comes before its change set exists); what a batch changed (batch_change) follows the change set
+    fresh("import_batch")
+    out.append("CREATE POLICY crm_read ON import_batch FOR SELECT USING (true)")
+    out.append("CREATE POLICY crm_write ON import_batch FOR INSERT WITH CHECK (true)")
+    out.append("CREATE POLICY crm_change ON import_batch FOR UPDATE USING (true)")
+    for table, key in (("batch_change", "batch_id"), ("merge", "set_id")):
         fresh(table)
         via = "s.id = merge.set_id" if table == "merge" else f"s.batch_id = {table}.{key}"
         seen = f"((SELECT crm_role()) = 'admin' OR EXISTS (SELECT 1 FROM change_set s WHERE {via}))"
@@ -200,7 +206,7 @@ def _grants() -> list[str]:
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO crm_rep, crm_manager, crm_admin",
         "GRANT SELECT ON team_user, team_setting, alembic_version TO crm_rep, crm_manager, crm_admin",
         "GRANT INSERT, UPDATE, DELETE ON team_user, team_setting TO crm_admin",
-        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO crm_rep, crm_manager, crm_admin",
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO crm_rep, crm_manager, crm_admin",
         "GRANT USAGE ON SCHEMA public TO crm_rep, crm_manager, crm_admin",
         # alembic needs to own what it alters: only an admin migrates (spec §16)
         "GRANT CREATE ON SCHEMA public TO crm_admin",

@@ -329,3 +329,18 @@ def translate(exc: BaseException, *, doing: str = "") -> CrmError | None:
     if state.startswith("08"):
         return CrmError(f"lost the connection to PostgreSQL: {str(err).splitlines()[0]}{tail}")
     return None
+
+
+def reserve_ids(conn: Any, table: str, n: int | None) -> int:
+    """The first of ``n`` consecutive ids of ``table`` taken from its sequence for this transaction.
+
+    MAX(id) + 1 (SQLite's way under its single writer) is wrong here: other sessions insert
+    meanwhile, and a rep's MAX sees only their own rows. The block is taken in one statement
+    (``nextval`` then ``setval`` past it) while the import lock keeps other imports out; a
+    single add whose ``nextval`` fell inside that statement would collide on the primary key and
+    fail the import (rolled back whole), never mix rows. ``n`` None (a stream): 100,000.
+    """
+    size = max(1, n if n is not None else 100_000)
+    seq = f"pg_get_serial_sequence('{table}', 'id')"
+    first = conn.exec_driver_sql(f"SELECT setval({seq}, nextval({seq}) + {size - 1}) - {size - 1}").scalar()
+    return int(first)
