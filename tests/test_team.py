@@ -280,3 +280,26 @@ def test_several_roles_importing_and_editing_at_once_lose_and_duplicate_nothing(
         assert [r[1:] for r in rows] == [(41, 41, 41)] * 3
         assert con.execute("SELECT count(*) FROM follow_up").fetchone() == (120,)
         assert con.execute("SELECT count(*) FROM customer WHERE level = 'key'").fetchone() == (3,)
+
+
+def test_sweep_returns_neglected_customers_and_locks_them_from_their_last_owner(
+    crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team["as"]("wang")
+    old = crm.ok("add", "久未跟进", "--phone", "13800000001").strip()
+    kept = crm.ok("add", "常跟进", "--phone", "13800000002").strip()
+    won = crm.ok("add", "已成交", "--phone", "13800000003").strip()
+    crm.ok("stage", won, "won", "--amount", "1000")
+    monkeypatch.setenv("CRM_TODAY", "2027-01-05")  # 40 days later
+    crm.ok("follow", kept, "--content", "回访")
+    team["admin"]()
+    assert crm.json("pool", "sweep", "--dry-run") == [{"code": old, "owner": team["login"]["wang"], "since": "2026-11-26"}]
+    assert crm.json("show", old)["owner"] == team["login"]["wang"]  # a dry run changes nothing
+    assert [r["code"] for r in crm.json("pool", "sweep")] == [old]
+    assert crm.json("show", old)["owner"] is None and crm.json("show", kept)["owner"] == team["login"]["wang"]
+    assert crm.json("show", won)["owner"] == team["login"]["wang"]
+    team["as"]("wang")
+    result = crm("pool", "claim", old)
+    assert result.exit_code == 1 and "2027-02-04" in result.stderr
+    team["as"]("li")
+    assert "claimed" in crm.ok("pool", "claim", old)
