@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from crmcli.settings import Settings
     from crmcli.store import SqliteStore
+    from crmcli.store.pg_store import PostgresStore
 
 @dataclass
 
@@ -54,7 +55,7 @@ class State:
         return self.store.write(user=self.settings.user, command=self.command, **options)
 
     @property
-    def store(self) -> SqliteStore:
+    def store(self) -> SqliteStore | PostgresStore:
         from crmcli.store import open_store
 
         return open_store(self.settings.where, self.settings.busy_timeout)
