@@ -53,3 +53,52 @@ class Crm:
 @pytest.fixture
 def crm() -> Crm:
     return Crm()
+
+
+# --------------------------------------------------------------------------- PostgreSQL (spec §16)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A throwaway PostgreSQL server for the whole session; the test is skipped without one."""
+    from tests import pg_server as pg
+
+    reason = pg.why_not()
+    if reason:
+        pytest.skip(reason)
+    server = pg.Server()
+    server.start()
+    with server.admin() as con:  # the tests' acting user (CRM_USER=alice) is a login here
+        con.execute("CREATE ROLE alice LOGIN SUPERUSER")
+    try:
+        # the template: the current schema, created once by the program itself
+        server.template = server.new_database()  # type: ignore[attr-defined]
+        from crmcli import store
+
+        store.open_store(server.url(server.template)).init()  # type: ignore[attr-defined]
+        store.dispose_all()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh database for this test (from the template), as CRM_DB; yields its URL."""
+    name = pg_server.new_database(pg_server.template)
+    url = pg_server.url(name, "alice")
+    monkeypatch.setenv("CRM_DB", url)
+    pg_server.current = name
+    yield url
+    from crmcli import store
+
+    store.dispose_all()
+    pg_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, crm_env: Path) -> str:
+    """Run the test on both databases: CRM_DB is the file, or a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        request.getfixturevalue("pg_url")
+    return str(request.param)

@@ -13,6 +13,9 @@ import pytest
 
 from tests.conftest import Crm
 
+# The same command tests on SQLite and on PostgreSQL (spec §16: same commands, same outputs).
+BOTH = pytest.mark.usefixtures("backend")
+
 
 def add(crm: Crm, name: str, phone: str, *extra: str) -> str:
     out = crm.ok("add", name, "--phone", phone, *extra)
@@ -32,6 +35,7 @@ def test_add_prints_code_alone_when_piped(crm: Crm) -> None:
     assert rec["created_at"] == "2026-11-26"
 
 
+@BOTH
 def test_add_duplicate_exits_1_and_writes_nothing(crm: Crm) -> None:
     code = add(crm, "ABC科技", "138 1234 5678")
     result = crm("add", " abc科技 ", "--phone", "+86 13812345678")
@@ -41,6 +45,7 @@ def test_add_duplicate_exits_1_and_writes_nothing(crm: Crm) -> None:
     assert len(crm.json("list")) == 1
 
 
+@BOTH
 def test_add_same_name_other_phone_is_another_customer(crm: Crm) -> None:
     add(crm, "ABC科技", "13812345678")
     add(crm, "ABC科技", "13812345679")
@@ -91,6 +96,7 @@ def test_add_short_phone_rejected(crm: Crm) -> None:
     assert "7 digits" in result.stderr
 
 
+@BOTH
 def test_add_with_code_kept_if_free(crm: Crm) -> None:
     assert add(crm, "A公司", "13800000001", "--code", "c202001007") == "C202001007"
     result = crm("add", "B公司", "--phone", "13800000002", "--code", "C202001007")
@@ -103,6 +109,7 @@ def test_codes_grow_a_fourth_digit_past_999(crm: Crm) -> None:
     assert add(crm, "C公司", "13800000003") == "C2026111001"
 
 
+@BOTH
 def test_ref_resolution_order_and_ambiguity(crm: Crm) -> None:
     a = add(crm, "ＸＹＺ贸易", "13800000001")
     b = add(crm, "XYZ科技", "010-12345678")
@@ -119,6 +126,7 @@ def test_ref_resolution_order_and_ambiguity(crm: Crm) -> None:
     assert missing.exit_code == 1 and "no customer matches 'nobody'" in missing.stderr
 
 
+@BOTH
 def test_edit_fields_tags_and_dedup(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001", "--tag", "华东,高预算")
     add(crm, "B公司", "13800000002")
@@ -133,6 +141,7 @@ def test_edit_fields_tags_and_dedup(crm: Crm) -> None:
     assert "nothing to change" in crm.ok("edit", a, "--industry", "制造业")
 
 
+@BOTH
 def test_edit_stage_records_stage_change_but_lost_needs_stage_command(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001")
     crm.ok("edit", a, "--stage", "意向")
@@ -143,6 +152,7 @@ def test_edit_stage_records_stage_change_but_lost_needs_stage_command(crm: Crm) 
     assert result.exit_code == 2
 
 
+@BOTH
 def test_follow_moves_last_and_next_dates(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001", "--level", "key")
     crm.ok("follow", a, "--content", "电话沟通, 要报价", "--method", "电话", "--date", "2026-11-20")
@@ -161,6 +171,7 @@ def test_follow_moves_last_and_next_dates(crm: Crm) -> None:
     assert crm.json("show", a)["last_follow_at"] == "2026-11-26"
 
 
+@BOTH
 def test_follow_with_stage_and_errors(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001")
     out = crm.ok("follow", a, "-c", "谈价格", "--stage", "谈判")
@@ -173,6 +184,7 @@ def test_follow_with_stage_and_errors(crm: Crm) -> None:
     assert len(crm.json("show", a)["follow_ups"]) == 1
 
 
+@BOTH
 def test_stage_won_deals_and_lost_reason(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001")
     crm.ok("stage", a, "won", "--amount", "5万", "--date", "2026-10-01")
@@ -194,6 +206,7 @@ def test_stage_won_deals_and_lost_reason(crm: Crm) -> None:
     assert wrong.exit_code == 2
 
 
+@BOTH
 def test_archive_hides_but_keeps(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001")
     add(crm, "B公司", "13800000002")
@@ -216,6 +229,7 @@ def _seed(crm: Crm) -> dict[str, str]:
     return codes
 
 
+@BOTH
 def test_list_filters(crm: Crm) -> None:
     c = _seed(crm)
     codes = lambda *args: [r["code"] for r in crm.json("list", *args)]  # noqa: E731
@@ -237,6 +251,7 @@ def test_list_filters(crm: Crm) -> None:
     assert bad.exit_code == 2 and "--sort" in bad.stderr
 
 
+@BOTH
 def test_list_formats(crm: Crm) -> None:
     _seed(crm)
     rows = list(csv.DictReader(io.StringIO(crm.ok("list", "--format", "csv"))))
@@ -264,6 +279,7 @@ def test_list_table_not_cut_when_piped(crm: Crm) -> None:
     assert max(len(line) for line in out.splitlines()) > 80
 
 
+@BOTH
 def test_mask_never_leaks_phone(crm: Crm) -> None:
     add(crm, "A公司", "13812345678", "--email", "zhang@example.com")
     for fmt in ("table", "json", "csv", "tsv"):
@@ -274,6 +290,7 @@ def test_mask_never_leaks_phone(crm: Crm) -> None:
     assert rec["email"] == "z***@example.com"
 
 
+@BOTH
 def test_show_table_timeline(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001")
     crm.ok("follow", a, "-c", "第一次电话", "--date", "2026-11-01", "-m", "phone")
@@ -286,6 +303,7 @@ def test_show_table_timeline(crm: Crm) -> None:
     assert won < first  # newest first
 
 
+@BOTH
 def test_due_list_and_cron_silence(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001", "--level", "key")
     assert crm.ok("list", "--due", "--format", "table").strip() != ""  # never followed: due from creation
@@ -321,9 +339,17 @@ def test_db_flag_beats_env_and_config(crm: Crm, tmp_path: Path, monkeypatch: pyt
     assert crm.json("--db", str(tmp_path / "flag.db"), "show", "C公司")["owner"] == "erin"
 
 
-def test_db_url_refused(crm: Crm) -> None:
-    result = crm("--db", "postgresql+psycopg://x/y", "list")
-    assert result.exit_code == 2 and "team mode" in result.stderr
+def test_db_url_that_cannot_connect_is_one_line_naming_host_and_database(crm: Crm) -> None:
+    pytest.importorskip("psycopg")
+    result = crm("--db", "postgresql+psycopg://ann:s3cret@/nosuchdb?host=/nonexistent-dir&port=1", "list")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "database nosuchdb" in result.stderr and "/nonexistent-dir" in result.stderr
+    assert "s3cret" not in result.stderr and "ann:***@" in result.stderr
+
+
+def test_db_url_of_another_kind_refused(crm: Crm) -> None:
+    result = crm("--db", "mysql://x/y", "list")
+    assert result.exit_code == 2 and "postgresql+psycopg://" in result.stderr
 
 
 def test_debug_shows_traceback(crm: Crm, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -334,6 +360,7 @@ def test_debug_shows_traceback(crm: Crm, monkeypatch: pytest.MonkeyPatch) -> Non
         crm("show", "nobody")
 
 
+@BOTH
 def test_prose_kept_as_typed(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001", "--need", "采购礼盒，预算5万：含LOGO")
     crm.ok("follow", a, "-c", "  客户反馈：方案可以，下周确认  ", "--next-plan", "发送（修改版）方案")
@@ -356,6 +383,7 @@ def test_plain_table_aligns_cjk_columns() -> None:
     assert all(line == line.rstrip() for line in lines)
 
 
+@BOTH
 def test_due_list_honours_other_filters(crm: Crm) -> None:
     k = add(crm, "重点公司", "13800000001", "--level", "key", "--source", "展会推广")
     n = add(crm, "普通公司", "13800000002", "--source", "展会推广")
@@ -388,6 +416,7 @@ def test_reader_closing_the_pipe_is_not_an_error(tmp_path: Path, args: list[str]
     assert err == ""
 
 
+@BOTH
 def test_lost_reason_leaves_with_the_lost_stage(crm: Crm) -> None:
     a = add(crm, "A公司", "13800000001")
     crm.ok("stage", a, "lost", "--reason", "价格")

@@ -83,6 +83,7 @@ def snapshot(crm: Crm, *db: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- xlsx
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_xlsx_has_both_sheets_with_import_headers_and_real_cells(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
@@ -128,6 +129,7 @@ def test_xlsx_has_both_sheets_with_import_headers_and_real_cells(crm: Crm, sampl
     assert first[7].date().isoformat() == "2026-12-01" and first[8] == "发报价单"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_xlsx_drop_downs_and_widths(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
@@ -151,6 +153,7 @@ def test_xlsx_drop_downs_and_widths(crm: Crm, sample: list[str], tmp_path: Path)
     assert widths["F"] == 18
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_xlsx_in_english(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
@@ -165,6 +168,7 @@ def test_xlsx_in_english(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     assert [c.value for c in wb["Follow-ups"][2]][3] == "Phone"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_no_exported_cell_can_run_as_a_formula(crm: Crm, tmp_path: Path) -> None:
     nasty = ["=1+1", '=HYPERLINK("http://evil.example","x")', "+1-1", "-1", "@SUM(1,1)", "#N/A", "=cmd|' /C calc'!A0"]
     for i, text in enumerate(nasty):
@@ -230,6 +234,7 @@ def test_csv_file_has_bom_zh_labels_and_crlf(crm: Crm, sample: list[str], tmp_pa
     assert by_code[sample[1]]["客户名称"] == "'-减号商贸"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_csv_in_english_has_canonical_keys(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     crm.ok("--lang", "en", "export", str(out))
@@ -238,6 +243,7 @@ def test_csv_in_english_has_canonical_keys(crm: Crm, sample: list[str], tmp_path
     assert [r[8:10] for r in rows[1:]] == [["key", "intent"], ["normal", "potential"], ["normal", "won"]]
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_stdout_is_csv_without_bom_and_pipes_cleanly(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     crm.ok("export", str(out))
@@ -247,6 +253,7 @@ def test_stdout_is_csv_without_bom_and_pipes_cleanly(crm: Crm, sample: list[str]
     assert piped.replace("\n", "\r\n") == out.read_bytes().decode("utf-8-sig")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_json_is_what_list_prints(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     listed = crm.ok("list", "--format", "json", "--stage", "intent", "--stage", "won")
     assert crm.ok("export", "-", "--format", "json", "--stage", "intent", "--stage", "won") == listed
@@ -272,6 +279,7 @@ def test_json_is_what_list_prints(crm: Crm, sample: list[str], tmp_path: Path) -
         ["--archived"],
     ],
 )
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_export_uses_the_filters_of_list(crm: Crm, sample: list[str], tmp_path: Path, filters: list[str]) -> None:
     crm.ok("archive", sample[2])
     listed = [r["code"] for r in crm.json("list", *filters)]
@@ -287,6 +295,7 @@ def test_export_uses_the_filters_of_list(crm: Crm, sample: list[str], tmp_path: 
     assert {r[0] for r in wb.worksheets[1].iter_rows(min_row=2, values_only=True)} <= set(listed)
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_mask_hides_phones_and_emails_everywhere(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     crm.ok("export", str(out), "--mask")
@@ -306,6 +315,7 @@ def test_mask_hides_phones_and_emails_everywhere(crm: Crm, sample: list[str], tm
     assert values[4] == "138****5678" and values[5] == "z***@abc.com"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_empty_export_writes_headers_only(crm: Crm, tmp_path: Path) -> None:
     crm.ok("init")  # commands that only read need an existing database (spec §1)
     out = tmp_path / "out.csv"
@@ -332,6 +342,7 @@ def test_empty_export_writes_headers_only(crm: Crm, tmp_path: Path) -> None:
         (["-", "--template"], "--template"),
     ],
 )
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_usage_errors_exit_2(crm: Crm, tmp_path: Path, args: list[str], needle: str) -> None:
     os.chdir(tmp_path)
     result = crm("export", *args)
@@ -342,6 +353,7 @@ def test_usage_errors_exit_2(crm: Crm, tmp_path: Path, args: list[str], needle: 
     )
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_format_option_wins_over_the_extension(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "customers.txt"
     crm.ok("export", str(out), "--format", "json")
@@ -350,6 +362,7 @@ def test_format_option_wins_over_the_extension(crm: Crm, sample: list[str], tmp_
     assert read_csv(out)[0] == EN_HEADERS
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_bad_filter_is_a_user_error(crm: Crm, tmp_path: Path) -> None:
     result = crm("export", str(tmp_path / "out.csv"), "--stage", "maybe")
     assert result.exit_code == 1
@@ -365,6 +378,7 @@ def test_export_never_overwrites_the_database(crm: Crm, sample: list[str], crm_e
     assert crm_env.read_bytes() == before and len(crm.json("list")) == 3
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_missing_directory_is_a_user_error(crm: Crm, tmp_path: Path) -> None:
     crm.ok("init")  # commands that only read need an existing database (spec §1)
     result = crm("export", str(tmp_path / "nowhere" / "out.csv"))
@@ -375,6 +389,7 @@ def test_missing_directory_is_a_user_error(crm: Crm, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- files
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_files_are_created_0600_whatever_the_umask(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
@@ -412,6 +427,7 @@ def test_a_failed_export_leaves_the_earlier_file_intact(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", f"out.{fmt}"]  # no temporary file left
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_more_rows_than_excel_holds_is_refused_with_csv_suggested(
     crm: Crm, sample: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -431,6 +447,7 @@ def test_more_rows_than_excel_holds_is_refused_with_csv_suggested(
 # --------------------------------------------------------------------------- template
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_template_is_an_empty_import_workbook(crm: Crm, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
@@ -457,6 +474,7 @@ def test_template_is_an_empty_import_workbook(crm: Crm, tmp_path: Path) -> None:
     assert "必填" in instructions and "示例" in instructions
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_every_template_column_is_one_the_import_reads(crm: Crm, tmp_path: Path) -> None:
     for lang in ("zh", "en"):
         out = tmp_path / f"template-{lang}.xlsx"
@@ -585,6 +603,7 @@ def _store(path: Path, specs: list[dict[str, Any]]) -> None:
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(specs=customer_specs(), fmt=st.sampled_from(["xlsx", "csv"]), lang=st.sampled_from(["zh", "en"]))
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_round_trip_property(crm: Crm, tmp_path: Path, specs: list[dict[str, Any]], fmt: str, lang: str) -> None:
     path = tmp_path / f"{uuid.uuid4().hex}.db"
     _store(path, specs)
@@ -600,6 +619,7 @@ def test_round_trip_property(crm: Crm, tmp_path: Path, specs: list[dict[str, Any
 # --------------------------------------------------------------------------- helpers
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_writer_helpers() -> None:
     import datetime as dt
 
@@ -613,6 +633,7 @@ def test_writer_helpers() -> None:
     assert writers.excel_serial(dt.date(1900, 3, 1)) == 61 and writers.excel_serial(dt.date(1900, 1, 1)) == 1
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_export_help_stays_light() -> None:
     import subprocess
     import sys

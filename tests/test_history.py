@@ -25,6 +25,7 @@ def card(crm: Crm, ref: str) -> dict:
     return crm.json("show", ref)
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_every_writing_command_is_one_change_set_with_its_command(crm: Crm, abc: str) -> None:
     crm.ok("follow", abc, "-c", "电话沟通", "--next-date", "+3d")
     crm.ok("stage", abc, "won", "--amount", "5万")
@@ -43,6 +44,7 @@ def test_every_writing_command_is_one_change_set_with_its_command(crm: Crm, abc:
     assert crm.json("history", "--by", "bob") == []
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_undo_takes_back_the_latest_and_can_itself_be_undone(crm: Crm, abc: str) -> None:
     crm.ok("edit", abc, "--level", "key", "--contact", "王五")
     out = crm.ok("undo")
@@ -56,6 +58,7 @@ def test_undo_takes_back_the_latest_and_can_itself_be_undone(crm: Crm, abc: str)
     assert rec["level"] == "key" and rec["contact"] == "王五"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_undo_puts_back_what_depended_on_it(crm: Crm, abc: str) -> None:
     crm.ok("follow", abc, "-c", "first", "--date", "2026-11-20", "--next-date", "2026-11-23")
     crm.ok("follow", abc, "-c", "second", "--date", "2026-11-25", "--next-date", "2026-12-01")
@@ -87,6 +90,7 @@ def test_undo_refuses_when_a_later_change_touched_the_same_fields(crm: Crm, abc:
     assert card(crm, abc)["contact"] is None and card(crm, abc)["level"] == "key"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_undoing_an_add_refuses_while_the_customer_has_later_records(crm: Crm, abc: str) -> None:
     crm.ok("follow", abc, "-c", "later")
     add = crm.json("history")[-1]["id"]
@@ -96,11 +100,13 @@ def test_undoing_an_add_refuses_while_the_customer_has_later_records(crm: Crm, a
 
 
 @pytest.mark.parametrize("args", [["undo", "999"], ["follow", "edit", "999", "-c", "x"], ["follow", "delete", "999"]])
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_unknown_numbers_are_one_line(crm: Crm, abc: str, args: list[str]) -> None:
     result = crm(*args)
     assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "999" in result.stderr
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_follow_edit_and_delete_move_the_dates(crm: Crm, abc: str) -> None:
     out = crm.ok("follow", abc, "-c", "打错了客户", "--date", "2026-11-25", "--next-date", "2026-11-28")
     number = int(out.split("#")[1].split()[0])
@@ -120,6 +126,7 @@ def test_follow_edit_and_delete_move_the_dates(crm: Crm, abc: str) -> None:
     assert refused.exit_code == 1 and "archived" in refused.stderr
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_a_lost_reason_is_corrected_without_a_second_stage_change(crm: Crm, abc: str) -> None:
     crm.ok("stage", abc, "lost", "--reason", "价个太高")
     out = crm.ok("stage", abc, "lost", "--reason", "价格太高")
@@ -130,6 +137,7 @@ def test_a_lost_reason_is_corrected_without_a_second_stage_change(crm: Crm, abc:
     assert crm.json("report", "lost")["rows"][0]["reason"] == "价格太高"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_a_repeated_deal_needs_yes_from_a_script(crm: Crm, abc: str) -> None:
     crm.ok("stage", abc, "won", "--amount", "49500")
     again = crm("stage", abc, "成交", "--amount", "49500")
@@ -141,6 +149,7 @@ def test_a_repeated_deal_needs_yes_from_a_script(crm: Crm, abc: str) -> None:
     assert len(card(crm, abc)["deals"]) == 3
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_an_outsized_deal_needs_yes_once_there_are_twenty(crm: Crm, abc: str) -> None:
     for i in range(20):
         crm.ok("stage", abc, "won", "--amount", str(1000 + i), "--date", f"2026-10-{i + 1:02d}")
@@ -150,6 +159,7 @@ def test_an_outsized_deal_needs_yes_once_there_are_twenty(crm: Crm, abc: str) ->
     assert crm("stage", abc, "won", "--amount", "100000").exit_code == 0  # under 100×: no question
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_import_undo_is_the_same_machinery(crm: Crm, tmp_path: Path) -> None:
     src = tmp_path / "in.csv"
     src.write_text("客户名称,联系电话\n甲公司,13800000001\n乙公司,13800000002\n", encoding="utf-8")

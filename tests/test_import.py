@@ -96,6 +96,7 @@ def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 # --------------------------------------------------------------------------- the seed-000 template
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_seed000_with_title_banner_dates_and_number_phones(crm: Crm, tmp_path: Path) -> None:
     rows = [
         SEED000,
@@ -124,12 +125,14 @@ def test_seed000_with_title_banner_dates_and_number_phones(crm: Crm, tmp_path: P
     assert c["last_follow_at"] == "2026-05-12"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_header_found_below_several_title_rows(crm: Crm, tmp_path: Path) -> None:
     rows = [["2026年客户清单"], [], ["制表人:", "王磊"], ["客户名称", "联系电话", "备注"], ["A公司", "13800000001", "x"]]
     code, out, _ = run_import(crm, xlsx(tmp_path / "t.xlsx", rows))
     assert code == 0 and out["created"] == 1
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_example_workbooks_and_quick_start(crm: Crm) -> None:
     root = Path(__file__).resolve().parents[1] / "examples"
     code, out, err = run_import(crm, root / "customers.xlsx")
@@ -139,6 +142,7 @@ def test_example_workbooks_and_quick_start(crm: Crm) -> None:
     assert code == 0 and out["created"] == 8
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_example_followup_log_shows_rejects(crm: Crm, tmp_path: Path) -> None:
     src = Path(__file__).resolve().parents[1] / "examples" / "followup-log.xlsx"
     path = tmp_path / src.name
@@ -158,6 +162,7 @@ SEED002 = [
 LOG1 = "09-20电话沟通:客户对配置要求明确，预算5万/年，需10月前上线;下一步:9月25日前发送定制方案并报价。"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_seed002_log_cells_contacts_amounts_and_status_column(crm: Crm, tmp_path: Path) -> None:
     rows = [
         SEED002,
@@ -186,6 +191,7 @@ def test_seed002_log_cells_contacts_amounts_and_status_column(crm: Crm, tmp_path
     assert rejects[1][-1] == "row 5, column 联系方式(手机*): phone '138' has fewer than 7 digits"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_flat_log_records_each_follow_up_once(crm: Crm, tmp_path: Path) -> None:
     head = ["客户名称", "联系电话", "跟进日期", "跟进方式", "跟进内容"]
     rows = [
@@ -204,6 +210,7 @@ def test_flat_log_records_each_follow_up_once(crm: Crm, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- stages
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_stage_column_needs_half_of_its_values_to_be_stages(crm: Crm, tmp_path: Path) -> None:
     # 客户类型 is mostly levels here (潜力客户 is a level), so it is not a stage column;
     # 客户状态 holds stages only in row 3
@@ -219,6 +226,7 @@ def test_stage_column_needs_half_of_its_values_to_be_stages(crm: Crm, tmp_path: 
     assert {c["name"]: c["stage"] for c in crm.json("list")} == {"A公司": "potential", "B公司": "potential", "C公司": "potential"}
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_stage_preference_first_column_with_a_value_wins(crm: Crm, tmp_path: Path) -> None:
     rows = [
         ["客户名称", "联系电话", "合作状态", "当前销售阶段", "客户类型"],
@@ -231,6 +239,7 @@ def test_stage_preference_first_column_with_a_value_wins(crm: Crm, tmp_path: Pat
     assert {c["name"]: c["stage"] for c in crm.json("list")} == {"A公司": "negotiating", "B公司": "intent", "C公司": "won"}
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_unknown_stage_in_a_stage_column_rejects_the_row(crm: Crm, tmp_path: Path) -> None:
     rows = [["客户名称", "联系电话", "当前销售阶段"], ["A公司", "13800000001", "意向"], ["B公司", "13800000002", "待定"], ["C公司", "13800000003", "成交"]]
     code, out, _ = run_import(crm, xlsx(tmp_path / "s.xlsx", rows))
@@ -242,6 +251,7 @@ def test_unknown_stage_in_a_stage_column_rejects_the_row(crm: Crm, tmp_path: Pat
 # --------------------------------------------------------------------------- values
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_values_are_read_honestly(crm: Crm, tmp_path: Path) -> None:
     rows = [
         ["客户名称", "联系电话", "客户等级", "预计成交金额", "预计成交日期", "标签", "邮箱", "备注"],
@@ -271,6 +281,7 @@ def test_values_are_read_honestly(crm: Crm, tmp_path: Path) -> None:
         ("跟进方式", "飞鸽传书", "unknown method"),
     ],
 )
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_bad_values_reject_the_row_naming_row_and_column(crm: Crm, tmp_path: Path, header: str, value: str, needle: str) -> None:
     head = ["客户名称", "联系电话", header] if header != "联系电话" else ["客户名称", "联系电话"]
     good = ["好公司", "13800000009", *([""] if header != "联系电话" else [])]
@@ -281,6 +292,7 @@ def test_bad_values_reject_the_row_naming_row_and_column(crm: Crm, tmp_path: Pat
     assert reason.startswith(f"row 3, column {header}: ") and needle in reason, reason
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_formula_without_cached_value_is_never_evaluated(crm: Crm, tmp_path: Path) -> None:
     from openpyxl import Workbook
 
@@ -299,6 +311,7 @@ def test_formula_without_cached_value_is_never_evaluated(crm: Crm, tmp_path: Pat
     assert crm.json("show", "A公司")["notes"] is None
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_map_and_unknown_columns(crm: Crm, tmp_path: Path) -> None:
     rows = [["公司全名", "手机", "满意度评分", "奇怪的列"], ["A公司", "13800000001", 5, "x"]]
     path = xlsx(tmp_path / "m.xlsx", rows)
@@ -316,6 +329,7 @@ def test_map_and_unknown_columns(crm: Crm, tmp_path: Path) -> None:
     assert crm("import", str(path), "--map", "没有这列=name").exit_code == 2
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_english_headers_seed004_csv(crm: Crm, tmp_path: Path) -> None:
     rows = [
         ["Customer_ID", "Customer_Name", "Industry", "Contact_Person", "Contact_Job", "Contact_Info", "Source", "First_Date", "Status", "Level", "Create_User", "Update_Date"],
@@ -423,6 +437,7 @@ def test_header_only_file(crm: Crm, crm_env: Path, seeded: dict[str, int], tmp_p
     _unchanged(crm, crm_env, seeded)
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_gbk_csv_without_bom(crm: Crm, tmp_path: Path) -> None:
     path = csv_file(tmp_path / "gbk.csv", [["客户名称", "联系电话", "所属行业"], ["华东贸易公司", "13800000001", "零售业"]], encoding="gbk")
     with pytest.raises(UnicodeDecodeError):
@@ -431,6 +446,7 @@ def test_gbk_csv_without_bom(crm: Crm, tmp_path: Path) -> None:
     assert code == 0 and crm.json("show", "华东贸易")["industry"] == "零售业"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_utf16_tab_separated_from_excel(crm: Crm, tmp_path: Path) -> None:
     rows = [["客户名称", "联系电话", "备注"], ["东方公司", "13800000001", "含,逗号"]]
     path = tmp_path / "unicode.txt.csv"
@@ -443,6 +459,7 @@ def test_utf16_tab_separated_from_excel(crm: Crm, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_utf16_without_bom_mostly_chinese(crm: Crm, tmp_path: Path, encoding: str) -> None:
     # few NUL bytes (only the commas, line breaks and digits have one), but all on one side
     need = "需要一套完整的客户关系管理系统，支持多人协作与移动端，希望年底前上线并完成培训"
@@ -458,12 +475,14 @@ def test_utf16_without_bom_mostly_chinese(crm: Crm, tmp_path: Path, encoding: st
     assert crm.json("show", "东方明珠")["need"] == need
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_utf8_bom_and_semicolons(crm: Crm, tmp_path: Path) -> None:
     path = csv_file(tmp_path / "eu.csv", [["客户名称", "联系电话"], ["A公司", "13800000001"]], encoding="utf-8-sig", delimiter=";")
     code, out, _ = run_import(crm, path)
     assert code == 0 and out["created"] == 1
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_nul_bytes_reject_the_row(crm: Crm, tmp_path: Path) -> None:
     path = tmp_path / "nul.csv"
     path.write_bytes("客户名称,联系电话\nA公司,13800000001\nB\x00公司,13800000002\n".encode())
@@ -475,6 +494,7 @@ def test_nul_bytes_reject_the_row(crm: Crm, tmp_path: Path) -> None:
     assert "␀" in row[head.index("reject_reason")]
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_ragged_rows(crm: Crm, tmp_path: Path) -> None:
     path = tmp_path / "ragged.csv"
     path.write_text("客户名称,联系电话,备注\nA公司,13800000001\nB公司,13800000002,ok\nC公司,Inc,13800000003,extra\n", encoding="utf-8")
@@ -487,6 +507,7 @@ def test_ragged_rows(crm: Crm, tmp_path: Path) -> None:
     assert len(row) == len(head) and row[:3] == ["C公司", "Inc", "13800000003"] and "extra" in reason
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_one_megabyte_cells(crm: Crm, tmp_path: Path) -> None:
     big = "很长" * 500_000
     path = csv_file(tmp_path / "big.csv", [["客户名称", "联系电话", "备注"], ["A公司", "13800000001", big], ["B公司", "13800000002", "ok"], [big, "13800000003", ""]])
@@ -506,6 +527,7 @@ def test_one_megabyte_cells(crm: Crm, tmp_path: Path) -> None:
     assert code == 1 and out["rejected"] == 1
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_trailing_empty_rows_and_blank_rows(crm: Crm, tmp_path: Path) -> None:
     lines = ["客户名称,联系电话", "A公司,13800000001", ",", "B公司,13800000002"] + [", "] * 10_000
     path = tmp_path / "trail.csv"
@@ -534,6 +556,7 @@ def test_duplicates_inside_one_file(crm: Crm, crm_env: Path, tmp_path: Path) -> 
     assert db_counts(crm_env)["customer"] == 2
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_on_duplicate_modes_against_the_database(crm: Crm, tmp_path: Path) -> None:
     code = crm.ok("add", "A公司", "--phone", "13800000001", "--level", "key", "--contact", "张伟", "--tag", "老").strip()
     rows = [["客户名称", "联系电话", "联系人", "客户等级", "备注", "标签"], ["A公司", "13800000001", "", "普通", "新备注", "新"]]
@@ -570,6 +593,7 @@ def test_importing_twice_changes_nothing(crm: Crm, crm_env: Path, tmp_path: Path
         assert snapshot(crm_env) == first
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_code_identifies_a_customer_when_name_or_phone_matches(crm: Crm, tmp_path: Path) -> None:
     code = crm.ok("add", "A公司", "--phone", "13800000001", "--code", "C202401001").strip()
     other = crm.ok("add", "A公司", "--phone", "13800000002").strip()  # same name, another phone
@@ -589,6 +613,7 @@ def test_code_identifies_a_customer_when_name_or_phone_matches(crm: Crm, tmp_pat
     assert len(crm.json("list")) == 2
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_explicit_code_later_in_the_file_is_not_taken_by_an_earlier_row(crm: Crm, tmp_path: Path) -> None:
     rows = [["客户编号", "客户名称", "联系电话", "创建日期"], ["", "A公司", "13800000001", "2026-11-02"], ["C202611001", "B公司", "13800000002", "2026-11-03"]]
     code, _, _ = run_import(crm, xlsx(tmp_path / "k.xlsx", rows))
@@ -630,6 +655,7 @@ def test_every_row_rejected_exits_1(crm: Crm, crm_env: Path, seeded: dict[str, i
     assert db_counts(crm_env) == seeded
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_fixed_rejects_file_imports_cleanly(crm: Crm, tmp_path: Path) -> None:
     path = xlsx(tmp_path / "r.xlsx", [["客户名称", "联系电话", "备注"], ["A公司", "138", "=SUM(1)"], ["B公司", "13800000002", ""]], title="标题")
     code, out, _ = run_import(crm, path, "--rejects", str(tmp_path / "fix.csv"))
@@ -643,6 +669,7 @@ def test_fixed_rejects_file_imports_cleanly(crm: Crm, tmp_path: Path) -> None:
     assert code == 0 and out["created"] == 1 and out["unknown_columns"] == []
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_unfixed_rejects_file_gets_its_reason_column_rewritten(crm: Crm, tmp_path: Path) -> None:
     path = csv_file(tmp_path / "a.csv", [["客户名称", "联系电话"], ["A公司", "138"], ["B公司", "13800000002"]])
     code, out, _ = run_import(crm, path, "--rejects", str(tmp_path / "r1.csv"))
@@ -656,6 +683,7 @@ def test_unfixed_rejects_file_gets_its_reason_column_rewritten(crm: Crm, tmp_pat
     assert rows[1][:2] == ["A公司", "138"] and rows[1][2].startswith("row 2, column 联系电话: phone '138'")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_neutralised_csv_cells_are_unquoted(crm: Crm, tmp_path: Path) -> None:
     rows = [["Name", "Phone", "Notes", "Tags"], ["A公司", "'+86 138 0000 0001", "'=1+1", "'-x;y"]]
     code, _, err = run_import(crm, csv_file(tmp_path / "export.csv", rows))
@@ -695,6 +723,7 @@ def test_export_headers_round_trip_changes_exactly_the_edited_field(crm: Crm, cr
 # --------------------------------------------------------------------------- output
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_summary_line_when_piped_and_imports_listing(crm: Crm, tmp_path: Path) -> None:
     path = xlsx(tmp_path / "p.xlsx", [["客户名称", "联系电话"], ["A公司", "13800000001"], ["B公司", "1"]])
     result = crm("import", str(path))
@@ -708,6 +737,7 @@ def test_summary_line_when_piped_and_imports_listing(crm: Crm, tmp_path: Path) -
     assert "p.xlsx" in crm.ok("imports")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_zh_rejects_reason_column(crm: Crm, tmp_path: Path) -> None:
     path = xlsx(tmp_path / "z.xlsx", [["客户名称", "联系电话"], ["A公司", "13800000001"], ["B公司", "1"]])
     assert crm("--lang", "zh", "import", str(path)).exit_code == 3
@@ -715,6 +745,7 @@ def test_zh_rejects_reason_column(crm: Crm, tmp_path: Path) -> None:
     assert header.endswith(",拒绝原因")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_sheet_option(crm: Crm, tmp_path: Path) -> None:
     from openpyxl import Workbook
 
@@ -737,6 +768,7 @@ def test_sheet_option(crm: Crm, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no sheet 'nope'" in result.stderr
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_ods_workbook(crm: Crm, tmp_path: Path) -> None:
     content = (
         '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
@@ -766,6 +798,7 @@ def test_ods_workbook(crm: Crm, tmp_path: Path) -> None:
     assert crm.json("show", "A公司")["phone"] == "13800000001"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_excel_sep_hint_line(crm: Crm, tmp_path: Path) -> None:
     path = tmp_path / "sep.csv"
     path.write_text("sep=;\n客户名称;联系电话;备注\nA公司;13800000001;a,b\nB公司;12;x\n", encoding="utf-8")
@@ -775,6 +808,7 @@ def test_excel_sep_hint_line(crm: Crm, tmp_path: Path) -> None:
     assert "row 4, column 联系电话" in Path(out["rejects_file"]).read_text(encoding="utf-8-sig")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_dry_run_says_why(crm: Crm, tmp_path: Path) -> None:
     code = crm.ok("add", "A公司", "--phone", "13800000001").strip()
     crm.ok("add", "B公司", "--phone", "13800000002")
@@ -815,6 +849,7 @@ def _sheet(draw: st.DrawFn) -> list[list[Any]]:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=_sheet(), kind=st.sampled_from(["xlsx", "csv"]))
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_any_valid_sheet_imports_once_and_only_once(crm: Crm, tmp_path: Path, rows: list[list[Any]], kind: str) -> None:
     import uuid
 
@@ -837,6 +872,7 @@ def test_any_valid_sheet_imports_once_and_only_once(crm: Crm, tmp_path: Path, ro
     assert json.loads(crm("--db", db, "list", "--format", "json").stdout) == listed
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_duplicates_across_chunks(crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows far apart (other chunks) still find each other, and customers already in the database."""
     from crmcli.services.importer import run
@@ -864,6 +900,7 @@ def test_duplicates_across_chunks(crm: Crm, tmp_path: Path, monkeypatch: pytest.
     assert len(crm.json("list")) == 4
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_utf8_with_nul_terminated_lines_is_not_taken_for_utf16(tmp_path: Path) -> None:
     from crmcli.io import readers
 
@@ -878,6 +915,7 @@ def test_utf8_with_nul_terminated_lines_is_not_taken_for_utf16(tmp_path: Path) -
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
 @pytest.mark.parametrize("text", ["客户名称\n甲公司\n乙公司\n丙公司\n", "客户名称,联系电话"])
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_utf16_without_bom_one_column_or_one_line(tmp_path: Path, encoding: str, text: str) -> None:
     from crmcli.io import readers
 

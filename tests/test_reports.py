@@ -62,6 +62,7 @@ def pick(rows: list[dict[str, Any]], *keys: str) -> list[tuple[Any, ...]]:
 # --------------------------------------------------------------------------- funnel
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_funnel_counts_the_stage_history(h: History) -> None:
     c1 = h.add("Only Lead", "2026-01-05")  # potential, never moved
     c2 = h.add("Interested", "2026-01-06")
@@ -107,6 +108,7 @@ def test_funnel_counts_the_stage_history(h: History) -> None:
     assert "Potential → won: 28.6% (2 of 7)" in table and "█" in table
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_funnel_empty_and_single(h: History) -> None:
     out = h.report("funnel")
     assert pick(out["rows"], "stage", "count", "reached", "conversion") == [
@@ -129,6 +131,7 @@ def test_funnel_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- sources
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_sources_conversion_like_the_seed(h: History) -> None:
     """转介绍客户成交率25%, 高于线上推广的15%."""
     referral = [h.add(f"转介绍{i}", "2026-03-01", "--source", "客户转介绍") for i in range(4)]
@@ -167,6 +170,7 @@ def test_sources_conversion_like_the_seed(h: History) -> None:
     assert pick(out["rows"], "source", "won_amount") == [("线上推广", 30000), ("客户转介绍", 107000), (None, 0)]
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_sources_empty_and_single(h: History) -> None:
     out = h.report("sources")
     assert out["rows"] == [] and out["best_source"] is None
@@ -181,6 +185,7 @@ def test_sources_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- owners
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_owners_follow_ups_due_and_follow_rate(h: History) -> None:
     # wang: 3 customers
     w1 = h.add("W1", "2026-10-01", "--owner", "wang", "--level", "key")
@@ -223,6 +228,7 @@ def test_owners_follow_ups_due_and_follow_rate(h: History) -> None:
     assert "wang leads with ¥8,000 won; follow-up rate 50% overall, lowest li 0%" in table
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_owners_single_and_empty(h: History) -> None:
     assert h.report("owners")["rows"] == []
     h.add("Solo", "2026-11-26")  # owner alice (CRM_USER); due today, not overdue
@@ -235,6 +241,7 @@ def test_owners_single_and_empty(h: History) -> None:
 # --------------------------------------------------------------------------- industries
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_industries_shares(h: History) -> None:
     for i in range(3):
         h.add(f"M{i}", "2026-05-01", "--industry", "制造业")
@@ -254,6 +261,7 @@ def test_industries_shares(h: History) -> None:
     assert "制造业 is the largest industry: 42.9% of 7 customers" in h.crm.ok("report", "industries")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_industries_empty_and_single(h: History) -> None:
     assert h.report("industries")["rows"] == []
     h.add("Solo", "2026-05-01", "--industry", "餐饮")
@@ -309,6 +317,7 @@ def test_abc_ties_by_code_single_and_empty(h: History) -> None:
 # --------------------------------------------------------------------------- lost
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_lost_reasons_like_the_seed(h: History) -> None:
     """30%流失客户因售后响应慢."""
     reasons = ["售后响应慢"] * 3 + ["价格太高"] * 4 + ["选择了竞品"] * 2 + ["需求变更"]
@@ -331,6 +340,7 @@ def test_lost_reasons_like_the_seed(h: History) -> None:
     assert "首要流失原因: 价格太高, 占 40% (共 10 个流失客户)" in zh
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_lost_empty_and_single(h: History) -> None:
     assert h.report("lost")["rows"] == []
     code = h.add("Solo", "2026-01-01")
@@ -341,6 +351,7 @@ def test_lost_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- trend
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_trend_per_month_with_gaps_filled(h: History) -> None:
     a = h.add("A", "2026-07-03")
     b = h.add("B", "2026-07-20")
@@ -377,6 +388,7 @@ def test_trend_per_month_with_gaps_filled(h: History) -> None:
     assert "¥1,500 won; best month 2026-09: ¥1,000" in h.crm.ok("report", "trend")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_trend_empty_and_single(h: History) -> None:
     assert h.report("trend")["rows"] == []
     out = h.report("trend", "--since", "2026-10-15")
@@ -388,6 +400,7 @@ def test_trend_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- forecast
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_forecast_weighted_by_stage(h: History, tmp_path: Path) -> None:
     p = h.add("P", "2026-01-01", "--amount", "10000", "--expected-close", "2026-12-10")
     i = h.add("I", "2026-01-01", "--amount", "20000", "--expected-close", "2026-12-20")
@@ -414,6 +427,7 @@ def test_forecast_weighted_by_stage(h: History, tmp_path: Path) -> None:
     assert "Weighted pipeline ¥37,700 of ¥87,000 (4 open opportunities, 4 customers)" in h.crm.ok("report", "forecast")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_forecast_empty_and_single(h: History) -> None:
     assert h.report("forecast")["rows"] == []
     h.add("Solo", "2026-01-01", "--amount", "1万", "--expected-close", "2027-03-31")
@@ -500,6 +514,7 @@ def test_alerts_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- the command
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_unknown_kind_and_bad_options_are_usage_errors(crm: Crm) -> None:
     crm.ok("init")  # commands that only read need an existing database (spec §1)
     result = crm("report", "pipelines")
@@ -514,6 +529,7 @@ def test_unknown_kind_and_bad_options_are_usage_errors(crm: Crm) -> None:
     assert crm.ok("report", "FUNNEL", "--format", "json")  # the kind is case-insensitive
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_kinds_are_one_list() -> None:
     from crmcli.cli.reports import KINDS
     from crmcli.services import deal_reports, reports
@@ -522,6 +538,7 @@ def test_kinds_are_one_list() -> None:
     assert sorted(KINDS) == sorted([*reports.BUILDERS, *deal_reports.BUILDERS])
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_json_envelope(h: History) -> None:
     h.add("A", "2026-03-01", "--owner", "wang")
     out = h.report("industries", "--since", "2026-01-01", "--until", "2026-12-31", "--owner", "wang")
@@ -558,6 +575,7 @@ def test_xlsx_has_a_native_chart(h: History, tmp_path: Path, kind: str, tag: str
         assert ws["B5"].value == '=HYPERLINK("x")' and ws["B5"].data_type == "s"  # text, never a formula
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_xlsx_empty_report_has_no_chart(crm: Crm, tmp_path: Path) -> None:
     crm.ok("init")  # commands that only read need an existing database (spec §1)
     path = tmp_path / "empty.xlsx"
@@ -570,6 +588,7 @@ def test_xlsx_empty_report_has_no_chart(crm: Crm, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "cannot write" in result.stderr
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_report_path_imports_no_openpyxl_nor_alembic(crm: Crm, crm_env: Path) -> None:
     crm.ok("add", "A", "--phone", "13800000001")  # the database exists: no migration needed
     code = (
@@ -585,6 +604,7 @@ def test_report_path_imports_no_openpyxl_nor_alembic(crm: Crm, crm_env: Path) ->
     assert out.stderr.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_per_customer_tables_show_the_first_rows_and_say_so() -> None:
     import datetime as dt
 
@@ -601,6 +621,7 @@ def test_per_customer_tables_show_the_first_rows_and_say_so() -> None:
     assert report_view.table_cells(reports.Report("abc", rep.params, rows[:100]), "en")[4] is None
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_sources_headline_on_a_tie(h: History) -> None:
     for source in ("展会推广", "客户转介绍"):
         code = h.add(f"{source}客户", "2026-03-01", "--source", source)

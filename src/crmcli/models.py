@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import ConfigDict
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 # Table models are never validated (services work on ``Model.__table__``), so pydantic need not
@@ -64,7 +64,7 @@ class Customer(SQLModel, table=True):
     expected_close: dt.date | None = None
     lost_reason: str | None = None
     created_at: dt.date
-    archived: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
+    archived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     last_follow_at: dt.date | None = None
     last_method: str | None = None
     next_date: dt.date | None = None
@@ -268,7 +268,7 @@ class CustomField(SQLModel, table=True):
     type: str  # text | number | money | date | choice
     choices: str | None = None  # JSON array of the choices of a choice field
     position: int
-    hidden: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
+    hidden: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class CustomValue(SQLModel, table=True):

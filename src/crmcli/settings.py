@@ -33,6 +33,12 @@ class Settings:
     cadence: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CADENCE))
     probability: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PROBABILITY))
     ticket_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TICKET_ALIASES))
+    url: str | None = None  # a PostgreSQL URL (team mode, spec §16); then ``db`` is unused
+
+    @property
+    def where(self) -> str | Path:
+        """The database: the URL in team mode, else the file."""
+        return self.url or self.db
 
 
 # --- the one declaration of the config file -------------------------------------------------
@@ -202,24 +208,29 @@ def load(db: str | None = None, user: str | None = None, lang: str | None = None
     """Resolve every setting; flags win over CRM_* variables, which win over crm.toml."""
     config = _read_config(config_path())
     db_value = _pick(db, "CRM_DB", config, "db")
+    url = None
     if db_value and "://" in db_value:
-        raise UsageError(
-            f"--db {db_value}: database URLs are reserved for a later team mode; "
-            "give a file path to a SQLite database"
-        )
-    db_path = Path(db_value).expanduser() if db_value else default_db_path()
-    from crmcli import safe_files
+        from crmcli.store import postgres
 
-    safe_files.protect(db_path)  # no file crm writes may ever replace it
+        if not postgres.is_url(db_value):
+            raise UsageError(f"--db {postgres.masked(db_value)}: give a SQLite file path or a postgresql+psycopg:// URL")
+        url = db_value
+    db_path = Path(db_value).expanduser() if db_value and not url else default_db_path()
+    if not url:
+        from crmcli import safe_files
+
+        safe_files.protect(db_path)  # no file crm writes may ever replace it
     lang_value = (_pick(lang, "CRM_LANG", config, "lang") or _default_lang()).lower()
     if lang_value not in ("zh", "en"):
         where = "--lang" if lang else "CRM_LANG"
         raise UsageError(f"{where} {lang_value}: choose zh or en")
-    settings = Settings(
-        db=db_path,
-        user=_pick(user, "CRM_USER", config, "user") or _default_user(),
-        lang=lang_value,
-    )
+    if url:  # the login is the acting user, never --user or CRM_USER (spec §16)
+        from crmcli.store import postgres
+
+        acting = postgres.login(url)
+    else:
+        acting = _pick(user, "CRM_USER", config, "user") or _default_user()
+    settings = Settings(db=db_path, user=acting, lang=lang_value, url=url)
     if "busy_timeout" in config:
         settings.busy_timeout = config["busy_timeout"]
     for key, value in config.items():

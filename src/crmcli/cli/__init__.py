@@ -13,7 +13,7 @@ import sys
 
 from crmcli.cli.app import app
 
-COMMAND_MODULES = ("customers", "activity", "deals", "imports", "exporting", "reports", "safety", "fields", "history", "tickets", "dupes", "calendar")
+COMMAND_MODULES = ("customers", "activity", "deals", "imports", "exporting", "reports", "safety", "fields", "history", "tickets", "dupes", "calendar", "team")
 
 for _name in COMMAND_MODULES:  # each module adds its commands to the one app
     importlib.import_module(f"crmcli.cli.{_name}")

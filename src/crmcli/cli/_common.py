@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from crmcli.settings import Settings
     from crmcli.store import SqliteStore
+    from crmcli.store.pg_store import PostgresStore
 
 @dataclass
 
@@ -60,10 +61,10 @@ class State:
         return self.store.write(user=self.settings.user, command=self.command, **options)
 
     @property
-    def store(self) -> SqliteStore:
+    def store(self) -> SqliteStore | PostgresStore:
         from crmcli.store import open_store
 
-        return open_store(self.settings.db, self.settings.busy_timeout)
+        return open_store(self.settings.where, self.settings.busy_timeout)
 
     @property
     def today(self) -> dt.date:
@@ -130,6 +131,10 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         from crmcli.store import errors as store_errors
 
         known = store_errors.translate(exc, None, doing="nothing was written")
+        if known is None and "crmcli.store.postgres" in sys.modules:
+            from crmcli.store import postgres
+
+            known = postgres.translate(exc, doing="nothing was written")
         if known is None and safe_files.is_disk_full(exc):
             known = DiskFull("the disk is full; nothing was written (free some space and try again)")
         if known is not None:

@@ -78,7 +78,7 @@ def export(
     if template:
         goes_with(ctx, FILTERS, _("an export of customers, not with --template (an empty workbook)"))
         custom = []
-        if st.settings.db.exists():  # a template needs no database; with one, its custom fields too
+        if st.store.exists():  # a template needs no database; with one, its custom fields too
             from crmcli.services import custom_fields
 
             with st.store.read() as reader:

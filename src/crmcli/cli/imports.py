@@ -98,7 +98,7 @@ def import_(
     if profile is not None and profile not in stored:
         raise CrmError(f"--profile {profile}: no such mapping profile" + (f"; saved: {', '.join(sorted(stored))}" if stored else " (none saved yet)"))
     custom: list[Any] = []
-    if st.settings.db.exists() and (not dry_run or _current(st)):  # its custom fields are read by their key or label
+    if st.store.exists() and (not dry_run or _current(st)):  # its custom fields are read by their key or label
         from crmcli.services import custom_fields
 
         with st.store.read() as reader:

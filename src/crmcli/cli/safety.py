@@ -165,4 +165,4 @@ def init(ctx: typer.Context) -> None:
     """
     st = state(ctx)
     created = st.store.init()
-    typer.echo(f"{'Created' if created else 'Database at'} {st.settings.db}")
+    typer.echo(f"{'Created' if created else 'Database at'} {st.store.display}")

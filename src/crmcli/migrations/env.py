@@ -22,7 +22,9 @@ def run_migrations_online() -> None:
         connection.commit()
     raw = connection.connection.driver_connection
     assert raw is not None
-    raw.execute("PRAGMA foreign_keys=OFF")
+    sqlite = connection.dialect.name == "sqlite"  # PostgreSQL alters tables in place: no rebuilds
+    if sqlite:
+        raw.execute("PRAGMA foreign_keys=OFF")
     # One transaction for the whole upgrade (Alembic's SQLite default is one per revision, which
     # would leave an interrupted multi-step upgrade at an intermediate revision), taken with
     # BEGIN IMMEDIATE so that it waits for other writers instead of failing on lock upgrade.
@@ -38,11 +40,12 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
             # Foreign keys were not enforced during the rebuilds: check before committing.
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
             if broken:
                 raise RuntimeError(f"migration left {len(broken)} rows with broken foreign keys, e.g. {tuple(broken[0])}")
     finally:
-        raw.execute("PRAGMA foreign_keys=ON")
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

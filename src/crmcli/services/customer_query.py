@@ -117,7 +117,7 @@ def filter_conditions(d: Dialect, f: Filters, p: _Params, alias: str = "c") -> l
         out.append(f"{alias}.id IN (SELECT customer_id FROM tag WHERE name = {p.add(t)})")
     if f.search:
         pattern = p.add(f"%{like_escape(f.search)}%")
-        ors = [f"{alias}.{c} LIKE {pattern} ESCAPE '\\'" for c in ("name", "contact", "phone", "need", "notes")]
+        ors = [f"{alias}.{c} {d.like()} {pattern} ESCAPE '\\'" for c in ("name", "contact", "phone", "need", "notes")]
         ors.append(f"{alias}.name_key LIKE {p.add('%' + like_escape(normalize.name_key(f.search)) + '%')} ESCAPE '\\'")
         digits = re.sub(r"\D", "", f.search)
         if len(digits) >= 3:

@@ -60,6 +60,10 @@ class CodeAllocator:
 
     def next(self, created: dt.date) -> str:
         prefix = f"C{created:%Y%m}"
+        if self.conn.dialect.name != "sqlite":  # a shared database: its counter row (spec §16)
+            from crmcli.store import pg_schema
+
+            return pg_schema.next_code(self.conn, prefix, "customer")
         if prefix not in self.last:
             self.last[prefix] = self._max_serial(prefix)
         self.last[prefix] += 1
@@ -136,6 +140,18 @@ def find_duplicate(conn: Connection, name_key: str, phone_key: str, exclude_id: 
     return dict(row._mapping) if row else None
 
 
+def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> None:
+    """On a shared database, a duplicate the caller may not see is still one (spec §16): say only
+    its code and owner."""
+    if conn.dialect.name == "sqlite":
+        return
+    from crmcli.store import pg_schema
+
+    found = pg_schema.hidden_duplicate(conn, name_key, phone_key)
+    if found:
+        raise Duplicate(f"customer already exists: {found[0]}, owner {found[1] or '(pool)'}; nothing written")
+
+
 def get_row(conn: Connection, customer_id: int) -> dict[str, Any]:
     row = conn.execute(select(C).where(C.c.id == customer_id)).first()
     if row is None:
@@ -180,6 +196,7 @@ def add(
         if phone_key and not dup.get("phone_key"):
             same = f"same name; it has no phone: crm edit {dup['code']} --phone {values['phone']}"
         raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} ({same}{into}); nothing written")
+    hidden_duplicate(conn, name_key, phone_key)
     created = created or today
     code = values.pop("code", None)
     if code:

@@ -52,10 +52,10 @@ def owners(conn: Reader, p: Params, as_json: bool = False) -> Report:
         fu_count = f"(SELECT COUNT(*) FROM follow_up f WHERE {' AND '.join(['f.customer_id = c.id', *fu_period])})"
         table = "customer c"
     else:  # everyone: one pass over the (customer_id, date) index
-        fu_join = f"""LEFT JOIN (SELECT f.customer_id, COUNT(*) AS n FROM follow_up f INDEXED BY ix_follow_up_customer
+        fu_join = f"""LEFT JOIN (SELECT f.customer_id, COUNT(*) AS n FROM follow_up f {conn.dialect.hint("INDEXED BY ix_follow_up_customer")}
                       {_where(fu_period)} GROUP BY f.customer_id) fu ON fu.customer_id = c.id"""
         fu_count = "COALESCE(fu.n, 0)"
-        table = "customer c NOT INDEXED"  # a scan beats walking the owner index row by row
+        table = f"customer c {conn.dialect.hint('NOT INDEXED')}"  # a scan beats walking the owner index row by row
     created = _created_flag(p)
     sql = f"""
     SELECT c.owner, SUM({created}), SUM({fu_count}), SUM(c.stage != 'lost' AND {nf} <= :today),
@@ -105,7 +105,7 @@ def _per_month(p: Params, table: str, col: str, *, flag: str) -> str:
         )
     everyone = (
         f"SELECT substr(day, 1, 7), {flag.format(n='SUM(n)')} FROM "
-        f"(SELECT {col} AS day, COUNT(*) AS n FROM {table} {_where(_period(p, col))} GROUP BY {col}) GROUP BY 1"
+        f"(SELECT {col} AS day, COUNT(*) AS n FROM {table} {_where(_period(p, col))} GROUP BY {col}) AS per_day GROUP BY 1"
     )
     archived = (
         f"SELECT substr({own}.{col}, 1, 7), {flag.format(n='-COUNT(*)')} "
@@ -179,7 +179,7 @@ def forecast(conn: Reader, p: Params, as_json: bool = False) -> Report:
         FROM deal d WHERE {opp}
         UNION ALL
         SELECT substr(c.expected_close, 1, 7), c.id, COALESCE(c.amount, 0), {prob} FROM customer c WHERE {implicit}
-    ) GROUP BY month"""
+    ) AS per_deal GROUP BY month"""
     extra = {"p0": p.probability["potential"], "p1": p.probability["intent"], "p2": p.probability["negotiating"]}
     rows = [
         {"month": m, "opportunities": n, "customers": k, "amount": _money(amt), "weighted": _money(w)}

@@ -331,7 +331,7 @@ def like(reader: Reader, customer_id: int, *, min_score: float = MIN_SCORE) -> l
         f"{cols} WHERE {live} AND (phone_key = :pk OR id IN (SELECT customer_id FROM customer_phone WHERE phone_key = :pk) "
         "OR (email IS NOT NULL AND lower(email) = :email) "
         "OR name_key LIKE :pattern ESCAPE '\\') LIMIT 200",
-        {"id": customer_id, "pk": me_row[4] or "\x00", "email": me.email or "\x00", "pattern": f"%{like_escape(word)}%"},
+        {"id": customer_id, "pk": me_row[4] or None, "email": me.email or None, "pattern": f"%{like_escape(word)}%"},
     )
     crowded = {me_row[4]} if len([r for r in found if r[4] == me_row[4]]) >= GROUP_MAX else set()
     others = {row[0]: who(*row) for row in found}

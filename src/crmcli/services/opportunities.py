@@ -44,6 +44,10 @@ class Codes:
 
     def next(self, day: dt.date | str) -> str:
         prefix = "O" + str(day)[:4] + str(day)[5:7]
+        if self.conn.dialect.name != "sqlite":  # a shared database: its counter row (spec §16)
+            from crmcli.store import pg_schema
+
+            return pg_schema.next_code(self.conn, prefix, "deal")
         if prefix not in self.last:
             best = 0
             for (code,) in self.conn.exec_driver_sql("SELECT code FROM deal WHERE code >= ? AND code < ?", (prefix, prefix + "~")):

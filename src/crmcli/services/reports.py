@@ -212,7 +212,7 @@ def _where(parts: list[str]) -> str:
 
 def _created_flag(p: Params, alias: str = "c") -> str:
     parts = _period(p, f"{alias}.created_at")
-    return "(" + " AND ".join(parts) + ")" if parts else "1"
+    return "(" + " AND ".join(parts) + ")" if parts else "(1 = 1)"
 
 
 def ratio(part: float | None, whole: float | None) -> float | None:
@@ -257,7 +257,7 @@ def funnel(conn: Reader, p: Params, as_json: bool = False) -> Report:
            SUM(x.stage = 'won'), SUM(x.stage = 'lost'), SUM(x.m >= 1), SUM(x.m >= 2), SUM(x.m >= 3), SUM(x.lost)
     FROM (
         SELECT c.stage AS stage, MAX({_rank("c.stage")}, COALESCE(h.r, -1)) AS m,
-               (c.stage = 'lost' OR COALESCE(h.l, 0)) AS lost
+               (c.stage = 'lost' OR COALESCE(h.l, 0) = 1) AS lost
         FROM customer c
         LEFT JOIN (
             SELECT customer_id, MAX(MAX({_rank("from_stage")}, {_rank("to_stage")})) AS r, MAX(to_stage = 'lost') AS l
@@ -281,12 +281,12 @@ def sources(conn: Reader, p: Params, as_json: bool = False) -> Report:
     opportunities closed in the period brought."""
     sql = f"""
     SELECT src, SUM(n), SUM(w), SUM(a) FROM (
-        SELECT c.source AS src, 1 AS n, c.stage = 'won' AS w, 0 AS a
+        SELECT c.source AS src, 1 AS n, CASE WHEN c.stage = 'won' THEN 1 ELSE 0 END AS w, 0 AS a
         FROM customer c WHERE {_scope(p, created=True)}
         UNION ALL
         SELECT c.source, 0, 0, d.amount FROM deal d JOIN customer c ON c.id = d.customer_id
         WHERE {" AND ".join([_scope(p), "d.stage = 'won'", *_period(p, "d.closed_at")])}
-    ) GROUP BY src"""
+    ) AS per_source GROUP BY src"""
     rows = [
         {"source": src, "customers": n, "won": w, "conversion": ratio(w, n), "won_amount": _money(a)}
         for src, n, w, a in _fetch(conn, sql, p)

@@ -85,5 +85,5 @@ def complaints_join() -> str:
                 SELECT customer_id, status,
                        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY opened_at DESC, id DESC) AS k
                 FROM ticket
-            ) WHERE k <= 2 GROUP BY customer_id HAVING COUNT(*) = 2 AND SUM(status != 'resolved') = 2
+            ) AS latest WHERE k <= 2 GROUP BY customer_id HAVING COUNT(*) = 2 AND SUM(status != 'resolved') = 2
         ) cp ON cp.customer_id = c.id"""

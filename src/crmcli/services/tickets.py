@@ -77,6 +77,10 @@ class TicketCodes:
 
     def next(self, opened: dt.date) -> str:
         prefix = f"T{opened:%Y%m}"
+        if self.conn.dialect.name != "sqlite":  # a shared database: its counter row (spec §16)
+            from crmcli.store import pg_schema
+
+            return pg_schema.next_code(self.conn, prefix, "ticket")
         if prefix not in self.last:
             best = 0
             for (code,) in self.conn.exec_driver_sql("SELECT code FROM ticket WHERE code LIKE ?", (prefix + "%",)):

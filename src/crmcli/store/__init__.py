@@ -23,6 +23,7 @@ from crmcli.store.schema import HEAD, REVISIONS
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
+    from crmcli.store.pg_store import PostgresStore
     from crmcli.store.reader import Reader
 
 __all__ = ["HEAD", "REVISIONS", "SqliteStore", "dispose_all", "open_store"]
@@ -98,6 +99,13 @@ class SqliteStore:
                 con.execute("ROLLBACK")
             con.close()
 
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
     def init(self) -> bool:
         """Create the database (at the current schema) if it does not exist; True when created."""
         existed = self.path.exists() and self.path.stat().st_size > 0
@@ -123,15 +131,20 @@ class SqliteStore:
         return sqlite_safety.check(self.path, busy_timeout=self.busy_timeout)
 
 
-def open_store(db: Path, busy_timeout: float = 30.0) -> SqliteStore:
-    """The store for the ``--db`` setting (a SQLite file path)."""
-    return SqliteStore(db, busy_timeout)
+def open_store(db: Path | str, busy_timeout: float = 30.0) -> SqliteStore | PostgresStore:
+    """The store for the ``--db`` setting: a SQLite file path, or a PostgreSQL URL (spec §16)."""
+    if isinstance(db, str):
+        from crmcli.store.pg_store import PostgresStore
+
+        return PostgresStore(db, busy_timeout)
+    return SqliteStore(Path(db), busy_timeout)
 
 
 def dispose_all() -> None:
     """Close every pooled connection (before exit, and before a restore replaces the file)."""
     import sys
 
-    sqlite = sys.modules.get("crmcli.store.sqlite")
-    if sqlite is not None:
-        sqlite.dispose_all()  # type: ignore[attr-defined]
+    for name in ("crmcli.store.sqlite", "crmcli.store.postgres"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.dispose_all()  # type: ignore[attr-defined]

@@ -1,11 +1,13 @@
 """The few pieces of SQL that differ between databases, as small helpers.
 
 Services write their SQL once and ask the dialect for date arithmetic, JSON building, text
-aggregation and the parameter style. Only SQLite exists today; PostgreSQL (team mode, spec §16)
-adds a class here, not a branch in the services.
+aggregation and the parameter style: one class per database (SQLite, PostgreSQL for team mode,
+spec §16), never a branch in the services.
 """
 
 from __future__ import annotations
+
+import re
 
 
 class Dialect:
@@ -14,6 +16,9 @@ class Dialect:
     def sql(self, text: str) -> str:
         """``text`` with its ``:name`` parameters in the driver's style."""
         return text
+
+    def prepare(self, cursor: object) -> None:
+        """Make a reading cursor return what SQLite's does (ISO dates, 0/1, JSON as text)."""
 
     def add_days(self, date: str, days: str) -> str:
         """A date expression plus an integer expression of days, as an ISO date."""
@@ -63,6 +68,14 @@ class Dialect:
         """The items of a JSON array held as text, joined with ``sep`` (a literal); NULL for none."""
         raise NotImplementedError
 
+    def hint(self, text: str) -> str:
+        """A planner hint (SQLite's ``INDEXED BY``/``NOT INDEXED``); nothing where there is none."""
+        return ""
+
+    def like(self) -> str:
+        """The operator of a case-insensitive ``LIKE`` (spec §16: text search ignores case on both)."""
+        return "LIKE"
+
 
 class SqliteDialect(Dialect):
     name = "sqlite"
@@ -95,6 +108,9 @@ class SqliteDialect(Dialect):
     def text_agg(self, expr: str, sep: str) -> str:
         return f"group_concat({expr}, '{sep}')"
 
+    def hint(self, text: str) -> str:
+        return text
+
     def unindexed(self, column: str) -> str:
         return f"+{column}"  # SQLite's documented way to keep a term from using an index
 
@@ -106,10 +122,75 @@ class SqliteDialect(Dialect):
         return f"(SELECT group_concat(value, '{sep}') FROM json_each({expr}))"
 
 
+class PostgresDialect(Dialect):
+    """PostgreSQL (team mode, spec §16); parameters in psycopg's ``%(name)s`` style."""
+
+    name = "postgresql"
+
+    def sql(self, text: str) -> str:
+        # SQLite's null-safe ``a IS NOT :b`` is PostgreSQL's ``IS DISTINCT FROM``
+        text = _IS_NOT_PARAM.sub("IS DISTINCT FROM :", text)
+        return _NAMED.sub(r"%(\1)s", text.replace("%", "%%"))
+
+    def prepare(self, cursor: object) -> None:
+        from crmcli.store.postgres import reader_types
+
+        reader_types(cursor)
+
+    def add_days(self, date: str, days: str) -> str:
+        return f"(CAST({date} AS date) + CAST({days} AS integer))"
+
+    def days_between(self, later: str, earlier: str) -> str:
+        return f"(CAST({later} AS date) - CAST({earlier} AS date))"
+
+    def month(self, date: str) -> str:
+        return f"to_char(CAST({date} AS date), 'YYYY-MM')"
+
+    def json_object(self, pairs: list[tuple[str, str]]) -> str:
+        # json_build_object takes at most 100 arguments: wide objects are concatenated as jsonb
+        # would reorder keys, so they are joined as text instead.
+        chunks = [pairs[i : i + 50] for i in range(0, len(pairs), 50)] or [[]]
+        parts = ["json_build_object(" + ", ".join(f"'{k}', {e}" for k, e in chunk) + ")::text" for chunk in chunks]
+        if len(parts) == 1:
+            return f"({parts[0]})::json"
+        joined = " || ', ' || ".join(f"substr({p}, 2, length({p}) - 2)" for p in parts)
+        return f"('{{' || {joined} || '}}')::json"
+
+    def json_bool(self, expr: str) -> str:
+        return f"(CASE WHEN {expr} THEN true ELSE false END)"
+
+    def json_array_agg(self, expr: str) -> str:
+        return f"COALESCE(json_agg({expr}), '[]'::json)"
+
+    def json_value(self, text: str) -> str:
+        return f"({text})::json"
+
+    def as_bytes(self, json: str) -> str:
+        return f"convert_to(({json})::text, 'UTF8')"
+
+    def text_agg(self, expr: str, sep: str) -> str:
+        return f"string_agg(CAST({expr} AS text), '{sep}')"
+
+    def display_width(self, expr: str) -> str:
+        return f"((length({expr}) + octet_length({expr})) / 2)"
+
+    def json_array_join(self, expr: str, sep: str) -> str:
+        return f"(SELECT string_agg(value, '{sep}') FROM json_array_elements_text(({expr})::json))"
+
+    def like(self) -> str:
+        return "ILIKE"
+
+
+_IS_NOT_PARAM = re.compile(r"\bIS NOT :")
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
 SQLITE = SqliteDialect()
+POSTGRES = PostgresDialect()
 
 
 def for_name(name: str) -> Dialect:
     if name == "sqlite":
         return SQLITE
+    if name == "postgresql":
+        return POSTGRES
     raise ValueError(f"no dialect for {name}")

@@ -34,6 +34,7 @@ class Reader:
 
     def cursor(self, sql: str, params: Params = None) -> Any:
         cur = self.connection.cursor()
+        self.dialect.prepare(cur)
         cur.execute(self.dialect.sql(sql), params or {})
         return cur
 

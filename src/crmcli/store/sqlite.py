@@ -276,4 +276,8 @@ def reserve_ids(conn: Connection, table: str, n: int | None) -> int:
     sequence (PostgreSQL) hands out a block of ``n`` instead. ``table`` is one of ours, never
     user input.
     """
+    if conn.dialect.name != "sqlite":
+        from crmcli.store import postgres
+
+        return postgres.reserve_ids(conn, table, n)
     return (conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar() or 0) + 1

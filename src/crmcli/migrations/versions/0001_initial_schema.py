@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('expected_close', sa.Date(), nullable=True),
     sa.Column('lost_reason', sa.String(), nullable=True),
     sa.Column('created_at', sa.Date(), nullable=False),
-    sa.Column('archived', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('archived', sa.Boolean(), server_default=sa.false(), nullable=False),  # '0' on SQLite, false on PostgreSQL
     sa.Column('last_follow_at', sa.Date(), nullable=True),
     sa.Column('last_method', sa.String(), nullable=True),
     sa.Column('next_date', sa.Date(), nullable=True),

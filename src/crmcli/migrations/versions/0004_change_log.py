@@ -50,7 +50,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_change_row', ['table_name', 'row_id', 'set_id'], unique=False)
     # every import so far is a change set (in batch order), undone when its batch was
     op.execute(
-        "INSERT INTO change_set (at, user, command, kind, batch_id) "
+        "INSERT INTO change_set (at, \"user\", command, kind, batch_id) "
         "SELECT started_at, NULL, 'crm import ' || file, 'import', id FROM import_batch ORDER BY id"
     )
 

@@ -115,7 +115,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                 assert batch_id is not None
                 # the import is one change set of the change log (spec §18); its rows are logged by the batch
                 conn.exec_driver_sql(
-                    "INSERT INTO change_set (at, user, command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
+                    "INSERT INTO change_set (at, \"user\", command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
                     (now, opts.user, opts.command, batch_id),
                 )
                 for i, sheet in enumerate(sheets):

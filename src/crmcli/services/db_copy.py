@@ -1,0 +1,70 @@
+"""``crm db copy``: move a one-person SQLite file into a team's PostgreSQL database (spec §16).
+
+Every table is copied with its ids in one transaction of the target, owners renamed to logins
+(``--owner 张伟=zhangwei``; a name that already is a team login needs no mapping), and the counts
+of every table compared before the commit: all or nothing. The target must have been through
+``team init`` with its users added, and hold no customers yet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crmcli.errors import CrmError, UsageError
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, login = pair.partition("=")
+        if not sep or not name.strip() or not login.strip():
+            raise UsageError(f"--owner {pair}: write NAME=LOGIN (张伟=zhangwei)")
+        out[name.strip()] = login.strip()
+    return out
+
+
+def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
+    """Copy ``source`` (a database file) into ``target`` (a PostgresStore); the counts per table."""
+    from sqlalchemy import func, insert, select, text
+
+    from crmcli.models import SQLModel
+    from crmcli.services import team
+    from crmcli.store import sqlite
+
+    if not source.exists():
+        raise CrmError(f"--from {source}: no such database file")
+    src = sqlite.get_engine(source)
+    tables = [t for t in SQLModel.metadata.sorted_tables]
+    counts: dict[str, int] = {}
+    with target.write(log=False) as dst:
+        team.require_team(dst)
+        if not dst.execute(text("SELECT crm_is_admin()")).scalar():
+            raise CrmError("only a team admin may copy a database in")
+        if dst.execute(text("SELECT count(*) FROM customer")).scalar():
+            raise CrmError(f"{target.display} already holds customers: db copy goes into a new team database; nothing was copied")
+        logins = {r[0] for r in dst.execute(text("SELECT login FROM team_user WHERE active"))}
+        with sqlite.read_connection(src) as s:
+            owners = {o for (o,) in s.execute(text("SELECT owner FROM customer UNION SELECT owner FROM deal")) if o}
+            unknown = sorted(o for o in owners if mapping.get(o, o) not in logins)
+            if unknown:
+                raise CrmError(
+                    f"owner {unknown[0]} is not a team login: map it with --owner '{unknown[0]}=LOGIN' "
+                    f"({len(unknown)} unmapped: {', '.join(unknown[:5])}); nothing was copied"
+                )
+            for table in tables:
+                rows = [dict(r._mapping) for r in s.execute(select(table))]
+                for row in rows:
+                    for col in ("owner", "user"):
+                        if row.get(col) in mapping:
+                            row[col] = mapping[row[col]]
+                for i in range(0, len(rows), 5000):
+                    dst.execute(insert(table), rows[i : i + 5000])
+                counts[table.name] = len(rows)
+        for table in tables:
+            got = dst.execute(select(func.count()).select_from(table)).scalar()
+            if got != counts[table.name]:
+                raise CrmError(f"{table.name}: copied {got} rows of {counts[table.name]}; nothing was copied")
+            if "id" in table.c and counts[table.name]:
+                dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"))
+    return counts

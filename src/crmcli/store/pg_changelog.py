@@ -1,0 +1,96 @@
+"""The change log on PostgreSQL (spec §18), the same records as SQLite's TEMP triggers.
+
+SQLite creates temporary triggers on the writing connection for the length of a command. On
+PostgreSQL the triggers are permanent (created with the schema) and log only while the
+transaction-local setting ``crm.change_set`` names an open change set: ``begin`` sets it with
+``set_config(..., true)``, so it ends with the transaction, and ``end`` clears it. A session that
+never sets it (an import, logged by its batch; psql) pays one ``current_setting`` per row and
+logs nothing. The setting only says *which* change set a row goes to; who may write which rows
+is decided by row-level security on the session's login, never by a setting (spec §16).
+
+Logged columns and the customer of each row come from ``changelog.tracked()``, so both databases
+log exactly the same fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmcli.store import changelog
+
+SETTING = "crm.change_set"
+
+
+def _q(name: str) -> str:
+    return '"' + name + '"'
+
+
+def _image(prefix: str, cols: tuple[str, ...]) -> str:
+    # json_build_object keeps the column order (jsonb would sort the keys); 100 arguments at most
+    chunks = [cols[i : i + 50] for i in range(0, len(cols), 50)]
+    parts = ["json_build_object(" + ", ".join(f"'{c}', {prefix}.{_q(c)}" for c in chunk) + ")::text" for chunk in chunks]
+    if len(parts) == 1:
+        return parts[0]
+    return "'{' || " + " || ',' || ".join(f"substr({p}, 2, length({p}) - 2)" for p in parts) + " || '}'"
+
+
+def install_sql() -> list[str]:
+    """The trigger functions and triggers, one set per logged table (idempotent)."""
+    out = []
+    for table, (row_id, customer, cols) in changelog.tracked().items():
+        changed = " OR ".join(f"OLD.{_q(c)} IS DISTINCT FROM NEW.{_q(c)}" for c in cols)
+        base = "INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) VALUES (s"
+        out.append(
+            f"""CREATE OR REPLACE FUNCTION crm_log_{table}() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE s integer := NULLIF(current_setting('{SETTING}', true), '')::integer;
+BEGIN
+  IF s IS NULL THEN RETURN NULL; END IF;
+  IF TG_OP = 'INSERT' THEN
+    {base}, '{table}', NEW.{row_id}, 'insert', NULL, {_image('NEW', cols)}, {customer.format(row='NEW')});
+  ELSIF TG_OP = 'UPDATE' THEN
+    IF {changed} THEN
+      {base}, '{table}', NEW.{row_id}, 'update', {_image('OLD', cols)}, {_image('NEW', cols)}, {customer.format(row='NEW')});
+    END IF;
+  ELSE
+    {base}, '{table}', OLD.{row_id}, 'delete', {_image('OLD', cols)}, NULL, {customer.format(row='OLD')});
+  END IF;
+  RETURN NULL;
+END $f$"""
+        )
+        out.append(f"DROP TRIGGER IF EXISTS crm_log ON {table}")
+        out.append(f"CREATE TRIGGER crm_log AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION crm_log_{table}()")
+    return out
+
+
+def install(conn: Any) -> None:
+    for sql in install_sql():
+        conn.exec_driver_sql(sql)
+
+
+def begin(conn: Any, *, user: str | None, command: str | None, kind: str = "edit", undoes: int | None = None) -> int:
+    """Open a change set in ``conn``'s transaction and start logging into it."""
+    from sqlalchemy import text
+
+    set_id = conn.execute(
+        text("INSERT INTO change_set (at, \"user\", command, kind, undoes) VALUES (:at, :u, :c, :k, :n) RETURNING id"),
+        {"at": changelog.now_iso(), "u": user, "c": command, "k": kind, "n": undoes},
+    ).scalar_one()
+    conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": SETTING, "v": str(int(set_id))})
+    return int(set_id)
+
+
+def end(conn: Any, set_id: int, *, keep_empty: bool = False) -> int:
+    """Stop logging; a change set that changed nothing is removed. Returns how many changes it has."""
+    from sqlalchemy import text
+
+    stop(conn)
+    n = int(conn.execute(text("SELECT count(*) FROM change WHERE set_id = :s"), {"s": set_id}).scalar_one())
+    if n == 0 and not keep_empty:
+        conn.execute(text("DELETE FROM change_set WHERE id = :s"), {"s": set_id})
+    return n
+
+
+def stop(conn: Any) -> None:
+    from sqlalchemy import text
+
+    conn.execute(text("SELECT set_config(:s, '', true)"), {"s": SETTING})

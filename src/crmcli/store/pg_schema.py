@@ -1,0 +1,114 @@
+"""What a PostgreSQL database has beyond the tables the models declare (spec §16).
+
+* Two SQLite manners the services' SQL relies on, given to PostgreSQL once here instead of a
+  branch in every query: a boolean compared with the integers 0/1 (``archived = 0``), and
+  ``SUM``/``MAX`` of a boolean.
+* The code counter: codes (``C``/``O``/``T`` + YYYYMM + serial) come from one counter row per
+  prefix, taken under the row's lock by a ``SECURITY DEFINER`` function, so concurrent adds never
+  collide and a rep, who cannot see other reps' codes, still gets a free one. Codes given by hand
+  are stepped over.
+* ``crm_find_customer``: the duplicate check that must see the rows a rep's policy hides, and
+  says only what it must (code and owner).
+* The change-log triggers (``pg_changelog``).
+
+Everything is idempotent (``CREATE OR REPLACE``), installed with the schema and again after a
+migration and by ``team init``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+COMPAT = [
+    """CREATE OR REPLACE FUNCTION crm_bool_eq_int(boolean, integer) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 = ($2 <> 0)'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_ne_int(boolean, integer) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 <> ($2 <> 0)'""",
+    """DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '=' AND oprleft = 'boolean'::regtype
+                        AND oprright = 'integer'::regtype) THEN
+           CREATE OPERATOR = (LEFTARG = boolean, RIGHTARG = integer, FUNCTION = crm_bool_eq_int);
+           CREATE OPERATOR <> (LEFTARG = boolean, RIGHTARG = integer, FUNCTION = crm_bool_ne_int);
+         END IF;
+       END $$""",
+    """CREATE OR REPLACE FUNCTION crm_bool_add(bigint, boolean) RETURNS bigint
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT COALESCE($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_max(integer, boolean) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, CASE WHEN $2 THEN 1 WHEN $2 IS NOT NULL THEN 0 END)'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_same(boolean) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1'""",
+    # SQLite's two-argument MAX/MIN are scalar GREATEST/LEAST
+    """CREATE OR REPLACE FUNCTION max(integer, integer) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, $2)'""",
+    # SQLite's ROUND of a float, and substr of a date (an ISO text there)
+    """CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round($1::numeric, $2)::double precision'""",
+    """CREATE OR REPLACE FUNCTION substr(date, integer, integer) RETURNS text
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT substr(to_char($1, ''YYYY-MM-DD''), $2, $3)'""",
+    """CREATE OR REPLACE FUNCTION min(integer, integer) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT LEAST($1, $2)'""",
+    """DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+                        WHERE p.proname = 'sum' AND p.proargtypes[0] = 'boolean'::regtype) THEN
+           CREATE AGGREGATE sum(boolean) (SFUNC = crm_bool_add, STYPE = bigint);
+           CREATE AGGREGATE max(boolean) (SFUNC = crm_bool_max, STYPE = integer);
+         END IF;
+         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '+' AND oprleft = 0
+                        AND oprright = 'boolean'::regtype) THEN
+           CREATE OPERATOR + (RIGHTARG = boolean, FUNCTION = crm_bool_same);
+         END IF;
+       END $$""",
+]
+
+COUNTER = [
+    "CREATE TABLE IF NOT EXISTS crm_code_counter (prefix text PRIMARY KEY, last integer NOT NULL)",
+    "REVOKE ALL ON crm_code_counter FROM PUBLIC",
+    # The next free code of ``prefix`` for ``tbl`` (customer, deal or ticket).
+    """CREATE OR REPLACE FUNCTION crm_next_code(p text, tbl text) RETURNS text
+       LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+       DECLARE n integer; candidate text; taken boolean;
+       BEGIN
+         IF tbl NOT IN ('customer', 'deal', 'ticket') THEN RAISE EXCEPTION 'no codes for %', tbl; END IF;
+         LOOP
+           INSERT INTO crm_code_counter AS k (prefix, last)
+           SELECT p, COALESCE(MAX(CAST(substr(c.code, length(p) + 1) AS integer)), 0) + 1
+             FROM (SELECT code FROM customer WHERE tbl = 'customer' UNION ALL SELECT code FROM deal WHERE tbl = 'deal'
+                   UNION ALL SELECT code FROM ticket WHERE tbl = 'ticket') c
+            WHERE c.code LIKE p || '%' AND substr(c.code, length(p) + 1) ~ '^[0-9]{3,9}$'
+           ON CONFLICT ON CONSTRAINT crm_code_counter_pkey DO UPDATE SET last = k.last + 1
+           RETURNING k.last INTO n;
+           candidate := p || lpad(n::text, 3, '0');
+           EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE code = $1)', tbl) INTO taken USING candidate;
+           IF NOT taken THEN RETURN candidate; END IF;
+         END LOOP;
+       END $f$""",
+    # What a duplicate check may say about a customer the caller may not see: code and owner.
+    """CREATE OR REPLACE FUNCTION crm_find_customer(nk text, pk text)
+       RETURNS TABLE (code text, owner text)
+       LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+         SELECT c.code::text, c.owner::text FROM customer c WHERE c.name_key = nk AND c.phone_key = pk LIMIT 1
+       $f$""",
+]
+
+
+def install(conn: Any) -> None:
+    from crmcli.store import pg_changelog
+
+    for sql in COMPAT + COUNTER:
+        conn.exec_driver_sql(sql)
+    pg_changelog.install(conn)
+
+
+def next_code(conn: Any, prefix: str, table: str) -> str:
+    """The next free code of ``prefix`` from the counter (concurrent callers never get the same)."""
+    from sqlalchemy import text
+
+    return str(conn.execute(text("SELECT crm_next_code(:p, :t)"), {"p": prefix, "t": table}).scalar_one())
+
+
+def hidden_duplicate(conn: Any, name_key: str, phone_key: str) -> tuple[str, str | None] | None:
+    """(code, owner) of a customer with this identity that the caller's policies may hide."""
+    from sqlalchemy import text
+
+    row = conn.execute(text("SELECT code, owner FROM crm_find_customer(:n, :p)"), {"n": name_key, "p": phone_key}).first()
+    return None if row is None else (row[0], row[1])

@@ -1,0 +1,104 @@
+"""A PostgreSQL database (team mode, spec §16): the same interface as ``SqliteStore``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crmcli.errors import CrmError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from crmcli.store.reader import Reader
+
+
+class PostgresStore:
+    """One PostgreSQL database, shared by a team; who sees what is the database's business."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str, busy_timeout: float = 30.0) -> None:
+        self.url = url
+        self.busy_timeout = busy_timeout
+
+    @property
+    def display(self) -> str:
+        from crmcli.store import postgres
+
+        return postgres.masked(self.url)
+
+    @property
+    def engine(self) -> Engine:
+        from crmcli.store import postgres
+
+        return postgres.get_engine(self.url, self.busy_timeout)
+
+    def exists(self) -> bool:
+        return True
+
+    @contextmanager
+    def write(
+        self, *, user: str | None = None, command: str | None = None, log: bool = True, kind: str = "edit"
+    ) -> Iterator[Connection]:
+        """One write transaction; with ``log``, one change set of the change log (``pg_changelog``)."""
+        from crmcli.store import pg_changelog, postgres
+
+        with postgres.write_connection(self.engine) as conn:
+            postgres.check_member(conn.connection.driver_connection, self.url)
+            if kind == "undo":  # an undo may put a whole import back: one at a time, as imports
+                postgres.exclusive(conn)
+            if not log:
+                yield conn
+                return
+            set_id = pg_changelog.begin(conn, user=user, command=command, kind=kind)
+            conn.info["change_set"] = set_id
+            try:
+                yield conn
+            finally:
+                conn.info.pop("change_set", None)
+            pg_changelog.end(conn, set_id)
+
+    @contextmanager
+    def read(self) -> Iterator[Reader]:
+        """One read-only snapshot through psycopg alone (no SQLAlchemy)."""
+        from crmcli.store import postgres, schema
+        from crmcli.store.dialect import POSTGRES
+        from crmcli.store.reader import Reader
+
+        con = postgres.connect(self.url, self.busy_timeout)
+        try:
+            postgres.check_member(con, self.url)
+            if postgres.stored_revision(con) != schema.HEAD:
+                con.rollback()
+                self.engine  # noqa: B018 - creates or migrates the schema (or says why not)
+            con.rollback()
+            con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield Reader(con, POSTGRES)
+        finally:
+            con.close()
+
+    def init(self) -> bool:
+        from crmcli.store import postgres
+
+        con = postgres.connect(self.url, self.busy_timeout)
+        try:
+            existed = postgres.stored_revision(con) is not None
+        finally:
+            con.close()
+        self.engine  # noqa: B018
+        return not existed
+
+    def backup(self, dest: Path | None, *, now: dt.datetime) -> Path:
+        raise CrmError("crm backup works on a database file; back up a PostgreSQL database with pg_dump -Fc")
+
+    def restore(self, source: Path, *, now: dt.datetime) -> Any:
+        raise CrmError("crm restore works on a database file; restore a PostgreSQL database with pg_restore")
+
+    def check(self) -> Any:
+        from crmcli.store import pg_check
+
+        return pg_check.check(self)

@@ -1,0 +1,305 @@
+"""Team mode on PostgreSQL (spec §16): who sees what is enforced by the database, as a rep tries
+every way around it; the pool's rules; users handed over."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import Crm
+
+
+@pytest.fixture
+def team(crm: Crm, pg_url: str, pg_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A team database: alice (superuser) ran team init; wang and li are reps of team 东, zhao their
+    manager, qian a rep of team 西. Logins carry the database's name (roles are cluster-wide)."""
+    db = pg_server.current
+    crm.ok("team", "init")
+    logins = {}
+    for who, name, role, team_name in (("wang", "王磊", "rep", "东"), ("li", "李娜", "rep", "东"), ("zhao", "赵敏", "manager", "东"), ("qian", "钱七", "rep", "西")):
+        login = f"{who}_{db}"
+        crm.ok("team", "user", "add", login, "--name", name, "--role", role, "--team", team_name)
+        logins[who] = login
+
+    def as_(who: str) -> None:
+        monkeypatch.setenv("CRM_DB", pg_server.url(db, logins[who]))
+
+    def admin() -> None:
+        monkeypatch.setenv("CRM_DB", pg_url)
+
+    return {"login": logins, "as": as_, "admin": admin, "db": db, "server": pg_server}
+
+
+def codes(crm: Crm, *args: str) -> list[str]:
+    return [r["code"] for r in crm.json("list", *args)]
+
+
+def test_a_rep_sees_and_changes_only_their_own(crm: Crm, team: dict[str, Any]) -> None:
+    team["as"]("wang")
+    w = crm.ok("add", "云帆科技", "--phone", "13800000001", "--contact", "陈总").strip()
+    crm.ok("follow", w, "--content", "电话沟通")
+    team["as"]("li")
+    l_code = crm.ok("add", "星河贸易", "--phone", "13900000002").strip()
+    # li: by code, by phone, by name search, in lists, reports, export, history: nothing of wang's
+    assert codes(crm) == [l_code]
+    for ref in (w, "13800000001", "云帆"):
+        result = crm("show", ref)
+        assert result.exit_code == 1 and "no customer matches" in result.stderr
+    assert codes(crm, "--search", "云帆") == []
+    funnel = crm.json("report", "funnel")
+    assert funnel["rows"][0]["count"] == 1  # li's one potential customer, not wang's
+    exported = json.loads(crm.ok("export", "-", "--format", "json"))
+    assert [r["code"] for r in exported] == [l_code]
+    assert crm("edit", w, "--level", "key").exit_code == 1
+    assert crm("archive", w).exit_code == 1
+    # the duplicate check sees past the policy and says only code and owner
+    result = crm("add", "云帆科技", "--phone", "13800000001")
+    assert result.exit_code == 1
+    assert w in result.stderr and team["login"]["wang"] in result.stderr and "陈总" not in result.stderr
+    # giving one's own customer away is refused, and nothing changes
+    result = crm("edit", l_code, "--owner", team["login"]["wang"])
+    assert result.exit_code == 1 and "not allowed" in result.stderr
+    assert crm.json("show", l_code)["owner"] == team["login"]["li"]
+    # a forged owner on insert is refused too
+    result = crm("add", "伪造公司", "--phone", "13700000003", "--owner", team["login"]["wang"])
+    assert result.exit_code == 1 and "not allowed" in result.stderr
+    # the manager of the team sees both; the rep of another team neither
+    team["as"]("zhao")
+    assert sorted(codes(crm)) == sorted([w, l_code])
+    team["as"]("qian")
+    assert codes(crm) == []
+
+
+def test_psql_directly_and_a_spoofed_setting_see_nothing(crm: Crm, team: dict[str, Any]) -> None:
+    import psycopg
+
+    team["as"]("wang")
+    crm.ok("add", "云帆科技", "--phone", "13800000001")
+    crm.ok("follow", "云帆", "--content", "秘密")
+    server, db = team["server"], team["db"]
+    with psycopg.connect(server.libpq(db, team["login"]["li"]), autocommit=True) as con:
+        for table in ("customer", "follow_up", "stage_change", "deal", "ticket", "change", "change_set", "tag", "custom_value"):
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+        con.execute("SET crm.change_set = '1'")  # a setting names a change set at most, never who one is
+        con.execute("SET role NONE")
+        assert con.execute("SELECT count(*) FROM customer").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("INSERT INTO customer (code, name, name_key, phone_key, created_at, owner) "
+                        f"VALUES ('X1', 'x', 'x', '', '2026-11-01', '{team['login']['wang']}')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("SELECT * FROM crm_code_counter")
+        # every customer table is FORCE'd
+        forced = dict(con.execute("SELECT relname, relforcerowsecurity FROM pg_class WHERE relname IN "
+                                  "('customer', 'follow_up', 'deal', 'ticket', 'change', 'change_set')").fetchall())
+        assert forced and all(forced.values()), forced
+
+
+def test_pool_claim_release_limits_and_sweep(crm: Crm, team: dict[str, Any]) -> None:
+    team["admin"]()
+    crm.ok("team", "set", "pool.max_customers", "1")
+    pool = crm.ok("add", "公海客户", "--phone", "13800000009", "--owner", team["login"]["wang"]).strip()
+    crm.ok("pool", "release", pool)  # the admin returns it to the pool
+    team["as"]("li")
+    assert [r["code"] for r in crm.json("pool", "list")] == [pool]
+    assert crm("edit", pool, "--level", "key").exit_code == 1  # must claim before changing it
+    assert "claimed" in crm.ok("pool", "claim", pool)
+    assert crm.json("show", pool)["owner"] == team["login"]["li"]
+    crm.ok("pool", "release", pool)
+    result = crm("pool", "claim", pool)  # the reclaim lock
+    assert result.exit_code == 1 and "claimed again from 2026-12-26" in result.stderr
+    team["as"]("wang")
+    mine = crm.ok("add", "王的客户", "--phone", "13800000010").strip()
+    result = crm("pool", "claim", pool)  # the holding limit (1): wang holds one already
+    assert result.exit_code == 1 and "limit is 1" in result.stderr
+    result = crm("pool", "assign", mine, team["login"]["li"])  # a rep cannot give one away
+    assert result.exit_code == 1
+    result = crm("pool", "sweep")
+    assert result.exit_code == 1 and "admin" in result.stderr
+    team["admin"]()
+    swept = crm.json("pool", "sweep", "--days", "0", "--dry-run")
+    assert swept == []  # created today: not yet neglected
+    assert crm.json("show", mine)["owner"] == team["login"]["wang"]
+    # owner changes are in the history
+    assert any("claim" in (h.get("command") or "") for h in crm.json("history", pool))
+
+
+def test_user_remove_hands_customers_over_and_disables_the_login(crm: Crm, team: dict[str, Any]) -> None:
+    import psycopg
+
+    team["as"]("wang")
+    a = crm.ok("add", "甲公司", "--phone", "13800000001").strip()
+    b = crm.ok("add", "乙公司", "--phone", "13800000002").strip()
+    team["as"]("li")
+    result = crm("team", "user", "remove", team["login"]["wang"], "--to-pool")
+    assert result.exit_code == 1 and "admin" in result.stderr
+    team["admin"]()
+    out = crm.ok("team", "user", "remove", team["login"]["wang"], "--to", team["login"]["li"])
+    assert "2 customers" in out
+    users = {u["login"]: u for u in crm.json("team", "user", "list")}
+    assert users[team["login"]["wang"]]["active"] is False and users[team["login"]["li"]]["customers"] == 2
+    team["as"]("li")
+    assert sorted(codes(crm)) == sorted([a, b])
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(team["server"].libpq(team["db"], team["login"]["wang"]))
+
+
+def test_codes_unique_under_concurrent_adds(pg_url: str, team: dict[str, Any], tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    procs = []
+    for who in ("wang", "li", "qian"):
+        env = dict(os.environ, CRM_DB=team["server"].url(team["db"], team["login"][who]))
+        script = "; ".join(
+            f"crm add {who}{i} --phone 138{abs(hash(who)) % 1000:03d}{i:05d}" for i in range(8)
+        )
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", "import sys, shlex\nfrom crmcli.cli import main\nimport subprocess\n"
+             f"for cmd in {script!r}.split('; '):\n"
+             "    r = subprocess.run([sys.executable, '-m', 'crmcli', *shlex.split(cmd)[1:]], capture_output=True, text=True)\n"
+             "    assert r.returncode == 0, r.stderr\n"],
+            env=env, stderr=subprocess.PIPE, text=True,
+        ))
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    import psycopg
+
+    with psycopg.connect(team["server"].libpq(team["db"])) as con:
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT code) FROM customer").fetchone()
+    assert n == distinct == 24
+
+
+def test_import_waits_for_the_import_lock_then_exits_4(crm: Crm, pg_url: str, pg_server: Any, tmp_path: Any) -> None:
+    import psycopg
+
+    from crmcli.store.postgres import IMPORT_LOCK
+
+    (tmp_path / "crm.toml").write_text("busy_timeout = 0.3\n", encoding="utf-8")
+    sheet = tmp_path / "a.csv"
+    sheet.write_text("客户名称,联系电话\n甲公司,13800000001\n", encoding="utf-8")
+    with psycopg.connect(pg_server.libpq(pg_server.current), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (IMPORT_LOCK,))  # another import is running
+        result = crm("import", str(sheet))
+        assert result.exit_code == 4 and "busy" in result.stderr
+        crm.ok("add", "乙公司", "--phone", "13800000002")  # an edit does not wait for imports
+        other.execute("SELECT pg_advisory_unlock(%s)", (IMPORT_LOCK,))
+    assert "1" in crm.ok("import", str(sheet), "--format", "json")
+    assert sorted(r["name"] for r in crm.json("list")) == ["乙公司", "甲公司"]
+
+
+def test_a_login_that_is_not_a_team_user_and_a_rep_running_admin_commands(
+    crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with team["server"].admin() as con:
+        con.execute(f'CREATE ROLE "stranger_{team["db"]}" LOGIN')
+    monkeypatch.setenv("CRM_DB", team["server"].url(team["db"], f"stranger_{team['db']}"))
+    for args in (["list"], ["add", "丙公司", "--phone", "13800000003"]):
+        result = crm(*args)
+        assert result.exit_code == 1 and "not a team user" in result.stderr, args
+    team["as"]("wang")
+    for args in (["team", "init"], ["team", "user", "add", "x", "--name", "X", "--role", "admin"], ["team", "set", "pool.days", "1"]):
+        result = crm(*args)
+        assert result.exit_code == 1, args
+        assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_check_on_postgresql_reports_policies_and_counts(crm: Crm, team: dict[str, Any]) -> None:
+    team["as"]("wang")
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    team["admin"]()
+    report = crm.json("check")
+    assert report["ok"] is True and report["schema"] == "current" and report["counts"]["customers"] == 1
+    assert report["integrity"] == "ok" and "@" in report["database"]
+    import psycopg
+
+    with psycopg.connect(team["server"].libpq(team["db"]), autocommit=True) as con:
+        con.execute("ALTER TABLE follow_up NO FORCE ROW LEVEL SECURITY")
+    result = crm("check", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["integrity"] == ["table follow_up: row-level security is not FORCEd"]
+    crm.ok("team", "init")  # puts it back
+    team["as"]("wang")
+    assert crm.json("check")["counts"]["customers"] == 1  # a rep's counts are what they see
+
+
+def test_db_copy_moves_a_file_in_with_owner_mapping(crm: Crm, team: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    file_db = tmp_path / "mine.db"
+    monkeypatch.setenv("CRM_DB", str(file_db))
+    a = crm.ok("add", "甲公司", "--phone", "13800000001", "--owner", "王磊").strip()
+    crm.ok("follow", a, "--content", "电话沟通", "--date", "2026-11-20")
+    crm.ok("stage", a, "won", "--amount", "50000")
+    b = crm.ok("add", "乙公司", "--phone", "13800000002", "--owner", "李娜").strip()
+    team["admin"]()
+    url = team["server"].url(team["db"], "alice")
+    result = crm("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}")
+    assert result.exit_code == 1 and "owner 李娜 is not a team login" in result.stderr
+    assert crm.json("list") == []  # nothing copied
+    out = crm.ok("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}",
+                 "--owner", f"李娜={team['login']['li']}")
+    assert "2 customer" in out and "counts verified" in out
+    result = crm("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}",
+                 "--owner", f"李娜={team['login']['li']}")
+    assert result.exit_code == 1 and "already holds customers" in result.stderr
+    team["as"]("wang")
+    shown = crm.json("show", a)
+    assert shown["owner"] == team["login"]["wang"] and len(shown["follow_ups"]) == 1 and shown["stage"] == "won"
+    assert codes(crm) == [a]
+    new = crm.ok("add", "丙公司", "--phone", "13800000003").strip()
+    assert new not in (a, b) and new.startswith("C202611")
+
+
+def test_several_roles_importing_and_editing_at_once_lose_and_duplicate_nothing(team: dict[str, Any], tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import psycopg
+
+    procs = []
+    for k, who in enumerate(("wang", "li", "qian")):
+        sheet = tmp_path / f"{who}.csv"
+        lines = ["客户名称,联系电话,跟进内容"] + [f"{who}客户{i},139{k}{i:07d},初次电话" for i in range(40)]
+        sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        env = dict(os.environ, CRM_DB=team["server"].url(team["db"], team["login"][who]))
+        cmds = [["import", str(sheet)], ["add", f"{who}单加", "--phone", f"137{k}0000001"], ["edit", f"{who}客户1", "--level", "key"]]
+        script = "\n".join(
+            ["import subprocess, sys"]
+            + [f"r = subprocess.run([sys.executable, '-m', 'crmcli', *{c!r}], capture_output=True, text=True); "
+               "assert r.returncode == 0, r.stderr" for c in cmds]
+        )
+        procs.append(subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True))
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    with psycopg.connect(team["server"].libpq(team["db"])) as con:
+        rows = con.execute("SELECT owner, count(*), count(DISTINCT code), count(DISTINCT id) FROM customer GROUP BY owner ORDER BY owner").fetchall()
+        assert [r[1:] for r in rows] == [(41, 41, 41)] * 3
+        assert con.execute("SELECT count(*) FROM follow_up").fetchone() == (120,)
+        assert con.execute("SELECT count(*) FROM customer WHERE level = 'key'").fetchone() == (3,)
+
+
+def test_sweep_returns_neglected_customers_and_locks_them_from_their_last_owner(
+    crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team["as"]("wang")
+    old = crm.ok("add", "久未跟进", "--phone", "13800000001").strip()
+    kept = crm.ok("add", "常跟进", "--phone", "13800000002").strip()
+    won = crm.ok("add", "已成交", "--phone", "13800000003").strip()
+    crm.ok("stage", won, "won", "--amount", "1000")
+    monkeypatch.setenv("CRM_TODAY", "2027-01-05")  # 40 days later
+    crm.ok("follow", kept, "--content", "回访")
+    team["admin"]()
+    assert crm.json("pool", "sweep", "--dry-run") == [{"code": old, "owner": team["login"]["wang"], "since": "2026-11-26"}]
+    assert crm.json("show", old)["owner"] == team["login"]["wang"]  # a dry run changes nothing
+    assert [r["code"] for r in crm.json("pool", "sweep")] == [old]
+    assert crm.json("show", old)["owner"] is None and crm.json("show", kept)["owner"] == team["login"]["wang"]
+    assert crm.json("show", won)["owner"] == team["login"]["wang"]
+    team["as"]("wang")
+    result = crm("pool", "claim", old)
+    assert result.exit_code == 1 and "2027-02-04" in result.stderr
+    team["as"]("li")
+    assert "claimed" in crm.ok("pool", "claim", old)
