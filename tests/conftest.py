@@ -14,6 +14,23 @@ from typer.testing import CliRunner
 TODAY = dt.date(2026, 11, 26)
 
 
+def _build_click_command_once() -> None:
+    """Build the click command of a Typer app once per test session, not once per invocation.
+
+    ``typer.testing.CliRunner.invoke`` rebuilds the whole click tree from the Typer app on every
+    call (signatures, type hints, ~90 ms for crm's 50 commands): 85% of an in-process command's
+    time in the suite. A real ``crm`` process builds it once too, so the tests lose nothing.
+    """
+    import functools
+
+    import typer.testing
+
+    typer.testing._get_command = functools.cache(typer.testing._get_command)  # type: ignore[attr-defined]
+
+
+_build_click_command_once()
+
+
 @pytest.fixture(autouse=True)
 def crm_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     db = tmp_path / "data" / "crm.db"

@@ -89,7 +89,8 @@ class Server:
     def new_database(self, template: str | None = None) -> str:
         name = f"t{os.getpid()}_{next(self._n)}"
         with self.admin() as con:
-            con.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+            # FILE_COPY: half the time of the default WAL_LOG for a small template (fsync is off)
+            con.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""))
         return name
 
     def drop_database(self, name: str) -> None:

@@ -151,16 +151,15 @@ def test_codes_unique_under_concurrent_adds(pg_url: str, team: dict[str, Any], t
     import sys
 
     procs = []
-    for who in ("wang", "li", "qian"):
+    for who in ("wang", "li", "qian"):  # three logins adding at once, each in its own process
         env = dict(os.environ, CRM_DB=team["server"].url(team["db"], team["login"][who]))
-        script = "; ".join(
-            f"crm add {who}{i} --phone 138{abs(hash(who)) % 1000:03d}{i:05d}" for i in range(8)
-        )
+        phones = [f"138{abs(hash(who)) % 1000:03d}{i:05d}" for i in range(8)]
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", "import sys, shlex\nfrom crmcli.cli import main\nimport subprocess\n"
-             f"for cmd in {script!r}.split('; '):\n"
-             "    r = subprocess.run([sys.executable, '-m', 'crmcli', *shlex.split(cmd)[1:]], capture_output=True, text=True)\n"
-             "    assert r.returncode == 0, r.stderr\n"],
+            [sys.executable, "-c", "from typer.testing import CliRunner\nfrom crmcli.cli import app\n"
+             "runner = CliRunner()\n"
+             f"for i, phone in enumerate({phones!r}):\n"
+             f"    r = runner.invoke(app, ['add', '{who}' + str(i), '--phone', phone])\n"
+             "    assert r.exit_code == 0, r.output\n"],
             env=env, stderr=subprocess.PIPE, text=True,
         ))
     for p in procs:
