@@ -14,6 +14,7 @@ from crmcli.services import customer_query as cq
 from crmcli.services import history as hist
 from crmcli.store import SqliteStore
 from crmcli.store.reader import Reader
+from tests.conftest import Crm
 
 TODAY = dt.date(2026, 11, 26)
 CADENCE = {"key": 7, "normal": 14, "potential": 30}
@@ -95,3 +96,22 @@ def test_custom_field_values_are_canonical(store: SqliteStore) -> None:
     with store.read() as reader:
         assert [f.key for f in custom_fields.definitions(reader)] == ["tier", "budget", "since"]
     assert fields.label("code", "zh") == "客户编号" and fields.enum_of("last_method") == "method"
+
+
+def test_services_name_options_by_parameter_and_only_the_cli_shows_flags(crm: Crm) -> None:
+    """A service error names the option it is about as ``{name}``: plain words to a Python caller,
+    the command's flag on the command line."""
+    from crmcli.errors import UsageError
+    from crmcli.services import customer_query
+
+    with pytest.raises(UsageError) as caught:
+        customer_query._order("nosuch")
+    assert str(caught.value).startswith("sort nosuch: choose one of ")
+    assert caught.value.on_command_line().startswith("--sort nosuch: choose one of ")
+    assert "{" not in str(caught.value) and "--" not in str(caught.value)
+
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    result = crm("list", "--sort", "nosuch")
+    assert result.exit_code == 2 and result.stderr.startswith("Error: --sort nosuch: choose one of "), result.stderr
+    result = crm("deal", "add", "甲公司", "--name", " ")
+    assert result.exit_code == 2 and result.stderr == "Error: --name is empty (机会名称)\n", result.stderr

@@ -16,16 +16,30 @@ class CrmError(Exception):
     exit_code = 1
     quiet = False  # True: the exit status alone says it; no "Error:" line
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, options: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.options = tuple(options)
 
     def __str__(self) -> str:
-        return self.message
+        return self._named(self.message, lambda option: option.replace("_", " "))
 
     def masked(self) -> str:
-        """The message as shown with ``--mask``; errors that carry contact data override it."""
+        """The message as shown with ``--mask`` (options still as ``{name}``); errors that carry
+        contact data override it."""
         return self.message
+
+    def on_command_line(self, *, masked: bool = False) -> str:
+        """The message as the CLI shows it: each option the service named becomes its flag."""
+        return self._named(self.masked() if masked else self.message, lambda option: "--" + option.replace("_", "-"))
+
+    def _named(self, text: str, name: Any) -> str:
+        # Services name a command's option by its parameter, as ``{probability}`` in the message,
+        # and never spell a command line; the CLI turns it into ``--probability`` (the flag typer
+        # derives from that parameter), anything else into plain words.
+        for option in self.options:
+            text = text.replace("{" + option + "}", name(option))
+        return text
 
 
 class ParseError(CrmError, ValueError):

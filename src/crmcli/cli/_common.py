@@ -123,7 +123,7 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         if exc.quiet:
             raise typer.Exit(exc.exit_code) from None
         masked = isinstance(ctx.obj, State) and ctx.obj.mask
-        raise fail(exc.masked() if masked else str(exc), exc.exit_code) from None
+        raise fail(exc.on_command_line(masked=bool(masked)), exc.exit_code) from None
     except Exception as exc:
         if os.environ.get("CRM_DEBUG") == "1":
             raise

@@ -496,7 +496,7 @@ def _custom_values(conn: Any, specs: list[str] | None, today: Any) -> dict[str, 
     from crmcli.services import custom_fields
     from crmcli.store.reader import Reader
 
-    return custom_fields.parse_assignments(custom_fields.definitions(Reader.over(conn)), specs, today)
+    return custom_fields.parse_assignments(custom_fields.definitions(Reader.over(conn)), specs, today, option="--set")
 
 
 def _archive(ctx: typer.Context, ref: str, flag: bool) -> None:

@@ -62,7 +62,7 @@ def _values(st: Any, *, stage: str | None = None, amount: str | None = None, pro
     if date is not None:
         out["on"] = _parsed("--date", lambda v: normalize.parse_date(v, st.today), date)
     if products is not None:
-        out["lines"] = [ops.parse_line(p) for p in products]
+        out["lines"] = [ops.parse_line(p, what="--product") for p in products]
     return out
 
 

@@ -86,13 +86,13 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
     cleaned = [c for c in (normalize.clean_text(c) for c in choices) if c]
     if type_ == "choice":
         if not cleaned:
-            raise ParseError(f"field {key}: a choice field needs its choices (--choices A,B,C)")
+            raise ParseError(f"field {key}: a choice field needs its choices ({{choices}} A,B,C)", options=["choices"])
         if len({_fold(c) for c in cleaned}) != len(cleaned):
             raise ParseError(f"field {key}: the choices repeat a value")
         if len(cleaned) > _MAX_CHOICES:
             raise ParseError(f"field {key}: {len(cleaned)} choices; at most {_MAX_CHOICES}")
     elif cleaned:
-        raise ParseError(f"field {key}: --choices goes with --type choice")
+        raise ParseError(f"field {key}: {{choices}} goes with {{type}} choice", options=["choices", "type"])
     reserved = reserved_names()
     for what, name in (("key", key), ("label", label)):
         if _fold(name) in reserved:
@@ -106,7 +106,7 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
         if not existing.hidden:
             raise CrmError(f"field {key} already exists ({existing.label}, {existing.type})")
         if existing.type != type_:
-            raise CrmError(f"field {key} was removed with type {existing.type}; add it back with --type {existing.type}")
+            raise CrmError(f"field {key} was removed with type {existing.type}; add it back with {{type}} {existing.type}", options=["type"])
         conn.execute(update(CF).where(CF.c.key == key).values(hidden=False, **values))
         return fields.custom_field(key, label, type_, tuple(cleaned)), False
     position = (conn.execute(select(func.max(CF.c.position))).scalar() or 0) + 1
@@ -151,7 +151,7 @@ def remove(conn: Connection, key: str) -> int:
 
 def _known(reader: Reader) -> str:
     keys = [f.key for f in definitions(reader)]
-    return f"; fields: {', '.join(keys)}" if keys else "; there are none yet (crm field add KEY --label LABEL)"
+    return f"; fields: {', '.join(keys)}" if keys else "; there are none yet (crm field add creates one)"
 
 
 # --------------------------------------------------------------------------- values
@@ -195,7 +195,7 @@ def _number_text(raw: object) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
-def parse_assignments(defs: Sequence[fields.Field], specs: Iterable[str], today: dt.date, *, option: str = "--set") -> dict[str, str | None]:
+def parse_assignments(defs: Sequence[fields.Field], specs: Iterable[str], today: dt.date, *, option: str = "set") -> dict[str, str | None]:
     """``['KEY=VALUE', ...]`` (key or label) -> {key: canonical value or None to clear it}."""
     by_name = {}
     for f in defs:
@@ -208,7 +208,7 @@ def parse_assignments(defs: Sequence[fields.Field], specs: Iterable[str], today:
             raise ParseError(f"{option} {spec!r}: write it as KEY=VALUE")
         f = by_name.get(_fold(name))
         if f is None:
-            known = ", ".join(d.key for d in defs) or "none yet (crm field add KEY --label LABEL)"
+            known = ", ".join(d.key for d in defs) or "none yet (crm field add creates one)"
             raise ParseError(f"{option} {spec!r}: no custom field '{name.strip()}'; fields: {known}")
         out[f.key] = parse_value(f, value, today)
     return out

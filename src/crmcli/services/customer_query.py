@@ -195,7 +195,7 @@ def _order(sort: str | None) -> str:
     desc = key.startswith("-")
     key = key.lstrip("-").replace("-", "_")
     if key not in SORTS:
-        raise UsageError(f"--sort {sort}: choose one of {', '.join(SORTS)} (prefix '-' for descending)")
+        raise UsageError(f"{{sort}} {sort}: choose one of {', '.join(SORTS)} (prefix '-' for descending)", options=["sort"])
     way = " DESC" if desc else ""
     return ", ".join(f"c.{col}{way}" for col in SORTS[key]) + f", c.id{way}"
 

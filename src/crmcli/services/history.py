@@ -203,7 +203,7 @@ _KEYS = {"tag": ("customer_id", "name"), "custom_value": ("customer_id", "field_
 def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
     """Undo ``p`` inside ``conn``'s logged transaction; return a summary. Refuses on conflicts unless forced."""
     if p.conflicts and not force:
-        raise CrmError(f"cannot undo change {p.change_set}: {p.conflicts[0]}; run again with --force to undo it anyway")
+        raise CrmError(f"cannot undo change {p.change_set}: {p.conflicts[0]}; run again with {{force}} to undo it anyway", options=["force"])
     dbapi = conn.connection.driver_connection
     cur = dbapi.cursor()
     out: dict[str, Any] = {"change": p.change_set, "undone_rows": 0}

@@ -52,7 +52,8 @@ def check(keep: dict[str, Any], other: dict[str, Any], into: str | None = None) 
         if who.get("merged_into") is not None:
             raise CrmError(
                 f"{who['code']} {who['name']} was merged into {into or 'another customer'} already "
-                "(crm merges lists merges; merge --undo takes one back); nothing written"
+                "(crm merges lists merges; crm merge {undo} takes one back); nothing written",
+                options=["undo"],
             )
 
 

@@ -59,7 +59,7 @@ class Codes:
         return f"{prefix}{self.last[prefix]:03d}"
 
 
-def parse_probability(value: Any, *, what: str = "--probability") -> float:
+def parse_probability(value: Any, *, what: str = "probability") -> float:
     """A probability in percent, 0 to 100 (``60``, ``60%``)."""
     text = str(value).strip().rstrip("%％").strip()
     try:
@@ -105,7 +105,7 @@ class Line:
     unit_price: float | None = None
 
 
-def parse_line(spec: str, *, what: str = "--product") -> Line:
+def parse_line(spec: str, *, what: str = "product") -> Line:
     """``NAME[:QTY[:PRICE]]`` (also with ``：``); the name may itself hold colons when no number follows."""
     parts = spec.replace("：", ":").split(":")
     name, qty, price = spec, None, None
@@ -149,7 +149,9 @@ def default_probability(stage: str, defaults: dict[str, float]) -> float:
 
 def _check_probability(stage: str, probability: float | None) -> None:
     if probability is not None and stage in FIXED_PROBABILITY and probability != FIXED_PROBABILITY[stage]:
-        raise UsageError(f"--probability {probability:g}: a {stage} opportunity's probability is {FIXED_PROBABILITY[stage]:g}")
+        raise UsageError(
+            f"{{probability}} {probability:g}: a {stage} opportunity's probability is {FIXED_PROBABILITY[stage]:g}", options=["probability"]
+        )
 
 
 def _day(value: Any) -> dt.date | None:
@@ -239,7 +241,7 @@ def _insert_lines(conn: Any, deal_id: int, lines: list[tuple[int, float, float |
 
 def _won_amount(stage: str, amount: float) -> None:
     if stage == "won" and amount <= 0:
-        raise UsageError("a won opportunity needs an amount greater than 0 (--amount, or --product lines with prices)")
+        raise UsageError("a won opportunity needs an amount greater than 0 ({amount}, or {product} lines with prices)", options=["amount", "product"])
 
 
 def add(
@@ -251,9 +253,9 @@ def add(
     """Record a new opportunity of ``customer``; returns its code and how the customer's stage moved."""
     title = normalize.clean_text(name)
     if not title:
-        raise UsageError("--name is empty (机会名称)")
+        raise UsageError("{name} is empty (机会名称)", options=["name"])
     if on > today:
-        raise UsageError(f"--date {on.isoformat()} is in the future; an opportunity is recorded once it is open")
+        raise UsageError(f"{{date}} {on.isoformat()} is in the future; an opportunity is recorded once it is open", options=["date"])
     _check_probability(stage, probability)
     resolved = _lines(conn, list(lines))
     if amount is None:
@@ -310,7 +312,7 @@ def edit(
     if name is not None:
         title = normalize.clean_text(name)
         if not title:
-            raise UsageError("--name is empty (机会名称)")
+            raise UsageError("{name} is empty (机会名称)", options=["name"])
         values["name"] = title
     resolved = _lines(conn, lines) if lines is not None else None
     if amount is None and resolved:
@@ -327,14 +329,14 @@ def edit(
         values["owner"] = normalize.clean_text(owner)
     if reason is not None:
         if deal["stage"] != "lost":
-            raise UsageError(f"--reason: {deal['code']} is not lost (crm deal stage {deal['code']} lost --reason ...)")
+            raise UsageError(f"{{reason}}: {deal['code']} is not lost (move it to stage lost with its reason)", options=["reason"])
         values["lost_reason"] = normalize.keep_text(reason)
     if on is not None:
         if on > today:
-            raise UsageError(f"--date {on.isoformat()} is in the future")
+            raise UsageError(f"{{date}} {on.isoformat()} is in the future", options=["date"])
         closed = _day(deal["closed_at"])
         if closed is not None and on > closed:
-            raise UsageError(f"--date {on.isoformat()} is after the day {deal['code']} was closed ({closed})")
+            raise UsageError(f"{{date}} {on.isoformat()} is after the day {deal['code']} was closed ({closed})", options=["date"])
         values["date"] = on.isoformat()
     changed = [k for k, v in values.items() if _differs(deal.get(k), v)]
     ex = conn.exec_driver_sql
@@ -366,18 +368,18 @@ def move(
     deal = get(conn, code)
     _changeable(deal)
     if on > today:
-        raise UsageError(f"--date {on.isoformat()} is in the future; a stage change is recorded when it happens")
+        raise UsageError(f"{{date}} {on.isoformat()} is in the future; a stage change is recorded when it happens", options=["date"])
     opened = _day(deal["date"])
     if opened is not None and on < opened:
-        raise UsageError(f"--date {on.isoformat()} is before {deal['code']} was opened ({opened})")
+        raise UsageError(f"{{date}} {on.isoformat()} is before {deal['code']} was opened ({opened})", options=["date"])
     if to == deal["stage"]:
         raise CrmError(f"{deal['code']} is already at stage {to}")
     if reason is not None and to != "lost":
-        raise UsageError("--reason goes with stage lost (why the opportunity was lost)")
+        raise UsageError("{reason} goes with stage lost (why the opportunity was lost)", options=["reason"])
     new_amount = deal["amount"] if amount is None else amount
     if to == "won":
         if not new_amount or new_amount <= 0:
-            raise UsageError(f"{deal['code']} has no amount; give the won amount with --amount")
+            raise UsageError(f"{deal['code']} has no amount; give the won amount with {{amount}}", options=["amount"])
         if not confirmed:
             from crmcli.services.pipeline import _check_deal
 

@@ -46,7 +46,7 @@ def add(conn: Connection, name: str, *, price: float | None = None, code: str | 
         if taken is not None:
             raise Duplicate(f"product code {code} is already used by {taken[0]}")
     if price is not None and price < 0:
-        raise ParseError(f"--price {price:g}: a price cannot be negative")
+        raise ParseError(f"{{price}} {price:g}: a price cannot be negative", options=["price"])
     new_id = ex(
         "INSERT INTO product (code, name, name_key, price, batch_id) VALUES (?, ?, ?, ?, ?)", (code, name, k, price, batch_id)
     ).lastrowid

@@ -122,9 +122,9 @@ def add(
     kind = canonical_type(type_, aliases)
     text = normalize.keep_text(content)
     if not text:
-        raise UsageError("--content is empty")
+        raise UsageError("{content} is empty", options=["content"])
     if on > today:
-        raise UsageError(f"--date {on.isoformat()} is in the future; a ticket is recorded when it is raised")
+        raise UsageError(f"{{date}} {on.isoformat()} is in the future; a ticket is recorded when it is raised", options=["date"])
     code = TicketCodes(conn).next(on)
     values = {
         "code": code, "customer_id": customer["id"], "type": kind, "content": text, "status": "open",
@@ -170,7 +170,8 @@ def update(
         label = vocab.label("status", final, "zh")
         raise CrmError(
             f"ticket {code} is {final} ({label}): a satisfaction score goes only with a resolved ticket "
-            "(add --status resolved); nothing written"
+            "(add {status} resolved); nothing written",
+            options=["status"],
         )
     values: dict[str, Any] = {}
     if new_status is not None and new_status != cur["status"]:

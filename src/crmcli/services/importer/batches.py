@@ -76,7 +76,8 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
         raise CrmError(
             f"cannot undo import batch {batch_id}: {len(later)} customer(s) it created have records added since "
             f"(follow-ups, stage changes, deals or later imports) that undo would delete: {shown}{more}; "
-            "run again with --force to undo anyway"
+            "run again with {force} to undo anyway",
+            options=["force"],
         )
     # customers the batch changed: restore each field the batch set, unless it was edited since
     restored: set[int] = set()  # customers with anything put back: fields or tags

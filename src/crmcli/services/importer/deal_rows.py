@@ -73,11 +73,11 @@ def parse_map(specs: tuple[str, ...]) -> dict[str, str]:
     for spec in specs:
         head, eq, target = spec.partition("=")
         if not eq or not head.strip() or not target.strip():
-            raise UsageError(f"--map {spec!r}: write it as 'HEADER=field'")
+            raise UsageError(f"{{map}} {spec!r}: write it as 'HEADER=field'", options=["map"])
         t = target.strip()
         fld = t if t in keys else HEADERS.get(columns.norm_header(t))
         if fld is None or fld == "info":
-            raise UsageError(f"--map {spec!r}: unknown opportunity field '{t}'; fields: {', '.join(sorted(keys))}")
+            raise UsageError(f"{{map}} {spec!r}: unknown opportunity field '{t}'; fields: {', '.join(sorted(keys))}", options=["map"])
         out[columns.norm_header(head)] = fld
     return out
 

@@ -47,7 +47,7 @@ def save(path: Path, name: str, profile: dict[str, Any]) -> None:
     """Store ``profile`` as ``name`` (replacing one of that name), written whole then renamed."""
     name = name.strip()
     if not name:
-        raise CrmError("--save-profile: the name is empty")
+        raise CrmError("{save_profile}: the name is empty", options=["save_profile"])
     profiles = load(path)
     profiles[name] = {k: profile.get(k) for k in KEYS}
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -134,7 +134,7 @@ def _rejects_file_only(target: Path) -> str | None:
         return None
     last = next(csv.reader([first]), [""])[-1:] if first else []
     if not last or last[0].strip() not in REASON_HEADERS:
-        return f"--rejects {target}: the file exists and is not a rejects file; refusing to overwrite it"
+        return f"{{rejects}} {target}: the file exists and is not a rejects file; refusing to overwrite it"
     return None
 
 
@@ -146,21 +146,21 @@ def check_rejects_target(target: Path, source: Path, database: str | None) -> No
     """
     resolved = target.expanduser().resolve()
     if resolved == source.resolve():
-        raise UsageError(f"--rejects {target}: that is the file being imported")
+        raise UsageError(f"{{rejects}} {target}: that is the file being imported", options=["rejects"])
     if database:
         db_path = Path(database).resolve()
         if resolved in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), Path(f"{db_path}-journal")):
-            raise UsageError(f"--rejects {target}: that is the database file")
+            raise UsageError(f"{{rejects}} {target}: that is the database file", options=["rejects"])
     if not resolved.parent.is_dir():
-        raise CrmError(f"--rejects {target}: directory {resolved.parent} does not exist")
+        raise CrmError(f"{{rejects}} {target}: directory {resolved.parent} does not exist", options=["rejects"])
     if resolved.is_dir():
-        raise UsageError(f"--rejects {target}: is a directory")
+        raise UsageError(f"{{rejects}} {target}: is a directory", options=["rejects"])
     from crmcli import safe_files
 
     reason = safe_files.refusal(target.expanduser())
     if reason:
-        raise CrmError(f"--rejects {reason}")
+        raise CrmError(f"{{rejects}} {reason}", options=["rejects"])
     if resolved.exists():
         reason = _rejects_file_only(resolved)
         if reason:
-            raise CrmError(reason)
+            raise CrmError(reason, options=["rejects"])
