@@ -20,6 +20,11 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
     from rich import box
     from rich.table import Table
 
+    from crmcli.i18n import gettext
+
+    def _(message: str) -> str:
+        return gettext(message, lang)
+
     card = Table(box=None, show_header=False, padding=(0, 1))
     card.add_column(style="bold")
     card.add_column(overflow="fold")
@@ -43,16 +48,16 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
             parts.append(f"[{display('feedback', f['feedback'], lang)}]")
         if f.get("next_date") or f.get("next_plan"):
             nxt = " ".join(x for x in (plain(f.get("next_date")), f.get("next_plan") or "") if x)
-            parts.append(("下一步: " if lang == "zh" else "next: ") + nxt)
-        events.append((f["date"], 3000 - i, "跟进" if lang == "zh" else "follow-up", "  ".join(p for p in parts if p) + (f"  ({f['by']})" if f.get("by") else "")))
+            parts.append(_("next: ") + nxt)
+        events.append((f["date"], 3000 - i, _("follow-up"), "  ".join(p for p in parts if p) + (f"  ({f['by']})" if f.get("by") else "")))
     for i, s in enumerate(rec.get("stage_changes", [])):
         text = f"{display('stage', s.get('from_stage'), lang) or '-'} → {display('stage', s['to_stage'], lang)}"
         if s.get("reason"):
             text += f"  ({s['reason']})"
-        events.append((s["date"], 2000 - i, "阶段" if lang == "zh" else "stage", text))
+        events.append((s["date"], 2000 - i, _("stage"), text))
     for i, d in enumerate(rec.get("deals", [])):
         won = d.get("stage") == "won"
-        kind = ("成交" if lang == "zh" else "deal") if won else ("机会" if lang == "zh" else "opportunity")
+        kind = _("deal") if won else _("opportunity")
         parts = [d.get("code") or "", d.get("name") or "", "" if won else f"[{display('stage', d.get('stage'), lang, fields.OPPORTUNITY_BY_KEY['stage'])}]"]
         parts.append(display("amount", float(d["amount"] or 0), lang) + ("" if won or d.get("probability") is None else f" ({d['probability']:g}%)"))
         if d.get("products"):
@@ -65,19 +70,19 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
 
         parts = [t["code"], t["type"], vocab.label("status", t["status"], lang), t.get("content") or ""]
         if t.get("satisfaction") is not None:
-            parts.append(("满意度 " if lang == "zh" else "satisfaction ") + str(t["satisfaction"]))
+            parts.append(_("satisfaction {score}").format(score=t["satisfaction"]))
         if t.get("handler"):
             parts.append(f"({t['handler']})")
-        events.append((t["opened_at"], 500 - i, "工单" if lang == "zh" else "ticket", "  ".join(p for p in parts if p)))
+        events.append((t["opened_at"], 500 - i, _("ticket"), "  ".join(p for p in parts if p)))
     if not events:
         emit(card)
         return
     events.sort(key=lambda e: (e[0], e[1]), reverse=True)
-    timeline = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False, title="时间线" if lang == "zh" else "Timeline")
-    timeline.add_column("日期" if lang == "zh" else "Date")
-    timeline.add_column("事件" if lang == "zh" else "Event")
-    timeline.add_column("内容" if lang == "zh" else "Details", overflow="fold")
-    for when, _, kind, text in events:
+    timeline = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False, title=_("Timeline"))
+    timeline.add_column(_("Date"))
+    timeline.add_column(_("Event"))
+    timeline.add_column(_("Details"), overflow="fold")
+    for when, _order, kind, text in events:
         timeline.add_row(plain(when), kind, text)
     emit(card, "", timeline)
 

@@ -56,7 +56,7 @@ def _values(st: Any, *, stage: str | None = None, amount: str | None = None, pro
     if amount is not None:
         out["amount"] = _parsed("--amount", ops.parse_amount, amount)
     if probability is not None:
-        out["probability"] = _parsed("--probability", ops.parse_probability, probability)
+        out["probability"] = _parsed("--probability", lambda v: ops.parse_probability(v, what="--probability"), probability)
     if expected_close is not None:
         out["expected_close"] = _parsed("--expected-close", lambda v: normalize.parse_date(v, st.today), expected_close)
     if date is not None:

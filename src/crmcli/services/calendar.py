@@ -42,14 +42,17 @@ def build(items: Sequence[dict[str, Any]], *, today: dt.date, lang: str, mask: b
     """The iCalendar file of ``items`` (``events``), as bytes."""
     from icalendar import Calendar, Event
 
+    from crmcli.i18n import gettext
     from crmcli.normalize import mask_phone
 
-    zh = lang == "zh"
+    def _(message: str) -> str:
+        return gettext(message, lang)
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", "客户跟进" if zh else "Customer follow-ups")
+    cal.add("x-wr-calname", _("Customer follow-ups"))
     stamp = dt.datetime.combine(today, dt.time(0, 0), tzinfo=dt.UTC)
     for rec in items:
         phone = rec.get("phone") or ""
@@ -61,16 +64,16 @@ def build(items: Sequence[dict[str, Any]], *, today: dt.date, lang: str, mask: b
         ev.add("dtstamp", stamp)
         ev.add("dtstart", rec["date"])
         ev.add("dtend", rec["date"] + dt.timedelta(days=1))
-        ev.add("summary", (f"跟进 {rec['name']}" if zh else f"Follow up {rec['name']}") + (f": {plan}" if plan else ""))
+        ev.add("summary", _("Follow up {name}").format(name=rec["name"]) + (f": {plan}" if plan else ""))
         lines = [
-            f"{'客户' if zh else 'Customer'}: {rec['code']} {rec['name']}",
-            f"{'联系人' if zh else 'Contact'}: {rec.get('contact') or '-'}",
-            f"{'电话' if zh else 'Phone'}: {phone or '-'}",
-            f"{'下次跟进计划' if zh else 'Next plan'}: {plan or '-'}",
+            f"{_('Customer')}: {rec['code']} {rec['name']}",
+            f"{_('Contact')}: {rec.get('contact') or '-'}",
+            f"{_('Phone')}: {phone or '-'}",
+            f"{_('Next plan')}: {plan or '-'}",
         ]
         overdue = int(rec.get("overdue_days") or 0)
         if overdue > 0:
-            lines.append(f"逾期 {overdue} 天" if zh else f"{overdue} day(s) overdue")
+            lines.append(_("{n} day(s) overdue").format(n=overdue))
         ev.add("description", "\n".join(lines))
         ev.add("transp", "TRANSPARENT")  # a reminder, not a meeting: it does not block the day
         cal.add_component(ev)

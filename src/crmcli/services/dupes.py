@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from crmcli.i18n import N_
 from crmcli.normalize import drop_invisible
 
 if TYPE_CHECKING:
@@ -65,13 +66,13 @@ _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _KEEP_RE = re.compile(r"[\W_]+")
 _DIGITS_RE = re.compile(r"[0-9]+")
 
-REASONS = {  # JSON key -> (zh, en)
-    "same_phone": ("电话相同", "same phone"),
-    "same_email": ("邮箱相同", "same e-mail"),
-    "same_name": ("名称相同", "same name"),
-    "same_core_name": ("去掉后缀/地区后名称相同", "same name without legal suffix or region"),
-    "name_order": ("姓名顺序不同", "same name in another order"),
-    "similar_name": ("名称相似", "similar names"),
+REASONS = {  # JSON key -> its text (translated where it is shown)
+    "same_phone": N_("same phone"),
+    "same_email": N_("same e-mail"),
+    "same_name": N_("same name"),
+    "same_core_name": N_("same name without legal suffix or region"),
+    "name_order": N_("same name in another order"),
+    "similar_name": N_("similar names"),
 }
 
 
@@ -348,5 +349,6 @@ def like(reader: Reader, customer_id: int, *, min_score: float = MIN_SCORE) -> l
 
 
 def reason_text(key: str, lang: str) -> str:
-    zh, en = REASONS.get(key, (key, key))
-    return zh if lang == "zh" else en
+    from crmcli.i18n import gettext
+
+    return gettext(REASONS.get(key, key), lang)
