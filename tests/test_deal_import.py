@@ -174,7 +174,7 @@ def test_bad_cells_are_rejected_rows_naming_row_column_and_value(crm: Crm, tmp_p
     assert code == 3 and (out["created"], out["rejected"], out["products"]) == (1, 10, 1)
     assert out["rejected_rows"] == [
         "row 3, column Customer_ID: no customer C20249999999 (import the customers first)",
-        "row 4, column Stage: unknown stage 'maybe'; accepted: potential, intent, negotiating, won, lost (or map it: --map-value 'stage:maybe=KEY')",
+        "row 4, column Stage: unknown stage 'maybe'; accepted: potential, intent, negotiating, won, lost (or map the value to one of them when importing)",
         "row 5, column Quantity: quantity '0' must be a positive number",
         "row 6, column Quantity: quantity 'abc' is not a number",
         "row 7, column Product: product 'GTX:-1': quantity '-1' must be a positive number",

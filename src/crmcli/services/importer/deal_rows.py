@@ -199,7 +199,7 @@ class DealParser:
             return None
         key = self.stage_map.get(vocab.fold(t)) or vocab.lookup("deal_stage", t)
         if key is None:
-            raise ParseError(f"unknown stage '{t}'; accepted: {', '.join(vocab.STAGES)} (or map it: --map-value 'stage:{t}=KEY')")
+            raise ParseError(f"unknown stage '{t}'; accepted: {', '.join(vocab.STAGES)} (or map the value to one of them when importing)")
         return key
 
     def _probability(self, v: Any) -> float | None:

@@ -189,7 +189,7 @@ class _DealRun:
             code, name = self.names.get(owner_cid, ("?", "?"))
             return f"{self.parser.where('code', r.rowno)}: opportunity {label} belongs to {code} {name}, not to this row's customer (a code conflict)"
         if self.mode == "fail":
-            return f"row {r.rowno}: duplicate of opportunity {label} (--on-duplicate fail)"
+            return f"row {r.rowno}: duplicate of opportunity {label} (this import refuses duplicates)"
         changed = self._update(did, r) if self.mode == "update" else []
         if changed:
             res.updated += 1

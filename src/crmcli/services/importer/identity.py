@@ -93,7 +93,7 @@ class _Known:
         if ident is None and self.match_email and v.get("email"):
             ident = self.by_email.get(v["email"].casefold())
             if ident == -1:
-                return None, f"row {p.rowno}: several customers have the e-mail {v['email']} (--match email)"
+                return None, f"row {p.rowno}: several customers have the e-mail {v['email']} (this import matches customers by e-mail)"
             if ident is not None and ident not in self.rows:  # pragma: no cover - loaded with the chunk
                 ident = None
         owner = self.coded(p.code) if p.code is not None else None

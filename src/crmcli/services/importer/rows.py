@@ -180,7 +180,7 @@ class _Parser:
             if self.reject_sensitive:
                 for k, where in enumerate(sensitive):
                     if where:
-                        errs[k].append(f"{where}; such numbers must not be stored (--reject-sensitive)")
+                        errs[k].append(f"{where}; such numbers must not be stored (this import refuses sensitive numbers)")
         return self._assemble(items, converted, stages, sensitive, errs)
 
     def _column(

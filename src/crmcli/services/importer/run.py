@@ -245,7 +245,7 @@ class _Run:
                 self._reject(
                     p.rowno, p.row,
                     [f"row {p.rowno}: duplicate of {self.known.code_of(target)} {o['name']} ({o['phone']}) "
-                     "(same name and phone, or same code); --on-duplicate fail"],
+                     "(same name and phone, or same code); this import refuses duplicates"],
                 )  # fmt: skip
                 continue
             changed = self._update(target, p) if self.mode == "update" else []
