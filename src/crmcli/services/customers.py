@@ -178,10 +178,10 @@ def add(
         raise UsageError("missing NAME")
     if no_phone:
         if values.get("phone"):
-            raise UsageError("--no-phone and --phone: give one of them")
+            raise UsageError("{no_phone} and {phone}: give one of them", options=["no_phone", "phone"])
         values["phone"] = None
     elif not values.get("phone"):
-        raise UsageError("missing --phone (or --no-phone for a customer without one)")
+        raise UsageError("missing {phone} (or {no_phone} for a customer without one)", options=["phone", "no_phone"])
     name_key = normalize.name_key(values["name"])
     phone_key = normalize.phone_key(values["phone"]) if values["phone"] else ""
     dup = find_duplicate(conn, name_key, phone_key)
@@ -194,8 +194,8 @@ def add(
             into = f", merged into {target}"
         same = "same name and phone" if phone_key else "same name, no phone"
         if phone_key and not dup.get("phone_key"):
-            same = f"same name; it has no phone: crm edit {dup['code']} --phone {values['phone']}"
-        raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} ({same}{into}); nothing written")
+            same = f"same name; it has no phone: crm edit {dup['code']} {{phone}} {values['phone']}"
+        raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} ({same}{into}); nothing written", options=["phone"])
     hidden_duplicate(conn, name_key, phone_key)
     created = created or today
     code = values.pop("code", None)

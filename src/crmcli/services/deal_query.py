@@ -85,7 +85,7 @@ def build_filters(
         until=normalize.parse_date(until, today) if until else None,
     )
     if out.since and out.until and out.since > out.until:
-        raise UsageError(f"--since {out.since} is after --until {out.until}")
+        raise UsageError(f"{{since}} {out.since} is after {{until}} {out.until}", options=["since", "until"])
     return out
 
 

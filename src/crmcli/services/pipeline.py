@@ -40,13 +40,13 @@ def change_stage(
     """
     current = conn.execute(select(C.c.stage).where(C.c.id == customer["id"])).scalar_one()
     if today is not None and on > today:
-        raise CrmError(f"--date {on.isoformat()} is in the future; a stage change is recorded when it happens")
+        raise CrmError(f"{{date}} {on.isoformat()} is in the future; a stage change is recorded when it happens", options=["date"])
     if amount is not None and to != "won":
-        raise UsageError("--amount goes with stage won (the deal amount)")
+        raise UsageError("{amount} goes with stage won (the deal amount)", options=["amount"])
     if amount is not None and amount <= 0:
         raise CrmError("deal amount must be greater than 0")
     if to == "lost" and not reason:
-        raise UsageError("stage lost needs --reason (流失原因)")
+        raise UsageError("stage lost needs {reason} (流失原因)", options=["reason"])
     if current == to == "lost":  # a lost reason typed wrong: correct it, no second stage change
         return _correct_lost_reason(conn, customer, reason)  # type: ignore[arg-type]
     if current == to and not (to == "won" and amount is not None):
