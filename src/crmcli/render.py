@@ -359,6 +359,7 @@ def print_table(
         return n
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
     for key, label, is_right, width in zip(keys, header, right, whole, strict=True):
@@ -371,7 +372,7 @@ def print_table(
             justify="right" if is_right else "left",
         )
     for row in body:
-        table.add_row(*row)
+        table.add_row(*(Text(c) for c in row))  # text, not Rich markup: "[vip]" stays
     emit(table)
     return len(body)
 
@@ -399,14 +400,9 @@ def print_records(
 
 def print_pairs(pairs: Sequence[tuple[str, str]]) -> None:
     """A card of labels and values (``crm deal show``), as ``show`` prints a customer."""
-    from rich.table import Table
+    from crmcli.grid import Grid, show
 
-    card = Table(box=None, show_header=False, padding=(0, 1))
-    card.add_column(style="bold")
-    card.add_column(overflow="fold")
-    for label, value in pairs:
-        card.add_row(label, value)
-    emit(card)
+    show(Grid(pairs))
 
 
 def mask_records(rows: Iterable[dict[str, Any]]) -> None:

@@ -106,8 +106,14 @@ def index_source() -> str:
         rich_markup_mode=app.rich_markup_mode,
         suggest_commands=app.suggest_commands,
     )
-    infos: list[tuple[Any, Any]] = [(i.name or typer.main.get_command_name(i.callback.__name__), i.callback) for i in app.registered_commands]  # type: ignore[union-attr]
-    infos += [(g.name, g.typer_instance.registered_commands[0].callback) for g in app.registered_groups]  # type: ignore[union-attr]
+    # typer's order: the commands, then the groups, each in the order their modules are listed
+    # (a test process may have imported them in another order)
+    def rank(callback: Any) -> int:
+        return COMMAND_MODULES.index(callback.__module__.rsplit(".", 1)[-1])
+
+    commands = [(i.name or typer.main.get_command_name(i.callback.__name__), i.callback) for i in app.registered_commands]  # type: ignore[union-attr]
+    groups = [(g.name, g.typer_instance.registered_commands[0].callback) for g in app.registered_groups]  # type: ignore[union-attr]
+    infos: list[tuple[Any, Any]] = sorted(commands, key=lambda c: rank(c[1])) + sorted(groups, key=lambda g: rank(g[1]))
     lines = [
         '"""Every command: its module and its help, so ``crm --help`` lists them without importing them.',
         "",
