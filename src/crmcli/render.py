@@ -12,7 +12,7 @@ import io
 import itertools
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, vocab
@@ -87,6 +87,8 @@ def print_json(obj: object) -> None:
 
 def plain(value: object) -> str:
     """A cell value for csv/tsv: ISO dates, '' for None, lists joined with ';'."""
+    if value.__class__ is float:  # amounts, the commonest value here: first
+        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[attr-defined]
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -94,10 +96,13 @@ def plain(value: object) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return ";".join(plain(v) for v in value)
+        return ";".join([v if v.__class__ is str else plain(v) for v in value])
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+_AS_IS = frozenset({str, int, type(None)})  # not bool: plain() writes true/false
 
 
 def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: str) -> int:
@@ -108,7 +113,8 @@ def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: st
         out.write("\t".join(keys) + "\n")
         lines: list[str] = []
         for rec in rows:
-            cells = [plain(rec.get(k)).replace("\t", " ").replace("\r", " ").replace("\n", " ") for k in keys]
+            values = map(rec.get, keys)
+            cells = [(v if v.__class__ is str else plain(v)).replace("\t", " ").replace("\r", " ").replace("\n", " ") for v in values]
             lines.append("\t".join(cells) + "\n")
             n += 1
             if len(lines) >= 1000:
@@ -120,7 +126,8 @@ def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: st
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(keys)
     for rec in rows:
-        writer.writerow([plain(rec.get(k)) for k in keys])
+        # text, whole numbers and None the csv module writes as plain() would: only the rest is converted
+        writer.writerow([v if v.__class__ in _AS_IS else plain(v) for v in map(rec.get, keys)])
         n += 1
         if n % 1000 == 0:
             out.write(buf.getvalue())
@@ -210,6 +217,32 @@ def display(key: str, value: object, lang: str, of: fields.Field | None = None) 
     return plain(value)
 
 
+def displayer(key: str, lang: str, of: fields.Field | None = None) -> Callable[[object], str]:
+    """``display(key, value, lang, of)`` for the values of one column, taking per column what
+    ``display`` decides per value: text of a plain column is itself; a label or a moment is
+    worked out once per distinct value (a bounded cache: the table streams)."""
+    enum = of.enum if of is not None else fields.enum_of(key)
+    if not enum and not (key == "at" or key.endswith("_at")):
+
+        def plain_column(value: object) -> str:
+            return value if value.__class__ is str else display(key, value, lang, of)  # type: ignore[return-value]
+
+        return plain_column
+    seen: dict[str, str] = {}
+
+    def labelled(value: object) -> str:
+        if value.__class__ is not str:
+            return display(key, value, lang, of)
+        text = seen.get(value)  # type: ignore[call-overload]
+        if text is None:
+            if len(seen) >= 10_000:
+                seen.clear()
+            text = seen[value] = display(key, value, lang, of)  # type: ignore[index]
+        return text
+
+    return labelled
+
+
 def _right_aligned(key: str) -> bool:
     f = fields.get(key)
     return f is not None and f.kind in ("money", "number")
@@ -253,13 +286,25 @@ def print_grid(columns: Sequence[Any], rows: Sequence[Sequence[str]], lang: str)
 PLAIN_TABLE_ROWS = 300  # past this many rows a terminal also gets the plain renderer: Rich costs ~0.3 ms a cell
 
 
+class _Widths(dict[str, int]):
+    """Character -> the columns it takes, worked out on first sight (a table's names repeat
+    characters: a lookup in C instead of two unicodedata calls a character)."""
+
+    def __missing__(self, ch: str) -> int:
+        import unicodedata
+
+        width = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+        return width
+
+
+_WIDTHS = _Widths()
+
+
 def text_width(text: str) -> int:
     """Columns a string takes in a terminal: East Asian wide and full-width characters count double."""
     if text.isascii():
         return len(text)
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
+    return sum(map(_WIDTHS.__getitem__, text))
 
 
 def _cells(row: Sequence[str]) -> list[str]:
@@ -287,16 +332,18 @@ def plain_table(
     """
     if widths is None:
         widths = _plain_widths(header or [], rows)
+    columns = list(zip([str.rjust if r else str.ljust for r in right], widths, strict=False))
 
     def line(values: Sequence[str]) -> str:
-        parts = []
-        for i, value in enumerate(values):
-            pad = " " * max(widths[i] - text_width(value), 0)
-            parts.append(pad + value if right[i] else value + pad)
-        return (" " + "   ".join(parts)).rstrip()
+        # padded by characters: a wide character's second column is taken off the width
+        text = "   ".join(
+            [just(v, w if v.isascii() else w - text_width(v) + len(v)) for (just, w), v in zip(columns, values, strict=False)]
+        )
+        # a line break is a space, as wide as it (cells are one line)
+        return (" " + text.replace("\r", " ").replace("\n", " ")).rstrip()
 
     out = [] if header is None else [line(header), "━" * (sum(widths) + 3 * (len(widths) - 1) + 2)]
-    out.extend(line(_cells(row)) for row in rows)
+    out.extend(map(line, rows))
     return "\n".join(out) + "\n" if out else ""
 
 
@@ -316,10 +363,10 @@ def print_table(
     header = [(labels or {}).get(k) or (own[k].label(lang) if k in own else fields.label(k, lang)) for k in keys]
     right = [_right_aligned(k) for k in keys]
     it = iter(rows)
-    by = [own.get(k) for k in keys]
+    shown = [displayer(k, lang, own.get(k)) for k in keys]
 
     def cells(rec: dict[str, Any]) -> list[str]:
-        return [display(k, rec.get(k), lang, f) for k, f in zip(keys, by, strict=True)]
+        return [show(v) for show, v in zip(shown, map(rec.get, keys), strict=True)]
 
     body = [cells(rec) for rec in itertools.islice(it, SIZING_ROWS)]
     width = terminal_width()
@@ -346,7 +393,6 @@ def print_table(
                 n += len(chunk)
             sys.stdout.write(fit.note(columns, lay, lang, width))
             return n
-    whole = [max((text_width(r[i]) for r in body), default=0) for i, _k in enumerate(keys)]
     if width is None or len(body) > PLAIN_TABLE_ROWS:
         if title:
             sys.stdout.write(title + "\n")
@@ -361,6 +407,7 @@ def print_table(
     from rich.table import Table
     from rich.text import Text
 
+    whole = [max((text_width(r[i]) for r in body), default=0) for i, _k in enumerate(keys)]
     table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
     for key, label, is_right, width in zip(keys, header, right, whole, strict=True):
         prose = _wraps(key)
