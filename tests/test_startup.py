@@ -206,6 +206,7 @@ def test_help_from_the_index_is_the_help_of_the_built_commands() -> None:
         "    for width in (80, 120):\n"
         "        out[f'{lang} {width} lazy'] = page(lang, width)\n"
         "out['loaded'] = sorted(m for m in COMMAND_MODULES if 'crmcli.cli.' + m in sys.modules)\n"
+        "out['renderers'] = sorted(m for m in ('crmcli.render', 'rich.console') if m in sys.modules)\n"
         "group = typer.main.get_command(app)\n"
         "built = dict(group.commands.items())\n"
         "for lang in ('en', 'zh'):\n"
@@ -217,6 +218,7 @@ def test_help_from_the_index_is_the_help_of_the_built_commands() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     pages = json.loads(out.stdout.strip().splitlines()[-1])
     assert pages.pop("loaded") == [], "crm --help imported a command module"
+    assert pages.pop("renderers") == [], "crm --help (in Chinese too) imported the renderers"
     for lang in ("en", "zh"):
         for width in (80, 120):
             lazy, built = pages[f"{lang} {width} lazy"], pages[f"{lang} {width} built"]

@@ -48,7 +48,7 @@ def cell_lines(text: str) -> list[str]:
 
 def lines(grid: Grid) -> list[str]:
     """The grid as Rich draws it piped (see the module's docstring)."""
-    from crmcli.render import text_width
+    from crmcli.widths import text_width
 
     table = grid.header is not None
     body = [[cell_lines(c) for c in row] for row in grid.rows]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, vocab
 from crmcli.errors import UsageError
+from crmcli.widths import text_width
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -284,27 +285,6 @@ def print_grid(columns: Sequence[Any], rows: Sequence[Sequence[str]], lang: str)
         sys.stdout.write(fit.table(columns, rows, lay) + fit.note(columns, lay, lang, width))
 
 PLAIN_TABLE_ROWS = 300  # past this many rows a terminal also gets the plain renderer: Rich costs ~0.3 ms a cell
-
-
-class _Widths(dict[str, int]):
-    """Character -> the columns it takes, worked out on first sight (a table's names repeat
-    characters: a lookup in C instead of two unicodedata calls a character)."""
-
-    def __missing__(self, ch: str) -> int:
-        import unicodedata
-
-        width = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
-        return width
-
-
-_WIDTHS = _Widths()
-
-
-def text_width(text: str) -> int:
-    """Columns a string takes in a terminal: East Asian wide and full-width characters count double."""
-    if text.isascii():
-        return len(text)
-    return sum(map(_WIDTHS.__getitem__, text))
 
 
 def _cells(row: Sequence[str]) -> list[str]:

@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from crmcli import __version__
 from crmcli.cli import help_text, plain_params
-from crmcli.cli._common import State, error_boundary
+from crmcli.cli.boundary import State, error_boundary
 
 plain_params.install()  # plain option values without pydantic (see there)
 help_text.install()  # help in the display language (see there)

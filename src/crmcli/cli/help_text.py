@@ -57,7 +57,7 @@ def _translate(cmd: Any, lang: str) -> None:
 
 def _first_line(text: str, columns: int) -> str:
     """The first sentence of a help text, cut to ``columns`` display columns (CJK counts double)."""
-    from crmcli.render import text_width
+    from crmcli.widths import text_width
 
     first = text.split("\n\n")[0].replace("\n", " ")
     for stop in ("; ", ". ", "。"):
