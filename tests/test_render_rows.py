@@ -69,3 +69,18 @@ def test_csv_and_tsv_write_each_value_as_plain_does(values: list[object], fmt: s
     expected = io.StringIO()
     csv.writer(expected, lineterminator="\n").writerows([keys, cells])
     assert out.getvalue() == expected.getvalue()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    first=st.lists(st.tuples(st.sampled_from(["重点客户", "key", "", "a\nb"]), TEXT), min_size=1, max_size=40),
+    later=st.lists(st.tuples(st.sampled_from(["重点客户", "key", "", "a\nb", "新"]), TEXT), max_size=20),
+    right=st.tuples(st.booleans(), st.booleans()),
+)
+def test_a_long_tables_later_rows_padded_from_its_first_rows_read_the_same(
+    first: list[tuple[str, str]], later: list[tuple[str, str]], right: tuple[bool, bool]
+) -> None:
+    widths = [6, 5]
+    repeats = render.padded_repeats(first, right, widths)
+    assert repeats[0] is not None  # the first column repeats a few values: it is looked up
+    assert render.plain_table(None, later, right, widths, repeats) == render.plain_table(None, later, right, widths)

@@ -301,23 +301,45 @@ def _plain_widths(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
     return widths
 
 
+def _pad(value: str, width: int, right: bool) -> str:
+    """``value`` padded to ``width`` display columns (by characters: a wide character's second
+    column is taken off the width)."""
+    n = width if value.isascii() else width - text_width(value) + len(value)
+    return value.rjust(n) if right else value.ljust(n)
+
+
+def padded_repeats(rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int]) -> list[dict[str, str] | None]:
+    """Per column, its cells padded once, for a column whose first rows repeat a few values (a
+    label, an owner, a date): what a long table's later rows look up instead of measuring."""
+    out: list[dict[str, str] | None] = []
+    for i, (r, w) in enumerate(zip(right, widths, strict=True)):
+        seen = {row[i] for row in rows}
+        out.append({v: _pad(v, w, r) for v in seen} if len(seen) <= max(len(rows) // 8, 16) else None)
+    return out
+
+
 def plain_table(
-    header: Sequence[str] | None, rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int] | None = None
+    header: Sequence[str] | None, rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int] | None = None,
+    repeats: Sequence[dict[str, str] | None] | None = None,
 ) -> str:
     """The piped look of our Rich tables (header, heavy rule, rows), built in linear time.
 
     Cells are one line (line breaks become spaces); nothing is cut; no trailing blanks.
     ``widths`` (from the first rows of a long table): a wider cell later on widens its own line.
-    Without ``header``: more rows of a table already begun.
+    Without ``header``: more rows of a table already begun. ``repeats``: ``padded_repeats`` of
+    the first rows, for the same widths.
     """
     if widths is None:
         widths = _plain_widths(header or [], rows)
-    columns = list(zip([str.rjust if r else str.ljust for r in right], widths, strict=False))
+    columns = list(zip([str.rjust if r else str.ljust for r in right], widths, repeats or [None] * len(widths), strict=False))
 
     def line(values: Sequence[str]) -> str:
         # padded by characters: a wide character's second column is taken off the width
         text = "   ".join(
-            [just(v, w if v.isascii() else w - text_width(v) + len(v)) for (just, w), v in zip(columns, values, strict=False)]
+            [  # _pad, written out: this runs for every cell of a long table
+                (known.get(v) if known else None) or just(v, w if v.isascii() else w - text_width(v) + len(v))
+                for (just, w, known), v in zip(columns, values, strict=False)
+            ]
         )
         # a line break is a space, as wide as it (cells are one line)
         return (" " + text.replace("\r", " ").replace("\n", " ")).rstrip()
@@ -379,8 +401,9 @@ def print_table(
         widths = _plain_widths(header, body)
         sys.stdout.write(plain_table(header, body, right, widths))
         n = len(body)
+        repeats = padded_repeats(body, right, widths) if len(body) >= SIZING_ROWS else None
         for chunk in _chunks(it, cells):
-            sys.stdout.write(plain_table(None, chunk, right, widths))
+            sys.stdout.write(plain_table(None, chunk, right, widths, repeats))
             n += len(chunk)
         return n
     from rich import box
