@@ -880,3 +880,14 @@ def test_non_finite_floats_are_parse_errors(value: float) -> None:
         with pytest.raises(ParseError):
             parser(value)
     assert not math.isfinite(value)
+
+
+def test_every_name_of_the_package_resolves_to_its_module() -> None:
+    """crmcli.normalize imports a job's module when one of its names is first used (normalize/__init__.py)."""
+    import importlib
+
+    from crmcli import normalize
+
+    assert sorted(normalize.__all__) == sorted(normalize._WHERE)
+    for name, module in normalize._WHERE.items():
+        assert getattr(normalize, name) is getattr(importlib.import_module(f"crmcli.normalize.{module}"), name)

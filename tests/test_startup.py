@@ -1,8 +1,8 @@
 """Startup stays light: `crm --help`, `crm --version` and every `crm CMD --help` load no heavy library.
 
-Command modules are imported by ``crmcli.cli`` for every invocation, so anything one of them
-imports at module level is paid by ``crm --help`` and by every other command. These tests run
-in subprocesses (a clean ``sys.modules``) and name the module or command that loaded what.
+A command module is imported when one of its commands runs (``cli/lazy.py``), so anything it
+imports at module level is paid by each of its commands and by their help. These tests run in
+subprocesses (a clean ``sys.modules``) and name the module or command that loaded what.
 """
 
 from __future__ import annotations
@@ -179,3 +179,67 @@ def test_reading_commands_never_import_pydantic_or_sqlalchemy(tmp_path: Path) ->
         )
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert json.loads(out.stdout.strip().splitlines()[-1]) == [], args
+
+
+def test_the_command_index_is_what_the_commands_say() -> None:
+    """cli/index.py (what `crm --help` lists without importing the commands) is written from the
+    commands; after changing a command's name or help: python -m crmcli.cli.lazy"""
+    from crmcli.cli import index
+    from crmcli.cli.lazy import index_source
+
+    assert Path(index.__file__).read_text(encoding="utf-8") == index_source(), "run: python -m crmcli.cli.lazy"
+
+
+def test_help_from_the_index_is_the_help_of_the_built_commands() -> None:
+    """`crm --help` lists the commands from the index; with every command built, the page is the
+    same text, in both languages and at any width."""
+    code = (
+        "import json, os, sys\n"
+        "import typer.main\n"
+        "from typer.testing import CliRunner\n"
+        "from crmcli.cli import COMMAND_MODULES, app\n"
+        "out = {}\n"
+        "def page(lang, width):\n"
+        "    env = {'CRM_LANG': lang, 'COLUMNS': str(width)}\n"
+        "    return CliRunner().invoke(app, ['--help'], env=env, terminal_width=width).output\n"
+        "for lang in ('en', 'zh'):\n"
+        "    for width in (80, 120):\n"
+        "        out[f'{lang} {width} lazy'] = page(lang, width)\n"
+        "out['loaded'] = sorted(m for m in COMMAND_MODULES if 'crmcli.cli.' + m in sys.modules)\n"
+        "out['renderers'] = sorted(m for m in ('crmcli.render', 'rich.console') if m in sys.modules)\n"
+        "group = typer.main.get_command(app)\n"
+        "built = dict(group.commands.items())\n"
+        "for lang in ('en', 'zh'):\n"
+        "    for width in (80, 120):\n"
+        "        out[f'{lang} {width} built'] = page(lang, width)\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CRM_LANG", "LANG", "LC_ALL", "LC_MESSAGES")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    pages = json.loads(out.stdout.strip().splitlines()[-1])
+    assert pages.pop("loaded") == [], "crm --help imported a command module"
+    assert pages.pop("renderers") == [], "crm --help (in Chinese too) imported the renderers"
+    for lang in ("en", "zh"):
+        for width in (80, 120):
+            lazy, built = pages[f"{lang} {width} lazy"], pages[f"{lang} {width} built"]
+            assert "  show " in lazy and "  deal " in lazy and "  db " in lazy
+            assert lazy == built, (lang, width)
+    assert "  show       显示客户卡片" in pages["zh 80 lazy"]  # the Chinese lines come from the catalog too
+
+
+def test_a_command_imports_its_own_module_only(tmp_path: Path) -> None:
+    """`crm show` builds `show` alone: no other command module is imported."""
+    db = tmp_path / "crm.db"
+    env = {**os.environ, "CRM_DB": str(db)}
+    subprocess.run([sys.executable, "-m", "crmcli", "add", "甲公司", "--phone", "13800000001"], env=env, capture_output=True, check=True)
+    code = (
+        "import json, sys\n"
+        "from crmcli.cli import COMMAND_MODULES, app\n"
+        "try:\n"
+        "    app(['show', '甲公司'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(json.dumps([m for m in COMMAND_MODULES if 'crmcli.cli.' + m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["customers"]

@@ -39,7 +39,7 @@ class Layout:
 
 
 def _width(text: str) -> int:
-    from crmcli.render import text_width
+    from crmcli.widths import text_width
 
     return text_width(text)
 

@@ -12,11 +12,12 @@ import io
 import itertools
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, vocab
 from crmcli.errors import UsageError
+from crmcli.widths import text_width
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,6 +88,8 @@ def print_json(obj: object) -> None:
 
 def plain(value: object) -> str:
     """A cell value for csv/tsv: ISO dates, '' for None, lists joined with ';'."""
+    if value.__class__ is float:  # amounts, the commonest value here: first
+        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[attr-defined]
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -94,10 +97,13 @@ def plain(value: object) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return ";".join(plain(v) for v in value)
+        return ";".join([v if v.__class__ is str else plain(v) for v in value])
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+_AS_IS = frozenset({str, int, type(None)})  # not bool: plain() writes true/false
 
 
 def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: str) -> int:
@@ -108,7 +114,8 @@ def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: st
         out.write("\t".join(keys) + "\n")
         lines: list[str] = []
         for rec in rows:
-            cells = [plain(rec.get(k)).replace("\t", " ").replace("\r", " ").replace("\n", " ") for k in keys]
+            values = map(rec.get, keys)
+            cells = [(v if v.__class__ is str else plain(v)).replace("\t", " ").replace("\r", " ").replace("\n", " ") for v in values]
             lines.append("\t".join(cells) + "\n")
             n += 1
             if len(lines) >= 1000:
@@ -120,7 +127,8 @@ def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: st
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(keys)
     for rec in rows:
-        writer.writerow([plain(rec.get(k)) for k in keys])
+        # text, whole numbers and None the csv module writes as plain() would: only the rest is converted
+        writer.writerow([v if v.__class__ in _AS_IS else plain(v) for v in map(rec.get, keys)])
         n += 1
         if n % 1000 == 0:
             out.write(buf.getvalue())
@@ -210,6 +218,32 @@ def display(key: str, value: object, lang: str, of: fields.Field | None = None) 
     return plain(value)
 
 
+def displayer(key: str, lang: str, of: fields.Field | None = None) -> Callable[[object], str]:
+    """``display(key, value, lang, of)`` for the values of one column, taking per column what
+    ``display`` decides per value: text of a plain column is itself; a label or a moment is
+    worked out once per distinct value (a bounded cache: the table streams)."""
+    enum = of.enum if of is not None else fields.enum_of(key)
+    if not enum and not (key == "at" or key.endswith("_at")):
+
+        def plain_column(value: object) -> str:
+            return value if value.__class__ is str else display(key, value, lang, of)  # type: ignore[return-value]
+
+        return plain_column
+    seen: dict[str, str] = {}
+
+    def labelled(value: object) -> str:
+        if value.__class__ is not str:
+            return display(key, value, lang, of)
+        text = seen.get(value)  # type: ignore[call-overload]
+        if text is None:
+            if len(seen) >= 10_000:
+                seen.clear()
+            text = seen[value] = display(key, value, lang, of)  # type: ignore[index]
+        return text
+
+    return labelled
+
+
 def _right_aligned(key: str) -> bool:
     f = fields.get(key)
     return f is not None and f.kind in ("money", "number")
@@ -253,15 +287,6 @@ def print_grid(columns: Sequence[Any], rows: Sequence[Sequence[str]], lang: str)
 PLAIN_TABLE_ROWS = 300  # past this many rows a terminal also gets the plain renderer: Rich costs ~0.3 ms a cell
 
 
-def text_width(text: str) -> int:
-    """Columns a string takes in a terminal: East Asian wide and full-width characters count double."""
-    if text.isascii():
-        return len(text)
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
-
-
 def _cells(row: Sequence[str]) -> list[str]:
     return [c.replace("\r", " ").replace("\n", " ") for c in row]
 
@@ -276,27 +301,51 @@ def _plain_widths(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
     return widths
 
 
+def _pad(value: str, width: int, right: bool) -> str:
+    """``value`` padded to ``width`` display columns (by characters: a wide character's second
+    column is taken off the width)."""
+    n = width if value.isascii() else width - text_width(value) + len(value)
+    return value.rjust(n) if right else value.ljust(n)
+
+
+def padded_repeats(rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int]) -> list[dict[str, str] | None]:
+    """Per column, its cells padded once, for a column whose first rows repeat a few values (a
+    label, an owner, a date): what a long table's later rows look up instead of measuring."""
+    out: list[dict[str, str] | None] = []
+    for i, (r, w) in enumerate(zip(right, widths, strict=True)):
+        seen = {row[i] for row in rows}
+        out.append({v: _pad(v, w, r) for v in seen} if len(seen) <= max(len(rows) // 8, 16) else None)
+    return out
+
+
 def plain_table(
-    header: Sequence[str] | None, rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int] | None = None
+    header: Sequence[str] | None, rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int] | None = None,
+    repeats: Sequence[dict[str, str] | None] | None = None,
 ) -> str:
     """The piped look of our Rich tables (header, heavy rule, rows), built in linear time.
 
     Cells are one line (line breaks become spaces); nothing is cut; no trailing blanks.
     ``widths`` (from the first rows of a long table): a wider cell later on widens its own line.
-    Without ``header``: more rows of a table already begun.
+    Without ``header``: more rows of a table already begun. ``repeats``: ``padded_repeats`` of
+    the first rows, for the same widths.
     """
     if widths is None:
         widths = _plain_widths(header or [], rows)
+    columns = list(zip([str.rjust if r else str.ljust for r in right], widths, repeats or [None] * len(widths), strict=False))
 
     def line(values: Sequence[str]) -> str:
-        parts = []
-        for i, value in enumerate(values):
-            pad = " " * max(widths[i] - text_width(value), 0)
-            parts.append(pad + value if right[i] else value + pad)
-        return (" " + "   ".join(parts)).rstrip()
+        # padded by characters: a wide character's second column is taken off the width
+        text = "   ".join(
+            [  # _pad, written out: this runs for every cell of a long table
+                (known.get(v) if known else None) or just(v, w if v.isascii() else w - text_width(v) + len(v))
+                for (just, w, known), v in zip(columns, values, strict=False)
+            ]
+        )
+        # a line break is a space, as wide as it (cells are one line)
+        return (" " + text.replace("\r", " ").replace("\n", " ")).rstrip()
 
     out = [] if header is None else [line(header), "━" * (sum(widths) + 3 * (len(widths) - 1) + 2)]
-    out.extend(line(_cells(row)) for row in rows)
+    out.extend(map(line, rows))
     return "\n".join(out) + "\n" if out else ""
 
 
@@ -316,10 +365,10 @@ def print_table(
     header = [(labels or {}).get(k) or (own[k].label(lang) if k in own else fields.label(k, lang)) for k in keys]
     right = [_right_aligned(k) for k in keys]
     it = iter(rows)
-    by = [own.get(k) for k in keys]
+    shown = [displayer(k, lang, own.get(k)) for k in keys]
 
     def cells(rec: dict[str, Any]) -> list[str]:
-        return [display(k, rec.get(k), lang, f) for k, f in zip(keys, by, strict=True)]
+        return [show(v) for show, v in zip(shown, map(rec.get, keys), strict=True)]
 
     body = [cells(rec) for rec in itertools.islice(it, SIZING_ROWS)]
     width = terminal_width()
@@ -346,20 +395,22 @@ def print_table(
                 n += len(chunk)
             sys.stdout.write(fit.note(columns, lay, lang, width))
             return n
-    whole = [max((text_width(r[i]) for r in body), default=0) for i, _k in enumerate(keys)]
     if width is None or len(body) > PLAIN_TABLE_ROWS:
         if title:
             sys.stdout.write(title + "\n")
         widths = _plain_widths(header, body)
         sys.stdout.write(plain_table(header, body, right, widths))
         n = len(body)
+        repeats = padded_repeats(body, right, widths) if len(body) >= SIZING_ROWS else None
         for chunk in _chunks(it, cells):
-            sys.stdout.write(plain_table(None, chunk, right, widths))
+            sys.stdout.write(plain_table(None, chunk, right, widths, repeats))
             n += len(chunk)
         return n
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
+    whole = [max((text_width(r[i]) for r in body), default=0) for i, _k in enumerate(keys)]
     table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
     for key, label, is_right, width in zip(keys, header, right, whole, strict=True):
         prose = _wraps(key)
@@ -371,7 +422,7 @@ def print_table(
             justify="right" if is_right else "left",
         )
     for row in body:
-        table.add_row(*row)
+        table.add_row(*(Text(c) for c in row))  # text, not Rich markup: "[vip]" stays
     emit(table)
     return len(body)
 
@@ -399,14 +450,9 @@ def print_records(
 
 def print_pairs(pairs: Sequence[tuple[str, str]]) -> None:
     """A card of labels and values (``crm deal show``), as ``show`` prints a customer."""
-    from rich.table import Table
+    from crmcli.grid import Grid, show
 
-    card = Table(box=None, show_header=False, padding=(0, 1))
-    card.add_column(style="bold")
-    card.add_column(overflow="fold")
-    for label, value in pairs:
-        card.add_row(label, value)
-    emit(card)
+    show(Grid(pairs))
 
 
 def mask_records(rows: Iterable[dict[str, Any]]) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from crmcli import fields, render
-from crmcli.render import amount, display, emit, plain
+from crmcli.render import amount, display, plain
 
 CARD_KEYS = (*fields.customer_keys(where="show"), "next_plan")
 _ZERO_HIDDEN = frozenset({"orders", "total_amount"})  # a customer who bought nothing: no purchase lines
@@ -17,29 +17,26 @@ _ZERO_HIDDEN = frozenset({"orders", "total_amount"})  # a customer who bought no
 def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = ()) -> None:
     """A customer card (its custom fields after the built-in ones), then one timeline of
     follow-ups, stage changes and deals, newest first."""
-    from rich import box
-    from rich.table import Table
+    from crmcli.grid import Grid, show
 
     from crmcli.i18n import gettext
 
     def _(message: str) -> str:
         return gettext(message, lang)
 
-    card = Table(box=None, show_header=False, padding=(0, 1))
-    card.add_column(style="bold")
-    card.add_column(overflow="fold")
+    card: list[tuple[str, str]] = []
     for key in CARD_KEYS:
         value = rec.get(key)
         if value in (None, "", []) or (key in _ZERO_HIDDEN and not value):
             continue
-        card.add_row(fields.label(key, lang), display(key, value, lang))
+        card.append((fields.label(key, lang), display(key, value, lang)))
     values = rec.get("fields") or {}
     for f in custom:
         value = values.get(f.key)
         if value not in (None, ""):
-            card.add_row(f.label(lang), amount(value) if f.kind == "money" else plain(value))
+            card.append((f.label(lang), amount(value) if f.kind == "money" else plain(value)))
     if rec.get("archived"):
-        card.add_row(fields.label("archived", lang), "✓")
+        card.append((fields.label("archived", lang), "✓"))
 
     events: list[tuple[Any, int, str, str]] = []  # (ISO date, order within a day, kind, text)
     for i, f in enumerate(rec.get("follow_ups", [])):
@@ -75,16 +72,17 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
             parts.append(f"({t['handler']})")
         events.append((t["opened_at"], 500 - i, _("ticket"), "  ".join(p for p in parts if p)))
     if not events:
-        emit(card)
+        show(Grid(card))
         return
     events.sort(key=lambda e: (e[0], e[1]), reverse=True)
-    timeline = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False, title=_("Timeline"))
-    timeline.add_column(_("Date"))
-    timeline.add_column(_("Event"))
-    timeline.add_column(_("Details"), overflow="fold")
-    for when, _order, kind, text in events:
-        timeline.add_row(plain(when), kind, text)
-    emit(card, "", timeline)
+    timeline = Grid(
+        [(plain(when), kind, text) for when, _order, kind, text in events],
+        header=(_("Date"), _("Event"), _("Details")),
+        title=_("Timeline"),
+        folds=(False, False, True),
+        rich_defaults=True,
+    )
+    show(Grid(card), "", timeline)
 
 
 BAR_WIDTH = 24
@@ -117,11 +115,8 @@ def print_bar_table(
     first, then the last columns (the first, a name beside it and the ``main`` figure always
     stay); or records.
     """
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
     from crmcli import fit
+    from crmcli.grid import Bold, Grid, show
 
     folding = list(folds) if folds is not None else [False] * len(headers)
     top = max(bars, default=0.0)
@@ -146,15 +141,10 @@ def print_bar_table(
                 out += fit.table(columns, rows, lay) + fit.note(columns, lay, lang, width)
             sys.stdout.write(out + (footer + "\n" if footer else ""))
             return
-    parts: list[Any] = [Text(headline, style="bold", no_wrap=True)]
+    parts: list[Grid | str] = [Bold(headline)]
     if cells:
-        table = Table(box=box.SIMPLE_HEAVY, header_style="bold", show_edge=False)
-        for head, is_number, f in zip(headers, right, folding, strict=True):
-            table.add_column(head, justify="right" if is_number else "left", overflow="fold", no_wrap=not f)
-        table.add_column("", no_wrap=True)
-        for row, b in zip(cells, drawn, strict=True):
-            table.add_row(*row, b)
-        parts.append(table)
+        rows = [[*row, b] for row, b in zip(cells, drawn, strict=True)]
+        parts.append(Grid(rows, header=[*headers, ""], right=[*right, False], wraps=[*folding, False]))
     if footer:
-        parts.append(Text(footer, no_wrap=True))
-    emit(*parts)
+        parts.append(footer)
+    show(*parts)

@@ -1,22 +1,21 @@
 """The ``crm`` command: the app (``cli.app``), then one module per command group.
 
-Command modules import only typer at module level; services, sqlmodel and the
-spreadsheet libraries are imported inside the commands that use them.
+A command module is imported when one of its commands runs (``cli/lazy.py``), and imports only
+typer at module level; services, sqlmodel and the spreadsheet libraries are imported inside the
+commands that use them.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
 import os
 import sys
 
 from crmcli.cli.app import app
 
+# The modules that add commands to the app, in the order they register them: cli/index.py is
+# written from them (python -m crmcli.cli.lazy).
 COMMAND_MODULES = ("customers", "activity", "deals", "imports", "exporting", "reports", "safety", "fields", "history", "tickets", "dupes", "calendar", "team")
-
-for _name in COMMAND_MODULES:  # each module adds its commands to the one app
-    importlib.import_module(f"crmcli.cli.{_name}")
 
 
 def main() -> None:

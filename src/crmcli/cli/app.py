@@ -11,14 +11,36 @@ from typer.core import TyperGroup
 
 from crmcli import __version__
 from crmcli.cli import help_text, plain_params
-from crmcli.cli._common import State, error_boundary
+from crmcli.cli.boundary import State, error_boundary
 
 plain_params.install()  # plain option values without pydantic (see there)
 help_text.install()  # help in the display language (see there)
 
 
 class CrmGroup(TyperGroup):
-    """Runs every command inside ``error_boundary``: in a real run and under CliRunner alike."""
+    """Runs every command inside ``error_boundary``: in a real run and under CliRunner alike.
+
+    Its commands are built when they are used (``cli/lazy.py``): ``crm show`` imports and builds
+    ``show`` alone; ``crm --help`` lists every command from the index without building any.
+    """
+
+    def __init__(self, *, commands: Any = None, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        from crmcli.cli.lazy import LazyCommands
+
+        self.commands = LazyCommands(commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names; typer's own walks the items, building them all
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        listed = self.commands.listed  # type: ignore[attr-defined]
+        rows = [(name, listed(name)) for name in self.list_commands(ctx)]
+        rows = [(name, cmd) for name, cmd in rows if not cmd.hidden]
+        if rows:  # what TyperGroup.format_commands writes, from the listed commands
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         from crmcli.cli.argv import decode_lenient

@@ -449,7 +449,8 @@ def list_(
             rows = peeked
         if fmt in ("csv", "tsv"):  # one column per custom field, after the customer's own
             keys = [k for k in keys if k != "fields"] + [f.key for f in custom]
-            rows = ({**r, **r.pop("fields", {})} for r in rows)
+            if custom:
+                rows = ({**r, **r.pop("fields", {})} for r in rows)
         render.print_records(rows, fmt=fmt, lang=st.settings.lang,
                              table_keys=DUE_TABLE_KEYS if due else LIST_TABLE_KEYS, all_keys=keys)  # fmt: skip
 

@@ -49,13 +49,15 @@ def _translate(cmd: Any, lang: str) -> None:
     for p, text in zip([p for p in cmd.params if hasattr(p, "help")], params, strict=True):
         p.help = _tr(text) if lang != "en" else text
     cmd._crm_lang = lang
-    for sub in getattr(cmd, "commands", {}).values():  # a group lists its commands' one-line help
-        _translate(sub, lang)
+    commands = getattr(cmd, "commands", {})
+    listed = getattr(commands, "listed", None)  # crm's own group: what it lists, nothing built (cli/lazy.py)
+    for sub in [listed(name) for name in commands] if listed else commands.values():
+        _translate(sub, lang)  # a group lists its commands' one-line help
 
 
 def _first_line(text: str, columns: int) -> str:
     """The first sentence of a help text, cut to ``columns`` display columns (CJK counts double)."""
-    from crmcli.render import text_width
+    from crmcli.widths import text_width
 
     first = text.split("\n\n")[0].replace("\n", " ")
     for stop in ("; ", ". ", "。"):

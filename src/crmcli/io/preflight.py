@@ -110,6 +110,15 @@ def open_regular(path: Path) -> IO[bytes]:
         raise
 
 
+def read_head(path: Path, n: int = 8192) -> bytes:
+    """The first ``n`` bytes; ReadError for a missing file, a directory, a device, a FIFO or a socket."""
+    try:
+        with open_regular(path) as fh:
+            return fh.read(n)
+    except OSError as exc:
+        raise ReadError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def check_regular(path: Path) -> None:
     open_regular(path).close()
 

@@ -24,23 +24,22 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
-import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmcli.io import columns, preflight
-from crmcli.io.preflight import ReadError
-from crmcli.io.zip_parts import check_zip
+from crmcli.io import preflight
 
-HEADER_SCAN = 30
-CSV_FIELD_LIMIT = preflight.MAX_CELL_CHARS  # a 1 MB cell is rejected with a reason; a 5 MB one refuses the file
+# What the readers' callers use, each defined in the module of its job: the table type, the
+# header row's search, CSV/TSV files.
+from crmcli.io.header_row import HEADER_SCAN, Located, locate_header, peek  # noqa: E402,F401
+from crmcli.io.preflight import ReadError
+from crmcli.io.table import Cell, Row, Table  # noqa: F401
+from crmcli.io.text_files import CSV_FIELD_LIMIT, detect_encoding, open_text  # noqa: F401
+from crmcli.io.zip_parts import check_zip
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -50,38 +49,7 @@ _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-Cell = Any  # str | float | int | bool | date | datetime | time | timedelta
-Row = list[Cell]
-
-
-@dataclass
-class Table:
-    """An opened sheet: its rows as an iterator, and what the importer needs to know about them."""
-
-    path: Path
-    kind: str  # xlsx | xls | ods | csv
-    sheet: str | None
-    rows: Iterator[Row]
-    total_rows: int | None = None  # for the progress bar
-    encoding: str | None = None
-    delimiter: str | None = None
-    col_offset: int = 0  # index of the first column yielded (calamine skips empty leading columns)
-    has_nul: bool = False  # the text holds NUL characters somewhere
-    from_csv: bool = False  # cells are text, and "'=..." neutralisation is undone
-    close: Callable[[], None] = field(default=lambda: None)
-    sheets: list[str] = field(default_factory=list)  # a workbook's visible worksheets, in order
-
-
 # --------------------------------------------------------------------------- sniffing
-
-
-def _head(path: Path, n: int = 8192) -> bytes:
-    """The first ``n`` bytes; ReadError for a missing file, a directory, a device, a FIFO or a socket."""
-    try:
-        with preflight.open_regular(path) as fh:
-            return fh.read(n)
-    except OSError as exc:
-        raise ReadError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _cfb_is_encrypted(path: Path) -> bool:
@@ -94,7 +62,7 @@ def _cfb_is_encrypted(path: Path) -> bool:
 
 def sniff(path: Path) -> str:
     """What the file really is: xlsx | ods | xls | encrypted | zip | damaged-zip | csv (text) | empty."""
-    head = _head(path)
+    head = preflight.read_head(path)
     if not head:
         return "empty"
     if head.startswith(_ZIP_MAGIC) or head.startswith(_EMPTY_ZIP_MAGIC):
@@ -204,160 +172,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-# --------------------------------------------------------------------------- text files
-
-
-def _valid(path: Path, encoding: str, skip: int = 0) -> bool:
-    """Does the whole file decode strictly? Streamed, so a 350 MB CSV costs no memory."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    try:
-        with preflight.open_regular(path) as fh:
-            fh.seek(skip)
-            while True:
-                chunk = fh.read(1 << 20)
-                if not chunk:
-                    decoder.decode(b"", final=True)
-                    return True
-                decoder.decode(chunk)
-    except UnicodeDecodeError:
-        return False
-
-
-# Control characters no text file holds (tab, line breaks, VT, FF and a final Ctrl-Z may appear).
-_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f]")
-
-
-def _utf16_without_bom(head: bytes, *, utf8_too: bool = False) -> str | None:
-    """Excel's "Unicode text" always has a BOM; without one, guess only from a clear NUL pattern.
-
-    In UTF-16 every ASCII character (commas, line breaks, digits) has a NUL byte on one side
-    while a CJK character has none or, rarely (一 is U+4E00), one on the other side: a file of
-    Chinese text has few NULs, but nearly all on one side. A UTF-8 file with stray NUL bytes
-    has them on both, and binary data decodes to control characters. ``utf8_too``: the file is
-    valid UTF-8 as well (UTF-16 Chinese never is, ASCII in UTF-16 always is); then it is taken
-    for UTF-16 only if that reading has line breaks and delimiters, which UTF-8 text with
-    NUL-terminated records read two bytes at a time does not.
-    """
-    sample = head[: len(head) // 2 * 2]
-    if len(sample) < 4:
-        return None
-    even = sample[0::2].count(0)
-    odd = sample[1::2].count(0)
-    half = len(sample) // 2
-    for enc, nuls, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
-        if nuls >= 0.05 * half and nuls >= 4 * others:
-            text = codecs.getincrementaldecoder(enc)(errors="replace").decode(sample)
-            if _CONTROL_RE.search(text):
-                continue
-            if not utf8_too or (("\n" in text or "\r" in text) and any(d in text for d in ",\t;")):
-                return enc
-    return None
-
-
-def detect_encoding(path: Path) -> tuple[str, int]:
-    """(codec, bytes of BOM to skip) for a text file, or ReadError when it is none we accept."""
-    head = _head(path, 65536)
-    if head.startswith(codecs.BOM_UTF8):
-        if not _valid(path, "utf-8", 3):
-            line = preflight.mixed_encoding(path, 3, any_line=True)
-            where = f"line {line:,} is not" if line else "it is not"
-            raise ReadError(f"{path.name} starts with a UTF-8 BOM but {where} valid UTF-8; save it again as CSV UTF-8")
-        return "utf-8", 3
-    if head.startswith(codecs.BOM_UTF32_LE) or head.startswith(codecs.BOM_UTF32_BE):
-        raise ReadError(f"{path.name} is UTF-32 text; save it as CSV UTF-8")
-    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
-        enc = "utf-16-le" if head.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
-        if not _valid(path, enc, 2):
-            raise ReadError(f"{path.name} starts with a UTF-16 BOM but is not valid UTF-16; save it again as CSV UTF-8")
-        return enc, 2
-    utf8: bool | None = None  # is the whole file valid UTF-8? (streamed: read once at most)
-    if b"\x00" in head:
-        utf8 = _valid(path, "utf-8")
-        enc16 = _utf16_without_bom(head, utf8_too=utf8)
-        if enc16 and _valid(path, enc16):
-            return enc16, 0
-        nuls = head.count(0)
-        if nuls > 64 and nuls * 100 > len(head):  # a stray NUL in a cell rejects that row; this many is no CSV
-            raise ReadError(
-                f"{path.name} is not text we can read: {nuls:,} of its first {len(head):,} bytes are NUL "
-                "(a binary file, or UTF-16 without its byte-order mark?); save it as 'CSV UTF-8' or as .xlsx"
-            )
-    if utf8 if utf8 is not None else _valid(path, "utf-8"):
-        return "utf-8", 0
-    mixed = preflight.mixed_encoding(path)
-    if mixed is not None:
-        raise ReadError(
-            f"{path.name} mixes encodings: line {mixed:,} is not UTF-8 while other lines are UTF-8 text; "
-            "save it again as 'CSV UTF-8'"
-        )
-    if _valid(path, "gb18030"):
-        return "gb18030", 0
-    raise ReadError(
-        f"{path.name} is not text in UTF-8, UTF-16 or GB18030/GBK (is it a spreadsheet or a binary file?); "
-        "save it as 'CSV UTF-8' or as .xlsx"
-    )
-
-
-def _delimiter(first_line: str, suffix: str) -> str:
-    if suffix == ".tsv":
-        return "\t"
-    tabs, commas, semis = first_line.count("\t"), first_line.count(","), first_line.count(";")
-    if tabs > commas and tabs >= semis:
-        return "\t"
-    if semis > 0 and commas == 0:
-        return ";"
-    return ","
-
-
-def _open_text(path: Path, checked: Callable[[], None] | None = None) -> Table:
-    # lines and columns measured on the raw bytes first: nothing is decoded or parsed before
-    scan = preflight.scan_text(path)
-    if checked:
-        checked()
-    encoding, skip = detect_encoding(path)
-    fh = preflight.open_regular(path)
-    fh.seek(skip)
-    text = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline="")
-    utf16 = encoding.startswith("utf-16")
-    # rows that may run over several lines (quoted line breaks, or lines UTF-16 hid from the byte
-    # scan) go through the guard; other files' rows are their lines, measured already
-    guard = preflight.RowGuard(text, path.name, measured=not utf16) if scan.quoted or utf16 else None
-    lines: Iterator[str] = guard.lines() if guard else iter(text)
-    first = next(lines, "")
-    hint = first.strip().lower()
-    if len(hint) == 5 and hint.startswith("sep="):
-        # Excel's "sep=;" first line names the delimiter and is not data
-        delimiter = first.strip()[4]
-        rest: Iterator[str] = itertools.chain(["\n"], lines)  # an empty row keeps the row numbers
-    else:
-        rest = itertools.chain([first], lines)
-        delimiter = _delimiter(first, path.suffix.lower())
-    # In UTF-8 and GB18030 a NUL byte is a NUL character; in UTF-16 every ASCII letter has
-    # one, so there each row is checked after decoding.
-    has_nul = scan.has_nul or utf16
-    # the csv module's limit is per process: set it to ours (a 1 MB cell is then rejected row by row)
-    csv.field_size_limit(CSV_FIELD_LIMIT)
-
-    def rows() -> Iterator[Row]:
-        reader = csv.reader(rest, delimiter=delimiter)
-        try:
-            yield from (guard.rows(reader) if guard else reader)
-        except csv.Error as exc:
-            if "field limit" in str(exc):
-                raise ReadError(
-                    f"{path.name}, line {reader.line_num:,}: a cell longer than {CSV_FIELD_LIMIT:,} characters "
-                    "(the limit for one cell); is it really a CSV file?"
-                ) from None
-            raise ReadError(f"{path.name}, line {reader.line_num}: cannot read CSV ({preflight.quote(exc, 80)})") from None
-        except UnicodeDecodeError as exc:  # validated above; only if the file changed meanwhile
-            raise ReadError(f"{path.name} is not valid {encoding}: {exc.reason}") from None
-
-    return Table(
-        path=path, kind="csv", sheet=None, rows=rows(), encoding=encoding, delimiter=delimiter,
-        has_nul=has_nul, from_csv=True, close=text.close,
-    )  # fmt: skip
-
-
 # --------------------------------------------------------------------------- entry points
 
 
@@ -385,98 +199,8 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
             )
         if sheet is not None:
             raise ReadError(f"--sheet {sheet}: {path.name} is a CSV file and has no sheets")
-        return _open_text(path, checked)
+        return open_text(path, checked)
     return _open_workbook(path, kind, sheet, checked)
-
-
-@dataclass
-class Located:
-    """A table with its header row found: the header, and the data rows after it."""
-
-    table: Table
-    header: columns.Header
-    header_row_number: int  # 1-based row number of the header in the file
-    data: Iterator[tuple[int, Row]]  # (1-based row number, cells)
-
-
-def peek(table: Table, n: int = HEADER_SCAN) -> list[Row]:
-    """The first ``n`` rows, left in ``table.rows`` to be read again (which table a file is for)."""
-    head = list(itertools.islice(table.rows, n))
-    table.rows = itertools.chain(head, table.rows)
-    return head
-
-
-def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] | None = None, *, no_header: bool = False) -> Located:
-    """Find the header among the first rows: the row with the most known column names
-    (``known``: another kind of row's header table, ``columns.build_table``).
-
-    ``no_header`` (spec §12): the sheet has none; its columns are named by letter (A, B, ...,
-    as Excel shows them) for ``--map A=name``, and every row is data.
-    """
-    head: list[Row] = []
-    for row in table.rows:
-        head.append(row)
-        if len(head) >= HEADER_SCAN:
-            break
-    if not any(any(_nonblank(c) for c in row) for row in head):
-        if head:
-            raise ReadError(f"{table.path.name}: no data: the first {len(head)} rows are empty")
-        raise ReadError(f"{table.path.name} has no rows" + (f" (sheet '{table.sheet}')" if table.sheet else ""))
-    if no_header:
-        width = max((i + 1 for row in head for i, c in enumerate(row) if _nonblank(c)), default=0)
-        letters: list[object] = [columns.column_letter(i + table.col_offset) for i in range(width)]
-        header = columns.match(letters, mapping, col_offset=table.col_offset, known=known)
-        header.unknown = []  # a letter is no column name: the columns not mapped are reported as headerless
-        for col in header.columns:
-            if col.field is None:
-                col.header = f"column {col.header}"
-        return Located(table=table, header=header, header_row_number=0, data=zip(itertools.count(1), itertools.chain(head, table.rows)))
-    best, best_score = -1, 0
-    for i, row in enumerate(head):
-        s = columns.score(row, mapping, known)
-        if s > best_score:
-            best, best_score = i, s
-    nonblank_cols = max((sum(1 for c in row if _nonblank(c)) for row in head), default=0)
-    if best < 0 or (best_score < 2 and nonblank_cols > 1):
-        raise ReadError(
-            f"{table.path.name}: no header row found in the first {len(head)} rows; expected column names such as "
-            f"客户名称, 联系电话 (or Customer_Name, Phone). {_first_row(head, table.col_offset)}"
-        )
-    header = columns.match(head[best], mapping, col_offset=table.col_offset, known=known)
-    header.row_index = best
-    rest = head[best + 1 :]
-
-    # (row number, cells), numbered in C: no Python frame per row on a 100k-row sheet
-    data = zip(itertools.count(best + 2), itertools.chain(rest, table.rows))
-    return Located(table=table, header=header, header_row_number=best + 1, data=data)
-
-
-def _first_row(head: list[Row], col_offset: int) -> str:
-    """The first row's cells by column letter, and the --map that would name them (spec §12)."""
-    row = next(r for r in head if any(_nonblank(c) for c in r))
-    cells = [(columns.column_letter(i + col_offset), _shown_cell(c)) for i, c in enumerate(row) if _nonblank(c)]
-    shown = ", ".join(f"{letter}={text!r}" for letter, text in cells[:12]) + (", ..." if len(cells) > 12 else "")
-    a = cells[0][0]
-    b = cells[1][0] if len(cells) > 1 else "B"
-    return (
-        f"Its first row: {shown}. If that row is a header, name its columns with --map 'HEADER=field'; if the sheet has "
-        f"no header row, name the columns by letter: --no-header --map {a}=name --map {b}=phone"
-    )
-
-
-def _shown_cell(cell: Cell) -> str:
-    if isinstance(cell, float) and cell.is_integer():
-        cell = int(cell)
-    text = " ".join(str(cell).split())
-    return text if len(text) <= 24 else text[:24] + "..."
-
-
-def _nonblank(cell: Cell) -> bool:
-    if cell is None:
-        return False
-    if isinstance(cell, str):
-        return bool(cell.strip())
-    return True
 
 
 def formula_cells(path: Path, sheet: str | None) -> set[tuple[int, int]] | None:
@@ -485,7 +209,6 @@ def formula_cells(path: Path, sheet: str | None) -> set[tuple[int, int]] | None:
     Used only to explain a rejected row ("a formula with no saved value"): calamine reads such a
     cell as empty and never evaluates it. Skipped for sheets over 50 MB of XML.
     """
-    import re
 
     try:
         with zipfile.ZipFile(path) as zf:
@@ -510,7 +233,6 @@ def formula_cells(path: Path, sheet: str | None) -> set[tuple[int, int]] | None:
 
 
 def _sheet_part(zf: zipfile.ZipFile, sheet: str | None) -> str | None:
-    import re
 
     try:
         wb = zf.read("xl/workbook.xml").decode("utf-8", errors="replace")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json as _json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -276,29 +276,33 @@ def select(
     return sql, p.values
 
 
-def record(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
-    """A customer as plain Python values from a row of ``select(json=False)``."""
-    rec: dict[str, Any] = {}
-    custom: dict[str, Any] = {}
-    for name, value in zip(names, row, strict=True):
-        if name.startswith("field:"):
-            custom[name[6:]] = value
-        else:
-            rec[name] = value
-    if "tags" in rec:
-        rec["tags"] = rec["tags"].split(TAG_SEP) if rec["tags"] else []
-    if "archived" in rec:
-        rec["archived"] = bool(rec["archived"])
-    if "main_products" in rec:
-        rec["main_products"] = _json.loads(rec["main_products"]) if rec["main_products"] else []
-    if "fields" in names or custom:
-        rec["fields"] = custom
-    return rec
+def recorder(names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """The function making a customer (plain Python values) of a row of ``select(json=False)``
+    with these columns; what to do with each column is decided here, once, not per row."""
+    custom = [(i, name[6:]) for i, name in enumerate(names) if name.startswith("field:")]
+    own = [i for i, name in enumerate(names) if not name.startswith("field:")]
+    keys = [names[i] for i in own]
+    tags, archived, products = "tags" in keys, "archived" in keys, "main_products" in keys
+    with_fields = "fields" in names or bool(custom)
+
+    def record(row: Sequence[Any]) -> dict[str, Any]:
+        rec = dict(zip(keys, [row[i] for i in own] if custom else row, strict=True))
+        if tags:
+            rec["tags"] = rec["tags"].split(TAG_SEP) if rec["tags"] else []
+        if archived:
+            rec["archived"] = bool(rec["archived"])
+        if products:
+            rec["main_products"] = _json.loads(rec["main_products"]) if rec["main_products"] else []
+        if with_fields:
+            rec["fields"] = {key: row[i] for i, key in custom}
+        return rec
+
+    return record
 
 
 def records(reader: Reader, sql: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
     names, rows = reader.names(sql, params)
-    return (record(names, row) for row in rows)
+    return map(recorder(names), rows)
 
 
 # --------------------------------------------------------------------------- one customer

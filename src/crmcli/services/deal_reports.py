@@ -205,13 +205,16 @@ def pipeline(conn: Reader, p: Params, as_json: bool = False) -> Report:
     # One pass over the table: walking the stage index visits the rows in a random order (300k
     # opportunities: 0.6 s scanned, 1.3 s through the index).
     stage = conn.dialect.unindexed("d.stage")
-    open_ = " AND ".join([f"{stage} IN ('potential', 'intent', 'negotiating')", *_period(p, "d.date")])
-    closed = " AND ".join([f"{stage} IN ('won', 'lost')", *_period(p, "d.closed_at")])
+    where = _deal_scope(p)
+    if p.since is not None or p.until is not None:  # without a period every opportunity counts (~10% of the query)
+        open_ = " AND ".join([f"{stage} IN ('potential', 'intent', 'negotiating')", *_period(p, "d.date")])
+        closed = " AND ".join([f"{stage} IN ('won', 'lost')", *_period(p, "d.closed_at")])
+        where.append(f"(({open_}) OR ({closed}))")
     sql = f"""
     SELECT d.stage, COUNT(*), SUM(d.amount), SUM(d.amount * d.probability / 100.0),
            SUM(CASE WHEN d.stage = 'won' THEN julianday(d.closed_at) - julianday(d.date) END)
     FROM deal d
-    WHERE {" AND ".join(_deal_scope(p))} AND (({open_}) OR ({closed}))
+    WHERE {" AND ".join(where)}
     GROUP BY {stage}"""
     found = {stage: (n, amount, weighted, days) for stage, n, amount, weighted, days in _fetch(conn, sql, p)}
     rows = []

@@ -19,12 +19,14 @@ What a customer's follow-ups imply (``last_follow_at``, ``last_method``, ``next_
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
 DERIVED = frozenset({"last_follow_at", "last_method", "next_date", "next_plan", "orders", "total_amount", "last_order_at", "main_products"})
 
 
+@functools.cache  # the models do not change while the process runs: once, not 13 times a command
 def tracked() -> dict[str, tuple[str, str, tuple[str, ...]]]:
     """The logged tables, from the models: every table that holds a customer's data.
 
@@ -66,8 +68,14 @@ def trigger_sql(set_id: int) -> list[str]:
 
 def _table_triggers(set_id: int, table: str) -> dict[str, str]:
     """One table's three triggers, by the operation: "i", "u", "d"."""
+    return {op: sql.replace("{set_id}", str(int(set_id))) for op, sql in _trigger_templates(table).items()}
+
+
+@functools.cache
+def _trigger_templates(table: str) -> dict[str, str]:
+    """One table's three triggers with ``{set_id}`` standing for the change set (built once)."""
     row_id, customer, cols = tracked()[table]
-    base = f"INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) VALUES ({int(set_id)}, '{table}'"
+    base = f"INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) VALUES ({{set_id}}, '{table}'"
     changed = " OR ".join(f"OLD.{_q(c)} IS NOT NEW.{_q(c)}" for c in cols)
     return {
         "i": f"CREATE TEMP TRIGGER crm_log_{table}_i AFTER INSERT ON main.{table} BEGIN "
@@ -103,8 +111,13 @@ def move_rows(dbapi: Any, set_id: int, table: str, from_id: int, to_id: int) -> 
         cur.close()
 
 
+@functools.cache
+def _drops() -> tuple[str, ...]:
+    return tuple(f"DROP TRIGGER IF EXISTS temp.crm_log_{t}_{k}" for t in tracked() for k in "iud")
+
+
 def drop_sql() -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS temp.crm_log_{t}_{k}" for t in tracked() for k in "iud"]
+    return list(_drops())
 
 
 def now_iso() -> str:

@@ -1,0 +1,28 @@
+"""How many terminal columns text takes (East Asian wide and full-width characters count two,
+combining marks none): every table, fitted help line and padded cell measures with this.
+
+A module of its own so that what only measures (the Chinese help's one-line summaries) does not
+import the renderers."""
+
+from __future__ import annotations
+
+
+class _Widths(dict[str, int]):
+    """Character -> the columns it takes, worked out on first sight (a table's names repeat
+    characters: a lookup in C instead of two unicodedata calls a character)."""
+
+    def __missing__(self, ch: str) -> int:
+        import unicodedata
+
+        width = self[ch] = 2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+        return width
+
+
+_WIDTHS = _Widths()
+
+
+def text_width(text: str) -> int:
+    """Columns a string takes in a terminal: East Asian wide and full-width characters count double."""
+    if text.isascii():
+        return len(text)
+    return sum(map(_WIDTHS.__getitem__, text))
