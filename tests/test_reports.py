@@ -271,6 +271,7 @@ def test_industries_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- abc
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_abc_classes_on_cumulative_share_before(h: History) -> None:
     codes = [h.add(f"V{i}", "2026-01-01") for i in range(6)]
     h.stage(codes[0], "won", "2026-02-01", "--amount", "30")
@@ -302,6 +303,7 @@ def test_abc_classes_on_cumulative_share_before(h: History) -> None:
     assert rows[0]["amount"] == "50" and rows[0]["class"] == "A"
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_abc_ties_by_code_single_and_empty(h: History) -> None:
     assert h.report("abc")["rows"] == []
     a = h.add("Tie A", "2026-01-01")
@@ -439,6 +441,7 @@ def test_forecast_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- alerts
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_alerts_dormant_stale_overdue(h: History) -> None:
     # today - 90 = 2026-08-28, today - 180 = 2026-05-30
     dormant = h.add("Dormant", "2026-01-01")
@@ -477,6 +480,7 @@ def test_alerts_dormant_stale_overdue(h: History) -> None:
     assert [r["code"] for r in out["rows"]] == [never, key]
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_alerts_quiet_counts_won_opportunities_only(h: History) -> None:
     # today - 90 = 2026-08-28: a won opportunity closed on or before it leaves a won customer quiet
     edge = h.add("Edge", "2026-01-01")
@@ -501,6 +505,7 @@ def test_alerts_quiet_counts_won_opportunities_only(h: History) -> None:
     assert "近3个月无合作 3" in h.crm.ok("--lang", "zh", "report", "alerts")
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_alerts_empty_and_single(h: History) -> None:
     assert h.report("alerts")["rows"] == []
     code = h.add("Solo", "2026-01-01", "--level", "key")  # potential, never followed, key: stale and overdue

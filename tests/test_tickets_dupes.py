@@ -77,6 +77,7 @@ def test_bad_input_is_one_line_exit_1_and_writes_nothing(crm: Crm, crm_env: Path
     assert dump(crm_env) == before and crm.json("merges")[0]["undone"] is False and len(crm.json("merges")) == 1
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_report_service_and_complaints(crm: Crm) -> None:
     crm.ok("add", "甲公司", "--phone", "13800000001")
     crm.ok("add", "乙公司", "--phone", "13800000002")

@@ -209,7 +209,7 @@ def pipeline(conn: Reader, p: Params, as_json: bool = False) -> Report:
     closed = " AND ".join([f"{stage} IN ('won', 'lost')", *_period(p, "d.closed_at")])
     sql = f"""
     SELECT d.stage, COUNT(*), SUM(d.amount), SUM(d.amount * d.probability / 100.0),
-           SUM(CASE WHEN d.stage = 'won' THEN julianday(d.closed_at) - julianday(d.date) END)
+           SUM(CASE WHEN d.stage = 'won' THEN {conn.dialect.days_between("d.closed_at", "d.date")} END)
     FROM deal d
     WHERE {" AND ".join(_deal_scope(p))} AND (({open_}) OR ({closed}))
     GROUP BY {stage}"""
