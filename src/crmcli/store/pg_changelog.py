@@ -94,3 +94,28 @@ def stop(conn: Any) -> None:
     from sqlalchemy import text
 
     conn.execute(text("SELECT set_config(:s, '', true)"), {"s": SETTING})
+
+
+def move_rows(conn: Any, set_id: int, table: str, from_id: int, to_id: int) -> int:
+    """``changelog.move_rows`` here: one ``move`` change, the UPDATE itself not logged row by row."""
+    import json
+
+    from sqlalchemy import text
+
+    ids = [r[0] for r in conn.execute(text(f"SELECT id FROM {table} WHERE customer_id = :f ORDER BY id"), {"f": from_id})]
+    if not ids:
+        return 0
+    conn.execute(
+        text(
+            "INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) "
+            "VALUES (:s, :t, 0, 'move', :b, :a, :c)"
+        ),
+        {"s": set_id, "t": table, "b": json.dumps({"customer_id": from_id, "ids": ids}),
+         "a": json.dumps({"customer_id": to_id}), "c": to_id},
+    )  # fmt: skip
+    stop(conn)  # the change above is the log of this UPDATE
+    try:
+        conn.execute(text(f"UPDATE {table} SET customer_id = :t WHERE customer_id = :f"), {"t": to_id, "f": from_id})
+    finally:
+        conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": SETTING, "v": str(int(set_id))})
+    return len(ids)
