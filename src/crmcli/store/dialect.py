@@ -68,6 +68,14 @@ class Dialect:
         """The largest of a few (non-NULL) expressions of one row."""
         raise NotImplementedError
 
+    def whole_number(self, expr: str) -> str:
+        """A number that reaches Python as an int when it is whole (50000, not 50000.0), else a float."""
+        raise NotImplementedError
+
+    def real(self, expr: str) -> str:
+        """Text holding a number, as a double-precision number."""
+        return f"CAST({expr} AS REAL)"
+
     def display_width(self, expr: str) -> str:
         """Columns a text takes in a table (CJK counted double), approximately, in SQL."""
         raise NotImplementedError
@@ -121,6 +129,9 @@ class SqliteDialect(Dialect):
 
     def greatest(self, *exprs: str) -> str:
         return f"MAX({', '.join(exprs)})"
+
+    def whole_number(self, expr: str) -> str:
+        return f"CASE WHEN {expr} = CAST({expr} AS INTEGER) THEN CAST({expr} AS INTEGER) ELSE {expr} END"
 
     def hint(self, text: str) -> str:
         return text
@@ -190,6 +201,12 @@ class PostgresDialect(Dialect):
 
     def greatest(self, *exprs: str) -> str:
         return f"GREATEST({', '.join(exprs)})"
+
+    def whole_number(self, expr: str) -> str:
+        return f"CAST({expr} AS numeric)"  # the reader loads a numeric without a fraction as an int
+
+    def real(self, expr: str) -> str:
+        return f"CAST({expr} AS double precision)"  # REAL is single precision here
 
     def display_width(self, expr: str) -> str:
         return f"((length({expr}) + octet_length({expr})) / 2)"

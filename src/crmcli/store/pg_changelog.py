@@ -4,8 +4,8 @@ SQLite creates temporary triggers on the writing connection for the length of a 
 PostgreSQL the triggers are permanent (created with the schema) and log only while the
 transaction-local setting ``crm.change_set`` names an open change set: ``begin`` sets it with
 ``set_config(..., true)``, so it ends with the transaction, and ``end`` clears it. A session that
-never sets it (an import, logged by its batch; psql) pays one ``current_setting`` per row and
-logs nothing. The setting only says *which* change set a row goes to; who may write which rows
+never sets it (an import, logged by its batch; db copy; psql) pays one ``current_setting`` per
+row in the trigger's ``WHEN`` and logs nothing (no trigger event is queued). The setting only says *which* change set a row goes to; who may write which rows
 is decided by row-level security on the session's login, never by a setting (spec §16).
 
 Logged columns and the customer of each row come from ``changelog.tracked()``, so both databases
@@ -58,7 +58,11 @@ BEGIN
 END $f$"""
         )
         out.append(f"DROP TRIGGER IF EXISTS crm_log ON {table}")
-        out.append(f"CREATE TRIGGER crm_log AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION crm_log_{table}()")
+        # WHEN: outside a change set (an import, db copy, psql) no trigger event is even queued
+        out.append(
+            f"CREATE TRIGGER crm_log AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW "
+            f"WHEN (current_setting('{SETTING}', true) <> '') EXECUTE FUNCTION crm_log_{table}()"
+        )
     return out
 
 

@@ -97,7 +97,7 @@ COUNTER = [
             WHERE c.code LIKE p || '%' AND substr(c.code, length(p) + 1) ~ '^[0-9]{3,9}$'
            ON CONFLICT ON CONSTRAINT crm_code_counter_pkey DO UPDATE SET last = k.last + 1
            RETURNING k.last INTO n;
-           candidate := p || lpad(n::text, 3, '0');
+           candidate := p || lpad(n::text, GREATEST(3, length(n::text)), '0');  -- 999, then 1000
            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE code = $1)', tbl) INTO taken USING candidate;
            IF NOT taken THEN RETURN candidate; END IF;
          END LOOP;

@@ -164,14 +164,16 @@ def reader_types(cur: Any) -> None:
         def load(self, data: Any) -> int:
             return 1 if bytes(data) == b"t" else 0
 
-    class FloatLoader(Loader):
-        def load(self, data: Any) -> float:
-            return float(bytes(data))
+    class NumericLoader(Loader):
+        # a whole numeric as an int, as SQLite gives a whole number (SUM of integers, whole_number)
+        def load(self, data: Any) -> float | int:
+            text = bytes(data)
+            return float(text) if b"." in text or b"e" in text or b"N" in text else int(text)
 
     for name in ("date", "json", "jsonb"):
         cur.adapters.register_loader(name, TextLoader)
     cur.adapters.register_loader("bool", BoolIntLoader)
-    cur.adapters.register_loader("numeric", FloatLoader)
+    cur.adapters.register_loader("numeric", NumericLoader)
 
 
 # --------------------------------------------------------------------------- connections
