@@ -88,6 +88,12 @@ class Dialect:
         """A planner hint (SQLite's ``INDEXED BY``/``NOT INDEXED``); nothing where there is none."""
         return ""
 
+    def fence(self) -> str:
+        """Ends a subquery whose computed columns the outer query uses more than once, so that
+        they are computed once a row (PostgreSQL would inline the subquery and compute them again
+        in the WHERE and the ORDER BY); nothing where the planner keeps them."""
+        return ""
+
     def like(self) -> str:
         """The operator of a case-insensitive ``LIKE`` (spec §16: text search ignores case on both)."""
         return "LIKE"
@@ -216,6 +222,9 @@ class PostgresDialect(Dialect):
 
     def like(self) -> str:
         return "ILIKE"
+
+    def fence(self) -> str:
+        return " OFFSET 0"
 
 
 _IS_NOT_PARAM = re.compile(r"\bIS NOT :")

@@ -8,6 +8,7 @@ like any other insert: a rep's import still cannot write another rep's customer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -57,3 +58,32 @@ def copy_rows(
         n = cur.rowcount
         cur.execute(f"DROP TABLE {tmp}")
     return int(n)
+
+
+_INSERT = re.compile(r"^INSERT INTO (\w+) \(([^)]*)\) VALUES \((.*?)\)( ON CONFLICT .*)?$", re.S)
+COPY_FROM = 50  # rows: fewer go as one INSERT each time (a temp table costs more than it saves)
+
+
+def write_jobs(dbapi: Any, jobs: Sequence[tuple[str, Sequence[Sequence[Any]]]], rows_per_insert: int) -> None:
+    """An import's statements (SQL in the importer's style, ``?`` parameters, one job per
+    statement and its rows): plain INSERTs of many rows through ``copy_rows``, the rest as they
+    are. The signature of the importer's SQLite writer (``importer/writing.py``)."""
+    from crmcli.errors import CrmError
+
+    try:
+        for sql, params in jobs:
+            m = _INSERT.match(sql)
+            if m is None or len(params) < COPY_FROM:
+                with dbapi.cursor() as cur:
+                    cur.executemany(sql, params)
+                continue
+            table, names, values, on_conflict = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+            columns = [n.strip() for n in names.split(",")]
+            tokens = [v.strip() for v in values.split(",")]
+            bound = [c for c, v in zip(columns, tokens, strict=True) if v == "?"]
+            constants = {c: v for c, v in zip(columns, tokens, strict=True) if v != "?"}
+            copy_rows(dbapi, table, bound, params, constants=constants, on_conflict=on_conflict)
+    except Exception as exc:
+        if getattr(exc, "sqlstate", "").startswith("23"):  # integrity: a duplicate, a missing customer
+            raise CrmError(f"the database refused the import ({str(exc).splitlines()[0]}); nothing was written") from None
+        raise

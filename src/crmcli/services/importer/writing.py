@@ -157,7 +157,10 @@ class _Writer:
     def __init__(self, conn: Connection, rows_per_insert: int) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        from crmcli import store
+
         self.dbapi = conn.connection.driver_connection
+        self.write = store.bulk_writer(conn, _write)
         self.rows_per_insert = rows_per_insert
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import-writer")
         self.pending: Future[None] | None = None
@@ -175,7 +178,7 @@ class _Writer:
 
     def submit(self, jobs: list[Job]) -> None:
         self.wait()
-        self.pending = self.pool.submit(_write, self.dbapi, jobs, self.rows_per_insert)
+        self.pending = self.pool.submit(self.write, self.dbapi, jobs, self.rows_per_insert)
 
     def wait(self) -> None:
         """Until the chunk handed over last is written (its error, if it failed, raised here)."""
