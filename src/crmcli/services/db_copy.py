@@ -57,12 +57,12 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
                     f"owner {unknown[0]} is not a team login: map it with --owner '{unknown[0]}=LOGIN' "
                     f"({len(unknown)} unmapped: {', '.join(unknown[:5])}); nothing was copied"
                 )
-            raw = s.connection.driver_connection
-            dbapi = dst.connection.driver_connection
+            raw: Any = s.connection.driver_connection
+            dbapi: Any = dst.connection.driver_connection
             for table in tables:
                 cols = [c.name for c in table.columns]
                 cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
-                rename = {c: mapping for c in ("owner", "user") if c in cols}
+                rename: dict[str, dict[str, str]] = {c: mapping for c in ("owner", "user") if c in cols}
                 pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
                 counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
         for table in tables:

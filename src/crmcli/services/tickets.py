@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize, vocab
 from crmcli.errors import CrmError, NotFound, ParseError, UsageError
+from crmcli.store.codes import ticket_codes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -68,30 +69,6 @@ def parse_status(value: str) -> str:
     return vocab.parse("status", value)
 
 
-class TicketCodes:
-    """Hands out ``T`` + YYYYMM + serial, one query per month seen."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.last: dict[str, int] = {}
-
-    def next(self, opened: dt.date) -> str:
-        prefix = f"T{opened:%Y%m}"
-        if self.conn.dialect.name != "sqlite":  # a shared database: its counter row (spec §16)
-            from crmcli.store import pg_schema
-
-            return pg_schema.next_code(self.conn, prefix, "ticket")
-        if prefix not in self.last:
-            best = 0
-            for (code,) in self.conn.exec_driver_sql("SELECT code FROM ticket WHERE code LIKE ?", (prefix + "%",)):
-                tail = code[len(prefix) :]
-                if tail.isdigit():
-                    best = max(best, int(tail))
-            self.last[prefix] = best
-        self.last[prefix] += 1
-        return f"{prefix}{self.last[prefix]:03d}"
-
-
 def check_code(code: str) -> str:
     value = (normalize.clean_text(code) or "").upper()
     if not _CODE_RE.match(value):
@@ -125,7 +102,7 @@ def add(
         raise UsageError("--content is empty")
     if on > today:
         raise UsageError(f"--date {on.isoformat()} is in the future; a ticket is recorded when it is raised")
-    code = TicketCodes(conn).next(on)
+    code = ticket_codes(conn).next(on)
     values = {
         "code": code, "customer_id": customer["id"], "type": kind, "content": text, "status": "open",
         "handler": normalize.clean_text(handler) if handler else None, "opened_at": on, "by": user,
