@@ -116,11 +116,9 @@ def find_duplicate(conn: Connection, name_key: str, phone_key: str, exclude_id: 
 def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> None:
     """On a shared database, a duplicate the caller may not see is still one (spec §16): say only
     its code and owner."""
-    if conn.dialect.name == "sqlite":
-        return
-    from crmcli.store import pg_schema
+    from crmcli import store
 
-    found = pg_schema.hidden_duplicate(conn, name_key, phone_key)
+    found = store.hidden_duplicate(conn, name_key, phone_key)
     if found:
         raise Duplicate(f"customer already exists: {found[0]}, owner {found[1] or '(pool)'}; nothing written")
 

@@ -150,6 +150,16 @@ def bulk_writer(conn: Connection, default: Any) -> Any:
     return default
 
 
+def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> tuple[str, str | None] | None:
+    """(code, owner) of a customer with this identity that the caller may not see (spec §16); None
+    where nothing is hidden from anyone (a SQLite file)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    from crmcli.store import pg_schema
+
+    return pg_schema.hidden_duplicate(conn, name_key, phone_key)
+
+
 def dispose_all() -> None:
     """Close every pooled connection (before exit, and before a restore replaces the file)."""
     import sys
