@@ -112,10 +112,14 @@ def add(
 
 
 def _row(conn: Connection, code: str) -> dict[str, Any]:
-    row = conn.exec_driver_sql(
-        "SELECT t.id, t.code, t.status, t.satisfaction, t.note, t.resolved_at, c.code, c.name "
-        "FROM ticket t JOIN customer c ON c.id = t.customer_id WHERE t.code = ?",
-        (code,),
+    from sqlalchemy import text
+
+    row = conn.execute(
+        text(
+            "SELECT t.id, t.code, t.status, t.satisfaction, t.note, t.resolved_at, c.code, c.name "
+            "FROM ticket t JOIN customer c ON c.id = t.customer_id WHERE t.code = :code"
+        ),
+        {"code": code},
     ).first()
     if row is None:
         raise NotFound(f"no ticket {code} (crm ticket list shows them)")
@@ -167,8 +171,10 @@ def update(
     if handler is not None:
         values["handler"] = normalize.clean_text(handler)
     if values:
-        sets = ", ".join(f'"{k}" = ?' for k in values)
-        conn.exec_driver_sql(f"UPDATE ticket SET {sets} WHERE id = ?", (*values.values(), cur["id"]))
+        from sqlalchemy import text as sql
+
+        sets = ", ".join(f'"{k}" = :v_{k}' for k in values)
+        conn.execute(sql(f"UPDATE ticket SET {sets} WHERE id = :id"), {**{f"v_{k}": v for k, v in values.items()}, "id": cur["id"]})
     return {**cur, **values, "changed": list(values)}
 
 
