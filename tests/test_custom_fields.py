@@ -186,7 +186,6 @@ def test_import_reads_custom_columns_by_key_or_label(crm: Crm, two: tuple[str, s
     assert crm.json("show", a)["fields"]["tier"] is None  # the value the batch set is taken back
 
 
-@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_keep_unknown_makes_text_fields_and_undo_takes_them_back(crm: Crm, two: tuple[str, str], tmp_path: Path) -> None:
     src = _csv(tmp_path / "in.csv", [["客户名称", "联系电话", "Social Media", "爱好"], ["丁公司", "13900000001", "@ding", "高尔夫"]])
     plain = crm("import", str(src), "--dry-run")

@@ -303,7 +303,6 @@ def test_abc_classes_on_cumulative_share_before(h: History) -> None:
     assert rows[0]["amount"] == "50" and rows[0]["class"] == "A"
 
 
-@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_abc_ties_by_code_single_and_empty(h: History) -> None:
     assert h.report("abc")["rows"] == []
     a = h.add("Tie A", "2026-01-01")
@@ -505,7 +504,6 @@ def test_alerts_quiet_counts_won_opportunities_only(h: History) -> None:
     assert "近3个月无合作 3" in h.crm.ok("--lang", "zh", "report", "alerts")
 
 
-@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_alerts_empty_and_single(h: History) -> None:
     assert h.report("alerts")["rows"] == []
     code = h.add("Solo", "2026-01-01", "--level", "key")  # potential, never followed, key: stale and overdue
