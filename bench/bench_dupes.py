@@ -163,6 +163,7 @@ def _service(n: int = 100_000) -> list[Result]:
     from crmcli.services import reports, service_report
     from crmcli.store import dispose_all, open_store
     from crmcli.store import sqlite as db
+    from crmcli.store.dialect import SQLITE
 
     path = DATA / f"tickets_{n}.db"
     if not (path.exists() and current_schema(path)):
@@ -198,7 +199,7 @@ def _service(n: int = 100_000) -> list[Result]:
         with st.read() as reader:
             reports.build(reader, "service", p)
 
-    sql = service_report.sql(p, "type")
+    sql = service_report.sql(SQLITE, p, "type")
 
     def hand() -> None:
         con = sqlite3.connect(path)

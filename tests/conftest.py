@@ -78,7 +78,7 @@ def crm() -> Crm:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Any]:
     """A throwaway PostgreSQL server for the whole session; the test is skipped without one."""
-    from tests import pg_server as pg
+    from bench import pg_server as pg
 
     reason = pg.why_not()
     if reason:

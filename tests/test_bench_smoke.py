@@ -13,6 +13,8 @@ import sys
 import unicodedata
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 OPERATIONS = (
@@ -46,6 +48,16 @@ OPERATIONS = (
     "import xlsx (change log on/off)",
     "crm history --format json",
     "crm history CODE --format json",
+)
+# bench_team (spec §16) runs on a throwaway PostgreSQL of its own: where the binaries are missing it
+# says why and gives no rows, and its rows are not expected.
+TEAM_OPERATIONS = (
+    "crm db copy",
+    "crm list --due (rep vs admin)",
+    "crm list --due (admin: PostgreSQL vs SQLite)",
+    "crm report funnel (rep vs admin)",
+    "crm report funnel (admin: PostgreSQL vs SQLite)",
+    "crm import FILE.csv (PostgreSQL)",
 )
 SHARES = ("dupes recall", "dupes precision")  # a share of planted pairs, not a ratio to a floor
 IN_PROCESS = ("merge (1,000 follow-ups)", "report service")  # a service call timed in-process: no peak of its own
@@ -89,9 +101,12 @@ def test_quick_run_prints_every_operation_with_its_ratios(tmp_path: Path) -> Non
     by_op: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_op.setdefault(row["operation"], []).append(row)
-    missing = [op for op in OPERATIONS if op not in by_op]
+    from bench import pg_server
+
+    expected = OPERATIONS + (TEAM_OPERATIONS if pg_server.why_not() is None else ())
+    missing = [op for op in expected if op not in by_op]
     assert not missing, f"not in the table: {missing}\n{proc.stdout}\n{proc.stderr[-2000:]}"
-    for op in OPERATIONS:
+    for op in expected:
         for row in by_op[op]:
             assert row["ok"] in ("yes", "NO", "NO (cpu)", "NO (wall)", "n/a"), row
             if "pandas not installed" in row["notes"]:
@@ -109,5 +124,15 @@ def test_quick_run_prints_every_operation_with_its_ratios(tmp_path: Path) -> Non
                 assert ours > 0 and floor > 0, row
     # The floors that claim our bytes wrote them (checked by the harness on each such row).
     same = [op for op in OPERATIONS if op.startswith(("crm list --format", "crm report", "crm show"))]
+    same += [op for op in expected if op.endswith("(admin: PostgreSQL vs SQLite)")]  # the same bytes on both databases
     for op in same:
         assert all("same " in row["notes"] and "bytes out" in row["notes"] for row in by_op[op]), by_op[op]
+
+
+def test_team_benchmark_without_postgresql_says_why_and_gives_no_rows(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench import bench_team, pg_server
+
+    monkeypatch.setattr(pg_server, "why_not", lambda: "PostgreSQL binaries (initdb, pg_ctl) not found")
+    assert bench_team.run([200]) == []
+    assert "bench_team: skipped: PostgreSQL binaries" in capsys.readouterr().err

@@ -103,6 +103,7 @@ def test_add_with_code_kept_if_free(crm: Crm) -> None:
     assert result.exit_code == 1 and "already used" in result.stderr
 
 
+@BOTH
 def test_codes_grow_a_fourth_digit_past_999(crm: Crm) -> None:
     add(crm, "A公司", "13800000001", "--code", "C202611999")
     assert add(crm, "B公司", "13800000002") == "C2026111000"

@@ -162,6 +162,7 @@ def _csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_import_reads_custom_columns_by_key_or_label(crm: Crm, two: tuple[str, str], tmp_path: Path) -> None:
     a, _ = two
     src = _csv(tmp_path / "in.csv", [

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Crm
-from tests.reliability_support import counts
+from tests.db_rows import counts
 
 TABLES = ("customer", "deal", "deal_line", "product", "stage_change", "import_batch")
 
@@ -46,15 +46,16 @@ def accounts(crm: Crm) -> dict[str, str]:
             for n, p in (("Cancity", "13800000001"), ("Isdom", "13800000002"), ("Codehow", "13800000003"))}  # fmt: skip
 
 
-def test_another_crms_table_keyed_by_account_name(crm: Crm, accounts: dict[str, str], tmp_path: Path, crm_env: Path) -> None:
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
+def test_another_crms_table_keyed_by_account_name(crm: Crm, accounts: dict[str, str], tmp_path: Path) -> None:
     src = write_csv(tmp_path / "sales_pipeline.csv", PIPELINE)
-    before = counts(crm_env, TABLES)
+    before = counts(TABLES)
     code, out, err = run(crm, str(src))  # 3/1/2017 is ambiguous, Engaging unknown: every row is rejected
     assert code == 1 and out["table"] == "deals" and out["created"] == 0 and out["rejected"] == 7 and out["batch"] is None
     assert "ambiguous" in out["rejected_rows"][0] and "Error: nothing imported" in err
     assert out["unknown_values"] == [{"field": "stage", "value": "Engaging", "rows": 1,
                                       "map_value": "--map-value 'stage:Engaging=KEY' (KEY: potential, intent, negotiating, won, lost)"}]  # fmt: skip
-    assert counts(crm_env, TABLES) == before
+    assert counts(TABLES) == before
     code, out, _ = run(crm, str(src), "--map-value", "stage:Engaging=intent", "--date-order", "mdy")
     assert code == 3 and (out["created"], out["rejected"], out["products"], out["stage_changes"]) == (5, 2, 3, 3)
     reasons = out["rejected_rows"]
@@ -78,12 +79,13 @@ def test_another_crms_table_keyed_by_account_name(crm: Crm, accounts: dict[str, 
     assert crm.json("show", "Cancity")["stage_changes"][0]["date"] == "2017-03-01"  # when it was first won
     assert crm.json("report", "pipeline")["avg_cycle_days"] == 134.0  # (132 + 137 + 133) / 3, by hand
     # the same file again changes nothing
-    snapshot = counts(crm_env, TABLES)
+    snapshot = counts(TABLES)
     code, again, _ = run(crm, str(src), "--map-value", "stage:Engaging=intent", "--date-order", "mdy")
     assert (again["created"], again["updated"], again["skipped"]) == (0, 0, 5)
-    assert {k: v for k, v in counts(crm_env, TABLES).items() if k != "import_batch"} == {k: v for k, v in snapshot.items() if k != "import_batch"}
+    assert {k: v for k, v in counts(TABLES).items() if k != "import_batch"} == {k: v for k, v in snapshot.items() if k != "import_batch"}
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_update_updates_by_code_and_undo_puts_it_back(crm: Crm, accounts: dict[str, str], tmp_path: Path) -> None:
     rows = [r[:] for r in PIPELINE[:6]]
     src = write_csv(tmp_path / "p.csv", rows)

@@ -216,6 +216,7 @@ def test_no_exported_cell_can_run_as_a_formula(crm: Crm, tmp_path: Path) -> None
 # --------------------------------------------------------------------------- csv and json
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_csv_file_has_bom_zh_labels_and_crlf(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     crm.ok("--lang", "zh", "export", str(out))

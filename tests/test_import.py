@@ -576,6 +576,21 @@ def test_on_duplicate_modes_against_the_database(crm: Crm, tmp_path: Path) -> No
     assert out["updated"] == 0 and out["skipped"] == 1  # nothing left to change
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
+def test_update_of_a_date_compares_and_undoes_as_a_date(crm: Crm, tmp_path: Path) -> None:
+    """A date read back from the database (a date object on PostgreSQL, ISO text on SQLite) is compared
+    with the row's and kept in the undo image as ISO text."""
+    code = crm.ok("add", "A公司", "--phone", "13800000001", "--expected-close", "2026-12-01").strip()
+    same = xlsx(tmp_path / "same.xlsx", [["客户名称", "联系电话", "预计成交日期"], ["A公司", "13800000001", "2026-12-01"]])
+    assert run_import(crm, same, "--on-duplicate", "update")[1]["updated"] == 0  # the same date: nothing to change
+    later = xlsx(tmp_path / "later.xlsx", [["客户名称", "联系电话", "预计成交日期"], ["A公司", "13800000001", "2027-01-15"]])
+    code_, out, err = run_import(crm, later, "--on-duplicate", "update")
+    assert code_ == 0 and out["updated"] == 1, err
+    assert crm.json("show", code)["expected_close"] == "2027-01-15"
+    crm.ok("import", "--undo", str(out["batch"]))
+    assert crm.json("show", code)["expected_close"] == "2026-12-01"
+
+
 def test_importing_twice_changes_nothing(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
     rows = [
         ["客户名称", "联系电话", "当前销售阶段", "预计成交金额", "成交日期", "跟进日期", "跟进内容", "标签"],

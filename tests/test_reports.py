@@ -271,6 +271,7 @@ def test_industries_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- abc
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_abc_classes_on_cumulative_share_before(h: History) -> None:
     codes = [h.add(f"V{i}", "2026-01-01") for i in range(6)]
     h.stage(codes[0], "won", "2026-02-01", "--amount", "30")
@@ -439,6 +440,7 @@ def test_forecast_empty_and_single(h: History) -> None:
 # --------------------------------------------------------------------------- alerts
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_alerts_dormant_stale_overdue(h: History) -> None:
     # today - 90 = 2026-08-28, today - 180 = 2026-05-30
     dormant = h.add("Dormant", "2026-01-01")
@@ -477,6 +479,7 @@ def test_alerts_dormant_stale_overdue(h: History) -> None:
     assert [r["code"] for r in out["rows"]] == [never, key]
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_alerts_quiet_counts_won_opportunities_only(h: History) -> None:
     # today - 90 = 2026-08-28: a won opportunity closed on or before it leaves a won customer quiet
     edge = h.add("Edge", "2026-01-01")

@@ -302,3 +302,27 @@ def test_sweep_returns_neglected_customers_and_locks_them_from_their_last_owner(
     assert result.exit_code == 1 and "2027-02-04" in result.stderr
     team["as"]("li")
     assert "claimed" in crm.ok("pool", "claim", old)
+
+
+def test_a_reps_bulk_import_goes_through_copy_and_the_policies(crm: Crm, team: dict[str, Any], tmp_path: Any) -> None:
+    """60 rows: past pg_copy.COPY_FROM, so COPY into a temp table, then INSERT ... SELECT under the
+    rep's policies: their own rows go in; a file naming another rep as owner is refused whole."""
+    from crmcli.store import pg_copy
+
+    n = pg_copy.COPY_FROM + 10
+    mine = tmp_path / "mine.csv"
+    mine.write_text("客户名称,联系电话,跟进内容\n" + "".join(f"王客户{i},1390000{i:04d},初次电话\n" for i in range(n)), encoding="utf-8")
+    team["as"]("wang")
+    out = json.loads(crm.ok("import", str(mine), "--format", "json"))
+    assert (out["created"], out["follow_ups"], out["rejected"]) == (n, n, 0)
+    listed = crm.json("list")
+    assert len(listed) == n and {c["owner"] for c in listed} == {team["login"]["wang"]}
+    theirs = tmp_path / "theirs.csv"
+    theirs.write_text(
+        "客户名称,联系电话,负责人\n" + "".join(f"李客户{i},1380000{i:04d},{team['login']['li']}\n" for i in range(n)), encoding="utf-8"
+    )
+    result = crm("import", str(theirs))
+    assert result.exit_code == 1 and "not allowed" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert len(crm.json("list")) == n  # nothing of the refused file
+    team["as"]("li")
+    assert crm.json("list") == []

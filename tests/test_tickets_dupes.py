@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from crmcli.store import HEAD
+from tests import db_rows
 from tests.conftest import Crm
 from tests.reliability_support import counts, revision
 
@@ -77,6 +78,7 @@ def test_bad_input_is_one_line_exit_1_and_writes_nothing(crm: Crm, crm_env: Path
     assert dump(crm_env) == before and crm.json("merges")[0]["undone"] is False and len(crm.json("merges")) == 1
 
 
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
 def test_report_service_and_complaints(crm: Crm) -> None:
     crm.ok("add", "甲公司", "--phone", "13800000001")
     crm.ok("add", "乙公司", "--phone", "13800000002")
@@ -144,15 +146,16 @@ def test_add_notes_a_likely_duplicate_and_dupes_lists_it(crm: Crm) -> None:
     assert all(0 <= p["score"] <= 1 for p in pairs.values())
 
 
-def test_merge_moves_everything_and_undo_restores_both_exactly(crm: Crm, crm_env: Path) -> None:
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
+def test_merge_moves_everything_and_undo_restores_both_exactly(crm: Crm) -> None:
     crm.ok("add", "杭州云帆科技有限公司", "--phone", "13857112345", "--contact", "王总", "--tag", "华东")
     crm.ok("add", "杭州云帆科技", "--phone", "13857112399", "--email", "a@yunfan.example.com", "--tag", "重点", "--tag", "华东")
     crm.ok("follow", "C202611002", "--content", "电话", "--next-date", "+3d")
     crm.ok("stage", "C202611002", "won", "--amount", "5万")
     crm.ok("ticket", "add", "C202611002", "--type", "产品质量", "--content", "坏了")
-    before = dump(crm_env)
+    before = db_rows.dump(TABLES)
     r = crm("merge", "C202611001", "C202611002")
-    assert r.exit_code == 0 and r.stdout.strip() == "1"
+    assert r.exit_code == 0 and r.stdout.strip() == "1", r.stderr
     show = crm.json("show", "C202611002")  # the old code finds KEEP
     assert show["code"] == "C202611001" and show["email"] == "a@yunfan.example.com" and show["contact"] == "王总"
     assert (len(show["follow_ups"]), len(show["deals"]), len(show["tickets"]), show["tags"]) == (1, 1, 1, ["华东", "重点"])
@@ -164,19 +167,20 @@ def test_merge_moves_everything_and_undo_restores_both_exactly(crm: Crm, crm_env
         r = crm("merge", *args)
         assert r.exit_code == 1 and words in r.stderr
     crm.ok("merge", "--undo", "1")
-    assert dump(crm_env) == before  # both customers and every moved record exactly as they were
+    assert db_rows.dump(TABLES) == before  # both customers and every moved record exactly as they were
     assert crm.json("merges")[0]["undone"] is True
     assert crm("merge", "--undo", "1").exit_code == 1
 
 
-def test_crm_undo_of_the_merge_change_set_agrees_with_merge_undo(crm: Crm, crm_env: Path) -> None:
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
+def test_crm_undo_of_the_merge_change_set_agrees_with_merge_undo(crm: Crm) -> None:
     crm.ok("add", "甲公司", "--phone", "13800000001")
     crm.ok("add", "甲公司分公司", "--phone", "13800000002")
     crm.ok("follow", "C202611002", "--content", "x")
-    before = dump(crm_env)
+    before = db_rows.dump(TABLES)
     crm.ok("merge", "C202611001", "C202611002")
     crm.ok("undo")  # the acting user's latest change set: the merge
-    assert dump(crm_env) == before
+    assert db_rows.dump(TABLES) == before
     assert crm.json("merges")[0]["undone"] is True and crm("merge", "--undo", "1").exit_code == 1
 
 

@@ -260,7 +260,7 @@ def select(
         where.append("c.stage != 'lost'")
     if ids is not None:
         where.append(f"c.id IN {p.many(list(ids))}")
-    inner = f"SELECT c.*, {next_follow(d, cadence)} AS nf FROM customer c" + (f" WHERE {' AND '.join(where)}" if where else "")
+    inner = f"SELECT c.*, {next_follow(d, cadence)} AS nf FROM customer c" + (f" WHERE {' AND '.join(where)}" if where else "") + d.fence()
     cols = _columns(d, keys, custom, json=json, today=today)
     if json:
         out = d.as_bytes(d.json_object(cols))

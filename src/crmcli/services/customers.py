@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from crmcli import fields, normalize, vocab
 from crmcli.errors import Duplicate, NotFound, ParseError, UsageError
 from crmcli.models import Customer, Deal, FollowUp, StageChange, Tag
+from crmcli.store.codes import customer_codes
 
 C = Customer.__table__  # type: ignore[attr-defined]
 T = Tag.__table__  # type: ignore[attr-defined]
@@ -40,34 +41,6 @@ def check_code(code: str) -> str:
     if not _CODE_RE.match(value):
         raise ParseError(f"customer code '{code}' may hold only letters, digits, '-' and '_'")
     return value
-
-
-class CodeAllocator:
-    """Hands out ``C`` + YYYYMM + serial codes, one query per month seen (imports call it 100k times)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.last: dict[str, int] = {}
-
-    def _max_serial(self, prefix: str) -> int:
-        rows = self.conn.execute(select(C.c.code).where(C.c.code.like(prefix + "%"))).scalars()
-        best = 0
-        for code in rows:
-            tail = code[len(prefix) :]
-            if len(tail) >= 3 and tail.isdigit():
-                best = max(best, int(tail))
-        return best
-
-    def next(self, created: dt.date) -> str:
-        prefix = f"C{created:%Y%m}"
-        if self.conn.dialect.name != "sqlite":  # a shared database: its counter row (spec §16)
-            from crmcli.store import pg_schema
-
-            return pg_schema.next_code(self.conn, prefix, "customer")
-        if prefix not in self.last:
-            self.last[prefix] = self._max_serial(prefix)
-        self.last[prefix] += 1
-        return f"{prefix}{self.last[prefix]:03d}"
 
 
 # --------------------------------------------------------------------------- input
@@ -143,11 +116,9 @@ def find_duplicate(conn: Connection, name_key: str, phone_key: str, exclude_id: 
 def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> None:
     """On a shared database, a duplicate the caller may not see is still one (spec §16): say only
     its code and owner."""
-    if conn.dialect.name == "sqlite":
-        return
-    from crmcli.store import pg_schema
+    from crmcli import store
 
-    found = pg_schema.hidden_duplicate(conn, name_key, phone_key)
+    found = store.hidden_duplicate(conn, name_key, phone_key)
     if found:
         raise Duplicate(f"customer already exists: {found[0]}, owner {found[1] or '(pool)'}; nothing written")
 
@@ -204,7 +175,7 @@ def add(
         if taken:
             raise Duplicate(f"code {code} is already used by {taken.name}")
     else:
-        code = CodeAllocator(conn).next(created)
+        code = customer_codes(conn).next(created)
     values.setdefault("owner", user)
     values.setdefault("stage", "potential")
     values.setdefault("level", "normal")

@@ -25,16 +25,21 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 
 
 def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
-    """Copy ``source`` (a database file) into ``target`` (a PostgresStore); the counts per table."""
-    from sqlalchemy import func, insert, select, text
+    """Copy ``source`` (a database file) into ``target`` (a PostgresStore); the counts per table.
+
+    Each table is streamed from the file and written with ``COPY`` (``store/pg_copy.py``), in
+    one transaction; owners (and the users of the change log) are renamed to logins in the
+    database, and every count is compared before the commit.
+    """
+    from sqlalchemy import func, select, text
 
     from crmcli.models import SQLModel
     from crmcli.services import team
-    from crmcli.store import sqlite
+    from crmcli.store import pg_copy, sqlite
 
     if not source.exists():
         raise CrmError(f"--from {source}: no such database file")
-    src = sqlite.get_engine(source)
+    src = sqlite.get_engine(source)  # creates nothing: migrates an older file first
     tables = [t for t in SQLModel.metadata.sorted_tables]
     counts: dict[str, int] = {}
     with target.write(log=False) as dst:
@@ -52,15 +57,14 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
                     f"owner {unknown[0]} is not a team login: map it with --owner '{unknown[0]}=LOGIN' "
                     f"({len(unknown)} unmapped: {', '.join(unknown[:5])}); nothing was copied"
                 )
+            raw: Any = s.connection.driver_connection
+            dbapi: Any = dst.connection.driver_connection
             for table in tables:
-                rows = [dict(r._mapping) for r in s.execute(select(table))]
-                for row in rows:
-                    for col in ("owner", "user"):
-                        if row.get(col) in mapping:
-                            row[col] = mapping[row[col]]
-                for i in range(0, len(rows), 5000):
-                    dst.execute(insert(table), rows[i : i + 5000])
-                counts[table.name] = len(rows)
+                cols = [c.name for c in table.columns]
+                cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
+                rename: dict[str, dict[str, str]] = {c: mapping for c in ("owner", "user") if c in cols}
+                pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
+                counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
         for table in tables:
             got = dst.execute(select(func.count()).select_from(table)).scalar()
             if got != counts[table.name]:

@@ -212,7 +212,7 @@ def pipeline(conn: Reader, p: Params, as_json: bool = False) -> Report:
         where.append(f"(({open_}) OR ({closed}))")
     sql = f"""
     SELECT d.stage, COUNT(*), SUM(d.amount), SUM(d.amount * d.probability / 100.0),
-           SUM(CASE WHEN d.stage = 'won' THEN julianday(d.closed_at) - julianday(d.date) END)
+           SUM(CASE WHEN d.stage = 'won' THEN {conn.dialect.days_between("d.closed_at", "d.date")} END)
     FROM deal d
     WHERE {" AND ".join(where)}
     GROUP BY {stage}"""

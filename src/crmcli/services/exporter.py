@@ -154,14 +154,10 @@ def _enum_sql(column: str, field: str, lang: str, fmt: str) -> str:
     return f"CASE {column} {whens} ELSE {column} END"
 
 
-# A whole amount as an integer (50000, not 50000.0); the fen otherwise.
-_AMOUNT_SQL = "CASE WHEN c.amount = CAST(c.amount AS INTEGER) THEN CAST(c.amount AS INTEGER) ELSE c.amount END"
-
-
-def _number_sql(column: str, *, blank_zero: bool = False) -> str:
-    """A number column as written: whole ones as integers; a derived count or total of 0 left blank."""
-    value = f"NULLIF({column}, 0)" if blank_zero else column
-    return f"CASE WHEN {value} = CAST({value} AS INTEGER) THEN CAST({value} AS INTEGER) ELSE {value} END"
+def _number_sql(d: Dialect, column: str, *, blank_zero: bool = False) -> str:
+    """A number column as written: whole ones as integers (50000, not 50000.0), the fen otherwise;
+    a derived count or total of 0 left blank."""
+    return d.whole_number(f"NULLIF({column}, 0)" if blank_zero else column)
 
 
 def _tags_sql(d: Dialect) -> str:
@@ -189,9 +185,9 @@ def customer_select(
         elif key == "tags":
             cols.append(_tags_sql(d))
         elif key == "amount":
-            cols.append(_AMOUNT_SQL)
+            cols.append(_number_sql(d, "c.amount"))
         elif key in NUMBERS:
-            cols.append(_number_sql(f"c.{key}", blank_zero=fields.CUSTOMER_BY_KEY[key].derived))
+            cols.append(_number_sql(d, f"c.{key}", blank_zero=fields.CUSTOMER_BY_KEY[key].derived))
         elif key == "main_products":
             cols.append(d.json_array_join("c.main_products", PRODUCT_JOIN))
         elif key == "next_follow_at":
@@ -200,7 +196,7 @@ def customer_select(
             cols.append(f"c.{key}")
     for f in custom:
         value = f"(SELECT value FROM custom_value WHERE customer_id = c.id AND field_key = '{f.key}')"
-        cols.append(f"CAST({value} AS REAL)" if fmt == "xlsx" and f.kind in ("number", "money") else value)
+        cols.append(d.real(value) if fmt == "xlsx" and f.kind in ("number", "money") else value)
     where, params = _where(d, filters)
     return f"SELECT {', '.join(cols)} FROM customer c WHERE {where} ORDER BY c.created_at, c.id", params
 
@@ -229,7 +225,7 @@ def deal_select(d: Dialect, filters: Any, *, lang: str, fmt: str) -> tuple[str, 
         if key == "stage":
             cols.append(_enum_sql("d.stage", "deal_stage", lang, fmt))
         elif key in ("amount", "probability"):
-            cols.append(_number_sql(f"d.{key}"))
+            cols.append(_number_sql(d, f"d.{key}"))
         elif key == "products":
             cols.append(products_sql(d))
         else:

@@ -28,7 +28,7 @@ def refresh_summary(conn: Connection, customer_ids: Iterable[int] | None = None)
     if customer_ids is None:
         conn.execute(text(_REFRESH))
         return
-    ids = list(dict.fromkeys(customer_ids))
+    ids = list(dict.fromkeys(int(i) for i in customer_ids))
     if not ids:
         return
     if len(ids) <= 500:
@@ -36,7 +36,7 @@ def refresh_summary(conn: Connection, customer_ids: Iterable[int] | None = None)
         return
     conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS _refresh_ids (id INTEGER PRIMARY KEY)")
     conn.exec_driver_sql("DELETE FROM _refresh_ids")
-    conn.exec_driver_sql("INSERT OR IGNORE INTO _refresh_ids (id) VALUES (?)", [(int(i),) for i in ids])
+    conn.exec_driver_sql("INSERT INTO _refresh_ids (id) VALUES (?)", [(int(i),) for i in ids])  # distinct
     conn.execute(text(_REFRESH + " WHERE id IN (SELECT id FROM _refresh_ids)"))
     conn.exec_driver_sql("DELETE FROM _refresh_ids")
 

@@ -204,64 +204,69 @@ def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
     """Undo ``p`` inside ``conn``'s logged transaction; return a summary. Refuses on conflicts unless forced."""
     if p.conflicts and not force:
         raise CrmError(f"cannot undo change {p.change_set}: {p.conflicts[0]}; run again with {{force}} to undo it anyway", options=["force"])
-    dbapi = conn.connection.driver_connection
-    cur = dbapi.cursor()
     out: dict[str, Any] = {"change": p.change_set, "undone_rows": 0}
-    try:
-        if p.kind == "import":
-            from crmcli.services import importer
+    if p.kind == "import":
+        from crmcli.services import importer
 
-            out.update(importer.undo(conn, p.batch_id, force=force))
-        else:
-            customers: set[int] = set()
-            for step in p.steps:
-                out["undone_rows"] += _inverse(cur, step)
-                if step["customer_id"] is not None:
-                    customers.add(step["customer_id"])
-            alive = [c for c in customers if cur.execute("SELECT 1 FROM customer WHERE id = ?", (c,)).fetchone()]
-            if alive:
-                from crmcli.services import purchases
-                from crmcli.services.followups import refresh_summary
+        out.update(importer.undo(conn, p.batch_id, force=force))
+    else:
+        customers: set[int] = set()
+        for step in p.steps:
+            out["undone_rows"] += _inverse(conn, step)
+            if step["customer_id"] is not None:
+                customers.add(step["customer_id"])
+        alive = [c for c in customers if _sql(conn, "SELECT 1 FROM customer WHERE id = :id", {"id": c}).first()]
+        if alive:
+            from crmcli.services import purchases
+            from crmcli.services.followups import refresh_summary
 
-                refresh_summary(conn, alive)
-                purchases.refresh(conn, alive)
-        undo_set = conn.info.get("change_set")
-        if undo_set is not None:
-            cur.execute("UPDATE change_set SET kind = 'undo', undoes = ? WHERE id = ?", (p.change_set, undo_set))
-            cur.execute("UPDATE change_set SET undone_by = ? WHERE id = ?", (undo_set, p.change_set))
-            out["undo"] = undo_set
-    finally:
-        cur.close()
+            refresh_summary(conn, alive)
+            purchases.refresh(conn, alive)
+    undo_set = conn.info.get("change_set")
+    if undo_set is not None:
+        _sql(conn, "UPDATE change_set SET kind = 'undo', undoes = :u WHERE id = :id", {"u": p.change_set, "id": undo_set})
+        _sql(conn, "UPDATE change_set SET undone_by = :by WHERE id = :id", {"by": undo_set, "id": p.change_set})
+        out["undo"] = undo_set
     return out
 
 
-def _inverse(cur: Any, step: dict[str, Any]) -> int:
+def _sql(conn: Any, sql: str, params: dict[str, Any] | Sequence[dict[str, Any]]) -> Any:
+    """``sql`` with named, bound parameters: the same text on either database."""
+    from sqlalchemy import text
+
+    return conn.execute(text(sql), params)
+
+
+def _inverse(conn: Any, step: dict[str, Any]) -> int:
     """Take one change back; how many rows that put back."""
     table, op = step["table"], step["op"]
     if op == "move":  # a merge's rows of one table go back to the customer they came from
         before, after = json.loads(step["before"]), json.loads(step["after"])
-        cur.executemany(
-            f"UPDATE {table} SET customer_id = ? WHERE id = ? AND customer_id = ?",
-            [(before["customer_id"], i, after["customer_id"]) for i in before["ids"]],
+        _sql(
+            conn,
+            f"UPDATE {table} SET customer_id = :back WHERE id = :id AND customer_id = :now",
+            [{"back": before["customer_id"], "id": i, "now": after["customer_id"]} for i in before["ids"]],
         )
         return len(before["ids"])
     keys = _KEYS.get(table, ("id",))
     image = json.loads(step["before"] if op != "insert" else step["after"])
-    where = " AND ".join(f'"{k}" = ?' for k in keys)
-    params = tuple(image[k] for k in keys)
+    where = " AND ".join(f'"{k}" = :k{i}' for i, k in enumerate(keys))
+    params = {f"k{i}": image[k] for i, k in enumerate(keys)}
     if op == "insert":
-        cur.execute(f"DELETE FROM {table} WHERE {where}", params)
+        _sql(conn, f"DELETE FROM {table} WHERE {where}", params)
     elif op == "delete":
         cols = list(image)
-        cur.execute(
-            f"INSERT INTO {table} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)}) VALUES ({', '.join('?' * len(cols))})",
-            tuple(image[c] for c in cols),
+        _sql(
+            conn,
+            f"INSERT INTO {table} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)}) "
+            f"VALUES ({', '.join(f':v{i}' for i in range(len(cols)))})",
+            {f"v{i}": image[c] for i, c in enumerate(cols)},
         )
     else:
         changed = diff(step["before"], step["after"])
         if changed:
-            sets = ", ".join(f'"{k}" = ?' for k in changed)
-            cur.execute(f"UPDATE {table} SET {sets} WHERE {where}", (*(v[0] for v in changed.values()), *params))
+            sets = ", ".join(f'"{k}" = :s{i}' for i, k in enumerate(changed))
+            _sql(conn, f"UPDATE {table} SET {sets} WHERE {where}", {**{f"s{i}": v[0] for i, v in enumerate(changed.values())}, **params})
     return 1
 
 

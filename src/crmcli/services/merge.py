@@ -35,9 +35,15 @@ MOVED = ("follow_up", "stage_change", "deal", "ticket")
 FILLED = ("contact", "title", "email", "industry", "source", "owner", "need", "notes", "amount", "expected_close", "lost_reason")
 
 
+def _sql(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """``sql`` with named, bound parameters: the same text on either database."""
+    from sqlalchemy import text
+
+    return conn.execute(text(sql), params or {})
+
+
 def _row(conn: Connection, cid: int) -> dict[str, Any]:
-    r = conn.exec_driver_sql("SELECT * FROM customer WHERE id = ?", (cid,))
-    row = r.first()
+    row = _sql(conn, "SELECT * FROM customer WHERE id = :id", {"id": cid}).first()
     if row is None:
         raise NotFound(f"customer #{cid} does not exist")
     return dict(row._mapping)
@@ -63,15 +69,16 @@ def plan(conn: Connection, keep_id: int, other_id: int) -> dict[str, Any]:
     gone = keep if keep["merged_into"] is not None else other
     into = _row(conn, gone["merged_into"])["code"] if gone["merged_into"] is not None else None
     check(keep, other, into)
-    moved = {t: conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t} WHERE customer_id = ?", (other_id,)).scalar() or 0 for t in MOVED}
+    moved = {t: _sql(conn, f"SELECT COUNT(*) FROM {t} WHERE customer_id = :o", {"o": other_id}).scalar() or 0 for t in MOVED}
     fill = {f: other[f] for f in FILLED if keep[f] in (None, "") and other[f] not in (None, "")}
-    tags = [r[0] for r in conn.exec_driver_sql("SELECT name FROM tag WHERE customer_id = ? ORDER BY name", (other_id,))]
+    tags = [r[0] for r in _sql(conn, "SELECT name FROM tag WHERE customer_id = :o ORDER BY name", {"o": other_id})]
     custom = [
         r[0]
-        for r in conn.exec_driver_sql(
-            "SELECT field_key FROM custom_value WHERE customer_id = ? AND field_key NOT IN "
-            "(SELECT field_key FROM custom_value WHERE customer_id = ?) ORDER BY field_key",
-            (other_id, keep_id),
+        for r in _sql(
+            conn,
+            "SELECT field_key FROM custom_value WHERE customer_id = :o AND field_key NOT IN "
+            "(SELECT field_key FROM custom_value WHERE customer_id = :k) ORDER BY field_key",
+            {"o": other_id, "k": keep_id},
         )
     ]
     return {
@@ -90,32 +97,39 @@ def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) 
     if set_id is None:  # pragma: no cover - programming error: a merge must be undoable
         raise RuntimeError("a merge runs inside a logged write transaction")
     p = plan(conn, keep_id, other_id)
-    ex = conn.exec_driver_sql
     fill = p.pop("_fill")
     if fill:
-        ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in fill)} WHERE id = ?", (*fill.values(), keep_id))
-    dbapi = conn.connection.driver_connection
+        _sql(conn, f"UPDATE customer SET {', '.join(f'{k} = :f_{k}' for k in fill)} WHERE id = :k",
+             {**{f"f_{k}": v for k, v in fill.items()}, "k": keep_id})  # fmt: skip
     for table in MOVED:
         if p["moved"][table]:
-            changelog.move_rows(dbapi, set_id, table, other_id, keep_id)
+            changelog.move_rows(conn, set_id, table, other_id, keep_id)
     # tags: a row's key is (customer, name), so a move is a delete and an insert (each logged)
-    ex("DELETE FROM tag WHERE customer_id = ?", (other_id,))
-    if p["tags"]:
-        ex("INSERT OR IGNORE INTO tag (customer_id, name) VALUES (?, ?)", [(keep_id, t) for t in p["tags"]])
+    _sql(conn, "DELETE FROM tag WHERE customer_id = :o", {"o": other_id})
+    has = {r[0] for r in _sql(conn, "SELECT name FROM tag WHERE customer_id = :k", {"k": keep_id})}
+    for t in p["tags"]:  # those KEEP has already are dropped
+        if t not in has:
+            _sql(conn, "INSERT INTO tag (customer_id, name) VALUES (:k, :t)", {"k": keep_id, "t": t})
     if p["custom"]:
-        ex(
-            "INSERT INTO custom_value (customer_id, field_key, value) SELECT ?, field_key, value FROM custom_value "
-            "WHERE customer_id = ? AND field_key IN (" + ",".join("?" * len(p["custom"])) + ")",
-            (keep_id, other_id, *p["custom"]),
+        from sqlalchemy import bindparam, text
+
+        conn.execute(
+            text(
+                "INSERT INTO custom_value (customer_id, field_key, value) SELECT :k, field_key, value FROM custom_value "
+                "WHERE customer_id = :o AND field_key IN :keys"
+            ).bindparams(bindparam("keys", expanding=True)),
+            {"k": keep_id, "o": other_id, "keys": list(p["custom"])},
         )
-    ex("UPDATE customer SET merged_into = ?, archived = 1 WHERE id = ?", (keep_id, other_id))
+    _sql(conn, "UPDATE customer SET merged_into = :k, archived = :yes WHERE id = :o", {"k": keep_id, "yes": True, "o": other_id})
     if p["moved"]["follow_up"]:
         refresh_summary(conn, [keep_id, other_id])
     if p["moved"]["deal"]:
         _follow_opportunities(conn, keep_id, other_id, user=user, on=at[:10])
-    merge_id = ex(
-        "INSERT INTO merge (keep_id, other_id, set_id, at, by) VALUES (?, ?, ?, ?, ?)", (keep_id, other_id, set_id, at, user)
-    ).lastrowid
+    merge_id = _sql(
+        conn,
+        "INSERT INTO merge (keep_id, other_id, set_id, at, by) VALUES (:k, :o, :s, :at, :by) RETURNING id",
+        {"k": keep_id, "o": other_id, "s": set_id, "at": at, "by": user},
+    ).scalar_one()
     return {**p, "merge": merge_id, "change": set_id}
 
 
@@ -125,9 +139,9 @@ def _follow_opportunities(conn: Connection, keep_id: int, other_id: int, *, user
     from crmcli.services import opportunities, purchases
 
     purchases.refresh(conn, [keep_id, other_id])
-    stages = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT stage FROM deal WHERE customer_id = ?", (keep_id,))}
+    stages = {r[0] for r in _sql(conn, "SELECT DISTINCT stage FROM deal WHERE customer_id = :k", {"k": keep_id})}
     target = opportunities.derived_stage(stages)
-    current = conn.exec_driver_sql("SELECT stage FROM customer WHERE id = ?", (keep_id,)).scalar()
+    current = _sql(conn, "SELECT stage FROM customer WHERE id = :k", {"k": keep_id}).scalar()
     rank = opportunities._RANK
     if target in rank and current in rank and rank[target] > rank[current]:
         opportunities.sync_stage(conn, keep_id, on=on, by=user)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from crmcli import normalize
 from crmcli.errors import CrmError, NotFound, ParseError, UsageError
 from crmcli.services import purchases
+from crmcli.store.codes import deal_codes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -33,30 +34,6 @@ FIXED_PROBABILITY = {"won": 100.0, "lost": 0.0}
 
 
 # --------------------------------------------------------------------------- values
-
-
-class Codes:
-    """``O`` + YYYYMM + a serial per month (a 4th digit past 999), one query per month seen."""
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self.last: dict[str, int] = {}
-
-    def next(self, day: dt.date | str) -> str:
-        prefix = "O" + str(day)[:4] + str(day)[5:7]
-        if self.conn.dialect.name != "sqlite":  # a shared database: its counter row (spec §16)
-            from crmcli.store import pg_schema
-
-            return pg_schema.next_code(self.conn, prefix, "deal")
-        if prefix not in self.last:
-            best = 0
-            for (code,) in self.conn.exec_driver_sql("SELECT code FROM deal WHERE code >= ? AND code < ?", (prefix, prefix + "~")):
-                tail = code[len(prefix) :]
-                if len(tail) >= 3 and tail.isdigit():
-                    best = max(best, int(tail))
-            self.last[prefix] = best
-        self.last[prefix] += 1
-        return f"{prefix}{self.last[prefix]:03d}"
 
 
 def parse_probability(value: Any, *, what: str = "probability") -> float:
@@ -267,7 +244,7 @@ def add(
         _check_deal(conn, customer, amount, on)
     ex = conn.exec_driver_sql
     cust_owner = ex("SELECT owner FROM customer WHERE id = ?", (customer["id"],)).scalar()
-    code = Codes(conn).next(on)
+    code = deal_codes(conn).next(on)
     new_id = int(ex(
         'INSERT INTO deal (code, customer_id, name, stage, amount, probability, date, expected_close, closed_at, owner, '
         'lost_reason, "by") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -292,7 +269,7 @@ def record_won(conn: Any, customer: dict[str, Any], *, amount: float, on: dt.dat
     return int(ex(
         'INSERT INTO deal (code, customer_id, stage, amount, probability, date, closed_at, owner, "by", batch_id) '
         "VALUES (?, ?, 'won', ?, 100, ?, ?, ?, ?, ?)",
-        (Codes(conn).next(on), customer["id"], amount, on.isoformat(), on.isoformat(), owner, by, batch_id),
+        (deal_codes(conn).next(on), customer["id"], amount, on.isoformat(), on.isoformat(), owner, by, batch_id),
     ).lastrowid)  # type: ignore[arg-type]  # fmt: skip
 
 

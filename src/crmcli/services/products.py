@@ -34,29 +34,37 @@ def add(conn: Connection, name: str, *, price: float | None = None, code: str | 
     """Create a product; one with the same normalised name (or code) is a Duplicate."""
     name = clean_name(name)
     k = key(name)
-    ex = conn.exec_driver_sql
-    same = ex("SELECT code, name FROM product WHERE name_key = ?", (k,)).first()
+    same = _sql(conn, "SELECT code, name FROM product WHERE name_key = :k", {"k": k}).first()
     if same is not None:
         raise Duplicate(f"product already exists: {same[1]}" + (f" ({same[0]})" if same[0] else "") + "; nothing written")
     if code is not None:
         from crmcli.services.customers import check_code
 
         code = check_code(code)
-        taken = ex("SELECT name FROM product WHERE code = ?", (code,)).first()
+        taken = _sql(conn, "SELECT name FROM product WHERE code = :c", {"c": code}).first()
         if taken is not None:
             raise Duplicate(f"product code {code} is already used by {taken[0]}")
     if price is not None and price < 0:
         raise ParseError(f"{{price}} {price:g}: a price cannot be negative", options=["price"])
-    new_id = ex(
-        "INSERT INTO product (code, name, name_key, price, batch_id) VALUES (?, ?, ?, ?, ?)", (code, name, k, price, batch_id)
-    ).lastrowid
+    new_id = _sql(
+        conn,
+        "INSERT INTO product (code, name, name_key, price, batch_id) VALUES (:c, :n, :k, :p, :b) RETURNING id",
+        {"c": code, "n": name, "k": k, "p": price, "b": batch_id},
+    ).scalar_one()
     return {"id": new_id, "code": code, "name": name, "price": price}
+
+
+def _sql(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+    """``sql`` with named, bound parameters: the same text on either database."""
+    from sqlalchemy import text
+
+    return conn.execute(text(sql), params)
 
 
 def find(conn: Connection, name: str) -> dict[str, Any]:
     """The product named ``name`` (normalised); NotFound naming the command that creates it."""
     name = clean_name(name)
-    row = conn.exec_driver_sql("SELECT id, code, name, price FROM product WHERE name_key = ?", (key(name),)).first()
+    row = _sql(conn, "SELECT id, code, name, price FROM product WHERE name_key = :k", {"k": key(name)}).first()
     if row is None:
         raise NotFound(f"no product named '{name}' (add it with: crm product add '{name}')")
     return {"id": row[0], "code": row[1], "name": row[2], "price": row[3]}
@@ -80,10 +88,11 @@ class Catalog:
         pid = self.ids.get(k)
         if pid is None:
             pid = int(
-                self.conn.exec_driver_sql(
-                    "INSERT INTO product (name, name_key, batch_id) VALUES (?, ?, ?)", (name, k, self.batch_id)
-                ).lastrowid  # type: ignore[arg-type]
-            )
+                _sql(
+                    self.conn, "INSERT INTO product (name, name_key, batch_id) VALUES (:n, :k, :b) RETURNING id",
+                    {"n": name, "k": k, "b": self.batch_id},
+                ).scalar_one()
+            )  # fmt: skip
             self.ids[k] = pid
             self.prices[pid] = None
             self.created += 1

@@ -54,7 +54,7 @@ def refresh(conn: Any, customer_ids: Iterable[int] | None = None) -> None:
             return
         ex("CREATE TEMP TABLE IF NOT EXISTS _purchase_ids (id INTEGER PRIMARY KEY)")
         ex("DELETE FROM _purchase_ids")
-        ex("INSERT OR IGNORE INTO _purchase_ids (id) VALUES (?)", [(i,) for i in ids])
+        ex("INSERT INTO _purchase_ids (id) VALUES (?)", [(i,) for i in ids])  # ids are distinct
         where = " WHERE id IN (SELECT id FROM _purchase_ids)"
     ex(_TOTALS + where)
     _main_products(conn, where)

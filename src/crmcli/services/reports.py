@@ -34,6 +34,7 @@ from crmcli.services.service_report import complaints_join, service
 from crmcli.settings import DEFAULT_CADENCE, DEFAULT_PROBABILITY
 
 if TYPE_CHECKING:
+    from crmcli.store.dialect import Dialect
     from crmcli.store.reader import Reader
 
 KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "forecast", "alerts", "pipeline", "products", "service")
@@ -232,13 +233,8 @@ def _fetch(reader: Reader, sql: str, p: Params, extra: dict[str, Any] | None = N
     return reader.all(sql, bind)
 
 
-def _json_pairs(cols: list[tuple[str, str]], booleans: tuple[str, ...] = ()) -> str:
-    pairs = []
-    for key, expr in cols:
-        if key in booleans:
-            expr = f"json(CASE WHEN {expr} THEN 'true' ELSE 'false' END)"
-        pairs.append(f"'{key}', {expr}")
-    return "json_object(" + ", ".join(pairs) + ")"
+def _json_pairs(d: Dialect, cols: list[tuple[str, str]], booleans: tuple[str, ...] = ()) -> str:
+    return d.json_object([(key, d.json_bool(expr) if key in booleans else expr) for key, expr in cols])
 
 
 # --------------------------------------------------------------------------- reports
@@ -252,15 +248,22 @@ def funnel(conn: Reader, p: Params, as_json: bool = False) -> Report:
     still counts as having reached intent. The whole history of those customers
     counts, whatever its dates: the funnel follows a cohort.
     """
+    d = conn.dialect
+    counts = ", ".join(
+        d.count_if(cond)
+        for cond in (
+            *(f"x.stage = '{s}'" for s in (*ORDER, "lost")), "x.m >= 1", "x.m >= 2", "x.m >= 3", "x.lost",
+        )
+    )
     sql = f"""
-    SELECT COUNT(*), SUM(x.stage = 'potential'), SUM(x.stage = 'intent'), SUM(x.stage = 'negotiating'),
-           SUM(x.stage = 'won'), SUM(x.stage = 'lost'), SUM(x.m >= 1), SUM(x.m >= 2), SUM(x.m >= 3), SUM(x.lost)
+    SELECT COUNT(*), {counts}
     FROM (
-        SELECT c.stage AS stage, MAX({_rank("c.stage")}, COALESCE(h.r, -1)) AS m,
+        SELECT c.stage AS stage, {d.greatest(_rank("c.stage"), "COALESCE(h.r, -1)")} AS m,
                (c.stage = 'lost' OR COALESCE(h.l, 0) = 1) AS lost
         FROM customer c
         LEFT JOIN (
-            SELECT customer_id, MAX(MAX({_rank("from_stage")}, {_rank("to_stage")})) AS r, MAX(to_stage = 'lost') AS l
+            SELECT customer_id, MAX({d.greatest(_rank("from_stage"), _rank("to_stage"))}) AS r,
+                   MAX(CASE WHEN to_stage = 'lost' THEN 1 ELSE 0 END) AS l
             FROM stage_change GROUP BY customer_id
         ) h ON h.customer_id = c.id
         WHERE {_scope(p, created=True)}
@@ -347,7 +350,7 @@ def abc(conn: Reader, p: Params, as_json: bool = False) -> Report:
         ("cumulative", "ROUND(cum / total, 4)"),
         ("class", "class"),
     ]
-    select = f"class, amount, {_json_pairs(cols)}" if as_json else ", ".join(expr for _, expr in cols)
+    select = f"class, amount, {_json_pairs(conn.dialect, cols)}" if as_json else ", ".join(expr for _, expr in cols)
     sql = f"""
     WITH a AS ({_abc_amounts(p)}), w AS (
         SELECT c.code AS code, c.name AS name, a.amount AS amount,
@@ -416,30 +419,33 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
     ``idle_days`` counts the days since the latest follow-up, deal or creation.
     The period selects customers by creation date. Most idle first.
     """
-    nf = next_follow(conn.dialect, p.cadence, "c")
+    d = conn.dialect
+    nf = next_follow(d, p.cadence, "c")
+    contact = d.greatest("COALESCE(c.last_follow_at, c.created_at)", "COALESCE(c.last_order_at, c.created_at)")
     inner = f"""
         SELECT c.code, c.name, c.owner, c.stage, c.level, c.last_follow_at, c.last_order_at AS last_deal_at, {nf} AS next_follow_at,
-               CAST(julianday(:today) - julianday(MAX(COALESCE(c.last_follow_at, c.created_at),
-                    COALESCE(c.last_order_at, c.created_at), c.created_at)) AS INTEGER) AS idle_days,
-               c.stage = 'won' AND MAX(COALESCE(c.last_follow_at, c.created_at),
-                    COALESCE(c.last_order_at, c.created_at)) <= date(:today, '-{DORMANT_DAYS} days') AS dormant,
-               c.stage = 'potential'
-                    AND COALESCE(c.last_follow_at, c.created_at) <= date(:today, '-{STALE_DAYS} days') AS stale,
+               {d.days_between(":today", d.greatest(contact, "c.created_at"))} AS idle_days,
+               c.stage = 'won' AND {contact} <= :dormant_before AS dormant,
+               c.stage = 'potential' AND COALESCE(c.last_follow_at, c.created_at) <= :stale_before AS stale,
                c.level = 'key' AND c.stage != 'lost' AND {nf} < :today AS overdue,
-               COALESCE(cp.complaints, 0) AS complaints,
-               c.stage = 'won' AND COALESCE(c.last_order_at, c.created_at) <= date(:today, '-{QUIET_DAYS} days') AS quiet
+               cp.complaints IS NOT NULL AS complaints,
+               c.stage = 'won' AND COALESCE(c.last_order_at, c.created_at) <= :quiet_before AS quiet
         FROM customer c
-        {complaints_join()}
+        {complaints_join(d)}
         WHERE {_scope(p, created=True)}"""
+    before = {
+        f"{k}_before": (p.today - dt.timedelta(days=n)).isoformat()
+        for k, n in (("dormant", DORMANT_DAYS), ("stale", STALE_DAYS), ("quiet", QUIET_DAYS))
+    }
     keys = SPECS["alerts"].keys
     flags = ALERT_FLAGS
     select = (
-        f"{', '.join(flags)}, {_json_pairs([(k, k) for k in keys], booleans=flags)}"
+        f"{', '.join(flags)}, {_json_pairs(d, [(k, k) for k in keys], booleans=flags)}"
         if as_json
         else ", ".join(keys)
     )
-    sql = f"SELECT {select} FROM ({inner}) WHERE {' OR '.join(flags)} ORDER BY idle_days DESC, code"
-    found = _fetch(conn, sql, p)
+    sql = f"SELECT {select} FROM ({inner}) AS a WHERE {' OR '.join(flags)} ORDER BY idle_days DESC, code"
+    found = _fetch(conn, sql, p, before)
     report = Report("alerts", p)
     # column by column (tens of thousands of customers at 100k): the flags become booleans and
     # are counted in C, not one Python step per row and flag

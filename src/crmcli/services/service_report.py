@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crmcli.services.reports import Params, Report
+    from crmcli.store.dialect import Dialect
     from crmcli.store.reader import Reader
 
 BY = ("type", "handler", "month")
@@ -26,15 +27,15 @@ def spec(by: str) -> Any:
     return Spec((by, *_FIGURES), by, "tickets", "bar", ("tickets", "open"))
 
 
-def sql(p: Params, by: str) -> str:
+def sql(d: Dialect, p: Params, by: str) -> str:
     """The report's one statement (the benchmark runs it by hand too)."""
     from crmcli.services.reports import _period, _scope
 
-    group = {"type": "t.type", "handler": "t.handler", "month": "substr(t.opened_at, 1, 7)"}[by]
+    group = {"type": "t.type", "handler": "t.handler", "month": d.month("t.opened_at")}[by]
     where = " AND ".join([_scope(p), *_period(p, "t.opened_at")])
     return f"""
-    SELECT {group} AS g, COUNT(*), SUM(t.status != 'resolved'), SUM(t.status = 'resolved'),
-           AVG(CASE WHEN t.status = 'resolved' THEN julianday(t.resolved_at) - julianday(t.opened_at) END),
+    SELECT {group} AS g, COUNT(*), {d.count_if("t.status != 'resolved'")}, {d.count_if("t.status = 'resolved'")},
+           AVG(CASE WHEN t.status = 'resolved' THEN {d.days_between("t.resolved_at", "t.opened_at")} END),
            AVG(t.satisfaction)
     FROM ticket t JOIN customer c ON c.id = t.customer_id
     WHERE {where}
@@ -48,7 +49,7 @@ def service(conn: Reader, p: Params, as_json: bool = False) -> Report:
 
     by = p.by or "type"
     rows = []
-    for g, n, open_, done, days, score in _fetch(conn, sql(p, by), p):
+    for g, n, open_, done, days, score in _fetch(conn, sql(conn.dialect, p, by), p):
         rows.append({
             by: g, "tickets": n, "open": open_ or 0, "resolved": done or 0,
             "avg_days_to_resolve": None if days is None else round(days, 1),
@@ -77,13 +78,13 @@ def service(conn: Reader, p: Params, as_json: bool = False) -> Report:
     return Report("service", p, rows, figures=figures, layout=spec(by))
 
 
-def complaints_join() -> str:
+def complaints_join(d: Dialect) -> str:
     """A LEFT JOIN giving ``cp.complaints`` = 1 for customers whose two latest tickets are both
     unresolved (连续两次投诉未解决, seed 003)."""
-    return """LEFT JOIN (
+    return f"""LEFT JOIN (
             SELECT customer_id, 1 AS complaints FROM (
                 SELECT customer_id, status,
                        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY opened_at DESC, id DESC) AS k
                 FROM ticket
-            ) AS latest WHERE k <= 2 GROUP BY customer_id HAVING COUNT(*) = 2 AND SUM(status != 'resolved') = 2
+            ) AS latest WHERE k <= 2 GROUP BY customer_id HAVING COUNT(*) = 2 AND {d.count_if("status != 'resolved'")} = 2
         ) cp ON cp.customer_id = c.id"""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize, vocab
 from crmcli.errors import CrmError, NotFound, ParseError, UsageError
+from crmcli.store.codes import ticket_codes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -68,30 +69,6 @@ def parse_status(value: str) -> str:
     return vocab.parse("status", value)
 
 
-class TicketCodes:
-    """Hands out ``T`` + YYYYMM + serial, one query per month seen."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.last: dict[str, int] = {}
-
-    def next(self, opened: dt.date) -> str:
-        prefix = f"T{opened:%Y%m}"
-        if self.conn.dialect.name != "sqlite":  # a shared database: its counter row (spec §16)
-            from crmcli.store import pg_schema
-
-            return pg_schema.next_code(self.conn, prefix, "ticket")
-        if prefix not in self.last:
-            best = 0
-            for (code,) in self.conn.exec_driver_sql("SELECT code FROM ticket WHERE code LIKE ?", (prefix + "%",)):
-                tail = code[len(prefix) :]
-                if tail.isdigit():
-                    best = max(best, int(tail))
-            self.last[prefix] = best
-        self.last[prefix] += 1
-        return f"{prefix}{self.last[prefix]:03d}"
-
-
 def check_code(code: str) -> str:
     value = (normalize.clean_text(code) or "").upper()
     if not _CODE_RE.match(value):
@@ -125,7 +102,7 @@ def add(
         raise UsageError("{content} is empty", options=["content"])
     if on > today:
         raise UsageError(f"{{date}} {on.isoformat()} is in the future; a ticket is recorded when it is raised", options=["date"])
-    code = TicketCodes(conn).next(on)
+    code = ticket_codes(conn).next(on)
     values = {
         "code": code, "customer_id": customer["id"], "type": kind, "content": text, "status": "open",
         "handler": normalize.clean_text(handler) if handler else None, "opened_at": on, "by": user,
@@ -135,10 +112,14 @@ def add(
 
 
 def _row(conn: Connection, code: str) -> dict[str, Any]:
-    row = conn.exec_driver_sql(
-        "SELECT t.id, t.code, t.status, t.satisfaction, t.note, t.resolved_at, c.code, c.name "
-        "FROM ticket t JOIN customer c ON c.id = t.customer_id WHERE t.code = ?",
-        (code,),
+    from sqlalchemy import text
+
+    row = conn.execute(
+        text(
+            "SELECT t.id, t.code, t.status, t.satisfaction, t.note, t.resolved_at, c.code, c.name "
+            "FROM ticket t JOIN customer c ON c.id = t.customer_id WHERE t.code = :code"
+        ),
+        {"code": code},
     ).first()
     if row is None:
         raise NotFound(f"no ticket {code} (crm ticket list shows them)")
@@ -191,8 +172,10 @@ def update(
     if handler is not None:
         values["handler"] = normalize.clean_text(handler)
     if values:
-        sets = ", ".join(f'"{k}" = ?' for k in values)
-        conn.exec_driver_sql(f"UPDATE ticket SET {sets} WHERE id = ?", (*values.values(), cur["id"]))
+        from sqlalchemy import text as sql
+
+        sets = ", ".join(f'"{k}" = :v_{k}' for k in values)
+        conn.execute(sql(f"UPDATE ticket SET {sets} WHERE id = :id"), {**{f"v_{k}": v for k, v in values.items()}, "id": cur["id"]})
     return {**cur, **values, "changed": list(values)}
 
 

@@ -140,6 +140,26 @@ def open_store(db: Path | str, busy_timeout: float = 30.0) -> SqliteStore | Post
     return SqliteStore(Path(db), busy_timeout)
 
 
+def bulk_writer(conn: Connection, default: Any) -> Any:
+    """What writes an import's statements on ``conn``'s database: ``default`` (the importer's
+    multi-row INSERTs, for SQLite) or, on PostgreSQL, ``COPY`` through a temporary table (spec §16)."""
+    if conn.dialect.name == "postgresql":
+        from crmcli.store.pg_copy import write_jobs
+
+        return write_jobs
+    return default
+
+
+def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> tuple[str, str | None] | None:
+    """(code, owner) of a customer with this identity that the caller may not see (spec §16); None
+    where nothing is hidden from anyone (a SQLite file)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    from crmcli.store import pg_schema
+
+    return pg_schema.hidden_duplicate(conn, name_key, phone_key)
+
+
 def dispose_all() -> None:
     """Close every pooled connection (before exit, and before a restore replaces the file)."""
     import sys

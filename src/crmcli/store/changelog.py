@@ -87,12 +87,18 @@ def _trigger_templates(table: str) -> dict[str, str]:
     }
 
 
-def move_rows(dbapi: Any, set_id: int, table: str, from_id: int, to_id: int) -> int:
+def move_rows(conn: Any, set_id: int, table: str, from_id: int, to_id: int) -> int:
     """Move every row of ``table`` from customer ``from_id`` to ``to_id``, logged as *one* change
     (op ``move``, before ``{"customer_id": from_id, "ids": [...]}``, after ``{"customer_id": to_id}``)
     instead of one per row: a merge of a customer with 1,000 follow-ups writes one change row, not
-    1,000 images of them. Undo moves those rows back. Returns how many rows moved."""
-    cur = dbapi.cursor()
+    1,000 images of them. Undo moves those rows back. Returns how many rows moved.
+
+    ``conn`` is the SQLAlchemy connection of the logged write transaction, on either database."""
+    if conn.dialect.name == "postgresql":
+        from crmcli.store import pg_changelog
+
+        return pg_changelog.move_rows(conn, set_id, table, from_id, to_id)
+    cur = conn.connection.driver_connection.cursor()
     try:
         ids = [r[0] for r in cur.execute(f"SELECT id FROM {table} WHERE customer_id = ? ORDER BY id", (from_id,))]
         if not ids:

@@ -60,6 +60,22 @@ class Dialect:
         """An aggregate: the rows' ``expr`` joined with ``sep`` (a literal)."""
         raise NotImplementedError
 
+    def count_if(self, cond: str) -> str:
+        """An aggregate: how many rows satisfy ``cond`` (NULL or 0 when none; callers read both as 0)."""
+        raise NotImplementedError
+
+    def greatest(self, *exprs: str) -> str:
+        """The largest of a few (non-NULL) expressions of one row."""
+        raise NotImplementedError
+
+    def whole_number(self, expr: str) -> str:
+        """A number that reaches Python as an int when it is whole (50000, not 50000.0), else a float."""
+        raise NotImplementedError
+
+    def real(self, expr: str) -> str:
+        """Text holding a number, as a double-precision number."""
+        return f"CAST({expr} AS REAL)"
+
     def display_width(self, expr: str) -> str:
         """Columns a text takes in a table (CJK counted double), approximately, in SQL."""
         raise NotImplementedError
@@ -70,6 +86,12 @@ class Dialect:
 
     def hint(self, text: str) -> str:
         """A planner hint (SQLite's ``INDEXED BY``/``NOT INDEXED``); nothing where there is none."""
+        return ""
+
+    def fence(self) -> str:
+        """Ends a subquery whose computed columns the outer query uses more than once, so that
+        they are computed once a row (PostgreSQL would inline the subquery and compute them again
+        in the WHERE and the ORDER BY); nothing where the planner keeps them."""
         return ""
 
     def like(self) -> str:
@@ -107,6 +129,15 @@ class SqliteDialect(Dialect):
 
     def text_agg(self, expr: str, sep: str) -> str:
         return f"group_concat({expr}, '{sep}')"
+
+    def count_if(self, cond: str) -> str:
+        return f"SUM({cond})"  # a comparison is 0/1 here
+
+    def greatest(self, *exprs: str) -> str:
+        return f"MAX({', '.join(exprs)})"
+
+    def whole_number(self, expr: str) -> str:
+        return f"CASE WHEN {expr} = CAST({expr} AS INTEGER) THEN CAST({expr} AS INTEGER) ELSE {expr} END"
 
     def hint(self, text: str) -> str:
         return text
@@ -146,30 +177,42 @@ class PostgresDialect(Dialect):
     def month(self, date: str) -> str:
         return f"to_char(CAST({date} AS date), 'YYYY-MM')"
 
+    # JSON is built as text with ``crm_json`` (``pg_schema``) for each value, so that it comes out
+    # byte for byte as SQLite's json_object writes it: no spaces, keys in order, a float with a
+    # fraction (80000.0). json_build_object would write ``{"k" : v}`` and 80000.
+
     def json_object(self, pairs: list[tuple[str, str]]) -> str:
-        # json_build_object takes at most 100 arguments: wide objects are concatenated as jsonb
-        # would reorder keys, so they are joined as text instead.
-        chunks = [pairs[i : i + 50] for i in range(0, len(pairs), 50)] or [[]]
-        parts = ["json_build_object(" + ", ".join(f"'{k}', {e}" for k, e in chunk) + ")::text" for chunk in chunks]
-        if len(parts) == 1:
-            return f"({parts[0]})::json"
-        joined = " || ', ' || ".join(f"substr({p}, 2, length({p}) - 2)" for p in parts)
-        return f"('{{' || {joined} || '}}')::json"
+        if not pairs:
+            return "CAST('{}' AS json)"
+        body = " || ',' || ".join(f"'\"{k}\":' || crm_json({e})" for k, e in pairs)
+        return f"CAST('{{' || {body} || '}}' AS json)"
 
     def json_bool(self, expr: str) -> str:
         return f"(CASE WHEN {expr} THEN true ELSE false END)"
 
     def json_array_agg(self, expr: str) -> str:
-        return f"COALESCE(json_agg({expr}), '[]'::json)"
+        return f"CAST(COALESCE('[' || string_agg(crm_json({expr}), ',') || ']', '[]') AS json)"
 
     def json_value(self, text: str) -> str:
-        return f"({text})::json"
+        return f"CAST({text} AS json)"
 
     def as_bytes(self, json: str) -> str:
         return f"convert_to(({json})::text, 'UTF8')"
 
     def text_agg(self, expr: str, sep: str) -> str:
         return f"string_agg(CAST({expr} AS text), '{sep}')"
+
+    def count_if(self, cond: str) -> str:
+        return f"COUNT(*) FILTER (WHERE {cond})"
+
+    def greatest(self, *exprs: str) -> str:
+        return f"GREATEST({', '.join(exprs)})"
+
+    def whole_number(self, expr: str) -> str:
+        return f"CAST({expr} AS numeric)"  # the reader loads a numeric without a fraction as an int
+
+    def real(self, expr: str) -> str:
+        return f"CAST({expr} AS double precision)"  # REAL is single precision here
 
     def display_width(self, expr: str) -> str:
         return f"((length({expr}) + octet_length({expr})) / 2)"
@@ -179,6 +222,9 @@ class PostgresDialect(Dialect):
 
     def like(self) -> str:
         return "ILIKE"
+
+    def fence(self) -> str:
+        return " OFFSET 0"
 
 
 _IS_NOT_PARAM = re.compile(r"\bIS NOT :")

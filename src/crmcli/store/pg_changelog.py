@@ -4,8 +4,8 @@ SQLite creates temporary triggers on the writing connection for the length of a 
 PostgreSQL the triggers are permanent (created with the schema) and log only while the
 transaction-local setting ``crm.change_set`` names an open change set: ``begin`` sets it with
 ``set_config(..., true)``, so it ends with the transaction, and ``end`` clears it. A session that
-never sets it (an import, logged by its batch; psql) pays one ``current_setting`` per row and
-logs nothing. The setting only says *which* change set a row goes to; who may write which rows
+never sets it (an import, logged by its batch; db copy; psql) pays one ``current_setting`` per
+row in the trigger's ``WHEN`` and logs nothing (no trigger event is queued). The setting only says *which* change set a row goes to; who may write which rows
 is decided by row-level security on the session's login, never by a setting (spec §16).
 
 Logged columns and the customer of each row come from ``changelog.tracked()``, so both databases
@@ -58,7 +58,11 @@ BEGIN
 END $f$"""
         )
         out.append(f"DROP TRIGGER IF EXISTS crm_log ON {table}")
-        out.append(f"CREATE TRIGGER crm_log AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION crm_log_{table}()")
+        # WHEN: outside a change set (an import, db copy, psql) no trigger event is even queued
+        out.append(
+            f"CREATE TRIGGER crm_log AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW "
+            f"WHEN (current_setting('{SETTING}', true) <> '') EXECUTE FUNCTION crm_log_{table}()"
+        )
     return out
 
 
@@ -94,3 +98,28 @@ def stop(conn: Any) -> None:
     from sqlalchemy import text
 
     conn.execute(text("SELECT set_config(:s, '', true)"), {"s": SETTING})
+
+
+def move_rows(conn: Any, set_id: int, table: str, from_id: int, to_id: int) -> int:
+    """``changelog.move_rows`` here: one ``move`` change, the UPDATE itself not logged row by row."""
+    import json
+
+    from sqlalchemy import text
+
+    ids = [r[0] for r in conn.execute(text(f"SELECT id FROM {table} WHERE customer_id = :f ORDER BY id"), {"f": from_id})]
+    if not ids:
+        return 0
+    conn.execute(
+        text(
+            "INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) "
+            "VALUES (:s, :t, 0, 'move', :b, :a, :c)"
+        ),
+        {"s": set_id, "t": table, "b": json.dumps({"customer_id": from_id, "ids": ids}),
+         "a": json.dumps({"customer_id": to_id}), "c": to_id},
+    )  # fmt: skip
+    stop(conn)  # the change above is the log of this UPDATE
+    try:
+        conn.execute(text(f"UPDATE {table} SET customer_id = :t WHERE customer_id = :f"), {"t": to_id, "f": from_id})
+    finally:
+        conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": SETTING, "v": str(int(set_id))})
+    return len(ids)

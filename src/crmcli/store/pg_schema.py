@@ -60,6 +60,26 @@ COMPAT = [
        END $$""",
 ]
 
+# A value as JSON text the way SQLite's json_object writes it (``PostgresDialect.json_object``):
+# one overload per type, as a float is written with its fraction (80000.0) and an integer without;
+# text takes unknown literals (and NULL). Simple SQL functions: inlined into the query.
+JSON = [
+    """CREATE OR REPLACE FUNCTION crm_json(anyelement) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
+       AS $$SELECT COALESCE(to_json($1)::text, 'null')$$""",
+    """CREATE OR REPLACE FUNCTION crm_json(text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
+       AS $$SELECT COALESCE(to_json($1)::text, 'null')$$""",
+    *(
+        f"""CREATE OR REPLACE FUNCTION crm_json({t}) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+            AS $$SELECT COALESCE($1::text, 'null')$$"""
+        for t in ("smallint", "integer", "bigint")
+    ),
+    """CREATE OR REPLACE FUNCTION crm_json(double precision) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
+       AS $$SELECT CASE WHEN $1 IS NULL THEN 'null' WHEN $1 = trunc($1) AND abs($1) < 1e15
+                        THEN trunc($1)::bigint::text || '.0' ELSE to_json($1)::text END$$""",
+    """CREATE OR REPLACE FUNCTION crm_json(numeric) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
+       AS $$SELECT crm_json($1::double precision)$$""",
+]
+
 COUNTER = [
     "CREATE TABLE IF NOT EXISTS crm_code_counter (prefix text PRIMARY KEY, last integer NOT NULL)",
     "REVOKE ALL ON crm_code_counter FROM PUBLIC",
@@ -77,7 +97,7 @@ COUNTER = [
             WHERE c.code LIKE p || '%' AND substr(c.code, length(p) + 1) ~ '^[0-9]{3,9}$'
            ON CONFLICT ON CONSTRAINT crm_code_counter_pkey DO UPDATE SET last = k.last + 1
            RETURNING k.last INTO n;
-           candidate := p || lpad(n::text, 3, '0');
+           candidate := p || lpad(n::text, GREATEST(3, length(n::text)), '0');  -- 999, then 1000
            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE code = $1)', tbl) INTO taken USING candidate;
            IF NOT taken THEN RETURN candidate; END IF;
          END LOOP;
@@ -94,7 +114,7 @@ COUNTER = [
 def install(conn: Any) -> None:
     from crmcli.store import pg_changelog
 
-    for sql in COMPAT + COUNTER:
+    for sql in COMPAT + JSON + COUNTER:
         conn.exec_driver_sql(sql)
     pg_changelog.install(conn)
 

@@ -147,15 +147,20 @@ def _policies() -> list[str]:
     out.append(f"CREATE POLICY crm_remove ON customer FOR DELETE USING {_changes('owner')}")
     # a child row: its customer is visible (read) / changeable (write); the subquery on customer
     # is itself under customer's policies
+    # (an admin's test comes first, evaluated once per statement: it spares a lookup of the
+    # customer for each row an admin reads -- a million follow-ups in a report)
+    admin = "(SELECT crm_role()) = 'admin'"
     for table, col in CHILDREN.items():
         fresh(table)
-        mine = f"EXISTS (SELECT 1 FROM customer c WHERE c.id = {table}.{col} AND {_changes('c.owner')})"
-        out.append(f"CREATE POLICY crm_read ON {table} FOR SELECT USING (EXISTS (SELECT 1 FROM customer c WHERE c.id = {table}.{col}))")
+        mine = f"{admin} OR EXISTS (SELECT 1 FROM customer c WHERE c.id = {table}.{col} AND {_changes('c.owner')})"
+        out.append(
+            f"CREATE POLICY crm_read ON {table} FOR SELECT USING ({admin} OR EXISTS (SELECT 1 FROM customer c WHERE c.id = {table}.{col}))"
+        )
         out.append(f"CREATE POLICY crm_add ON {table} FOR INSERT WITH CHECK ({mine})")
         out.append(f"CREATE POLICY crm_change ON {table} FOR UPDATE USING ({mine}) WITH CHECK ({mine})")
         out.append(f"CREATE POLICY crm_remove ON {table} FOR DELETE USING ({mine})")
     fresh("deal_line")
-    line = "EXISTS (SELECT 1 FROM deal d WHERE d.id = deal_line.deal_id)"
+    line = f"{admin} OR EXISTS (SELECT 1 FROM deal d WHERE d.id = deal_line.deal_id)"
     out.append(f"CREATE POLICY crm_all ON deal_line USING ({line}) WITH CHECK ({line})")
     # the change log: a change set is its user's (a manager sees the team's, an admin all);
     # a change is seen with its customer, and written only into one's own change sets

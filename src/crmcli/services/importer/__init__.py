@@ -108,10 +108,13 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
         try:
             with db.write_connection(engine) as conn:  # type: ignore[arg-type]
                 now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+                # the next number, not a sequence's: imports are one at a time (the import lock), and
+                # a dry run or a failed import leaves no gap in the numbering, on either database
                 batch_id = conn.exec_driver_sql(
-                    "INSERT INTO import_batch (file, started_at, created, updated, skipped, rejected, follow_ups) VALUES (?, ?, 0, 0, 0, 0, 0)",
+                    "INSERT INTO import_batch (id, file, started_at, created, updated, skipped, rejected, follow_ups) "
+                    "VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM import_batch), ?, ?, 0, 0, 0, 0, 0) RETURNING id",
                     (str(path.resolve()), now),
-                ).lastrowid
+                ).scalar()
                 assert batch_id is not None
                 # the import is one change set of the change log (spec §18); its rows are logged by the batch
                 conn.exec_driver_sql(

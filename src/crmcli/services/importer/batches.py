@@ -48,7 +48,7 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     ex("CREATE TEMP TABLE IF NOT EXISTS _undo_ids (id INTEGER PRIMARY KEY)")
     ex("DELETE FROM _undo_ids")
     ex(
-        "INSERT OR IGNORE INTO _undo_ids (id) SELECT row_id FROM batch_change "
+        "INSERT INTO _undo_ids (id) SELECT DISTINCT row_id FROM batch_change "
         "WHERE batch_id = ? AND table_name = 'customer' AND before IS NULL",
         (batch_id,),
     )

@@ -272,7 +272,7 @@ class _DealRun:
 
     def _write(self) -> None:
         from crmcli.services import purchases
-        from crmcli.services.opportunities import Codes
+        from crmcli.store.codes import deal_codes
         from crmcli.store.sqlite import reserve_ids
 
         ex = self.conn.exec_driver_sql
@@ -280,7 +280,7 @@ class _DealRun:
         res.products = self.catalog.created
         if self.new:
             first = reserve_ids(self.conn, "deal", len(self.new))
-            codes = Codes(self.conn)
+            codes = deal_codes(self.conn)
             taken = {rec["code"] for rec in self.new if rec["code"]}
             rows, lines = [], []
             for i, rec in enumerate(self.new):

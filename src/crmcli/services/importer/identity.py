@@ -13,6 +13,7 @@ checked against the customer's current values before it counts.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -227,10 +228,11 @@ class _Known:
             ):
                 other_keys.setdefault(cid, set()).add(key)
         for r in found:
-            rec = dict(zip(LOAD_COLUMNS, r, strict=True))
-            cid = rec["id"]
+            cid = r[0]
             if cid in self.rows:
                 continue
+            # dates as ISO text, as the row's cells are (and as SQLite's driver gives them)
+            rec = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in zip(LOAD_COLUMNS, r, strict=True)}
             rec["other_keys"] = other_keys.get(cid, set())
             self.rows[cid] = rec
             by_identity[hash((rec["name_key"], rec["phone_key"]))] = cid

@@ -80,7 +80,7 @@ class _Run:
         self.user = opts.user
         self.today_iso = opts.today.isoformat()
         self.codeless: list[int] = []
-        self.deal_codes: Any = None  # opportunities.Codes, once the file holds a deal
+        self.deal_codes: Any = None  # store.codes.deal_codes, once the file holds a deal
         self.needs_purchases: set[int] = set()  # customers whose opening balance or won deals changed
         self.has_opening = not OPENING.isdisjoint(self.parser.idx)
         self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
@@ -412,10 +412,10 @@ class _Run:
 
     def _deal_code(self, day: str) -> str:
         """A won opportunity's code: O + YYYYMM + serial (the database is asked once per month)."""
-        from crmcli.services.opportunities import Codes
+        from crmcli.store.codes import deal_codes
 
         if self.deal_codes is None:
-            self.deal_codes = Codes(self.conn)
+            self.deal_codes = deal_codes(self.conn)
         if "O" + day[:4] + day[5:7] not in self.deal_codes.last:
             self.writer.wait()  # the connection is the writer thread's while it runs
         return str(self.deal_codes.next(day))
@@ -431,8 +431,8 @@ class _Run:
             self.writer.submit(jobs)
 
     def _finish(self) -> None:
-        from crmcli.services.customers import CodeAllocator
         from crmcli.services.followups import refresh_summary
+        from crmcli.store.codes import customer_codes
 
         ex = self.conn.exec_driver_sql
         if self.next_id > self.first_new_id:
@@ -445,7 +445,7 @@ class _Run:
                 (self.batch_id, self.first_new_id, self.next_id),
             )
         if self.codeless:
-            alloc = CodeAllocator(self.conn)
+            alloc = customer_codes(self.conn)
             params = []
             for i in range(0, len(self.codeless), 900):
                 part = self.codeless[i : i + 900]

@@ -157,7 +157,7 @@ class TicketColumns:
 
     def write(self, conn: Connection, batch_id: int) -> int:
         """Insert the tickets not already there; returns how many (after the writer thread is done)."""
-        from crmcli.services.tickets import TicketCodes
+        from crmcli.store.codes import ticket_codes
 
         if not self.pending:
             return 0
@@ -173,7 +173,7 @@ class TicketColumns:
             ):
                 seen.add((cid, kind, str(opened), content))
                 codes.add(code)
-        alloc = TicketCodes(conn)
+        alloc = ticket_codes(conn)
         rows = []
         for cid, t in self.pending:
             sig = (cid, t.type, t.opened_at, t.content)

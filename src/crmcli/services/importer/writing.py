@@ -55,7 +55,7 @@ def _chunk_jobs(
     for keys, params in groups.items():
         ex((f"UPDATE customer SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?", params))
     if tags:
-        ex(("INSERT OR IGNORE INTO tag (customer_id, name) VALUES (?, ?)", tags))
+        ex(("INSERT INTO tag (customer_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", tags))
     if tag_images:
         ex((
             "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'tag', ?, ?)",
@@ -80,14 +80,18 @@ def _chunk_jobs(
             deals,
         ))  # fmt: skip
     if phones:
-        ex(("INSERT OR IGNORE INTO customer_phone (customer_id, phone_key) VALUES (?, ?)", phones))
+        ex(("INSERT INTO customer_phone (customer_id, phone_key) VALUES (?, ?) ON CONFLICT DO NOTHING", phones))
     if phone_images:
         ex((
             "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer_phone', ?, ?)",
             [(batch_id, cid, json.dumps({"phone_key": k})) for cid, k in phone_images],
         ))  # fmt: skip
     if custom:
-        ex(("INSERT OR REPLACE INTO custom_value (customer_id, field_key, value) VALUES (?, ?, ?)", custom))
+        ex((
+            "INSERT INTO custom_value (customer_id, field_key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (customer_id, field_key) DO UPDATE SET value = excluded.value",
+            custom,
+        ))  # fmt: skip
     if custom_images:
         ex((
             "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'custom_value', ?, ?)",
@@ -126,12 +130,14 @@ def _write(dbapi: Any, jobs: list[Job], rows_per_insert: int) -> None:
     try:
         for sql, params in jobs:
             head, sep, row = sql.partition(" VALUES ")
+            row, on, tail = row.partition(" ON CONFLICT ")  # the upsert clause ends the statement once
+            tail = on + tail
             if sep and head.startswith("INSERT") and len(params) > 1:
                 width = len(params[0])
                 size = max(1, min(rows_per_insert, 32000 // max(width, 1)))  # SQLite allows 32766 parameters
                 for i in range(0, len(params), size):
                     part = params[i : i + size]
-                    cur.execute(f"{head} VALUES {', '.join([row] * len(part))}", list(chain.from_iterable(part)))
+                    cur.execute(f"{head} VALUES {', '.join([row] * len(part))}{tail}", list(chain.from_iterable(part)))
             else:
                 cur.executemany(sql, params)
     except sqlite3.IntegrityError as exc:
@@ -151,7 +157,10 @@ class _Writer:
     def __init__(self, conn: Connection, rows_per_insert: int) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        from crmcli import store
+
         self.dbapi = conn.connection.driver_connection
+        self.write = store.bulk_writer(conn, _write)
         self.rows_per_insert = rows_per_insert
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import-writer")
         self.pending: Future[None] | None = None
@@ -169,7 +178,7 @@ class _Writer:
 
     def submit(self, jobs: list[Job]) -> None:
         self.wait()
-        self.pending = self.pool.submit(_write, self.dbapi, jobs, self.rows_per_insert)
+        self.pending = self.pool.submit(self.write, self.dbapi, jobs, self.rows_per_insert)
 
     def wait(self) -> None:
         """Until the chunk handed over last is written (its error, if it failed, raised here)."""

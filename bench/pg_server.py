@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the tests (spec §16): initdb + pg_ctl in a temporary directory.
+"""A throwaway PostgreSQL server for the tests and bench/bench_team.py (spec §16): initdb + pg_ctl in a temporary directory.
 
 ``initdb`` refuses root, so when the tests run as root the cluster belongs to the ``postgres``
 user and is run with ``runuser``; the server listens on a unix socket only. Each test gets its
