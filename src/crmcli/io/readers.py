@@ -367,8 +367,14 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
     ``checked`` is called once the file has passed its pre-flight, before calamine or the csv
     module reads it.
     """
+    from crmcli.io import bundles
+
+    if path.is_dir():  # a directory of CSV files (crm export DIR/): one sheet a file
+        return bundles.open_directory(path, sheet, checked)
     kind = sniff(path)
     suffix = path.suffix.lower()
+    if kind == "csv" and bundles.looks_like_json(path, _head(path, 64)):
+        return bundles.open_json(path, sheet, checked)
     if kind == "empty":
         raise ReadError(f"{path.name} is empty (0 bytes)")
     if kind == "encrypted":

@@ -118,6 +118,17 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     "INSERT INTO change_set (at, \"user\", command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
                     (now, opts.user, opts.command, batch_id),
                 )
+                if any(s.kind == "fields" for s in sheets):
+                    from crmcli.services.importer.field_rows import define
+
+                    for s in sheets:
+                        if s.kind == "fields":
+                            notes += define(conn, *s.defs, int(batch_id), {f.key for f in opts.custom})
+                    sheets = [s for s in sheets if s.kind != "fields"]
+                    if not sheets:
+                        raise CrmError(f"{path.name}: only custom field definitions, no customers or their records")
+                # a file that carries the stage history keeps each customer's stage as its customer sheet says
+                keep_stages = any(s.kind == "stages" for s in sheets)
                 for i, sheet in enumerate(sheets):
                     target = _rejects_target(path, opts, sheet, first=i == 0)
                     check_rejects_target(target, path, db_file)
@@ -130,7 +141,11 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     elif sheet.kind == "deals":
                         from crmcli.services.importer.deals import run_deals
 
-                        run_deals(conn, sheet.located, opts, int(batch_id), res, rejects, progress)
+                        run_deals(conn, sheet.located, opts, int(batch_id), res, rejects, progress, keep_stages=keep_stages)
+                    elif sheet.kind == "stages":
+                        from crmcli.services.importer.stage_rows import StageRun
+
+                        StageRun(conn, sheet.located, opts, int(batch_id), res, rejects, progress).execute()
                     else:
                         from crmcli.services.importer.keyed import KeyedRun
 
@@ -182,7 +197,7 @@ def _check_sheets(sheets: list[Sheet], opts: ImportOptions, path: Path) -> None:
     from crmcli.services.importer.deals import check_header
 
     if opts.mapping:
-        present = {columns.norm_header(c.header) for s in sheets if s.kind != "deals" for c in s.located.header.columns}
+        present = {columns.norm_header(c.header) for s in sheets if s.kind not in ("deals", "stages", "fields") for c in s.located.header.columns}
         missing = [k for k in opts.mapping if k not in present]
         if missing:
             raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
@@ -252,7 +267,7 @@ def _customer_sheet(
 
 _SUMMED = ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "stage_changes", "tickets", "blank_rows",
            "example_rows", "summary_rows", "data_rows", "sensitive", "products")  # fmt: skip
-_SHEET_KEYS = ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "tickets", "example_rows", "summary_rows")
+_SHEET_KEYS = ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "stage_changes", "tickets", "example_rows", "summary_rows")
 
 
 def _merged(results: list[ImportResult], path: Path, opts: ImportOptions) -> ImportResult:
