@@ -197,6 +197,9 @@ OPPORTUNITY: tuple[Field, ...] = (
     Field("lost_reason", "流失原因", "Lost reason", "prose", ("LostReason", "丢单原因", "输单原因")),
     Field("external_id", "外部编号", "External ID", "code", ("ExternalID",)),
 )
+# Who recorded an opportunity: a column of the export's 销售机会 sheet (not of `deal list`), so an
+# import into another database keeps it instead of naming the importing user.
+DEAL_BY = Field("by", "录入人", "Recorded by", "text", ("RecordedBy",), repeats=True)
 # A stage change (spec §5, §18), as the export's 阶段变更 sheet: an import reads it back as the
 # customer's stage history (its current stage is the customer sheet's), so the dates derived from
 # it (a stage change counts as contact) survive a round trip.

@@ -23,7 +23,7 @@ LINE_KEYS = ("batch", "created", "updated", "skipped", "rejected", "follow_ups",
 @app.command(name="import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods), text (.csv .tsv), crm's JSON export, or a directory of CSV files.", show_default=False)] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: the first visible one).", show_default=False, metavar="NAME")] = None,
     on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="skip|update|fail: what a row for an existing customer does.", metavar="MODE")] = "skip",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write only the rejects file.")] = False,
@@ -48,6 +48,8 @@ def import_(
 ) -> None:
     """Import customers and follow-ups, or opportunities, from Excel or CSV (one batch, undoable).
 
+    An export of crm (a workbook, its JSON document or a directory of CSV files) imports every
+    table it holds: customers, follow-ups, stage changes, opportunities, tickets, custom fields.
     A file whose header has opportunity columns (机会编号, Opportunity_ID, Opportunity_Name,
     deal_stage, ...) is imported as opportunities; --table deals says so for any file.
 

@@ -373,14 +373,21 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
         return bundles.open_directory(path, sheet, checked)
     kind = sniff(path)
     suffix = path.suffix.lower()
-    if kind == "csv" and bundles.looks_like_json(path, _head(path, 64)):
-        return bundles.open_json(path, sheet, checked)
+    if kind == "csv":
+        head = _head(path, 64)
+        if bundles.looks_like_json(path, head):
+            return bundles.open_json(path, sheet, checked)
+        what = bundles.what_else(head)
+        if what is not None:
+            raise ReadError(f"{path.name} is {what}, not a table; {bundles.SUPPORTED}")
     if kind == "empty":
         raise ReadError(f"{path.name} is empty (0 bytes)")
     if kind == "encrypted":
         raise ReadError(f"{path.name} is an encrypted (password-protected) workbook; save an unprotected copy and import that")
     if kind == "zip":
-        raise ReadError(f"{path.name} is a zip archive but not an Excel (.xlsx) or OpenDocument (.ods) workbook")
+        raise ReadError(f"{path.name} is {bundles.what_zip(path)}, not an Excel (.xlsx) or OpenDocument (.ods) workbook; {bundles.SUPPORTED}")
+    if kind == "xlsx":
+        bundles.check_workbook_version(path)
     if kind == "damaged-zip":
         raise ReadError(f"{path.name} is damaged or incomplete (a truncated download or copy?): its zip directory cannot be read")
     if kind == "csv":

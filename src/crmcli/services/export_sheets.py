@@ -54,10 +54,12 @@ def _sheet_columns(
 
 def deal_columns(reader: Reader, filters: Any, lang: str) -> tuple[int, list[writers.Column]]:
     """How many opportunities the sheet holds, and its columns."""
-    texts = {"customer_name": "c.name", "name": "d.name", "owner": "d.owner", "lost_reason": "d.lost_reason", "code": "d.code"}
+    from crmcli.services.export_tables import DEAL_FIELDS
+
+    texts = {"customer_name": "c.name", "name": "d.name", "owner": "d.owner", "lost_reason": "d.lost_reason", "code": "d.code", "by": 'd."by"'}
     choices = {"stage": [vocab.label("deal_stage", k, lang) for k in vocab.STAGES]}
     return _sheet_columns(
-        reader, filters, lang, table="deal d", sheet_fields=fields.OPPORTUNITY, texts=texts, choices=choices, widths={"products": 30.0}
+        reader, filters, lang, table="deal d", sheet_fields=DEAL_FIELDS, texts=texts, choices=choices, widths={"products": 30.0}
     )
 
 

@@ -42,7 +42,8 @@ SPEC_COLUMNS = (
 CUSTOMER_COLUMNS = (*SPEC_COLUMNS, *(k for k in fields.customer_keys(where="export") if k not in SPEC_COLUMNS))
 FOLLOW_UP_COLUMNS = ("code", "name", *(f.key for f in fields.FOLLOW_UP))
 # The opportunities sheet (spec §13): `crm import FILE --sheet 销售机会` reads it back.
-DEAL_COLUMNS = tuple(f.key for f in fields.OPPORTUNITY)
+DEAL_FIELDS = (*fields.OPPORTUNITY, fields.DEAL_BY)
+DEAL_COLUMNS = tuple(f.key for f in DEAL_FIELDS)
 # The service tickets sheet (spec §15), keyed by 客户编号: the ticket import reads it back.
 TICKET_COLUMNS = tuple(f.key for f in fields.TICKET)
 STAGE_COLUMNS = tuple(f.key for f in fields.STAGE_CHANGE)
@@ -66,7 +67,7 @@ TABLES: dict[str, tuple[str, str, tuple[fields.Field, ...]]] = {
     "customers": ("客户信息总表", "Customers", fields.CUSTOMER),
     "follow_ups": ("跟进记录", "Follow-ups", fields.FOLLOW_UP),
     "stage_changes": ("阶段变更", "Stage changes", fields.STAGE_CHANGE),
-    "deals": ("销售机会", "Opportunities", fields.OPPORTUNITY),
+    "deals": ("销售机会", "Opportunities", DEAL_FIELDS),
     "tickets": ("工单", "Tickets", fields.TICKET),
     "custom_fields": ("自定义字段", "Custom fields", fields.CUSTOM_FIELD),
 }
@@ -198,6 +199,8 @@ def deal_select(d: Dialect, filters: Any, *, lang: str, fmt: str) -> tuple[str, 
             cols.append(_number_sql(f"d.{key}"))
         elif key == "products":
             cols.append(products_sql(d))
+        elif key == "by":
+            cols.append('d."by"')
         else:
             cols.append(_COLUMNS[key])
     return _of_customers(d, filters, cols, "deal d")

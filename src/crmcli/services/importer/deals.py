@@ -227,7 +227,7 @@ class _DealRun:
 
     def _create(self, cid: int, r: DealRow) -> None:
         rec = self._values(cid, r)
-        rec.update(customer_id=cid, code=r.code, lines=self._lines(r))
+        rec.update(customer_id=cid, code=r.code, lines=self._lines(r), by=r.by or self.opts.user)
         self.new.append(rec)
         self.touched.add(cid)
 
@@ -296,7 +296,7 @@ class _DealRun:
                     code = codes.next(rec["date"])  # never one a later row of the file keeps
                 rows.append((first + i, code, rec["customer_id"], rec["name"], rec["stage"], rec["amount"], rec["probability"],
                              rec["date"], rec["expected_close"], rec["closed_at"], rec["owner"], rec["lost_reason"],
-                             rec["external_id"], self.opts.user, self.batch_id))  # fmt: skip
+                             rec["external_id"], rec["by"], self.batch_id))  # fmt: skip
                 lines += [(first + i, pid, q, p) for pid, q, p in rec["lines"]]
             ex('INSERT INTO deal (id, code, customer_id, name, stage, amount, probability, date, expected_close, closed_at, owner, '
                'lost_reason, external_id, "by", batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows)  # fmt: skip
