@@ -41,7 +41,7 @@ def _table_fields() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     customer = {f.key: f for f in fields.CUSTOMER if f.in_json}
     for key in ("next_plan", "last_method", "overdue_days"):  # what `list --format json` adds (information)
-        customer[key] = fields.get(key)
+        customer[key] = fields.get(key) or fields.Field(key, key, key)
     out["customers"] = customer
     follow = {"code": fields.CUSTOMER_BY_KEY["code"], "name": fields.CUSTOMER_BY_KEY["name"], **fields.FOLLOW_UP_BY_KEY}
     out["follow_ups"] = {k: follow[k] for k in t.FOLLOW_UP_COLUMNS}

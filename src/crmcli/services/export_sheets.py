@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 from crmcli import fields, vocab
 from crmcli.io import writers
 from crmcli.services.export_tables import (
-    CODES, CUSTOMER_COLUMNS, DATES, ENUMS, FOLLOW_UP_COLUMNS, NUMBERS, REQUIRED, header, tags_sql, where,
+    CODES,
+    CUSTOMER_COLUMNS,
+    DATES,
+    ENUMS,
+    FOLLOW_UP_COLUMNS,
+    NUMBERS,
+    REQUIRED,
+    header,
+    tags_sql,
+    where,
 )  # fmt: skip
 
 if TYPE_CHECKING:

@@ -33,9 +33,25 @@ from crmcli.errors import CrmError, UsageError
 from crmcli.io import writers
 from crmcli.services import export_sheets as sheets
 from crmcli.services.export_tables import (
-    CUSTOM_FIELD_COLUMNS, CUSTOMER_COLUMNS, DATES, DEAL_COLUMNS, ENUMS, EXPORT_FORMAT, EXPORT_VERSION, FOLLOW_UP_COLUMNS,
-    NUMBERS, SHEET_TITLES, STAGE_COLUMNS, TABLES, TICKET_COLUMNS, custom_field_rows, customer_rows, header, json_objects,
-    table_rows, title,
+    CUSTOM_FIELD_COLUMNS,
+    CUSTOMER_COLUMNS,
+    DATES,
+    DEAL_COLUMNS,
+    ENUMS,
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    FOLLOW_UP_COLUMNS,
+    NUMBERS,
+    SHEET_TITLES,
+    STAGE_COLUMNS,
+    TABLES,
+    TICKET_COLUMNS,
+    custom_field_rows,
+    customer_rows,
+    header,
+    json_objects,
+    table_rows,
+    title,
 )  # fmt: skip
 
 __all__ = [

@@ -123,7 +123,8 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
 
                     for s in sheets:
                         if s.kind == "fields":
-                            notes += define(conn, *s.defs, int(batch_id), {f.key for f in opts.custom})
+                            defs, bad = s.defs
+                            notes += define(conn, defs, bad, int(batch_id), {f.key for f in opts.custom})
                     sheets = [s for s in sheets if s.kind != "fields"]
                     if not sheets:
                         raise CrmError(f"{path.name}: only custom field definitions, no customers or their records")

@@ -71,7 +71,7 @@ class StageRun:
             self.by_code[code] = into or cid
             if into is None:
                 self.by_name[key] = -1 if key in self.by_name else cid
-        self.deals = dict(ex("SELECT code, id FROM deal").all()) if "deal" in self.idx else {}
+        self.deals: dict[str, int] = {code: did for code, did in ex("SELECT code, id FROM deal")} if "deal" in self.idx else {}
         self.have = {(cid, str(day), old, new) for cid, day, old, new in ex("SELECT customer_id, date, from_stage, to_stage FROM stage_change")}
         self.rows: list[tuple[Any, ...]] = []
 
