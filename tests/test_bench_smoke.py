@@ -35,6 +35,7 @@ OPERATIONS = (
     "crm import FILE.csv vs pandas",
     "crm export FILE.xlsx",
     "crm export FILE.csv",
+    "crm export + import (xlsx)",
     "database file size",
     "dupes recall",
     "dupes precision",

@@ -69,7 +69,7 @@ class KeyedRun:
         self.rejects, self.progress = rejects, progress
         header = located.header
         self.parser = _Parser(header, opts, from_csv=located.table.from_csv, check_nul=located.table.has_nul, stage_cols=[], require_name=False)
-        self.kinds = RowKinds(header)
+        self.kinds = RowKinds(header, records=opts.own_export)
         self.tickets = TicketColumns.of(header, today=opts.today, aliases=opts.ticket_aliases, user=opts.user,
                                         status_map=opts.value_maps.get("status"), date_order=opts.date_order)  # fmt: skip
         self.code_col = header.first("code")

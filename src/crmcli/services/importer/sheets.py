@@ -163,6 +163,8 @@ class Opener:
         with the fields it defines that the database lacks, so that their columns are those fields'."""
         from crmcli.services.importer.field_rows import new_fields
 
+        if any(s.kind == "fields" for s in self.sheets):
+            self.opts = dataclasses.replace(self.opts, own_export=True)
         defs = [d for s in self.sheets if s.kind == "fields" for d in s.defs[0]]
         new = new_fields(defs, self.opts.custom) if defs else []
         if not new:
