@@ -367,7 +367,7 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
     ``checked`` is called once the file has passed its pre-flight, before calamine or the csv
     module reads it.
     """
-    from crmcli.io import bundles
+    from crmcli.io import bundles, file_kinds
 
     if path.is_dir():  # a directory of CSV files (crm export DIR/): one sheet a file
         return bundles.open_directory(path, sheet, checked)
@@ -377,17 +377,17 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
         head = _head(path, 64)
         if bundles.looks_like_json(path, head):
             return bundles.open_json(path, sheet, checked)
-        what = bundles.what_else(head)
+        what = file_kinds.what_else(head)
         if what is not None:
-            raise ReadError(f"{path.name} is {what}, not a table; {bundles.SUPPORTED}")
+            raise ReadError(f"{path.name} is {what}, not a table; {file_kinds.SUPPORTED}")
     if kind == "empty":
         raise ReadError(f"{path.name} is empty (0 bytes)")
     if kind == "encrypted":
         raise ReadError(f"{path.name} is an encrypted (password-protected) workbook; save an unprotected copy and import that")
     if kind == "zip":
-        raise ReadError(f"{path.name} is {bundles.what_zip(path)}, not an Excel (.xlsx) or OpenDocument (.ods) workbook; {bundles.SUPPORTED}")
+        raise ReadError(f"{path.name} is {file_kinds.what_zip(path)}, not an Excel (.xlsx) or OpenDocument (.ods) workbook; {file_kinds.SUPPORTED}")
     if kind == "xlsx":
-        bundles.check_workbook_version(path)
+        file_kinds.check_workbook_version(path)
     if kind == "damaged-zip":
         raise ReadError(f"{path.name} is damaged or incomplete (a truncated download or copy?): its zip directory cannot be read")
     if kind == "csv":
