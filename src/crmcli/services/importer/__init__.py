@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import gettext as _
 from crmcli.io import columns, readers
 from crmcli.services.importer.batches import list_batches, undo
 from crmcli.services.importer.cells import CUSTOM
@@ -152,12 +153,14 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
 
                         KeyedRun(conn, sheet.located, opts, int(batch_id), res, rejects, progress).execute()
                     if res.data_rows == 0:
-                        why = f"no data rows below the header (row {res.header_row})"
+                        why = _("no data rows below the header (row {row})").format(row=res.header_row)
                         if res.example_rows or res.summary_rows:
-                            why += f"; skipped {res.example_rows} example and {res.summary_rows} totals/footer row(s)"
+                            why += _("; skipped {examples} example and {summaries} totals/footer row(s)").format(
+                                examples=res.example_rows, summaries=res.summary_rows
+                            )
                         if len(sheets) == 1:
                             raise CrmError(f"{path.name}: {why}")
-                        notes.append(f"sheet '{sheet.name}': {why}")
+                        notes.append(_("sheet '{sheet}': {note}").format(sheet=sheet.name, note=why))
                     results.append(res)
                 result = _merged(results, path, opts)
                 result.notes = [*notes, *result.notes]
@@ -290,7 +293,7 @@ def _merged(results: list[ImportResult], path: Path, opts: ImportOptions) -> Imp
         where = "" if r is first else f" (sheet '{r.sheet}')"
         out.unknown_columns += [x + where for x in r.unknown_columns]
         out.unused_columns += [x + where for x in r.unused_columns]
-        out.notes += [tag + x for x in r.notes]
+        out.notes += [x if r is first else _("sheet '{sheet}': {note}").format(sheet=r.sheet, note=x) for x in r.notes]
         out.likely_duplicates += r.likely_duplicates
         out.new_fields += r.new_fields
         out.stage_columns += r.stage_columns
@@ -368,7 +371,7 @@ def _check_header(header: columns.Header, path: Path) -> None:
 def _phone_note(result: ImportResult, header: columns.Header) -> None:
     """A sheet without a phone column imports (spec §3): its customers are known by name alone."""
     if header.first("phone") is None and header.first("other_phones") is None:
-        result.notes.append("the sheet has no phone column: its customers are identified by their names alone")
+        result.notes.append(_("the sheet has no phone column: its customers are identified by their names alone"))
 
 
 def _shorten(text: str, limit: int = 300) -> str:

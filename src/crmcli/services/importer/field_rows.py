@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import fields
 from crmcli.errors import CrmError
+from crmcli.i18n import gettext as _
 from crmcli.io import columns
 
 if TYPE_CHECKING:
@@ -95,17 +96,17 @@ def define(conn: Connection, defs: list[Definition], bad: list[tuple[list[Any], 
     from crmcli.store.reader import Reader
 
     have = {f.key for f in custom_fields.definitions(Reader.over(conn))}
-    notes = [f"custom field not defined: {reason}" for _, reason in bad]
+    notes = [_("custom field not defined: {reason}").format(reason=reason) for _row, reason in bad]
     added = []
     for d in defs:
         if d.key in have:
             continue
         try:
-            _, new = custom_fields.add(conn, d.key, label=d.label, type_=d.type, choices=d.choices)
+            _field, new = custom_fields.add(conn, d.key, label=d.label, type_=d.type, choices=d.choices)
         except CrmError as exc:
             if d.key in wanted:
                 raise CrmError(f"custom field '{d.key}' (row {d.rowno}) cannot be defined: {exc}") from None
-            notes.append(f"custom field not defined: row {d.rowno}: {exc}")
+            notes.append(_("custom field not defined: {reason}").format(reason=f"row {d.rowno}: {exc}"))
             continue
         if new:
             conn.exec_driver_sql(
@@ -114,5 +115,5 @@ def define(conn: Connection, defs: list[Definition], bad: list[tuple[list[Any], 
             )
         added.append(f"{d.label} ({d.key})")
     if added:
-        notes.append(f"custom fields defined: {', '.join(added)}")
+        notes.append(_("custom fields defined: {fields}").format(fields=", ".join(added)))
     return notes

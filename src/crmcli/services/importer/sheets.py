@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crmcli.i18n import gettext as _
 from crmcli.io import columns, readers
 from crmcli.services.importer.options import ImportOptions
 
-_NO_HEADER = "no header row with columns we know"
 # the custom fields' definitions first (customer columns need them), then customers (the others
 # name them); stage changes last (they name opportunities)
 ORDER = ("fields", "customers", "followups", "tickets", "deals", "stages")
@@ -139,17 +139,17 @@ class Opener:
                     try:
                         other = open_sheet(self.path, self.opts, name, primary=first is None and not self.sheets)
                     except readers.ReadError:
-                        self.notes.append(f"sheet '{name}' not imported: {_NO_HEADER}")
+                        self.notes.append(_("sheet '{sheet}' not imported: no header row with columns we know").format(sheet=name))
                         continue
                     if _names_customers(other):
                         self.sheets.append(other)
                     else:
                         other.table.close()
-                        self.notes.append(f"sheet '{name}' not imported: no customer name column (客户名称)")
+                        self.notes.append(_("sheet '{sheet}' not imported: no customer name column (客户名称)").format(sheet=name))
             if first_error is not None:
                 if not self.sheets:
                     raise first_error
-                self.notes.insert(0, f"sheet '{self._first_name}' not imported: {_NO_HEADER}")
+                self.notes.insert(0, _("sheet '{sheet}' not imported: no header row with columns we know").format(sheet=self._first_name))
             self._define_fields()
         except BaseException as exc:  # handed to the caller by result()
             self.error = exc
