@@ -319,8 +319,8 @@ def unknown_value_lines(unknown: list[dict[str, Any]]) -> list[str]:
     for fld, values in by_field.items():
         shown = ", ".join(f"{u['value']} ×{u['rows']}" for u in values[:10])
         if len(values) > 10:
-            shown += f", ... ({len(values) - 10} more)"
-        lines.append(f"unknown {fld}: {shown} — rows rejected; {values[0]['map_value']}")
+            shown += _(", ... ({n} more)").format(n=len(values) - 10)
+        lines.append(_("unknown {field}: {values} — rows rejected; {map_value}").format(field=fld, values=shown, map_value=values[0]["map_value"]))
     return lines
 
 

@@ -384,6 +384,8 @@ def _columns_report(result: ImportResult, header: columns.Header, set_aside: set
     for col in header.columns:
         if col.index in set_aside:
             unused.append(
-                f"{col.header} (not a stage column: fewer than half of its values are stages; --map '{col.header}=stage' reads it as one)"
+                _("{column} (not a stage column: fewer than half of its values are stages; --map '{column}=stage' reads it as one)").format(
+                    column=col.header
+                )
             )
     result.unused_columns = unused
