@@ -69,7 +69,8 @@ def test_every_table_comes_back_in_an_empty_database(crm: Crm, tmp_path: Path, f
     assert summary["rejected"] == 0 and summary["unknown_columns"] == [], summary
     assert [s["table"] for s in summary["sheets"]] == ["customers", "followups", "tickets", "deals", "stages"]
     assert (summary["follow_ups"], summary["stage_changes"], summary["deals"], summary["tickets"]) == (3, 3, 3, 2)
-    assert "custom fields defined: 客户所属区域2 (region2), 评分 (score), 档位 (tier)" in summary["notes"]
+    defined = "已定义自定义字段" if lang == "zh" else "custom fields defined"  # a note, in the display language
+    assert f"{defined}: 客户所属区域2 (region2), 评分 (score), 档位 (tier)" in summary["notes"]
     assert snapshot(crm) == before
     again = json.loads(crm.ok("import", str(target), "--format", "json"))  # a second time: nothing new
     assert (again["created"], again["updated"], again["rejected"]) == (0, 0, 0)

@@ -378,6 +378,8 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
         if bundles.looks_like_json(path, head):
             return bundles.open_json(path, sheet, checked)
         what = file_kinds.what_else(head)
+        if what is not None and suffix in WORKBOOK_SUFFIXES:
+            raise ReadError(f"{path.name} is not an Excel workbook: it is {what}; {file_kinds.SUPPORTED}")
         if what is not None:
             raise ReadError(f"{path.name} is {what}, not a table; {file_kinds.SUPPORTED}")
     if kind == "empty":
