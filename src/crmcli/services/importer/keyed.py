@@ -7,8 +7,9 @@ Each row names its customer by code (a merged customer's code names the one it w
 by its normalised name when exactly one customer has it; a row naming none that is there is
 rejected with that reason -- never made a customer of. Cells are read by the customer import's
 parser (``rows._Parser``, the name not required), so dates, methods, feedback, next plans and
-their checks are the same; a follow-up the customer already has (date, method, content) is not
-recorded twice, so importing the file again changes nothing. Tickets go through
+their checks are the same; a row matching a follow-up the customer already had before this
+import (date, method, content) is that follow-up, one row for one, so importing the file again
+changes nothing, while a log holding the same follow-up twice keeps both. Tickets go through
 ``tickets.TicketColumns`` as on a customer row.
 
 Runs inside the import's transaction and batch (``import_file``): follow-ups and tickets carry the
