@@ -2,8 +2,8 @@
 
 On the benchmark databases (N customers, 10 follow-ups each; bench/builddb.py):
 
-* xlsx -- ours: ``crm --db DB export out.xlsx`` (sheets of customers, follow-ups and
-  opportunities, with widths, drop-downs, date and text cells, temp file + fsync + rename).
+* xlsx -- ours: ``crm --db DB export out.xlsx`` (sheets of customers, follow-ups, stage changes,
+  opportunities, tickets and custom fields, with widths, drop-downs, date and text cells, temp file + fsync + rename).
   Floor: openpyxl's write-only mode writing a header row and the rows of the very SQL statements
   our export ran (captured from the command), one sheet each, nothing else. Target 1.2x (issue 15). Not at 1M customers:
   their 10M follow-ups do not fit in a sheet (1,048,576 rows), and ours refuses.
@@ -45,16 +45,15 @@ LANG = "zh"  # common.ENV
 
 
 def _sheets() -> list[tuple[str, list[str]]]:
-    """The xlsx export's sheets, in order: (title, header row) of customers, follow-ups, opportunities, tickets."""
-    from crmcli import fields
-    from crmcli.services import exporter
+    """The xlsx export's sheets, in order: (title, header row) of customers, follow-ups, stage
+    changes, opportunities, tickets and custom fields."""
+    from crmcli.services import export_tables as t
 
-    return [
-        (exporter.SHEET_TITLES["customers"][0], [exporter.header(k, LANG) for k in exporter.CUSTOMER_COLUMNS]),
-        (exporter.SHEET_TITLES["follow_ups"][0], [exporter.header(k, LANG) for k in exporter.FOLLOW_UP_COLUMNS]),
-        (exporter.SHEET_TITLES["deals"][0], [f.label(LANG) for f in fields.OPPORTUNITY]),
-        (exporter.SHEET_TITLES["tickets"][0], [f.label(LANG) for f in fields.TICKET]),
-    ]
+    out = []
+    for key, (zh, _, of) in t.TABLES.items():
+        keys = {"customers": t.CUSTOMER_COLUMNS, "follow_ups": t.FOLLOW_UP_COLUMNS}.get(key)
+        out.append((zh, [t.header(k, LANG) for k in keys] if keys else [f.label(LANG) for f in of]))
+    return out
 
 
 def _csv_guard() -> tuple[list[int], str]:
@@ -83,9 +82,11 @@ def bench_size(n: int, pairs: int, tmp: Path) -> list[Result]:
     for fmt, calls in zip(formats, captured, strict=True):
         ours_out, floor_out = outs[fmt]
         if fmt == "xlsx":
-            # The row queries, one per sheet, streamed after the aggregates that size the columns.
+            # The row queries, one per sheet, streamed after the aggregates that size the columns;
+            # the custom fields' definitions (read first) are the last sheet's rows.
             row_calls = [c for c in calls if not c[0].startswith("SELECT count(*)") and "FROM custom_field" not in c[0]]
-            tables = ("FROM customer", "FROM follow_up", "FROM deal", "FROM ticket")
+            row_calls.append(next(c for c in calls if "FROM custom_field" in c[0]))
+            tables = ("FROM customer", "FROM follow_up", "FROM stage_change", "FROM deal", "FROM ticket", "FROM custom_field")
             if len(row_calls) != len(sheets) or not all(t in c[0] for t, c in zip(tables, row_calls, strict=True)):
                 raise RuntimeError("bench: export xlsx: the captured row queries are not one per sheet, in order")
             code = floors.export_xlsx(db, [(t, h, c) for (t, h), c in zip(sheets, row_calls, strict=True)])

@@ -260,3 +260,55 @@ def import_pandas() -> str:
         "con.commit()\n"
         "con.close()\n"
     )
+
+
+# --------------------------------------------------------------------------- export + import
+
+# What the round-trip floor inserts from each sheet it reads back: (sheet index, table, columns
+# of the sheet's row in order, or None to skip the cell). The customer sheet's derived cells
+# (next follow-up) and tags are not stored; the others go in as read, no checks, no mapping.
+ROUNDTRIP_CUSTOMER_COLUMNS = (
+    "code", "name", "contact", "title", "phone", "email", "industry", "source", "level", "stage", "owner", "need", None,
+    "notes", "amount", "created_at", "last_follow_at", None, "other_phones", "wechat", "region", "address", "expected_close",
+    "lost_reason", "orders", "total_amount", "last_order_at", None, "opening_orders", "opening_amount",
+    "opening_last_order_at", "opening_products",
+)  # fmt: skip
+
+
+def roundtrip_xlsx(db: Path, sheets: Sequence[tuple[str, Sequence[str], Call]]) -> str:
+    """The export floor (openpyxl write-only: the same SQL's rows, a sheet each, to argv[1]), then
+    the import floor: python-calamine reads every sheet back and the rows go into a copy of an
+    empty database (argv[2]) with one executemany per table -- customers (every stored column),
+    follow-ups, stage changes and opportunities, their customer by code -- in one transaction."""
+    cols = [c for c in ROUNDTRIP_CUSTOMER_COLUMNS if c]
+    picks = [i for i, c in enumerate(ROUNDTRIP_CUSTOMER_COLUMNS) if c]
+    return export_xlsx(db, sheets) + (
+        "import datetime as dt\n"
+        "from python_calamine import CalamineWorkbook\n"
+        "sqlite3.register_adapter(dt.date, dt.date.isoformat)\n"
+        "sqlite3.register_adapter(dt.datetime, lambda d: d.date().isoformat())\n"
+        "book = CalamineWorkbook.from_path(sys.argv[1])\n"
+        "data = [book.get_sheet_by_index(i).to_python()[1:] for i in range(len(book.sheet_names))]\n"
+        "out = sqlite3.connect(sys.argv[2], isolation_level=None)\n"
+        "out.execute('BEGIN')\n"
+        f"picks = {picks!r}\n"
+        "ids = {}\n"
+        "rows = []\n"
+        "for n, r in enumerate(data[0], 1):\n"
+        "    ids[r[0]] = n\n"
+        "    v = [r[i] if r[i] != '' else None for i in picks]\n"
+        f"    for k in {[cols.index('orders'), cols.index('total_amount')]!r}:\n"
+        "        v[k] = v[k] or 0\n"
+        "    rows.append([n, v[0], v[1], v[1], v[4] or '', *v[2:]])\n"
+        f"out.executemany('INSERT INTO customer (id, code, name, name_key, phone_key, {', '.join(cols[2:])}) "
+        f"VALUES ({', '.join('?' * (len(cols) + 3))})', rows)\n"
+        "out.executemany('INSERT INTO follow_up (customer_id, date, method, content, feedback, \"by\", next_date, next_plan) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [[ids[r[0]], *(x if x != '' else None for x in r[2:])] for r in data[1]])\n"
+        "out.executemany('INSERT INTO stage_change (customer_id, date, from_stage, to_stage, \"by\", reason) "
+        "VALUES (?, ?, ?, ?, ?, ?)', [[ids[r[0]], *(x if x != '' else None for x in r[2:7])] for r in data[2]])\n"
+        "out.executemany('INSERT INTO deal (code, customer_id, name, stage, amount, probability, expected_close, owner, date, "
+        "closed_at, \"by\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [[r[0], ids[r[1]], *(x if x != '' else None for x in "
+        "(r[3], r[4], r[5] or 0, r[6] or 0, r[7], r[8], r[10], r[11], r[14]))] for r in data[3]])\n"
+        "out.execute('COMMIT')\n"
+        "out.close()\n"
+    )

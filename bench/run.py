@@ -51,7 +51,7 @@ DEFAULT_SIZES = [100_000]  # the size the issue states most targets at
 FULL_SIZES = [10_000, 100_000, 1_000_000]
 QUICK_SIZES = [200]
 # Benchmarks run (and are listed in the docs) in this order; any other bench_*.py after them.
-ORDER = ("startup", "queries", "import", "export", "scale", "dupes", "history", "team")
+ORDER = ("startup", "queries", "import", "export", "roundtrip", "scale", "dupes", "history", "team")
 # Run only when named in --only: bench_hostile builds files of up to 2 GB and times refusals
 # against a 10 s budget (no floor); tests/test_preflight.py is its test.
 OPT_IN = ("hostile",)

@@ -37,6 +37,7 @@ OPERATIONS = (
     "crm import FILE.csv vs pandas",
     "crm export FILE.xlsx",
     "crm export FILE.csv",
+    "crm export + import (xlsx)",
     "database file size",
     "dupes recall",
     "dupes precision",

@@ -25,14 +25,14 @@ ZH_HEADERS = [
     "客户编号", "客户名称", "联系人", "联系人职位", "联系电话", "邮箱", "所属行业", "客户来源", "客户等级",
     "当前销售阶段", "负责人", "核心需求", "标签", "备注", "预计成交金额", "创建日期", "最后跟进日期", "下次跟进日期",
     # then every other field, so an export loses nothing
-    "其他电话", "微信", "区域", "地址",
+    "其他电话", "微信", "区域", "地址", "预计成交日期", "流失原因",
     # the purchase history (spec §13): derived, then the opening balance an import brought
     "成交次数", "累计成交金额", "最近成交日期", "主要成交产品", "期初合作次数", "期初累计消费金额", "期初最近合作时间", "期初主要产品",
 ]  # fmt: skip
 EN_HEADERS = [
     "Code", "Name", "Contact", "Title", "Phone", "Email", "Industry", "Source", "Level", "Stage", "Owner", "Need",
     "Tags", "Notes", "Expected amount", "Created", "Last follow-up", "Next follow-up",
-    "Other phones", "WeChat", "Region", "Address",
+    "Other phones", "WeChat", "Region", "Address", "Expected close", "Lost reason",
     "Orders", "Total amount", "Last order", "Main products", "Opening orders", "Opening amount", "Opening last order",
     "Opening products",
 ]  # fmt: skip
@@ -92,12 +92,12 @@ def test_xlsx_has_both_sheets_with_import_headers_and_real_cells(crm: Crm, sampl
     assert result.exit_code == 0, result.stderr
     assert "3 个客户和2 条跟进记录" in result.stdout
     wb = load_workbook(out)
-    assert wb.sheetnames == ["客户信息总表", "跟进记录", "销售机会", "工单"]
+    assert wb.sheetnames == ["客户信息总表", "跟进记录", "阶段变更", "销售机会", "工单", "自定义字段"]
     ws = wb["客户信息总表"]
     assert [c.value for c in ws[1]] == ZH_HEADERS
     assert all(c.font.b for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:AD4"
+    assert ws.auto_filter.ref == "A1:AF4"
     rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
     abc = {h: c for h, c in zip(ZH_HEADERS, rows[sample[0]], strict=True)}
     assert abc["客户名称"].value == "ABC科技有限公司"
@@ -160,7 +160,7 @@ def test_xlsx_in_english(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "out.xlsx"
     crm.ok("--lang", "en", "export", str(out))
     wb = load_workbook(out)
-    assert wb.sheetnames == ["Customers", "Follow-ups", "Opportunities", "Tickets"]
+    assert wb.sheetnames == ["Customers", "Follow-ups", "Stage changes", "Opportunities", "Tickets", "Custom fields"]
     ws = wb["Customers"]
     assert [c.value for c in ws[1]] == EN_HEADERS
     row = [c.value for c in ws[2]]
@@ -255,13 +255,24 @@ def test_stdout_is_csv_without_bom_and_pipes_cleanly(crm: Crm, sample: list[str]
 
 
 @pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
-def test_json_is_what_list_prints(crm: Crm, sample: list[str], tmp_path: Path) -> None:
-    listed = crm.ok("list", "--format", "json", "--stage", "intent", "--stage", "won")
-    assert crm.ok("export", "-", "--format", "json", "--stage", "intent", "--stage", "won") == listed
+def test_json_is_one_document_whose_customers_are_what_list_prints(crm: Crm, sample: list[str], tmp_path: Path) -> None:
+    listed = json.loads(crm.ok("list", "--format", "json", "--stage", "intent", "--stage", "won"))
+    piped = json.loads(crm.ok("export", "-", "--format", "json", "--stage", "intent", "--stage", "won"))
     out = tmp_path / "out.json"
     crm.ok("export", str(out), "--stage", "intent", "--stage", "won")
-    assert out.read_text(encoding="utf-8") == listed
-    assert [r["code"] for r in json.loads(listed)] == [sample[0], sample[2]]
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc == piped
+    assert list(doc) == ["format", "version", "custom_fields", "customers", "follow_ups", "stage_changes", "deals", "tickets"]
+    assert (doc["format"], doc["version"], doc["custom_fields"]) == ("crmcli-export", 1, [])
+    assert doc["customers"] == listed and [r["code"] for r in listed] == [sample[0], sample[2]]
+    # the other tables: the sheets' columns as keys, canonical values, of the exported customers only
+    assert doc["follow_ups"] == [
+        {"code": sample[0], "name": "ABC科技有限公司", "date": "2026-11-20", "method": "phone", "content": "+1 电话沟通, 要报价",
+         "feedback": "positive", "by": "alice", "next_date": "2026-12-01", "next_plan": "发报价单"},
+        {"code": sample[2], "name": "XYZ Trading", "date": "2026-11-25", "method": "visit", "content": "拜访", "feedback": None,
+         "by": "alice", "next_date": None, "next_plan": None},
+    ]  # fmt: skip
+    assert doc["stage_changes"] == doc["deals"] == doc["tickets"] == []
 
 
 @pytest.mark.parametrize(
@@ -306,7 +317,7 @@ def test_mask_hides_phones_and_emails_everywhere(crm: Crm, sample: list[str], tm
     piped = crm.ok("export", "-", "--mask")
     assert "138****5678" in piped and "010****5678" in piped
     assert "1234" not in piped and "zhangwei" not in piped
-    objs = json.loads(crm.ok("export", "-", "--format", "json", "--mask"))
+    objs = json.loads(crm.ok("export", "-", "--format", "json", "--mask"))["customers"]
     assert objs[0]["phone"] == "138****5678" and objs[0]["email"] == "z***@abc.com"
     xlsx = tmp_path / "out.xlsx"
     crm.ok("export", str(xlsx), "--mask")
@@ -358,7 +369,7 @@ def test_usage_errors_exit_2(crm: Crm, tmp_path: Path, args: list[str], needle: 
 def test_format_option_wins_over_the_extension(crm: Crm, sample: list[str], tmp_path: Path) -> None:
     out = tmp_path / "customers.txt"
     crm.ok("export", str(out), "--format", "json")
-    assert len(json.loads(out.read_text(encoding="utf-8"))) == 3
+    assert len(json.loads(out.read_text(encoding="utf-8"))["customers"]) == 3
     crm.ok("export", str(out), "--format", "csv")
     assert read_csv(out)[0] == EN_HEADERS
 

@@ -384,7 +384,7 @@ def test_zip_that_is_not_a_workbook(crm: Crm, crm_env: Path, seeded: dict[str, i
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("readme.txt", "hello")
     result = crm("import", str(path))
-    assert result.exit_code == 1 and "zip archive but not an Excel" in result.stderr
+    assert result.exit_code == 1 and "archive.xlsx is a zip archive, not an Excel" in result.stderr
     _unchanged(crm, crm_env, seeded)
 
 

@@ -116,7 +116,7 @@ def test_in_process_output_is_the_real_commands_output() -> None:
     directory and timestamp.
     """
     in_process = rb.regenerate(SAME_BOTH_WAYS)
-    assert "rejects_file=followup-log.xlsx.rejects.csv\nnote: columns not used: 客户状态" in in_process
+    assert "rejects_file=followup-log.xlsx.rejects.csv\n提示: 未使用的列: 客户状态" in in_process
     assert "\nexit 3\n" in in_process
     assert "$ crm show nobody | head -1\n错误: no customer matches 'nobody'\n$ crm show nobody\n" in in_process
     assert "$ crm show nobody\n错误: no customer matches 'nobody'\n$ echo $?\n1\n" in in_process

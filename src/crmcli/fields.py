@@ -98,8 +98,8 @@ CUSTOMER: tuple[Field, ...] = (
         "amount", "预计成交金额", "Expected amount", "money",
         ("预计成交金额(元)", "预估金额", "预估金额(元)", "Amount", "预计金额", "ExpectedAmount"),
     ),  # fmt: skip
-    Field("expected_close", "预计成交日期", "Expected close", "date", ("Expected_Date", "预计成交时间", "ExpectedClose"), exported=False),
-    Field("lost_reason", "流失原因", "Lost reason", "prose", ("LostReason",), exported=False),
+    Field("expected_close", "预计成交日期", "Expected close", "date", ("Expected_Date", "预计成交时间", "ExpectedClose")),
+    Field("lost_reason", "流失原因", "Lost reason", "prose", ("LostReason",)),
     Field(
         "created_at", "创建日期", "Created", "date",
         ("首次接触时间", "首次接触日期", "First_Date", "创建时间", "首次合作时间", "CreatedAt", "录入日期", "录入时间", "登记日期",
@@ -196,6 +196,30 @@ OPPORTUNITY: tuple[Field, ...] = (
     Field("closed_at", "关闭日期", "Closed", "date", ("close_date", "Close Date", "成交日期", "Closed Date", "签约日期")),
     Field("lost_reason", "流失原因", "Lost reason", "prose", ("LostReason", "丢单原因", "输单原因")),
     Field("external_id", "外部编号", "External ID", "code", ("ExternalID",)),
+)
+# Who recorded an opportunity: a column of the export's 销售机会 sheet (not of `deal list`), so an
+# import into another database keeps it instead of naming the importing user.
+DEAL_BY = Field("by", "录入人", "Recorded by", "text", ("RecordedBy",), repeats=True)
+# A stage change (spec §5, §18), as the export's 阶段变更 sheet: an import reads it back as the
+# customer's stage history (its current stage is the customer sheet's), so the dates derived from
+# it (a stage change counts as contact) survive a round trip.
+STAGE_CHANGE: tuple[Field, ...] = (
+    Field("customer", "客户编号", "Customer code", "code"),
+    Field("name", "客户名称", "Customer name", "text"),
+    Field("date", "变更日期", "Changed on", "date", ("阶段变更日期", "Change date", "ChangedOn")),
+    Field("from_stage", "原阶段", "From stage", "enum", ("From", "FromStage"), enum="stage"),
+    Field("to_stage", "新阶段", "To stage", "enum", ("To", "ToStage"), enum="stage"),
+    Field("by", "操作人", "Changed by", "text", ("ChangedBy",), repeats=True),
+    Field("reason", "原因", "Reason", "prose", ("变更原因", "流失原因")),
+    Field("deal", "机会编号", "Opportunity", "code", ("Opportunity_ID",)),
+)
+# A custom field's definition (spec §11), as the export's 自定义字段 sheet: an import into another
+# database defines the fields it lacks before it reads the customers' columns of them.
+CUSTOM_FIELD: tuple[Field, ...] = (
+    Field("key", "字段键", "Key", "code"),
+    Field("label", "字段名称", "Label", "text"),
+    Field("type", "字段类型", "Type", "text"),
+    Field("choices", "可选值", "Choices", "text"),
 )
 # A line of an opportunity (`crm deal show`), and a product (`crm product list`).
 DEAL_LINE: tuple[Field, ...] = (

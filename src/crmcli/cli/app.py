@@ -10,11 +10,12 @@ import typer
 from typer.core import TyperGroup
 
 from crmcli import __version__
-from crmcli.cli import help_text, plain_params
+from crmcli.cli import help_text, plain_params, usage_errors
 from crmcli.cli.boundary import State, error_boundary
 
 plain_params.install()  # plain option values without pydantic (see there)
 help_text.install()  # help in the display language (see there)
+usage_errors.install()  # click's own usage errors too
 
 
 class CrmGroup(TyperGroup):

@@ -31,7 +31,7 @@ FILTERS = ("stage", "level", "source", "industry", "owner", "mine", "tag", "sear
 def export(
     ctx: typer.Context,
     target: Annotated[
-        str, typer.Argument(metavar="FILE|-", help="Output file (.xlsx, .csv, .json), or - for stdout.")
+        str, typer.Argument(metavar="FILE|DIR/|-", help="Output file (.xlsx, .csv, .json), a directory for one CSV file per table, or - for stdout.")
     ],
     fmt: Annotated[
         str | None,
@@ -57,11 +57,13 @@ def export(
         typer.Option("--template", help="Write an empty import workbook (columns, drop-downs, an example row)."),
     ] = False,
 ) -> None:
-    """Export customers to xlsx, csv or json (the same filters as list).
+    """Export customers and their records to xlsx, csv or json (the same filters as list).
 
-    xlsx has a second sheet of follow-ups; - writes csv (or --format json) to stdout.
+    xlsx and json hold every table (customers, follow-ups, stage changes, opportunities, tickets,
+    custom fields) and import back; DIR/ writes one CSV file per table; a .csv file holds the
+    customers; - writes csv (or --format json) to stdout.
 
-    Examples: crm export 客户.xlsx --stage intent; crm export - --mine | head;
+    Examples: crm export 客户.xlsx --stage intent; crm export 备份/; crm export - --mine | head;
     crm export 导入模板.xlsx --template
     """
     import sys
@@ -95,9 +97,9 @@ def export(
     with st.store.read() as conn:
         if target == "-":
             if fmt == "json":
-                from crmcli import render
-
-                render.write_json_array(exporter.json_objects(conn, filters, cadence, mask=mask))
+                sys.stdout.flush()
+                exporter.write_json(conn, sys.stdout.buffer, target="-", filters=filters, cadence=cadence, mask=mask)
+                sys.stdout.buffer.flush()
             else:
                 # No BOM on a pipe: it would end up in the first header of whatever reads it.
                 exporter.write_csv(
@@ -114,6 +116,8 @@ def export(
     counts = [(result.customers, _("{n} customer"), _("{n} customers"))]
     if result.follow_ups is not None:
         counts.append((result.follow_ups, _("{n} follow-up"), _("{n} follow-ups")))
+    if result.stage_changes:
+        counts.append((result.stage_changes, _("{n} stage change"), _("{n} stage changes")))
     if result.deals:
         counts.append((result.deals, _("{n} opportunity"), _("{n} opportunities")))
     if result.tickets:

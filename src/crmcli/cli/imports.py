@@ -23,7 +23,7 @@ LINE_KEYS = ("batch", "created", "updated", "skipped", "rejected", "follow_ups",
 @app.command(name="import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods) or text (.csv .tsv).", show_default=False)] = None,
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Workbook (.xlsx .xlsm .xls .ods), text (.csv .tsv), crm's JSON export, or a directory of CSV files.", show_default=False)] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet to read (default: the first visible one).", show_default=False, metavar="NAME")] = None,
     on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="skip|update|fail: what a row for an existing customer does.", metavar="MODE")] = "skip",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write only the rejects file.")] = False,
@@ -48,6 +48,8 @@ def import_(
 ) -> None:
     """Import customers and follow-ups, or opportunities, from Excel or CSV (one batch, undoable).
 
+    An export of crm (a workbook, its JSON document or a directory of CSV files) imports every
+    table it holds: customers, follow-ups, stage changes, opportunities, tickets, custom fields.
     A file whose header has opportunity columns (机会编号, Opportunity_ID, Opportunity_Name,
     deal_stage, ...) is imported as opportunities; --table deals says so for any file.
 
@@ -141,10 +143,10 @@ def import_(
             "map": list(map_ or ()), "map_value": list(map_value or ()), "date_order": date_order, "no_header": no_header,
             "header": result.header_cells, "table": table,
         })  # fmt: skip
-        result.notes.append(f"mapping profile '{save_profile}' saved in {profiles_file}")
+        result.notes.append(_("mapping profile '{name}' saved in {file}").format(name=save_profile, file=profiles_file))
     if result.profile is not None:
-        how = "the file's header row matches it" if result.profile_auto else "--profile"
-        result.notes.insert(0, f"mapping profile '{result.profile}' applied ({how})")
+        how = _("the file's header row matches it") if result.profile_auto else "--profile"
+        result.notes.insert(0, _("mapping profile '{name}' applied ({how})").format(name=result.profile, how=how))
     _print_result(result, fmt, st.settings.lang)
     if result.rejects_error:
         sys.stderr.write(f"warning: the import landed (batch {result.batch}) but its rejects file did not: {result.rejects_error}\n")
@@ -282,20 +284,23 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
         sys.stdout.write(" ".join(parts) + "\n")
     else:
         _print_panel(result, lang)
-    for note in result.notes:
-        sys.stderr.write(f"note: {note}\n")
+    def note(text: str) -> None:
+        sys.stderr.write(_("note: {note}").format(note=text) + "\n")
+
+    for line in result.notes:
+        note(line)
     if result.unknown_columns:
-        sys.stderr.write("note: unknown columns not imported: " + ", ".join(result.unknown_columns) + "\n")
+        note(_("unknown columns not imported: {columns}").format(columns=", ".join(result.unknown_columns)))
     if result.unused_columns:
-        sys.stderr.write("note: columns not used: " + ", ".join(result.unused_columns) + "\n")
+        note(_("columns not used: {columns}").format(columns=", ".join(result.unused_columns)))
     for line in result.likely_duplicates[:5]:
-        sys.stderr.write(f"note: {line}\n")
+        note(line)
     if len(result.likely_duplicates) > 5:
-        sys.stderr.write(f"note: {len(result.likely_duplicates) - 5} more new customer(s) look like existing ones; crm dupes lists them\n")
+        note(_("{n} more new customer(s) look like existing ones; crm dupes lists them").format(n=len(result.likely_duplicates) - 5))
     for line in unknown_value_lines(result.unknown_values):
-        sys.stderr.write(f"note: {line}\n")
+        note(line)
     if result.new_fields and result.batch is not None:
-        sys.stderr.write("note: new custom fields from unknown columns: " + ", ".join(result.new_fields) + "\n")
+        note(_("new custom fields from unknown columns: {fields}").format(fields=", ".join(result.new_fields)))
     if result.sensitive:
         # Where, never the number itself (seeds 003/004: 不得出现客户证件号码、银行卡号).
         sys.stderr.write(
@@ -314,8 +319,8 @@ def unknown_value_lines(unknown: list[dict[str, Any]]) -> list[str]:
     for fld, values in by_field.items():
         shown = ", ".join(f"{u['value']} ×{u['rows']}" for u in values[:10])
         if len(values) > 10:
-            shown += f", ... ({len(values) - 10} more)"
-        lines.append(f"unknown {fld}: {shown} — rows rejected; {values[0]['map_value']}")
+            shown += _(", ... ({n} more)").format(n=len(values) - 10)
+        lines.append(_("unknown {field}: {values} — rows rejected; {map_value}").format(field=fld, values=shown, map_value=values[0]["map_value"]))
     return lines
 
 

@@ -181,14 +181,29 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
     ``checked`` is called once the file has passed its pre-flight, before calamine or the csv
     module reads it.
     """
+    from crmcli.io import bundles, file_kinds
+
+    if path.is_dir():  # a directory of CSV files (crm export DIR/): one sheet a file
+        return bundles.open_directory(path, sheet, checked)
     kind = sniff(path)
     suffix = path.suffix.lower()
+    if kind == "csv":
+        head = preflight.read_head(path, 64)
+        if bundles.looks_like_json(path, head):
+            return bundles.open_json(path, sheet, checked)
+        what = file_kinds.what_else(head)
+        if what is not None and suffix in WORKBOOK_SUFFIXES:
+            raise ReadError(f"{path.name} is not an Excel workbook: it is {what}; {file_kinds.SUPPORTED}")
+        if what is not None:
+            raise ReadError(f"{path.name} is {what}, not a table; {file_kinds.SUPPORTED}")
     if kind == "empty":
         raise ReadError(f"{path.name} is empty (0 bytes)")
     if kind == "encrypted":
         raise ReadError(f"{path.name} is an encrypted (password-protected) workbook; save an unprotected copy and import that")
     if kind == "zip":
-        raise ReadError(f"{path.name} is a zip archive but not an Excel (.xlsx) or OpenDocument (.ods) workbook")
+        raise ReadError(f"{path.name} is {file_kinds.what_zip(path)}, not an Excel (.xlsx) or OpenDocument (.ods) workbook; {file_kinds.SUPPORTED}")
+    if kind == "xlsx":
+        file_kinds.check_workbook_version(path)
     if kind == "damaged-zip":
         raise ReadError(f"{path.name} is damaged or incomplete (a truncated download or copy?): its zip directory cannot be read")
     if kind == "csv":

@@ -331,8 +331,10 @@ def _fast_values_to_row(ws: Any) -> Callable[[Sequence[Any], int], Iterator[Any]
     return values_to_row
 
 
-def write_xlsx(fh: IO[bytes], sheets: Sequence[Sheet]) -> list[int]:
+def write_xlsx(fh: IO[bytes], sheets: Sequence[Sheet], *, keywords: str | None = None) -> list[int]:
     """Write a workbook of ``sheets`` to ``fh``; return the number of data rows of each.
+
+    ``keywords`` go into the workbook's properties (an export says its format version there).
 
     Each sheet has a bold header row, frozen, with an auto-filter; column widths
     as given; drop-downs on columns with choices. More rows than Excel's limit is a
@@ -343,6 +345,8 @@ def write_xlsx(fh: IO[bytes], sheets: Sequence[Sheet]) -> list[int]:
     from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
+    if keywords is not None:
+        wb.properties.keywords = keywords
     counts: list[int] = []
     try:
         for sheet in sheets:

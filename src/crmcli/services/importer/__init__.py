@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import gettext as _
 from crmcli.io import columns, readers
 from crmcli.services.importer.batches import list_batches, undo
 from crmcli.services.importer.cells import CUSTOM
@@ -121,6 +122,18 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     "INSERT INTO change_set (at, \"user\", command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
                     (now, opts.user, opts.command, batch_id),
                 )
+                if any(s.kind == "fields" for s in sheets):
+                    from crmcli.services.importer.field_rows import define
+
+                    for s in sheets:
+                        if s.kind == "fields":
+                            defs, bad = s.defs
+                            notes += define(conn, defs, bad, int(batch_id), {f.key for f in opts.custom})
+                    sheets = [s for s in sheets if s.kind != "fields"]
+                    if not sheets:
+                        raise CrmError(f"{path.name}: only custom field definitions, no customers or their records")
+                # a file that carries the stage history keeps each customer's stage as its customer sheet says
+                keep_stages = any(s.kind == "stages" for s in sheets)
                 for i, sheet in enumerate(sheets):
                     target = _rejects_target(path, opts, sheet, first=i == 0)
                     check_rejects_target(target, path, db_file)
@@ -133,18 +146,24 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     elif sheet.kind == "deals":
                         from crmcli.services.importer.deals import run_deals
 
-                        run_deals(conn, sheet.located, opts, int(batch_id), res, rejects, progress)
+                        run_deals(conn, sheet.located, opts, int(batch_id), res, rejects, progress, keep_stages=keep_stages)
+                    elif sheet.kind == "stages":
+                        from crmcli.services.importer.stage_rows import StageRun
+
+                        StageRun(conn, sheet.located, opts, int(batch_id), res, rejects, progress).execute()
                     else:
                         from crmcli.services.importer.keyed import KeyedRun
 
                         KeyedRun(conn, sheet.located, opts, int(batch_id), res, rejects, progress).execute()
                     if res.data_rows == 0:
-                        why = f"no data rows below the header (row {res.header_row})"
+                        why = _("no data rows below the header (row {row})").format(row=res.header_row)
                         if res.example_rows or res.summary_rows:
-                            why += f"; skipped {res.example_rows} example and {res.summary_rows} totals/footer row(s)"
+                            why += _("; skipped {examples} example and {summaries} totals/footer row(s)").format(
+                                examples=res.example_rows, summaries=res.summary_rows
+                            )
                         if len(sheets) == 1:
                             raise CrmError(f"{path.name}: {why}")
-                        notes.append(f"sheet '{sheet.name}': {why}")
+                        notes.append(_("sheet '{sheet}': {note}").format(sheet=sheet.name, note=why))
                     results.append(res)
                 result = _merged(results, path, opts)
                 result.notes = [*notes, *result.notes]
@@ -185,7 +204,7 @@ def _check_sheets(sheets: list[Sheet], opts: ImportOptions, path: Path) -> None:
     from crmcli.services.importer.deals import check_header
 
     if opts.mapping:
-        present = {columns.norm_header(c.header) for s in sheets if s.kind != "deals" for c in s.located.header.columns}
+        present = {columns.norm_header(c.header) for s in sheets if s.kind not in ("deals", "stages", "fields") for c in s.located.header.columns}
         missing = [k for k in opts.mapping if k not in present]
         if missing:
             raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
@@ -255,7 +274,7 @@ def _customer_sheet(
 
 _SUMMED = ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "stage_changes", "tickets", "blank_rows",
            "example_rows", "summary_rows", "data_rows", "sensitive", "products")  # fmt: skip
-_SHEET_KEYS = ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "tickets", "example_rows", "summary_rows")
+_SHEET_KEYS = ("created", "updated", "skipped", "rejected", "follow_ups", "deals", "stage_changes", "tickets", "example_rows", "summary_rows")
 
 
 def _merged(results: list[ImportResult], path: Path, opts: ImportOptions) -> ImportResult:
@@ -277,7 +296,7 @@ def _merged(results: list[ImportResult], path: Path, opts: ImportOptions) -> Imp
         where = "" if r is first else f" (sheet '{r.sheet}')"
         out.unknown_columns += [x + where for x in r.unknown_columns]
         out.unused_columns += [x + where for x in r.unused_columns]
-        out.notes += [tag + x for x in r.notes]
+        out.notes += [x if r is first else _("sheet '{sheet}': {note}").format(sheet=r.sheet, note=x) for x in r.notes]
         out.likely_duplicates += r.likely_duplicates
         out.new_fields += r.new_fields
         out.stage_columns += r.stage_columns
@@ -355,7 +374,7 @@ def _check_header(header: columns.Header, path: Path) -> None:
 def _phone_note(result: ImportResult, header: columns.Header) -> None:
     """A sheet without a phone column imports (spec §3): its customers are known by name alone."""
     if header.first("phone") is None and header.first("other_phones") is None:
-        result.notes.append("the sheet has no phone column: its customers are identified by their names alone")
+        result.notes.append(_("the sheet has no phone column: its customers are identified by their names alone"))
 
 
 def _shorten(text: str, limit: int = 300) -> str:
@@ -368,6 +387,8 @@ def _columns_report(result: ImportResult, header: columns.Header, set_aside: set
     for col in header.columns:
         if col.index in set_aside:
             unused.append(
-                f"{col.header} (not a stage column: fewer than half of its values are stages; --map '{col.header}=stage' reads it as one)"
+                _("{column} (not a stage column: fewer than half of its values are stages; --map '{column}=stage' reads it as one)").format(
+                    column=col.header
+                )
             )
     result.unused_columns = unused

@@ -29,7 +29,7 @@ _CODE_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 _LINES_SPLIT = re.compile(r"\s*[;；\n]\s*")
 CLOSED = ("won", "lost")
 # every field a row may give (the keys of ``_aliases`` that are read)
-_FIELDS = (*(f.key for f in fields.OPPORTUNITY), "quantity", "unit_price")
+_FIELDS = (*(f.key for f in fields.OPPORTUNITY), "quantity", "unit_price", "by")
 _NONE_GIVEN: frozenset[str] = frozenset()
 
 # Headers only an opportunity table has: a file with one of them is imported as opportunities
@@ -39,6 +39,7 @@ _DETECT_HEADERS = ("deal_stage", "Deal Stage", "close_value", "Close Value", "en
 
 def _aliases() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {f.key: (f.zh, f.en, f.key, *f.headers) for f in fields.OPPORTUNITY}
+    out["by"] = (fields.DEAL_BY.zh, fields.DEAL_BY.en, *fields.DEAL_BY.headers)
     out["quantity"] = ("数量", "Quantity", "Qty", "quantity")
     out["unit_price"] = ("单价", "Unit Price", "Price", "unit_price")
     out["ignore"] = ("序号", "No", "No.", "#", "reject_reason", "拒绝原因", "行号")
@@ -103,6 +104,7 @@ class DealRow:
     lines: tuple[Line, ...] | None  # None: the row names no product
     lost_reason: str | None
     given: frozenset[str]  # the fields the row filled in (what --on-duplicate update overwrites)
+    by: str | None = None  # who recorded it (our export's 录入人): else the importing user
 
 
 class DealParser:
@@ -125,7 +127,7 @@ class DealParser:
         self.probability = probability
         self.unknown: Counter[str] = Counter()  # stage values nobody knows, and how many rows hold them
         self.track_given = False  # --on-duplicate update: which fields each row filled in
-        memo = ("customer_code", "customer_name", "stage", "owner", "products", "amount", "probability", "quantity", "unit_price",
+        memo = ("customer_code", "customer_name", "stage", "owner", "by", "products", "amount", "probability", "quantity", "unit_price",
                 "expected_close", "created_at", "closed_at", "lost_reason")  # fmt: skip
         self.plan: list[tuple[str, int, dict[Any, Any] | None, Callable[[Any], Any]]] = [
             (fld, i, {"": None} if fld in memo else None, self._converter(fld)) for fld, i in self.idx.items()
@@ -318,5 +320,5 @@ class DealParser:
             probability = default_probability(stage, self.probability)
         return DealRow(
             rowno, row, code, external, customer_code, customer, every["name"][k], stage, amount, probability, expected, created,
-            closed, every["owner"][k], lines, every["lost_reason"][k] if stage == "lost" else None, given,
+            closed, every["owner"][k], lines, every["lost_reason"][k] if stage == "lost" else None, given, every["by"][k],
         ), errs  # fmt: skip

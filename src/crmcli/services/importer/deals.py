@@ -55,14 +55,19 @@ def check_header(located: readers.Located, path: Path) -> None:
 
 
 def run_deals(conn: Connection, located: readers.Located, opts: ImportOptions, batch_id: int, result: ImportResult,
-              rejects: _Rejects, progress: Progress | None = None) -> None:  # fmt: skip
-    """Import the opportunity table ``located`` inside the import's transaction and batch (``import_file``)."""
+              rejects: _Rejects, progress: Progress | None = None, *, keep_stages: bool = False) -> None:  # fmt: skip
+    """Import the opportunity table ``located`` inside the import's transaction and batch (``import_file``).
+
+    ``keep_stages``: the file carries the customers' stage history (our export's 阶段变更 sheet), so
+    their stages are the customer sheet's, not worked out again from the opportunities (spec §13)."""
     result.table = "deals"
     # the deal table's 5 indexes take random keys (codes, customers, dates): as for customers,
     # a 64 MB page cache makes 100k inserts about twice as fast
     conn.exec_driver_sql("PRAGMA cache_size=-65536")
     try:
-        _DealRun(conn, located, opts, batch_id, result, rejects, progress).execute()
+        run = _DealRun(conn, located, opts, batch_id, result, rejects, progress)
+        run.keep_stages = keep_stages
+        run.execute()
     finally:
         conn.exec_driver_sql("PRAGMA cache_size=-2000")
     result.unused_columns = list(located.header.unused)
@@ -70,6 +75,8 @@ def run_deals(conn: Connection, located: readers.Located, opts: ImportOptions, b
 
 
 class _DealRun:
+    keep_stages = False
+
     def __init__(self, conn: Connection, located: readers.Located, opts: ImportOptions, batch_id: int, result: ImportResult,
                  rejects: _Rejects, progress: Progress | None) -> None:  # fmt: skip
         from crmcli.services.products import Catalog
@@ -220,7 +227,7 @@ class _DealRun:
 
     def _create(self, cid: int, r: DealRow) -> None:
         rec = self._values(cid, r)
-        rec.update(customer_id=cid, code=r.code, lines=self._lines(r))
+        rec.update(customer_id=cid, code=r.code, lines=self._lines(r), by=r.by or self.opts.user)
         self.new.append(rec)
         self.touched.add(cid)
 
@@ -289,7 +296,7 @@ class _DealRun:
                     code = codes.next(rec["date"])  # never one a later row of the file keeps
                 rows.append((first + i, code, rec["customer_id"], rec["name"], rec["stage"], rec["amount"], rec["probability"],
                              rec["date"], rec["expected_close"], rec["closed_at"], rec["owner"], rec["lost_reason"],
-                             rec["external_id"], self.opts.user, self.batch_id))  # fmt: skip
+                             rec["external_id"], rec["by"], self.batch_id))  # fmt: skip
                 lines += [(first + i, pid, q, p) for pid, q, p in rec["lines"]]
             ex('INSERT INTO deal (id, code, customer_id, name, stage, amount, probability, date, expected_close, closed_at, owner, '
                'lost_reason, external_id, "by", batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows)  # fmt: skip
@@ -309,7 +316,8 @@ class _DealRun:
             ex("INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'deal', ?, ?)",
                [(self.batch_id, did, json.dumps(img, ensure_ascii=False)) for did, img in self.images])  # fmt: skip
         if self.touched:
-            self._sync_stages(sorted(self.touched))
+            if not self.keep_stages:
+                self._sync_stages(sorted(self.touched))
             purchases.refresh(self.conn, sorted(self.touched))
 
     def _sync_stages(self, ids: list[int]) -> None:

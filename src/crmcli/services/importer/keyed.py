@@ -7,8 +7,9 @@ Each row names its customer by code (a merged customer's code names the one it w
 by its normalised name when exactly one customer has it; a row naming none that is there is
 rejected with that reason -- never made a customer of. Cells are read by the customer import's
 parser (``rows._Parser``, the name not required), so dates, methods, feedback, next plans and
-their checks are the same; a follow-up the customer already has (date, method, content) is not
-recorded twice, so importing the file again changes nothing. Tickets go through
+their checks are the same; a row matching a follow-up the customer already had before this
+import (date, method, content) is that follow-up, one row for one, so importing the file again
+changes nothing, while a log holding the same follow-up twice keeps both. Tickets go through
 ``tickets.TicketColumns`` as on a customer row.
 
 Runs inside the import's transaction and batch (``import_file``): follow-ups and tickets carry the
@@ -17,6 +18,7 @@ batch id, so ``import --undo`` takes them back.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from crmcli.io import columns
@@ -68,7 +70,7 @@ class KeyedRun:
         self.rejects, self.progress = rejects, progress
         header = located.header
         self.parser = _Parser(header, opts, from_csv=located.table.from_csv, check_nul=located.table.has_nul, stage_cols=[], require_name=False)
-        self.kinds = RowKinds(header)
+        self.kinds = RowKinds(header, records=opts.own_export)
         self.tickets = TicketColumns.of(header, today=opts.today, aliases=opts.ticket_aliases, user=opts.user,
                                         status_map=opts.value_maps.get("status"), date_order=opts.date_order)  # fmt: skip
         self.code_col = header.first("code")
@@ -79,7 +81,10 @@ class KeyedRun:
             self.by_code[code] = into or cid
             if into is None:
                 self.by_name[key] = -1 if key in self.by_name else cid
-        self.sigs: dict[int, set[tuple[Any, ...]]] = {}
+        # each customer's follow-ups already in the database, as (date, method, content) -> how many:
+        # a row matching one is that one (importing the file again adds nothing), while a log that
+        # holds the same follow-up twice (two unanswered calls on one day) keeps both
+        self.sigs: dict[int, Counter[tuple[Any, ...]]] = {}
         self.touched: set[int] = set()
         self.follow_rows: list[tuple[Any, ...]] = []
         self.ticket_only = 0  # rows whose only record is a ticket
@@ -129,12 +134,12 @@ class KeyedRun:
         self._load_sigs({cid for cid, _, _ in ids.values()})
         for cid, p, ticket in ids.values():
             new = 0
-            sigs = self.sigs.setdefault(cid, set())
+            sigs = self.sigs.setdefault(cid, Counter())
             for fu in p.follow_ups:
                 sig = (fu[0], fu[1], fu[2])
-                if sig in sigs:
+                if sigs[sig] > 0:
+                    sigs[sig] -= 1
                     continue
-                sigs.add(sig)
                 self.follow_rows.append((cid, *fu))
                 new += 1
             if ticket is not None and self.tickets is not None:
@@ -173,11 +178,11 @@ class KeyedRun:
         for i in range(0, len(want), 900):
             part = want[i : i + 900]
             for cid in part:
-                self.sigs[cid] = set()
+                self.sigs[cid] = Counter()
             for cid, day, method, content in self.conn.exec_driver_sql(
                 f"SELECT customer_id, date, method, content FROM follow_up WHERE customer_id IN ({','.join('?' * len(part))})", tuple(part)
             ):
-                self.sigs[cid].add((str(day), method, content))
+                self.sigs[cid][(str(day), method, content)] += 1
 
     def _reject(self, row: list[Any], reason: str) -> None:
         self.res.rejected += 1

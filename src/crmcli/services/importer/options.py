@@ -41,6 +41,10 @@ class ImportOptions:
     match_email: bool = False  # --match email: an e-mail equal after case-folding identifies a customer too
     profile: str | None = None  # the mapping profile applied (--profile, or found by the header row)
     profiles: dict[str, Any] = field(default_factory=dict)  # saved profiles, for a header row that equals one's
+    # the file is an export of crm (it carries the custom field definitions sheet only ours writes):
+    # its rows are records, never a template's examples or a sheet's totals (a customer may be
+    # named XX公司 or 合计贸易)
+    own_export: bool = False
 
 
 @dataclass

@@ -93,7 +93,8 @@ def _numberish(v: Any) -> bool:
 class RowKinds:
     """Sorts a chunk of rows into the ones to import, and counts the examples and summaries."""
 
-    def __init__(self, header: columns.Header) -> None:
+    def __init__(self, header: columns.Header, *, records: bool = False) -> None:
+        self.records = records  # every row is a record (crm's own export): nothing to sort out
         self.names = [c.index for c in header.columns if c.field in NAME_FIELDS]
         self.codes = [c.index for c in header.columns if c.field == "code"]
         self.notes = [c.index for c in header.columns if c.field == "notes"]
@@ -108,6 +109,8 @@ class RowKinds:
 
     def split(self, rows: list[tuple[int, list[Any]]]) -> tuple[list[tuple[int, list[Any]]], int, int, int]:
         """(rows to import, example rows, summary rows, blank rows) of a chunk."""
+        if self.records:
+            return rows, 0, 0, 0
         suspects = self._suspects(rows)
         if not suspects:
             return rows, 0, 0, 0

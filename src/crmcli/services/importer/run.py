@@ -85,7 +85,7 @@ class _Run:
         self.has_opening = not OPENING.isdisjoint(self.parser.idx)
         self.refused: list[tuple[int, list[Any], str]] = []  # (row number, cells, reason) of this chunk
         self.failing: set[int] = set()
-        self.kinds = RowKinds(located.header)
+        self.kinds = RowKinds(located.header, records=opts.own_export)
         self.known = _Known(conn, had_customers=self.first_new_id > 1, code_header=self._hdr("code"), match_email=opts.match_email)
         from crmcli.services.importer.tickets import TicketColumns
 

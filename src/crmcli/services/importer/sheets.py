@@ -14,17 +14,20 @@ thread (``Opener``) while the database is opened.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crmcli.i18n import gettext as _
 from crmcli.io import columns, readers
 from crmcli.services.importer.options import ImportOptions
 
-_NO_HEADER = "no header row with columns we know"
-ORDER = ("customers", "followups", "tickets", "deals")  # customers first: the others name them
+# the custom fields' definitions first (customer columns need them), then customers (the others
+# name them); stage changes last (they name opportunities)
+ORDER = ("fields", "customers", "followups", "tickets", "deals", "stages")
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Sheet:
     located: readers.Located
     primary: bool  # the sheet a single-sheet import reads (--sheet, or the first visible one)
     opts: ImportOptions  # with the mapping profile its header row found, if any
+    defs: Any = None  # a custom field definitions sheet: (definitions, bad rows), read when opened
 
     @property
     def name(self) -> str | None:
@@ -58,7 +62,7 @@ def custom_headers(custom: Any) -> dict[str, str]:
 
 def open_sheet(path: Path, opts: ImportOptions, name: str | None, *, primary: bool, checked: Callable[[], None] | None = None) -> Sheet:
     """Open one sheet, find its header and say what its rows are (ReadError: no header found)."""
-    from crmcli.services.importer import deal_rows, keyed
+    from crmcli.services.importer import deal_rows, field_rows, keyed, stage_rows
 
     table = readers.open_table(path, name, checked=checked)
     try:
@@ -70,6 +74,11 @@ def open_sheet(path: Path, opts: ImportOptions, name: str | None, *, primary: bo
             if found is not None:  # the header row of a saved profile's file (spec §12)
                 opts = profiles.apply(opts, found, opts.profiles[found], custom_headers=custom_headers(opts.custom))
         forced, no_header = opts.table, opts.no_header
+        if forced is None and not no_header and stage_rows.is_stage_table(head):
+            return Sheet("stages", table, readers.locate_header(table, {}, known=stage_rows.HEADERS), primary, opts)
+        if forced is None and not no_header and field_rows.is_fields_table(head):
+            located = readers.locate_header(table, {}, known=field_rows.HEADERS)
+            return Sheet("fields", table, located, primary, opts, defs=field_rows.read(located))
         if forced == "deals" or (forced is None and not no_header and deal_rows.is_opportunity_table(head)):
             located = readers.locate_header(table, deal_rows.parse_map(opts.map_specs), known=deal_rows.HEADERS, no_header=no_header)
             return Sheet("deals", table, located, primary, opts)
@@ -130,23 +139,41 @@ class Opener:
                     try:
                         other = open_sheet(self.path, self.opts, name, primary=first is None and not self.sheets)
                     except readers.ReadError:
-                        self.notes.append(f"sheet '{name}' not imported: {_NO_HEADER}")
+                        self.notes.append(_("sheet '{sheet}' not imported: no header row with columns we know").format(sheet=name))
                         continue
                     if _names_customers(other):
                         self.sheets.append(other)
                     else:
                         other.table.close()
-                        self.notes.append(f"sheet '{name}' not imported: no customer name column (客户名称)")
+                        self.notes.append(_("sheet '{sheet}' not imported: no customer name column (客户名称)").format(sheet=name))
             if first_error is not None:
                 if not self.sheets:
                     raise first_error
-                self.notes.insert(0, f"sheet '{self._first_name}' not imported: {_NO_HEADER}")
+                self.notes.insert(0, _("sheet '{sheet}' not imported: no header row with columns we know").format(sheet=self._first_name))
+            self._define_fields()
         except BaseException as exc:  # handed to the caller by result()
             self.error = exc
         finally:
             self.checked.set()
 
     _first_name: str | None = None
+
+    def _define_fields(self) -> None:
+        """A sheet of custom field definitions (our export's): the customer sheets are read again
+        with the fields it defines that the database lacks, so that their columns are those fields'."""
+        from crmcli.services.importer.field_rows import new_fields
+
+        if any(s.kind == "fields" for s in self.sheets):
+            self.opts = dataclasses.replace(self.opts, own_export=True)
+        defs = [d for s in self.sheets if s.kind == "fields" for d in s.defs[0]]
+        new = new_fields(defs, self.opts.custom) if defs else []
+        if not new:
+            return
+        self.opts = dataclasses.replace(self.opts, custom=(*self.opts.custom, *new))
+        for i, sheet in enumerate(self.sheets):
+            if sheet.kind == "customers":
+                sheet.table.close()
+                self.sheets[i] = open_sheet(self.path, self.opts, sheet.name if sheet.table.kind != "csv" else None, primary=sheet.primary)
 
     def _other_sheets(self, first: Sheet | None) -> list[str]:
         """The workbook's other visible sheets (none for a text file or a one-sheet workbook)."""
@@ -156,7 +183,7 @@ class Opener:
             names = first.table.sheets
             self._first_name = first.name
         else:
-            if readers.sniff(self.path) not in ("xlsx", "xls", "ods"):
+            if not self.path.is_dir() and readers.sniff(self.path) not in ("xlsx", "xls", "ods") and self.path.suffix.lower() != ".json":
                 return []
             probe = readers.open_table(self.path, None)
             names, self._first_name = probe.sheets, probe.sheet

@@ -1,0 +1,79 @@
+"""What a file is, when it is not what crm import reads: named for the user, with what is supported
+(issue 18: "files it cannot read say what they are"); and the export format version of a workbook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SUPPORTED = (
+    "crm import reads .xlsx, .xlsm, .xls and .ods workbooks, .csv/.tsv text, the JSON document of crm export, "
+    "and a directory of CSV files"
+)
+
+_MAGIC = (
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"SQLite format 3\x00", "an SQLite database (crm restore reads a backup; crm db copy moves one)"),
+    (b"\x7fELF", "a program (ELF executable)"),
+    (b"MZ", "a Windows program"),
+    (b"{\\rtf", "an RTF document"),
+)
+_ZIPPED = (("word/", "a Word document (.docx)"), ("ppt/", "a PowerPoint presentation (.pptx)"), ("META-INF/manifest.xml", "an OpenDocument file"))
+
+
+def what_else(head: bytes) -> str | None:
+    """What a file that is not a spreadsheet is, by its first bytes (None: it may be text)."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:100].lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page (save the table from the browser or Excel as .xlsx or .csv)"
+    if text.startswith(b"<?xml"):
+        return "an XML file"
+    return None
+
+
+def what_zip(path: Path) -> str:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "a zip archive"
+    for prefix, what in _ZIPPED:
+        if any(n.startswith(prefix) for n in names):
+            return what
+    return "a zip archive"
+
+
+def check_workbook_version(path: Path) -> None:
+    """A workbook written by a newer crm export (its keywords say ``crmcli-export N``) is refused."""
+    import re
+    import zipfile
+
+    from crmcli.io.readers import ReadError
+    from crmcli.services import export_tables as t
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("docProps/core.xml")
+            if info.file_size > 1 << 20:
+                return
+            core = zf.read(info).decode("utf-8", "replace")
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return
+    m = re.search(rf"<cp:keywords>\s*{t.EXPORT_FORMAT} (\d+)\s*</cp:keywords>", core)
+    if m and int(m.group(1)) > t.EXPORT_VERSION:
+        raise ReadError(
+            f"{path.name} was written by a newer crm: export format version {m.group(1)}, this crm reads version "
+            f"{t.EXPORT_VERSION}; upgrade crm to import it"
+        )
