@@ -192,6 +192,48 @@ def test_ctrl_c_during_an_xlsx_export_is_one_line_and_leaves_nothing(crm: Crm, c
 # --------------------------------------------------------------------------- backups and safety copies
 
 
+@pytest.mark.parametrize("step", ["fchmod", "fsync", "replace"])
+def test_ctrl_c_at_any_step_of_a_safe_write_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """The interrupt of the flaky export test, landed on purpose: while the temporary file is being
+    made private, while it is fsynced before the rename, and at the rename itself."""
+    from crmcli import safe_files
+
+    target = tmp_path / "客户.xlsx"
+    target.write_bytes(b"PK\x03\x04 an earlier export")
+    real = {"fchmod": os.fchmod, "fsync": safe_files.fsync_file, "replace": os.replace}
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    where = {"fchmod": (os, "fchmod"), "fsync": (safe_files, "fsync_file"), "replace": (os, "replace")}[step]
+    monkeypatch.setattr(*where, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with safe_files.open_for_writing(target, check=safe_files.replaceable_workbook) as fh:
+            fh.write(b"PK\x03\x04 half of a new export")
+    monkeypatch.setattr(*where, real[step])
+    assert target.read_bytes() == b"PK\x03\x04 an earlier export"
+    assert temp_files(tmp_path) == [] and safe_files._live == set()
+
+
+def test_a_temporary_file_an_interrupt_orphaned_is_removed_by_the_boundary(crm: Crm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should a temporary file escape its cleanup block (an interrupt between two statements),
+    the error boundary removes it on Ctrl-C: recorded before it exists, until it is renamed."""
+    from crmcli import safe_files
+    from crmcli.services import exporter
+
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    orphan = safe_files.PendingFile(tmp_path / "orphan.xlsx")  # made, then never committed nor aborted
+    assert orphan.path.exists()
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exporter, "export_file", interrupted)
+    result = crm("export", str(tmp_path / "out.xlsx"))
+    assert result.exit_code == 130 and "interrupted" in result.stderr
+    assert not orphan.path.exists() and temp_files(tmp_path) == []
+
+
 def test_pre_migration_backup_never_follows_a_planted_symlink(crm: Crm, crm_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as real_dt
 

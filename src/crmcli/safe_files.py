@@ -15,12 +15,16 @@ Every file goes through ``writing(target)``:
 * on any failure, Ctrl-C included, the temporary file (and the SQLite sidecars a backup may
   have left next to it) is removed and the target is as it was. A full disk is reported as such.
 
+Every temporary file is recorded (``_live``) from the moment before it is created until it is
+renamed or removed, so one that an interrupt caught between two statements is still removed:
+by the error boundary on Ctrl-C (``remove_leftovers``) and as the process exits (atexit).
 A process killed with SIGKILL cannot clean up: ``sweep`` removes our temporary files older than
 a day from a directory, and every ``writing`` sweeps the directory it writes to.
 """
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
 import re
@@ -53,6 +57,18 @@ _OURS_RE = re.compile(
 
 # Paths that must never be written over: the database of this run and its sidecars.
 _protected: set[Path] = set()
+
+# This process's temporary files not yet renamed into place or removed.
+_live: set[Path] = set()
+
+
+def remove_leftovers() -> None:
+    """Remove every temporary file of this process still pending (after Ctrl-C, at exit)."""
+    for path in list(_live):
+        _remove(path)
+
+
+atexit.register(remove_leftovers)
 
 
 def protect(database: Path) -> None:
@@ -123,6 +139,7 @@ def _temp_path(target: Path) -> Path:
 
 
 def _remove(path: Path) -> None:
+    _live.discard(path)
     for p in (path, *(path.with_name(path.name + s) for s in SIDECARS)):
         try:
             p.unlink()
@@ -211,15 +228,23 @@ class PendingFile:
         _check_target(self.target, allow_sqlite, check)
         sweep(self.target.parent)
         self.path = _temp_path(self.target)
+        self.done = False
+        _live.add(self.path)  # before it exists: an interrupt at any point after leaves no file
         try:
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _CLOEXEC | _NOFOLLOW, 0o600)
         except OSError as exc:
+            _live.discard(self.path)
             raise self._error(exc) from None
+        except BaseException:
+            _remove(self.path)
+            raise
         try:
             os.fchmod(fd, 0o600)  # whatever the umask
-        finally:
+        except BaseException:
             os.close(fd)
-        self.done = False
+            _remove(self.path)
+            raise
+        os.close(fd)
 
     def _error(self, exc: OSError) -> CrmError:
         if is_disk_full(exc):
@@ -237,7 +262,11 @@ class PendingFile:
 
     def commit(self) -> None:
         """Put the (synced) file in place: rename over ``target``, or link to the new name."""
-        self.sync()
+        try:
+            self.sync()
+        except BaseException:  # Ctrl-C during the fsync of a large file
+            self.abort()
+            raise
         try:
             if self.exclusive:
                 os.link(self.path, self.target, follow_symlinks=False)  # fails if anything appeared there
@@ -255,6 +284,7 @@ class PendingFile:
             self.abort()
             raise
         self.done = True
+        _live.discard(self.path)
         fsync_dir(self.target.parent)
 
     def abort(self) -> None:
@@ -274,7 +304,7 @@ def writing(target: Path, **options: Any) -> Iterator[Path]:
         if is_disk_full(exc):
             raise disk_full_error(pending.target) from None
         raise
-    pending.commit()
+    pending.commit()  # removes the temporary file itself on any failure, Ctrl-C included
 
 
 @contextmanager
@@ -282,15 +312,19 @@ def temporary(near: Path) -> Iterator[Path]:
     """A private, empty temporary file next to ``near`` (ours by name), removed when the block ends."""
     sweep(near.parent)
     tmp = _temp_path(near)
+    _live.add(tmp)
     try:
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _CLOEXEC | _NOFOLLOW, 0o600)
     except OSError as exc:
+        _live.discard(tmp)
         if is_disk_full(exc):
             raise disk_full_error(tmp) from None
         raise CrmError(f"cannot write in {near.parent}: {exc.strerror}") from None
-    os.fchmod(fd, 0o600)
-    os.close(fd)
     try:
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
         yield tmp
     except OSError as exc:
         if is_disk_full(exc):

@@ -95,7 +95,10 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         raise
     except KeyboardInterrupt:
         # Ctrl-C: every write was one transaction (rolled back) and every file a temporary
-        # one (removed on the way out), so nothing is half-written.
+        # one (removed on the way out), so nothing is half-written. A temporary file the
+        # interrupt caught between its creation and its cleanup block is removed here.
+        if "crmcli.safe_files" in sys.modules:
+            sys.modules["crmcli.safe_files"].remove_leftovers()
         if os.environ.get("CRM_DEBUG") == "1":
             raise
         note = ctx.obj.interrupted if isinstance(ctx.obj, State) else None
