@@ -138,3 +138,6 @@ def label(field: str, key: str | None, lang: str) -> str:
         return ""
     labels = ZH_LABELS if lang == "zh" else EN_LABELS
     return labels[field].get(key, key)
+
+# The flags of `report alerts` (spec §8), in column order: the report's SQL and its sheet read them.
+ALERT_FLAGS = ("dormant", "stale", "overdue", "complaints", "quiet")

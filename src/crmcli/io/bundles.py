@@ -31,8 +31,8 @@ class ShapeError(ParseError):
 
 def _table_fields() -> dict[str, dict[str, Any]]:
     """Table -> key -> the Field that describes its values (kind), for every table of the document."""
+    from crmcli import export_layout as t
     from crmcli import fields
-    from crmcli.services import export_tables as t
 
     out: dict[str, dict[str, Any]] = {}
     customer = {f.key: f for f in fields.CUSTOMER if f.in_json}
@@ -82,7 +82,7 @@ def _check_value(where: str, f: Any, v: Any) -> None:
 
 def check_document(doc: Any) -> dict[str, list[dict[str, Any]]]:
     """The document's tables (table -> objects), once its shape is checked; ShapeError at the first wrong key."""
-    from crmcli.services import export_tables as t
+    from crmcli import export_layout as t
 
     shapes = _table_fields()
     if isinstance(doc, list):
@@ -129,7 +129,7 @@ def _cell(v: Any) -> Any:
 
 def _sheets(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[list[Any]]]:
     """Each table as rows: a header of English labels, then one row per object."""
-    from crmcli.services import export_tables as t
+    from crmcli import export_layout as t
 
     out: dict[str, list[list[Any]]] = {}
     customers = tables.get("customers", [])
@@ -216,7 +216,7 @@ def open_json(path: Path, sheet: str | None, checked: Callable[[], None] | None 
 
 
 def _csv_files(path: Path) -> list[Path]:
-    from crmcli.services import export_tables as t
+    from crmcli import export_layout as t
 
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".tsv") and p.is_file() and not p.name.endswith(".rejects.csv"))
     first = {f"{t.title('customers', lang)}.csv" for lang in ("zh", "en")} | {"customers.csv"}

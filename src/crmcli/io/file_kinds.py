@@ -60,8 +60,8 @@ def check_workbook_version(path: Path) -> None:
     import re
     import zipfile
 
+    from crmcli import export_layout as t
     from crmcli.io.readers import ReadError
-    from crmcli.services import export_tables as t
 
     try:
         with zipfile.ZipFile(path) as zf:

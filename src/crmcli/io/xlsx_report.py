@@ -47,7 +47,7 @@ def _summary(report: Report, lang: str) -> tuple[list[str], list[list[Any]]] | N
                        f[f"class_{c.lower()}"]["share"]] for c in "ABC"]  # fmt: skip
     if report.kind == "alerts":
         head = ["", reports.label("customers", lang)]
-        from crmcli.services.reports import ALERT_FLAGS
+        from crmcli.vocab import ALERT_FLAGS
 
         return head, [[reports.label(k, lang), f[k]] for k in ALERT_FLAGS]
     return None

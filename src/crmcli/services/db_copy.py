@@ -19,7 +19,7 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, login = pair.partition("=")
         if not sep or not name.strip() or not login.strip():
-            raise UsageError(f"--owner {pair}: write NAME=LOGIN (张伟=zhangwei)")
+            raise UsageError(f"{{owner}} {pair}: write NAME=LOGIN (张伟=zhangwei)", options=["owner"])
         out[name.strip()] = login.strip()
     return out
 
@@ -38,7 +38,7 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
     from crmcli.store import pg_copy, sqlite
 
     if not source.exists():
-        raise CrmError(f"--from {source}: no such database file")
+        raise CrmError(f"{{from}} {source}: no such database file", options=["from"])
     src = sqlite.get_engine(source)  # creates nothing: migrates an older file first
     tables = [t for t in SQLModel.metadata.sorted_tables]
     counts: dict[str, int] = {}
@@ -54,8 +54,9 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
             unknown = sorted(o for o in owners if mapping.get(o, o) not in logins)
             if unknown:
                 raise CrmError(
-                    f"owner {unknown[0]} is not a team login: map it with --owner '{unknown[0]}=LOGIN' "
-                    f"({len(unknown)} unmapped: {', '.join(unknown[:5])}); nothing was copied"
+                    f"owner {unknown[0]} is not a team login: map it with {{owner}} '{unknown[0]}=LOGIN' "
+                    f"({len(unknown)} unmapped: {', '.join(unknown[:5])}); nothing was copied",
+                    options=["owner"],
                 )
             raw: Any = s.connection.driver_connection
             dbapi: Any = dst.connection.driver_connection

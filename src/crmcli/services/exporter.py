@@ -77,17 +77,17 @@ def resolve_format(target: str, fmt: str | None, *, template: bool = False) -> s
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in FORMATS:
-            raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+            raise UsageError(f"{{format}} {fmt}: choose one of {', '.join(FORMATS)}", options=["format"])
     if target == "-":
         fmt = fmt or "csv"
         if fmt == "xlsx":
             raise UsageError("an xlsx workbook cannot be written to stdout; give a FILE.xlsx")
         if template:
-            raise UsageError("--template writes a workbook; give a FILE.xlsx")
+            raise UsageError("{template} writes a workbook; give a FILE.xlsx", options=["template"])
         return fmt
     if is_directory_target(target):
         if template or fmt not in (None, "csv"):
-            raise UsageError(f"'{target}' is a directory: it takes one CSV file per table; name a file for --format {fmt or 'xlsx'}")
+            raise UsageError(f"'{target}' is a directory: it takes one CSV file per table; name a file for {{format}} {fmt or 'xlsx'}", options=["format"])
         return DIRECTORY
     if fmt is None:
         fmt = EXTENSIONS.get(Path(target).suffix.lower())
@@ -96,10 +96,11 @@ def resolve_format(target: str, fmt: str | None, *, template: bool = False) -> s
                 return "xlsx"
             raise UsageError(
                 f"cannot tell the format of '{target}': name it .xlsx, .csv or .json, end it with / for a directory of "
-                "CSV files, or give --format"
+                "CSV files, or give {format}",
+                options=["format"],
             )
     if template and fmt != "xlsx":
-        raise UsageError("--template writes an xlsx workbook; give a FILE.xlsx")
+        raise UsageError("{template} writes an xlsx workbook; give a FILE.xlsx", options=["template"])
     return fmt
 
 
@@ -166,7 +167,7 @@ def export_file(
     if fmt == "json":
         with output(target, fmt) as raw:
             return write_json(conn, raw, target=str(target), filters=filters, cadence=cadence, mask=mask)
-    raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")  # pragma: no cover
+    raise UsageError(f"{{format}} {fmt}: choose one of {', '.join(FORMATS)}", options=["format"])  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- json
@@ -292,7 +293,8 @@ def _export_xlsx(conn: Any, target: Path, *, filters: Any, cadence: dict[str, in
         if n > limit:
             raise CrmError(
                 f"{n:,} {what} do not fit in an Excel sheet ({writers.EXCEL_MAX_ROWS:,} rows at most); "
-                "narrow the export with filters (--since, --owner, --stage ...) or export to a directory of csv files: crm export DIR/"
+                "narrow the export with filters ({since}, {owner}, {stage} ...) or export to a directory of csv files: crm export DIR/",
+                options=["since", "owner", "stage"],
             )
     if mask:
         widths["phone"] = max(widths.get("phone", 0), 11)

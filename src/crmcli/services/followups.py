@@ -111,11 +111,11 @@ def edit_follow_up(conn: Connection, number: int, given: dict[str, str | None], 
         if key == "content":
             value: Any = normalize.keep_text(raw)
             if not value:
-                raise UsageError("--content is empty")
+                raise UsageError("{content} is empty", options=["content"])
         elif key in ("date", "next_date"):
             value = normalize.parse_date(raw, today) if raw.strip() else None
             if key == "date" and value is None:
-                raise UsageError("--date is empty")
+                raise UsageError("{date} is empty", options=["date"])
         elif key in ("method", "feedback"):
             value = vocab.parse(key, raw) if raw.strip() else None
         elif key == "by":
@@ -127,12 +127,12 @@ def edit_follow_up(conn: Connection, number: int, given: dict[str, str | None], 
     if isinstance(on, str):
         on = dt.date.fromisoformat(on)
     if on > today:
-        raise UsageError(f"--date {on.isoformat()} is in the future; plan it with --next-date instead")
+        raise UsageError(f"{{date}} {on.isoformat()} is in the future; plan it with {{next_date}} instead", options=["date", "next_date"])
     nd = values.get("next_date", current["next_date"])
     if isinstance(nd, str):
         nd = dt.date.fromisoformat(nd)
     if nd is not None and nd < on:
-        raise UsageError(f"--next-date {nd} is before the follow-up date {on}")
+        raise UsageError(f"{{next_date}} {nd} is before the follow-up date {on}", options=["next_date"])
     changed = {k: v for k, v in values.items() if current.get(k) != (v.isoformat() if isinstance(v, dt.date) else v) and current.get(k) != v}
     if changed:
         sets = ", ".join(f'"{k}" = :{k}' for k in changed)

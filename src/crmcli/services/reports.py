@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from crmcli.services.customer_query import next_follow
 from crmcli.services.service_report import complaints_join, service
 from crmcli.settings import DEFAULT_CADENCE, DEFAULT_PROBABILITY
+from crmcli.vocab import ALERT_FLAGS
 
 if TYPE_CHECKING:
     from crmcli.store.dialect import Dialect
@@ -41,7 +42,6 @@ KINDS = ("funnel", "sources", "owners", "industries", "abc", "lost", "trend", "f
 ORDER = ("potential", "intent", "negotiating", "won")
 DORMANT_DAYS = 90
 QUIET_DAYS = 90  # 近3个月无合作
-ALERT_FLAGS = ("dormant", "stale", "overdue", "complaints", "quiet")  # report alerts' flags, in column order
 STALE_DAYS = 180
 
 

@@ -20,7 +20,7 @@ def require_team(conn: Any) -> None:
     from crmcli.store import pg_team
 
     if conn.dialect.name == "sqlite":
-        raise CrmError("team mode needs a shared PostgreSQL database: --db postgresql+psycopg://HOST/DB (see README, Team mode)")
+        raise CrmError("team mode needs a shared PostgreSQL database: {db} postgresql+psycopg://HOST/DB (see README, Team mode)", options=["db"])
     if not pg_team.is_team(conn):
         raise CrmError("this database is not set up for a team yet: an admin runs crm team init")
 
@@ -36,7 +36,7 @@ def init(conn: Any) -> None:
 def add_user(conn: Any, login: str, *, name: str, role: str, team: str | None) -> None:
     require_team(conn)
     if role not in ("rep", "manager", "admin"):
-        raise UsageError(f"--role {role}: choose rep, manager or admin")
+        raise UsageError(f"{{role}} {role}: choose rep, manager or admin", options=["role"])
     conn.execute(text("SELECT crm_user_add(:l, :n, :r, :t)"), {"l": login, "n": name, "r": role, "t": team})
 
 

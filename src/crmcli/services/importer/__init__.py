@@ -89,7 +89,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     from crmcli.store import sqlite as db
 
     if opts.on_duplicate not in ON_DUPLICATE:
-        raise UsageError(f"--on-duplicate {opts.on_duplicate}: choose one of {', '.join(ON_DUPLICATE)}")
+        raise UsageError(f"{{on_duplicate}} {opts.on_duplicate}: choose one of {', '.join(ON_DUPLICATE)}", options=["on_duplicate"])
     opener = Opener(path, opts)
     # The cyclic GC would walk the ever larger heap of an import again and again (10% of the
     # time at 100k rows) for nothing: what an import allocates is freed by reference counting.
@@ -207,7 +207,7 @@ def _check_sheets(sheets: list[Sheet], opts: ImportOptions, path: Path) -> None:
         present = {columns.norm_header(c.header) for s in sheets if s.kind not in ("deals", "stages", "fields") for c in s.located.header.columns}
         missing = [k for k in opts.mapping if k not in present]
         if missing:
-            raise UsageError(f"--map: {path.name} has no column named {', '.join(missing)} in its header")
+            raise UsageError(f"{{map}}: {path.name} has no column named {', '.join(missing)} in its header", options=["map"])
     for s in sheets:
         if s.kind == "customers":
             _check_header(s.located.header, path)
@@ -332,9 +332,10 @@ def _likely_duplicates(conn: Any, new_ids: range) -> list[str]:
     return [f"{p['b']} {p['b_name']} looks like {p['a']} {p['a_name']} ({', '.join(p['reasons'])}); crm merge can join them" for p in pairs]
 def _deal_options(opts: ImportOptions) -> None:
     """The options of a customer table that an opportunity table has no use for are refused, not ignored."""
-    given = [flag for flag, on in (("--keep-unknown", opts.keep_unknown), ("--source", opts.source), ("--reject-sensitive", opts.reject_sensitive)) if on]
+    given = [option for option, on in (("keep_unknown", opts.keep_unknown), ("source", opts.source), ("reject_sensitive", opts.reject_sensitive)) if on]
     if given:
-        raise UsageError(f"{', '.join(given)}: {'goes' if len(given) == 1 else 'go'} with a customer table, not an opportunity table")
+        named = ", ".join("{" + option + "}" for option in given)
+        raise UsageError(f"{named}: {'goes' if len(given) == 1 else 'go'} with a customer table, not an opportunity table", options=given)
 
 
 def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: dict[str, Any], batch_id: int) -> ImportOptions:
@@ -367,7 +368,8 @@ def _check_header(header: columns.Header, path: Path) -> None:
         found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
         raise readers.ReadError(
             f"{path.name}: no 客户名称 (name) column in the header row; columns found: {_shorten(found)}. "
-            "Name the column with --map 'HEADER=name'"
+            "Name the column with {map} 'HEADER=name'",
+            options=["map"],
         )
 
 
