@@ -20,7 +20,6 @@ medians of CPU and wall, peak RSS.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sqlite3
 import sys
@@ -208,14 +207,9 @@ def run(sizes: list[int]) -> list[Result]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.run import format_table, parse_sizes
+    from bench.run import standalone
 
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=parse_sizes, default=[10_000, 100_000], help="customers, e.g. 10k,100k")
-    args = parser.parse_args(argv)
-    results = run(args.sizes)
-    print(format_table(results))
-    return 0 if all(r.ok is not False for r in results) else 1
+    return standalone(run, __doc__, argv, sizes=[10_000, 100_000])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ printed beside it.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import shutil
 import sqlite3
@@ -170,17 +169,9 @@ def run(sizes: list[int] | None = None) -> list[Result]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import common
-    from bench.run import format_table, parse_sizes
+    from bench.run import standalone
 
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--sizes", type=parse_sizes, default=[100_000], help="rows, e.g. 10k,100k,1m")
-    ap.add_argument("--repeat", type=int, help=f"timed rounds per row (default {REPEAT})")
-    args = ap.parse_args(argv)
-    common.REPEAT = args.repeat
-    results = run(args.sizes)
-    print(format_table(results))
-    return 0 if all(r.ok is not False for r in results) else 1
+    return standalone(run, __doc__, argv, sizes=[100_000], repeat=REPEAT, what="rows")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ changes and opportunities too):
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sqlite3
 import sys
@@ -121,17 +120,9 @@ def run(sizes: list[int] | None = None) -> list[Result]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import common
-    from bench.run import format_table, parse_sizes
+    from bench.run import standalone
 
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--sizes", type=parse_sizes, default=[100_000], help="customers, e.g. 10k,100k")
-    ap.add_argument("--repeat", type=int, help=f"timed pairs per row (default {REPEAT})")
-    args = ap.parse_args(argv)
-    common.REPEAT = args.repeat
-    results = run(args.sizes)
-    print(format_table(results))
-    return 0 if all(r.ok is not False for r in results) else 1
+    return standalone(run, __doc__, argv, sizes=[100_000], repeat=REPEAT)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ same commands at 10k, 100k and 1M customers, each against its own floor.)
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import sys
 import tempfile
@@ -114,14 +113,9 @@ def run(sizes: list[int] | None = None) -> list[Result]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.run import format_table, parse_sizes
+    from bench.run import standalone
 
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--sizes", type=parse_sizes, default=[100_000], help="customers, e.g. 10k,100k")
-    args = ap.parse_args(argv)
-    results = run(args.sizes)
-    print(format_table(results))
-    return 0 if all(r.ok is not False for r in results) else 1
+    return standalone(run, __doc__, argv, sizes=[100_000])
 
 
 if __name__ == "__main__":

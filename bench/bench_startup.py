@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -124,16 +123,9 @@ def run(sizes: list[int] | None = None) -> list[Result]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import common
-    from bench.run import format_table
+    from bench.run import standalone
 
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--repeat", type=int, help=f"timed pairs per row (default {REPEAT})")
-    args = ap.parse_args(argv)
-    common.REPEAT = args.repeat
-    results = run(None)
-    print(format_table(results))
-    return 0 if all(r.ok is not False for r in results) else 1
+    return standalone(run, __doc__, argv, repeat=REPEAT)
 
 
 if __name__ == "__main__":

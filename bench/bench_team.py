@@ -23,7 +23,6 @@ PostgreSQL's binaries the benchmark prints why and returns no rows.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sqlite3
 import sys
@@ -233,14 +232,9 @@ def run(sizes: list[int]) -> list[Result]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.run import format_table, parse_sizes
+    from bench.run import standalone
 
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=parse_sizes, default=[100_000], help="customers, e.g. 10k (the largest is used)")
-    args = parser.parse_args(argv)
-    results = run(args.sizes)
-    print(format_table(results))
-    return 0 if all(r.ok is not False for r in results) else 1
+    return standalone(run, __doc__, argv, sizes=[100_000])
 
 
 if __name__ == "__main__":

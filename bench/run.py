@@ -84,6 +84,27 @@ def parse_sizes(text: str) -> list[int]:
     return [parse_size(part) for part in text.split(",") if part.strip()]
 
 
+def standalone(
+    run: Any, doc: str | None, argv: list[str] | None, *, sizes: list[int] | None = None, repeat: int | None = None,
+    what: str = "customers",
+) -> int:  # fmt: skip
+    """A benchmark module run on its own (``python bench/bench_X.py``): its --sizes (when it has
+    ``sizes``) and --repeat (when it has a default ``repeat``), its table, exit 1 on a missed target."""
+    from bench import common
+
+    ap = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    if sizes is not None:
+        ap.add_argument("--sizes", type=parse_sizes, default=sizes, help=f"{what}, e.g. 10k,100k")
+    if repeat is not None:
+        ap.add_argument("--repeat", type=int, help=f"timed pairs per row (default {repeat})")
+    args = ap.parse_args(argv)
+    if repeat is not None:
+        common.REPEAT = args.repeat
+    results = run(args.sizes if sizes is not None else None)
+    print(format_table(results))
+    return 0 if all(r.ok is not False for r in results) else 1
+
+
 # --------------------------------------------------------------------------- formatting
 
 
