@@ -90,7 +90,7 @@ class KeyedRun:
         self.ticket_only = 0  # rows whose only record is a ticket
 
     def execute(self) -> None:
-        from crmcli.services.importer.rows import _blank
+        from crmcli.services.importer.row_text import _blank
 
         res = self.res
         buffer: list[tuple[int, list[Any]]] = []

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmcli import normalize
 from crmcli.errors import ParseError
 from crmcli.io import columns
 from crmcli.services.importer import fieldsets
@@ -41,6 +40,7 @@ from crmcli.services.importer.cells import (
 from crmcli.services.importer.fieldsets import INSERT_COLUMNS
 from crmcli.services.importer.follow_log import _FollowUp, _parse_log
 from crmcli.services.importer.options import ImportOptions
+from crmcli.services.importer.row_text import _future, _join, _person_name
 from crmcli.services.importer.stages import _StageColumns
 
 MAX_NAME = 200
@@ -502,39 +502,3 @@ class _Parser:
             elif amount is not None:
                 self._fail(errs[k], rowno, "deal_amount", "a deal amount (成交金额) needs a deal date (成交日期)")
         return out
-
-
-def _future(what: str, day: str, today: str) -> str:
-    return f"{what} {day} is in the future (today is {today})"
-
-
-def _blank(row: list[Any]) -> bool:
-    for c in row:
-        if c == "" or c is None:
-            continue
-        if type(c) is str:
-            # only a short cell, or one with space or an invisible character at an end, can
-            # be blank ("  ", "-", "N/A", "\u200b"); is_empty decides those
-            if (len(c) <= 6 or c[0] == " " or c[-1] == " " or not c[0].isprintable() or not c[-1].isprintable()) and normalize.is_empty(c):
-                continue
-        return False
-    return True
-
-
-def _join(a: Any, b: Any) -> Any:
-    """Two columns of one text field: both, "; " between them; never one dropped (spec §12)."""
-    if a is None or b is None or a == b:
-        return a if b is None else b if a is None else a
-    return f"{a}; {b}"
-
-
-def _person_name(first: str | None, last: str | None) -> str | None:
-    """First Name + Last Name as a person writes them: "Li Lei"; 姓 + 名 as "李雷"."""
-    if not first or not last:
-        return first or last
-    if _CJK_RE.search(first + last):
-        return f"{last}{first}"
-    return f"{first} {last}"
-
-
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")

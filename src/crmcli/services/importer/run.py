@@ -26,7 +26,8 @@ from crmcli.services.importer.identity import _Known
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _Rejects
 from crmcli.services.importer.row_kinds import RowKinds
-from crmcli.services.importer.rows import _blank, _Parsed, _Parser
+from crmcli.services.importer.row_text import _blank
+from crmcli.services.importer.rows import _Parsed, _Parser
 from crmcli.services.importer.writing import _chunk_jobs, _Writer
 from crmcli.store.sqlite import reserve_ids
 

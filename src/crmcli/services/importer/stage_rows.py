@@ -76,7 +76,7 @@ class StageRun:
         self.rows: list[tuple[Any, ...]] = []
 
     def execute(self) -> None:
-        from crmcli.services.importer.rows import _blank
+        from crmcli.services.importer.row_text import _blank
 
         res = self.res
         for rowno, row in self.loc.data:
