@@ -165,8 +165,12 @@ def empty_reason(report: Report, lang: str) -> str:
 
 
 def headline(report: Report, lang: str) -> str:
-    """One short line that says what the report shows, in the display language."""
-    zh = lang == "zh"
+    """One short line that says what the report shows, in the display language (the catalog's)."""
+    from crmcli.i18n import gettext
+
+    def _(message: str, **values: Any) -> str:
+        return gettext(message, lang).format(**values)
+
     f = report.figures
     k = report.kind
     if report.empty or (k == "funnel" and not f["customers"]):
@@ -174,137 +178,83 @@ def headline(report: Report, lang: str) -> str:
     if k == "funnel":
         steps = [r for r in report.rows[:3] if r["conversion"] is not None]
         worst = min(steps, key=lambda r: r["conversion"]) if steps else None
-        text = (
-            f"潜在 → 成交: {pct(f['win_rate'])} ({f['customers']:,} 个中 {f['won']:,} 个)"
-            if zh
-            else f"Potential → won: {pct(f['win_rate'])} ({f['won']:,} of {f['customers']:,})"
-        )
+        text = _("Potential → won: {rate} ({won:,} of {customers:,})", rate=pct(f["win_rate"]), won=f["won"], customers=f["customers"])
         if worst is not None:
             nxt = ORDER[ORDER.index(worst["stage"]) + 1]
             frm, to = vocab.label("stage", worst["stage"], lang), vocab.label("stage", nxt, lang)
-            rate = pct(worst["conversion"])
-            text += f"; 最弱环节: {frm} → {to} {rate}" if zh else f"; weakest step: {frm} → {to} {rate}"
+            text += _("; weakest step: {frm} → {to} {rate}", frm=frm, to=to, rate=pct(worst["conversion"]))
         return text
     if k == "sources":
         ranked = sorted(
             (r for r in report.rows if r["conversion"] is not None), key=lambda r: (-r["conversion"], -r["customers"])
         )
         if not ranked:
-            return f"成交金额 {money(f['won_amount'])}" if zh else f"{money(f['won_amount'])} won"
+            return _("{amount} won", amount=money(f["won_amount"]))
         best = ranked[0]
-        text = (
-            f"{_name(best['source'], lang)} 成交率最高: {pct(best['conversion'])}"
-            if zh
-            else f"{_name(best['source'], lang)} converts best: {pct(best['conversion'])}"
-        )
+        text = _("{source} converts best: {rate}", source=_name(best["source"], lang), rate=pct(best["conversion"]))
         if len(ranked) > 1:
             second = ranked[1]
             other = _name(second["source"], lang)
             if second["conversion"] == best["conversion"]:
-                text += f", 与 {other} 并列" if zh else f", level with {other}"
+                text += _(", level with {other}", other=other)
             else:
-                rate = pct(second["conversion"])
-                text += f", 高于 {other} 的 {rate}" if zh else f", ahead of {other} at {rate}"
+                text += _(", ahead of {other} at {rate}", other=other, rate=pct(second["conversion"]))
         return text
     if k == "owners":
         parts = []
         top = report.rows[0]
         if top["won_amount"]:
-            parts.append(
-                f"{_name(top['owner'], lang)} 成交金额最高: {money(top['won_amount'])}"
-                if zh
-                else f"{_name(top['owner'], lang)} leads with {money(top['won_amount'])} won"
-            )
+            parts.append(_("{owner} leads with {amount} won", owner=_name(top["owner"], lang), amount=money(top["won_amount"])))
         rated = [r for r in report.rows if r["follow_rate"] is not None]
         if rated:
             low = min(rated, key=lambda r: (r["follow_rate"], r["owner"] or ""))
             parts.append(
-                f"整体跟进率 {pct(f['follow_rate'])}, 最低 {_name(low['owner'], lang)} {pct(low['follow_rate'])}"
-                if zh
-                else f"follow-up rate {pct(f['follow_rate'])} overall, lowest {_name(low['owner'], lang)} {pct(low['follow_rate'])}"
-            )
+                _("follow-up rate {rate} overall, lowest {owner} {low}",
+                  rate=pct(f["follow_rate"]), owner=_name(low["owner"], lang), low=pct(low["follow_rate"]))
+            )  # fmt: skip
         return "; ".join(parts) if parts else empty_reason(report, lang)
     if k == "industries":
-        name = _name(f["top_industry"], lang)
-        return (
-            f"{name} 客户最多: 占 {pct(f['top_share'])} (共 {f['customers']:,} 个客户)"
-            if zh
-            else f"{name} is the largest industry: {pct(f['top_share'])} of {f['customers']:,} customers"
-        )
+        return _("{name} is the largest industry: {share} of {customers:,} customers",
+                 name=_name(f["top_industry"], lang), share=pct(f["top_share"]), customers=f["customers"])  # fmt: skip
     if k == "abc":
         a = f["class_a"]
-        share_of_customers = a["customer_share"]
-        return (
-            f"A类客户 {a['customers']:,} 个 ({pct(share_of_customers)}) 贡献 {pct(a['share'])} 成交金额"
-            if zh
-            else f"A: {a['customers']:,} customers ({pct(share_of_customers)}) bring {pct(a['share'])} of the amount won"
-        )
+        return _("A: {customers:,} customers ({customer_share}) bring {share} of the amount won",
+                 customers=a["customers"], customer_share=pct(a["customer_share"]), share=pct(a["share"]))  # fmt: skip
     if k == "lost":
-        name = _name(f["top_reason"], lang)
-        return (
-            f"首要流失原因: {name}, 占 {pct(f['top_share'])} (共 {f['customers']:,} 个流失客户)"
-            if zh
-            else f"{name} is the top reason: {pct(f['top_share'])} of {f['customers']:,} lost customers"
-        )
+        return _("{name} is the top reason: {share} of {customers:,} lost customers",
+                 name=_name(f["top_reason"], lang), share=pct(f["top_share"]), customers=f["customers"])  # fmt: skip
     if k == "trend":
         best = max(report.rows, key=lambda r: (r["won_amount"], r["month"]))
         if not best["won_amount"]:
-            return (
-                f"新增客户 {f['new_customers']:,}, 跟进 {f['follow_ups']:,} 次"
-                if zh
-                else f"{f['new_customers']:,} new customers, {f['follow_ups']:,} follow-ups"
-            )
-        return (
-            f"成交 {money(f['won_amount'])}, 最好月份 {best['month']}: {money(best['won_amount'])}"
-            if zh
-            else f"{money(f['won_amount'])} won; best month {best['month']}: {money(best['won_amount'])}"
-        )
+            return _("{customers:,} new customers, {follow_ups:,} follow-ups", customers=f["new_customers"], follow_ups=f["follow_ups"])
+        return _("{amount} won; best month {month}: {best}",
+                 amount=money(f["won_amount"]), month=best["month"], best=money(best["won_amount"]))  # fmt: skip
     if k == "forecast":
-        return (
-            f"加权预测 {money(f['weighted'])} / 预计 {money(f['amount'])} ({f['opportunities']:,} 个未成交机会, {f['customers']:,} 个客户)"
-            if zh
-            else f"Weighted pipeline {money(f['weighted'])} of {money(f['amount'])} "
-            f"({f['opportunities']:,} open opportunities, {f['customers']:,} customers)"
-        )
+        return _("Weighted pipeline {weighted} of {amount} ({opportunities:,} open opportunities, {customers:,} customers)",
+                 weighted=money(f["weighted"]), amount=money(f["amount"]), opportunities=f["opportunities"],
+                 customers=f["customers"])  # fmt: skip
     if k == "pipeline":
-        if zh:
-            text = f"进行中 {f['open']:,} 个机会 {money(f['open_amount'])}, 加权 {money(f['weighted'])}; 赢单率 {pct(f['win_rate'])}"
-        else:
-            text = f"{f['open']:,} open for {money(f['open_amount'])}, weighted {money(f['weighted'])}; win rate {pct(f['win_rate'])}"
+        text = _("{open:,} open for {amount}, weighted {weighted}; win rate {rate}",
+                 open=f["open"], amount=money(f["open_amount"]), weighted=money(f["weighted"]), rate=pct(f["win_rate"]))  # fmt: skip
         if f["won"]:
             days = "-" if f["avg_cycle_days"] is None else f"{f['avg_cycle_days']:g}"
-            text += (
-                f" ({f['won']:,} 赢 / {f['lost']:,} 输), 平均成交 {money(f['avg_won_amount'])}, 平均周期 {days} 天"
-                if zh
-                else f" ({f['won']:,} won, {f['lost']:,} lost), average deal {money(f['avg_won_amount'])} in {days} days"
-            )
+            text += _(" ({won:,} won, {lost:,} lost), average deal {amount} in {days} days",
+                      won=f["won"], lost=f["lost"], amount=money(f["avg_won_amount"]), days=days)  # fmt: skip
         return text
     if k == "products":
-        name = _name(f["top_product"], lang)
-        return (
-            f"销售额 {money(f['revenue'])}; 最畅销 {name}: 占 {pct(f['top_share'])}"
-            if zh
-            else f"{money(f['revenue'])} sold; best seller {name}: {pct(f['top_share'])}"
-        )
+        return _("{revenue} sold; best seller {name}: {share}",
+                 revenue=money(f["revenue"]), name=_name(f["top_product"], lang), share=pct(f["top_share"]))  # fmt: skip
     if k == "service":
         score = "-" if f["avg_satisfaction"] is None else f"{f['avg_satisfaction']:.2f}"
-        most = f["most_open"]
-        text = (
-            f"工单 {f['tickets']:,} 个, 未解决 {f['open']:,}; 平均满意度 {score} ({f['scored']:,} 个评分)"
-            if zh
-            else f"{f['tickets']:,} tickets, {f['open']:,} open; satisfaction {score} ({f['scored']:,} scored)"
-        )
-        if most is not None:
-            text += f"; 未解决最多: {most}" if zh else f"; most open: {most}"
+        text = _("{tickets:,} tickets, {open:,} open; satisfaction {score} ({scored:,} scored)",
+                 tickets=f["tickets"], open=f["open"], score=score, scored=f["scored"])  # fmt: skip
+        if f["most_open"] is not None:
+            text += _("; most open: {most}", most=f["most_open"])
         return text
     # alerts
-    return (
-        f"沉睡 {f['dormant']:,} · 停滞 {f['stale']:,} · 重点客户逾期 {f['overdue']:,} · 投诉未解决 {f['complaints']:,}"
-        f" · 近3个月无合作 {f['quiet']:,}"
-        if zh
-        else f"{f['dormant']:,} dormant · {f['stale']:,} stale · {f['overdue']:,} key customers overdue"
-        f" · {f['complaints']:,} with unresolved complaints · {f['quiet']:,} quiet for 90 days"
-    )
+    return _("{dormant:,} dormant · {stale:,} stale · {overdue:,} key customers overdue · "
+             "{complaints:,} with unresolved complaints · {quiet:,} quiet for 90 days",
+             dormant=f["dormant"], stale=f["stale"], overdue=f["overdue"], complaints=f["complaints"], quiet=f["quiet"])  # fmt: skip
 
 
 # --------------------------------------------------------------------------- table cells
