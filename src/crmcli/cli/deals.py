@@ -9,6 +9,7 @@ from crmcli.cli import complete
 from crmcli.cli._common import COUNT, interactive, not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
 from crmcli.errors import ParseError, UsageError
+from crmcli.i18n import gettext as _
 
 deal_app = typer.Typer(
     name="deal",
@@ -190,8 +191,7 @@ def show(
         render.print_json(rec)
         return
     lang = st.settings.lang
-    zh = lang == "zh"
-    extra = {"weighted": "加权金额" if zh else "Weighted", "by": "录入人" if zh else "Recorded by"}
+    extra = {"weighted": _("Weighted"), "by": _("Recorded by")}
     pairs = [
         (fields.OPPORTUNITY_BY_KEY[k].label(lang), render.display(k, rec[k], lang, fields.OPPORTUNITY_BY_KEY[k]))
         for k in dq.KEYS if k != "products" and rec.get(k) not in (None, "")
@@ -309,5 +309,5 @@ def product_list(ctx: typer.Context, fmt: Fmt = "table") -> None:
     with st.store.read() as reader:
         rows = products.listing(reader)
     keys = ("code", "name", "price", "opportunities")
-    labels = {"opportunities": "销售机会数" if st.settings.lang == "zh" else "Opportunities"}
+    labels = {"opportunities": _("Opportunities")}
     render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=keys, all_keys=keys, of=fields.PRODUCT, labels=labels)

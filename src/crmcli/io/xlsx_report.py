@@ -96,14 +96,15 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
     title = zh_title if lang == "zh" else en_title
     ws.title = title
     _put(ws, 1, 1, headline).font = Font(bold=True, size=13)
+    from crmcli.i18n import gettext
+
     p = report.params
     if p.since or p.until:
         period = " – ".join(d.isoformat() if d else "…" for d in (p.since, p.until))
     else:
-        period = "全部" if lang == "zh" else "all"
-    who = ", ".join(p.owners) if p.owners else ("全部" if lang == "zh" else "everyone")
-    _put(ws, 2, 1, f"期间 {period}  负责人 {who}  日期 {p.today}" if lang == "zh"
-         else f"Period {period}  owner {who}  as of {p.today}")  # fmt: skip
+        period = gettext("all (period)", lang)
+    who = ", ".join(p.owners) if p.owners else gettext("everyone", lang)
+    _put(ws, 2, 1, gettext("Period {period}  owner {who}  as of {today}", lang).format(period=period, who=who, today=p.today))
     for col, key in enumerate(keys, start=1):
         _put(ws, HEADER_ROW, col, reports.label(key, lang, report.kind)).font = Font(bold=True)
     rows = report.rows
@@ -165,7 +166,7 @@ def write(path: Path, report: Report, *, lang: str, headline: str) -> None:
         ws.add_chart(chart, ws.cell(row=HEADER_ROW, column=anchor_col).coordinate)
         if report.kind == "trend":
             counts = LineChart()
-            counts.title = "客户与跟进" if lang == "zh" else "Customers, follow-ups and deals"
+            counts.title = gettext("Customers, follow-ups and deals", lang)
             for key in ("new_customers", "follow_ups", "won_deals"):
                 col = keys.index(key) + 1
                 counts.add_data(Reference(ws, min_col=col, min_row=HEADER_ROW, max_row=last), titles_from_data=True)

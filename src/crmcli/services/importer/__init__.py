@@ -137,7 +137,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                 for i, sheet in enumerate(sheets):
                     target = _rejects_target(path, opts, sheet, first=i == 0)
                     check_rejects_target(target, path, db_file)
-                    rejects = _Rejects(target, _header_cells(sheet.located), "拒绝原因" if opts.lang == "zh" else "reject_reason",
+                    rejects = _Rejects(target, _header_cells(sheet.located), _("reject_reason", opts.lang),
                                        from_csv=sheet.table.from_csv)  # fmt: skip
                     rejects_files.append(rejects)
                     res = _new_result(path, opts, sheet)
