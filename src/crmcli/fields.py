@@ -297,10 +297,6 @@ def labels(of: tuple[Field, ...], lang: str) -> dict[str, str]:
     return {f.key: f.label(lang) for f in of}
 
 
-def of_kind(fields: tuple[Field, ...], *kinds: str) -> tuple[str, ...]:
-    return tuple(f.key for f in fields if f.kind in kinds)
-
-
 def custom_field(key: str, label_: str, type_: str, choices: tuple[str, ...] = ()) -> Field:
     """A custom field (``crm field add``) as a Field: one label in both languages."""
     kind = {"text": "prose", "number": "number", "money": "money", "date": "date", "choice": "choice"}[type_]

@@ -119,10 +119,6 @@ def read_head(path: Path, n: int = 8192) -> bytes:
         raise ReadError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def check_regular(path: Path) -> None:
-    open_regular(path).close()
-
-
 # --------------------------------------------------------------------------- text files
 
 

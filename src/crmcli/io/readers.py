@@ -42,7 +42,6 @@ from crmcli.io.text_files import CSV_FIELD_LIMIT, detect_encoding, open_text  # 
 from crmcli.io.zip_parts import check_zip
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
-TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
