@@ -304,6 +304,34 @@ def test_sweep_returns_neglected_customers_and_locks_them_from_their_last_owner(
     assert "claimed" in crm.ok("pool", "claim", old)
 
 
+def test_the_due_list_warns_a_rep_of_what_the_next_sweep_takes(
+    crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spec §16: `list --due` names the rep's own customers that the next sweep returns to the pool
+    (pool.days 30 from the later of creation and last follow-up), on stderr; never another rep's."""
+    import psycopg
+
+    team["as"]("wang")
+    old = crm.ok("add", "久未跟进", "--phone", "13800000001").strip()
+    kept = crm.ok("add", "常跟进", "--phone", "13800000002").strip()
+    team["as"]("li")
+    crm.ok("add", "李的客户", "--phone", "13800000003")
+    monkeypatch.setenv("CRM_TODAY", "2026-12-26")  # 30 days after 2026-11-26: the next sweep takes them
+    team["as"]("wang")
+    crm.ok("follow", kept, "--content", "回访")
+    result = crm("list", "--due", "--format", "csv")
+    assert result.exit_code == 0
+    assert result.stderr == f"warning: the next pool sweep returns 1 of your customers to the pool unless followed up: {old}\n"
+    monkeypatch.setenv("CRM_TODAY", "2026-12-25")  # a day earlier: nothing yet
+    assert crm("list", "--due").stderr == ""
+    # the clock behind it reveals every owner: only the definer functions may read it
+    with psycopg.connect(team["server"].libpq(team["db"], team["login"]["li"]), autocommit=True) as con:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("SELECT * FROM crm_pool_clock()")
+        mine = con.execute("SELECT code FROM customer").fetchall()  # li's one customer, as li sees it
+        assert len(mine) == 1 and con.execute("SELECT code FROM crm_pool_at_risk('2026-12-26')").fetchall() == mine
+
+
 def test_a_reps_bulk_import_goes_through_copy_and_the_policies(crm: Crm, team: dict[str, Any], tmp_path: Any) -> None:
     """60 rows: past pg_copy.COPY_FROM, so COPY into a temp table, then INSERT ... SELECT under the
     rep's policies: their own rows go in; a file naming another rep as owner is refused whole."""

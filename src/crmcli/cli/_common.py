@@ -161,3 +161,15 @@ def filters_from(
         archived=archived,
         today=st.today,
     )
+
+
+def warn_of_the_sweep(reader: Any, today: Any) -> None:
+    """Team mode (spec §16): one line on stderr naming the rep's customers the next pool sweep takes."""
+    from crmcli.i18n import gettext as _
+    from crmcli.services import team
+
+    risk = team.at_risk(reader, today)
+    if risk:
+        codes = ", ".join(r["code"] for r in risk[:10]) + (" ..." if len(risk) > 10 else "")
+        sys.stderr.write(_("warning: the next pool sweep returns {n} of your customers to the pool unless followed up: {codes}")
+                         .format(n=len(risk), codes=codes) + "\n")  # fmt: skip

@@ -26,6 +26,7 @@ from crmcli.cli._common import (
     interactive,
     state,
     stdout_is_terminal,
+    warn_of_the_sweep,
 )
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
@@ -430,6 +431,8 @@ def list_(
         filters.where = custom_fields.parse_assignments(custom, where or (), st.today, option="--where")
         plan = cq.Due(st.today, within) if due else None
         keys = fields.due_keys() if due else fields.customer_keys(where="json")
+        if due:
+            warn_of_the_sweep(reader, st.today)
         if fmt == "json" and not mask:  # the database writes the JSON objects
             sql, params = cq.select(reader.dialect, cadence=st.settings.cadence, filters=filters, due=plan,
                                     sort=sort, limit=limit, custom=custom, json=True)  # fmt: skip

@@ -9,11 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import text
-
 from crmcli.errors import CrmError, UsageError
 
 SETTINGS = ("pool.days", "pool.days.key", "pool.days.normal", "pool.days.potential", "pool.reclaim_days", "pool.max_customers")
+
+
+def text(sql: str) -> Any:
+    """SQLAlchemy's ``text``, imported when a team command writes (``list --due`` reads without it)."""
+    from sqlalchemy import text as sql_text
+
+    return sql_text(sql)
 
 
 def require_team(conn: Any) -> None:
@@ -89,6 +94,15 @@ def release(conn: Any, code: str, today: dt.date) -> str:
 def assign(conn: Any, code: str, login: str, today: dt.date) -> str:
     require_team(conn)
     return str(conn.execute(text("SELECT crm_pool_assign(:c, :l, :d)"), {"c": code, "l": login, "d": today}).scalar_one())
+
+
+def at_risk(reader: Any, today: dt.date) -> list[dict[str, Any]]:
+    """The acting user's customers that the next pool sweep takes (not followed up for their days
+    by ``today``), oldest first; none outside team mode or on a team database made before this."""
+    if reader.dialect.name == "sqlite" or reader.one("SELECT to_regprocedure('crm_pool_at_risk(date)') IS NOT NULL") != (True,):
+        return []
+    rows = reader.all("SELECT code, since, days FROM crm_pool_at_risk(:d)", {"d": today})
+    return [{"code": r[0], "since": str(r[1]), "days": int(r[2])} for r in rows]
 
 
 def sweep(conn: Any, *, days: int | None, today: dt.date, dry_run: bool) -> list[dict[str, Any]]:
