@@ -16,7 +16,6 @@ On the benchmark databases (N customers, 10 follow-ups each; bench/builddb.py):
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -25,12 +24,11 @@ if __package__ in (None, ""):
 from bench import floors  # noqa: E402
 from bench.common import (  # noqa: E402
     Result,
-    compile_sources,
     crm_cmd,
     database,
+    each_size,
     interleave,
     python_cmd,
-    repeat,
     result,
     sha_file,
     size_label,
@@ -123,13 +121,7 @@ def bench_size(n: int, pairs: int, tmp: Path) -> list[Result]:
 
 
 def run(sizes: list[int] | None = None) -> list[Result]:
-    compile_sources()
-    pairs = repeat(REPEAT)
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="crm-bench-export-") as tmp:
-        for n in sorted(set(sizes or [100_000])):
-            results += bench_size(n, pairs, Path(tmp))
-    return results
+    return each_size("export", bench_size, sizes, REPEAT)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,6 @@ import importlib.util
 import shutil
 import sqlite3
 import sys
-import tempfile
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -38,13 +37,12 @@ from bench.common import (  # noqa: E402
     Result,
     Side,
     building,
-    compile_sources,
     crm_cmd,
+    each_size,
     empty_database,
     interleave,
     label,
     python_cmd,
-    repeat,
     result,
 )
 
@@ -158,14 +156,7 @@ def bench_size(n: int, pairs: int, tmp: Path) -> list[Result]:
 
 
 def run(sizes: list[int] | None = None) -> list[Result]:
-    compile_sources()
-    pairs = repeat(REPEAT)
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="crm-bench-import-") as tmp:
-        for n in sorted(set(sizes or [100_000])):
-            sys.stderr.write(f"bench: import {n:,} rows ...\n")
-            results += bench_size(n, pairs, Path(tmp))
-    return results
+    return each_size("import", bench_size, sizes, REPEAT)
 
 
 def main(argv: list[str] | None = None) -> int:

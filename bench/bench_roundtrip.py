@@ -21,7 +21,6 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import sys
-import tempfile
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -31,13 +30,12 @@ from bench import floors  # noqa: E402
 from bench.bench_export import _sheets  # noqa: E402
 from bench.common import (  # noqa: E402
     Result,
-    compile_sources,
     crm_cmd,
     database,
+    each_size,
     empty_database,
     interleave,
     python_cmd,
-    repeat,
     result,
     size_label,
 )
@@ -110,13 +108,7 @@ def bench_size(n: int, pairs: int, tmp: Path) -> list[Result]:
 
 
 def run(sizes: list[int] | None = None) -> list[Result]:
-    compile_sources()
-    pairs = repeat(REPEAT)
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="crm-bench-roundtrip-") as tmp:
-        for n in sorted(set(sizes or [100_000])):
-            results += bench_size(n, pairs, Path(tmp))
-    return results
+    return each_size("roundtrip", bench_size, sizes, REPEAT)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # CRM_BENCH_DATA: where databases and files are generated (the smoke test points it at a tmp dir).
@@ -32,6 +33,21 @@ ENV = {"CRM_TODAY": TODAY, "CRM_LANG": "zh", "CRM_USER": "bench", "CRM_CONFIG": 
 # Set by bench/run.py in a benchmark's worker process: --repeat and --quick.
 REPEAT: int | None = None
 QUICK = False
+
+
+def each_size(name: str, bench_size: Any, sizes: list[int] | None, default_repeat: int) -> list[Any]:
+    """``bench_size(n, pairs, tmp)`` for each size, smallest first, in one temporary directory,
+    after compiling the sources as pip install does (the shape of most benchmarks' ``run``)."""
+    import tempfile
+
+    compile_sources()
+    pairs = repeat(default_repeat)
+    results: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix=f"crm-bench-{name}-") as tmp:
+        for n in sorted(set(sizes or [100_000])):
+            sys.stderr.write(f"bench: {name} {n:,} ...\n")
+            results += bench_size(n, pairs, Path(tmp))
+    return results
 
 
 def repeat(default: int) -> int:
