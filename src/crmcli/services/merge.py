@@ -36,17 +36,32 @@ FILLED = ("contact", "title", "email", "industry", "source", "owner", "need", "n
 
 
 def _sql(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
-    """``sql`` with named, bound parameters: the same text on either database."""
-    from sqlalchemy import text
+    """``sql`` with named parameters through the driver (``Reader.over``: the same text on either
+    database): a merge is a dozen short statements, and SQLAlchemy's compiling of each was as much
+    CPU as the statements themselves."""
+    from crmcli.store.reader import Reader
 
-    return conn.execute(text(sql), params or {})
+    return Reader.over(conn).cursor(sql, params)
 
 
 def _row(conn: Connection, cid: int) -> dict[str, Any]:
-    row = _sql(conn, "SELECT * FROM customer WHERE id = :id", {"id": cid}).first()
-    if row is None:
-        raise NotFound(f"customer #{cid} does not exist")
-    return dict(row._mapping)
+    cur = _sql(conn, "SELECT * FROM customer WHERE id = :id", {"id": cid})
+    try:
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"customer #{cid} does not exist")
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+    finally:
+        cur.close()
+
+
+def _all(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    """The rows of a statement (an empty list for one that returns none)."""
+    cur = _sql(conn, sql, params)
+    try:
+        return cur.fetchall() if cur.description is not None else []
+    finally:
+        cur.close()
 
 
 def check(keep: dict[str, Any], other: dict[str, Any], into: str | None = None) -> None:
@@ -69,12 +84,13 @@ def plan(conn: Connection, keep_id: int, other_id: int) -> dict[str, Any]:
     gone = keep if keep["merged_into"] is not None else other
     into = _row(conn, gone["merged_into"])["code"] if gone["merged_into"] is not None else None
     check(keep, other, into)
-    moved = {t: _sql(conn, f"SELECT COUNT(*) FROM {t} WHERE customer_id = :o", {"o": other_id}).scalar() or 0 for t in MOVED}
+    counts = _all(conn, "SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {t} WHERE customer_id = :o)" for t in MOVED), {"o": other_id})
+    moved = dict(zip(MOVED, (int(n or 0) for n in counts[0]), strict=True))
     fill = {f: other[f] for f in FILLED if keep[f] in (None, "") and other[f] not in (None, "")}
-    tags = [r[0] for r in _sql(conn, "SELECT name FROM tag WHERE customer_id = :o ORDER BY name", {"o": other_id})]
+    tags = [r[0] for r in _all(conn, "SELECT name FROM tag WHERE customer_id = :o ORDER BY name", {"o": other_id})]
     custom = [
         r[0]
-        for r in _sql(
+        for r in _all(
             conn,
             "SELECT field_key FROM custom_value WHERE customer_id = :o AND field_key NOT IN "
             "(SELECT field_key FROM custom_value WHERE customer_id = :k) ORDER BY field_key",
@@ -99,37 +115,35 @@ def merge(conn: Connection, keep_id: int, other_id: int, *, user: str, at: str) 
     p = plan(conn, keep_id, other_id)
     fill = p.pop("_fill")
     if fill:
-        _sql(conn, f"UPDATE customer SET {', '.join(f'{k} = :f_{k}' for k in fill)} WHERE id = :k",
+        _all(conn, f"UPDATE customer SET {', '.join(f'{k} = :f_{k}' for k in fill)} WHERE id = :k",
              {**{f"f_{k}": v for k, v in fill.items()}, "k": keep_id})  # fmt: skip
     for table in MOVED:
         if p["moved"][table]:
             changelog.move_rows(conn, set_id, table, other_id, keep_id)
     # tags: a row's key is (customer, name), so a move is a delete and an insert (each logged)
-    _sql(conn, "DELETE FROM tag WHERE customer_id = :o", {"o": other_id})
-    has = {r[0] for r in _sql(conn, "SELECT name FROM tag WHERE customer_id = :k", {"k": keep_id})}
+    _all(conn, "DELETE FROM tag WHERE customer_id = :o", {"o": other_id})
+    has = {r[0] for r in _all(conn, "SELECT name FROM tag WHERE customer_id = :k", {"k": keep_id})}
     for t in p["tags"]:  # those KEEP has already are dropped
         if t not in has:
-            _sql(conn, "INSERT INTO tag (customer_id, name) VALUES (:k, :t)", {"k": keep_id, "t": t})
+            _all(conn, "INSERT INTO tag (customer_id, name) VALUES (:k, :t)", {"k": keep_id, "t": t})
     if p["custom"]:
-        from sqlalchemy import bindparam, text
-
-        conn.execute(
-            text(
-                "INSERT INTO custom_value (customer_id, field_key, value) SELECT :k, field_key, value FROM custom_value "
-                "WHERE customer_id = :o AND field_key IN :keys"
-            ).bindparams(bindparam("keys", expanding=True)),
-            {"k": keep_id, "o": other_id, "keys": list(p["custom"])},
+        keys = {f"key{i}": k for i, k in enumerate(p["custom"])}
+        _all(
+            conn,
+            "INSERT INTO custom_value (customer_id, field_key, value) SELECT :k, field_key, value FROM custom_value "
+            f"WHERE customer_id = :o AND field_key IN ({', '.join(':' + k for k in keys)})",
+            {"k": keep_id, "o": other_id, **keys},
         )
-    _sql(conn, "UPDATE customer SET merged_into = :k, archived = :yes WHERE id = :o", {"k": keep_id, "yes": True, "o": other_id})
+    _all(conn, "UPDATE customer SET merged_into = :k, archived = :yes WHERE id = :o", {"k": keep_id, "yes": True, "o": other_id})
     if p["moved"]["follow_up"]:
         refresh_summary(conn, [keep_id, other_id])
     if p["moved"]["deal"]:
         _follow_opportunities(conn, keep_id, other_id, user=user, on=at[:10])
-    merge_id = _sql(
+    merge_id = _all(
         conn,
         "INSERT INTO merge (keep_id, other_id, set_id, at, by) VALUES (:k, :o, :s, :at, :by) RETURNING id",
         {"k": keep_id, "o": other_id, "s": set_id, "at": at, "by": user},
-    ).scalar_one()
+    )[0][0]
     return {**p, "merge": merge_id, "change": set_id}
 
 
@@ -139,9 +153,9 @@ def _follow_opportunities(conn: Connection, keep_id: int, other_id: int, *, user
     from crmcli.services import opportunities, purchases
 
     purchases.refresh(conn, [keep_id, other_id])
-    stages = {r[0] for r in _sql(conn, "SELECT DISTINCT stage FROM deal WHERE customer_id = :k", {"k": keep_id})}
+    stages = {r[0] for r in _all(conn, "SELECT DISTINCT stage FROM deal WHERE customer_id = :k", {"k": keep_id})}
     target = opportunities.derived_stage(stages)
-    current = _sql(conn, "SELECT stage FROM customer WHERE id = :k", {"k": keep_id}).scalar()
+    current = _all(conn, "SELECT stage FROM customer WHERE id = :k", {"k": keep_id})[0][0]
     rank = opportunities._RANK
     if target in rank and current in rank and rank[target] > rank[current]:
         opportunities.sync_stage(conn, keep_id, on=on, by=user)
