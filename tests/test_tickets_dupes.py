@@ -277,3 +277,14 @@ def old_columns(dump: dict[str, tuple[list[str], list[tuple[object, ...]]]]) -> 
 @pytest.mark.parametrize("cmd", ["ticket", "dupes", "merge", "merges", "calendar"])
 def test_new_commands_have_help(crm: Crm, cmd: str) -> None:
     assert crm(cmd, "--help").exit_code == 0
+
+
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
+def test_a_merge_undo_a_later_change_conflicts_with_names_the_merge_and_the_flag(crm: Crm) -> None:
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    crm.ok("add", "甲公司分公司", "--phone", "13800000002", "--email", "a@jia.example.com")
+    crm.ok("merge", "C202611001", "C202611002")  # fills KEEP's e-mail
+    crm.ok("edit", "C202611001", "--email", "b@jia.example.com")  # a later change to what the merge wrote
+    r = crm("merge", "--undo", "1")
+    assert r.exit_code == 1 and "cannot undo merge 1 (change " in r.stderr and "--force" in r.stderr, r.stderr
+    assert crm.json("merges")[0]["undone"] is False

@@ -200,10 +200,12 @@ def _row_key(table: str, image: str | None) -> Any:
 _KEYS = {"tag": ("customer_id", "name"), "custom_value": ("customer_id", "field_key")}
 
 
-def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
-    """Undo ``p`` inside ``conn``'s logged transaction; return a summary. Refuses on conflicts unless forced."""
+def apply(conn: Any, p: UndoPlan, *, force: bool = False, subject: str | None = None) -> dict[str, Any]:
+    """Undo ``p`` inside ``conn``'s logged transaction; return a summary. Refuses on conflicts unless
+    forced (``subject``: what the refusal calls the change set, "change N" unless given)."""
     if p.conflicts and not force:
-        raise CrmError(f"cannot undo change {p.change_set}: {p.conflicts[0]}; run again with {{force}} to undo it anyway", options=["force"])
+        what = subject or f"change {p.change_set}"
+        raise CrmError(f"cannot undo {what}: {p.conflicts[0]}; run again with {{force}} to undo it anyway", options=["force"])
     out: dict[str, Any] = {"change": p.change_set, "undone_rows": 0}
     if p.kind == "import":
         from crmcli.services import importer

@@ -195,8 +195,5 @@ def undo(conn: Connection, merge_id: int, *, force: bool = False) -> dict[str, A
     if undone:
         raise CrmError(f"merge {merge_id} ({other} into {keep}) was already undone")
     p = history.plan(reader, set_id, current=conn.info.get("change_set"))
-    try:
-        out = history.apply(conn, p, force=force)
-    except CrmError as exc:
-        raise CrmError(str(exc).replace(f"cannot undo change {set_id}", f"cannot undo merge {merge_id} (change {set_id})")) from None
+    out = history.apply(conn, p, force=force, subject=f"merge {merge_id} (change {set_id})")
     return {**out, "merge": merge_id, "keep": keep, "other": other}
