@@ -106,7 +106,8 @@ class _Ods:
                         return  # not XML: calamine stops with an error, having allocated nothing
                     pos = m.end()
                     self.token(m[1], m[2], m[3], self.offset + m.start(), self.offset + m.end())
-                skip = _ODS_SKIP_ONLY.match(buf, pos).end() if pos < len(buf) else len(buf)
+                skipped = _ODS_SKIP_ONLY.match(buf, pos) if pos < len(buf) else None
+                skip = skipped.end() if skipped is not None else len(buf)
                 carry = buf[skip:]
                 self.offset += skip
                 if len(carry) > CARRY_MAX:

@@ -308,7 +308,7 @@ def _find(reader: Reader, min_score: float, involving: Iterable[int] | None) -> 
         score, reasons = score_pair(a, b, crowded)
         if score >= min_score:
             out.append({"a": a.code, "b": b.code, "score": score, "reasons": reasons, "a_name": a.name, "b_name": b.name})
-    out.sort(key=lambda p: (-p["score"], p["a"], p["b"]))
+    out.sort(key=lambda p: (-float(p["score"]), p["a"], p["b"]))
     return out
 
 
@@ -344,7 +344,7 @@ def like(reader: Reader, customer_id: int, *, min_score: float = MIN_SCORE) -> l
         score, reasons = score_pair(me, other, crowded)
         if score >= min_score:
             out.append({"code": other.code, "name": other.name, "score": score, "reasons": reasons})
-    out.sort(key=lambda p: (-p["score"], p["code"]))
+    out.sort(key=lambda p: (-float(p["score"]), p["code"]))
     return out
 
 

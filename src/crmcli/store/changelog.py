@@ -47,7 +47,7 @@ def tracked() -> dict[str, tuple[str, str, tuple[str, ...]]]:
         (Tag, "customer_id", "{row}.customer_id"),
         (CustomValue, "customer_id", "{row}.customer_id"),
     ):
-        table = model.__table__  # type: ignore[attr-defined]
+        table = model.__table__  # type: ignore[attr-defined,union-attr]
         cols = tuple(c.name for c in table.columns if c.name not in DERIVED)
         out[table.name] = (row_id, customer, cols)
     return out

@@ -221,7 +221,9 @@ def write_connection(engine: Engine, *, temp_in_memory: bool = False) -> Iterato
         finally:
             if temp_in_memory and not conn.invalidated:
                 try:
-                    conn.connection.driver_connection.execute("PRAGMA temp_store=DEFAULT")
+                    driver = conn.connection.driver_connection
+                    if driver is not None:
+                        driver.execute("PRAGMA temp_store=DEFAULT")
                 except Exception:  # noqa: BLE001, S110 - never hide the transaction's own error; a broken connection is discarded anyway
                     pass
 

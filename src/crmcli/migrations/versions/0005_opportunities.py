@@ -149,7 +149,7 @@ def _fill_images(conn):
         "SELECT id, before, after FROM change WHERE table_name = 'deal' ORDER BY id"
     )).all()
     for change_id, before, after in rows:
-        images = []
+        images: list[str | None] = []
         for text in (before, after):
             if text is None:
                 images.append(None)
