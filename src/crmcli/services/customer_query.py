@@ -305,6 +305,41 @@ def records(reader: Reader, sql: str, params: dict[str, Any]) -> Iterator[dict[s
     return map(recorder(names), rows)
 
 
+def value_rows(reader: Reader, sql: str, params: dict[str, Any]) -> tuple[list[str], Iterator[Sequence[Any]]]:
+    """The customers of ``select(json=False)`` flat: the keys (a custom field's by its own key,
+    after the customer's), and per customer its values in that order -- what ``records`` makes,
+    without a dict a row (a csv of a million rows, a table)."""
+    names, rows = reader.names(sql, params)
+    keys = [name.removeprefix("field:") for name in names]
+    tags = names.index("tags") if "tags" in names else None
+    archived = names.index("archived") if "archived" in names else None
+    products = names.index("main_products") if "main_products" in names else None
+    if tags is None and archived is None and products is None:
+        return keys, rows  # type: ignore[return-value]  # tuples: nothing to convert
+
+    def values(row: Sequence[Any]) -> list[Any]:
+        out = list(row)
+        if tags is not None:
+            out[tags] = out[tags].split(TAG_SEP) if out[tags] else []
+        if archived is not None:
+            out[archived] = bool(out[archived])
+        if products is not None:
+            out[products] = _json.loads(out[products]) if out[products] else []
+        return out
+
+    return keys, map(values, rows)
+
+
+# Kinds of customer field whose values are always text (or None) as a reader gets them.
+_TEXT_KINDS = frozenset({"code", "text", "prose", "phone", "email", "enum", "date", "choice"})
+
+
+def mixed_columns(keys: Sequence[str]) -> list[int]:
+    """The columns of ``value_rows`` that may hold other than text, whole numbers and None (an
+    amount, a flag, a list, a custom field, a computed column): the ones an output converts."""
+    return [i for i, key in enumerate(keys) if (f := fields.CUSTOMER_BY_KEY.get(key)) is None or f.kind not in _TEXT_KINDS]
+
+
 # --------------------------------------------------------------------------- one customer
 
 
