@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -78,6 +77,8 @@ def _json_default(value: object) -> object:
 
 
 def dumps(obj: object) -> str:
+    import json  # here: a table never loads it
+
     return json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
 
 
@@ -95,6 +96,8 @@ def peek(items: Iterable[Any]) -> Iterator[Any] | None:
 
 def compact(obj: object) -> str:
     """One JSON object on one line, as the database writes them (``json_object``)."""
+    import json
+
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 

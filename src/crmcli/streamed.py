@@ -13,9 +13,7 @@ shortcut to them.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
@@ -77,6 +75,9 @@ def write_delimited_values(
                 lines.clear()
         out.write("".join(lines))
         return n
+    import csv
+    import io
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(keys)
