@@ -221,12 +221,15 @@ class PaddedColumns:
         if not rows:
             return ""
         cells: list[Iterable[str]] = []
-        for (cell, text), values in zip(self.columns, zip(*rows, strict=True), strict=True):
-            cells.append(map(cell, values) if text is None else self._text(values, cell, *text))
+        for (cell, as_text), values in zip(self.columns, zip(*rows, strict=True), strict=True):
+            cells.append(map(cell, values) if as_text is None else self._text(values, cell, *as_text))
         cells[0] = map(" ".__add__, cells[0])
-        # a line break in a cell is a space, as wide as it (cells are one line); no trailing blanks
-        lines = map(str.rstrip, map(_NO_LF, map(_NO_CR, map("   ".join, zip(*cells, strict=True)))))
-        return "\n".join(lines) + "\n"
+        lines = list(map("   ".join, zip(*cells, strict=True)))
+        text = "\n".join(map(str.rstrip, lines))
+        if text.count("\n") != len(rows) - 1 or "\r" in text:
+            # a line break in a cell is a space, as wide as it (cells are one line)
+            text = "\n".join(map(str.rstrip, map(_NO_LF, map(_NO_CR, lines))))
+        return text + "\n"
 
     def _text(self, values: Sequence[Any], cell: Callable[[Any], str], just: Any, none: str, w: int) -> Iterable[str]:
         kinds = set(map(type, values))

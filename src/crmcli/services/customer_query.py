@@ -15,7 +15,6 @@ Spec §6 (due), §5 (filters), §7 (the customer object), §11 (custom fields un
 from __future__ import annotations
 
 import datetime as dt
-import json as _json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -284,6 +283,8 @@ def recorder(names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
     keys = [names[i] for i in own]
     tags, archived, products = "tags" in keys, "archived" in keys, "main_products" in keys
     with_fields = "fields" in names or bool(custom)
+    if products:
+        from json import loads
 
     def record(row: Sequence[Any]) -> dict[str, Any]:
         rec = dict(zip(keys, [row[i] for i in own] if custom else row, strict=True))
@@ -292,7 +293,7 @@ def recorder(names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
         if archived:
             rec["archived"] = bool(rec["archived"])
         if products:
-            rec["main_products"] = _json.loads(rec["main_products"]) if rec["main_products"] else []
+            rec["main_products"] = loads(rec["main_products"]) if rec["main_products"] else []
         if with_fields:
             rec["fields"] = {key: row[i] for i, key in custom}
         return rec
@@ -316,6 +317,8 @@ def value_rows(reader: Reader, sql: str, params: dict[str, Any]) -> tuple[list[s
     products = names.index("main_products") if "main_products" in names else None
     if tags is None and archived is None and products is None:
         return keys, rows  # type: ignore[return-value]  # tuples: nothing to convert
+    if products is not None:
+        from json import loads
 
     def values(row: Sequence[Any]) -> list[Any]:
         out = list(row)
@@ -324,7 +327,7 @@ def value_rows(reader: Reader, sql: str, params: dict[str, Any]) -> tuple[list[s
         if archived is not None:
             out[archived] = bool(out[archived])
         if products is not None:
-            out[products] = _json.loads(out[products]) if out[products] else []
+            out[products] = loads(out[products]) if out[products] else []
         return out
 
     return keys, map(values, rows)
