@@ -140,3 +140,16 @@ def test_csv_of_value_rows_converts_the_columns_it_is_told_as_plain_does(rows: l
     with contextlib.redirect_stdout(expected):
         render.write_delimited([dict(zip(keys, r, strict=True)) for r in text_only], keys, fmt)
     assert out.getvalue() == expected.getvalue()
+
+
+def test_the_wide_characters_a_long_table_counts_from_lengths_are_each_two_columns_and_three_bytes() -> None:
+    """widths.ASCII_OR_WIDE: what streamed.PaddedColumns measures as (UTF-8 bytes + characters) / 2."""
+    import re
+
+    from crmcli.widths import ASCII_OR_WIDE
+
+    matches = re.compile(ASCII_OR_WIDE).fullmatch
+    wide = [chr(c) for c in range(0x80, 0x10000) if matches(chr(c))]
+    assert len(wide) > 20_000  # the CJK ideographs at least
+    assert all(reference_width(ch) == 2 and len(ch.encode()) == 3 for ch in wide)
+    assert all(matches(chr(c)) for c in range(0x80))
