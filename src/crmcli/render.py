@@ -6,17 +6,15 @@ keys; tables show labels in the display language.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import itertools
-import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, vocab
 from crmcli.errors import UsageError
+from crmcli.streamed import padded_repeats, plain, plain_table, plain_widths, write_delimited, write_delimited_values  # noqa: F401 - also what callers import from here
 from crmcli.widths import text_width
 
 if TYPE_CHECKING:
@@ -79,63 +77,13 @@ def _json_default(value: object) -> object:
 
 
 def dumps(obj: object) -> str:
+    import json  # here: a table never loads it
+
     return json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
 
 
 def print_json(obj: object) -> None:
     sys.stdout.write(dumps(obj) + "\n")
-
-
-def plain(value: object) -> str:
-    """A cell value for csv/tsv: ISO dates, '' for None, lists joined with ';'."""
-    if value.__class__ is float:  # amounts, the commonest value here: first
-        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[attr-defined]
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return ";".join([v if v.__class__ is str else plain(v) for v in value])
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-_AS_IS = frozenset({str, int, type(None)})  # not bool: plain() writes true/false
-
-
-def write_delimited(rows: Iterable[dict[str, Any]], keys: Sequence[str], fmt: str) -> int:
-    """A header and the rows, written as they come (flat memory); returns the number of rows."""
-    out = sys.stdout
-    n = 0
-    if fmt == "tsv":
-        out.write("\t".join(keys) + "\n")
-        lines: list[str] = []
-        for rec in rows:
-            values = map(rec.get, keys)
-            cells = [(v if v.__class__ is str else plain(v)).replace("\t", " ").replace("\r", " ").replace("\n", " ") for v in values]
-            lines.append("\t".join(cells) + "\n")
-            n += 1
-            if len(lines) >= 1000:
-                out.write("".join(lines))
-                lines.clear()
-        out.write("".join(lines))
-        return n
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(keys)
-    for rec in rows:
-        # text, whole numbers and None the csv module writes as plain() would: only the rest is converted
-        writer.writerow([v if v.__class__ in _AS_IS else plain(v) for v in map(rec.get, keys)])
-        n += 1
-        if n % 1000 == 0:
-            out.write(buf.getvalue())
-            buf.seek(0)
-            buf.truncate()
-    out.write(buf.getvalue())
-    return n
 
 
 def peek(items: Iterable[Any]) -> Iterator[Any] | None:
@@ -148,6 +96,8 @@ def peek(items: Iterable[Any]) -> Iterator[Any] | None:
 
 def compact(obj: object) -> str:
     """One JSON object on one line, as the database writes them (``json_object``)."""
+    import json
+
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
@@ -222,8 +172,7 @@ def displayer(key: str, lang: str, of: fields.Field | None = None) -> Callable[[
     """``display(key, value, lang, of)`` for the values of one column, taking per column what
     ``display`` decides per value: text of a plain column is itself; a label or a moment is
     worked out once per distinct value (a bounded cache: the table streams)."""
-    enum = of.enum if of is not None else fields.enum_of(key)
-    if not enum and not (key == "at" or key.endswith("_at")):
+    if _text_is_itself(key, of):
 
         def plain_column(value: object) -> str:
             return value if value.__class__ is str else display(key, value, lang, of)  # type: ignore[return-value]
@@ -242,6 +191,12 @@ def displayer(key: str, lang: str, of: fields.Field | None = None) -> Callable[[
         return text
 
     return labelled
+
+
+def _text_is_itself(key: str, of: fields.Field | None = None) -> bool:
+    """Whether a column shows its text as it is (no labels of a vocabulary, no moments)."""
+    enum = of.enum if of is not None else fields.enum_of(key)
+    return not enum and not (key == "at" or key.endswith("_at"))
 
 
 def _right_aligned(key: str) -> bool:
@@ -287,68 +242,6 @@ def print_grid(columns: Sequence[Any], rows: Sequence[Sequence[str]], lang: str)
 PLAIN_TABLE_ROWS = 300  # past this many rows a terminal also gets the plain renderer: Rich costs ~0.3 ms a cell
 
 
-def _cells(row: Sequence[str]) -> list[str]:
-    return [c.replace("\r", " ").replace("\n", " ") for c in row]
-
-
-def _plain_widths(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
-    widths = [text_width(h) for h in header]
-    for row in rows:
-        for i, c in enumerate(_cells(row)):
-            w = text_width(c)
-            if w > widths[i]:
-                widths[i] = w
-    return widths
-
-
-def _pad(value: str, width: int, right: bool) -> str:
-    """``value`` padded to ``width`` display columns (by characters: a wide character's second
-    column is taken off the width)."""
-    n = width if value.isascii() else width - text_width(value) + len(value)
-    return value.rjust(n) if right else value.ljust(n)
-
-
-def padded_repeats(rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int]) -> list[dict[str, str] | None]:
-    """Per column, its cells padded once, for a column whose first rows repeat a few values (a
-    label, an owner, a date): what a long table's later rows look up instead of measuring."""
-    out: list[dict[str, str] | None] = []
-    for i, (r, w) in enumerate(zip(right, widths, strict=True)):
-        seen = {row[i] for row in rows}
-        out.append({v: _pad(v, w, r) for v in seen} if len(seen) <= max(len(rows) // 8, 16) else None)
-    return out
-
-
-def plain_table(
-    header: Sequence[str] | None, rows: Sequence[Sequence[str]], right: Sequence[bool], widths: Sequence[int] | None = None,
-    repeats: Sequence[dict[str, str] | None] | None = None,
-) -> str:
-    """The piped look of our Rich tables (header, heavy rule, rows), built in linear time.
-
-    Cells are one line (line breaks become spaces); nothing is cut; no trailing blanks.
-    ``widths`` (from the first rows of a long table): a wider cell later on widens its own line.
-    Without ``header``: more rows of a table already begun. ``repeats``: ``padded_repeats`` of
-    the first rows, for the same widths.
-    """
-    if widths is None:
-        widths = _plain_widths(header or [], rows)
-    columns = list(zip([str.rjust if r else str.ljust for r in right], widths, repeats or [None] * len(widths), strict=False))
-
-    def line(values: Sequence[str]) -> str:
-        # padded by characters: a wide character's second column is taken off the width
-        text = "   ".join(
-            [  # _pad, written out: this runs for every cell of a long table
-                (known.get(v) if known else None) or just(v, w if v.isascii() else w - text_width(v) + len(v))
-                for (just, w, known), v in zip(columns, values, strict=False)
-            ]
-        )
-        # a line break is a space, as wide as it (cells are one line)
-        return (" " + text.replace("\r", " ").replace("\n", " ")).rstrip()
-
-    out = [] if header is None else [line(header), "━" * (sum(widths) + 3 * (len(widths) - 1) + 2)]
-    out.extend(map(line, rows))
-    return "\n".join(out) + "\n" if out else ""
-
-
 SIZING_ROWS = 1000  # rows a table reads ahead to size its columns: never the whole result
 
 
@@ -356,21 +249,32 @@ def print_table(
     rows: Iterable[dict[str, Any]], keys: Sequence[str], lang: str, title: str | None = None,
     of: Sequence[fields.Field] = (), labels: dict[str, str] | None = None,
 ) -> int:
-    """A table of records; returns how many. Sized on the first rows, then streamed.
+    """A table of records; returns how many (``print_table_values``, of their values)."""
+    return print_table_values((list(map(rec.get, keys)) for rec in rows), keys, lang, title, of, labels)
+
+
+def print_table_values(
+    rows: Iterable[Sequence[Any]], keys: Sequence[str], lang: str, title: str | None = None,
+    of: Sequence[fields.Field] = (), labels: dict[str, str] | None = None,
+) -> int:
+    """A table of rows (values in ``keys`` order); returns how many. Sized on the first rows, then streamed.
 
     ``of``: the fields of a record that is not a customer (an opportunity: its labels and
     vocabularies); ``labels`` names keys that are no field.
     """
+    from crmcli.streamed import PaddedColumns, chunks
+
     own = {f.key: f for f in of}
     header = [(labels or {}).get(k) or (own[k].label(lang) if k in own else fields.label(k, lang)) for k in keys]
     right = [_right_aligned(k) for k in keys]
     it = iter(rows)
     shown = [displayer(k, lang, own.get(k)) for k in keys]
 
-    def cells(rec: dict[str, Any]) -> list[str]:
-        return [show(v) for show, v in zip(shown, map(rec.get, keys), strict=True)]
+    def cells(row: Sequence[Any]) -> list[str]:
+        return [show(v) for show, v in zip(shown, row, strict=True)]
 
-    body = [cells(rec) for rec in itertools.islice(it, SIZING_ROWS)]
+    first = list(itertools.islice(it, SIZING_ROWS))
+    body = [cells(row) for row in first]
     width = terminal_width()
     if width is not None:
         from crmcli import fit
@@ -390,20 +294,23 @@ def print_table(
 
             sys.stdout.write(write(body, True))
             n = len(body)
-            for chunk in _chunks(it, cells):
-                sys.stdout.write(write(chunk, False))
+            for chunk in chunks(it, SIZING_ROWS):
+                sys.stdout.write(write(list(map(cells, chunk)), False))
                 n += len(chunk)
             sys.stdout.write(fit.note(columns, lay, lang, width))
             return n
     if width is None or len(body) > PLAIN_TABLE_ROWS:
         if title:
             sys.stdout.write(title + "\n")
-        widths = _plain_widths(header, body)
-        sys.stdout.write(plain_table(header, body, right, widths))
-        n = len(body)
-        repeats = padded_repeats(body, right, widths) if len(body) >= SIZING_ROWS else None
-        for chunk in _chunks(it, cells):
-            sys.stdout.write(plain_table(None, chunk, right, widths, repeats))
+        widths = plain_widths(header, body)
+        sys.stdout.write(plain_table(header, [], right, widths))
+        # each row's cells from its values, a column's work decided once (streamed.PaddedColumns)
+        as_text = [_text_is_itself(k, own.get(k)) and k != "probability" for k in keys]  # what display() shows as is
+        padded = PaddedColumns(shown, as_text, right, widths, first, body)
+        sys.stdout.write(padded.lines(first))
+        n = len(first)
+        for chunk in chunks(it, SIZING_ROWS):
+            sys.stdout.write(padded.lines(chunk))
             n += len(chunk)
         return n
     from rich import box
@@ -425,15 +332,6 @@ def print_table(
         table.add_row(*(Text(c) for c in row))  # text, not Rich markup: "[vip]" stays
     emit(table)
     return len(body)
-
-
-def _chunks(it: Iterator[dict[str, Any]], cells: Any) -> Iterator[list[list[str]]]:
-    """The rest of a streamed table, SIZING_ROWS rows at a time, as cells."""
-    while True:
-        chunk = [cells(rec) for rec in itertools.islice(it, SIZING_ROWS)]
-        if not chunk:
-            return
-        yield chunk
 
 
 def print_records(

@@ -18,7 +18,6 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
     """A customer card (its custom fields after the built-in ones), then one timeline of
     follow-ups, stage changes and deals, newest first."""
     from crmcli.grid import Grid, show
-
     from crmcli.i18n import gettext
 
     def _(message: str) -> str:
@@ -115,7 +114,6 @@ def print_bar_table(
     first, then the last columns (the first, a name beside it and the ``main`` figure always
     stay); or records.
     """
-    from crmcli import fit
     from crmcli.grid import Bold, Grid, show
 
     folding = list(folds) if folds is not None else [False] * len(headers)
@@ -123,6 +121,8 @@ def print_bar_table(
     drawn = [bar(value, top) for value in bars]
     width = render.terminal_width()  # through the module: tests set it
     if width is not None:  # wrapped between words: a figure or a date in it is never split
+        from crmcli import fit  # a terminal's: piped, nothing is fitted
+
         headline = "\n".join(fit.words(headline, width - 1))
         footer = "\n".join(fit.words(footer, width - 1)) if footer else footer
     if width is not None and cells:

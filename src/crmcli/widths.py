@@ -19,6 +19,10 @@ class _Widths(dict[str, int]):
 
 
 _WIDTHS = _Widths()
+# ASCII and the common wide characters (CJK ideographs, CJK punctuation, full-width forms): each
+# one 1 byte of UTF-8 and one column, or 3 bytes and two. Text of only these is as wide as
+# (UTF-8 bytes + characters) / 2, which a long table works out in C (streamed.PaddedColumns).
+ASCII_OR_WIDE = "[\x00-\x7f\u3000-\u303e\u4e00-\u9fff\uff01-\uff60]*"
 
 
 def text_width(text: str) -> int:

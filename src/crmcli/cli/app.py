@@ -2,8 +2,6 @@
 one error boundary (``CrmGroup.invoke``) that turns errors into ``Error: ...`` and an exit code.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

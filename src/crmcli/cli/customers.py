@@ -410,7 +410,6 @@ def list_(
     crm list --due --mine --format csv
     """
     from crmcli import render
-    from crmcli.masking import mask_record
     from crmcli.services import custom_fields
     from crmcli.services import customer_query as cq
 
@@ -440,10 +439,28 @@ def list_(
             if objects is not None or not due:  # cron: nothing due, nothing printed at all
                 render.write_json_array(objects or ())
             return
+        table = DUE_TABLE_KEYS if due else LIST_TABLE_KEYS
+        if not mask:  # rows of values, not a dict each: a table fetches only the columns it shows
+            shown = table if fmt == "table" else None
+            sql, params = cq.select(reader.dialect, cadence=st.settings.cadence, filters=filters, due=plan,
+                                    sort=sort, limit=limit, custom=() if shown else custom, keys=shown)  # fmt: skip
+            names, values = cq.value_rows(reader, sql, params)
+            if due:
+                peeked = render.peek(values)
+                if peeked is None:
+                    return  # cron: nothing due, nothing printed at all
+                values = peeked
+            if shown:
+                render.print_table_values(values, shown, st.settings.lang)
+            else:
+                render.write_delimited_values(values, names, fmt, cq.mixed_columns(names))
+            return
         sql, params = cq.select(reader.dialect, cadence=st.settings.cadence, filters=filters, due=plan,
                                 sort=sort, limit=limit, custom=custom)  # fmt: skip
         rows = cq.records(reader, sql, params)
         if mask:
+            from crmcli.masking import mask_record
+
             rows = (mask_record(r) for r in rows)
         if due:
             peeked = render.peek(rows)
@@ -454,8 +471,7 @@ def list_(
             keys = [k for k in keys if k != "fields"] + [f.key for f in custom]
             if custom:
                 rows = ({**r, **r.pop("fields", {})} for r in rows)
-        render.print_records(rows, fmt=fmt, lang=st.settings.lang,
-                             table_keys=DUE_TABLE_KEYS if due else LIST_TABLE_KEYS, all_keys=keys)  # fmt: skip
+        render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=table, all_keys=keys)
 
 
 @app.command()
@@ -473,7 +489,6 @@ def show(
     Example: crm show ABC --format json
     """
     from crmcli import render
-    from crmcli.masking import mask_record
     from crmcli.services import custom_fields
     from crmcli.services import customer_query as cq
 
@@ -484,6 +499,8 @@ def show(
         custom = custom_fields.definitions(reader)
         rec = cq.card(reader, cust["id"], cadence=st.settings.cadence, custom=custom)
     if mask:
+        from crmcli.masking import mask_record
+
         mask_record(rec)
     if fmt == "json":
         render.print_json(rec)

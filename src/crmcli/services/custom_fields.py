@@ -12,7 +12,6 @@ Removing a field hides it: its values stay, and come back when the same key is a
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import unicodedata
@@ -53,10 +52,25 @@ def _tables() -> tuple[Any, Any]:
     return CustomField.__table__, CustomValue.__table__  # type: ignore[attr-defined]
 
 
+def _choices(text: str | None) -> list[str]:
+    """A choice field's choices, stored as a JSON array (json is loaded only when there is one)."""
+    if not text:
+        return []
+    import json
+
+    return list(json.loads(text))
+
+
+def _json_text(choices: list[str]) -> str:
+    import json
+
+    return json.dumps(choices, ensure_ascii=False)
+
+
 def definitions(reader: Reader) -> list[fields.Field]:
     """The visible custom fields, in the order they were added."""
     rows = reader.all("SELECT key, label, type, choices FROM custom_field WHERE NOT hidden ORDER BY position")
-    return [fields.custom_field(k, label, t, tuple(json.loads(c)) if c else ()) for k, label, t, c in rows]
+    return [fields.custom_field(k, label, t, tuple(_choices(c))) for k, label, t, c in rows]
 
 
 def listing(reader: Reader) -> list[dict[str, Any]]:
@@ -64,7 +78,7 @@ def listing(reader: Reader) -> list[dict[str, Any]]:
     counts = dict(reader.all("SELECT field_key, count(*) FROM custom_value GROUP BY field_key"))
     rows = reader.all("SELECT key, label, type, choices, hidden FROM custom_field ORDER BY position")
     return [
-        {"key": k, "label": label, "type": t, "choices": json.loads(c) if c else [], "hidden": bool(h),
+        {"key": k, "label": label, "type": t, "choices": _choices(c), "hidden": bool(h),
          "values": int(counts.get(k, 0))}
         for k, label, t, c, h in rows
     ]  # fmt: skip
@@ -101,7 +115,7 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
     for row in conn.execute(select(CF.c.key, CF.c.label).where(CF.c.key != key)):
         if _fold(row.label) in (_fold(label), _fold(key)) or _fold(row.key) == _fold(label):
             raise CrmError(f"field {row.key} already has the label or key '{label}'; choose another")
-    values = {"label": label, "type": type_, "choices": json.dumps(cleaned, ensure_ascii=False) if cleaned else None}
+    values = {"label": label, "type": type_, "choices": _json_text(cleaned) if cleaned else None}
     if existing is not None:
         if not existing.hidden:
             raise CrmError(f"field {key} already exists ({existing.label}, {existing.type})")

@@ -15,7 +15,6 @@ Spec §6 (due), §5 (filters), §7 (the customer object), §11 (custom fields un
 from __future__ import annotations
 
 import datetime as dt
-import json as _json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -284,6 +283,8 @@ def recorder(names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
     keys = [names[i] for i in own]
     tags, archived, products = "tags" in keys, "archived" in keys, "main_products" in keys
     with_fields = "fields" in names or bool(custom)
+    if products:
+        from json import loads
 
     def record(row: Sequence[Any]) -> dict[str, Any]:
         rec = dict(zip(keys, [row[i] for i in own] if custom else row, strict=True))
@@ -292,7 +293,7 @@ def recorder(names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
         if archived:
             rec["archived"] = bool(rec["archived"])
         if products:
-            rec["main_products"] = _json.loads(rec["main_products"]) if rec["main_products"] else []
+            rec["main_products"] = loads(rec["main_products"]) if rec["main_products"] else []
         if with_fields:
             rec["fields"] = {key: row[i] for i, key in custom}
         return rec
@@ -303,6 +304,43 @@ def recorder(names: Sequence[str]) -> Callable[[Sequence[Any]], dict[str, Any]]:
 def records(reader: Reader, sql: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
     names, rows = reader.names(sql, params)
     return map(recorder(names), rows)
+
+
+def value_rows(reader: Reader, sql: str, params: dict[str, Any]) -> tuple[list[str], Iterator[Sequence[Any]]]:
+    """The customers of ``select(json=False)`` flat: the keys (a custom field's by its own key,
+    after the customer's), and per customer its values in that order -- what ``records`` makes,
+    without a dict a row (a csv of a million rows, a table)."""
+    names, rows = reader.names(sql, params)
+    keys = [name.removeprefix("field:") for name in names]
+    tags = names.index("tags") if "tags" in names else None
+    archived = names.index("archived") if "archived" in names else None
+    products = names.index("main_products") if "main_products" in names else None
+    if tags is None and archived is None and products is None:
+        return keys, rows  # type: ignore[return-value]  # tuples: nothing to convert
+    if products is not None:
+        from json import loads
+
+    def values(row: Sequence[Any]) -> list[Any]:
+        out = list(row)
+        if tags is not None:
+            out[tags] = out[tags].split(TAG_SEP) if out[tags] else []
+        if archived is not None:
+            out[archived] = bool(out[archived])
+        if products is not None:
+            out[products] = loads(out[products]) if out[products] else []
+        return out
+
+    return keys, map(values, rows)
+
+
+# Kinds of customer field whose values are always text (or None) as a reader gets them.
+_TEXT_KINDS = frozenset({"code", "text", "prose", "phone", "email", "enum", "date", "choice"})
+
+
+def mixed_columns(keys: Sequence[str]) -> list[int]:
+    """The columns of ``value_rows`` that may hold other than text, whole numbers and None (an
+    amount, a flag, a list, a custom field, a computed column): the ones an output converts."""
+    return [i for i, key in enumerate(keys) if (f := fields.CUSTOMER_BY_KEY.get(key)) is None or f.kind not in _TEXT_KINDS]
 
 
 # --------------------------------------------------------------------------- one customer

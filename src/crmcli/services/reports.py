@@ -25,11 +25,11 @@ little more than the query itself.
 from __future__ import annotations
 
 import datetime as dt
-import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from crmcli.services.customer_query import next_follow
 from crmcli.services.service_report import complaints_join, service
 from crmcli.settings import DEFAULT_CADENCE, DEFAULT_PROBABILITY
 from crmcli.vocab import ALERT_FLAGS
@@ -125,11 +125,35 @@ class Params:
     by: str | None = None  # report service: type | handler | month
 
 
+class Rows(Sequence[dict[str, Any]]):
+    """The rows of a report with a row per customer (abc, alerts: tens of thousands), as dicts made
+    when read: a table reads its first hundred, a csv each one once. ``flags``: the columns whose
+    0/1 are booleans."""
+
+    def __init__(self, keys: Sequence[str], values: Sequence[Sequence[Any]], flags: Sequence[int] = ()) -> None:
+        self.keys, self.values, self.flags = list(keys), values, flags
+
+    def _dict(self, row: Sequence[Any]) -> dict[str, Any]:
+        rec = dict(zip(self.keys, row, strict=True))
+        for i in self.flags:
+            rec[self.keys[i]] = bool(row[i])
+        return rec
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, i: Any) -> Any:
+        return list(map(self._dict, self.values[i])) if isinstance(i, slice) else self._dict(self.values[i])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self._dict, self.values)
+
+
 @dataclass
 class Report:
     kind: str
     params: Params
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: Sequence[dict[str, Any]] = field(default_factory=list)
     rows_json: list[str] | None = None  # rows already encoded by SQLite (large reports, --format json)
     figures: dict[str, Any] = field(default_factory=dict)
     layout: Spec | None = None  # a report whose rows depend on an option (service --by)
@@ -157,6 +181,8 @@ class Report:
     def json_rows(self) -> list[str]:
         if self.rows_json is not None:
             return self.rows_json
+        import json
+
         enc = json.JSONEncoder(ensure_ascii=False)
         keys = self.spec.keys
         return [enc.encode({k: r.get(k) for k in keys}) for r in self.rows]
@@ -369,9 +395,8 @@ def abc(conn: Reader, p: Params, as_json: bool = False) -> Report:
         report.rows_json = [r[2] for r in found]
         classes = [(r[0], r[1]) for r in found]
     else:
-        keys = [k for k, _ in cols]
-        report.rows = [dict(zip(keys, r, strict=True)) for r in found]
-        classes = [(r["class"], r["amount"]) for r in report.rows]
+        report.rows = Rows([k for k, _ in cols], found)
+        classes = [(r[5], r[2]) for r in found]
     total = sum(amount for _, amount in classes)
     report.figures = {"customers": len(classes), "amount": _money(total), "a": p.a, "b": p.b}
     for cls in "ABC":
@@ -420,6 +445,8 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
     The period selects customers by creation date. Most idle first.
     """
     d = conn.dialect
+    from crmcli.services.customer_query import next_follow  # here: the other reports do without it
+
     nf = next_follow(d, p.cadence, "c")
     contact = d.greatest("COALESCE(c.last_follow_at, c.created_at)", "COALESCE(c.last_order_at, c.created_at)")
     inner = f"""
@@ -447,17 +474,14 @@ def alerts(conn: Reader, p: Params, as_json: bool = False) -> Report:
     sql = f"SELECT {select} FROM ({inner}) AS a WHERE {' OR '.join(flags)} ORDER BY idle_days DESC, code"
     found = _fetch(conn, sql, p, before)
     report = Report("alerts", p)
-    # column by column (tens of thousands of customers at 100k): the flags become booleans and
-    # are counted in C, not one Python step per row and flag
-    columns = list(zip(*found, strict=True)) if found else [()] * (len(flags) + 1 if as_json else len(keys))
+    # tens of thousands of customers at 100k: the flags are counted in C, and a row becomes a dict
+    # (its flags booleans) only when it is read (``Rows``)
+    at = {k: i for i, k in enumerate(flags)} if as_json else {k: keys.index(k) for k in flags}
     if as_json:
-        report.rows_json = list(columns[len(flags)])
-        marks = {k: columns[i] for i, k in enumerate(flags)}
+        report.rows_json = [r[len(flags)] for r in found]
     else:
-        columns = [tuple(map(bool, c)) if k in flags else c for k, c in zip(keys, columns, strict=True)]
-        report.rows = [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
-        marks = {k: columns[keys.index(k)] for k in flags}
-    report.figures = {"customers": len(found), **{k: sum(map(bool, marks[k])) for k in flags}}
+        report.rows = Rows(keys, found, list(at.values()))
+    report.figures = {"customers": len(found), **{k: sum(map(bool, map(itemgetter(i), found))) for k, i in at.items()}}
     return report
 
 
