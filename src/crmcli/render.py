@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, vocab
 from crmcli.errors import UsageError
+from crmcli.i18n import N_
 from crmcli.widths import text_width
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ FORMATS = ("table", "json", "csv", "tsv")
 def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> str:
     fmt = fmt.lower()
     if fmt not in allowed:
-        raise UsageError(f"--format {fmt}: choose one of {', '.join(allowed)}")
+        raise UsageError(N_("--format {fmt}: choose one of {allowed}"), fmt=fmt, allowed=', '.join(allowed))
     return fmt
 
 

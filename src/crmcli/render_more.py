@@ -18,7 +18,6 @@ def print_card(rec: dict[str, Any], lang: str, custom: Sequence[fields.Field] = 
     """A customer card (its custom fields after the built-in ones), then one timeline of
     follow-ups, stage changes and deals, newest first."""
     from crmcli.grid import Grid, show
-
     from crmcli.i18n import gettext
 
     def _(message: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from crmcli.errors import ParseError
+from crmcli.i18n import N_
 
 STAGES = ("potential", "intent", "negotiating", "won", "lost")
 LEVELS = ("key", "normal", "potential")
@@ -128,7 +129,7 @@ def parse(field: str, value: str) -> str:
     key = lookup(field, value)
     if key is None:
         accepted = ", ".join(f"{k} ({ZH_LABELS[field][k]})" for k in FIELDS[field])
-        raise ParseError(f"unknown {NAMES.get(field, field)} '{value}'; accepted: {accepted}")
+        raise ParseError(N_("unknown {value} '{value2}'; accepted: {accepted}"), value=NAMES.get(field, field), value2=value, accepted=accepted)
     return key
 
 

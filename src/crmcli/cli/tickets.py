@@ -7,6 +7,7 @@ import typer
 from crmcli.cli import complete
 from crmcli.cli._common import not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 ticket_app = typer.Typer(
@@ -68,7 +69,7 @@ def update(
     from crmcli.services import tickets
 
     if status is None and satisfaction is None and note is None and handler is None:
-        raise UsageError(_("nothing to change: give --status, --satisfaction, --note or --handler"))
+        raise UsageError(N_("nothing to change: give --status, --satisfaction, --note or --handler"))
     st = state(ctx)
     with st.write() as conn:
         t = tickets.update(conn, code, status=status, satisfaction=satisfaction, note=note, handler=handler, today=st.today)
@@ -77,7 +78,7 @@ def update(
         return
     shown = vocab.label("status", t["status"], st.settings.lang)
     score = f", satisfaction {t['satisfaction']}" if t.get("satisfaction") is not None else ""
-    typer.echo(f"Ticket {t['code']} ({t['customer']}  {t['name']}): {shown}{score}; changed {', '.join(t['changed'])}")
+    typer.echo(_("Ticket {code} ({customer}  {name}): {shown}{score}; changed {changed}").format(code=t['code'], customer=t['customer'], name=t['name'], shown=shown, score=score, changed=', '.join(t['changed'])))
 
 
 @ticket_app.command("list")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crmcli.i18n import N_
+
 SUPPORTED = (
     "crm import reads .xlsx, .xlsm, .xls and .ods workbooks, .csv/.tsv text, the JSON document of crm export, "
     "and a directory of CSV files"
@@ -73,7 +75,4 @@ def check_workbook_version(path: Path) -> None:
         return
     m = re.search(rf"<cp:keywords>\s*{t.EXPORT_FORMAT} (\d+)\s*</cp:keywords>", core)
     if m and int(m.group(1)) > t.EXPORT_VERSION:
-        raise ReadError(
-            f"{path.name} was written by a newer crm: export format version {m.group(1)}, this crm reads version "
-            f"{t.EXPORT_VERSION}; upgrade crm to import it"
-        )
+        raise ReadError(N_("{name} was written by a newer crm: export format version {value}, this crm reads version {EXPORT_VERSION}; upgrade crm to import it"), name=path.name, value=m.group(1), EXPORT_VERSION=t.EXPORT_VERSION)
