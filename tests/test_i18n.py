@@ -48,11 +48,11 @@ def help_texts() -> set[str]:
 
 
 def source_messages() -> set[str]:
-    """What Babel extracts (babel.cfg's extractor) from the command modules and the top-level ones."""
+    """What Babel extracts (babel.cfg's extractor) from every module of the package."""
     from crmcli.i18n_extract import extract
 
     found: set[str] = set()
-    for path in [*SRC.glob("cli/*.py"), *SRC.glob("*.py")]:
+    for path in [p for p in SRC.rglob("*.py") if "migrations" not in p.parts]:
         with path.open("rb") as fh:
             for _line, _func, message, _comments in extract(fh, None, None, None):
                 found |= set(message) if isinstance(message, tuple) else {message}

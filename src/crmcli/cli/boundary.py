@@ -138,7 +138,8 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         if known is not None:
             raise fail(str(known), known.exit_code) from None
         if type(exc).__name__ in ("DatabaseError", "OperationalError") or isinstance(exc, OSError):
-            raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", 1) from None
+            said = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"  # the system's own words
+            raise fail(said, 1) from None
         from crmcli.i18n import gettext
 
         raise fail(gettext("unexpected {kind}: {exc} (run with CRM_DEBUG=1 for details)").format(kind=type(exc).__name__, exc=exc), 1) from None

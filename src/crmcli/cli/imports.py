@@ -85,11 +85,11 @@ def import_(
     if table is not None:
         table = table.strip().lower()
         if table not in TABLES:
-            raise UsageError(N_("--table {table}: choose one of {TABLES}"), table=table, TABLES=', '.join(TABLES))
+            raise UsageError(N_("--table {table}: choose one of {tables}"), table=table, tables=', '.join(TABLES))
     if date_order is not None:
         date_order = date_order.strip().lower()
         if date_order not in normalize.DATE_ORDERS:
-            raise UsageError(N_("--date-order {date_order}: choose one of {DATE_ORDERS}"), date_order=date_order, DATE_ORDERS=', '.join(normalize.DATE_ORDERS))
+            raise UsageError(N_("--date-order {date_order}: choose one of {date_orders}"), date_order=date_order, date_orders=', '.join(normalize.DATE_ORDERS))
     value_maps = parse_value_maps(map_value or [])
     if match is not None and match.strip().lower() != "email":
         raise UsageError(N_("--match {match}: only email"), match=match)
@@ -156,10 +156,10 @@ def import_(
     status = result.status
     if status == 1:
         if result.strict_failed:
-            msg = N_("--strict: {rejected} row(s) rejected, nothing imported; see {rejects_file}") if result.rejects_file else N_("--strict: {rejected} row(s) rejected, nothing imported")
+            why = N_("--strict: {rejected} row(s) rejected, nothing imported; see {rejects_file}") if result.rejects_file else N_("--strict: {rejected} row(s) rejected, nothing imported")
         else:
-            msg = N_("nothing imported: all {rejected} row(s) were rejected; see {rejects_file}") if result.rejects_file else N_("nothing imported: all {rejected} row(s) were rejected")
-        raise CrmError(msg, rejected=result.rejected, rejects_file=result.rejects_file)
+            why = N_("nothing imported: all {rejected} row(s) were rejected; see {rejects_file}") if result.rejects_file else N_("nothing imported: all {rejected} row(s) were rejected")
+        raise CrmError(why, rejected=result.rejected, rejects_file=result.rejects_file)
     if status:
         raise PartialImport(N_("{rejected} row(s) rejected"), rejected=result.rejected)
 

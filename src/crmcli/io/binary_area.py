@@ -148,7 +148,7 @@ def _sheet(book: str, where: str, stream: bytes, pos: int) -> None:
             r0, r1, c0, c1 = (rf, rl - 1, cf, cl - 1) if rl >= 1 and cl >= 1 else (rf, rf, cf, cf)
             rows, cols = (r1 - r0 + 1) & 0xFFFFFFFF, (c1 - c0 + 1) & 0xFFFFFFFF
             if rows * cols > MAX_AREA:
-                raise ReadError(N_("{book}, {where}: its DIMENSIONS record declares {rows:,} x {cols:,} cells, past the limit of {MAX_AREA:,}"), book=book, where=where, rows=rows, cols=cols, MAX_AREA=MAX_AREA)
+                raise ReadError(N_("{book}, {where}: its DIMENSIONS record declares {rows:,} x {cols:,} cells, past the limit of {max_area:,}"), book=book, where=where, rows=rows, cols=cols, max_area=MAX_AREA)
     judge(book, where, cells)
     judge(book, where + " (formulas)", formulas, cell_bytes=24)
 

@@ -91,12 +91,12 @@ def check_document(doc: Any) -> dict[str, list[dict[str, Any]]]:
     if not isinstance(doc, dict):
         raise ShapeError(N_("$: expected an object (crm export's JSON document) or an array of customers, got {doc}"), doc=_type_name(doc))
     if doc.get("format") != t.EXPORT_FORMAT:
-        raise ShapeError(N_("$.format: expected \"{EXPORT_FORMAT}\", got {value}"), EXPORT_FORMAT=t.EXPORT_FORMAT, value=json.dumps(doc.get('format'), ensure_ascii=False))
+        raise ShapeError(N_("$.format: expected \"{export_format}\", got {value}"), export_format=t.EXPORT_FORMAT, value=json.dumps(doc.get('format'), ensure_ascii=False))
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ShapeError(N_("$.version: expected a whole number, got {version}"), version=json.dumps(version, ensure_ascii=False))
     if version > t.EXPORT_VERSION:
-        raise ShapeError(N_("export format version {version} is newer than this crm reads (version {EXPORT_VERSION}); upgrade crm to import it"), version=version, EXPORT_VERSION=t.EXPORT_VERSION)
+        raise ShapeError(N_("export format version {version} is newer than this crm reads (version {export_version}); upgrade crm to import it"), version=version, export_version=t.EXPORT_VERSION)
     tables: dict[str, list[dict[str, Any]]] = {}
     for key, value in doc.items():
         if key in ("format", "version"):
@@ -228,7 +228,7 @@ def open_directory(path: Path, sheet: str | None, checked: Callable[[], None] | 
 
     files = _csv_files(path)
     if not files:
-        raise ReadError(N_("{path} is a directory without CSV files; {SUPPORTED}"), path=path, SUPPORTED=SUPPORTED)
+        raise ReadError(N_("{path} is a directory without CSV files; {supported}"), path=path, supported=SUPPORTED)
     names = [p.name for p in files]
     name = sheet or names[0]
     if name not in names:

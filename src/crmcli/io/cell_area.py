@@ -65,9 +65,9 @@ def judge(book: str, where: str, box: Box, cell_bytes: int = 32) -> None:
     area = box.area()
     need = _("reading it would take {value:,.1f} GiB").format(value=area * cell_bytes / (1 << 30))
     if area > MAX_AREA:
-        raise ReadError(N_("{book}, {where}: its cells span {value}, {area:,} cells, past the limit of {MAX_AREA:,} (1,048,576 rows x 24 columns); {need}"), book=book, where=where, value=box.span(), area=area, MAX_AREA=MAX_AREA, need=need)
+        raise ReadError(N_("{book}, {where}: its cells span {value}, {area:,} cells, past the limit of {max_area:,} (1,048,576 rows x 24 columns); {need}"), book=book, where=where, value=box.span(), area=area, max_area=MAX_AREA, need=need)
     if area > SPARSE_AREA and box.cells * SPARSE_RATIO < area:
-        raise ReadError(N_("{book}, {where}: its {cells:,} cells with a value are strewn over {value} ({area:,} cells, fewer than 1 in {SPARSE_RATIO} filled); {need}"), book=book, where=where, cells=box.cells, value=box.span(), area=area, SPARSE_RATIO=SPARSE_RATIO, need=need)
+        raise ReadError(N_("{book}, {where}: its {cells:,} cells with a value are strewn over {value} ({area:,} cells, fewer than 1 in {sparse_ratio} filled); {need}"), book=book, where=where, cells=box.cells, value=box.span(), area=area, sparse_ratio=SPARSE_RATIO, need=need)
 
 
 def outside_grid(book: str, where: str, ref: bytes | str) -> ReadError:

@@ -151,7 +151,7 @@ def parse_map(specs: list[str] | tuple[str, ...], *, extra: dict[str, str] | Non
         t = target.strip()
         fld = t if t in MAP_FIELDS else _TABLE.get(norm_header(t)) or (extra or {}).get(norm_header(t))
         if fld is None or fld == "info":
-            raise UsageError(N_("--map {spec!r}: unknown field '{t}'; fields: {MAP_FIELDS}"), spec=spec, t=t, MAP_FIELDS=', '.join(MAP_FIELDS))
+            raise UsageError(N_("--map {spec!r}: unknown field '{t}'; fields: {map_fields}"), spec=spec, t=t, map_fields=', '.join(MAP_FIELDS))
         out[norm_header(header)] = fld
     return out
 

@@ -75,4 +75,4 @@ def check_workbook_version(path: Path) -> None:
         return
     m = re.search(rf"<cp:keywords>\s*{t.EXPORT_FORMAT} (\d+)\s*</cp:keywords>", core)
     if m and int(m.group(1)) > t.EXPORT_VERSION:
-        raise ReadError(N_("{name} was written by a newer crm: export format version {value}, this crm reads version {EXPORT_VERSION}; upgrade crm to import it"), name=path.name, value=m.group(1), EXPORT_VERSION=t.EXPORT_VERSION)
+        raise ReadError(N_("{name} was written by a newer crm: export format version {value}, this crm reads version {export_version}; upgrade crm to import it"), name=path.name, value=m.group(1), export_version=t.EXPORT_VERSION)

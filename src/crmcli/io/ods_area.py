@@ -138,7 +138,7 @@ class _Ods:
                 s, r, spaces, t, v = self.cell
                 spaces += _int_attr(attrs, b"text:c", 1)
                 if spaces > MAX_CELL_CHARS:
-                    raise ReadError(N_("{book}, part content.xml: a cell of more than {MAX_CELL_CHARS:,} spaces (text:s)"), book=self.book, MAX_CELL_CHARS=MAX_CELL_CHARS)
+                    raise ReadError(N_("{book}, part content.xml: a cell of more than {max_cell_chars:,} spaces (text:s)"), book=self.book, max_cell_chars=MAX_CELL_CHARS)
                 self.cell = (s, r, spaces, t, v)
         elif self.row is not None:  # table:table-cell or table:covered-table-cell
             if end:
@@ -197,7 +197,7 @@ class _Ods:
         self.done.append(t)
         where = f"part content.xml, table {self.tables}"
         if t.materialized > MAX_AREA:
-            raise ReadError(N_("{book}, {where}: {materialized:,} cells before its rows are repeated, past the limit of {MAX_AREA:,}"), book=self.book, where=where, materialized=t.materialized, MAX_AREA=MAX_AREA)
+            raise ReadError(N_("{book}, {where}: {materialized:,} cells before its rows are repeated, past the limit of {max_area:,}"), book=self.book, where=where, materialized=t.materialized, max_area=MAX_AREA)
         if t.first_row is None:
             return
         box = Box(t.first_row, t.last_row - 1, t.c0, t.c1, t.values)

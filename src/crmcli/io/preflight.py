@@ -143,7 +143,7 @@ def _refuse_line(path: Path, start: int, length: int, seps: list[int]) -> None:
     if length > MAX_LINE_BYTES:
         raise ReadError(N_("{name}, line {value:,}: longer than {value2} MiB without a line break (the limit for one line); is it really a CSV file?"), name=path.name, value=_line_number(path, start), value2=MAX_LINE_BYTES // (1 << 20))
     if max(seps) >= MAX_COLUMNS:
-        raise ReadError(N_("{name}, line {value:,}: more than {MAX_COLUMNS:,} columns (Excel's limit); is it really a CSV file?"), name=path.name, value=_line_number(path, start), MAX_COLUMNS=MAX_COLUMNS)
+        raise ReadError(N_("{name}, line {value:,}: more than {max_columns:,} columns (Excel's limit); is it really a CSV file?"), name=path.name, value=_line_number(path, start), max_columns=MAX_COLUMNS)
 
 
 def _last_break(buf: bytes, lo: int, hi: int) -> int:
@@ -259,7 +259,7 @@ class RowGuard:
     def rows(self, reader: Iterator[list[str]]) -> Iterator[list[str]]:
         for row in reader:
             if len(row) > MAX_COLUMNS:
-                raise ReadError(N_("{name}, line {line:,}: a row of more than {MAX_COLUMNS:,} columns (Excel's limit)"), name=self.name, line=self.line, MAX_COLUMNS=MAX_COLUMNS)
+                raise ReadError(N_("{name}, line {line:,}: a row of more than {max_columns:,} columns (Excel's limit)"), name=self.name, line=self.line, max_columns=MAX_COLUMNS)
             self.pending = 0
             yield row
 

@@ -193,15 +193,15 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
             return bundles.open_json(path, sheet, checked)
         what = file_kinds.what_else(head)
         if what is not None and suffix in WORKBOOK_SUFFIXES:
-            raise ReadError(N_("{name} is not an Excel workbook: it is {what}; {SUPPORTED}"), name=path.name, what=what, SUPPORTED=file_kinds.SUPPORTED)
+            raise ReadError(N_("{name} is not an Excel workbook: it is {what}; {supported}"), name=path.name, what=what, supported=file_kinds.SUPPORTED)
         if what is not None:
-            raise ReadError(N_("{name} is {what}, not a table; {SUPPORTED}"), name=path.name, what=what, SUPPORTED=file_kinds.SUPPORTED)
+            raise ReadError(N_("{name} is {what}, not a table; {supported}"), name=path.name, what=what, supported=file_kinds.SUPPORTED)
     if kind == "empty":
         raise ReadError(N_("{name} is empty (0 bytes)"), name=path.name)
     if kind == "encrypted":
         raise ReadError(N_("{name} is an encrypted (password-protected) workbook; save an unprotected copy and import that"), name=path.name)
     if kind == "zip":
-        raise ReadError(N_("{name} is {path}, not an Excel (.xlsx) or OpenDocument (.ods) workbook; {SUPPORTED}"), name=path.name, path=file_kinds.what_zip(path), SUPPORTED=file_kinds.SUPPORTED)
+        raise ReadError(N_("{name} is {path}, not an Excel (.xlsx) or OpenDocument (.ods) workbook; {supported}"), name=path.name, path=file_kinds.what_zip(path), supported=file_kinds.SUPPORTED)
     if kind == "xlsx":
         file_kinds.check_workbook_version(path)
     if kind == "damaged-zip":

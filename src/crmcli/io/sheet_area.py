@@ -270,12 +270,12 @@ def check_shared_strings(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo)
             if item is not None and item[0] == b"uniqueCount" and item[1].isdigit():
                 declared = int(item[1])
                 if declared > SST_MAX_STRINGS or declared > size // 5 + 16:
-                    raise ReadError(N_("{book}, {where}: declares {declared:,} shared strings, more than {value:,} (what {size:,} bytes can hold, at most {SST_MAX_STRINGS:,})"), book=book, where=where, declared=declared, value=min(SST_MAX_STRINGS, size // 5 + 16), size=size, SST_MAX_STRINGS=SST_MAX_STRINGS)
+                    raise ReadError(N_("{book}, {where}: declares {declared:,} shared strings, more than {value:,} (what {size:,} bytes can hold, at most {sst_max_strings:,})"), book=book, where=where, declared=declared, value=min(SST_MAX_STRINGS, size // 5 + 16), size=size, sst_max_strings=SST_MAX_STRINGS)
     if size <= SST_FREE:
         return
     ratio = size / max(info.compress_size, 1)
     if ratio > SST_RATIO:
-        raise ReadError(N_("{book}, {where}: {value:,.0f} MB of shared strings packed {ratio:,.0f}:1 (real ones pack under {SST_RATIO}:1); refusing a workbook that looks like a zip bomb"), book=book, where=where, value=size / 1e6, ratio=ratio, SST_RATIO=SST_RATIO)
+        raise ReadError(N_("{book}, {where}: {value:,.0f} MB of shared strings packed {ratio:,.0f}:1 (real ones pack under {sst_ratio}:1); refusing a workbook that looks like a zip bomb"), book=book, where=where, value=size / 1e6, ratio=ratio, sst_ratio=SST_RATIO)
     strings, gap, since = 0, 0, 0
     for chunk in _chain_first(head, chunks):
         found = chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b":si>") + chunk.count(b":si ")
@@ -288,9 +288,9 @@ def check_shared_strings(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo)
             since += len(chunk)
         gap = max(gap, since)
         if strings > SST_MAX_STRINGS:
-            raise ReadError(N_("{book}, {where}: more than {SST_MAX_STRINGS:,} shared strings"), book=book, where=where, SST_MAX_STRINGS=SST_MAX_STRINGS)
+            raise ReadError(N_("{book}, {where}: more than {sst_max_strings:,} shared strings"), book=book, where=where, sst_max_strings=SST_MAX_STRINGS)
         if gap > MAX_CELL_CHARS * 3:
-            raise ReadError(N_("{book}, {where}: a shared string longer than {MAX_CELL_CHARS:,} characters"), book=book, where=where, MAX_CELL_CHARS=MAX_CELL_CHARS)
+            raise ReadError(N_("{book}, {where}: a shared string longer than {max_cell_chars:,} characters"), book=book, where=where, max_cell_chars=MAX_CELL_CHARS)
 
 
 def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:

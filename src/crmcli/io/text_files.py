@@ -148,7 +148,7 @@ def open_text(path: Path, checked: Callable[[], None] | None = None) -> Table:
             yield from (guard.rows(reader) if guard else reader)
         except csv.Error as exc:
             if "field limit" in str(exc):
-                raise ReadError(N_("{name}, line {line_num:,}: a cell longer than {CSV_FIELD_LIMIT:,} characters (the limit for one cell); is it really a CSV file?"), name=path.name, line_num=reader.line_num, CSV_FIELD_LIMIT=CSV_FIELD_LIMIT) from None
+                raise ReadError(N_("{name}, line {line_num:,}: a cell longer than {csv_field_limit:,} characters (the limit for one cell); is it really a CSV file?"), name=path.name, line_num=reader.line_num, csv_field_limit=CSV_FIELD_LIMIT) from None
             raise ReadError(N_("{name}, line {line_num}: cannot read CSV ({value})"), name=path.name, line_num=reader.line_num, value=preflight.quote(exc, 80)) from None
         except UnicodeDecodeError as exc:  # validated above; only if the file changed meanwhile
             raise ReadError(N_("{name} is not valid {encoding}: {reason}"), name=path.name, encoding=encoding, reason=exc.reason) from None

@@ -222,7 +222,7 @@ class CellTooLong(Exception):
 
 
 def too_long_error(sheet: str, row: int, column: str, length: int) -> CrmError:
-    return CrmError(N_("sheet '{sheet}', row {row:,}, column {column}: {length:,} characters, more than an Excel cell holds ({EXCEL_MAX_CELL:,}); nothing was written (export to .csv or .json, which keep it whole)"), sheet=sheet, row=row, column=column, length=length, EXCEL_MAX_CELL=EXCEL_MAX_CELL)
+    return CrmError(N_("sheet '{sheet}', row {row:,}, column {column}: {length:,} characters, more than an Excel cell holds ({excel_max_cell:,}); nothing was written (export to .csv or .json, which keep it whole)"), sheet=sheet, row=row, column=column, length=length, excel_max_cell=EXCEL_MAX_CELL)
 
 
 class _RowMaker:

@@ -8,10 +8,11 @@ import math
 import re
 
 from crmcli.errors import ParseError
-from crmcli.i18n import N_
+from crmcli.i18n import N_, Text
 from crmcli.normalize.text import _int_text, _nfkc
 
 _MIN_DATE = dt.date(1900, 1, 1)
+_WHY_NOT_A_DATE = {"month must be in 1..12": N_("month must be in 1..12"), "day is out of range for month": N_("day is out of range for month")}
 _EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -54,7 +55,8 @@ def _make_date(year: int, month: int, day: int, shown: str, m: re.Match[str] | N
     try:
         result = dt.date(year, month, day)
     except ValueError as e:
-        raise ParseError(N_("date '{shown}' is not a real date ({e})"), shown=shown, e=e) from None
+        why = _WHY_NOT_A_DATE.get(str(e))  # Python's own words for the two ways a date is not one
+        raise ParseError(N_("date '{shown}' is not a real date ({e})"), shown=shown, e=Text(why) if why else e) from None
     return _check_range(result, shown)
 
 
@@ -62,7 +64,7 @@ def _excel_serial(value: float, shown: str) -> dt.date:
     if not math.isfinite(value):
         raise ParseError(N_("cannot read date {shown}"), shown=shown)
     if value < 1 or value > _EXCEL_MAX_SERIAL:
-        raise ParseError(N_("number {shown} is not an Excel date (serials run from 1 to {EXCEL_MAX_SERIAL})"), shown=shown, EXCEL_MAX_SERIAL=_EXCEL_MAX_SERIAL)
+        raise ParseError(N_("number {shown} is not an Excel date (serials run from 1 to {excel_max_serial})"), shown=shown, excel_max_serial=_EXCEL_MAX_SERIAL)
     serial = int(value)  # the fraction is the time of day
     if serial == 60:
         raise ParseError(N_("Excel date serial 60 is 1900-02-29, a day that does not exist"))

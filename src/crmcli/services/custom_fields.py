@@ -83,7 +83,7 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
     if not label:
         raise ParseError(N_("field {key}: the label is empty"), key=key)
     if type_ not in fields.CUSTOM_TYPES:
-        raise ParseError(N_("field {key}: unknown type '{type_}'; types: {CUSTOM_TYPES}"), key=key, type_=type_, CUSTOM_TYPES=', '.join(fields.CUSTOM_TYPES))
+        raise ParseError(N_("field {key}: unknown type '{type_}'; types: {custom_types}"), key=key, type_=type_, custom_types=', '.join(fields.CUSTOM_TYPES))
     cleaned = [c for c in (normalize.clean_text(c) for c in choices) if c]
     if type_ == "choice":
         if not cleaned:
@@ -91,7 +91,7 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
         if len({_fold(c) for c in cleaned}) != len(cleaned):
             raise ParseError(N_("field {key}: the choices repeat a value"), key=key)
         if len(cleaned) > _MAX_CHOICES:
-            raise ParseError(N_("field {key}: {cleaned} choices; at most {MAX_CHOICES}"), key=key, cleaned=len(cleaned), MAX_CHOICES=_MAX_CHOICES)
+            raise ParseError(N_("field {key}: {cleaned} choices; at most {max_choices}"), key=key, cleaned=len(cleaned), max_choices=_MAX_CHOICES)
     elif cleaned:
         raise ParseError(N_("field {key}: {choices} goes with {type} choice"), options=["choices", "type"], key=key)
     reserved = reserved_names()
@@ -107,7 +107,7 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
         if not existing.hidden:
             raise CrmError(N_("field {key} already exists ({label}, {type})"), key=key, label=existing.label, type=existing.type)
         if existing.type != type_:
-            raise CrmError(N_("field {key} was removed with type {type}; add it back with {type} {type}"), options=["type"], key=key, type=existing.type)
+            raise CrmError(N_("field {key} was removed with type {kind}; add it back with {type} {kind}"), options=["type"], key=key, kind=existing.type)
         conn.execute(update(CF).where(CF.c.key == key).values(hidden=False, **values))
         return fields.custom_field(key, label, type_, tuple(cleaned)), False
     position = (conn.execute(select(func.max(CF.c.position))).scalar() or 0) + 1

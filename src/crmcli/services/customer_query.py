@@ -196,7 +196,7 @@ def _order(sort: str | None) -> str:
     desc = key.startswith("-")
     key = key.lstrip("-").replace("-", "_")
     if key not in SORTS:
-        raise UsageError(N_("{sort} {sort}: choose one of {SORTS} (prefix '-' for descending)"), options=["sort"], sort=sort, SORTS=', '.join(SORTS))
+        raise UsageError(N_("{sort} {value}: choose one of {choices} (prefix '-' for descending)"), options=["sort"], value=sort, choices=", ".join(SORTS))
     way = " DESC" if desc else ""
     return ", ".join(f"c.{col}{way}" for col in SORTS[key]) + f", c.id{way}"
 

@@ -86,7 +86,7 @@ def build_filters(
         until=normalize.parse_date(until, today) if until else None,
     )
     if out.since and out.until and out.since > out.until:
-        raise UsageError(N_("{since} {since} is after {until} {until}"), options=["since", "until"], since=out.since, until=out.until)
+        raise UsageError(N_("{since} {start} is after {until} {end}"), options=["since", "until"], start=out.since, end=out.until)
     return out
 
 

@@ -78,7 +78,7 @@ def resolve_format(target: str, fmt: str | None, *, template: bool = False) -> s
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in FORMATS:
-            raise UsageError(N_("{format} {fmt}: choose one of {FORMATS}"), options=["format"], fmt=fmt, FORMATS=', '.join(FORMATS))
+            raise UsageError(N_("{format} {fmt}: choose one of {formats}"), options=["format"], fmt=fmt, formats=', '.join(FORMATS))
     if target == "-":
         fmt = fmt or "csv"
         if fmt == "xlsx":
@@ -164,7 +164,7 @@ def export_file(
     if fmt == "json":
         with output(target, fmt) as raw:
             return write_json(conn, raw, target=str(target), filters=filters, cadence=cadence, mask=mask)
-    raise UsageError(N_("{format} {fmt}: choose one of {FORMATS}"), options=["format"], fmt=fmt, FORMATS=', '.join(FORMATS))  # pragma: no cover
+    raise UsageError(N_("{format} {fmt}: choose one of {formats}"), options=["format"], fmt=fmt, formats=', '.join(FORMATS))  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- json
@@ -279,13 +279,13 @@ def _export_xlsx(conn: Any, target: Path, *, filters: Any, cadence: dict[str, in
     n_customers, widths, n_follow_ups, fu_widths = sheets.measure(conn, filters)
     limit = writers.EXCEL_MAX_ROWS - 1
     if n_customers > limit:
-        raise CrmError(N_("{n_customers:,} customers do not fit in an Excel sheet ({EXCEL_MAX_ROWS:,} rows at most); export them to csv instead: crm export {name}"), n_customers=n_customers, EXCEL_MAX_ROWS=writers.EXCEL_MAX_ROWS, name=Path(target).with_suffix('.csv').name)
+        raise CrmError(N_("{n_customers:,} customers do not fit in an Excel sheet ({excel_max_rows:,} rows at most); export them to csv instead: crm export {name}"), n_customers=n_customers, excel_max_rows=writers.EXCEL_MAX_ROWS, name=Path(target).with_suffix('.csv').name)
     n_stages, stage_columns = sheets.stage_columns(conn, filters, lang)
     n_deals, deal_columns = sheets.deal_columns(conn, filters, lang)
     n_tickets, ticket_columns = sheets.ticket_columns(conn, filters, lang)
     for n, what in ((n_follow_ups, "follow-ups"), (n_stages, "stage changes"), (n_deals, "opportunities"), (n_tickets, "tickets")):
         if n > limit:
-            raise CrmError(N_("{n:,} {what} do not fit in an Excel sheet ({EXCEL_MAX_ROWS:,} rows at most); narrow the export with filters ({since}, {owner}, {stage} ...) or export to a directory of csv files: crm export DIR/"), options=["since", "owner", "stage"], n=n, what=what, EXCEL_MAX_ROWS=writers.EXCEL_MAX_ROWS)
+            raise CrmError(N_("{n:,} {what} do not fit in an Excel sheet ({excel_max_rows:,} rows at most); narrow the export with filters ({since}, {owner}, {stage} ...) or export to a directory of csv files: crm export DIR/"), options=["since", "owner", "stage"], n=n, what=what, excel_max_rows=writers.EXCEL_MAX_ROWS)
     if mask:
         widths["phone"] = max(widths.get("phone", 0), 11)
     custom = _custom(conn)

@@ -129,7 +129,7 @@ def default_probability(stage: str, defaults: dict[str, float]) -> float:
 
 def _check_probability(stage: str, probability: float | None) -> None:
     if probability is not None and stage in FIXED_PROBABILITY and probability != FIXED_PROBABILITY[stage]:
-        raise UsageError(N_("{probability} {probability:g}: a {stage} opportunity's probability is {value:g}"), options=["probability"], probability=probability, stage=stage, value=FIXED_PROBABILITY[stage])
+        raise UsageError(N_("{probability} {given:g}: a {stage} opportunity's probability is {value:g}"), options=["probability"], given=probability, stage=stage, value=FIXED_PROBABILITY[stage])
 
 
 def _day(value: Any) -> dt.date | None:

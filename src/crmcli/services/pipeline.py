@@ -118,4 +118,4 @@ def _check_deal(conn: Connection, customer: dict[str, Any], amount: float, on: d
         raise NeedsConfirmation(N_("the same deal ({amount:,.2f} on {value}) was recorded for {value2} {ago} minute(s) ago"), amount=amount, value=on.isoformat(), value2=customer.get('code', ''), ago=ago)
     count, largest = conn.execute(select(func.count(), func.max(D.c.amount)).select_from(D).where(D.c.stage == "won")).one()
     if count >= OUTLIER_AFTER and largest and amount > OUTLIER_FACTOR * largest:
-        raise NeedsConfirmation(N_("a deal of {amount:,.2f} is more than {OUTLIER_FACTOR}× the largest so far ({largest:,.2f})"), amount=amount, OUTLIER_FACTOR=OUTLIER_FACTOR, largest=largest)
+        raise NeedsConfirmation(N_("a deal of {amount:,.2f} is more than {outlier_factor}× the largest so far ({largest:,.2f})"), amount=amount, outlier_factor=OUTLIER_FACTOR, largest=largest)

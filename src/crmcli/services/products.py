@@ -48,7 +48,7 @@ def add(conn: Connection, name: str, *, price: float | None = None, code: str | 
         if taken is not None:
             raise Duplicate(N_("product code {code} is already used by {value}"), code=code, value=taken[0])
     if price is not None and price < 0:
-        raise ParseError(N_("{price} {price:g}: a price cannot be negative"), options=["price"], price=price)
+        raise ParseError(N_("{price} {value:g}: a price cannot be negative"), options=["price"], value=price)
     new_id = _sql(
         conn,
         "INSERT INTO product (code, name, name_key, price, batch_id) VALUES (:c, :n, :k, :p, :b) RETURNING id",

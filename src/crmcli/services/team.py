@@ -42,7 +42,7 @@ def init(conn: Any) -> None:
 def add_user(conn: Any, login: str, *, name: str, role: str, team: str | None) -> None:
     require_team(conn)
     if role not in ("rep", "manager", "admin"):
-        raise UsageError(N_("{role} {role}: choose rep, manager or admin"), options=["role"], role=role)
+        raise UsageError(N_("{role} {value}: choose rep, manager or admin"), options=["role"], value=role)
     conn.execute(text("SELECT crm_user_add(:l, :n, :r, :t)"), {"l": login, "n": name, "r": role, "t": team})
 
 
@@ -62,7 +62,7 @@ def remove_user(conn: Any, login: str, *, to: str | None) -> int:
 def set_setting(conn: Any, key: str, value: str) -> None:
     require_team(conn)
     if key not in SETTINGS:
-        raise UsageError(N_("{key}: choose one of {SETTINGS}"), key=key, SETTINGS=', '.join(SETTINGS))
+        raise UsageError(N_("{key}: choose one of {settings}"), key=key, settings=', '.join(SETTINGS))
     if not value.isdigit():
         raise UsageError(N_("{key} {value}: a whole number of days or customers (0: no limit)"), key=key, value=value)
     if not conn.execute(text("SELECT crm_is_admin()")).scalar():

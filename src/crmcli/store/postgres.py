@@ -271,7 +271,7 @@ def get_engine(url: str, busy_timeout: float = 30.0) -> Engine:
         engine.dispose()
         raise cannot_connect(url, exc.orig or exc) from None
     if current is not None and current not in schema.REVISIONS:
-        raise SchemaError(N_("database at {url} has schema revision {current}, newer than this program knows ({HEAD}); upgrade crmcli instead of downgrading the database"), url=where(url), current=current, HEAD=schema.HEAD)
+        raise SchemaError(N_("database at {url} has schema revision {current}, newer than this program knows ({head}); upgrade crmcli instead of downgrading the database"), url=where(url), current=current, head=schema.HEAD)
     if current is None:
         with write_connection(engine) as conn:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7244001)")  # two first users: one creates
@@ -296,7 +296,7 @@ def _migrate(engine: Engine, url: str, current: str | None) -> None:
         ).scalar()
         conn.rollback()
     if not admin:
-        raise SchemaError(N_("database at {url} has schema revision {current}, this program needs {HEAD}: a team admin must run a crm command once to migrate it"), url=where(url), current=current, HEAD=schema.HEAD)
+        raise SchemaError(N_("database at {url} has schema revision {current}, this program needs {head}: a team admin must run a crm command once to migrate it"), url=where(url), current=current, head=schema.HEAD)
     schema.upgrade(engine)
     with write_connection(engine) as conn:
         pg_schema.install(conn)

@@ -177,7 +177,7 @@ def get_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
     is_new = _prepare_file(path)
     current = None if is_new else stored_revision(path)
     if current is not None and current not in schema.REVISIONS:
-        raise SchemaError(N_("database {path} has schema revision {current}, newer than this program knows ({HEAD}); upgrade crmcli instead of downgrading the database"), path=path, current=current, HEAD=schema.HEAD)
+        raise SchemaError(N_("database {path} has schema revision {current}, newer than this program knows ({head}); upgrade crmcli instead of downgrading the database"), path=path, current=current, head=schema.HEAD)
     engine = make_engine(path, busy_timeout)
     if current is None:
         with write_connection(engine) as conn:

@@ -155,7 +155,7 @@ def validate_copy(path: Path, *, shown: str, known_revision: bool = True) -> Val
         if revision is None or "customer" not in tables:
             raise CrmError(N_("{shown} is a SQLite database but not a crm database"), shown=shown)
         if known_revision and revision not in REVISIONS:
-            raise CrmError(N_("{shown} has schema revision {revision}, newer than this program knows ({HEAD}); upgrade crmcli to restore it"), shown=shown, revision=revision, HEAD=HEAD)
+            raise CrmError(N_("{shown} has schema revision {revision}, newer than this program knows ({head}); upgrade crmcli to restore it"), shown=shown, revision=revision, head=HEAD)
         broken = _foreign_key_problems(con)
         if broken:
             raise CrmError(N_("{shown} is damaged ({broken} rows with broken foreign keys)"), shown=shown, broken=len(broken))

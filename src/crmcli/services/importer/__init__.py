@@ -90,7 +90,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     from crmcli.store import sqlite as db
 
     if opts.on_duplicate not in ON_DUPLICATE:
-        raise UsageError(N_("{on_duplicate} {on_duplicate}: choose one of {ON_DUPLICATE}"), options=["on_duplicate"], on_duplicate=opts.on_duplicate, ON_DUPLICATE=', '.join(ON_DUPLICATE))
+        raise UsageError(N_("{on_duplicate} {value}: choose one of {choices}"), options=["on_duplicate"], value=opts.on_duplicate, choices=", ".join(ON_DUPLICATE))
     opener = Opener(path, opts)
     # The cyclic GC would walk the ever larger heap of an import again and again (10% of the
     # time at 100k rows) for nothing: what an import allocates is freed by reference counting.

@@ -243,7 +243,7 @@ def _name_key(name: str) -> str:
 
 
 def _too_long(v: str) -> ParseError:
-    return ParseError(N_("cell is too long ({v:,} characters; at most {MAX_CELL:,})"), v=len(v), MAX_CELL=MAX_CELL)
+    return ParseError(N_("cell is too long ({v:,} characters; at most {max_cell:,})"), v=len(v), max_cell=MAX_CELL)
 
 
 def _shown(message: str) -> str:

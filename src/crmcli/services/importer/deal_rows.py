@@ -174,7 +174,7 @@ class DealParser:
             if self.from_csv:
                 v = _unquote(v)
             if len(v) > MAX_CELL:
-                raise ParseError(N_("cell is too long ({v:,} characters; at most {MAX_CELL:,})"), v=len(v), MAX_CELL=MAX_CELL)
+                raise ParseError(N_("cell is too long ({v:,} characters; at most {max_cell:,})"), v=len(v), max_cell=MAX_CELL)
             if normalize.is_empty(v):
                 return None
         return v
@@ -203,7 +203,7 @@ class DealParser:
             return None
         key = self.stage_map.get(vocab.fold(t)) or vocab.lookup("deal_stage", t)
         if key is None:
-            raise ParseError(N_("unknown stage '{t}'; accepted: {STAGES} (or map the value to one of them when importing)"), t=t, STAGES=', '.join(vocab.STAGES))
+            raise ParseError(N_("unknown stage '{t}'; accepted: {stages} (or map the value to one of them when importing)"), t=t, stages=', '.join(vocab.STAGES))
         return key
 
     def _probability(self, v: Any) -> float | None:

@@ -168,7 +168,7 @@ def parse_value_maps(specs: list[str] | tuple[str, ...]) -> dict[str, dict[str, 
         if not eq or not colon or not value.strip() or not key.strip():
             raise CrmError(N_("--map-value {spec!r}: write it as FIELD:VALUE=KEY, e.g. stage:Engaging=intent"), spec=spec)
         if fld not in VALUE_MAP_FIELDS:
-            raise CrmError(N_("--map-value {spec!r}: {fld} has no fixed values; fields: {VALUE_MAP_FIELDS}"), spec=spec, fld=fld, VALUE_MAP_FIELDS=', '.join(VALUE_MAP_FIELDS))
+            raise CrmError(N_("--map-value {spec!r}: {fld} has no fixed values; fields: {value_map_fields}"), spec=spec, fld=fld, value_map_fields=', '.join(VALUE_MAP_FIELDS))
         try:
             canonical = vocab.parse(fld, key.strip())
         except Exception as exc:  # a ParseError naming the accepted keys

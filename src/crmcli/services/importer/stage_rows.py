@@ -137,7 +137,7 @@ class StageRun:
         t = str(v).strip()
         key = self.stage_map.get(vocab.fold(t)) or vocab.lookup("stage", t)
         if key is None:
-            raise ParseError(N_("{value}: unknown stage '{t}'; accepted: {STAGES}"), value=self._where(fld, rowno), t=t, STAGES=', '.join(vocab.STAGES))
+            raise ParseError(N_("{value}: unknown stage '{t}'; accepted: {stages}"), value=self._where(fld, rowno), t=t, stages=', '.join(vocab.STAGES))
         return key
 
     def _parse(self, rowno: int, row: list[Any]) -> tuple[Any, ...]:
