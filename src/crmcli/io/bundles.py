@@ -224,8 +224,10 @@ def _csv_files(path: Path) -> list[Path]:
 
 def open_directory(path: Path, sheet: str | None, checked: Callable[[], None] | None = None) -> Any:
     """One CSV file of the directory as a sheet (the customers' file first, else by name)."""
+    from crmcli.io.file_kinds import check_directory_version
     from crmcli.io.readers import ReadError, open_table
 
+    check_directory_version(path)
     files = _csv_files(path)
     if not files:
         raise ReadError(N_("{path} is a directory without CSV files; {supported}"), path=path, supported=SUPPORTED)

@@ -74,5 +74,35 @@ def check_workbook_version(path: Path) -> None:
     except (KeyError, zipfile.BadZipFile, OSError, ValueError):
         return
     m = re.search(rf"<cp:keywords>\s*{t.EXPORT_FORMAT} (\d+)\s*</cp:keywords>", core)
-    if m and int(m.group(1)) > t.EXPORT_VERSION:
-        raise ReadError(N_("{name} was written by a newer crm: export format version {value}, this crm reads version {export_version}; upgrade crm to import it"), name=path.name, value=m.group(1), export_version=t.EXPORT_VERSION)
+    if m:
+        refuse_newer(path.name, int(m.group(1)))
+
+
+def refuse_newer(name: str, version: int) -> None:
+    """An export of a newer format version than this crm reads is refused, naming both."""
+    from crmcli import export_layout as t
+    from crmcli.io.readers import ReadError
+
+    if version > t.EXPORT_VERSION:
+        raise ReadError(N_("{name} was written by a newer crm: export format version {value}, this crm reads version {export_version}; upgrade crm to import it"), name=name, value=version, export_version=t.EXPORT_VERSION)
+
+
+def check_directory_version(path: Path) -> None:
+    """A directory export's manifest (``export_layout.MANIFEST``) of a newer version is refused; a
+    directory without one (CSV files put there by hand) is read as it is."""
+    import json
+
+    from crmcli import export_layout as t
+    from crmcli.io.readers import ReadError
+
+    file = path / t.MANIFEST
+    if not file.is_file():
+        return
+    try:
+        doc = json.loads(file.read_bytes()[: 1 << 20])
+    except (ValueError, OSError):
+        raise ReadError(N_("{name}: {file} is not a crm export manifest (not valid JSON)"), name=path.name, file=t.MANIFEST) from None
+    version = doc.get("version") if isinstance(doc, dict) and doc.get("format") == t.EXPORT_FORMAT else None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ReadError(N_("{name}: {file} is not a crm export manifest (no format and version)"), name=path.name, file=t.MANIFEST)
+    refuse_newer(f"{path.name}/", version)

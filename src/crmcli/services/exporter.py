@@ -257,6 +257,12 @@ def _export_directory(conn: Any, target: Path, *, filters: Any, cadence: dict[st
                 else:
                     heads = [f.label(lang) for f in TABLES[table][2]] if table != "follow_ups" else [header(k, lang) for k in FOLLOW_UP_COLUMNS]
                     counts[table] = _write_csv_rows(fh, heads, table_rows(conn, table, filters, lang=lang, fmt="csv"))
+        from crmcli import export_layout
+
+        tmp = safe_files.PendingFile(target / export_layout.MANIFEST, check=safe_files.replaceable_text)
+        pending.append(tmp)
+        files = {table: f"{title(table, lang)}.csv" for table in TABLES}
+        tmp.path.write_text(json.dumps(export_layout.manifest(files), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         for tmp in pending:
             tmp.commit()
     except BaseException:
