@@ -63,7 +63,6 @@ def check_workbook_version(path: Path) -> None:
     import zipfile
 
     from crmcli import export_layout as t
-    from crmcli.io.readers import ReadError
 
     try:
         with zipfile.ZipFile(path) as zf:
