@@ -261,8 +261,10 @@ def stage(
                             amount=v.get("amount"), reason=reason, confirmed=confirmed)  # fmt: skip
 
     done = _confirming(run, yes)
-    won = f" for {amount_text(done['amount'])}" if done["to"] == "won" else ""
-    typer.echo(f"{done['code']} ({done['customer_code']}  {done['customer_name']}): {done['from']} → {done['to']}{won} on {on.isoformat()}{_moved(done['moved'])}")
+    won = _(" for {amount}").format(amount=amount_text(done["amount"])) if done["to"] == "won" else ""
+    typer.echo(_("{code} ({customer_code}  {customer_name}): {before} → {after}{won} on {date}{moved}").format(
+        code=done["code"], customer_code=done["customer_code"], customer_name=done["customer_name"], before=done["from"],
+        after=done["to"], won=won, date=on.isoformat(), moved=_moved(done["moved"])))
 
 
 @deal_app.command("delete")

@@ -9,7 +9,7 @@ import typer
 from crmcli.cli._common import ROW_ID, goes_with, state
 from crmcli.cli.app import app
 from crmcli.errors import CrmError, PartialImport, UsageError
-from crmcli.i18n import N_
+from crmcli.i18n import N_, ngettext
 from crmcli.i18n import gettext as _
 
 BATCH_KEYS = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
@@ -394,7 +394,8 @@ def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:
     if fmt == "json":
         render.print_json(out)
         return
-    deals = f", {out['deleted_deals']} opportunit{'y' if out['deleted_deals'] == 1 else 'ies'}" if out.get("deleted_deals") else ""
+    n_deals = out.get("deleted_deals") or 0
+    deals = ngettext(", {n} opportunity", ", {n} opportunities", n_deals).format(n=n_deals) if n_deals else ""
     msg = (
         _("Undid import batch {batch}: deleted {deleted_customers} customer(s){deals} and {deleted_follow_ups} follow-up(s), restored {restored_customers} customer(s)").format(batch=batch, deleted_customers=out['deleted_customers'], deals=deals, deleted_follow_ups=out['deleted_follow_ups'], restored_customers=out['restored_customers'])
     )

@@ -77,7 +77,7 @@ def update(
         typer.echo(_("{code}: nothing to change").format(code=t["code"]))
         return
     shown = vocab.label("status", t["status"], st.settings.lang)
-    score = f", satisfaction {t['satisfaction']}" if t.get("satisfaction") is not None else ""
+    score = _(", satisfaction {score}").format(score=t["satisfaction"]) if t.get("satisfaction") is not None else ""
     typer.echo(_("Ticket {code} ({customer}  {name}): {shown}{score}; changed {changed}").format(code=t['code'], customer=t['customer'], name=t['name'], shown=shown, score=score, changed=', '.join(t['changed'])))
 
 

@@ -38,11 +38,11 @@ _SERIAL_TEXT = re.compile(r"\d{1,5}(?:\.\d+)?")
 # 16+ digits, maybe grouped by spaces or dashes (\d also matches full-width digits).
 _LONG_NUMBER_RE = re.compile(r"\d[\d -]{14,}[\dXx]")
 _LONG_NUMBER_MIN = 16  # the shortest text _LONG_NUMBER_RE matches
-_SENSITIVE_KINDS = {"id_number": "a Chinese resident ID number (身份证号)", "bank_card": "a bank card number (银行卡号)"}
+_SENSITIVE_KINDS = {"id_number": N_("a Chinese resident ID number (身份证号)"), "bank_card": N_("a bank card number (银行卡号)")}
 
-_NUL_NOTE = "the cell holds a NUL character (binary data?), shown as ␀ in the rejects file"
+_NUL_NOTE = N_("the cell holds a NUL character (binary data?), shown as ␀ in the rejects file")
 # Why a required cell reads as empty when it holds a formula nobody saved a value for.
-_FORMULA_NOTE = (
+_FORMULA_NOTE = N_(
     "; the cell holds a formula with no saved value (formulas are never evaluated: "
     "open and save the file in Excel, or paste the values)"
 )
@@ -403,5 +403,5 @@ def _sensitive(rowno: int, row: list[Any], idx: list[int], names: dict[int, str]
         if type(v) is str and _LONG_NUMBER_RE.search(v):
             kind = normalize.looks_sensitive(v)
             if kind:
-                return _("row {rowno}, column {value}: looks like {value2}").format(rowno=rowno, value=names[i], value2=_SENSITIVE_KINDS[kind])
+                return _("row {rowno}, column {value}: looks like {value2}").format(rowno=rowno, value=names[i], value2=_(_SENSITIVE_KINDS[kind]))
     return None

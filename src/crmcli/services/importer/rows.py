@@ -155,7 +155,7 @@ class _Parser:
                     if type(c) is str and "\x00" in c:
                         # the rejects file shows it as ␀ (a NUL breaks CSV readers): fix it there
                         at = self.names[i] if i in self.headerless else f"column {self.names[i]}"  # "column C": no header
-                        errs[k].append(_("row {value}, {at}: {NUL_NOTE}").format(value=items[k][0], at=at, NUL_NOTE=_NUL_NOTE))
+                        errs[k].append(_("row {value}, {at}: {NUL_NOTE}").format(value=items[k][0], at=at, NUL_NOTE=_(_NUL_NOTE)))
                         break
         for i in self.headerless:
             if i not in self.headerless_with_data and any(not _empty(row[i]) for row in rows):
@@ -248,7 +248,7 @@ class _Parser:
         if self.formula_cells is None:
             return ""
         if (rowno - 1, self.idx[fld] + self.col_offset) in self.formula_cells():
-            return _FORMULA_NOTE
+            return _(_FORMULA_NOTE)
         return ""
     def _fail(self, errors: list[str], rowno: int, fld: str, message: str) -> None:
         i = self.idx.get(fld)
