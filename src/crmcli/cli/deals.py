@@ -22,7 +22,7 @@ app.add_typer(deal_app, name="deal")
 product_app = typer.Typer(name="product", help="Products (产品): add, list.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(product_app, name="product")
 
-Code = Annotated[str, typer.Argument(metavar="CODE", help="The opportunity's code (O202611001; crm deal list shows them).")]
+Code = Annotated[str, typer.Argument(metavar="CODE", help="The opportunity's code (O202611001; crm deal list shows them).", autocompletion=complete.deals)]
 Name = Annotated[str | None, typer.Option("--name", help="What the opportunity is (机会名称).", show_default=False, metavar="TEXT")]
 AmountO = Annotated[str | None, typer.Option("--amount", help="Amount (预估金额): 50000, 5万; default the sum of priced --product lines.", show_default=False, metavar="AMOUNT")]
 Probability = Annotated[str | None, typer.Option("--probability", help="Chance of winning in percent, 0-100 (default: the stage's).", show_default=False, metavar="P")]

@@ -54,7 +54,7 @@ def add(
 @ticket_app.command("update")
 def update(
     ctx: typer.Context,
-    code: Annotated[str, typer.Argument(metavar="CODE", help="The ticket code (T+YYYYMM+serial).")],
+    code: Annotated[str, typer.Argument(metavar="CODE", help="The ticket code (T+YYYYMM+serial).", autocompletion=complete.tickets)],
     status: Annotated[str | None, typer.Option("--status", help="open|in_progress|resolved (待处理/处理中/已解决).", show_default=False, metavar="STATUS", autocompletion=complete.statuses)] = None,
     satisfaction: Annotated[str | None, typer.Option("--satisfaction", help="Satisfaction score 1-5, on a resolved ticket.", show_default=False, metavar="1-5")] = None,
     note: Annotated[str | None, typer.Option("--note", help="How it was handled (处理备注).", show_default=False, metavar="TEXT")] = None,
