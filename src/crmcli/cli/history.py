@@ -141,7 +141,7 @@ def undo(
                 for line in lines:
                     typer.echo(f"  {line}")
                 for c in p.conflicts:
-                    typer.echo(f"  conflict: {c}")
+                    typer.echo("  " + _("conflict: {what}").format(what=c))
             return
         out = hist.apply(conn, p, force=force)
     if fmt == "json":

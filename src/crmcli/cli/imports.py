@@ -179,7 +179,7 @@ def _list_profiles(fmt: str) -> None:
         render.print_json(rows)
         return
     if not rows:
-        sys.stderr.write("no mapping profiles saved (crm import FILE --map ... --save-profile NAME)\n")
+        sys.stderr.write(_("no mapping profiles saved (crm import FILE --map ... --save-profile NAME)") + "\n")
         return
     import shlex
 
@@ -187,9 +187,9 @@ def _list_profiles(fmt: str) -> None:
         words = [*(f"--map {shlex.quote(m)}" for m in r["map"]), *(f"--map-value {shlex.quote(m)}" for m in r["map_value"])]
         words += [f"--date-order {r['date_order']}"] * bool(r["date_order"]) + ["--no-header"] * r["no_header"]
         words += [f"--table {r['table']}"] * bool(r["table"])
-        typer.echo(f"{r['profile']}: {' '.join(words) or '(no options)'}")
+        typer.echo(f"{r['profile']}: {' '.join(words) or _('(no options)')}")
         if r["header"]:
-            typer.echo(f"  header: {', '.join(r['header'])}")
+            typer.echo("  " + _("header: {columns}").format(columns=", ".join(r["header"])))
 
 
 def _current(st: Any) -> bool:
@@ -401,4 +401,4 @@ def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:
     )
     typer.echo(msg)
     if out["kept_later_edits"]:
-        sys.stderr.write("note: fields edited after the import were kept: " + ", ".join(out["kept_later_edits"][:20]) + "\n")
+        sys.stderr.write(_("note: fields edited after the import were kept: {fields}").format(fields=", ".join(out["kept_later_edits"][:20])) + "\n")

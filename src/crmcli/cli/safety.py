@@ -154,7 +154,7 @@ def check(
         for problem in result.integrity[:20]:
             typer.echo(f"  {problem}")
         for row in result.foreign_keys[:20]:
-            typer.echo(f"  {row['table']} row {row['rowid']} -> missing {row['parent']}")
+            typer.echo("  " + _("{table} row {rowid} -> missing {parent}").format(table=row["table"], rowid=row["rowid"], parent=row["parent"]))
     if not result.ok:
         raise CrmError(N_("database check failed: {value}"), value=result.summary())
 
@@ -167,4 +167,4 @@ def init(ctx: typer.Context) -> None:
     """
     st = state(ctx)
     created = st.store.init()
-    typer.echo(f"{'Created' if created else 'Database at'} {st.store.display}")
+    typer.echo((_("Created {database}") if created else _("Database at {database}")).format(database=st.store.display))

@@ -120,7 +120,7 @@ def user_remove(
 def _usage(message: str) -> int:
     import sys
 
-    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.write(_("Error: {message}").format(message=message) + "\n")
     return 2
 
 
