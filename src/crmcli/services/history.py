@@ -181,7 +181,7 @@ def plan(reader: Reader, set_id: int, *, current: int | None = None) -> UndoPlan
                 {"r": row_id, "sid": set_id, "cur": current},
             )
             if gained is not None:
-                out.conflicts.append(_("change {value} added {value2} {value3} to customer {row_id} since").format(value=gained[0], value2=gained[1], value3=gained[2], row_id=row_id))
+                out.conflicts.append(_("change {change} added {count} {table} to customer {row_id} since").format(change=gained[0], count=gained[1], table=gained[2], row_id=row_id))
         out.steps.append({"table": table, "row": row_id, "op": op, "before": before, "after": after, "customer_id": customer})
     return out
 

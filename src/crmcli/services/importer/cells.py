@@ -403,5 +403,5 @@ def _sensitive(rowno: int, row: list[Any], idx: list[int], names: dict[int, str]
         if type(v) is str and _LONG_NUMBER_RE.search(v):
             kind = normalize.looks_sensitive(v)
             if kind:
-                return _("row {rowno}, column {value}: looks like {value2}").format(rowno=rowno, value=names[i], value2=_(_SENSITIVE_KINDS[kind]))
+                return _("row {rowno}, column {column}: looks like {kind}").format(rowno=rowno, column=names[i], kind=_(_SENSITIVE_KINDS[kind]))
     return None

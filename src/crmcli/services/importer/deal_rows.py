@@ -137,7 +137,7 @@ class DealParser:
 
     def where(self, fld: str, rowno: int) -> str:
         i = self.idx.get(fld)
-        return _("row {rowno}, column {value}").format(rowno=rowno, value=self.names[i]) if i is not None else _("row {rowno}").format(rowno=rowno)
+        return _("row {rowno}, column {column}").format(rowno=rowno, column=self.names[i]) if i is not None else _("row {rowno}").format(rowno=rowno)
 
     # -- converters: None for an empty cell, ParseError for a bad one
 
@@ -271,7 +271,7 @@ class DealParser:
                 else:
                     out[k] = memo[v] = fn(v)
             except ParseError as exc:
-                errs[k].append(_shown(_("row {value}, column {value2}: {exc}").format(value=items[k][0], value2=self.names[i], exc=exc)))
+                errs[k].append(_shown(_("row {rowno}, column {column}: {reason}").format(rowno=items[k][0], column=self.names[i], reason=exc)))
                 if fld == "stage":
                     self.unknown[self._text(v) or str(v)] += 1
         return out

@@ -155,7 +155,7 @@ class _Parser:
                     if type(c) is str and "\x00" in c:
                         # the rejects file shows it as ␀ (a NUL breaks CSV readers): fix it there
                         at = self.names[i] if i in self.headerless else f"column {self.names[i]}"  # "column C": no header
-                        errs[k].append(_("row {value}, {at}: {NUL_NOTE}").format(value=items[k][0], at=at, NUL_NOTE=_(_NUL_NOTE)))
+                        errs[k].append(_("row {rowno}, {at}: {note}").format(rowno=items[k][0], at=at, note=_(_NUL_NOTE)))
                         break
         for i in self.headerless:
             if i not in self.headerless_with_data and any(not _empty(row[i]) for row in rows):
@@ -203,7 +203,7 @@ class _Parser:
             if bad:
                 for k, v in enumerate(col):
                     if v in bad:
-                        errs[k].append(_shown(_("row {value}, column {value2}: {value3}").format(value=items[k][0], value2=self.names[i], value3=bad[v])))
+                        errs[k].append(_shown(_("row {rowno}, column {column}: {reason}").format(rowno=items[k][0], column=self.names[i], reason=bad[v])))
                         if v in unknown:
                             self.unknown[unknown[v]] += 1
                 memo.update(dict.fromkeys(bad))  # None: the row is rejected anyway
@@ -229,7 +229,7 @@ class _Parser:
             try:
                 values[k] = conv(v)
             except ParseError as exc:
-                errs[k].append(_shown(_("row {value}, column {value2}: {exc}").format(value=items[k][0], value2=self.names[i], exc=exc)))
+                errs[k].append(_shown(_("row {rowno}, column {column}: {reason}").format(rowno=items[k][0], column=self.names[i], reason=exc)))
         return values
 
     def _fit(self, rowno: int, row: list[Any], errors: list[str]) -> list[Any]:
@@ -257,7 +257,7 @@ class _Parser:
 
     def _said(self, errors: list[str], rowno: int, fld: str) -> bool:
         """Has a reason about this field's column been given already?"""
-        prefix = _("row {rowno}, column {value}:").format(rowno=rowno, value=self.names[self.idx[fld]])
+        prefix = _("row {rowno}, column {column}:").format(rowno=rowno, column=self.names[self.idx[fld]])
         return any(e.startswith(prefix) for e in errors)
 
     def _required(self, items: list[tuple[int, list[Any]]], errs: list[list[str]], fld: str, message: str, values: list[Any]) -> None:

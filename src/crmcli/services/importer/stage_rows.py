@@ -128,7 +128,7 @@ class StageRun:
 
     def _where(self, fld: str, rowno: int) -> str:
         i = self.idx.get(fld)
-        return _("row {rowno}, column {value}").format(rowno=rowno, value=self.names[i]) if i is not None else _("row {rowno}").format(rowno=rowno)
+        return _("row {rowno}, column {column}").format(rowno=rowno, column=self.names[i]) if i is not None else _("row {rowno}").format(rowno=rowno)
 
     def _stage(self, rowno: int, row: list[Any], fld: str) -> str | None:
         v = self._cell(row, fld)

@@ -48,7 +48,7 @@ class _StageColumns:
                     continue
                 self.used.add(i)
                 if key is None:
-                    errs[k].append(_shown(_("row {value}, column {value2}: {value3}").format(value=items[k][0], value2=self.names[i], value3=_unknown('stage', rows[k][i]))))
+                    errs[k].append(_shown(_("row {rowno}, column {column}: {reason}").format(rowno=items[k][0], column=self.names[i], reason=_unknown('stage', rows[k][i]))))
                     self.unknown[("stage", normalize.clean_text(rows[k][i]) or "")] += 1
                 else:
                     out[k] = key

@@ -92,9 +92,9 @@ class TicketColumns:
         try:
             day = normalize.parse_date(v, self.today, self.date_order)
         except ParseError as exc:
-            raise ParseError(N_("row {rowno}, column {value}: {exc}"), rowno=rowno, value=self.names[index], exc=exc) from None
+            raise ParseError(N_("row {rowno}, column {column}: {reason}"), rowno=rowno, column=self.names[index], reason=exc) from None
         if day > self.today:
-            raise ParseError(N_("row {rowno}, column {value}: {day} is in the future"), rowno=rowno, value=self.names[index], day=day)
+            raise ParseError(N_("row {rowno}, column {column}: {day} is in the future"), rowno=rowno, column=self.names[index], day=day)
         return day.isoformat()
 
     def parse(self, rowno: int, row: list[Any]) -> tuple[_Ticket | None, list[str]]:
@@ -108,7 +108,7 @@ class TicketColumns:
         errors: list[str] = []
 
         def where(key: str) -> str:
-            return _("row {rowno}, column {value}").format(rowno=rowno, value=self.names[self.idx[key]])
+            return _("row {rowno}, column {column}").format(rowno=rowno, column=self.names[self.idx[key]])
 
         kind = status = None
         score = None
