@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import ParseError
-from crmcli.i18n import N_
+from crmcli.i18n import N_, Text
 from crmcli.io.file_kinds import SUPPORTED
 
 
@@ -50,10 +50,14 @@ def _table_fields() -> dict[str, dict[str, Any]]:
 _SCALAR_KINDS = {"money": (int, float), "number": (int, float), "bool": (bool,)}
 
 
-def _type_name(v: Any) -> str:
+_A_NUMBER, _TEXT, _TRUE_FALSE = Text(N_("a number")), Text(N_("text")), "true/false"
+_TYPE_NAMES = {bool: _TRUE_FALSE, int: _A_NUMBER, float: _A_NUMBER, str: _TEXT, list: Text(N_("a list")), dict: Text(N_("an object"))}
+
+
+def _type_name(v: Any) -> Any:
     if v is None:
         return "null"
-    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}.get(type(v), type(v).__name__)
+    return _TYPE_NAMES.get(type(v), type(v).__name__)
 
 
 def _check_value(where: str, f: Any, v: Any) -> None:
@@ -74,11 +78,11 @@ def _check_value(where: str, f: Any, v: Any) -> None:
         return
     wanted = _SCALAR_KINDS.get(f.kind, (str,))
     if isinstance(v, bool) and bool not in wanted:
-        raise ShapeError(N_("{where}: expected {value}, got true/false"), where=where, value='a number' if int in wanted else 'text')
+        raise ShapeError(N_("{where}: expected {value}, got true/false"), where=where, value=_A_NUMBER if int in wanted else _TEXT)
     if not isinstance(v, wanted):
         if f.kind in ("phone", "code") and isinstance(v, int | float):  # a phone or a code written as a number
             return
-        raise ShapeError(N_("{where}: expected {value}, got {v}"), where=where, value='a number' if int in wanted else 'true/false' if bool in wanted else 'text', v=_type_name(v))
+        raise ShapeError(N_("{where}: expected {value}, got {v}"), where=where, value=_A_NUMBER if int in wanted else _TRUE_FALSE if bool in wanted else _TEXT, v=_type_name(v))
 
 
 def check_document(doc: Any) -> dict[str, list[dict[str, Any]]]:

@@ -5,56 +5,56 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crmcli.i18n import N_
+from crmcli.i18n import N_, Text
 
-SUPPORTED = (
+SUPPORTED = Text(N_(
     "crm import reads .xlsx, .xlsm, .xls and .ods workbooks, .csv/.tsv text, the JSON document of crm export, "
     "and a directory of CSV files"
-)
+))
 
 _MAGIC = (
-    (b"%PDF-", "a PDF document"),
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"BZh", "a bzip2 archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
-    (b"SQLite format 3\x00", "an SQLite database (crm restore reads a backup; crm db copy moves one)"),
-    (b"\x7fELF", "a program (ELF executable)"),
-    (b"MZ", "a Windows program"),
-    (b"{\\rtf", "an RTF document"),
+    (b"%PDF-", Text(N_("a PDF document"))),
+    (b"\x89PNG\r\n\x1a\n", Text(N_("a PNG image"))),
+    (b"\xff\xd8\xff", Text(N_("a JPEG image"))),
+    (b"GIF87a", Text(N_("a GIF image"))),
+    (b"GIF89a", Text(N_("a GIF image"))),
+    (b"\x1f\x8b", Text(N_("a gzip archive"))),
+    (b"BZh", Text(N_("a bzip2 archive"))),
+    (b"7z\xbc\xaf\x27\x1c", Text(N_("a 7-Zip archive"))),
+    (b"Rar!\x1a\x07", Text(N_("a RAR archive"))),
+    (b"SQLite format 3\x00", Text(N_("an SQLite database (crm restore reads a backup; crm db copy moves one)"))),
+    (b"\x7fELF", Text(N_("a program (ELF executable)"))),
+    (b"MZ", Text(N_("a Windows program"))),
+    (b"{\\rtf", Text(N_("an RTF document"))),
 )
-_ZIPPED = (("word/", "a Word document (.docx)"), ("ppt/", "a PowerPoint presentation (.pptx)"), ("META-INF/manifest.xml", "an OpenDocument file"))
+_ZIPPED = (("word/", Text(N_("a Word document (.docx)"))), ("ppt/", Text(N_("a PowerPoint presentation (.pptx)"))), ("META-INF/manifest.xml", Text(N_("an OpenDocument file"))))
 
 
-def what_else(head: bytes) -> str | None:
+def what_else(head: bytes) -> Text | None:
     """What a file that is not a spreadsheet is, by its first bytes (None: it may be text)."""
     for magic, what in _MAGIC:
         if head.startswith(magic):
             return what
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:100].lower()
     if text.startswith((b"<!doctype html", b"<html")):
-        return "an HTML page (save the table from the browser or Excel as .xlsx or .csv)"
+        return Text(N_("an HTML page (save the table from the browser or Excel as .xlsx or .csv)"))
     if text.startswith(b"<?xml"):
-        return "an XML file"
+        return Text(N_("an XML file"))
     return None
 
 
-def what_zip(path: Path) -> str:
+def what_zip(path: Path) -> Text:
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        return "a zip archive"
+        return Text(N_("a zip archive"))
     for prefix, what in _ZIPPED:
         if any(n.startswith(prefix) for n in names):
             return what
-    return "a zip archive"
+    return Text(N_("a zip archive"))
 
 
 def check_workbook_version(path: Path) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from crmcli.errors import CrmError
-from crmcli.i18n import N_
+from crmcli.i18n import N_, Text
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one line (or one CSV row, in characters) of a text file
 MAX_COLUMNS = 16_384  # Excel's widest sheet, XFD
@@ -56,24 +56,24 @@ def quote(text: object, limit: int = 40) -> str:
 # --------------------------------------------------------------------------- regular files
 
 _NOT_REGULAR = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, Text(N_("a directory"))),
+    (stat.S_ISCHR, Text(N_("a character device"))),
+    (stat.S_ISBLK, Text(N_("a block device"))),
+    (stat.S_ISFIFO, Text(N_("a FIFO (named pipe)"))),
+    (stat.S_ISSOCK, Text(N_("a socket"))),
 )
 
 
-def _kind(mode: int) -> str:
+def _kind(mode: int) -> Text:
     for test, what in _NOT_REGULAR:
         if test(mode):
             return what
-    return "not a regular file"
+    return Text(N_("not a regular file"))
 
 
 def _not_regular(path: Path, mode: int) -> ReadError:
     what = _kind(mode)
-    if what == "a directory":
+    if what is _NOT_REGULAR[0][1]:  # a directory
         return ReadError(N_("{path} is a directory, not a file"), path=path)
     return ReadError(N_("{path} is {what}, not a regular file; crm import reads files only (save the data to a file first)"), path=path, what=what)
 

@@ -52,7 +52,7 @@ def disk_is_full(path: Path) -> bool:
     return st.f_bavail * st.f_frsize < _FREE_BYTES_MIN
 
 
-def translate(exc: BaseException, path: Path | None, *, doing: str = "") -> CrmError | None:
+def translate(exc: BaseException, path: Path | None, *, doing: object = "") -> CrmError | None:
     """The CrmError a SQLite error stands for, or None when it is not one we can name.
 
     ``doing``: what was not done, appended to the message ("nothing was written").

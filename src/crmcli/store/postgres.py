@@ -314,7 +314,7 @@ def dispose_all() -> None:
     _engines.clear()
 
 
-def translate(exc: BaseException, *, doing: str = "") -> CrmError | None:
+def translate(exc: BaseException, *, doing: object = "") -> CrmError | None:
     """The CrmError a PostgreSQL error stands for (by SQLSTATE), or None."""
     orig = getattr(exc, "orig", None)
     err = orig if isinstance(orig, BaseException) else exc

@@ -182,7 +182,7 @@ def _older_backup_only(target: Path) -> str | None:
     return None
 
 
-def _sqlite_failure(exc: sqlite3.Error, path: Path, doing: str) -> CrmError:
+def _sqlite_failure(exc: sqlite3.Error, path: Path, doing: object) -> CrmError:
     return errors.translate(exc, path, doing=doing) or CrmError(N_("{exc}; {doing}"), exc=exc, doing=doing)
 
 
@@ -218,7 +218,7 @@ def backup(db_path: Path, dest: Path | None = None, *, busy_timeout: float, now:
             continue  # another backup took that name in the same second: the next one
 
 
-def _snapshot(db_path: Path, into: Path, busy_timeout: float, *, doing: str) -> None:
+def _snapshot(db_path: Path, into: Path, busy_timeout: float, *, doing: object) -> None:
     """Copy the live database into the (empty, private) file ``into`` in one consistent step."""
     try:
         source = sqlite3.connect(db_path, timeout=busy_timeout)
