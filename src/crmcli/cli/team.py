@@ -151,7 +151,8 @@ def _one(ctx: typer.Context, ref: str, action: str, login: str | None = None) ->
             code = team.release(conn, customer["code"], st.today)
         else:
             code = team.assign(conn, customer["code"], login or "", st.today)
-    typer.echo(_("{code} {name}: {action}ed").format(code=code, name=customer['name'], action=action) if action != "assign" else _("{code} {name}: assigned to {login}").format(code=code, name=customer['name'], login=login))
+    said = {"claim": _("{code} {name}: claimed"), "release": _("{code} {name}: released")}.get(action) or _("{code} {name}: assigned to {login}")
+    typer.echo(said.format(code=code, name=customer["name"], login=login))
 
 
 @pool_app.command("claim")
