@@ -88,17 +88,5 @@ class Text:
     def __repr__(self) -> str:
         return f"Text({self.template!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return str(self) == str(other)
-
-    def __hash__(self) -> int:
-        return hash(self.template)
-
-    def __add__(self, other: object) -> str:
-        return str(self) + str(other)
-
-    def __radd__(self, other: object) -> str:
-        return str(other) + str(self)
-
 
 _ = gettext
