@@ -446,10 +446,14 @@ def list_(
         rows = cq.records(reader, sql, params)
         if mask:
             rows = (mask_record(r) for r in rows)
-        if due:
+        if due or fmt == "table":
             peeked = render.peek(rows)
-            if peeked is None:
+            if peeked is None and due:
                 return  # cron: nothing due, nothing printed at all
+            if peeked is None:  # an empty table says why
+                filtered = any((stage, level, source, industry, owner, mine, tag, search, since, until, where))
+                typer.echo(_("no customers match these filters") if filtered else _("no customers yet (crm add or crm import adds them)"))
+                return
             rows = peeked
         if fmt in ("csv", "tsv"):  # one column per custom field, after the customer's own
             keys = [k for k in keys if k != "fields"] + [f.key for f in custom]

@@ -172,6 +172,13 @@ def list_(
             render.write_json_array(row[0] for row in reader.stream(*dq.select(reader.dialect, f, json=True, limit=limit)))
             return
         rows = dq.records(reader, *dq.select(reader.dialect, f, limit=limit))
+        if fmt == "table":
+            peeked = render.peek(rows)
+            if peeked is None:  # an empty table says why
+                filtered = any((customer, stage, owner, states, since, until))
+                typer.echo(_("no opportunities match these filters") if filtered else _("no opportunities yet (crm deal add records one)"))
+                return
+            rows = peeked
         render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=dq.TABLE_KEYS, all_keys=dq.KEYS, of=fields.OPPORTUNITY)
 
 
