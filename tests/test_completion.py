@@ -44,6 +44,15 @@ def test_bash_completes_commands_options_and_values(db: Path) -> None:
     assert "alerts" in complete("bash", "crm report ", db)
 
 
+def test_opportunity_and_ticket_codes_complete(crm: Crm, db: Path) -> None:
+    crm.ok("deal", "add", "星辰", "--name", "年度采购", "--amount", "5万")
+    crm.ok("ticket", "add", "云帆", "--type", "物流延迟", "--content", "晚到")
+    assert complete("bash", "crm deal stage O2026", db) == ["O202611001"]
+    assert complete("bash", "crm deal show ", db) == ["O202611001"]
+    assert complete("bash", "crm ticket update T", db) == ["T202611001"]
+    assert '"O202611001":"年度采购"' in "\n".join(complete("zsh", "crm deal edit O", db))
+
+
 def test_zsh_and_fish_show_labels_beside_values(db: Path) -> None:
     zsh = "\n".join(complete("zsh", "crm show C2026", db))
     assert '"C202611001":"星辰贸易"' in zsh

@@ -434,7 +434,7 @@ def test_a_failed_export_leaves_the_earlier_file_intact(
     monkeypatch.setattr(exporter, "customer_rows", failing)
     result = crm("--lang", "zh", "export", str(out))
     assert result.exit_code == 1
-    assert "the disk is full" in result.stderr
+    assert "磁盘已满" in result.stderr
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", f"out.{fmt}"]  # no temporary file left
 

@@ -83,7 +83,10 @@ def test_the_csv_directory_has_one_file_per_table(crm: Crm, tmp_path: Path) -> N
     build(crm)
     crm.ok("--lang", "zh", "export", str(tmp_path / "备份") + "/")
     names = sorted(p.name for p in (tmp_path / "备份").iterdir())
-    assert names == sorted(["客户信息总表.csv", "跟进记录.csv", "阶段变更.csv", "销售机会.csv", "工单.csv", "自定义字段.csv"])
+    assert names == sorted(["客户信息总表.csv", "跟进记录.csv", "阶段变更.csv", "销售机会.csv", "工单.csv", "自定义字段.csv", "crmcli-export.json"])
+    manifest = json.loads((tmp_path / "备份" / "crmcli-export.json").read_text(encoding="utf-8"))
+    assert (manifest["format"], manifest["version"]) == ("crmcli-export", 1)
+    assert manifest["tables"]["customers"] == "客户信息总表.csv" and manifest["tables"]["stage_changes"] == "阶段变更.csv"
     stages = (tmp_path / "备份" / "阶段变更.csv").read_text(encoding="utf-8-sig").splitlines()
     assert stages[0] == "客户编号,客户名称,变更日期,原阶段,新阶段,操作人,原因,机会编号"
     assert stages[3] == "C202611003,丙公司,2026-11-05,潜在客户,流失客户,alice,价格太高,"
@@ -158,6 +161,40 @@ def test_a_workbook_of_a_newer_export_format_is_refused_with_its_version(crm: Cr
     assert result.stderr.strip() == (
         "Error: newer.xlsx was written by a newer crm: export format version 7, this crm reads version 1; upgrade crm to import it"
     )
+
+
+def test_a_csv_directory_of_a_newer_export_format_is_refused_with_its_version(crm: Crm, tmp_path: Path) -> None:
+    build(crm)
+    out = tmp_path / "out"
+    crm.ok("export", str(out) + "/")
+    manifest = out / "crmcli-export.json"
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({**doc, "version": 7}), encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    result = crm("--db", str(fresh), "import", str(out) + "/")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: out/ was written by a newer crm: export format version 7, this crm reads version 1; upgrade crm to import it"
+    )
+    assert not fresh.exists() or crm.json("--db", str(fresh), "list") == []  # nothing imported
+    result = crm("--db", str(fresh), "--lang", "zh", "import", str(out) + "/", "--sheet", "跟进记录.csv")
+    assert result.exit_code == 1 and "导出格式版本 7" in result.stderr and "版本 1" in result.stderr, result.stderr
+    manifest.write_text("{not json", encoding="utf-8")
+    result = crm("--db", str(fresh), "import", str(out) + "/")
+    assert result.exit_code == 1 and "crmcli-export.json is not a crm export manifest" in result.stderr, result.stderr
+    manifest.unlink()  # CSV files put in a directory by hand: read as they are
+    assert json.loads(crm.ok("--db", str(fresh), "import", str(out) + "/", "--format", "json"))["rejected"] == 0
+    assert len(crm.json("--db", str(fresh), "list")) == 4
+
+
+def test_a_newer_json_document_is_refused_in_chinese_too(crm: Crm, tmp_path: Path) -> None:
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps({"format": "crmcli-export", "version": 3, "customers": []}), encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    result = crm("--db", str(fresh), "--lang", "zh", "import", str(path))
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "导出格式版本 3" in result.stderr and "(版本 1)" in result.stderr, result.stderr
+    assert not fresh.exists() or crm.json("--db", str(fresh), "list") == []
 
 
 @pytest.mark.parametrize(

@@ -66,3 +66,25 @@ def progress_off() -> object:
     from crmcli.cli.progress import Steps
 
     return Steps("x")
+
+
+def test_ctrl_c_while_the_bar_starts_leaves_no_bar_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interrupt between the bar's start and the ``with`` body: ``__exit__`` never runs, so the
+    bar must stop itself -- else its thread redraws it after "interrupted; nothing imported"."""
+    import sys
+
+    from rich.progress import Progress
+
+    from crmcli.cli import progress
+
+    monkeypatch.setattr(sys, "stderr", Tty())
+
+    def interrupted(self: Progress, *args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Progress, "add_task", interrupted)
+    steps = progress.import_steps("客户.xlsx")
+    with pytest.raises(KeyboardInterrupt):
+        with steps:
+            pass
+    assert steps.bar is not None and not steps.bar.live.is_started

@@ -49,7 +49,7 @@ $ crm add ABC科技有限公司 --phone 13812345678
 C209901001
 
 $ crm add abc科技有限公司 --phone 13812345678
-错误: customer already exists: C202611001 ABC科技有限公司 (same name and phone); nothing written
+错误: 客户已存在: C202611001 ABC科技有限公司 (同名同电话); 什么都没有写入
 ```
 """
 
@@ -118,7 +118,7 @@ def test_in_process_output_is_the_real_commands_output() -> None:
     in_process = rb.regenerate(SAME_BOTH_WAYS)
     assert "rejects_file=followup-log.xlsx.rejects.csv\n提示: 未使用的列: 客户状态" in in_process
     assert "\nexit 3\n" in in_process
-    assert "$ crm show nobody | head -1\n错误: no customer matches 'nobody'\n$ crm show nobody\n" in in_process
-    assert "$ crm show nobody\n错误: no customer matches 'nobody'\n$ echo $?\n1\n" in in_process
+    assert "$ crm show nobody | head -1\n错误: 没有客户匹配 'nobody'\n$ crm show nobody\n" in in_process
+    assert "$ crm show nobody\n错误: 没有客户匹配 'nobody'\n$ echo $?\n1\n" in in_process
     assert "/tmp/demo/backups/crm-20261126-080724.db" in in_process
     assert rb.regenerate(SAME_BOTH_WAYS, subprocess=True) == in_process

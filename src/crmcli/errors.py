@@ -1,45 +1,73 @@
 """Errors that reach the user, each carrying its exit status (spec §10).
 
-The CLI boundary (``crmcli.cli.main``) turns any ``CrmError`` into one line on
+The CLI boundary (``crmcli.cli.boundary``) turns any ``CrmError`` into one line on
 stderr and the exit code below; nothing else decides exit codes.
+
+An error carries its words untranslated: the English template (the catalog's message id, marked
+with ``N_`` where it is raised) and the values of its named placeholders, and is translated when
+it is shown (``str()``, the CLI boundary, an import's reject reason). So a template needs no
+escaping for the ``{option}`` placeholders the CLI fills with flags -- they are placeholders like
+the rest, filled last -- and an error raised before the display language is known, or wrapped in
+another ("row 7: {reason}"), still speaks the language of the moment it is read.
+``tests/test_errors_translated.py`` fails on an error whose message is not a marked template.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from crmcli.i18n import N_
 
 
 class CrmError(Exception):
-    """An error the user can fix: bad value, not found, duplicate, unreadable file."""
+    """An error the user can fix: bad value, not found, duplicate, unreadable file.
+
+    ``message`` is the English template, marked for the catalog where it is written
+    (``N_("no deal matches '{ref}'")``), and ``values`` fill its named placeholders. ``options``
+    name the command's options the message speaks of, as ``{probability}`` placeholders too.
+    """
 
     exit_code = 1
     quiet = False  # True: the exit status alone says it; no "Error:" line
 
-    def __init__(self, message: str, *, options: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, *, options: Sequence[str] = (), **values: Any) -> None:
         super().__init__(message)
         self.message = message
         self.options = tuple(options)
+        self.values = values
 
     def __str__(self) -> str:
-        return self._named(self.message, lambda option: option.replace("_", " "))
+        return self.text(lambda option: option.replace("_", " "))
 
-    def masked(self) -> str:
-        """The message as shown with ``--mask`` (options still as ``{name}``); errors that carry
-        contact data override it."""
-        return self.message
+    def masked_values(self) -> dict[str, Any]:
+        """The values as shown with ``--mask``; errors that carry contact data override it."""
+        return self.values
 
     def on_command_line(self, *, masked: bool = False) -> str:
         """The message as the CLI shows it: each option the service named becomes its flag."""
-        return self._named(self.masked() if masked else self.message, lambda option: "--" + option.replace("_", "-"))
+        return self.text(lambda option: "--" + option.replace("_", "-"), masked=masked)
 
-    def _named(self, text: str, name: Any) -> str:
+    def text(self, name: Callable[[str], str], *, masked: bool = False) -> str:
+        """The message in the display language, each option shown as ``name(option)``."""
+        from crmcli.i18n import fill, gettext
+
         # Services name a command's option by its parameter, as ``{probability}`` in the message,
         # and never spell a command line; the CLI turns it into ``--probability`` (the flag typer
         # derives from that parameter), anything else into plain words.
-        for option in self.options:
-            text = text.replace("{" + option + "}", name(option))
-        return text
+        values = {key: _shown(value, masked) for key, value in (self.masked_values() if masked else self.values).items()}
+        values.update((option, name(option)) for option in self.options)
+        return fill(gettext(self.message), values)
+
+
+def _shown(value: Any, masked: bool) -> Any:
+    """A value as its placeholder shows it: words (an error, a ``Text``) in the display language,
+    anything else as it is, for the template's own format (``{rows:,}``)."""
+    if masked and isinstance(value, CrmError):
+        return value.text(lambda option: option.replace("_", " "), masked=True)
+    from crmcli.i18n import Text
+
+    return str(value) if isinstance(value, BaseException | Text) else value
 
 
 class ParseError(CrmError, ValueError):
@@ -55,16 +83,12 @@ class NoMatch(NotFound):
 
     def __init__(self, ref: str) -> None:
         self.ref = ref
-        super().__init__(self._text(ref))
+        super().__init__(N_("no customer matches '{ref}'"), ref=ref)
 
-    @staticmethod
-    def _text(ref: str) -> str:
-        return f"no customer matches '{ref}'"
-
-    def masked(self) -> str:
+    def masked_values(self) -> dict[str, Any]:
         from crmcli.masking import mask_text
 
-        return self._text(mask_text(self.ref))
+        return {"ref": mask_text(self.ref)}
 
 
 class Ambiguous(CrmError):
@@ -75,20 +99,25 @@ class Ambiguous(CrmError):
     def __init__(self, ref: str, candidates: Sequence[Mapping[str, Any]]) -> None:
         self.ref = ref
         self.candidates = [dict(c) for c in candidates]
-        super().__init__(self._text(ref, self.candidates))
-
-    def _text(self, ref: str, candidates: Sequence[Mapping[str, Any]]) -> str:
-        n = len(candidates)
+        n = len(self.candidates)
         more = n > self.SHOWN  # a partial-name lookup stops at SHOWN + 1
+        super().__init__(N_("'{ref}' matches {count} customers; use a code:"), ref=ref, count=f"{n}{'+' if more else ''}")
+
+    def text(self, name: Callable[[str], str], *, masked: bool = False) -> str:
+        candidates = self.candidates
+        if masked:
+            from crmcli.masking import mask_record
+
+            candidates = [dict(mask_record(dict(c))) for c in candidates]
         lines = [f"  {c['code']}  {c['name']}  {c['phone']}" for c in candidates[: self.SHOWN]]
-        if more:
+        if len(candidates) > self.SHOWN:
             lines.append("  ...")
-        return f"'{ref}' matches {n}{'+' if more else ''} customers; use a code:\n" + "\n".join(lines)
+        return "\n".join([super().text(name, masked=masked), *lines])
 
-    def masked(self) -> str:
-        from crmcli.masking import mask_record, mask_text
+    def masked_values(self) -> dict[str, Any]:
+        from crmcli.masking import mask_text
 
-        return self._text(mask_text(self.ref), [mask_record(dict(c)) for c in self.candidates])
+        return {**self.values, "ref": mask_text(self.ref)}
 
 
 class Duplicate(CrmError):

@@ -12,6 +12,8 @@ from crmcli import fields, vocab
 # What the JSON document and the workbook say they are: an import refuses a newer version.
 EXPORT_FORMAT = "crmcli-export"
 EXPORT_VERSION = 1
+# A directory of CSV files says it in a small file beside its tables (``manifest``).
+MANIFEST = "crmcli-export.json"
 
 # The customer columns of spec §9, in order (the registry's exported fields). The last two are
 # derived (import reads them as information).
@@ -53,6 +55,11 @@ TABLES: dict[str, tuple[str, str, tuple[fields.Field, ...]]] = {
     "custom_fields": ("自定义字段", "Custom fields", fields.CUSTOM_FIELD),
 }
 SHEET_TITLES = {key: (zh, en) for key, (zh, en, _) in TABLES.items()} | {"help": ("说明", "Instructions")}
+
+
+def manifest(files: dict[str, str]) -> dict[str, object]:
+    """What a directory export's MANIFEST holds: format, version and each table's file name."""
+    return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "tables": files}
 
 
 def header(key: str, lang: str) -> str:

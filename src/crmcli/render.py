@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, vocab
 from crmcli.errors import UsageError
+from crmcli.i18n import N_
 from crmcli.streamed import padded_repeats, plain, plain_table, plain_widths, write_delimited, write_delimited_values  # noqa: F401 - also what callers import from here
 from crmcli.widths import text_width
 
@@ -26,7 +27,7 @@ FORMATS = ("table", "json", "csv", "tsv")
 def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> str:
     fmt = fmt.lower()
     if fmt not in allowed:
-        raise UsageError(f"--format {fmt}: choose one of {', '.join(allowed)}")
+        raise UsageError(N_("--format {fmt}: choose one of {allowed}"), fmt=fmt, allowed=', '.join(allowed))
     return fmt
 
 

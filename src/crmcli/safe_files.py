@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from crmcli.errors import CrmError, DiskFull
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 
 TEMP_SUFFIX = ".crm-tmp"
 SWEEP_AGE = 24 * 3600  # seconds: a temporary file this old belongs to a process that is gone
@@ -102,24 +104,24 @@ def is_sqlite(path: Path) -> bool:
 def refusal(target: Path, *, allow_sqlite: bool = False) -> str | None:
     """Why ``target`` must not be written, or None when it may be."""
     if _is_protected(target):
-        return f"{target} is the live database file itself; give another file"
+        return _("{target} is the live database file itself; give another file").format(target=target)
     try:
         st = os.lstat(target)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return f"cannot use {target}: {exc.strerror}"
+        return _("cannot use {target}: {strerror}").format(target=target, strerror=exc.strerror)
     if stat.S_ISLNK(st.st_mode):
-        return f"{target} is a symbolic link; give the real path of the file to write"
+        return _("{target} is a symbolic link; give the real path of the file to write").format(target=target)
     if stat.S_ISDIR(st.st_mode):
-        return f"{target} is a directory"
+        return _("{target} is a directory").format(target=target)
     if not stat.S_ISREG(st.st_mode):
-        return f"{target} is not a regular file (a device, pipe or socket); give a file to write"
+        return _("{target} is not a regular file (a device, pipe or socket); give a file to write").format(target=target)
     name = target.name
     if any(name.endswith(s) for s in SIDECARS) and is_sqlite(target.with_name(name.rsplit("-", 1)[0])):
-        return f"{target} belongs to a SQLite database; give another file"
+        return _("{target} belongs to a SQLite database; give another file").format(target=target)
     if not allow_sqlite and st.st_size and is_sqlite(target):
-        return f"{target} is a SQLite database; refusing to overwrite it"
+        return _("{target} is a SQLite database; refusing to overwrite it").format(target=target)
     return None
 
 
@@ -131,7 +133,7 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def disk_full_error(target: Path) -> DiskFull:
-    return DiskFull(f"the disk is full: cannot write {target}; nothing was written (free some space and try again)")
+    return DiskFull(N_("the disk is full: cannot write {target}; nothing was written (free some space and try again)"), target=target)
 
 
 def _temp_path(target: Path) -> Path:
@@ -201,9 +203,9 @@ def _check_target(target: Path, allow_sqlite: bool, check: Callable[[Path], str 
     if reason is None and check is not None and os.path.lexists(target):
         reason = check(target)
     if reason is not None:
-        raise CrmError(reason)
+        raise CrmError(N_("{reason}"), reason=reason)
     if not target.parent.is_dir():
-        raise CrmError(f"cannot write {target}: directory {target.parent} does not exist")
+        raise CrmError(N_("cannot write {target}: directory {parent} does not exist"), target=target, parent=target.parent)
 
 
 class PendingFile:
@@ -249,7 +251,7 @@ class PendingFile:
     def _error(self, exc: OSError) -> CrmError:
         if is_disk_full(exc):
             return disk_full_error(self.target)
-        return CrmError(f"cannot write {self.target}: {exc.strerror or exc}")
+        return CrmError(N_("cannot write {target}: {value}"), target=self.target, value=exc.strerror or exc)
 
     def sync(self) -> None:
         """Make the temporary file's bytes durable (the step a full disk can fail)."""
@@ -319,7 +321,7 @@ def temporary(near: Path) -> Iterator[Path]:
         _live.discard(tmp)
         if is_disk_full(exc):
             raise disk_full_error(tmp) from None
-        raise CrmError(f"cannot write in {near.parent}: {exc.strerror}") from None
+        raise CrmError(N_("cannot write in {parent}: {strerror}"), parent=near.parent, strerror=exc.strerror) from None
     try:
         try:
             os.fchmod(fd, 0o600)
@@ -328,7 +330,7 @@ def temporary(near: Path) -> Iterator[Path]:
         yield tmp
     except OSError as exc:
         if is_disk_full(exc):
-            raise DiskFull(f"the disk is full: cannot write in {near.parent}; nothing was changed") from None
+            raise DiskFull(N_("the disk is full: cannot write in {parent}; nothing was changed"), parent=near.parent) from None
         raise
     finally:
         _remove(tmp)
@@ -422,12 +424,12 @@ def replaceable_workbook(target: Path) -> str | None:
     """A check for ``writing``: an existing file is replaced only if it is a workbook (a zip) or empty."""
     head = _head(target, 4)
     if head and not head.startswith(b"PK"):
-        return f"{target} exists and is not an Excel workbook; refusing to overwrite it"
+        return _("{target} exists and is not an Excel workbook; refusing to overwrite it").format(target=target)
     return None
 
 
 def replaceable_text(target: Path) -> str | None:
     """A check for ``writing``: an existing file is replaced only if it is text (no NUL bytes) or empty."""
     if b"\x00" in _head(target):
-        return f"{target} exists and is not a text file; refusing to overwrite it"
+        return _("{target} exists and is not a text file; refusing to overwrite it").format(target=target)
     return None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import N_, Text
 
 APP_NAME = "crmcli"
 DEFAULT_CADENCE = {"key": 7, "normal": 14, "potential": 30}
@@ -44,38 +45,38 @@ class Settings:
 # --- the one declaration of the config file -------------------------------------------------
 
 
-class BadValue(ValueError):
+class BadValue(CrmError, ValueError):
     """A config value of the wrong type or range; the message says what is expected."""
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise BadValue("expected a non-empty string")
+        raise BadValue(N_("expected a non-empty string"))
     return value
 
 
 def _lang(value: Any) -> str:
     if not isinstance(value, str) or value.strip().lower() not in ("zh", "en"):
-        raise BadValue('expected "zh" or "en"')
+        raise BadValue(N_("expected \"zh\" or \"en\""))
     return value.strip().lower()
 
 
-def _number(low: float, high: float, *, whole: bool, what: str) -> Callable[[Any], Any]:
+def _number(low: float, high: float, *, whole: bool, what: Text) -> Callable[[Any], Any]:
     def parse(value: Any) -> Any:
         # TOML's true/false are ints to Python; a number in quotes ("7") is text, not a number.
         ok = isinstance(value, int) if whole else isinstance(value, int | float)
         if isinstance(value, bool) or not ok or (isinstance(value, float) and not math.isfinite(value)):
-            raise BadValue(f"expected {what}")
+            raise BadValue(N_("expected {what}"), what=what)
         if not low <= value <= high:
-            raise BadValue(f"expected {what}")
+            raise BadValue(N_("expected {what}"), what=what)
         return int(value) if whole else float(value)
 
     return parse
 
 
-_DAYS = _number(1, 36_500, whole=True, what="a whole number of days from 1 to 36500")
-_SHARE = _number(0, 1, whole=False, what="a fraction from 0 to 1 (0.3 for 30%)")
-_SECONDS = _number(0, 86_400, whole=False, what="a number of seconds from 0 to 86400")
+_DAYS = _number(1, 36_500, whole=True, what=Text(N_("a whole number of days from 1 to 36500")))
+_SHARE = _number(0, 1, whole=False, what=Text(N_("a fraction from 0 to 1 (0.3 for 30%)")))
+_SECONDS = _number(0, 86_400, whole=False, what=Text(N_("a number of seconds from 0 to 86400")))
 
 # key (dotted for a table's key) -> parser. A table whose keys are free (ticket_types) maps "*".
 CONFIG: dict[str, Callable[[Any], Any]] = {
@@ -93,40 +94,40 @@ _TABLES = {key.split(".")[0] for key in CONFIG if "." in key}
 def _shown(value: Any) -> str:
     import json
 
-    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, dict) else "a table"
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, dict) else str(Text(N_("a table")))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def validate(config: dict[str, Any], path: Path) -> dict[str, Any]:
     """The config with every value parsed; the first unknown key or bad value is a CrmError."""
 
-    def bad(key: str, value: Any, why: str) -> CrmError:
-        return CrmError(f"config file {path}: {key} = {_shown(value)}: {why}")
+    def bad(key: str, value: Any, why: Any) -> CrmError:
+        return CrmError(N_("config file {path}: {key} = {value}: {why}"), path=path, key=key, value=_shown(value), why=why)
 
     known = ", ".join(sorted({k.split(".")[0] for k in CONFIG}))
     out: dict[str, Any] = {}
     for name, value in config.items():
         if name in _TABLES:
             if not isinstance(value, dict):
-                raise bad(name, value, f"expected a table [{name}]")
+                raise bad(name, value, Text(N_("expected a table [{name}]"), name=name))
             declared = sorted(k.split(".", 1)[1] for k in CONFIG if k.startswith(name + "."))
             for sub, item in value.items():
                 key = f"{name}.{sub}"
                 parser = CONFIG.get(key) or CONFIG.get(f"{name}.*")
                 if parser is None:
-                    raise bad(key, item, f"unknown key (known in [{name}]: {', '.join(declared)})")
+                    raise bad(key, item, Text(N_("unknown key (known in [{name}]: {declared})"), name=name, declared=', '.join(declared)))
                 try:
                     out[key] = parser(item)
                 except BadValue as exc:
-                    raise bad(key, item, str(exc)) from None
+                    raise bad(key, item, exc) from None
             continue
         parser = CONFIG.get(name)
         if parser is None:
-            raise bad(name, value, f"unknown key (known: {known})")
+            raise bad(name, value, Text(N_("unknown key (known: {known})"), known=known))
         try:
             out[name] = parser(value)
         except BadValue as exc:
-            raise bad(name, value, str(exc)) from None
+            raise bad(name, value, exc) from None
     return out
 
 
@@ -157,7 +158,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CrmError(f"cannot read config file {path}: {exc}") from None
+        raise CrmError(N_("cannot read config file {path}: {exc}"), path=path, exc=exc) from None
     return validate(raw, path)
 
 
@@ -213,7 +214,7 @@ def load(db: str | None = None, user: str | None = None, lang: str | None = None
         from crmcli.store import postgres
 
         if not postgres.is_url(db_value):
-            raise UsageError(f"--db {postgres.masked(db_value)}: give a SQLite file path or a postgresql+psycopg:// URL")
+            raise UsageError(N_("--db {db_value}: give a SQLite file path or a postgresql+psycopg:// URL"), db_value=postgres.masked(db_value))
         url = db_value
     db_path = Path(db_value).expanduser() if db_value and not url else default_db_path()
     if not url:
@@ -223,7 +224,7 @@ def load(db: str | None = None, user: str | None = None, lang: str | None = None
     lang_value = (_pick(lang, "CRM_LANG", config, "lang") or _default_lang()).lower()
     if lang_value not in ("zh", "en"):
         where = "--lang" if lang else "CRM_LANG"
-        raise UsageError(f"{where} {lang_value}: choose zh or en")
+        raise UsageError(N_("{where} {lang_value}: choose zh or en"), where=where, lang_value=lang_value)
     if url:  # the login is the acting user, never --user or CRM_USER (spec §16)
         from crmcli.store import postgres
 
@@ -251,5 +252,5 @@ def today() -> dt.date:
         try:
             return dt.date.fromisoformat(frozen)
         except ValueError:
-            raise UsageError(f"CRM_TODAY={frozen}: expected YYYY-MM-DD") from None
+            raise UsageError(N_("CRM_TODAY={frozen}: expected YYYY-MM-DD"), frozen=frozen) from None
     return dt.date.today()

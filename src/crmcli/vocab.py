@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from crmcli.errors import ParseError
+from crmcli.i18n import N_, Text
 
 STAGES = ("potential", "intent", "negotiating", "won", "lost")
 LEVELS = ("key", "normal", "potential")
@@ -94,7 +95,11 @@ ALIASES["deal_stage"] = {
     k: (*ALIASES["stage"][k], ZH_LABELS["stage"][k], *{"won": ("赢单",), "lost": ("输单", "丢单", "失败")}.get(k, ()))
     for k in STAGES
 }
-NAMES = {"deal_stage": "stage"}  # what a message calls a vocabulary
+# what a message calls a vocabulary ("unknown stage '待定'"), in the display language when shown
+NAMES = {
+    "stage": Text(N_("stage")), "deal_stage": Text(N_("stage")), "level": Text(N_("level")),
+    "method": Text(N_("method")), "feedback": Text(N_("feedback")), "status": Text(N_("status")),
+}  # fmt: skip
 
 def fold(text: str) -> str:
     """Case-, width-, whitespace- and script-insensitive form used to compare vocabulary."""
@@ -128,7 +133,7 @@ def parse(field: str, value: str) -> str:
     key = lookup(field, value)
     if key is None:
         accepted = ", ".join(f"{k} ({ZH_LABELS[field][k]})" for k in FIELDS[field])
-        raise ParseError(f"unknown {NAMES.get(field, field)} '{value}'; accepted: {accepted}")
+        raise ParseError(N_("unknown {value} '{value2}'; accepted: {accepted}"), value=NAMES.get(field, field), value2=value, accepted=accepted)
     return key
 
 

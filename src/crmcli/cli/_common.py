@@ -14,6 +14,8 @@ import typer
 from crmcli.cli import complete
 from crmcli.cli.boundary import State, error_boundary, fail, state  # noqa: F401 - what commands import from here
 from crmcli.errors import UsageError
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 
 
 def given(ctx: typer.Context) -> dict[str, str]:
@@ -33,9 +35,8 @@ def goes_with(ctx: typer.Context, names: tuple[str, ...] | list[str], what: str)
     typed = given(ctx)
     for name in names:
         if name in typed:
-            from crmcli.i18n import gettext as _
 
-            raise UsageError(_("{option} goes with {what}").format(option=typed[name], what=what))
+            raise UsageError(N_("{option} goes with {what}"), option=typed[name], what=what)
 
 
 def interactive() -> bool:
@@ -72,10 +73,10 @@ class Bounded:
                 number = self.kind(text)
             except (ValueError, OverflowError):
                 shown = text if len(text) <= 40 else text[:40] + "..."
-                raise typer.BadParameter(f"'{shown}' is not {'a whole number' if self.kind is int else 'a number'}") from None
+                raise typer.BadParameter(_("'{shown}' is not {value}").format(shown=shown, value='a whole number' if self.kind is int else 'a number')) from None
         if not self.low <= number <= self.high:  # False for NaN too
             shown = text if len(text) <= 40 else text[:40] + "..."
-            raise typer.BadParameter(f"{shown} is out of range; allowed: {self._show(self.low)} to {self._show(self.high)}")
+            raise typer.BadParameter(_("{shown} is out of range; allowed: {low} to {high}").format(shown=shown, low=self._show(self.low), high=self._show(self.high)))
         return number
 
     def __repr__(self) -> str:
@@ -99,7 +100,7 @@ def not_blank(value: Any) -> Any:
 
     for item in value if isinstance(value, list | tuple) else (value,):
         if isinstance(item, str) and is_empty(drop_invisible(item)):
-            raise typer.BadParameter(f"{item!r} is blank; give a value, or leave the option out")
+            raise typer.BadParameter(_("{item!r} is blank; give a value, or leave the option out").format(item=item))
     return value
 
 

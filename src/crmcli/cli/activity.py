@@ -8,6 +8,7 @@ from crmcli.cli import complete
 from crmcli.cli._common import ROW_ID, goes_with, interactive, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 Ref = Annotated[str, typer.Argument(metavar="REF", help="Code, name, phone or part of the name.", autocompletion=complete.customers)]
@@ -44,23 +45,23 @@ def follow(
                  next_date=next_date, next_plan=next_plan, stage=stage)  # fmt: skip
         return
     if number is not None:
-        raise UsageError(_("follow {ref} {number}: give a customer and --content, or edit/delete and a follow-up's number").format(ref=ref, number=number))
+        raise UsageError(N_("follow {ref} {number}: give a customer and --content, or edit/delete and a follow-up's number"), ref=ref, number=number)
     if content is None:
-        raise UsageError(_("missing --content (what was said)"))
+        raise UsageError(N_("missing --content (what was said)"))
     text = normalize.keep_text(content)
     if not text:
-        raise UsageError(_("--content is empty"))
+        raise UsageError(N_("--content is empty"))
     on = normalize.parse_date(date, today) if date is not None else today
     if on > today:
-        raise UsageError(_("--date {date} is in the future; plan it with --next-date instead").format(date=on.isoformat()))
+        raise UsageError(N_("--date {date} is in the future; plan it with --next-date instead"), date=on.isoformat())
     nd = normalize.parse_date(next_date, today) if next_date is not None else None
     if nd is not None and nd < on:
-        raise UsageError(_("--next-date {next} is before the follow-up date {date}").format(next=nd, date=on))
+        raise UsageError(N_("--next-date {next} is before the follow-up date {date}"), next=nd, date=on)
     m = vocab.parse("method", method) if method else None
     fb = vocab.parse("feedback", feedback) if feedback else None
     to = vocab.parse("stage", stage) if stage else None
     if to == "lost":
-        raise UsageError(_("to mark a customer lost use: crm stage REF lost --reason TEXT"))
+        raise UsageError(N_("to mark a customer lost use: crm stage REF lost --reason TEXT"))
     who = normalize.clean_text(by) or st.settings.user
     with st.write() as conn:
         cust = cq.resolve(Reader.over(conn), ref)
@@ -82,16 +83,16 @@ def _correct(st: Any, action: str, number: int, **given: str | None) -> None:
     from crmcli.services import followups
 
     if given.pop("stage") is not None:
-        raise UsageError(_("--stage goes with a new follow-up, not with follow edit/delete"))
+        raise UsageError(N_("--stage goes with a new follow-up, not with follow edit/delete"))
     if action == "delete":
         if any(v is not None for v in given.values()):
-            raise UsageError(_("follow delete ID takes no options"))
+            raise UsageError(N_("follow delete ID takes no options"))
         with st.write() as conn:
             gone = followups.delete_follow_up(conn, number)
         typer.echo(_("Deleted follow-up #{id} of {code}  {name} (undo: crm undo)").format(id=number, code=gone["code"], name=gone["name"]))
         return
     if all(v is None for v in given.values()):
-        raise UsageError(_("follow edit ID: say what to change (--content, --date, --method, ...)"))
+        raise UsageError(N_("follow edit ID: say what to change (--content, --date, --method, ...)"))
     with st.write() as conn:
         done = followups.edit_follow_up(conn, number, given, today=st.today, user=st.settings.user)
     what = ", ".join(done["changed"]) or _("nothing to change")
@@ -142,7 +143,7 @@ def stage(
             break
         except NeedsConfirmation as exc:
             if confirmed or not interactive():
-                raise NeedsConfirmation(_("{why}; nothing was written (add --yes to record it)").format(why=exc)) from None
+                raise NeedsConfirmation(N_("{why}; nothing was written (add --yes to record it)"), why=exc) from None
             if not typer.confirm(_("{why}. Record it?").format(why=exc), default=False):
                 raise typer.Exit(1) from None
             confirmed = True

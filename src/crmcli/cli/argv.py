@@ -15,6 +15,7 @@ import codecs
 import os
 
 from crmcli.errors import UsageError
+from crmcli.i18n import N_
 
 
 def has_escapes(text: str) -> bool:
@@ -44,9 +45,7 @@ def decode(text: str) -> str:
         except UnicodeDecodeError:
             continue
     shown = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
-    raise UsageError(
-        f"'{shown}' is not UTF-8 text (nor GBK/GB18030); set the terminal's encoding to UTF-8 and type it again"
-    )
+    raise UsageError(N_("'{shown}' is not UTF-8 text (nor GBK/GB18030); set the terminal's encoding to UTF-8 and type it again"), shown=shown)
 
 
 def decode_lenient(text: str) -> str:

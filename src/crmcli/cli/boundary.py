@@ -14,6 +14,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 
 from crmcli.errors import CrmError, DiskFull
+from crmcli.i18n import N_, Text
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -127,15 +128,18 @@ def error_boundary(ctx: Any) -> Iterator[None]:
         from crmcli import safe_files
         from crmcli.store import errors as store_errors
 
-        known = store_errors.translate(exc, None, doing="nothing was written")
+        known = store_errors.translate(exc, None, doing=Text(N_("nothing was written")))
         if known is None and "crmcli.store.postgres" in sys.modules:
             from crmcli.store import postgres
 
-            known = postgres.translate(exc, doing="nothing was written")
+            known = postgres.translate(exc, doing=Text(N_("nothing was written")))
         if known is None and safe_files.is_disk_full(exc):
-            known = DiskFull("the disk is full; nothing was written (free some space and try again)")
+            known = DiskFull(N_("the disk is full; nothing was written (free some space and try again)"))
         if known is not None:
             raise fail(str(known), known.exit_code) from None
         if type(exc).__name__ in ("DatabaseError", "OperationalError") or isinstance(exc, OSError):
-            raise fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", 1) from None
-        raise fail(f"unexpected {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)", 1) from None
+            said = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"  # the system's own words
+            raise fail(said, 1) from None
+        from crmcli.i18n import gettext
+
+        raise fail(gettext("unexpected {kind}: {exc} (run with CRM_DEBUG=1 for details)").format(kind=type(exc).__name__, exc=exc), 1) from None

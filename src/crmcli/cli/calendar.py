@@ -8,6 +8,7 @@ import typer
 
 from crmcli.cli._common import DAYS, MineF, OwnerF, state
 from crmcli.cli.app import app
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 
@@ -38,7 +39,7 @@ def calendar(
         if reason:
             from crmcli.errors import CrmError
 
-            raise CrmError(f"--ics {reason}; nothing written")
+            raise CrmError(N_("--ics {reason}; nothing written"), reason=reason)
         st.interrupted = _("{file} not written").format(file=target)
     owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
     if mine:

@@ -81,6 +81,18 @@ def customers(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     return [(code if code.startswith(incomplete) or not incomplete else name, name) for code, name in rows]
 
 
+def _codes(table: str, label: str) -> Any:
+    def complete(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+        sql = f"SELECT code, {label} FROM {table} WHERE code LIKE :p || '%' ORDER BY code DESC LIMIT 200"
+        return [(code, text or "") for code, text in _query(ctx, sql, incomplete)]
+
+    return complete
+
+
+deals = _codes("deal", "name")  # opportunity codes, newest first, each with its name
+tickets = _codes("ticket", "type")  # ticket codes, each with its type
+
+
 def _distinct(column: str) -> Any:
     def complete(ctx: typer.Context, incomplete: str) -> list[str]:
         sql = f"SELECT DISTINCT {column} FROM customer WHERE {column} LIKE :p || '%' ORDER BY 1 LIMIT 200"

@@ -30,6 +30,7 @@ from crmcli.cli._common import (
 )
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 LIST_TABLE_KEYS = ("code", "name", "contact", "phone", "level", "stage", "owner", "last_follow_at", "next_follow_at")
@@ -187,10 +188,10 @@ def add(
 
     st = state(ctx)
     if no_phone and phone is not None:
-        raise UsageError("--no-phone and --phone: give one of them")
+        raise UsageError(N_("--no-phone and --phone: give one of them"))
     if name is None or (phone is None and not no_phone):
         if not interactive():
-            raise UsageError(_("missing {what}").format(what="NAME" if name is None else "--phone (or --no-phone)"))
+            raise UsageError(N_("missing {what}"), what="NAME" if name is None else "--phone (or --no-phone)")
         name = name or typer.prompt(_("Name"))
         if not no_phone:
             phone = phone or typer.prompt(_("Phone"))
@@ -313,7 +314,7 @@ def edit(
         from crmcli import vocab
 
         if vocab.parse("stage", stage) == "lost":
-            raise UsageError(_("to mark a customer lost use: crm stage REF lost --reason TEXT"))
+            raise UsageError(N_("to mark a customer lost use: crm stage REF lost --reason TEXT"))
     raw = _raw(
         name=name, phone=phone, contact=contact, title=title, email=email, industry=industry,
         source=source, level=level, stage=stage, owner=owner, need=need, tags=tag, notes=note,
@@ -418,9 +419,9 @@ def list_(
     if not due:
         goes_with(ctx, ["within"], _("--due (due within DAYS from today)"))
     if due and archived:
-        raise UsageError(_("--due never lists archived customers; drop --archived"))
+        raise UsageError(N_("--due never lists archived customers; drop --archived"))
     if due and sort:
-        raise UsageError(_("--due lists the most overdue first; --sort goes with a plain list"))
+        raise UsageError(N_("--due lists the most overdue first; --sort goes with a plain list"))
     filters = filters_from(
         st, stage=stage, level=level, source=source, industry=industry, owner=owner, mine=mine,
         tag=tag, search=search, since=since, until=until, archived=archived,
@@ -440,15 +441,22 @@ def list_(
                 render.write_json_array(objects or ())
             return
         table = DUE_TABLE_KEYS if due else LIST_TABLE_KEYS
+
+        def why_empty() -> str:
+            filtered = any((stage, level, source, industry, owner, mine, tag, search, since, until, where))
+            return _("no customers match these filters") if filtered else _("no customers yet (crm add or crm import adds them)")
+
         if not mask:  # rows of values, not a dict each: a table fetches only the columns it shows
             shown = table if fmt == "table" else None
             sql, params = cq.select(reader.dialect, cadence=st.settings.cadence, filters=filters, due=plan,
                                     sort=sort, limit=limit, custom=() if shown else custom, keys=shown)  # fmt: skip
             names, values = cq.value_rows(reader, sql, params)
-            if due:
+            if due or shown:
                 peeked = render.peek(values)
                 if peeked is None:
-                    return  # cron: nothing due, nothing printed at all
+                    if not due:  # cron: nothing due, nothing printed at all; an empty table says why
+                        typer.echo(why_empty())
+                    return
                 values = peeked
             if shown:
                 render.print_table_values(values, shown, st.settings.lang)
@@ -462,10 +470,13 @@ def list_(
             from crmcli.masking import mask_record
 
             rows = (mask_record(r) for r in rows)
-        if due:
+        if due or fmt == "table":
             peeked = render.peek(rows)
-            if peeked is None:
+            if peeked is None and due:
                 return  # cron: nothing due, nothing printed at all
+            if peeked is None:  # an empty table says why
+                typer.echo(why_empty())
+                return
             rows = peeked
         if fmt in ("csv", "tsv"):  # one column per custom field, after the customer's own
             keys = [k for k in keys if k != "fields"] + [f.key for f in custom]

@@ -9,6 +9,7 @@ from crmcli.cli import complete
 from crmcli.cli._common import COUNT, interactive, not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
 from crmcli.errors import ParseError, UsageError
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 deal_app = typer.Typer(
@@ -21,7 +22,7 @@ app.add_typer(deal_app, name="deal")
 product_app = typer.Typer(name="product", help="Products (产品): add, list.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(product_app, name="product")
 
-Code = Annotated[str, typer.Argument(metavar="CODE", help="The opportunity's code (O202611001; crm deal list shows them).")]
+Code = Annotated[str, typer.Argument(metavar="CODE", help="The opportunity's code (O202611001; crm deal list shows them).", autocompletion=complete.deals)]
 Name = Annotated[str | None, typer.Option("--name", help="What the opportunity is (机会名称).", show_default=False, metavar="TEXT")]
 AmountO = Annotated[str | None, typer.Option("--amount", help="Amount (预估金额): 50000, 5万; default the sum of priced --product lines.", show_default=False, metavar="AMOUNT")]
 Probability = Annotated[str | None, typer.Option("--probability", help="Chance of winning in percent, 0-100 (default: the stage's).", show_default=False, metavar="P")]
@@ -40,8 +41,9 @@ def _parsed(what: str, parse: Any, value: Any) -> Any:
     try:
         return parse(value)
     except ParseError as exc:
-        text = str(exc)
-        raise ParseError(text if text.startswith(what) else f"{what}: {text}") from None
+        if str(exc).startswith(what):
+            raise
+        raise ParseError(N_("{what}: {reason}"), what=what, reason=exc) from None
 
 
 def _values(st: Any, *, stage: str | None = None, amount: str | None = None, probability: str | None = None,
@@ -77,14 +79,14 @@ def _confirming(run: Any, yes: bool) -> Any:
             return run(confirmed)
         except NeedsConfirmation as exc:
             if confirmed or not interactive():
-                raise NeedsConfirmation(f"{exc}; nothing was written (add --yes to record it)") from None
-            if not typer.confirm(f"{exc}. Record it?", default=False):
+                raise NeedsConfirmation(N_("{exc}; nothing was written (add --yes to record it)"), exc=exc) from None
+            if not typer.confirm(_("{exc}. Record it?").format(exc=exc), default=False):
                 raise typer.Exit(1) from None
             confirmed = True
 
 
 def _moved(moved: dict[str, str] | None) -> str:
-    return f"; customer stage {moved['from']} → {moved['to']}" if moved else ""
+    return _("; customer stage {before} → {after}").format(before=moved['from'], after=moved['to']) if moved else ""
 
 
 @deal_app.command("add")
@@ -114,10 +116,10 @@ def add(
 
     st = state(ctx)
     if name is None:
-        raise UsageError("missing --name (机会名称)")
+        raise UsageError(N_("missing --name (机会名称)"))
     v = _values(st, stage=stage, amount=amount, probability=probability, expected_close=expected_close, date=date, products=product)
     if reason is not None and v["stage"] != "lost":
-        raise UsageError("--reason goes with --stage lost")
+        raise UsageError(N_("--reason goes with --stage lost"))
 
     def run(confirmed: bool) -> Any:
         with st.write() as conn:
@@ -130,7 +132,7 @@ def add(
 
     cust, done = _confirming(run, yes)
     if stdout_is_terminal():
-        typer.echo(f"Added {done['code']} for {cust['code']}  {cust['name']}: {amount_text(done['amount'])}{_moved(done['moved'])}")
+        typer.echo(_("Added {code} for {code2}  {name}: {amount}{moved}").format(code=done['code'], code2=cust['code'], name=cust['name'], amount=amount_text(done['amount']), moved=_moved(done['moved'])))
     else:
         typer.echo(done["code"])
 
@@ -161,7 +163,7 @@ def list_(
     fmt = render.check_format(fmt)
     states = [s for s, on in (("open", open_), ("won", won), ("lost", lost)) if on]
     if len(states) > 1:
-        raise UsageError("--open, --won and --lost exclude each other; give one")
+        raise UsageError(N_("--open, --won and --lost exclude each other; give one"))
     f = dq.build_filters(stage=stage or (), owner=owner or (), state=states[0] if states else None, since=since, until=until, today=st.today)
     with st.store.read() as reader:
         if customer is not None:
@@ -170,6 +172,13 @@ def list_(
             render.write_json_array(row[0] for row in reader.stream(*dq.select(reader.dialect, f, json=True, limit=limit)))
             return
         rows = dq.records(reader, *dq.select(reader.dialect, f, limit=limit))
+        if fmt == "table":
+            peeked = render.peek(rows)
+            if peeked is None:  # an empty table says why
+                filtered = any((customer, stage, owner, states, since, until))
+                typer.echo(_("no opportunities match these filters") if filtered else _("no opportunities yet (crm deal add records one)"))
+                return
+            rows = peeked
         render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=dq.TABLE_KEYS, all_keys=dq.KEYS, of=fields.OPPORTUNITY)
 
 
@@ -225,7 +234,7 @@ def edit(
     st = state(ctx)
     v = _values(st, amount=amount, probability=probability, expected_close=expected_close, date=date, products=product)
     if name is None and owner is None and reason is None and not v:
-        raise UsageError("deal edit CODE: say what to change (--name, --amount, --probability, ...)")
+        raise UsageError(N_("deal edit CODE: say what to change (--name, --amount, --probability, ...)"))
     with st.write() as conn:
         done = ops.edit(conn, code, name=name, owner=owner, reason=reason, today=st.today, **v)
     what = ", ".join(done["changed"]) or "nothing to change"
@@ -259,8 +268,10 @@ def stage(
                             amount=v.get("amount"), reason=reason, confirmed=confirmed)  # fmt: skip
 
     done = _confirming(run, yes)
-    won = f" for {amount_text(done['amount'])}" if done["to"] == "won" else ""
-    typer.echo(f"{done['code']} ({done['customer_code']}  {done['customer_name']}): {done['from']} → {done['to']}{won} on {on.isoformat()}{_moved(done['moved'])}")
+    won = _(" for {amount}").format(amount=amount_text(done["amount"])) if done["to"] == "won" else ""
+    typer.echo(_("{code} ({customer_code}  {customer_name}): {before} → {after}{won} on {date}{moved}").format(
+        code=done["code"], customer_code=done["customer_code"], customer_name=done["customer_name"], before=done["from"],
+        after=done["to"], won=won, date=on.isoformat(), moved=_moved(done["moved"])))
 
 
 @deal_app.command("delete")
@@ -271,8 +282,8 @@ def delete(ctx: typer.Context, code: Code) -> None:
     st = state(ctx)
     with st.write() as conn:
         done = ops.delete(conn, code, by=st.settings.user, today=st.today)
-    back = f"; customer stage back to {done['restored_stage']}" if done["restored_stage"] else ""
-    typer.echo(f"Deleted {done['code']} of {done['customer_code']}  {done['customer_name']}{back}{_moved(done['moved'])} (undo: crm undo)")
+    back = _("; customer stage back to {restored_stage}").format(restored_stage=done['restored_stage']) if done["restored_stage"] else ""
+    typer.echo(_("Deleted {code} of {customer_code}  {customer_name}{back}{moved} (undo: crm undo)").format(code=done['code'], customer_code=done['customer_code'], customer_name=done['customer_name'], back=back, moved=_moved(done['moved'])))
 
 
 @product_app.command("add")
@@ -295,7 +306,7 @@ def product_add(
     with st.write() as conn:
         row = products.add(conn, name, price=value, code=code)
     shown = f" ({row['code']})" if row["code"] else ""
-    typer.echo(f"Added product {row['name']}{shown}" + (f", price {amount_text(value)}" if value is not None else ""))
+    typer.echo(_("Added product {name}{shown}").format(name=row['name'], shown=shown) + (_(", price {value}").format(value=amount_text(value)) if value is not None else ""))
 
 
 @product_app.command("list")

@@ -7,6 +7,7 @@ import typer
 from crmcli.cli._common import ROW_ID, Bounded, goes_with, state, stdout_is_terminal
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 SCORE = Bounded(float, 0.0, 1.0)
@@ -71,7 +72,7 @@ def merge(
     st = state(ctx)
     if undo is not None:
         if keep is not None or other is not None:
-            raise UsageError("--undo MERGE_ID takes no KEEP or OTHER")
+            raise UsageError(N_("--undo MERGE_ID takes no KEEP or OTHER"))
         goes_with(ctx, ["dry_run"], _("a merge, not with --undo (crm undo --dry-run shows what an undo would change)"))
         with st.write() as conn:
             out = svc.undo(conn, undo, force=force)
@@ -79,9 +80,9 @@ def merge(
         typer.echo(text.format(id=undo, other=out["other"], keep=out["keep"], rows=out["undone_rows"], change=out.get("undo")))
         return
     if force:
-        raise UsageError("--force goes with --undo")
+        raise UsageError(N_("--force goes with --undo"))
     if keep is None or other is None:
-        raise UsageError("give KEEP and OTHER (or --undo MERGE_ID)")
+        raise UsageError(N_("give KEEP and OTHER (or --undo MERGE_ID)"))
     with st.write() as conn:
         reader = Reader.over(conn)
         k = cq.resolve(reader, keep, follow_merged=False)
@@ -92,7 +93,7 @@ def merge(
             p = svc.merge(conn, k["id"], o["id"], user=st.settings.user, at=now_iso())
     moved = ", ".join(f"{n} {t}" for t, n in p["moved"].items() if n) or "no records"
     filled = ", ".join(p["filled"] + [f"field:{c}" for c in p["custom"]]) or "nothing"
-    what = f"{p['other']} {p['other_name']} into {p['keep']} {p['keep_name']}: moves {moved}; tags {len(p['tags'])}; fills {filled}"
+    what = _("{other} {other_name} into {keep} {keep_name}: moves {moved}; tags {tags}; fills {filled}").format(other=p['other'], other_name=p['other_name'], keep=p['keep'], keep_name=p['keep_name'], moved=moved, tags=len(p['tags']), filled=filled)
     if dry_run:
         typer.echo(_("Would merge {what} (dry run: nothing written)").format(what=what))
     elif stdout_is_terminal():

@@ -133,18 +133,18 @@ def undo(
         target = change if change is not None else hist.latest_of(reader, st.settings.user, current=current)
         p = hist.plan(reader, target, current=current)
         if dry_run:
-            lines = hist.describe(p.steps) if p.kind != "import" else [f"undo import batch {p.batch_id}"]
+            lines = hist.describe(p.steps) if p.kind != "import" else [_("undo import batch {batch_id}").format(batch_id=p.batch_id)]
             if fmt == "json":
                 render.print_json({"change": target, "command": p.command, "steps": lines, "conflicts": p.conflicts})
             else:
-                typer.echo(f"Would undo change {target} ({p.command}):")
+                typer.echo(_("Would undo change {target} ({command}):").format(target=target, command=p.command))
                 for line in lines:
                     typer.echo(f"  {line}")
                 for c in p.conflicts:
-                    typer.echo(f"  conflict: {c}")
+                    typer.echo("  " + _("conflict: {what}").format(what=c))
             return
         out = hist.apply(conn, p, force=force)
     if fmt == "json":
         render.print_json(out)
     else:
-        typer.echo(f"Undid change {target} ({p.command}) as change {out.get('undo')}")
+        typer.echo(_("Undid change {target} ({command}) as change {value}").format(target=target, command=p.command, value=out.get('undo')))

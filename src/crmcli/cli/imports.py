@@ -9,6 +9,7 @@ import typer
 from crmcli.cli._common import ROW_ID, goes_with, state
 from crmcli.cli.app import app
 from crmcli.errors import CrmError, PartialImport, UsageError
+from crmcli.i18n import N_, ngettext
 from crmcli.i18n import gettext as _
 
 BATCH_KEYS = ("batch", "file", "started_at", "created", "updated", "skipped", "rejected", "follow_ups", "undone_at")
@@ -62,20 +63,20 @@ def import_(
     fmt = render.check_format(fmt, ("table", "json"))
     if undo is not None:
         if file is not None:
-            raise UsageError("--undo BATCH takes no FILE")
+            raise UsageError(N_("--undo BATCH takes no FILE"))
         goes_with(ctx, FILE_ONLY, _("importing a FILE, not with --undo"))
         _undo(st, undo, force, fmt)
         return
     if profiles:
         if file is not None:
-            raise UsageError("--profiles takes no FILE")
+            raise UsageError(N_("--profiles takes no FILE"))
         _list_profiles(fmt)
         return
     if file is None:
-        raise UsageError("missing FILE (or --undo BATCH)")
+        raise UsageError(N_("missing FILE (or --undo BATCH)"))
     st.interrupted = _("nothing imported")  # one transaction: Ctrl-C rolls it all back
     if force:
-        raise UsageError("--force goes with --undo")
+        raise UsageError(N_("--force goes with --undo"))
     from crmcli import normalize
     from crmcli.io import columns
     from crmcli.services import importer
@@ -84,21 +85,23 @@ def import_(
     if table is not None:
         table = table.strip().lower()
         if table not in TABLES:
-            raise UsageError(f"--table {table}: choose one of {', '.join(TABLES)}")
+            raise UsageError(N_("--table {table}: choose one of {tables}"), table=table, tables=', '.join(TABLES))
     if date_order is not None:
         date_order = date_order.strip().lower()
         if date_order not in normalize.DATE_ORDERS:
-            raise UsageError(f"--date-order {date_order}: choose one of {', '.join(normalize.DATE_ORDERS)}")
+            raise UsageError(N_("--date-order {date_order}: choose one of {date_orders}"), date_order=date_order, date_orders=', '.join(normalize.DATE_ORDERS))
     value_maps = parse_value_maps(map_value or [])
     if match is not None and match.strip().lower() != "email":
-        raise UsageError(f"--match {match}: only email")
+        raise UsageError(N_("--match {match}: only email"), match=match)
     from crmcli import settings
     from crmcli.services.importer import profiles as saved
 
     profiles_file = saved.path_beside(settings.config_path())
     stored = saved.load(profiles_file)
     if profile is not None and profile not in stored:
-        raise CrmError(f"--profile {profile}: no such mapping profile" + (f"; saved: {', '.join(sorted(stored))}" if stored else " (none saved yet)"))
+        if stored:
+            raise CrmError(N_("--profile {profile}: no such mapping profile; saved: {saved}"), profile=profile, saved=", ".join(sorted(stored)))
+        raise CrmError(N_("--profile {profile}: no such mapping profile (none saved yet)"), profile=profile)
     custom: list[Any] = []
     if st.store.exists() and (not dry_run or _current(st)):  # its custom fields are read by their key or label
         from crmcli.services import custom_fields
@@ -149,18 +152,16 @@ def import_(
         result.notes.insert(0, _("mapping profile '{name}' applied ({how})").format(name=result.profile, how=how))
     _print_result(result, fmt, st.settings.lang)
     if result.rejects_error:
-        sys.stderr.write(f"warning: the import landed (batch {result.batch}) but its rejects file did not: {result.rejects_error}\n")
+        sys.stderr.write(_("warning: the import landed (batch {batch}) but its rejects file did not: {rejects_error}\n").format(batch=result.batch, rejects_error=result.rejects_error))
     status = result.status
     if status == 1:
         if result.strict_failed:
-            msg = f"--strict: {result.rejected} row(s) rejected, nothing imported"
+            why = N_("--strict: {rejected} row(s) rejected, nothing imported; see {rejects_file}") if result.rejects_file else N_("--strict: {rejected} row(s) rejected, nothing imported")
         else:
-            msg = f"nothing imported: all {result.rejected} row(s) were rejected"
-        if result.rejects_file:
-            msg += f"; see {result.rejects_file}"
-        raise CrmError(msg)
+            why = N_("nothing imported: all {rejected} row(s) were rejected; see {rejects_file}") if result.rejects_file else N_("nothing imported: all {rejected} row(s) were rejected")
+        raise CrmError(why, rejected=result.rejected, rejects_file=result.rejects_file)
     if status:
-        raise PartialImport(f"{result.rejected} row(s) rejected")
+        raise PartialImport(N_("{rejected} row(s) rejected"), rejected=result.rejected)
 
 
 def _list_profiles(fmt: str) -> None:
@@ -178,7 +179,7 @@ def _list_profiles(fmt: str) -> None:
         render.print_json(rows)
         return
     if not rows:
-        sys.stderr.write("no mapping profiles saved (crm import FILE --map ... --save-profile NAME)\n")
+        sys.stderr.write(_("no mapping profiles saved (crm import FILE --map ... --save-profile NAME)") + "\n")
         return
     import shlex
 
@@ -186,9 +187,9 @@ def _list_profiles(fmt: str) -> None:
         words = [*(f"--map {shlex.quote(m)}" for m in r["map"]), *(f"--map-value {shlex.quote(m)}" for m in r["map_value"])]
         words += [f"--date-order {r['date_order']}"] * bool(r["date_order"]) + ["--no-header"] * r["no_header"]
         words += [f"--table {r['table']}"] * bool(r["table"])
-        typer.echo(f"{r['profile']}: {' '.join(words) or '(no options)'}")
+        typer.echo(f"{r['profile']}: {' '.join(words) or _('(no options)')}")
         if r["header"]:
-            typer.echo(f"  header: {', '.join(r['header'])}")
+            typer.echo("  " + _("header: {columns}").format(columns=", ".join(r["header"])))
 
 
 def _current(st: Any) -> bool:
@@ -304,8 +305,7 @@ def _print_result(result: Any, fmt: str, lang: str) -> None:
     if result.sensitive:
         # Where, never the number itself (seeds 003/004: 不得出现客户证件号码、银行卡号).
         sys.stderr.write(
-            f"warning: {result.sensitive} row(s) hold what looks like an ID or bank card number, which "
-            f"must not be stored: {'; '.join(result.sensitive_rows[:5])}; remove them, or import with --reject-sensitive\n"
+            _("warning: {sensitive} row(s) hold what looks like an ID or bank card number, which must not be stored: {value}; remove them, or import with --reject-sensitive\n").format(sensitive=result.sensitive, value='; '.join(result.sensitive_rows[:5]))
         )
 
 
@@ -379,13 +379,13 @@ def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:
         reader = Reader.over(conn)
         change = reader.scalar("SELECT id FROM change_set WHERE batch_id = :b", {"b": batch})
         if change is None:
-            raise NotFound(f"no import batch {batch} (see: crm imports)")
+            raise NotFound(N_("no import batch {batch} (see: crm imports)"), batch=batch)
         try:
             p = hist.plan(reader, int(change), current=conn.info.get("change_set"))
         except CrmError as exc:
             if "already undone" in str(exc):
                 at = reader.scalar("SELECT undone_at FROM import_batch WHERE id = :b", {"b": batch})
-                raise CrmError(f"import batch {batch} was already undone at {at}") from None
+                raise CrmError(N_("import batch {batch} was already undone at {at}"), batch=batch, at=at) from None
             raise
         out = hist.apply(conn, p, force=force)
         out.pop("undo", None)
@@ -394,11 +394,11 @@ def _undo(st: Any, batch: int, force: bool, fmt: str) -> None:
     if fmt == "json":
         render.print_json(out)
         return
-    deals = f", {out['deleted_deals']} opportunit{'y' if out['deleted_deals'] == 1 else 'ies'}" if out.get("deleted_deals") else ""
+    n_deals = out.get("deleted_deals") or 0
+    deals = ngettext(", {n} opportunity", ", {n} opportunities", n_deals).format(n=n_deals) if n_deals else ""
     msg = (
-        f"Undid import batch {batch}: deleted {out['deleted_customers']} customer(s){deals} and "
-        f"{out['deleted_follow_ups']} follow-up(s), restored {out['restored_customers']} customer(s)"
+        _("Undid import batch {batch}: deleted {deleted_customers} customer(s){deals} and {deleted_follow_ups} follow-up(s), restored {restored_customers} customer(s)").format(batch=batch, deleted_customers=out['deleted_customers'], deals=deals, deleted_follow_ups=out['deleted_follow_ups'], restored_customers=out['restored_customers'])
     )
     typer.echo(msg)
     if out["kept_later_edits"]:
-        sys.stderr.write("note: fields edited after the import were kept: " + ", ".join(out["kept_later_edits"][:20]) + "\n")
+        sys.stderr.write(_("note: fields edited after the import were kept: {fields}").format(fields=", ".join(out["kept_later_edits"][:20])) + "\n")

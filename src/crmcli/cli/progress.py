@@ -28,8 +28,12 @@ class Steps:
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=render.console(stderr=True), transient=True,
         )  # fmt: skip
-        self.bar.__enter__()
-        self.task = self.bar.add_task(self.first, total=None)
+        try:
+            self.bar.__enter__()
+            self.task = self.bar.add_task(self.first, total=None)
+        except BaseException:  # Ctrl-C while the bar starts: stop it, or it is drawn again after "interrupted"
+            self.bar.__exit__(None, None, None)
+            raise
         return self
 
     def step(self, label: str, done: int = 0, total: int | None = None) -> None:

@@ -10,6 +10,7 @@ from crmcli.cli import complete
 from crmcli.cli._common import SHARE, MineF, OwnerF, goes_with, not_blank, state
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 # The same tuple as crmcli.services.reports.KINDS (a test holds them together); repeated
@@ -74,20 +75,20 @@ def report(
     """
     name = kind.strip().lower()
     if name not in KINDS:
-        raise UsageError(_("unknown report '{kind}'; choose one of {kinds}").format(kind=kind, kinds=", ".join(KINDS)))
+        raise UsageError(N_("unknown report '{kind}'; choose one of {kinds}"), kind=kind, kinds=", ".join(KINDS))
     if by is not None:
         if name != "service":
-            raise UsageError(_("--by goes with the service report"))
+            raise UsageError(N_("--by goes with the service report"))
         by = by.strip().lower()
         if by not in ("type", "handler", "month"):
-            raise UsageError(f"--by {by}: choose type, handler or month")
+            raise UsageError(N_("--by {by}: choose type, handler or month"), by=by)
     if name != "abc" and (a is not None or b is not None):
-        raise UsageError(_("--a and --b go with the abc report"))
+        raise UsageError(N_("--a and --b go with the abc report"))
     if xlsx is not None:
         goes_with(ctx, ["fmt"], _("printing the report, not with --xlsx (which writes a workbook)"))
     a_, b_ = (0.7 if a is None else a), (0.9 if b is None else b)
     if not 0 < a_ < b_ <= 1:
-        raise UsageError(f"--a {a_:g} --b {b_:g}: need 0 < a < b <= 1")
+        raise UsageError(N_("--a {a_:g} --b {b_:g}: need 0 < a < b <= 1"), a_=a_, b_=b_)
     from crmcli import render, report_view
     from crmcli.services import reports
 
@@ -108,7 +109,7 @@ def report(
         end = normalize.parse_date(until, today) if until else None
         owners = [o for o in (normalize.clean_text(x) for x in (owner or [])) if o]
     if start and end and start > end:
-        raise UsageError(_("--since {since} is after --until {until}").format(since=start, until=end))
+        raise UsageError(N_("--since {since} is after --until {until}"), since=start, until=end)
     if mine:
         owners.append(st.settings.user)
     params = reports.Params(

@@ -11,6 +11,8 @@ import typer
 from crmcli.cli._common import state
 from crmcli.cli.app import app
 from crmcli.errors import CrmError
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 
 _LABELS = {
     "en": {
@@ -67,7 +69,7 @@ def backup(
     st = state(ctx)
     if file and file.endswith(("/", os.sep)) and not Path(file).expanduser().is_dir():
         # "crm backup /mnt/usb/" means a directory: never write a file called "usb" instead.
-        raise NotFound(f"directory {file} does not exist")
+        raise NotFound(N_("directory {file} does not exist"), file=file)
     st.interrupted = "no backup written"
     path = st.store.backup(Path(file) if file else None, now=dt.datetime.now())
     typer.echo(str(path))
@@ -93,11 +95,11 @@ def restore(
     st = state(ctx)
     done = st.store.restore(Path(file), now=dt.datetime.now())
     counts = ", ".join(f"{k.replace('_', '-')}: {n}" for k, n in done.counts.items() if k in ("customers", "follow_ups", "deals"))
-    typer.echo(f"Restored {done.source} into {done.database} (schema {done.revision}; {counts})")
+    typer.echo(_("Restored {source} into {database} (schema {revision}; {counts})").format(source=done.source, database=done.database, revision=done.revision, counts=counts))
     if done.kept is not None:
-        typer.echo(f"The database it replaced is kept at {done.kept}")
+        typer.echo(_("The database it replaced is kept at {kept}").format(kept=done.kept))
     if done.needs_upgrade:
-        typer.echo(f"Schema {done.revision} is older than this program's {HEAD}: it is upgraded (after a backup) on next use")
+        typer.echo(_("Schema {revision} is older than this program's {HEAD}: it is upgraded (after a backup) on next use").format(revision=done.revision, HEAD=HEAD))
 
 
 @app.command()
@@ -131,8 +133,8 @@ def check(
         else:
             schema = {
                 "current": f"{result.revision} (current)",
-                "older": f"{result.revision} (older than {HEAD}: upgraded on next use)",
-                "newer": f"{result.revision} (newer than this program's {HEAD})",
+                "older": _("{revision} (older than {HEAD}: upgraded on next use)").format(revision=result.revision, HEAD=HEAD),
+                "newer": _("{revision} (newer than this program's {HEAD})").format(revision=result.revision, HEAD=HEAD),
                 "missing": "none (not a crm database)",
             }[result.schema]
         lines.append(("schema", schema))
@@ -141,7 +143,7 @@ def check(
         else:
             lines.append(("integrity", "ok" if not result.integrity else f"FAILED ({len(result.integrity)} problems)"))
             fk = result.foreign_keys
-            lines.append(("foreign_keys", "ok" if not fk else f"FAILED ({len(fk)} rows point to missing parents)"))
+            lines.append(("foreign_keys", "ok" if not fk else _("FAILED ({fk} rows point to missing parents)").format(fk=len(fk))))
         for key, _table in sqlite_safety.COUNTED:
             if key in result.counts:
                 lines.append((key, f"{result.counts[key]:,}"))
@@ -152,9 +154,9 @@ def check(
         for problem in result.integrity[:20]:
             typer.echo(f"  {problem}")
         for row in result.foreign_keys[:20]:
-            typer.echo(f"  {row['table']} row {row['rowid']} -> missing {row['parent']}")
+            typer.echo("  " + _("{table} row {rowid} -> missing {parent}").format(table=row["table"], rowid=row["rowid"], parent=row["parent"]))
     if not result.ok:
-        raise CrmError(f"database check failed: {result.summary()}")
+        raise CrmError(N_("database check failed: {value}"), value=result.summary())
 
 
 @app.command()
@@ -165,4 +167,4 @@ def init(ctx: typer.Context) -> None:
     """
     st = state(ctx)
     created = st.store.init()
-    typer.echo(f"{'Created' if created else 'Database at'} {st.store.display}")
+    typer.echo((_("Created {database}") if created else _("Database at {database}")).format(database=st.store.display))

@@ -6,6 +6,7 @@ import typer
 
 from crmcli.cli._common import state
 from crmcli.cli.app import app
+from crmcli.i18n import gettext as _
 
 team_app = typer.Typer(name="team", help="Team mode on PostgreSQL: set up, users, settings.", no_args_is_help=True, rich_markup_mode=None)
 user_app = typer.Typer(name="user", help="Team users: add, list, remove.", no_args_is_help=True, rich_markup_mode=None)
@@ -41,7 +42,7 @@ def init(ctx: typer.Context) -> None:
     st = state(ctx)
     with st.store.write(log=False) as conn:
         team.init(conn)
-    typer.echo(f"Team mode ready at {st.store.display}; add users with crm team user add")
+    typer.echo(_("Team mode ready at {display}; add users with crm team user add").format(display=st.store.display))
 
 
 @team_app.command("set")
@@ -79,7 +80,7 @@ def user_add(
     st = state(ctx)
     with st.write() as conn:
         team.add_user(conn, login, name=name, role=role, team=team_name)
-    typer.echo(f"Added {login} ({name}, {role}); set a password with: ALTER ROLE \"{login}\" PASSWORD '...'")
+    typer.echo(_("Added {login} ({name}, {role}); set a password with: ALTER ROLE \"{login}\" PASSWORD '...'").format(login=login, name=name, role=role))
 
 
 @user_app.command("list")
@@ -113,13 +114,13 @@ def user_remove(
     st = state(ctx)
     with st.write() as conn:
         n = team.remove_user(conn, login, to=to)
-    typer.echo(f"Removed {login}: {n} customers to {to or 'the pool'}; the login is disabled")
+    typer.echo(_("Removed {login}: {n} customers to {value}; the login is disabled").format(login=login, n=n, value=to or 'the pool'))
 
 
 def _usage(message: str) -> int:
     import sys
 
-    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.write(_("Error: {message}").format(message=message) + "\n")
     return 2
 
 
@@ -150,7 +151,8 @@ def _one(ctx: typer.Context, ref: str, action: str, login: str | None = None) ->
             code = team.release(conn, customer["code"], st.today)
         else:
             code = team.assign(conn, customer["code"], login or "", st.today)
-    typer.echo(f"{code} {customer['name']}: {action}ed" if action != "assign" else f"{code} {customer['name']}: assigned to {login}")
+    said = {"claim": _("{code} {name}: claimed"), "release": _("{code} {name}: released")}.get(action) or _("{code} {name}: assigned to {login}")
+    typer.echo(said.format(code=code, name=customer["name"], login=login))
 
 
 @pool_app.command("claim")
@@ -225,8 +227,8 @@ def db_copy(
 
     st = state(ctx)
     if not postgres.is_url(to):
-        raise typer.Exit(_usage(f"--to {to}: give the team's postgresql+psycopg:// URL"))
+        raise typer.Exit(_usage(_("--to {to}: give the team's postgresql+psycopg:// URL").format(to=to)))
     mapping = svc.parse_mapping(owner or [])
     counts = svc.copy(Path(source).expanduser(), open_store(to, st.settings.busy_timeout), mapping)
     shown = ", ".join(f"{n} {t}" for t, n in counts.items() if n)
-    typer.echo(f"Copied {source} into {postgres.masked(to)}: {shown or 'nothing (empty file)'}; counts verified")
+    typer.echo(_("Copied {source} into {to}: {value}; counts verified").format(source=source, to=postgres.masked(to), value=shown or 'nothing (empty file)'))

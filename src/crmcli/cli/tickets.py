@@ -7,6 +7,7 @@ import typer
 from crmcli.cli import complete
 from crmcli.cli._common import not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 ticket_app = typer.Typer(
@@ -53,7 +54,7 @@ def add(
 @ticket_app.command("update")
 def update(
     ctx: typer.Context,
-    code: Annotated[str, typer.Argument(metavar="CODE", help="The ticket code (T+YYYYMM+serial).")],
+    code: Annotated[str, typer.Argument(metavar="CODE", help="The ticket code (T+YYYYMM+serial).", autocompletion=complete.tickets)],
     status: Annotated[str | None, typer.Option("--status", help="open|in_progress|resolved (待处理/处理中/已解决).", show_default=False, metavar="STATUS", autocompletion=complete.statuses)] = None,
     satisfaction: Annotated[str | None, typer.Option("--satisfaction", help="Satisfaction score 1-5, on a resolved ticket.", show_default=False, metavar="1-5")] = None,
     note: Annotated[str | None, typer.Option("--note", help="How it was handled (处理备注).", show_default=False, metavar="TEXT")] = None,
@@ -68,7 +69,7 @@ def update(
     from crmcli.services import tickets
 
     if status is None and satisfaction is None and note is None and handler is None:
-        raise UsageError(_("nothing to change: give --status, --satisfaction, --note or --handler"))
+        raise UsageError(N_("nothing to change: give --status, --satisfaction, --note or --handler"))
     st = state(ctx)
     with st.write() as conn:
         t = tickets.update(conn, code, status=status, satisfaction=satisfaction, note=note, handler=handler, today=st.today)
@@ -76,8 +77,8 @@ def update(
         typer.echo(_("{code}: nothing to change").format(code=t["code"]))
         return
     shown = vocab.label("status", t["status"], st.settings.lang)
-    score = f", satisfaction {t['satisfaction']}" if t.get("satisfaction") is not None else ""
-    typer.echo(f"Ticket {t['code']} ({t['customer']}  {t['name']}): {shown}{score}; changed {', '.join(t['changed'])}")
+    score = _(", satisfaction {score}").format(score=t["satisfaction"]) if t.get("satisfaction") is not None else ""
+    typer.echo(_("Ticket {code} ({customer}  {name}): {shown}{score}; changed {changed}").format(code=t['code'], customer=t['customer'], name=t['name'], shown=shown, score=score, changed=', '.join(t['changed'])))
 
 
 @ticket_app.command("list")

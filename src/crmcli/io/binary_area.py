@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from crmcli.i18n import N_
 from crmcli.io.cell_area import GRID_COLS, GRID_ROWS, MAX_AREA, Box, cell_name, judge
 from crmcli.io.preflight import ReadError, open_regular
 from crmcli.io.zip_parts import part_chunks
@@ -125,9 +126,7 @@ def _sheet(book: str, where: str, stream: bytes, pos: int) -> None:
             if len(data) >= 4:
                 row, col = struct.unpack_from("<HH", data)
                 if col >= GRID_COLS:
-                    raise ReadError(
-                        f"{book}, {where}: cell {cell_name(row, col)} lies outside Excel's grid (A1:XFD1048576)"
-                    )
+                    raise ReadError(N_("{book}, {where}: cell {value} lies outside Excel's grid (A1:XFD1048576)"), book=book, where=where, value=cell_name(row, col))
                 cells.add(row, col)
                 if typ == _FORMULA:
                     formulas.add(row, col)
@@ -136,9 +135,7 @@ def _sheet(book: str, where: str, stream: bytes, pos: int) -> None:
             last = struct.unpack_from("<H", data, len(data) - 2)[0]
             if last >= first and len(data) == 6 + 6 * (last - first + 1):
                 if last >= GRID_COLS:
-                    raise ReadError(
-                        f"{book}, {where}: cell {cell_name(row, last)} lies outside Excel's grid (A1:XFD1048576)"
-                    )
+                    raise ReadError(N_("{book}, {where}: cell {value} lies outside Excel's grid (A1:XFD1048576)"), book=book, where=where, value=cell_name(row, last))
                 cells.add(row, first, 0)
                 cells.add(row, last, last - first + 1)
         elif typ == _DIMENSIONS and len(data) in (10, 14):
@@ -151,9 +148,7 @@ def _sheet(book: str, where: str, stream: bytes, pos: int) -> None:
             r0, r1, c0, c1 = (rf, rl - 1, cf, cl - 1) if rl >= 1 and cl >= 1 else (rf, rf, cf, cf)
             rows, cols = (r1 - r0 + 1) & 0xFFFFFFFF, (c1 - c0 + 1) & 0xFFFFFFFF
             if rows * cols > MAX_AREA:
-                raise ReadError(
-                    f"{book}, {where}: its DIMENSIONS record declares {rows:,} x {cols:,} cells, past the limit of {MAX_AREA:,}"
-                )
+                raise ReadError(N_("{book}, {where}: its DIMENSIONS record declares {rows:,} x {cols:,} cells, past the limit of {max_area:,}"), book=book, where=where, rows=rows, cols=cols, max_area=MAX_AREA)
     judge(book, where, cells)
     judge(book, where + " (formulas)", formulas, cell_bytes=24)
 
@@ -165,7 +160,7 @@ def check_xls(path: Path) -> None:
     try:
         streams = _streams(data)
     except (_Damaged, struct.error):
-        raise ReadError(f"{path.name} is not a readable xls workbook: its compound file is damaged") from None
+        raise ReadError(N_("{name} is not a readable xls workbook: its compound file is damaged"), name=path.name) from None
     del data
     for name, stream in streams:
         sheets = [struct.unpack_from("<I", d)[0] for t, d in _records(stream, 0) if t == _BOUNDSHEET and len(d) >= 4]
@@ -211,7 +206,7 @@ def _biff12(book: str, where: str, chunks: Iterator[bytes]) -> Iterator[tuple[in
         while rec := _record_at(buf, pos):
             typ, start, length = rec
             if length > MAX_RECORD:
-                raise ReadError(f"{book}, {where}: a record of {length:,} bytes (real ones are kilobytes); refusing it")
+                raise ReadError(N_("{book}, {where}: a record of {length:,} bytes (real ones are kilobytes); refusing it"), book=book, where=where, length=length)
             if start + length > len(buf):
                 break  # the rest comes with the next chunk
             yield typ, buf[start : start + min(length, 8)]
@@ -230,7 +225,7 @@ def _xlsb_sheet(book: str, where: str, chunks: Iterator[bytes]) -> None:
         elif typ in _XLSB_CELLS and len(head) >= 4:
             col = struct.unpack_from("<I", head)[0]
             if col >= GRID_COLS:
-                raise ReadError(f"{book}, {where}: a cell in column {col + 1:,}, outside Excel's grid (A1:XFD1048576)")
+                raise ReadError(N_("{book}, {where}: a cell in column {value:,}, outside Excel's grid (A1:XFD1048576)"), book=book, where=where, value=col + 1)
             cells.add(row, col)
         elif typ == _END_SHEET_DATA:
             break

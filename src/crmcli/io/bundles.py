@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import ParseError
+from crmcli.i18n import N_, Text
 from crmcli.io.file_kinds import SUPPORTED
 
 
@@ -49,10 +50,14 @@ def _table_fields() -> dict[str, dict[str, Any]]:
 _SCALAR_KINDS = {"money": (int, float), "number": (int, float), "bool": (bool,)}
 
 
-def _type_name(v: Any) -> str:
+_A_NUMBER, _TEXT, _TRUE_FALSE = Text(N_("a number")), Text(N_("text")), "true/false"
+_TYPE_NAMES = {bool: _TRUE_FALSE, int: _A_NUMBER, float: _A_NUMBER, str: _TEXT, list: Text(N_("a list")), dict: Text(N_("an object"))}
+
+
+def _type_name(v: Any) -> Any:
     if v is None:
         return "null"
-    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}.get(type(v), type(v).__name__)
+    return _TYPE_NAMES.get(type(v), type(v).__name__)
 
 
 def _check_value(where: str, f: Any, v: Any) -> None:
@@ -62,22 +67,22 @@ def _check_value(where: str, f: Any, v: Any) -> None:
         if isinstance(v, str) and f.key == "choices":
             return
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise ShapeError(f"{where}: expected a list of text, got {_type_name(v)}")
+            raise ShapeError(N_("{where}: expected a list of text, got {v}"), where=where, v=_type_name(v))
         return
     if f.kind == "custom":
         if not isinstance(v, dict):
-            raise ShapeError(f"{where}: expected an object of field values, got {_type_name(v)}")
+            raise ShapeError(N_("{where}: expected an object of field values, got {v}"), where=where, v=_type_name(v))
         for k, x in v.items():
             if isinstance(x, dict | list):
-                raise ShapeError(f"{where}.{k}: expected text or a number, got {_type_name(x)}")
+                raise ShapeError(N_("{where}.{k}: expected text or a number, got {x}"), where=where, k=k, x=_type_name(x))
         return
     wanted = _SCALAR_KINDS.get(f.kind, (str,))
     if isinstance(v, bool) and bool not in wanted:
-        raise ShapeError(f"{where}: expected {'a number' if int in wanted else 'text'}, got true/false")
+        raise ShapeError(N_("{where}: expected {value}, got true/false"), where=where, value=_A_NUMBER if int in wanted else _TEXT)
     if not isinstance(v, wanted):
         if f.kind in ("phone", "code") and isinstance(v, int | float):  # a phone or a code written as a number
             return
-        raise ShapeError(f"{where}: expected {'a number' if int in wanted else 'true/false' if bool in wanted else 'text'}, got {_type_name(v)}")
+        raise ShapeError(N_("{where}: expected {value}, got {v}"), where=where, value=_A_NUMBER if int in wanted else _TRUE_FALSE if bool in wanted else _TEXT, v=_type_name(v))
 
 
 def check_document(doc: Any) -> dict[str, list[dict[str, Any]]]:
@@ -88,33 +93,31 @@ def check_document(doc: Any) -> dict[str, list[dict[str, Any]]]:
     if isinstance(doc, list):
         doc = {"format": t.EXPORT_FORMAT, "version": t.EXPORT_VERSION, "customers": doc}
     if not isinstance(doc, dict):
-        raise ShapeError(f"$: expected an object (crm export's JSON document) or an array of customers, got {_type_name(doc)}")
+        raise ShapeError(N_("$: expected an object (crm export's JSON document) or an array of customers, got {doc}"), doc=_type_name(doc))
     if doc.get("format") != t.EXPORT_FORMAT:
-        raise ShapeError(f"$.format: expected \"{t.EXPORT_FORMAT}\", got {json.dumps(doc.get('format'), ensure_ascii=False)}")
+        raise ShapeError(N_("$.format: expected \"{export_format}\", got {value}"), export_format=t.EXPORT_FORMAT, value=json.dumps(doc.get('format'), ensure_ascii=False))
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ShapeError(f"$.version: expected a whole number, got {json.dumps(version, ensure_ascii=False)}")
+        raise ShapeError(N_("$.version: expected a whole number, got {version}"), version=json.dumps(version, ensure_ascii=False))
     if version > t.EXPORT_VERSION:
-        raise ShapeError(
-            f"export format version {version} is newer than this crm reads (version {t.EXPORT_VERSION}); upgrade crm to import it"
-        )
+        raise ShapeError(N_("export format version {version} is newer than this crm reads (version {export_version}); upgrade crm to import it"), version=version, export_version=t.EXPORT_VERSION)
     tables: dict[str, list[dict[str, Any]]] = {}
     for key, value in doc.items():
         if key in ("format", "version"):
             continue
         if key not in shapes:
-            raise ShapeError(f"$.{key}: unknown key; a document has: format, version, {', '.join(shapes)}")
+            raise ShapeError(N_("$.{key}: unknown key; a document has: format, version, {shapes}"), key=key, shapes=', '.join(shapes))
         if not isinstance(value, list):
-            raise ShapeError(f"$.{key}: expected a list, got {_type_name(value)}")
+            raise ShapeError(N_("$.{key}: expected a list, got {value}"), key=key, value=_type_name(value))
         allowed = shapes[key]
         for i, obj in enumerate(value):
             where = f"$.{key}[{i}]"
             if not isinstance(obj, dict):
-                raise ShapeError(f"{where}: expected an object, got {_type_name(obj)}")
+                raise ShapeError(N_("{where}: expected an object, got {obj}"), where=where, obj=_type_name(obj))
             for k, v in obj.items():
                 f = allowed.get(k)
                 if f is None:
-                    raise ShapeError(f"{where}.{k}: unknown key; {key} have: {', '.join(allowed)}")
+                    raise ShapeError(N_("{where}.{k}: unknown key; {key} have: {allowed}"), where=where, k=k, key=key, allowed=', '.join(allowed))
                 _check_value(f"{where}.{k}", f, v)
         tables[key] = value
     return tables
@@ -179,13 +182,13 @@ def _document(path: Path) -> dict[str, list[list[Any]]]:
             with open(path, encoding="utf-8-sig") as fh:
                 doc = json.load(fh)
         except UnicodeDecodeError:
-            raise ReadError(f"{path.name} is not valid UTF-8 JSON") from None
+            raise ReadError(N_("{name} is not valid UTF-8 JSON"), name=path.name) from None
         except json.JSONDecodeError as exc:
-            raise ReadError(f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+            raise ReadError(N_("{name} is not valid JSON: {msg} at line {lineno}, column {colno}"), name=path.name, msg=exc.msg, lineno=exc.lineno, colno=exc.colno) from None
         try:
             tables = check_document(doc)
         except ShapeError as exc:
-            raise ReadError(f"{path.name}: {exc}") from None
+            raise ReadError(N_("{name}: {exc}"), name=path.name, exc=exc) from None
         _CACHE.clear()
         _CACHE[key] = _sheets(tables)
     return _CACHE[key]
@@ -207,7 +210,7 @@ def open_json(path: Path, sheet: str | None, checked: Callable[[], None] | None 
     names = list(sheets)
     name = sheet or names[0]
     if name not in sheets:
-        raise ReadError(f"--sheet {name}: {path.name} has no table '{name}'; tables: {', '.join(names)}")
+        raise ReadError(N_("--sheet {name}: {name2} has no table '{name}'; tables: {names}"), name=name, name2=path.name, names=', '.join(names))
     rows = sheets[name]
     return _table(path, "json", names, name, iter([list(r) for r in rows]), len(rows))
 
@@ -225,15 +228,17 @@ def _csv_files(path: Path) -> list[Path]:
 
 def open_directory(path: Path, sheet: str | None, checked: Callable[[], None] | None = None) -> Any:
     """One CSV file of the directory as a sheet (the customers' file first, else by name)."""
+    from crmcli.io.file_kinds import check_directory_version
     from crmcli.io.readers import ReadError, open_table
 
+    check_directory_version(path)
     files = _csv_files(path)
     if not files:
-        raise ReadError(f"{path} is a directory without CSV files; {SUPPORTED}")
+        raise ReadError(N_("{path} is a directory without CSV files; {supported}"), path=path, supported=SUPPORTED)
     names = [p.name for p in files]
     name = sheet or names[0]
     if name not in names:
-        raise ReadError(f"--sheet {name}: {path} has no file '{name}'; files: {', '.join(names)}")
+        raise ReadError(N_("--sheet {name}: {path} has no file '{name}'; files: {names}"), name=name, path=path, names=', '.join(names))
     table = open_table(path / name, None, checked)
     table.kind, table.sheet, table.sheets = "csvdir", name, names
     return table

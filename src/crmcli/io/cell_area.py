@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 from crmcli.io.preflight import ReadError, quote
 
 MAX_AREA = 24 * 1024 * 1024  # cells calamine may allocate for one sheet (32 bytes each)
@@ -61,22 +63,16 @@ class Box:
 def judge(book: str, where: str, box: Box, cell_bytes: int = 32) -> None:
     """Refuse a sheet whose rectangle is past MAX_AREA, or past SPARSE_AREA and mostly empty."""
     area = box.area()
-    need = f"reading it would take {area * cell_bytes / (1 << 30):,.1f} GiB"
+    need = _("reading it would take {value:,.1f} GiB").format(value=area * cell_bytes / (1 << 30))
     if area > MAX_AREA:
-        raise ReadError(
-            f"{book}, {where}: its cells span {box.span()}, {area:,} cells, past the limit of {MAX_AREA:,} "
-            f"(1,048,576 rows x 24 columns); {need}"
-        )
+        raise ReadError(N_("{book}, {where}: its cells span {value}, {area:,} cells, past the limit of {max_area:,} (1,048,576 rows x 24 columns); {need}"), book=book, where=where, value=box.span(), area=area, max_area=MAX_AREA, need=need)
     if area > SPARSE_AREA and box.cells * SPARSE_RATIO < area:
-        raise ReadError(
-            f"{book}, {where}: its {box.cells:,} cells with a value are strewn over {box.span()} ({area:,} cells, "
-            f"fewer than 1 in {SPARSE_RATIO} filled); {need}"
-        )
+        raise ReadError(N_("{book}, {where}: its {cells:,} cells with a value are strewn over {value} ({area:,} cells, fewer than 1 in {sparse_ratio} filled); {need}"), book=book, where=where, cells=box.cells, value=box.span(), area=area, sparse_ratio=SPARSE_RATIO, need=need)
 
 
 def outside_grid(book: str, where: str, ref: bytes | str) -> ReadError:
     text = ref.decode("ascii", "replace") if isinstance(ref, bytes) else ref
-    return ReadError(f"{book}, {where}: cell {quote(text)} lies outside Excel's grid (A1:XFD1048576)")
+    return ReadError(N_("{book}, {where}: cell {text} lies outside Excel's grid (A1:XFD1048576)"), book=book, where=where, text=quote(text))
 
 
 REF = re.compile(rb"([A-Za-z]+)([0-9]+)\"")

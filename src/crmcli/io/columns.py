@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from crmcli import fields
 from crmcli.errors import UsageError
 from crmcli.hanzi import simplify
+from crmcli.i18n import N_
 from crmcli.normalize import drop_invisible
 
 # Headers of what an import reads that is not a field of its own: a contact and title in one
@@ -146,11 +147,11 @@ def parse_map(specs: list[str] | tuple[str, ...], *, extra: dict[str, str] | Non
     for spec in specs:
         header, eq, target = spec.partition("=")
         if not eq or not header.strip() or not target.strip():
-            raise UsageError(f"--map {spec!r}: write it as 'HEADER=field'")
+            raise UsageError(N_("--map {spec!r}: write it as 'HEADER=field'"), spec=spec)
         t = target.strip()
         fld = t if t in MAP_FIELDS else _TABLE.get(norm_header(t)) or (extra or {}).get(norm_header(t))
         if fld is None or fld == "info":
-            raise UsageError(f"--map {spec!r}: unknown field '{t}'; fields: {', '.join(MAP_FIELDS)}")
+            raise UsageError(N_("--map {spec!r}: unknown field '{t}'; fields: {map_fields}"), spec=spec, t=t, map_fields=', '.join(MAP_FIELDS))
         out[norm_header(header)] = fld
     return out
 

@@ -7,6 +7,8 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 from crmcli.io import columns
 from crmcli.io.preflight import ReadError
 from crmcli.io.table import Cell, Row, Table
@@ -45,8 +47,10 @@ def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] |
             break
     if not any(any(_nonblank(c) for c in row) for row in head):
         if head:
-            raise ReadError(f"{table.path.name}: no data: the first {len(head)} rows are empty")
-        raise ReadError(f"{table.path.name} has no rows" + (f" (sheet '{table.sheet}')" if table.sheet else ""))
+            raise ReadError(N_("{name}: no data: the first {head} rows are empty"), name=table.path.name, head=len(head))
+        if table.sheet:
+            raise ReadError(N_("{name} has no rows (sheet '{sheet}')"), name=table.path.name, sheet=table.sheet)
+        raise ReadError(N_("{name} has no rows"), name=table.path.name)
     if no_header:
         width = max((i + 1 for row in head for i, c in enumerate(row) if _nonblank(c)), default=0)
         letters: list[object] = [columns.column_letter(i + table.col_offset) for i in range(width)]
@@ -63,10 +67,7 @@ def locate_header(table: Table, mapping: dict[str, str], known: dict[str, str] |
             best, best_score = i, s
     nonblank_cols = max((sum(1 for c in row if _nonblank(c)) for row in head), default=0)
     if best < 0 or (best_score < 2 and nonblank_cols > 1):
-        raise ReadError(
-            f"{table.path.name}: no header row found in the first {len(head)} rows; expected column names such as "
-            f"客户名称, 联系电话 (or Customer_Name, Phone). {_first_row(head, table.col_offset)}"
-        )
+        raise ReadError(N_("{name}: no header row found in the first {head} rows; expected column names such as 客户名称, 联系电话 (or Customer_Name, Phone). {value}"), name=table.path.name, head=len(head), value=_first_row(head, table.col_offset))
     header = columns.match(head[best], mapping, col_offset=table.col_offset, known=known)
     header.row_index = best
     rest = head[best + 1 :]
@@ -84,8 +85,7 @@ def _first_row(head: list[Row], col_offset: int) -> str:
     a = cells[0][0]
     b = cells[1][0] if len(cells) > 1 else "B"
     return (
-        f"Its first row: {shown}. If that row is a header, name its columns with --map 'HEADER=field'; if the sheet has "
-        f"no header row, name the columns by letter: --no-header --map {a}=name --map {b}=phone"
+        _("Its first row: {shown}. If that row is a header, name its columns with --map 'HEADER=field'; if the sheet has no header row, name the columns by letter: --no-header --map {a}=name --map {b}=phone").format(shown=shown, a=a, b=b)
     )
 
 

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from crmcli.i18n import N_
 from crmcli.io.cell_area import (
     GRID_COLS,
     GRID_ROWS,
@@ -100,9 +101,7 @@ class _Ods:
                             pos = m.start(4)
                             break
                         if buf[m.start(4) : m.start(4) + 3].upper() == b"<!D":  # quick-xml reads on past it
-                            raise ReadError(
-                                f"{self.book}, part content.xml: a DOCTYPE inside the document; refusing it"
-                            )
+                            raise ReadError(N_("{book}, part content.xml: a DOCTYPE inside the document; refusing it"), book=self.book)
                         return  # not XML: calamine stops with an error, having allocated nothing
                     pos = m.end()
                     self.token(m[1], m[2], m[3], self.offset + m.start(), self.offset + m.end())
@@ -111,7 +110,7 @@ class _Ods:
                 carry = buf[skip:]
                 self.offset += skip
                 if len(carry) > CARRY_MAX:
-                    raise ReadError(f"{self.book}, part content.xml: one XML tag or comment longer than 64 MiB")
+                    raise ReadError(N_("{book}, part content.xml: one XML tag or comment longer than 64 MiB"), book=self.book)
             self.finish_table()
         except Harmless:
             return
@@ -140,9 +139,7 @@ class _Ods:
                 s, r, spaces, t, v = self.cell
                 spaces += _int_attr(attrs, b"text:c", 1)
                 if spaces > MAX_CELL_CHARS:
-                    raise ReadError(
-                        f"{self.book}, part content.xml: a cell of more than {MAX_CELL_CHARS:,} spaces (text:s)"
-                    )
+                    raise ReadError(N_("{book}, part content.xml: a cell of more than {max_cell_chars:,} spaces (text:s)"), book=self.book, max_cell_chars=MAX_CELL_CHARS)
                 self.cell = (s, r, spaces, t, v)
         elif self.row is not None:  # table:table-cell or table:covered-table-cell
             if end:
@@ -201,24 +198,16 @@ class _Ods:
         self.done.append(t)
         where = f"part content.xml, table {self.tables}"
         if t.materialized > MAX_AREA:
-            raise ReadError(
-                f"{self.book}, {where}: {t.materialized:,} cells before its rows are repeated, past the limit of {MAX_AREA:,}"
-            )
+            raise ReadError(N_("{book}, {where}: {materialized:,} cells before its rows are repeated, past the limit of {max_area:,}"), book=self.book, where=where, materialized=t.materialized, max_area=MAX_AREA)
         if t.first_row is None:
             return
         box = Box(t.first_row, t.last_row - 1, t.c0, t.c1, t.values)
         judge(self.book, where, box, cell_bytes=56)
         area = box.area()
         if area > SPARSE_AREA and self.size < area // SPARSE_RATIO * MIN_CELL_BYTES:
-            raise ReadError(
-                f"{self.book}, {where}: {self.size:,} bytes of XML repeat into {box.span()} ({area:,} cells); "
-                f"reading it would take {area * 56 / (1 << 30):,.1f} GiB"
-            )
+            raise ReadError(N_("{book}, {where}: {size:,} bytes of XML repeat into {value} ({area:,} cells); reading it would take {value2:,.1f} GiB"), book=self.book, where=where, size=self.size, value=box.span(), area=area, value2=area * 56 / (1 << 30))
         if t.text > ODS_MAX_TEXT and t.text > 2 * self.size:
-            raise ReadError(
-                f"{self.book}, {where}: its repeated cells copy {t.text / 1e6:,.0f} MB of text from a "
-                f"{self.size / 1e6:,.1f} MB part; refusing it"
-            )
+            raise ReadError(N_("{book}, {where}: its repeated cells copy {value:,.0f} MB of text from a {value2:,.1f} MB part; refusing it"), book=self.book, where=where, value=t.text / 1e6, value2=self.size / 1e6)
 
 
 def check_ods(path: Path, zf: zipfile.ZipFile) -> None:

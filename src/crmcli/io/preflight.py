@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO
 
 from crmcli.errors import CrmError
+from crmcli.i18n import N_, Text
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one line (or one CSV row, in characters) of a text file
 MAX_COLUMNS = 16_384  # Excel's widest sheet, XFD
@@ -55,28 +56,26 @@ def quote(text: object, limit: int = 40) -> str:
 # --------------------------------------------------------------------------- regular files
 
 _NOT_REGULAR = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, Text(N_("a directory"))),
+    (stat.S_ISCHR, Text(N_("a character device"))),
+    (stat.S_ISBLK, Text(N_("a block device"))),
+    (stat.S_ISFIFO, Text(N_("a FIFO (named pipe)"))),
+    (stat.S_ISSOCK, Text(N_("a socket"))),
 )
 
 
-def _kind(mode: int) -> str:
+def _kind(mode: int) -> Text:
     for test, what in _NOT_REGULAR:
         if test(mode):
             return what
-    return "not a regular file"
+    return Text(N_("not a regular file"))
 
 
 def _not_regular(path: Path, mode: int) -> ReadError:
     what = _kind(mode)
-    if what == "a directory":
-        return ReadError(f"{path} is a directory, not a file")
-    return ReadError(
-        f"{path} is {what}, not a regular file; crm import reads files only (save the data to a file first)"
-    )
+    if what is _NOT_REGULAR[0][1]:  # a directory
+        return ReadError(N_("{path} is a directory, not a file"), path=path)
+    return ReadError(N_("{path} is {what}, not a regular file; crm import reads files only (save the data to a file first)"), path=path, what=what)
 
 
 def open_regular(path: Path) -> IO[bytes]:
@@ -88,17 +87,17 @@ def open_regular(path: Path) -> IO[bytes]:
     try:
         st = os.stat(path)  # a socket cannot be opened at all: name it before trying
     except FileNotFoundError:
-        raise ReadError(f"{path}: no such file") from None
+        raise ReadError(N_("{path}: no such file"), path=path) from None
     except OSError as exc:
-        raise ReadError(f"cannot read {path}: {exc.strerror}") from None
+        raise ReadError(N_("cannot read {path}: {strerror}"), path=path, strerror=exc.strerror) from None
     if stat.S_ISSOCK(st.st_mode):
         raise _not_regular(path, st.st_mode)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise ReadError(f"{path}: no such file") from None
+        raise ReadError(N_("{path}: no such file"), path=path) from None
     except OSError as exc:
-        raise ReadError(f"cannot read {path}: {exc.strerror}") from None
+        raise ReadError(N_("cannot read {path}: {strerror}"), path=path, strerror=exc.strerror) from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -116,7 +115,7 @@ def read_head(path: Path, n: int = 8192) -> bytes:
         with open_regular(path) as fh:
             return fh.read(n)
     except OSError as exc:
-        raise ReadError(f"cannot read {path}: {exc.strerror}") from None
+        raise ReadError(N_("cannot read {path}: {strerror}"), path=path, strerror=exc.strerror) from None
 
 
 # --------------------------------------------------------------------------- text files
@@ -142,15 +141,9 @@ def _line_number(path: Path, offset: int) -> int:
 
 def _refuse_line(path: Path, start: int, length: int, seps: list[int]) -> None:
     if length > MAX_LINE_BYTES:
-        raise ReadError(
-            f"{path.name}, line {_line_number(path, start):,}: longer than {MAX_LINE_BYTES // (1 << 20)} MiB "
-            "without a line break (the limit for one line); is it really a CSV file?"
-        )
+        raise ReadError(N_("{name}, line {value:,}: longer than {value2} MiB without a line break (the limit for one line); is it really a CSV file?"), name=path.name, value=_line_number(path, start), value2=MAX_LINE_BYTES // (1 << 20))
     if max(seps) >= MAX_COLUMNS:
-        raise ReadError(
-            f"{path.name}, line {_line_number(path, start):,}: more than {MAX_COLUMNS:,} columns "
-            "(Excel's limit); is it really a CSV file?"
-        )
+        raise ReadError(N_("{name}, line {value:,}: more than {max_columns:,} columns (Excel's limit); is it really a CSV file?"), name=path.name, value=_line_number(path, start), max_columns=MAX_COLUMNS)
 
 
 def _last_break(buf: bytes, lo: int, hi: int) -> int:
@@ -260,18 +253,13 @@ class RowGuard:
             self.line += 1
             self.pending += len(line)
             if self.pending > MAX_LINE_BYTES:
-                raise ReadError(
-                    f"{self.name}, line {self.line:,}: a row longer than {MAX_LINE_BYTES // (1 << 20)} MiB "
-                    "(the limit for one row); is it really a CSV file?"
-                )
+                raise ReadError(N_("{name}, line {line:,}: a row longer than {value} MiB (the limit for one row); is it really a CSV file?"), name=self.name, line=self.line, value=MAX_LINE_BYTES // (1 << 20))
             yield line
 
     def rows(self, reader: Iterator[list[str]]) -> Iterator[list[str]]:
         for row in reader:
             if len(row) > MAX_COLUMNS:
-                raise ReadError(
-                    f"{self.name}, line {self.line:,}: a row of more than {MAX_COLUMNS:,} columns (Excel's limit)"
-                )
+                raise ReadError(N_("{name}, line {line:,}: a row of more than {max_columns:,} columns (Excel's limit)"), name=self.name, line=self.line, max_columns=MAX_COLUMNS)
             self.pending = 0
             yield row
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from crmcli.i18n import N_
 from crmcli.io import preflight
 
 # What the readers' callers use, each defined in the module of its job: the table type, the
@@ -103,24 +104,24 @@ def _open_workbook(path: Path, kind: str, sheet: str | None, checked: Callable[[
             with preflight.open_regular(path) as fh:
                 wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
     except pc.PasswordError:
-        raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
+        raise ReadError(N_("{name} is password-protected; save an unprotected copy and import that"), name=path.name) from None
     except pc.CalamineError as exc:
-        raise ReadError(f"{path.name} is not a readable {kind} workbook: {_first_line(exc)}") from None
+        raise ReadError(N_("{name} is not a readable {kind} workbook: {exc}"), name=path.name, kind=kind, exc=_first_line(exc)) from None
     except BaseException as exc:
         raise _panic(exc, path) from None
     names = list(wb.sheet_names)
     try:
         if sheet is not None:
             if sheet not in names:
-                raise ReadError(f"{path.name} has no sheet '{sheet}'; sheets: {', '.join(names)}")
+                raise ReadError(N_("{name} has no sheet '{sheet}'; sheets: {names}"), name=path.name, sheet=sheet, names=', '.join(names))
             chosen = sheet
         else:
             chosen = _default_sheet(wb, names)
         ws = wb.get_sheet_by_name(chosen)
     except pc.PasswordError:
-        raise ReadError(f"{path.name} is password-protected; save an unprotected copy and import that") from None
+        raise ReadError(N_("{name} is password-protected; save an unprotected copy and import that"), name=path.name) from None
     except pc.CalamineError as exc:
-        raise ReadError(f"{path.name}: cannot read sheet: {_first_line(exc)}") from None
+        raise ReadError(N_("{name}: cannot read sheet: {exc}"), name=path.name, exc=_first_line(exc)) from None
     except BaseException as exc:
         raise _panic(exc, path) from None
     start = ws.start
@@ -154,7 +155,7 @@ def _default_sheet(wb: Any, names: list[str]) -> str:
     except Exception:  # noqa: BLE001 - metadata is a nicety; any failure falls back to the first sheet
         pass
     if not names:
-        raise ReadError("the workbook has no sheets")
+        raise ReadError(N_("the workbook has no sheets"))
     return names[0]
 
 
@@ -163,7 +164,7 @@ def _panic(exc: BaseException, path: Path) -> BaseException:
     anything else (KeyboardInterrupt, our own errors) as it was."""
     if type(exc).__name__ != "PanicException":
         return exc
-    return ReadError(f"{path.name} is not a readable workbook: the reader failed on it ({preflight.quote(_first_line(exc), 80)})")
+    return ReadError(N_("{name} is not a readable workbook: the reader failed on it ({value})"), name=path.name, value=preflight.quote(_first_line(exc), 80))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -192,27 +193,24 @@ def open_table(path: Path, sheet: str | None = None, checked: Callable[[], None]
             return bundles.open_json(path, sheet, checked)
         what = file_kinds.what_else(head)
         if what is not None and suffix in WORKBOOK_SUFFIXES:
-            raise ReadError(f"{path.name} is not an Excel workbook: it is {what}; {file_kinds.SUPPORTED}")
+            raise ReadError(N_("{name} is not an Excel workbook: it is {what}; {supported}"), name=path.name, what=what, supported=file_kinds.SUPPORTED)
         if what is not None:
-            raise ReadError(f"{path.name} is {what}, not a table; {file_kinds.SUPPORTED}")
+            raise ReadError(N_("{name} is {what}, not a table; {supported}"), name=path.name, what=what, supported=file_kinds.SUPPORTED)
     if kind == "empty":
-        raise ReadError(f"{path.name} is empty (0 bytes)")
+        raise ReadError(N_("{name} is empty (0 bytes)"), name=path.name)
     if kind == "encrypted":
-        raise ReadError(f"{path.name} is an encrypted (password-protected) workbook; save an unprotected copy and import that")
+        raise ReadError(N_("{name} is an encrypted (password-protected) workbook; save an unprotected copy and import that"), name=path.name)
     if kind == "zip":
-        raise ReadError(f"{path.name} is {file_kinds.what_zip(path)}, not an Excel (.xlsx) or OpenDocument (.ods) workbook; {file_kinds.SUPPORTED}")
+        raise ReadError(N_("{name} is {path}, not an Excel (.xlsx) or OpenDocument (.ods) workbook; {supported}"), name=path.name, path=file_kinds.what_zip(path), supported=file_kinds.SUPPORTED)
     if kind == "xlsx":
         file_kinds.check_workbook_version(path)
     if kind == "damaged-zip":
-        raise ReadError(f"{path.name} is damaged or incomplete (a truncated download or copy?): its zip directory cannot be read")
+        raise ReadError(N_("{name} is damaged or incomplete (a truncated download or copy?): its zip directory cannot be read"), name=path.name)
     if kind == "csv":
         if suffix in WORKBOOK_SUFFIXES:
-            raise ReadError(
-                f"{path.name} is not an Excel workbook: its content is not a {suffix} file "
-                "(is it a CSV or text file with the wrong name?)"
-            )
+            raise ReadError(N_("{name} is not an Excel workbook: its content is not a {suffix} file (is it a CSV or text file with the wrong name?)"), name=path.name, suffix=suffix)
         if sheet is not None:
-            raise ReadError(f"--sheet {sheet}: {path.name} is a CSV file and has no sheets")
+            raise ReadError(N_("--sheet {sheet}: {name} is a CSV file and has no sheets"), sheet=sheet, name=path.name)
         return open_text(path, checked)
     return _open_workbook(path, kind, sheet, checked)
 

@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from crmcli.i18n import N_
 from crmcli.io import xml_cells
 from crmcli.io.cell_area import (  # noqa: F401 - the limits are read from here too
     GRID_COLS,
@@ -269,18 +270,12 @@ def check_shared_strings(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo)
             if item is not None and item[0] == b"uniqueCount" and item[1].isdigit():
                 declared = int(item[1])
                 if declared > SST_MAX_STRINGS or declared > size // 5 + 16:
-                    raise ReadError(
-                        f"{book}, {where}: declares {declared:,} shared strings, more than "
-                        f"{min(SST_MAX_STRINGS, size // 5 + 16):,} (what {size:,} bytes can hold, at most {SST_MAX_STRINGS:,})"
-                    )
+                    raise ReadError(N_("{book}, {where}: declares {declared:,} shared strings, more than {value:,} (what {size:,} bytes can hold, at most {sst_max_strings:,})"), book=book, where=where, declared=declared, value=min(SST_MAX_STRINGS, size // 5 + 16), size=size, sst_max_strings=SST_MAX_STRINGS)
     if size <= SST_FREE:
         return
     ratio = size / max(info.compress_size, 1)
     if ratio > SST_RATIO:
-        raise ReadError(
-            f"{book}, {where}: {size / 1e6:,.0f} MB of shared strings packed {ratio:,.0f}:1 (real ones pack under "
-            f"{SST_RATIO}:1); refusing a workbook that looks like a zip bomb"
-        )
+        raise ReadError(N_("{book}, {where}: {value:,.0f} MB of shared strings packed {ratio:,.0f}:1 (real ones pack under {sst_ratio}:1); refusing a workbook that looks like a zip bomb"), book=book, where=where, value=size / 1e6, ratio=ratio, sst_ratio=SST_RATIO)
     strings, gap, since = 0, 0, 0
     for chunk in _chain_first(head, chunks):
         found = chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b":si>") + chunk.count(b":si ")
@@ -293,9 +288,9 @@ def check_shared_strings(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo)
             since += len(chunk)
         gap = max(gap, since)
         if strings > SST_MAX_STRINGS:
-            raise ReadError(f"{book}, {where}: more than {SST_MAX_STRINGS:,} shared strings")
+            raise ReadError(N_("{book}, {where}: more than {sst_max_strings:,} shared strings"), book=book, where=where, sst_max_strings=SST_MAX_STRINGS)
         if gap > MAX_CELL_CHARS * 3:
-            raise ReadError(f"{book}, {where}: a shared string longer than {MAX_CELL_CHARS:,} characters")
+            raise ReadError(N_("{book}, {where}: a shared string longer than {max_cell_chars:,} characters"), book=book, where=where, max_cell_chars=MAX_CELL_CHARS)
 
 
 def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -317,9 +312,7 @@ def check_xlsx(path: Path, zf: zipfile.ZipFile) -> None:
     for info in zf.infolist():
         key = info.filename.replace("\\", "/").lower()
         if key in seen:
-            raise ReadError(
-                f"{path.name}: parts {quote(seen[key])} and {quote(info.filename)} have the same name; refusing it"
-            )
+            raise ReadError(N_("{name}: parts {value} and {filename} have the same name; refusing it"), name=path.name, value=quote(seen[key]), filename=quote(info.filename))
         seen[key] = info.filename
     for info in zf.infolist():
         if info.filename.replace("\\", "/").lower().endswith("sharedstrings.xml"):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from crmcli.i18n import N_
 from crmcli.io import preflight
 from crmcli.io.preflight import ReadError
 from crmcli.io.table import Row, Table
@@ -73,14 +74,14 @@ def detect_encoding(path: Path) -> tuple[str, int]:
         if not _valid(path, "utf-8", 3):
             line = preflight.mixed_encoding(path, 3, any_line=True)
             where = f"line {line:,} is not" if line else "it is not"
-            raise ReadError(f"{path.name} starts with a UTF-8 BOM but {where} valid UTF-8; save it again as CSV UTF-8")
+            raise ReadError(N_("{name} starts with a UTF-8 BOM but {where} valid UTF-8; save it again as CSV UTF-8"), name=path.name, where=where)
         return "utf-8", 3
     if head.startswith(codecs.BOM_UTF32_LE) or head.startswith(codecs.BOM_UTF32_BE):
-        raise ReadError(f"{path.name} is UTF-32 text; save it as CSV UTF-8")
+        raise ReadError(N_("{name} is UTF-32 text; save it as CSV UTF-8"), name=path.name)
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         enc = "utf-16-le" if head.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
         if not _valid(path, enc, 2):
-            raise ReadError(f"{path.name} starts with a UTF-16 BOM but is not valid UTF-16; save it again as CSV UTF-8")
+            raise ReadError(N_("{name} starts with a UTF-16 BOM but is not valid UTF-16; save it again as CSV UTF-8"), name=path.name)
         return enc, 2
     utf8: bool | None = None  # is the whole file valid UTF-8? (streamed: read once at most)
     if b"\x00" in head:
@@ -90,24 +91,15 @@ def detect_encoding(path: Path) -> tuple[str, int]:
             return enc16, 0
         nuls = head.count(0)
         if nuls > 64 and nuls * 100 > len(head):  # a stray NUL in a cell rejects that row; this many is no CSV
-            raise ReadError(
-                f"{path.name} is not text we can read: {nuls:,} of its first {len(head):,} bytes are NUL "
-                "(a binary file, or UTF-16 without its byte-order mark?); save it as 'CSV UTF-8' or as .xlsx"
-            )
+            raise ReadError(N_("{name} is not text we can read: {nuls:,} of its first {head:,} bytes are NUL (a binary file, or UTF-16 without its byte-order mark?); save it as 'CSV UTF-8' or as .xlsx"), name=path.name, nuls=nuls, head=len(head))
     if utf8 if utf8 is not None else _valid(path, "utf-8"):
         return "utf-8", 0
     mixed = preflight.mixed_encoding(path)
     if mixed is not None:
-        raise ReadError(
-            f"{path.name} mixes encodings: line {mixed:,} is not UTF-8 while other lines are UTF-8 text; "
-            "save it again as 'CSV UTF-8'"
-        )
+        raise ReadError(N_("{name} mixes encodings: line {mixed:,} is not UTF-8 while other lines are UTF-8 text; save it again as 'CSV UTF-8'"), name=path.name, mixed=mixed)
     if _valid(path, "gb18030"):
         return "gb18030", 0
-    raise ReadError(
-        f"{path.name} is not text in UTF-8, UTF-16 or GB18030/GBK (is it a spreadsheet or a binary file?); "
-        "save it as 'CSV UTF-8' or as .xlsx"
-    )
+    raise ReadError(N_("{name} is not text in UTF-8, UTF-16 or GB18030/GBK (is it a spreadsheet or a binary file?); save it as 'CSV UTF-8' or as .xlsx"), name=path.name)
 
 
 def _delimiter(first_line: str, suffix: str) -> str:
@@ -156,13 +148,10 @@ def open_text(path: Path, checked: Callable[[], None] | None = None) -> Table:
             yield from (guard.rows(reader) if guard else reader)
         except csv.Error as exc:
             if "field limit" in str(exc):
-                raise ReadError(
-                    f"{path.name}, line {reader.line_num:,}: a cell longer than {CSV_FIELD_LIMIT:,} characters "
-                    "(the limit for one cell); is it really a CSV file?"
-                ) from None
-            raise ReadError(f"{path.name}, line {reader.line_num}: cannot read CSV ({preflight.quote(exc, 80)})") from None
+                raise ReadError(N_("{name}, line {line_num:,}: a cell longer than {csv_field_limit:,} characters (the limit for one cell); is it really a CSV file?"), name=path.name, line_num=reader.line_num, csv_field_limit=CSV_FIELD_LIMIT) from None
+            raise ReadError(N_("{name}, line {line_num}: cannot read CSV ({value})"), name=path.name, line_num=reader.line_num, value=preflight.quote(exc, 80)) from None
         except UnicodeDecodeError as exc:  # validated above; only if the file changed meanwhile
-            raise ReadError(f"{path.name} is not valid {encoding}: {exc.reason}") from None
+            raise ReadError(N_("{name} is not valid {encoding}: {reason}"), name=path.name, encoding=encoding, reason=exc.reason) from None
 
     return Table(
         path=path, kind="csv", sheet=None, rows=rows(), encoding=encoding, delimiter=delimiter,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError
+from crmcli.i18n import N_
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -221,10 +222,7 @@ class CellTooLong(Exception):
 
 
 def too_long_error(sheet: str, row: int, column: str, length: int) -> CrmError:
-    return CrmError(
-        f"sheet '{sheet}', row {row:,}, column {column}: {length:,} characters, more than an Excel cell "
-        f"holds ({EXCEL_MAX_CELL:,}); nothing was written (export to .csv or .json, which keep it whole)"
-    )
+    return CrmError(N_("sheet '{sheet}', row {row:,}, column {column}: {length:,} characters, more than an Excel cell holds ({excel_max_cell:,}); nothing was written (export to .csv or .json, which keep it whole)"), sheet=sheet, row=row, column=column, length=length, excel_max_cell=EXCEL_MAX_CELL)
 
 
 class _RowMaker:
@@ -385,10 +383,7 @@ def write_xlsx(fh: IO[bytes], sheets: Sequence[Sheet], *, keywords: str | None =
             for values in sheet.rows:
                 n += 1
                 if n > limit:
-                    raise CrmError(
-                        f"sheet '{sheet.title}' has more than {limit:,} rows, Excel's limit; "
-                        "export to csv instead (crm export FILE.csv)"
-                    )
+                    raise CrmError(N_("sheet '{title}' has more than {limit:,} rows, Excel's limit; export to csv instead (crm export FILE.csv)"), title=sheet.title, limit=limit)
                 try:
                     append(make(values))
                 except CellTooLong as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError
+from crmcli.i18n import N_
 
 if TYPE_CHECKING:
     from crmcli.services.reports import Report
@@ -59,7 +60,7 @@ def check_target(path: Path) -> None:
 
     reason = safe_files.refusal(path) or (safe_files.replaceable_workbook(path) if path.exists() else None)
     if reason:
-        raise CrmError(reason)
+        raise CrmError(N_("{reason}"), reason=reason)
 
 
 def _put(ws: Any, row: int, column: int, value: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from crmcli.i18n import N_
 from crmcli.io.cell_area import (
     GRID_COLS,
     GRID_ROWS,
@@ -89,7 +90,7 @@ class Exact:
                             break
                         if self.in_sheet:
                             what = "a DOCTYPE" if buf[at : at + 3].upper() == b"<!D" else "markup that is not XML"
-                            raise ReadError(f"{self.book}, {self.where}: {what} inside its cells; refusing it")
+                            raise ReadError(N_("{book}, {where}: {what} inside its cells; refusing it"), book=self.book, where=self.where, what=what)
                         pos = at + 1
                         continue
                     pos = m.end()
@@ -98,7 +99,7 @@ class Exact:
                 carry = buf[_SKIP_ONLY.match(buf, pos).end() :] if pos < len(buf) else b""
                 if len(carry) > CARRY_MAX:
                     if self.in_sheet:
-                        raise ReadError(f"{self.book}, {self.where}: one XML tag or comment longer than 64 MiB")
+                        raise ReadError(N_("{book}, {where}: one XML tag or comment longer than 64 MiB"), book=self.book, where=self.where)
                     carry = carry[1:]
         except Harmless:
             return None

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from crmcli.i18n import N_
 from crmcli.io.preflight import ReadError, open_regular
 
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB: no real CRM workbook comes near it
@@ -32,23 +33,17 @@ def check_zip(path: Path, kind: str | None = None) -> None:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ReadError(f"{path.name} is not a readable workbook: damaged zip archive ({exc})") from None
+        raise ReadError(N_("{name} is not a readable workbook: damaged zip archive ({exc})"), name=path.name, exc=exc) from None
     with zf:
         infos = zf.infolist()
         total = sum(i.file_size for i in infos)
         packed = sum(i.compress_size for i in infos) or 1
         if total > MAX_UNCOMPRESSED or (total > BOMB_SIZE and total / packed > BOMB_RATIO):
-            raise ReadError(
-                f"{path.name} would inflate to {total / 1e6:,.0f} MB ({total / packed:,.0f}:1); "
-                "refusing a workbook that looks like a zip bomb"
-            )
+            raise ReadError(N_("{name} would inflate to {value:,.0f} MB ({value2:,.0f}:1); refusing a workbook that looks like a zip bomb"), name=path.name, value=total / 1e6, value2=total / packed)
         for info in infos:
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > PART_BOMB_SIZE and ratio > BOMB_RATIO:
-                raise ReadError(
-                    f"{path.name}: part {info.filename} inflates {ratio:,.0f}:1 to {info.file_size / 1e6:,.0f} MB; "
-                    "refusing a workbook that looks like a zip bomb"
-                )
+                raise ReadError(N_("{name}: part {filename} inflates {ratio:,.0f}:1 to {value:,.0f} MB; refusing a workbook that looks like a zip bomb"), name=path.name, filename=info.filename, ratio=ratio, value=info.file_size / 1e6)
         for info in infos:
             name = info.filename.lower()
             if not (name.endswith(".xml") or name.endswith(".rels")):
@@ -57,13 +52,9 @@ def check_zip(path: Path, kind: str | None = None) -> None:
                 with zf.open(info) as part:
                     declared = _prolog_declares_dtd(part)
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-                raise ReadError(
-                    f"{path.name} is damaged or incomplete: cannot read part {info.filename} ({exc})"
-                ) from None
+                raise ReadError(N_("{name} is damaged or incomplete: cannot read part {filename} ({exc})"), name=path.name, filename=info.filename, exc=exc) from None
             if declared:
-                raise ReadError(
-                    f"{path.name}: part {info.filename} declares a DOCTYPE or ENTITY (workbooks never do); refusing it"
-                )
+                raise ReadError(N_("{name}: part {filename} declares a DOCTYPE or ENTITY (workbooks never do); refusing it"), name=path.name, filename=info.filename)
         if kind == "ods":
             from crmcli.io import ods_area
 
@@ -137,13 +128,13 @@ def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: in
                 while chunk := fh.read(size):
                     yield chunk
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError, zlib.error) as exc:
-            raise ReadError(f"{book} is damaged or incomplete: cannot read part {info.filename} ({exc})") from None
+            raise ReadError(N_("{book} is damaged or incomplete: cannot read part {filename} ({exc})"), book=book, filename=info.filename, exc=exc) from None
         return
     with open_regular(path) as fh:
         fh.seek(info.header_offset)
         head = fh.read(30)
         if len(head) < 30 or head[:4] != b"PK\x03\x04":
-            raise ReadError(f"{book} is damaged or incomplete: part {info.filename} has no local header")
+            raise ReadError(N_("{book} is damaged or incomplete: part {filename} has no local header"), book=book, filename=info.filename)
         name_len, extra_len = struct.unpack("<HH", head[26:30])
         fh.seek(info.header_offset + 30 + name_len + extra_len)
         left, produced = info.compress_size, 0
@@ -156,16 +147,11 @@ def part_chunks(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: in
             try:
                 out = inflater.decompress(pending, size)
             except zlib.error as exc:
-                raise ReadError(
-                    f"{book} is damaged or incomplete: cannot inflate part {info.filename} ({exc})"
-                ) from None
+                raise ReadError(N_("{book} is damaged or incomplete: cannot inflate part {filename} ({exc})"), book=book, filename=info.filename, exc=exc) from None
             pending = inflater.unconsumed_tail
             produced += len(out)
             if produced > info.file_size:
-                raise ReadError(
-                    f"{book}: part {info.filename} inflates past the {info.file_size:,} bytes its zip directory "
-                    "declares; refusing a workbook that lies about its size"
-                )
+                raise ReadError(N_("{book}: part {filename} inflates past the {file_size:,} bytes its zip directory declares; refusing a workbook that lies about its size"), book=book, filename=info.filename, file_size=info.file_size)
             if out:
                 yield out
             if inflater.eof or (not out and not pending and left <= 0):

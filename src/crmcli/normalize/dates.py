@@ -8,9 +8,11 @@ import math
 import re
 
 from crmcli.errors import ParseError
+from crmcli.i18n import N_, Text
 from crmcli.normalize.text import _int_text, _nfkc
 
 _MIN_DATE = dt.date(1900, 1, 1)
+_WHY_NOT_A_DATE = {"month must be in 1..12": N_("month must be in 1..12"), "day is out of range for month": N_("day is out of range for month")}
 _EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -41,7 +43,7 @@ _DEFAULTS = (dt.datetime(2000, 1, 1), dt.datetime(2011, 12, 28))
 
 def _check_range(day: dt.date, shown: str) -> dt.date:
     if day < _MIN_DATE:
-        raise ParseError(f"date '{shown}' is out of range (years 1900 to 9999)")
+        raise ParseError(N_("date '{shown}' is out of range (years 1900 to 9999)"), shown=shown)
     return day
 
 
@@ -49,22 +51,23 @@ def _make_date(year: int, month: int, day: int, shown: str, m: re.Match[str] | N
     if m is not None and m.group("H") is not None:
         second = m.group("S")
         if int(m.group("H")) > 23 or int(m.group("M")) > 59 or (second is not None and int(second) > 59):
-            raise ParseError(f"cannot read date '{shown}' (bad time of day)")
+            raise ParseError(N_("cannot read date '{shown}' (bad time of day)"), shown=shown)
     try:
         result = dt.date(year, month, day)
     except ValueError as e:
-        raise ParseError(f"date '{shown}' is not a real date ({e})") from None
+        why = _WHY_NOT_A_DATE.get(str(e))  # Python's own words for the two ways a date is not one
+        raise ParseError(N_("date '{shown}' is not a real date ({e})"), shown=shown, e=Text(why) if why else e) from None
     return _check_range(result, shown)
 
 
 def _excel_serial(value: float, shown: str) -> dt.date:
     if not math.isfinite(value):
-        raise ParseError(f"cannot read date {shown}")
+        raise ParseError(N_("cannot read date {shown}"), shown=shown)
     if value < 1 or value > _EXCEL_MAX_SERIAL:
-        raise ParseError(f"number {shown} is not an Excel date (serials run from 1 to {_EXCEL_MAX_SERIAL})")
+        raise ParseError(N_("number {shown} is not an Excel date (serials run from 1 to {excel_max_serial})"), shown=shown, excel_max_serial=_EXCEL_MAX_SERIAL)
     serial = int(value)  # the fraction is the time of day
     if serial == 60:
-        raise ParseError("Excel date serial 60 is 1900-02-29, a day that does not exist")
+        raise ParseError(N_("Excel date serial 60 is 1900-02-29, a day that does not exist"))
     # Excel counts the fake 1900-02-29, so serials from 61 on are one day further on.
     epoch = dt.date(1899, 12, 31) if serial < 60 else dt.date(1899, 12, 30)
     return epoch + dt.timedelta(days=serial)
@@ -95,7 +98,7 @@ def _relative(m: re.Match[str], today: dt.date, shown: str) -> dt.date:
         else:
             result = _add_months(today, 12 * n)
     except (OverflowError, ValueError):
-        raise ParseError(f"date '{shown}' is out of range") from None
+        raise ParseError(N_("date '{shown}' is out of range"), shown=shown) from None
     return _check_range(result, shown)
 
 
@@ -120,23 +123,23 @@ def _dateutil_date(text: str) -> dt.date:
             if len(pair) == 2:
                 results.append((pair[0], pair[1]))
     if not results:
-        raise ParseError(f"cannot read date '{text}'")
+        raise ParseError(N_("cannot read date '{text}'"), text=text)
     if any(a != b for a, b in results):
-        raise ParseError(f"date '{text}' is incomplete; write it as YYYY-MM-DD")
+        raise ParseError(N_("date '{text}' is incomplete; write it as YYYY-MM-DD"), text=text)
     candidates = list(dict.fromkeys(a for a, _ in results))
     if len(candidates) > 1:
         with_year = len({d.year for d in candidates}) > 1
         options = " or ".join(_describe(d, with_year) for d in candidates)
-        raise ParseError(f"date '{text}' is ambiguous ({options}?); write it as {candidates[0].isoformat()}")
+        raise ParseError(N_("date '{text}' is ambiguous ({value}?); write it as {value2}"), text=text, value=options, value2=candidates[0].isoformat())
     return _check_range(candidates[0], text)
 
 
 def _parse_date_text(value: str, today: dt.date) -> dt.date:
     text = " ".join(_nfkc(value).split())
     if not text:
-        raise ParseError("date is empty")
+        raise ParseError(N_("date is empty"))
     if len(text) > 64:
-        raise ParseError(f"cannot read date '{text[:64]}...'")
+        raise ParseError(N_("cannot read date '{value}...'"), value=text[:64])
     low = text.casefold()
     if low in _DAY_WORDS:
         return _check_range(today + dt.timedelta(days=_DAY_WORDS[low]), text)
@@ -156,7 +159,7 @@ def _parse_date_text(value: str, today: dt.date) -> dt.date:
     if _NUMBER_RE.fullmatch(text):
         # dateutil would read "2024" or "0508" as a partial date; Excel serials arrive as
         # numbers, not text, so a bare number here is a mistake either way.
-        raise ParseError(f"cannot read date '{text}' (a bare number); write it as YYYY-MM-DD")
+        raise ParseError(N_("cannot read date '{text}' (a bare number); write it as YYYY-MM-DD"), text=text)
     return _dateutil_date(text)
 
 
@@ -174,7 +177,7 @@ def _ordered_date(text: str, order: str) -> dt.date | None:
         order = "ymd"
     y, mo, d = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
     if len(y) != 4:
-        raise ParseError(f"date '{text}': the year must have 4 digits (--date-order {order})")
+        raise ParseError(N_("date '{text}': the year must have 4 digits (--date-order {order})"), text=text, order=order)
     return _make_date(int(y), int(mo), int(d), text)
 
 
@@ -206,9 +209,9 @@ def parse_date(value: object, today: dt.date, order: str | None = None) -> dt.da
     if isinstance(value, dt.date):
         return _check_range(value, value.isoformat())
     if isinstance(value, bool):
-        raise ParseError(f"cannot read date {value!r}")
+        raise ParseError(N_("cannot read date {value!r}"), value=value)
     if isinstance(value, (int, float)):
         return _excel_serial(value, repr(value) if isinstance(value, float) else _int_text(value))
     if isinstance(value, str):
         return _parse_date_text(value, today)
-    raise ParseError(f"cannot read date {value!r}")
+    raise ParseError(N_("cannot read date {value!r}"), value=value)

@@ -6,6 +6,7 @@ import math
 import re
 
 from crmcli.errors import ParseError
+from crmcli.i18n import N_
 from crmcli.normalize.text import _as_text, _int_text, _is_marker, _nfkc, _strip, drop_invisible
 
 _MOBILE_RE = re.compile(r"1[0-9]{10}")
@@ -29,22 +30,22 @@ _LANDLINE_RE = re.compile(r"0(?:[12][0-9]{9}|[3-9][0-9]{9,10})")
 def _phone_source(value: object) -> str:
     """The phone as text: numbers written out, Excel damage repaired, whitespace collapsed."""
     if isinstance(value, bool):
-        raise ParseError(f"cannot read phone {value!r}")
+        raise ParseError(N_("cannot read phone {value!r}"), value=value)
     if isinstance(value, int):
         if value < 0 or value >= 10**20:
-            raise ParseError(f"cannot read phone {_int_text(value)}")
+            raise ParseError(N_("cannot read phone {value}"), value=_int_text(value))
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value) or value < 0 or not value.is_integer() or value >= 1e20:
-            raise ParseError(f"cannot read phone {value!r}")
+            raise ParseError(N_("cannot read phone {value!r}"), value=value)
         return str(int(value))
     if not isinstance(value, str):
-        raise ParseError(f"cannot read phone {value!r}")
+        raise ParseError(N_("cannot read phone {value!r}"), value=value)
     text = " ".join(_nfkc(drop_invisible(value)).split())
     if text.startswith("'"):  # Excel's "keep this as text" prefix
         text = text[1:].lstrip()
     if not text or _is_marker(text):
-        raise ParseError("phone is empty")
+        raise ParseError(N_("phone is empty"))
     m = _EXCEL_INT_RE.fullmatch(text)
     if m:
         return m.group(1)
@@ -53,22 +54,19 @@ def _phone_source(value: object) -> str:
         lead, frac, exp = m.group(1), m.group(2) or "", int(m.group(3))
         if len(frac) < exp:
             # Excel showed it rounded ("1.38123E+10"): the missing digits are gone.
-            raise ParseError(
-                f"phone '{text}' lost digits in Excel's scientific notation; "
-                "format the column as text and type the number again"
-            )
+            raise ParseError(N_("phone '{text}' lost digits in Excel's scientific notation; format the column as text and type the number again"), text=text)
         if frac[exp:].strip("0"):
-            raise ParseError(f"phone '{text}' is not a whole number")
+            raise ParseError(N_("phone '{text}' is not a whole number"), text=text)
         return lead + frac[:exp]
     return text
 
 
 def _unreadable_phone(shown: str) -> ParseError:
     if "*" in shown:
-        return ParseError(f"phone '{shown}' is masked; the whole number is needed")
+        return ParseError(N_("phone '{shown}' is masked; the whole number is needed"), shown=shown)
     if len(_DIGIT_RUN_RE.findall(shown)) > 1:
-        return ParseError(f"phone '{shown}' holds more than one number; keep one")
-    return ParseError(f"cannot read phone '{shown}'")
+        return ParseError(N_("phone '{shown}' holds more than one number; keep one"), shown=shown)
+    return ParseError(N_("cannot read phone '{shown}'"), shown=shown)
 
 
 def _digits_key(body: str, shown: str) -> str:
@@ -78,12 +76,12 @@ def _digits_key(body: str, shown: str) -> str:
         raise _unreadable_phone(shown)
     digits = compact.lstrip("+")
     if len(digits) < 7:
-        raise ParseError(f"phone '{shown}' has fewer than 7 digits")
+        raise ParseError(N_("phone '{shown}' has fewer than 7 digits"), shown=shown)
     if compact[0] == "+":
         digits = "00" + digits  # "+1 415..." and "001 415..." are the same number
     national = digits[2:] if digits.startswith("00") else digits
     if len(national) > 15:  # E.164 allows 15 digits at most
-        raise ParseError(f"phone '{shown}' has too many digits; is it more than one number?")
+        raise ParseError(N_("phone '{shown}' has too many digits; is it more than one number?"), shown=shown)
     if digits.startswith("0086"):
         rest = digits[4:]
         if rest.startswith("0"):  # "+86 (0)10 ...": the trunk 0 is written by habit

@@ -9,6 +9,7 @@ import re
 import unicodedata
 
 from crmcli.errors import ParseError
+from crmcli.i18n import N_
 
 # "——" is the Chinese dash (破折号), typed as two em dashes: it means "nothing" in a cell
 # just as "—" does.
@@ -96,7 +97,7 @@ def _int_text(value: int) -> str:
 
 def _float_text(value: float) -> str:
     if not math.isfinite(value):
-        raise ParseError(f"{value!r} is not a number")
+        raise ParseError(N_("{value!r} is not a number"), value=value)
     if value.is_integer():
         return str(int(value))
     text = repr(value)
@@ -131,7 +132,7 @@ def _as_text(value: object) -> str:
         try:
             return str(value)
         except ValueError:  # past sys.get_int_max_str_digits()
-            raise ParseError("number is too long to read") from None
+            raise ParseError(N_("number is too long to read")) from None
     if isinstance(value, float):
         return _float_text(value)
     if isinstance(value, dt.datetime):
@@ -144,7 +145,7 @@ def _as_text(value: object) -> str:
         try:
             return bytes(value).decode("utf-8")
         except UnicodeDecodeError:
-            raise ParseError(f"cannot read text {bytes(value)[:40]!r}") from None
+            raise ParseError(N_("cannot read text {value!r}"), value=bytes(value)[:40]) from None
     return str(value)
 
 
@@ -191,7 +192,7 @@ def name_key(value: str) -> str:
     text = value if isinstance(value, str) else clean_text(value)
     key = drop_invisible(text) if text is not None else ""
     if is_empty(key):  # "-" with a direction mark is still the empty marker
-        raise ParseError("name is empty")
+        raise ParseError(N_("name is empty"))
     # casefold() can produce text that NFKC changes again (and the reverse), so iterate
     # to the fixed point: the key of a key must be itself. Two rounds almost always do.
     for _ in range(4):
@@ -200,7 +201,7 @@ def name_key(value: str) -> str:
             break
         key = new
     if not key:
-        raise ParseError("name is empty")
+        raise ParseError(N_("name is empty"))
     return key
 
 

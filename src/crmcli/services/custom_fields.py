@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, normalize
 from crmcli.errors import CrmError, NotFound, ParseError
+from crmcli.i18n import N_
 from crmcli.store.reader import Reader
 
 if TYPE_CHECKING:
@@ -91,36 +92,36 @@ def add(conn: Connection, key: str, *, label: str, type_: str = "text", choices:
     CF, _ = _tables()
     key = normalize.drop_invisible(key.strip())
     if not _KEY_RE.fullmatch(key):
-        raise ParseError(f"field key '{key}' must start with a letter and hold only letters, digits and _ (at most 40)")
+        raise ParseError(N_("field key '{key}' must start with a letter and hold only letters, digits and _ (at most 40)"), key=key)
     label = normalize.clean_text(label) or ""
     if not label:
-        raise ParseError(f"field {key}: the label is empty")
+        raise ParseError(N_("field {key}: the label is empty"), key=key)
     if type_ not in fields.CUSTOM_TYPES:
-        raise ParseError(f"field {key}: unknown type '{type_}'; types: {', '.join(fields.CUSTOM_TYPES)}")
+        raise ParseError(N_("field {key}: unknown type '{type_}'; types: {custom_types}"), key=key, type_=type_, custom_types=', '.join(fields.CUSTOM_TYPES))
     cleaned = [c for c in (normalize.clean_text(c) for c in choices) if c]
     if type_ == "choice":
         if not cleaned:
-            raise ParseError(f"field {key}: a choice field needs its choices ({{choices}} A,B,C)", options=["choices"])
+            raise ParseError(N_("field {key}: a choice field needs its choices ({choices} A,B,C)"), options=["choices"], key=key)
         if len({_fold(c) for c in cleaned}) != len(cleaned):
-            raise ParseError(f"field {key}: the choices repeat a value")
+            raise ParseError(N_("field {key}: the choices repeat a value"), key=key)
         if len(cleaned) > _MAX_CHOICES:
-            raise ParseError(f"field {key}: {len(cleaned)} choices; at most {_MAX_CHOICES}")
+            raise ParseError(N_("field {key}: {cleaned} choices; at most {max_choices}"), key=key, cleaned=len(cleaned), max_choices=_MAX_CHOICES)
     elif cleaned:
-        raise ParseError(f"field {key}: {{choices}} goes with {{type}} choice", options=["choices", "type"])
+        raise ParseError(N_("field {key}: {choices} goes with {type} choice"), options=["choices", "type"], key=key)
     reserved = reserved_names()
     for what, name in (("key", key), ("label", label)):
         if _fold(name) in reserved:
-            raise CrmError(f"field {what} '{name}' is a built-in field's name; choose another")
+            raise CrmError(N_("field {what} '{name}' is a built-in field's name; choose another"), what=what, name=name)
     existing = conn.execute(select(CF).where(CF.c.key == key)).first()
     for row in conn.execute(select(CF.c.key, CF.c.label).where(CF.c.key != key)):
         if _fold(row.label) in (_fold(label), _fold(key)) or _fold(row.key) == _fold(label):
-            raise CrmError(f"field {row.key} already has the label or key '{label}'; choose another")
+            raise CrmError(N_("field {key} already has the label or key '{label}'; choose another"), key=row.key, label=label)
     values = {"label": label, "type": type_, "choices": _json_text(cleaned) if cleaned else None}
     if existing is not None:
         if not existing.hidden:
-            raise CrmError(f"field {key} already exists ({existing.label}, {existing.type})")
+            raise CrmError(N_("field {key} already exists ({label}, {type})"), key=key, label=existing.label, type=existing.type)
         if existing.type != type_:
-            raise CrmError(f"field {key} was removed with type {existing.type}; add it back with {{type}} {existing.type}", options=["type"])
+            raise CrmError(N_("field {key} was removed with type {kind}; add it back with {type} {kind}"), options=["type"], key=key, kind=existing.type)
         conn.execute(update(CF).where(CF.c.key == key).values(hidden=False, **values))
         return fields.custom_field(key, label, type_, tuple(cleaned)), False
     position = (conn.execute(select(func.max(CF.c.position))).scalar() or 0) + 1
@@ -148,7 +149,7 @@ def add_for_header(conn: Connection, header: str) -> fields.Field:
         except CrmError as exc:
             if "label" in str(exc) and "key" not in str(exc).split("label")[0]:
                 label = f"{label} ({key})"
-    raise CrmError(f"cannot make a field of column '{header}'")
+    raise CrmError(N_("cannot make a field of column '{header}'"), header=header)
 
 
 def remove(conn: Connection, key: str) -> int:
@@ -158,7 +159,7 @@ def remove(conn: Connection, key: str) -> int:
     CF, CV = _tables()
     row = conn.execute(select(CF).where(CF.c.key == key.strip())).first()
     if row is None or row.hidden:
-        raise NotFound(f"no custom field '{key}'" + _known(Reader.over(conn)))
+        raise NotFound(N_("no custom field '{key}'{known}"), key=key, known=_known(Reader.over(conn)))
     conn.execute(update(CF).where(CF.c.key == row.key).values(hidden=True))
     return int(conn.execute(select(func.count()).select_from(CV).where(CV.c.field_key == row.key)).scalar() or 0)
 
@@ -187,15 +188,15 @@ def parse_value(field: fields.Field, raw: object, today: dt.date) -> str | None:
             for choice in field.choices:
                 if _fold(choice) == folded:
                     return choice
-            raise ParseError(f"'{raw}' is not one of {', '.join(field.choices)}")
+            raise ParseError(N_("'{raw}' is not one of {choices}"), raw=raw, choices=', '.join(field.choices))
         return normalize.keep_text(raw)
     except ParseError as exc:
-        raise ParseError(f"field {field.key}: {exc}") from None
+        raise ParseError(N_("field {key}: {exc}"), key=field.key, exc=exc) from None
 
 
 def _number_text(raw: object) -> str:
     if isinstance(raw, bool):
-        raise ParseError(f"cannot read number {raw!r}")
+        raise ParseError(N_("cannot read number {raw!r}"), raw=raw)
     if isinstance(raw, int | float):
         number = float(raw)
     else:
@@ -203,9 +204,9 @@ def _number_text(raw: object) -> str:
         try:
             number = float(text)
         except ValueError:
-            raise ParseError(f"'{raw}' is not a number") from None
+            raise ParseError(N_("'{raw}' is not a number"), raw=raw) from None
     if not math.isfinite(number) or abs(number) >= 1e15:
-        raise ParseError(f"'{raw}' is not a number crm can store")
+        raise ParseError(N_("'{raw}' is not a number crm can store"), raw=raw)
     return str(int(number)) if number.is_integer() else repr(number)
 
 
@@ -219,11 +220,11 @@ def parse_assignments(defs: Sequence[fields.Field], specs: Iterable[str], today:
     for spec in specs:
         name, eq, value = spec.partition("=")
         if not eq or not name.strip():
-            raise ParseError(f"{option} {spec!r}: write it as KEY=VALUE")
+            raise ParseError(N_("{option} {spec!r}: write it as KEY=VALUE"), option=option, spec=spec)
         f = by_name.get(_fold(name))
         if f is None:
             known = ", ".join(d.key for d in defs) or "none yet (crm field add creates one)"
-            raise ParseError(f"{option} {spec!r}: no custom field '{name.strip()}'; fields: {known}")
+            raise ParseError(N_("{option} {spec!r}: no custom field '{value}'; fields: {known}"), option=option, spec=spec, value=name.strip(), known=known)
         out[f.key] = parse_value(f, value, today)
     return out
 

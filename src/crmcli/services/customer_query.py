@@ -22,6 +22,7 @@ from typing import Any
 
 from crmcli import fields, normalize, vocab
 from crmcli.errors import Ambiguous, NoMatch, NotFound, ParseError, UsageError
+from crmcli.i18n import N_
 from crmcli.store.dialect import Dialect
 from crmcli.store.reader import Reader
 
@@ -64,7 +65,7 @@ def build_filters(
         for value in values:
             text = normalize.clean_text(value)
             if text is None:  # dropping it would widen the filter to every customer
-                raise UsageError(f"the {what} filter is empty")
+                raise UsageError(N_("the {what} filter is empty"), what=what)
             out.append(text)
         return out
 
@@ -194,7 +195,7 @@ def _order(sort: str | None) -> str:
     desc = key.startswith("-")
     key = key.lstrip("-").replace("-", "_")
     if key not in SORTS:
-        raise UsageError(f"{{sort}} {sort}: choose one of {', '.join(SORTS)} (prefix '-' for descending)", options=["sort"])
+        raise UsageError(N_("{sort} {value}: choose one of {choices} (prefix '-' for descending)"), options=["sort"], value=sort, choices=", ".join(SORTS))
     way = " DESC" if desc else ""
     return ", ".join(f"c.{col}{way}" for col in SORTS[key]) + f", c.id{way}"
 
@@ -352,7 +353,7 @@ def card(reader: Reader, customer_id: int, *, cadence: dict[str, int], custom: S
                          keys=(*fields.customer_keys(where="json"), "next_plan"))  # fmt: skip
     found = list(records(reader, sql, params))
     if not found:
-        raise NotFound(f"customer #{customer_id} does not exist")
+        raise NotFound(N_("customer #{customer_id} does not exist"), customer_id=customer_id)
     rec = found[0]
     rec["fields"] = {f.key: f.typed(rec["fields"].get(f.key)) for f in custom}
     rec["follow_ups"] = reader.dicts(

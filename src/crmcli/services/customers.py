@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from crmcli import fields, normalize, vocab
 from crmcli.errors import Duplicate, NotFound, ParseError, UsageError
+from crmcli.i18n import N_, Text
 from crmcli.models import Customer, Deal, FollowUp, StageChange, Tag
 from crmcli.store.codes import customer_codes
 
@@ -36,10 +37,10 @@ _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 def check_code(code: str) -> str:
     value = normalize.clean_text(code)
     if value is None:
-        raise ParseError("customer code is empty")
+        raise ParseError(N_("customer code is empty"))
     value = value.upper()
     if not _CODE_RE.match(value):
-        raise ParseError(f"customer code '{code}' may hold only letters, digits, '-' and '_'")
+        raise ParseError(N_("customer code '{code}' may hold only letters, digits, '-' and '_'"), code=code)
     return value
 
 
@@ -73,7 +74,7 @@ def build_fields(raw: dict[str, Any], *, today: dt.date) -> CustomerFields:
         if key == "name":
             name = normalize.clean_text(value)
             if name is None:
-                raise ParseError("name is empty")
+                raise ParseError(N_("name is empty"))
             normalize.name_key(name)
             out.values["name"] = name
         elif key == "phone":
@@ -89,7 +90,7 @@ def build_fields(raw: dict[str, Any], *, today: dt.date) -> CustomerFields:
         elif key == "email":
             email = normalize.clean_text(value)
             if email and not normalize.EMAIL_RE.fullmatch(email):
-                raise ParseError(f"email '{value}' is not an e-mail address")
+                raise ParseError(N_("email '{value}' is not an e-mail address"), value=value)
             out.values["email"] = email
         elif key == "tags":
             out.tags = clean_tags(value)
@@ -120,13 +121,13 @@ def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> None:
 
     found = store.hidden_duplicate(conn, name_key, phone_key)
     if found:
-        raise Duplicate(f"customer already exists: {found[0]}, owner {found[1] or '(pool)'}; nothing written")
+        raise Duplicate(N_("customer already exists: {value}, owner {value2}; nothing written"), value=found[0], value2=found[1] or '(pool)')
 
 
 def get_row(conn: Connection, customer_id: int) -> dict[str, Any]:
     row = conn.execute(select(C).where(C.c.id == customer_id)).first()
     if row is None:
-        raise NotFound(f"customer #{customer_id} does not exist")
+        raise NotFound(N_("customer #{customer_id} does not exist"), customer_id=customer_id)
     return dict(row._mapping)
 
 
@@ -146,34 +147,35 @@ def add(
     """
     values = dict(fields.values)
     if not values.get("name"):
-        raise UsageError("missing NAME")
+        raise UsageError(N_("missing NAME"))
     if no_phone:
         if values.get("phone"):
-            raise UsageError("{no_phone} and {phone}: give one of them", options=["no_phone", "phone"])
+            raise UsageError(N_("{no_phone} and {phone}: give one of them"), options=["no_phone", "phone"])
         values["phone"] = None
     elif not values.get("phone"):
-        raise UsageError("missing {phone} (or {no_phone} for a customer without one)", options=["phone", "no_phone"])
+        raise UsageError(N_("missing {phone} (or {no_phone} for a customer without one)"), options=["phone", "no_phone"])
     name_key = normalize.name_key(values["name"])
     phone_key = normalize.phone_key(values["phone"]) if values["phone"] else ""
     dup = find_duplicate(conn, name_key, phone_key)
     if dup is None and phone_key:  # a customer of that name without a phone is this one (spec §3)
         dup = find_duplicate(conn, name_key, "")
     if dup:
-        into = ""
+        into: Any = ""
         if dup["merged_into"] is not None:  # its code and phone now name the customer it went into
             target = conn.execute(select(C.c.code).where(C.c.id == dup["merged_into"])).scalar()
-            into = f", merged into {target}"
-        same = "same name and phone" if phone_key else "same name, no phone"
+            into = Text(N_(", merged into {target}"), target=target)
         if phone_key and not dup.get("phone_key"):
-            same = f"same name; it has no phone: crm edit {dup['code']} {{phone}} {values['phone']}"
-        raise Duplicate(f"customer already exists: {dup['code']} {dup['name']} ({same}{into}); nothing written", options=["phone"])
+            raise Duplicate(N_("customer already exists: {code} {name} (same name; it has no phone: crm edit {code} {phone} {number}{into}); nothing written"),
+                            options=["phone"], code=dup["code"], name=dup["name"], number=values["phone"], into=into)
+        same = Text(N_("same name and phone")) if phone_key else Text(N_("same name, no phone"))
+        raise Duplicate(N_("customer already exists: {code} {name} ({same}{into}); nothing written"), code=dup["code"], name=dup["name"], same=same, into=into)
     hidden_duplicate(conn, name_key, phone_key)
     created = created or today
     code = values.pop("code", None)
     if code:
         taken = conn.execute(select(C.c.code, C.c.name).where(C.c.code == code)).first()
         if taken:
-            raise Duplicate(f"code {code} is already used by {taken.name}")
+            raise Duplicate(N_("code {code} is already used by {name}"), code=code, name=taken.name)
     else:
         code = customer_codes(conn).next(created)
     values.setdefault("owner", user)
@@ -210,12 +212,12 @@ def edit(
         name_key, phone_key = normalize.name_key(name), (normalize.phone_key(phone) if phone else "")
         dup = find_duplicate(conn, name_key, phone_key, exclude_id=cid)
         if dup:
-            raise Duplicate(f"another customer has that name and phone: {dup['code']} {dup['name']}; nothing written")
+            raise Duplicate(N_("another customer has that name and phone: {code} {name}; nothing written"), code=dup['code'], name=dup['name'])
         values.update(name_key=name_key, phone_key=phone_key)
     if "code" in values:
         taken = conn.execute(select(C.c.name).where(C.c.code == values["code"], C.c.id != cid)).first()
         if taken:
-            raise Duplicate(f"code {values['code']} is already used by {taken.name}")
+            raise Duplicate(N_("code {code} is already used by {name}"), code=values['code'], name=taken.name)
     changed = [k for k in values if k not in ("name_key", "phone_key")]
     if values:
         conn.execute(update(C).where(C.c.id == cid).values(**values))

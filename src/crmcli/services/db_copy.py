@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import N_
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -19,7 +20,7 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, login = pair.partition("=")
         if not sep or not name.strip() or not login.strip():
-            raise UsageError(f"{{owner}} {pair}: write NAME=LOGIN (张伟=zhangwei)", options=["owner"])
+            raise UsageError(N_("{owner} {pair}: write NAME=LOGIN (张伟=zhangwei)"), options=["owner"], pair=pair)
         out[name.strip()] = login.strip()
     return out
 
@@ -38,26 +39,22 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
     from crmcli.store import pg_copy, sqlite
 
     if not source.exists():
-        raise CrmError(f"{{from}} {source}: no such database file", options=["from"])
+        raise CrmError(N_("{from} {source}: no such database file"), options=["from"], source=source)
     src = sqlite.get_engine(source)  # creates nothing: migrates an older file first
     tables = [t for t in SQLModel.metadata.sorted_tables]
     counts: dict[str, int] = {}
     with target.write(log=False) as dst:
         team.require_team(dst)
         if not dst.execute(text("SELECT crm_is_admin()")).scalar():
-            raise CrmError("only a team admin may copy a database in")
+            raise CrmError(N_("only a team admin may copy a database in"))
         if dst.execute(text("SELECT count(*) FROM customer")).scalar():
-            raise CrmError(f"{target.display} already holds customers: db copy goes into a new team database; nothing was copied")
+            raise CrmError(N_("{display} already holds customers: db copy goes into a new team database; nothing was copied"), display=target.display)
         logins = {r[0] for r in dst.execute(text("SELECT login FROM team_user WHERE active"))}
         with sqlite.read_connection(src) as s:
             owners = {o for (o,) in s.execute(text("SELECT owner FROM customer UNION SELECT owner FROM deal")) if o}
             unknown = sorted(o for o in owners if mapping.get(o, o) not in logins)
             if unknown:
-                raise CrmError(
-                    f"owner {unknown[0]} is not a team login: map it with {{owner}} '{unknown[0]}=LOGIN' "
-                    f"({len(unknown)} unmapped: {', '.join(unknown[:5])}); nothing was copied",
-                    options=["owner"],
-                )
+                raise CrmError(N_("owner {value} is not a team login: map it with {owner} '{value}=LOGIN' ({unknown} unmapped: {value2}); nothing was copied"), options=["owner"], value=unknown[0], unknown=len(unknown), value2=', '.join(unknown[:5]))
             raw: Any = s.connection.driver_connection
             dbapi: Any = dst.connection.driver_connection
             for table in tables:
@@ -69,7 +66,7 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
         for table in tables:
             got = dst.execute(select(func.count()).select_from(table)).scalar()
             if got != counts[table.name]:
-                raise CrmError(f"{table.name}: copied {got} rows of {counts[table.name]}; nothing was copied")
+                raise CrmError(N_("{name}: copied {got} rows of {value}; nothing was copied"), name=table.name, got=got, value=counts[table.name])
             if "id" in table.c and counts[table.name]:
                 dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"))
     return counts

@@ -15,6 +15,7 @@ from typing import Any
 
 from crmcli import fields, normalize, vocab
 from crmcli.errors import NotFound, UsageError
+from crmcli.i18n import N_
 from crmcli.store.dialect import Dialect
 from crmcli.store.reader import Reader
 
@@ -75,7 +76,7 @@ def build_filters(
     for o in owner:
         text = normalize.clean_text(o)
         if text is None:
-            raise UsageError("the owner filter is empty")
+            raise UsageError(N_("the owner filter is empty"))
         owners.append(text)
     out = DealFilters(
         stage=[vocab.parse("deal_stage", s) for s in stage],
@@ -85,7 +86,7 @@ def build_filters(
         until=normalize.parse_date(until, today) if until else None,
     )
     if out.since and out.until and out.since > out.until:
-        raise UsageError(f"{{since}} {out.since} is after {{until}} {out.until}", options=["since", "until"])
+        raise UsageError(N_("{since} {start} is after {until} {end}"), options=["since", "until"], start=out.since, end=out.until)
     return out
 
 
@@ -135,7 +136,7 @@ def card(reader: Reader, code: str, *, probability: dict[str, float]) -> dict[st
     clean = normalize.drop_invisible(code).strip().upper()
     found = list(records(reader, *select(reader.dialect, DealFilters(code=clean))))
     if not found:
-        raise NotFound(f"no opportunity {clean or code!r} (crm deal list shows the codes)")
+        raise NotFound(N_("no opportunity {value!r} (crm deal list shows the codes)"), value=clean or code)
     rec = found[0]
     extra = reader.one('SELECT d.id, d."by", c.archived FROM deal d JOIN customer c ON c.id = d.customer_id WHERE d.code = :code', {"code": clean})
     assert extra is not None

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from crmcli import fields
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import N_
 from crmcli.io import writers
 from crmcli.services import export_sheets as sheets
 from crmcli.services.export_tables import (
@@ -77,30 +78,26 @@ def resolve_format(target: str, fmt: str | None, *, template: bool = False) -> s
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in FORMATS:
-            raise UsageError(f"{{format}} {fmt}: choose one of {', '.join(FORMATS)}", options=["format"])
+            raise UsageError(N_("{format} {fmt}: choose one of {formats}"), options=["format"], fmt=fmt, formats=', '.join(FORMATS))
     if target == "-":
         fmt = fmt or "csv"
         if fmt == "xlsx":
-            raise UsageError("an xlsx workbook cannot be written to stdout; give a FILE.xlsx")
+            raise UsageError(N_("an xlsx workbook cannot be written to stdout; give a FILE.xlsx"))
         if template:
-            raise UsageError("{template} writes a workbook; give a FILE.xlsx", options=["template"])
+            raise UsageError(N_("{template} writes a workbook; give a FILE.xlsx"), options=["template"])
         return fmt
     if is_directory_target(target):
         if template or fmt not in (None, "csv"):
-            raise UsageError(f"'{target}' is a directory: it takes one CSV file per table; name a file for {{format}} {fmt or 'xlsx'}", options=["format"])
+            raise UsageError(N_("'{target}' is a directory: it takes one CSV file per table; name a file for {format} {value}"), options=["format"], target=target, value=fmt or 'xlsx')
         return DIRECTORY
     if fmt is None:
         fmt = EXTENSIONS.get(Path(target).suffix.lower())
         if fmt is None:
             if template:
                 return "xlsx"
-            raise UsageError(
-                f"cannot tell the format of '{target}': name it .xlsx, .csv or .json, end it with / for a directory of "
-                "CSV files, or give {format}",
-                options=["format"],
-            )
+            raise UsageError(N_("cannot tell the format of '{target}': name it .xlsx, .csv or .json, end it with / for a directory of CSV files, or give {format}"), options=["format"], target=target)
     if template and fmt != "xlsx":
-        raise UsageError("{template} writes an xlsx workbook; give a FILE.xlsx", options=["template"])
+        raise UsageError(N_("{template} writes an xlsx workbook; give a FILE.xlsx"), options=["template"])
     return fmt
 
 
@@ -116,13 +113,13 @@ def check_target(target: Path, fmt: str) -> None:
 
     if fmt == DIRECTORY:
         if target.exists() and not target.is_dir():
-            raise CrmError(f"{target} exists and is not a directory")
+            raise CrmError(N_("{target} exists and is not a directory"), target=target)
         if not target.exists() and not target.parent.is_dir():
-            raise CrmError(f"cannot write {target}: directory {target.parent} does not exist")
+            raise CrmError(N_("cannot write {target}: directory {parent} does not exist"), target=target, parent=target.parent)
         return
     reason = safe_files.refusal(target) or (_replaceable(fmt)(target) if target.exists() else None)
     if reason:
-        raise CrmError(reason)
+        raise CrmError(N_("{reason}"), reason=reason)
 
 
 def output(target: Path, fmt: str) -> Any:
@@ -167,7 +164,7 @@ def export_file(
     if fmt == "json":
         with output(target, fmt) as raw:
             return write_json(conn, raw, target=str(target), filters=filters, cadence=cadence, mask=mask)
-    raise UsageError(f"{{format}} {fmt}: choose one of {', '.join(FORMATS)}", options=["format"])  # pragma: no cover
+    raise UsageError(N_("{format} {fmt}: choose one of {formats}"), options=["format"], fmt=fmt, formats=', '.join(FORMATS))  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- json
@@ -260,6 +257,12 @@ def _export_directory(conn: Any, target: Path, *, filters: Any, cadence: dict[st
                 else:
                     heads = [f.label(lang) for f in TABLES[table][2]] if table != "follow_ups" else [header(k, lang) for k in FOLLOW_UP_COLUMNS]
                     counts[table] = _write_csv_rows(fh, heads, table_rows(conn, table, filters, lang=lang, fmt="csv"))
+        from crmcli import export_layout
+
+        tmp = safe_files.PendingFile(target / export_layout.MANIFEST, check=safe_files.replaceable_text)
+        pending.append(tmp)
+        files = {table: f"{title(table, lang)}.csv" for table in TABLES}
+        tmp.path.write_text(json.dumps(export_layout.manifest(files), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         for tmp in pending:
             tmp.commit()
     except BaseException:
@@ -282,20 +285,13 @@ def _export_xlsx(conn: Any, target: Path, *, filters: Any, cadence: dict[str, in
     n_customers, widths, n_follow_ups, fu_widths = sheets.measure(conn, filters)
     limit = writers.EXCEL_MAX_ROWS - 1
     if n_customers > limit:
-        raise CrmError(
-            f"{n_customers:,} customers do not fit in an Excel sheet ({writers.EXCEL_MAX_ROWS:,} rows at most); "
-            f"export them to csv instead: crm export {Path(target).with_suffix('.csv').name}"
-        )
+        raise CrmError(N_("{n_customers:,} customers do not fit in an Excel sheet ({excel_max_rows:,} rows at most); export them to csv instead: crm export {name}"), n_customers=n_customers, excel_max_rows=writers.EXCEL_MAX_ROWS, name=Path(target).with_suffix('.csv').name)
     n_stages, stage_columns = sheets.stage_columns(conn, filters, lang)
     n_deals, deal_columns = sheets.deal_columns(conn, filters, lang)
     n_tickets, ticket_columns = sheets.ticket_columns(conn, filters, lang)
     for n, what in ((n_follow_ups, "follow-ups"), (n_stages, "stage changes"), (n_deals, "opportunities"), (n_tickets, "tickets")):
         if n > limit:
-            raise CrmError(
-                f"{n:,} {what} do not fit in an Excel sheet ({writers.EXCEL_MAX_ROWS:,} rows at most); "
-                "narrow the export with filters ({since}, {owner}, {stage} ...) or export to a directory of csv files: crm export DIR/",
-                options=["since", "owner", "stage"],
-            )
+            raise CrmError(N_("{n:,} {what} do not fit in an Excel sheet ({excel_max_rows:,} rows at most); narrow the export with filters ({since}, {owner}, {stage} ...) or export to a directory of csv files: crm export DIR/"), options=["since", "owner", "stage"], n=n, what=what, excel_max_rows=writers.EXCEL_MAX_ROWS)
     if mask:
         widths["phone"] = max(widths.get("phone", 0), 11)
     custom = _custom(conn)

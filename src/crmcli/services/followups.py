@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, text
 
+from crmcli.i18n import N_
 from crmcli.models import FollowUp
 
 F = FollowUp.__table__  # type: ignore[attr-defined]
@@ -83,9 +84,9 @@ def _owner_of(conn: Connection, number: int) -> dict[str, Any]:
         {"n": number},
     ).first()
     if row is None:
-        raise NotFound(f"no follow-up #{number} (crm show REF numbers them)")
+        raise NotFound(N_("no follow-up #{number} (crm show REF numbers them)"), number=number)
     if row.archived:
-        raise CrmError(f"follow-up #{number} belongs to {row.code} {row.name}, which is archived; unarchive it first")
+        raise CrmError(N_("follow-up #{number} belongs to {code} {name}, which is archived; unarchive it first"), number=number, code=row.code, name=row.name)
     return {"id": row.id, "customer_id": row.customer_id, "code": row.code, "name": row.name}
 
 
@@ -111,11 +112,11 @@ def edit_follow_up(conn: Connection, number: int, given: dict[str, str | None], 
         if key == "content":
             value: Any = normalize.keep_text(raw)
             if not value:
-                raise UsageError("{content} is empty", options=["content"])
+                raise UsageError(N_("{content} is empty"), options=["content"])
         elif key in ("date", "next_date"):
             value = normalize.parse_date(raw, today) if raw.strip() else None
             if key == "date" and value is None:
-                raise UsageError("{date} is empty", options=["date"])
+                raise UsageError(N_("{date} is empty"), options=["date"])
         elif key in ("method", "feedback"):
             value = vocab.parse(key, raw) if raw.strip() else None
         elif key == "by":
@@ -127,12 +128,12 @@ def edit_follow_up(conn: Connection, number: int, given: dict[str, str | None], 
     if isinstance(on, str):
         on = dt.date.fromisoformat(on)
     if on > today:
-        raise UsageError(f"{{date}} {on.isoformat()} is in the future; plan it with {{next_date}} instead", options=["date", "next_date"])
+        raise UsageError(N_("{date} {value} is in the future; plan it with {next_date} instead"), options=["date", "next_date"], value=on.isoformat())
     nd = values.get("next_date", current["next_date"])
     if isinstance(nd, str):
         nd = dt.date.fromisoformat(nd)
     if nd is not None and nd < on:
-        raise UsageError(f"{{next_date}} {nd} is before the follow-up date {on}", options=["next_date"])
+        raise UsageError(N_("{next_date} {nd} is before the follow-up date {on}"), options=["next_date"], nd=nd, on=on)
     changed = {k: v for k, v in values.items() if current.get(k) != (v.isoformat() if isinstance(v, dt.date) else v) and current.get(k) != v}
     if changed:
         sets = ", ".join(f'"{k}" = :{k}' for k in changed)

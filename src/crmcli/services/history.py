@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmcli.errors import CrmError, NotFound
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 from crmcli.store.reader import Reader
 
+# what an undo says when a later change touched the same rows (merge says it of a merge)
+CONFLICT = N_("cannot undo change {change_set}: {value}; run again with {force} to undo it anyway")
 SET_COLUMNS = ("id", "at", "user", "command", "kind", "batch_id", "undoes", "undone_by")
 
 
@@ -103,7 +107,7 @@ def latest_of(reader: Reader, user: str, *, current: int | None = None) -> int:
         {"u": user, "cur": current},
     )
     if found is None:
-        raise NotFound(f"nothing of {user}'s to undo (see crm history)")
+        raise NotFound(N_("nothing of {user}'s to undo (see crm history)"), user=user)
     return int(found)
 
 
@@ -114,16 +118,18 @@ def plan(reader: Reader, set_id: int, *, current: int | None = None) -> UndoPlan
     out: they stand in nobody's way. ``current``: the running undo's own change set.
     """
     if set_id == current:
-        raise NotFound(f"no change {set_id} (see crm history)")
+        raise NotFound(N_("no change {set_id} (see crm history)"), set_id=set_id)
     row = reader.one(
         "SELECT s.kind, s.command, s.batch_id, s.undone_by, b.undone_at FROM change_set s "
         "LEFT JOIN import_batch b ON b.id = s.batch_id WHERE s.id = :id", {"id": set_id},
     )  # fmt: skip
     if row is None:
-        raise NotFound(f"no change {set_id} (see crm history)")
+        raise NotFound(N_("no change {set_id} (see crm history)"), set_id=set_id)
     kind, command, batch_id, undone_by, batch_undone = row
     if undone_by is not None or batch_undone is not None:
-        raise CrmError(f"change {set_id} was already undone" + (f" (by change {undone_by})" if undone_by else ""))
+        if undone_by:
+            raise CrmError(N_("change {set_id} was already undone (by change {undone_by})"), set_id=set_id, undone_by=undone_by)
+        raise CrmError(N_("change {set_id} was already undone"), set_id=set_id)
     out = UndoPlan(set_id, kind, command, batch_id=batch_id)
     if kind == "import":
         return out
@@ -158,13 +164,13 @@ def plan(reader: Reader, set_id: int, *, current: int | None = None) -> UndoPlan
                 later.append((later_set, "update", '{"customer_id": 0}', '{"customer_id": 1}', moved[0], change_id))
         later.sort(key=lambda r: r[5])
         key = _row_key(table, before or after) if op != "move" else None
-        for later_set, later_op, lb, la, later_row, _ in later:
+        for later_set, later_op, lb, la, later_row, _kind in later:
             if key != _row_key(table, lb or la):
                 continue  # another row of a table keyed by customer (a tag, a custom value)
             touched = set(diff(lb, la)) if later_op == "update" else None
             if fields_changed is None or touched is None or fields_changed & touched:
                 what = f"{table} {later_row}" + (f" ({', '.join(sorted((fields_changed or set()) & (touched or set())))})" if fields_changed and touched else "")
-                out.conflicts.append(f"change {later_set} changed {what} since")
+                out.conflicts.append(_("change {later_set} changed {what} since").format(later_set=later_set, what=what))
                 break
         if op == "insert" and table == "customer" and not out.conflicts:
             # deleting a customer again deletes whatever it gained since: a later change's rows
@@ -175,7 +181,7 @@ def plan(reader: Reader, set_id: int, *, current: int | None = None) -> UndoPlan
                 {"r": row_id, "sid": set_id, "cur": current},
             )
             if gained is not None:
-                out.conflicts.append(f"change {gained[0]} added {gained[1]} {gained[2]} to customer {row_id} since")
+                out.conflicts.append(_("change {change} added {count} {table} to customer {row_id} since").format(change=gained[0], count=gained[1], table=gained[2], row_id=row_id))
         out.steps.append({"table": table, "row": row_id, "op": op, "before": before, "after": after, "customer_id": customer})
     return out
 
@@ -200,12 +206,10 @@ def _row_key(table: str, image: str | None) -> Any:
 _KEYS = {"tag": ("customer_id", "name"), "custom_value": ("customer_id", "field_key")}
 
 
-def apply(conn: Any, p: UndoPlan, *, force: bool = False, subject: str | None = None) -> dict[str, Any]:
-    """Undo ``p`` inside ``conn``'s logged transaction; return a summary. Refuses on conflicts unless
-    forced (``subject``: what the refusal calls the change set, "change N" unless given)."""
+def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
+    """Undo ``p`` inside ``conn``'s logged transaction; return a summary. Refuses on conflicts unless forced."""
     if p.conflicts and not force:
-        what = subject or f"change {p.change_set}"
-        raise CrmError(f"cannot undo {what}: {p.conflicts[0]}; run again with {{force}} to undo it anyway", options=["force"])
+        raise CrmError(CONFLICT, options=["force"], change_set=p.change_set, value=p.conflicts[0])
     out: dict[str, Any] = {"change": p.change_set, "undone_rows": 0}
     if p.kind == "import":
         from crmcli.services import importer
@@ -278,7 +282,7 @@ def describe(steps: Sequence[dict[str, Any]]) -> list[str]:
     for s in steps:
         if s["op"] == "move":
             before = json.loads(s["before"])
-            out.append(f"move {len(before['ids'])} {s['table']} row(s) back to customer {before['customer_id']}")
+            out.append(_("move {ids} {table} row(s) back to customer {customer_id}").format(ids=len(before['ids']), table=s['table'], customer_id=before['customer_id']))
             continue
         verb = {"insert": "delete", "delete": "put back", "update": "restore"}[s["op"]]
         detail = ""

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, NotFound
+from crmcli.i18n import N_
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -49,7 +50,7 @@ def _row(conn: Connection, cid: int) -> dict[str, Any]:
     try:
         row = cur.fetchone()
         if row is None:
-            raise NotFound(f"customer #{cid} does not exist")
+            raise NotFound(N_("customer #{cid} does not exist"), cid=cid)
         return dict(zip([d[0] for d in cur.description], row, strict=True))
     finally:
         cur.close()
@@ -68,14 +69,10 @@ def check(keep: dict[str, Any], other: dict[str, Any], into: str | None = None) 
     """Refuse a merge that cannot be: into itself, or of or into a customer already merged
     (``into``: the code of the customer the merged one went into, for the message)."""
     if keep["id"] == other["id"]:
-        raise CrmError(f"cannot merge {keep['code']} {keep['name']} into itself; nothing written")
+        raise CrmError(N_("cannot merge {code} {name} into itself; nothing written"), code=keep['code'], name=keep['name'])
     for who in (keep, other):
         if who.get("merged_into") is not None:
-            raise CrmError(
-                f"{who['code']} {who['name']} was merged into {into or 'another customer'} already "
-                "(crm merges lists merges; crm merge {undo} takes one back); nothing written",
-                options=["undo"],
-            )
+            raise CrmError(N_("{code} {name} was merged into {value} already (crm merges lists merges; crm merge {undo} takes one back); nothing written"), options=["undo"], code=who['code'], name=who['name'], value=into or 'another customer')
 
 
 def plan(conn: Connection, keep_id: int, other_id: int) -> dict[str, Any]:
@@ -190,10 +187,16 @@ def undo(conn: Connection, merge_id: int, *, force: bool = False) -> dict[str, A
         {"id": merge_id},
     )
     if row is None:
-        raise NotFound(f"no merge {merge_id} (crm merges lists them)")
+        raise NotFound(N_("no merge {merge_id} (crm merges lists them)"), merge_id=merge_id)
     set_id, undone, keep, other = row
     if undone:
-        raise CrmError(f"merge {merge_id} ({other} into {keep}) was already undone")
+        raise CrmError(N_("merge {merge_id} ({other} into {keep}) was already undone"), merge_id=merge_id, other=other, keep=keep)
     p = history.plan(reader, set_id, current=conn.info.get("change_set"))
-    out = history.apply(conn, p, force=force, subject=f"merge {merge_id} (change {set_id})")
+    try:
+        out = history.apply(conn, p, force=force)
+    except CrmError as exc:
+        if exc.message != history.CONFLICT:
+            raise
+        raise CrmError(N_("cannot undo merge {merge_id} (change {change_set}): {value}; run again with {force} to undo it anyway"),
+                       options=exc.options, merge_id=merge_id, **exc.values) from None
     return {**out, "merge": merge_id, "keep": keep, "other": other}

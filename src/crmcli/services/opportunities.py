@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize
 from crmcli.errors import CrmError, NotFound, ParseError, UsageError
+from crmcli.i18n import N_, Text
+from crmcli.normalize.money import AMOUNT
 from crmcli.services import purchases
 from crmcli.store.codes import deal_codes
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 OPEN = ("potential", "intent", "negotiating")
+# what a bad value is called in its error, unless the caller names it (an option, a column)
+QUANTITY, PRODUCT, PROBABILITY = Text(N_("quantity")), Text(N_("product")), Text(N_("probability"))
 CLOSED = ("won", "lost")
 _RANK = {"potential": 0, "intent": 1, "negotiating": 2, "won": 3}
 FIXED_PROBABILITY = {"won": 100.0, "lost": 0.0}
@@ -36,42 +40,41 @@ FIXED_PROBABILITY = {"won": 100.0, "lost": 0.0}
 # --------------------------------------------------------------------------- values
 
 
-def parse_probability(value: Any, *, what: str = "probability") -> float:
+def parse_probability(value: Any, *, what: Any = PROBABILITY) -> float:
     """A probability in percent, 0 to 100 (``60``, ``60%``)."""
     text = str(value).strip().rstrip("%％").strip()
     try:
         number = float(text)
     except ValueError:
-        raise ParseError(f"{what} '{value}' is not a number (a percentage, 0 to 100)") from None
+        raise ParseError(N_("{what} '{value}' is not a number (a percentage, 0 to 100)"), what=what, value=value) from None
     if not 0 <= number <= 100:  # False for NaN
-        raise ParseError(f"{what} {text} is out of range; a probability is 0 to 100")
+        raise ParseError(N_("{what} {text} is out of range; a probability is 0 to 100"), what=what, text=text)
     return number
 
 
-def parse_amount(value: Any, *, what: str = "amount") -> float:
+def parse_amount(value: Any, *, what: Any = None) -> float:
     """A non-negative amount (``50000``, ``5万``); a bad one is named ``what`` (``unit price '-5' is negative``)."""
     try:
         amount = normalize.parse_money(value)
     except ParseError as exc:
-        text = str(exc)
-        if text.startswith("amount "):
-            text = what + text[len("amount") :]
-        elif what != "amount":
-            text = f"{what}: {text}"
-        raise ParseError(text) from None
+        if what is None:
+            raise
+        if "what" in exc.values:
+            raise ParseError(exc.message, **{**exc.values, "what": what}) from None
+        raise ParseError(N_("{what}: {reason}"), what=what, reason=exc) from None
     if amount < 0:
-        raise ParseError(f"{what} {value}: an amount cannot be negative")
+        raise ParseError(N_("{what} {value}: an amount cannot be negative"), what=what or AMOUNT, value=value)
     return amount
 
 
-def parse_quantity(value: Any, *, what: str = "quantity") -> float:
+def parse_quantity(value: Any, *, what: Any = QUANTITY) -> float:
     text = str(value).strip()
     try:
         number = float(text)
     except ValueError:
-        raise ParseError(f"{what} '{value}' is not a number") from None
+        raise ParseError(N_("{what} '{value}' is not a number"), what=what, value=value) from None
     if not number > 0 or number == float("inf"):  # NaN, 0 and negatives
-        raise ParseError(f"{what} '{value}' must be a positive number")
+        raise ParseError(N_("{what} '{value}' must be a positive number"), what=what, value=value)
     return number
 
 
@@ -82,7 +85,7 @@ class Line:
     unit_price: float | None = None
 
 
-def parse_line(spec: str, *, what: str = "product") -> Line:
+def parse_line(spec: str, *, what: Any = PRODUCT) -> Line:
     """``NAME[:QTY[:PRICE]]`` (also with ``：``); the name may itself hold colons when no number follows."""
     parts = spec.replace("：", ":").split(":")
     name, qty, price = spec, None, None
@@ -91,12 +94,12 @@ def parse_line(spec: str, *, what: str = "product") -> Line:
     elif len(parts) >= 2 and _numberish(parts[-1]):
         name, qty = ":".join(parts[:-1]), parts[-1]
     if not normalize.clean_text(name):
-        raise ParseError(f"{what} '{spec}': no product name")
+        raise ParseError(N_("{what} '{spec}': no product name"), what=what, spec=spec)
     line = Line(normalize.clean_text(name) or "")
     if qty is not None and qty.strip():
-        line.quantity = parse_quantity(qty, what=f"{what} '{spec}': quantity")
+        line.quantity = parse_quantity(qty, what=Text(N_("{what} '{spec}': quantity"), what=what, spec=spec))
     if price is not None and price.strip():
-        line.unit_price = parse_amount(price, what=f"{what} '{spec}': price")
+        line.unit_price = parse_amount(price, what=Text(N_("{what} '{spec}': price"), what=what, spec=spec))
     return line
 
 
@@ -126,9 +129,7 @@ def default_probability(stage: str, defaults: dict[str, float]) -> float:
 
 def _check_probability(stage: str, probability: float | None) -> None:
     if probability is not None and stage in FIXED_PROBABILITY and probability != FIXED_PROBABILITY[stage]:
-        raise UsageError(
-            f"{{probability}} {probability:g}: a {stage} opportunity's probability is {FIXED_PROBABILITY[stage]:g}", options=["probability"]
-        )
+        raise UsageError(N_("{probability} {given:g}: a {stage} opportunity's probability is {value:g}"), options=["probability"], given=probability, stage=stage, value=FIXED_PROBABILITY[stage])
 
 
 def _day(value: Any) -> dt.date | None:
@@ -182,13 +183,13 @@ def get(conn: Any, code: str) -> dict[str, Any]:
         "FROM deal d JOIN customer c ON c.id = d.customer_id WHERE d.code = ?", (clean,),
     ).first()  # fmt: skip
     if row is None:
-        raise NotFound(f"no opportunity {clean or code!r} (crm deal list shows the codes)")
+        raise NotFound(N_("no opportunity {value!r} (crm deal list shows the codes)"), value=clean or code)
     return dict(row._mapping)
 
 
 def _changeable(deal: dict[str, Any]) -> None:
     if deal["archived"]:
-        raise CrmError(f"opportunity {deal['code']} belongs to {deal['customer_code']} {deal['customer_name']}, which is archived; unarchive it first")
+        raise CrmError(N_("opportunity {code} belongs to {customer_code} {customer_name}, which is archived; unarchive it first"), code=deal['code'], customer_code=deal['customer_code'], customer_name=deal['customer_name'])
 
 
 def _lines(conn: Any, lines: list[Line]) -> list[tuple[int, float, float | None]]:
@@ -218,7 +219,7 @@ def _insert_lines(conn: Any, deal_id: int, lines: list[tuple[int, float, float |
 
 def _won_amount(stage: str, amount: float) -> None:
     if stage == "won" and amount <= 0:
-        raise UsageError("a won opportunity needs an amount greater than 0 ({amount}, or {product} lines with prices)", options=["amount", "product"])
+        raise UsageError(N_("a won opportunity needs an amount greater than 0 ({amount}, or {product} lines with prices)"), options=["amount", "product"])
 
 
 def add(
@@ -230,9 +231,9 @@ def add(
     """Record a new opportunity of ``customer``; returns its code and how the customer's stage moved."""
     title = normalize.clean_text(name)
     if not title:
-        raise UsageError("{name} is empty (机会名称)", options=["name"])
+        raise UsageError(N_("{name} is empty (机会名称)"), options=["name"])
     if on > today:
-        raise UsageError(f"{{date}} {on.isoformat()} is in the future; an opportunity is recorded once it is open", options=["date"])
+        raise UsageError(N_("{date} {value} is in the future; an opportunity is recorded once it is open"), options=["date"], value=on.isoformat())
     _check_probability(stage, probability)
     resolved = _lines(conn, list(lines))
     if amount is None:
@@ -289,7 +290,7 @@ def edit(
     if name is not None:
         title = normalize.clean_text(name)
         if not title:
-            raise UsageError("{name} is empty (机会名称)", options=["name"])
+            raise UsageError(N_("{name} is empty (机会名称)"), options=["name"])
         values["name"] = title
     resolved = _lines(conn, lines) if lines is not None else None
     if amount is None and resolved:
@@ -306,14 +307,14 @@ def edit(
         values["owner"] = normalize.clean_text(owner)
     if reason is not None:
         if deal["stage"] != "lost":
-            raise UsageError(f"{{reason}}: {deal['code']} is not lost (move it to stage lost with its reason)", options=["reason"])
+            raise UsageError(N_("{reason}: {code} is not lost (move it to stage lost with its reason)"), options=["reason"], code=deal['code'])
         values["lost_reason"] = normalize.keep_text(reason)
     if on is not None:
         if on > today:
-            raise UsageError(f"{{date}} {on.isoformat()} is in the future", options=["date"])
+            raise UsageError(N_("{date} {value} is in the future"), options=["date"], value=on.isoformat())
         closed = _day(deal["closed_at"])
         if closed is not None and on > closed:
-            raise UsageError(f"{{date}} {on.isoformat()} is after the day {deal['code']} was closed ({closed})", options=["date"])
+            raise UsageError(N_("{date} {value} is after the day {code} was closed ({closed})"), options=["date"], value=on.isoformat(), code=deal['code'], closed=closed)
         values["date"] = on.isoformat()
     changed = [k for k, v in values.items() if _differs(deal.get(k), v)]
     ex = conn.exec_driver_sql
@@ -345,18 +346,18 @@ def move(
     deal = get(conn, code)
     _changeable(deal)
     if on > today:
-        raise UsageError(f"{{date}} {on.isoformat()} is in the future; a stage change is recorded when it happens", options=["date"])
+        raise UsageError(N_("{date} {value} is in the future; a stage change is recorded when it happens"), options=["date"], value=on.isoformat())
     opened = _day(deal["date"])
     if opened is not None and on < opened:
-        raise UsageError(f"{{date}} {on.isoformat()} is before {deal['code']} was opened ({opened})", options=["date"])
+        raise UsageError(N_("{date} {value} is before {code} was opened ({opened})"), options=["date"], value=on.isoformat(), code=deal['code'], opened=opened)
     if to == deal["stage"]:
-        raise CrmError(f"{deal['code']} is already at stage {to}")
+        raise CrmError(N_("{code} is already at stage {to}"), code=deal['code'], to=to)
     if reason is not None and to != "lost":
-        raise UsageError("{reason} goes with stage lost (why the opportunity was lost)", options=["reason"])
+        raise UsageError(N_("{reason} goes with stage lost (why the opportunity was lost)"), options=["reason"])
     new_amount = deal["amount"] if amount is None else amount
     if to == "won":
         if not new_amount or new_amount <= 0:
-            raise UsageError(f"{deal['code']} has no amount; give the won amount with {{amount}}", options=["amount"])
+            raise UsageError(N_("{code} has no amount; give the won amount with {amount}"), options=["amount"], code=deal['code'])
         if not confirmed:
             from crmcli.services.pipeline import _check_deal
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import N_
 from crmcli.models import Customer, Deal, StageChange
 
 C = Customer.__table__  # type: ignore[attr-defined]
@@ -40,17 +41,17 @@ def change_stage(
     """
     current = conn.execute(select(C.c.stage).where(C.c.id == customer["id"])).scalar_one()
     if today is not None and on > today:
-        raise CrmError(f"{{date}} {on.isoformat()} is in the future; a stage change is recorded when it happens", options=["date"])
+        raise CrmError(N_("{date} {value} is in the future; a stage change is recorded when it happens"), options=["date"], value=on.isoformat())
     if amount is not None and to != "won":
-        raise UsageError("{amount} goes with stage won (the deal amount)", options=["amount"])
+        raise UsageError(N_("{amount} goes with stage won (the deal amount)"), options=["amount"])
     if amount is not None and amount <= 0:
-        raise CrmError("deal amount must be greater than 0")
+        raise CrmError(N_("deal amount must be greater than 0"))
     if to == "lost" and not reason:
-        raise UsageError("stage lost needs {reason} (流失原因)", options=["reason"])
+        raise UsageError(N_("stage lost needs {reason} (流失原因)"), options=["reason"])
     if current == to == "lost":  # a lost reason typed wrong: correct it, no second stage change
         return _correct_lost_reason(conn, customer, reason)  # type: ignore[arg-type]
     if current == to and not (to == "won" and amount is not None):
-        raise CrmError(f"{customer.get('code', '')} is already at stage {to}".strip())
+        raise CrmError(N_("{code} is already at stage {stage}"), code=customer.get("code", ""), stage=to)
     if amount is not None and not confirmed:
         _check_deal(conn, customer, amount, on)
     deal_id = code = None
@@ -114,9 +115,7 @@ def _check_deal(conn: Connection, customer: dict[str, Any], amount: float, on: d
     ).first()
     if recent is not None:
         ago = max(1, round((dt.datetime.fromisoformat(now_iso()) - dt.datetime.fromisoformat(recent.at)).total_seconds() / 60))
-        raise NeedsConfirmation(
-            f"the same deal ({amount:,.2f} on {on.isoformat()}) was recorded for {customer.get('code', '')} {ago} minute(s) ago"
-        )
+        raise NeedsConfirmation(N_("the same deal ({amount:,.2f} on {value}) was recorded for {value2} {ago} minute(s) ago"), amount=amount, value=on.isoformat(), value2=customer.get('code', ''), ago=ago)
     count, largest = conn.execute(select(func.count(), func.max(D.c.amount)).select_from(D).where(D.c.stage == "won")).one()
     if count >= OUTLIER_AFTER and largest and amount > OUTLIER_FACTOR * largest:
-        raise NeedsConfirmation(f"a deal of {amount:,.2f} is more than {OUTLIER_FACTOR}× the largest so far ({largest:,.2f})")
+        raise NeedsConfirmation(N_("a deal of {amount:,.2f} is more than {outlier_factor}× the largest so far ({largest:,.2f})"), amount=amount, outlier_factor=OUTLIER_FACTOR, largest=largest)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize
 from crmcli.errors import Duplicate, NotFound, ParseError
+from crmcli.i18n import N_
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -26,7 +27,7 @@ def key(name: str) -> str:
 def clean_name(raw: str) -> str:
     name = normalize.clean_text(raw)
     if not name:
-        raise ParseError("product name is empty")
+        raise ParseError(N_("product name is empty"))
     return name
 
 
@@ -36,16 +37,18 @@ def add(conn: Connection, name: str, *, price: float | None = None, code: str | 
     k = key(name)
     same = _sql(conn, "SELECT code, name FROM product WHERE name_key = :k", {"k": k}).first()
     if same is not None:
-        raise Duplicate(f"product already exists: {same[1]}" + (f" ({same[0]})" if same[0] else "") + "; nothing written")
+        if same[0]:
+            raise Duplicate(N_("product already exists: {name} ({code}); nothing written"), name=same[1], code=same[0])
+        raise Duplicate(N_("product already exists: {name}; nothing written"), name=same[1])
     if code is not None:
         from crmcli.services.customers import check_code
 
         code = check_code(code)
         taken = _sql(conn, "SELECT name FROM product WHERE code = :c", {"c": code}).first()
         if taken is not None:
-            raise Duplicate(f"product code {code} is already used by {taken[0]}")
+            raise Duplicate(N_("product code {code} is already used by {value}"), code=code, value=taken[0])
     if price is not None and price < 0:
-        raise ParseError(f"{{price}} {price:g}: a price cannot be negative", options=["price"])
+        raise ParseError(N_("{price} {value:g}: a price cannot be negative"), options=["price"], value=price)
     new_id = _sql(
         conn,
         "INSERT INTO product (code, name, name_key, price, batch_id) VALUES (:c, :n, :k, :p, :b) RETURNING id",
@@ -66,7 +69,7 @@ def find(conn: Connection, name: str) -> dict[str, Any]:
     name = clean_name(name)
     row = _sql(conn, "SELECT id, code, name, price FROM product WHERE name_key = :k", {"k": key(name)}).first()
     if row is None:
-        raise NotFound(f"no product named '{name}' (add it with: crm product add '{name}')")
+        raise NotFound(N_("no product named '{name}' (add it with: crm product add '{name}')"), name=name)
     return {"id": row[0], "code": row[1], "name": row[2], "price": row[3]}
 
 

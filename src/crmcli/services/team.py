@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import N_
 
 SETTINGS = ("pool.days", "pool.days.key", "pool.days.normal", "pool.days.potential", "pool.reclaim_days", "pool.max_customers")
 
@@ -25,9 +26,9 @@ def require_team(conn: Any) -> None:
     from crmcli.store import pg_team
 
     if conn.dialect.name == "sqlite":
-        raise CrmError("team mode needs a shared PostgreSQL database: {db} postgresql+psycopg://HOST/DB (see README, Team mode)", options=["db"])
+        raise CrmError(N_("team mode needs a shared PostgreSQL database: {db} postgresql+psycopg://HOST/DB (see README, Team mode)"), options=["db"])
     if not pg_team.is_team(conn):
-        raise CrmError("this database is not set up for a team yet: an admin runs crm team init")
+        raise CrmError(N_("this database is not set up for a team yet: an admin runs crm team init"))
 
 
 def init(conn: Any) -> None:
@@ -41,7 +42,7 @@ def init(conn: Any) -> None:
 def add_user(conn: Any, login: str, *, name: str, role: str, team: str | None) -> None:
     require_team(conn)
     if role not in ("rep", "manager", "admin"):
-        raise UsageError(f"{{role}} {role}: choose rep, manager or admin", options=["role"])
+        raise UsageError(N_("{role} {value}: choose rep, manager or admin"), options=["role"], value=role)
     conn.execute(text("SELECT crm_user_add(:l, :n, :r, :t)"), {"l": login, "n": name, "r": role, "t": team})
 
 
@@ -61,11 +62,11 @@ def remove_user(conn: Any, login: str, *, to: str | None) -> int:
 def set_setting(conn: Any, key: str, value: str) -> None:
     require_team(conn)
     if key not in SETTINGS:
-        raise UsageError(f"{key}: choose one of {', '.join(SETTINGS)}")
+        raise UsageError(N_("{key}: choose one of {settings}"), key=key, settings=', '.join(SETTINGS))
     if not value.isdigit():
-        raise UsageError(f"{key} {value}: a whole number of days or customers (0: no limit)")
+        raise UsageError(N_("{key} {value}: a whole number of days or customers (0: no limit)"), key=key, value=value)
     if not conn.execute(text("SELECT crm_is_admin()")).scalar():
-        raise CrmError("only a team admin may change team settings")
+        raise CrmError(N_("only a team admin may change team settings"))
     conn.execute(
         text("INSERT INTO team_setting (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"),
         {"k": key, "v": value},

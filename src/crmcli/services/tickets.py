@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize, vocab
 from crmcli.errors import CrmError, NotFound, ParseError, UsageError
+from crmcli.i18n import N_
 from crmcli.store.codes import ticket_codes
 
 if TYPE_CHECKING:
@@ -35,9 +36,9 @@ def canonical_type(text: object, aliases: dict[str, str]) -> str:
     """The stored type of ``text``: trimmed and NFKC-normalised, then through the alias table."""
     value = normalize.clean_text(text)
     if value is None:
-        raise ParseError("ticket type is empty")
+        raise ParseError(N_("ticket type is empty"))
     if len(value) > 100:
-        raise ParseError(f"ticket type is too long ({len(value)} characters; at most 100)")
+        raise ParseError(N_("ticket type is too long ({value} characters; at most 100)"), value=len(value))
     folded = {vocab.fold(k): normalize.clean_text(v) or v for k, v in aliases.items()}
     seen = {value}
     while (target := folded.get(vocab.fold(value))) is not None and target not in seen:  # an alias of an alias
@@ -52,16 +53,16 @@ def canonical_type(text: object, aliases: dict[str, str]) -> str:
 def parse_satisfaction(value: object) -> int:
     """A satisfaction score: a whole number 1-5 (``4``, ``4分``, ``4.0`` from a spreadsheet)."""
     if isinstance(value, bool):
-        raise ParseError(f"satisfaction '{value}' is not a score from 1 to 5")
+        raise ParseError(N_("satisfaction '{value}' is not a score from 1 to 5"), value=value)
     if isinstance(value, int | float):
         number = float(value)
     else:
         m = _SCORE_RE.match(normalize.clean_text(value) or "")
         if m is None:
-            raise ParseError(f"satisfaction '{value}' is not a score from 1 to 5")
+            raise ParseError(N_("satisfaction '{value}' is not a score from 1 to 5"), value=value)
         number = float(m.group(1))
     if not number.is_integer() or not 1 <= number <= 5:
-        raise ParseError(f"satisfaction {value} is out of range; a score is 1 to 5")
+        raise ParseError(N_("satisfaction {value} is out of range; a score is 1 to 5"), value=value)
     return int(number)
 
 
@@ -72,7 +73,7 @@ def parse_status(value: str) -> str:
 def check_code(code: str) -> str:
     value = (normalize.clean_text(code) or "").upper()
     if not _CODE_RE.match(value):
-        raise NotFound(f"no ticket {code!r}: a ticket code is T + YYYYMM + serial, e.g. T202405001 (crm ticket list shows them)")
+        raise NotFound(N_("no ticket {code!r}: a ticket code is T + YYYYMM + serial, e.g. T202405001 (crm ticket list shows them)"), code=code)
     return value
 
 
@@ -99,9 +100,9 @@ def add(
     kind = canonical_type(type_, aliases)
     text = normalize.keep_text(content)
     if not text:
-        raise UsageError("{content} is empty", options=["content"])
+        raise UsageError(N_("{content} is empty"), options=["content"])
     if on > today:
-        raise UsageError(f"{{date}} {on.isoformat()} is in the future; a ticket is recorded when it is raised", options=["date"])
+        raise UsageError(N_("{date} {value} is in the future; a ticket is recorded when it is raised"), options=["date"], value=on.isoformat())
     code = ticket_codes(conn).next(on)
     values = {
         "code": code, "customer_id": customer["id"], "type": kind, "content": text, "status": "open",
@@ -122,7 +123,7 @@ def _row(conn: Connection, code: str) -> dict[str, Any]:
         {"code": code},
     ).first()
     if row is None:
-        raise NotFound(f"no ticket {code} (crm ticket list shows them)")
+        raise NotFound(N_("no ticket {code} (crm ticket list shows them)"), code=code)
     keys = ("id", "code", "status", "satisfaction", "note", "resolved_at", "customer", "name")
     return dict(zip(keys, row, strict=True))
 
@@ -149,11 +150,7 @@ def update(
     final = new_status or cur["status"]
     if score is not None and final != "resolved":
         label = vocab.label("status", final, "zh")
-        raise CrmError(
-            f"ticket {code} is {final} ({label}): a satisfaction score goes only with a resolved ticket "
-            "(add {status} resolved); nothing written",
-            options=["status"],
-        )
+        raise CrmError(N_("ticket {code} is {final} ({label}): a satisfaction score goes only with a resolved ticket (add {status} resolved); nothing written"), options=["status"], code=code, final=final, label=label)
     values: dict[str, Any] = {}
     if new_status is not None and new_status != cur["status"]:
         values["status"] = new_status

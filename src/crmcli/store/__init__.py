@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crmcli.i18n import N_
 from crmcli.store.schema import HEAD, REVISIONS
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class SqliteStore:
         if not self.path.exists():  # a typo in CRM_DB must not read as "nothing due" (spec §1)
             from crmcli.errors import NotFound
 
-            raise NotFound(f"no database at {self.path}; create it with crm init, or point --db / CRM_DB at yours")
+            raise NotFound(N_("no database at {path}; create it with crm init, or point --db / CRM_DB at yours"), path=self.path)
         con = sqlite.open_reader(self.path, self.busy_timeout)
         if con is None:
             self.engine  # noqa: B018 - creates or migrates the database (and refuses what is not one)

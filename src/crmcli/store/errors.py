@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from crmcli.errors import CrmError, DatabaseBusy, DiskFull, SchemaError
+from crmcli.i18n import N_, Text
 
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 5, 6, 10, 13, 14, 26
 _FREE_BYTES_MIN = 64 * 1024  # less than this free on the file system: it is full for SQLite's purposes
@@ -51,7 +52,7 @@ def disk_is_full(path: Path) -> bool:
     return st.f_bavail * st.f_frsize < _FREE_BYTES_MIN
 
 
-def translate(exc: BaseException, path: Path | None, *, doing: str = "") -> CrmError | None:
+def translate(exc: BaseException, path: Path | None, *, doing: object = "") -> CrmError | None:
     """The CrmError a SQLite error stands for, or None when it is not one we can name.
 
     ``doing``: what was not done, appended to the message ("nothing was written").
@@ -62,13 +63,13 @@ def translate(exc: BaseException, path: Path | None, *, doing: str = "") -> CrmE
     tail = f"; {doing}" if doing else ""
     where = f" {path}" if path is not None else ""
     if is_busy(exc):
-        return DatabaseBusy(f"the database{where} is busy: another crm process held the write lock past the timeout{tail}")
+        return DatabaseBusy(N_("the database{where} is busy: another crm process held the write lock past the timeout{tail}"), where=where, tail=tail)
     if c == SQLITE_FULL or (path is not None and c in (SQLITE_IOERR, SQLITE_CANTOPEN) and disk_is_full(path)):
-        return DiskFull(f"the disk holding{where or ' the database'} is full{tail} (free some space and try again)")
+        return DiskFull(N_("the disk holding{value} is full{tail} (free some space and try again)"), value=where or Text(N_(' the database')), tail=tail)
     if c == SQLITE_NOTADB:
-        return SchemaError(f"{path or 'the file'} is not a SQLite database (a crm database file was expected)")
+        return SchemaError(N_("{value} is not a SQLite database (a crm database file was expected)"), value=path or Text(N_('the file')))
     if c == SQLITE_CANTOPEN:
-        return CrmError(f"cannot open the database{where}: {_driver_error(exc)}{tail}")
+        return CrmError(N_("cannot open the database{where}: {exc}{tail}"), where=where, exc=_driver_error(exc), tail=tail)
     if c == SQLITE_IOERR:
-        return CrmError(f"disk I/O error on the database{where}: {_driver_error(exc)}{tail}")
+        return CrmError(N_("disk I/O error on the database{where}: {exc}{tail}"), where=where, exc=_driver_error(exc), tail=tail)
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crmcli.i18n import gettext as _
 from crmcli.store import postgres, schema
 
 
@@ -36,12 +37,12 @@ def check(store: Any) -> Any:
             seen = {r[0] for r in rows}
             for name in pg_team.POLICED:
                 if name not in seen:
-                    result.integrity.append(f"table {name} is missing")
+                    result.integrity.append(_("table {name} is missing").format(name=name))
             for name, enabled, forced, policies in rows:
                 if not enabled or not forced:
-                    result.integrity.append(f"table {name}: row-level security is not {'enabled' if not enabled else 'FORCEd'}")
+                    result.integrity.append(_("table {name}: row-level security is not {value}").format(name=name, value='enabled' if not enabled else 'FORCEd'))
                 elif not policies:
-                    result.integrity.append(f"table {name}: no policies (nobody but an admin sees a row)")
+                    result.integrity.append(_("table {name}: no policies (nobody but an admin sees a row)").format(name=name))
         for key, table in COUNTED:
             result.counts[key] = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         return result

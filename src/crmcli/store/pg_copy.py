@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from crmcli.i18n import N_
+
 
 def _q(name: str) -> str:
     return '"' + name.strip('"') + '"'
@@ -85,5 +87,5 @@ def write_jobs(dbapi: Any, jobs: Sequence[tuple[str, Sequence[Sequence[Any]]]], 
             copy_rows(dbapi, table, bound, params, constants=constants, on_conflict=on_conflict)
     except Exception as exc:
         if getattr(exc, "sqlstate", "").startswith("23"):  # integrity: a duplicate, a missing customer
-            raise CrmError(f"the database refused the import ({str(exc).splitlines()[0]}); nothing was written") from None
+            raise CrmError(N_("the database refused the import ({value}); nothing was written"), value=str(exc).splitlines()[0]) from None
         raise

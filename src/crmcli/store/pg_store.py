@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError
+from crmcli.i18n import N_
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -93,10 +94,10 @@ class PostgresStore:
         return not existed
 
     def backup(self, dest: Path | None, *, now: dt.datetime) -> Path:
-        raise CrmError("crm backup works on a database file; back up a PostgreSQL database with pg_dump -Fc")
+        raise CrmError(N_("crm backup works on a database file; back up a PostgreSQL database with pg_dump -Fc"))
 
     def restore(self, source: Path, *, now: dt.datetime) -> Any:
-        raise CrmError("crm restore works on a database file; restore a PostgreSQL database with pg_restore")
+        raise CrmError(N_("crm restore works on a database file; restore a PostgreSQL database with pg_restore"))
 
     def check(self) -> Any:
         from crmcli.store import pg_check

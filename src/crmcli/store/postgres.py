@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, DatabaseBusy, SchemaError
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 from crmcli.store import schema
 
 if TYPE_CHECKING:
@@ -82,7 +84,7 @@ def where(url: str) -> str:
     query = parse_qs(parts.query)
     host = parts.hostname or (query.get("host") or [os.environ.get("PGHOST", "localhost")])[0]
     db = unquote(parts.path.lstrip("/")) or os.environ.get("PGDATABASE") or login(url)
-    return f"host {host} database {db}"
+    return _("host {host} database {db}").format(host=host, db=db)
 
 
 # --------------------------------------------------------------------------- the driver's manners
@@ -200,7 +202,7 @@ def connect(url: str, busy_timeout: float) -> Any:
 def cannot_connect(url: str, exc: BaseException) -> CrmError:
     reason = " ".join(str(exc).split()) or type(exc).__name__
     reason = re.sub(r"password=\S+", "password=***", reason)
-    return CrmError(f"cannot connect to PostgreSQL at {where(url)} ({masked(url)}): {reason}")
+    return CrmError(N_("cannot connect to PostgreSQL at {url} ({url2}): {reason}"), url=where(url), url2=masked(url), reason=reason)
 
 
 def check_member(con: Any, url: str) -> None:
@@ -208,7 +210,7 @@ def check_member(con: Any, url: str) -> None:
     if not con.execute("SELECT to_regclass('team_user') IS NOT NULL").fetchone()[0]:
         return
     if not con.execute("SELECT crm_role() IS NOT NULL OR crm_is_admin()").fetchone()[0]:
-        raise CrmError(f"{login(url)} is not a team user of the database at {where(url)}: ask a team admin (crm team user add)")
+        raise CrmError(N_("{url} is not a team user of the database at {url2}: ask a team admin (crm team user add)"), url=login(url), url2=where(url))
 
 
 def stored_revision(con: Any) -> str | None:
@@ -269,10 +271,7 @@ def get_engine(url: str, busy_timeout: float = 30.0) -> Engine:
         engine.dispose()
         raise cannot_connect(url, exc.orig or exc) from None
     if current is not None and current not in schema.REVISIONS:
-        raise SchemaError(
-            f"database at {where(url)} has schema revision {current}, newer than this program knows "
-            f"({schema.HEAD}); upgrade crmcli instead of downgrading the database"
-        )
+        raise SchemaError(N_("database at {url} has schema revision {current}, newer than this program knows ({head}); upgrade crmcli instead of downgrading the database"), url=where(url), current=current, head=schema.HEAD)
     if current is None:
         with write_connection(engine) as conn:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7244001)")  # two first users: one creates
@@ -297,10 +296,7 @@ def _migrate(engine: Engine, url: str, current: str | None) -> None:
         ).scalar()
         conn.rollback()
     if not admin:
-        raise SchemaError(
-            f"database at {where(url)} has schema revision {current}, this program needs {schema.HEAD}: "
-            "a team admin must run a crm command once to migrate it"
-        )
+        raise SchemaError(N_("database at {url} has schema revision {current}, this program needs {head}: a team admin must run a crm command once to migrate it"), url=where(url), current=current, head=schema.HEAD)
     schema.upgrade(engine)
     with write_connection(engine) as conn:
         pg_schema.install(conn)
@@ -318,7 +314,7 @@ def dispose_all() -> None:
     _engines.clear()
 
 
-def translate(exc: BaseException, *, doing: str = "") -> CrmError | None:
+def translate(exc: BaseException, *, doing: object = "") -> CrmError | None:
     """The CrmError a PostgreSQL error stands for (by SQLSTATE), or None."""
     orig = getattr(exc, "orig", None)
     err = orig if isinstance(orig, BaseException) else exc
@@ -327,16 +323,16 @@ def translate(exc: BaseException, *, doing: str = "") -> CrmError | None:
         return None
     tail = f"; {doing}" if doing else ""
     if state in ("55P03", "40P01", "57014"):  # lock_not_available, deadlock, statement/lock timeout
-        return DatabaseBusy(f"the database is busy: another crm user held a lock past the timeout{tail}")
+        return DatabaseBusy(N_("the database is busy: another crm user held a lock past the timeout{tail}"), tail=tail)
     if state == "42501" or state.startswith("28"):  # insufficient privilege (row-level security too)
         diag = getattr(err, "diag", None)
         text = (getattr(diag, "message_primary", None) or str(err)).splitlines()[0]
-        return CrmError(f"not allowed: {text}{tail}")
+        return CrmError(N_("not allowed: {text}{tail}"), text=text, tail=tail)
     if state in ("P0001", "P0002"):  # our definer functions' refusals: their message is the sentence
         diag = getattr(err, "diag", None)
-        return CrmError((getattr(diag, "message_primary", None) or str(err)).splitlines()[0] + tail)
+        return CrmError(N_("{reason}{tail}"), reason=(getattr(diag, "message_primary", None) or str(err)).splitlines()[0], tail=tail)
     if state.startswith("08"):
-        return CrmError(f"lost the connection to PostgreSQL: {str(err).splitlines()[0]}{tail}")
+        return CrmError(N_("lost the connection to PostgreSQL: {value}{tail}"), value=str(err).splitlines()[0], tail=tail)
     return None
 
 

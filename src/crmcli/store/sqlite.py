@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, SchemaError
+from crmcli.i18n import N_
 from crmcli.store import errors, schema
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def _prepare_file(path: Path) -> bool:
     """
     if path.exists():
         if path.is_dir():
-            raise CrmError(f"--db {path}: is a directory, not a database file")
+            raise CrmError(N_("--db {path}: is a directory, not a database file"), path=path)
         _own_private(path)
         return path.stat().st_size == 0
     missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
@@ -50,7 +51,7 @@ def _prepare_file(path: Path) -> bool:
         except FileExistsError:
             pass
         except OSError as exc:
-            raise CrmError(f"cannot create directory {directory}: {exc.strerror}") from None
+            raise CrmError(N_("cannot create directory {directory}: {strerror}"), directory=directory, strerror=exc.strerror) from None
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except FileExistsError:
@@ -61,7 +62,7 @@ def _prepare_file(path: Path) -> bool:
 
         if safe_files.is_disk_full(exc):
             raise safe_files.disk_full_error(path) from None
-        raise CrmError(f"cannot create database {path}: {exc.strerror}") from None
+        raise CrmError(N_("cannot create database {path}: {strerror}"), path=path, strerror=exc.strerror) from None
     os.close(fd)
     os.chmod(path, 0o600)  # whatever the umask
     return True
@@ -71,15 +72,12 @@ def _own_private(path: Path) -> None:
     """Refuse a database file owned by another user; make ours 0600 if it is not."""
     st = path.stat()
     if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
-        raise CrmError(
-            f"database {path} belongs to another user (uid {st.st_uid}); refusing to use a file someone "
-            "else created (move it away, or give --db another path)"
-        )
+        raise CrmError(N_("database {path} belongs to another user (uid {st_uid}); refusing to use a file someone else created (move it away, or give --db another path)"), path=path, st_uid=st.st_uid)
     if st.st_mode & 0o077:
         try:
             os.chmod(path, 0o600)
         except OSError as exc:
-            raise CrmError(f"database {path} is open to other users (mode {st.st_mode & 0o777:04o}) and cannot be made private: {exc.strerror}") from None
+            raise CrmError(N_("database {path} is open to other users (mode {value:04o}) and cannot be made private: {strerror}"), path=path, value=st.st_mode & 0o777, strerror=exc.strerror) from None
 
 
 def stored_revision(path: Path) -> str | None:
@@ -91,7 +89,7 @@ def stored_revision(path: Path) -> str | None:
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error as exc:
-        raise errors.translate(exc, path) or SchemaError(f"cannot open database {path}: {exc}") from None
+        raise errors.translate(exc, path) or SchemaError(N_("cannot open database {path}: {exc}"), path=path, exc=exc) from None
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" in names:
@@ -99,13 +97,13 @@ def stored_revision(path: Path) -> str | None:
             if row:
                 return str(row[0])
         if names - {"alembic_version"}:
-            raise SchemaError(f"{path} is a SQLite database but not a crm database")
+            raise SchemaError(N_("{path} is a SQLite database but not a crm database"), path=path)
         return None
     except sqlite3.DatabaseError as exc:
         known = errors.translate(exc, path)
         if known is not None:
             raise known from None
-        raise SchemaError(f"{path} is not a usable crm database ({exc})") from None
+        raise SchemaError(N_("{path} is not a usable crm database ({exc})"), path=path, exc=exc) from None
     finally:
         con.close()
 
@@ -179,10 +177,7 @@ def get_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
     is_new = _prepare_file(path)
     current = None if is_new else stored_revision(path)
     if current is not None and current not in schema.REVISIONS:
-        raise SchemaError(
-            f"database {path} has schema revision {current}, newer than this program knows "
-            f"({schema.HEAD}); upgrade crmcli instead of downgrading the database"
-        )
+        raise SchemaError(N_("database {path} has schema revision {current}, newer than this program knows ({head}); upgrade crmcli instead of downgrading the database"), path=path, current=current, head=schema.HEAD)
     engine = make_engine(path, busy_timeout)
     if current is None:
         with write_connection(engine) as conn:
@@ -243,14 +238,14 @@ def open_reader(path: Path, busy_timeout: float) -> sqlite3.Connection | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise CrmError(f"cannot read database {path}: {exc.strerror}") from None
+        raise CrmError(N_("cannot read database {path}: {strerror}"), path=path, strerror=exc.strerror) from None
     if path.is_dir():
         return None
     _own_private(path)
     try:
         con = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
-        raise errors.translate(exc, path) or SchemaError(f"cannot open database {path}: {exc}") from None
+        raise errors.translate(exc, path) or SchemaError(N_("cannot open database {path}: {exc}"), path=path, exc=exc) from None
     try:
         con.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         con.execute("PRAGMA query_only=1")

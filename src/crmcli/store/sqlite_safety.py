@@ -36,6 +36,8 @@ from typing import Any
 
 from crmcli import safe_files
 from crmcli.errors import CrmError, NotFound
+from crmcli.i18n import N_, Text
+from crmcli.i18n import gettext as _
 from crmcli.store import errors
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -54,10 +56,10 @@ def _private_dir(path: Path) -> None:
         try:
             path.mkdir(mode=0o700, parents=True)
         except OSError as exc:
-            raise CrmError(f"cannot create directory {path}: {exc.strerror}") from None
+            raise CrmError(N_("cannot create directory {path}: {strerror}"), path=path, strerror=exc.strerror) from None
         os.chmod(path, 0o700)
     elif not path.is_dir():
-        raise CrmError(f"{path} is not a directory")
+        raise CrmError(N_("{path} is not a directory"), path=path)
 
 
 def _is_busy(exc: BaseException) -> bool:
@@ -137,33 +139,30 @@ def validate_copy(path: Path, *, shown: str, known_revision: bool = True) -> Val
     from crmcli.store.schema import HEAD, REVISIONS
 
     if path.stat().st_size == 0:
-        raise CrmError(f"{shown} is empty, not a crm database")
+        raise CrmError(N_("{shown} is empty, not a crm database"), shown=shown)
     if not _has_sqlite_header(path):
-        raise CrmError(f"{shown} is not a SQLite database (no SQLite header)")
+        raise CrmError(N_("{shown} is not a SQLite database (no SQLite header)"), shown=shown)
     try:
         con = sqlite3.connect(path, isolation_level=None)
     except sqlite3.Error as exc:
-        raise CrmError(f"{shown} cannot be opened: {exc}") from None
+        raise CrmError(N_("{shown} cannot be opened: {exc}"), shown=shown, exc=exc) from None
     try:
         problems = _integrity(con)
         if problems:
-            raise CrmError(f"{shown} is damaged (integrity_check: {problems[0]})")
+            raise CrmError(N_("{shown} is damaged (integrity_check: {value})"), shown=shown, value=problems[0])
         tables = _tables(con)
         revision = _revision(con, tables)
         if revision is None or "customer" not in tables:
-            raise CrmError(f"{shown} is a SQLite database but not a crm database")
+            raise CrmError(N_("{shown} is a SQLite database but not a crm database"), shown=shown)
         if known_revision and revision not in REVISIONS:
-            raise CrmError(
-                f"{shown} has schema revision {revision}, newer than this program knows ({HEAD}); "
-                "upgrade crmcli to restore it"
-            )
+            raise CrmError(N_("{shown} has schema revision {revision}, newer than this program knows ({head}); upgrade crmcli to restore it"), shown=shown, revision=revision, head=HEAD)
         broken = _foreign_key_problems(con)
         if broken:
-            raise CrmError(f"{shown} is damaged ({len(broken)} rows with broken foreign keys)")
+            raise CrmError(N_("{shown} is damaged ({broken} rows with broken foreign keys)"), shown=shown, broken=len(broken))
         counts = _counts(con, tables)
         con.execute("PRAGMA journal_mode=DELETE")
     except sqlite3.DatabaseError as exc:
-        raise CrmError(f"{shown} is not a usable database ({exc})") from None
+        raise CrmError(N_("{shown} is not a usable database ({exc})"), shown=shown, exc=exc) from None
     finally:
         con.close()
     return Validation(revision=revision, counts=counts)
@@ -179,12 +178,12 @@ def default_backup_path(db_path: Path, now: dt.datetime) -> Path:
 def _older_backup_only(target: Path) -> str | None:
     """A check for ``safe_files.writing``: only an empty file or a database (an older backup) is replaced."""
     if target.stat().st_size and not _has_sqlite_header(target):
-        return f"{target} exists and is not a database; refusing to overwrite it"
+        return _("{target} exists and is not a database; refusing to overwrite it").format(target=target)
     return None
 
 
-def _sqlite_failure(exc: sqlite3.Error, path: Path, doing: str) -> CrmError:
-    return errors.translate(exc, path, doing=doing) or CrmError(f"{exc}; {doing}")
+def _sqlite_failure(exc: sqlite3.Error, path: Path, doing: object) -> CrmError:
+    return errors.translate(exc, path, doing=doing) or CrmError(N_("{exc}; {doing}"), exc=exc, doing=doing)
 
 
 def backup(db_path: Path, dest: Path | None = None, *, busy_timeout: float, now: dt.datetime) -> Path:
@@ -194,7 +193,7 @@ def backup(db_path: Path, dest: Path | None = None, *, busy_timeout: float, now:
     replaced if it is a SQLite database itself (an older backup), never the live database.
     """
     if not db_path.is_file() or db_path.stat().st_size == 0:
-        raise NotFound(f"no database at {db_path}; nothing to back up")
+        raise NotFound(N_("no database at {db_path}; nothing to back up"), db_path=db_path)
     if dest is None:
         _private_dir(db_path.parent / "backups")
         target, exclusive = default_backup_path(db_path, now), True
@@ -204,22 +203,22 @@ def backup(db_path: Path, dest: Path | None = None, *, busy_timeout: float, now:
         if exclusive:
             target = target / f"crm-{stamp(now)}.db"
         if not target.parent.is_dir():
-            raise NotFound(f"directory {target.parent} does not exist")
+            raise NotFound(N_("directory {parent} does not exist"), parent=target.parent)
     while True:
         final = safe_files.unique_name(target) if exclusive else target
         try:
             with safe_files.writing(final, exclusive=exclusive, allow_sqlite=True, check=_older_backup_only) as tmp:
-                _snapshot(db_path, tmp, busy_timeout, doing="no backup was written")
+                _snapshot(db_path, tmp, busy_timeout, doing=Text(N_("no backup was written")))
                 try:
-                    validate_copy(tmp, shown=f"the copy of {db_path}", known_revision=False)
+                    validate_copy(tmp, shown=_("the copy of {db_path}").format(db_path=db_path), known_revision=False)
                 except CrmError as exc:
-                    raise CrmError(f"{exc}; no backup was written (run crm check)") from None
+                    raise CrmError(N_("{exc}; no backup was written (run crm check)"), exc=exc) from None
             return final
         except FileExistsError:
             continue  # another backup took that name in the same second: the next one
 
 
-def _snapshot(db_path: Path, into: Path, busy_timeout: float, *, doing: str) -> None:
+def _snapshot(db_path: Path, into: Path, busy_timeout: float, *, doing: object) -> None:
     """Copy the live database into the (empty, private) file ``into`` in one consistent step."""
     try:
         source = sqlite3.connect(db_path, timeout=busy_timeout)
@@ -276,11 +275,11 @@ def restore(db_path: Path, source: Path, *, busy_timeout: float, now: dt.datetim
 
     source = source.expanduser()
     if not source.exists():
-        raise NotFound(f"{source}: no such file")
+        raise NotFound(N_("{source}: no such file"), source=source)
     if not source.is_file():
-        raise CrmError(f"{source} is not a file")
+        raise CrmError(N_("{source} is not a file"), source=source)
     if db_path.exists() and source.resolve() == db_path.resolve():
-        raise CrmError(f"{source} is the live database itself")
+        raise CrmError(N_("{source} is the live database itself"), source=source)
     _private_dir(db_path.parent)
 
     with safe_files.temporary(db_path) as tmp:
@@ -293,7 +292,7 @@ def restore(db_path: Path, source: Path, *, busy_timeout: float, now: dt.datetim
         try:
             checked = validate_copy(tmp, shown=str(source))
         except CrmError as exc:
-            raise CrmError(f"{exc}; nothing was restored") from None
+            raise CrmError(N_("{exc}; nothing was restored"), exc=exc) from None
 
         kept_name = db_path.with_name(f"{db_path.name}.before-restore-{stamp(now)}")
         existed = db_path.exists() and db_path.stat().st_size > 0
@@ -313,7 +312,7 @@ def restore(db_path: Path, source: Path, *, busy_timeout: float, now: dt.datetim
             safe_files.fsync_dir(db_path.parent)
     problems = check(db_path, busy_timeout=busy_timeout)
     if not problems.ok:
-        raise CrmError(f"the restored database at {db_path} fails its check ({problems.summary()}); the previous one is kept at {kept}")
+        raise CrmError(N_("the restored database at {db_path} fails its check ({value}); the previous one is kept at {kept}"), db_path=db_path, value=problems.summary(), kept=kept)
     return Restored(
         source=source,
         database=db_path,
@@ -384,7 +383,7 @@ def _snapshot_aside(db_path: Path, name: Path, busy_timeout: float) -> Path:
         candidate = safe_files.unique_name(name)
         try:
             with safe_files.writing(candidate, exclusive=True) as tmp:
-                _snapshot(db_path, tmp, busy_timeout, doing="nothing was restored")
+                _snapshot(db_path, tmp, busy_timeout, doing=Text(N_("nothing was restored")))
             return candidate
         except FileExistsError:
             continue
@@ -470,11 +469,11 @@ def check(db_path: Path, *, busy_timeout: float) -> CheckResult:
     from crmcli.store.schema import HEAD, REVISIONS
 
     if not db_path.is_file():
-        raise NotFound(f"no database at {db_path}")
+        raise NotFound(N_("no database at {db_path}"), db_path=db_path)
     result = CheckResult(database=db_path, size=db_path.stat().st_size, revision=None, schema="missing")
     def cannot_check(exc: sqlite3.Error) -> CrmError | None:
         """A reason the check could not run (busy, disk full): not a verdict on the file."""
-        known = errors.translate(exc, db_path, doing="the database was not checked")
+        known = errors.translate(exc, db_path, doing=Text(N_("the database was not checked")))
         return None if known is None or errors.code(exc) in (11, 26) else known
 
     try:

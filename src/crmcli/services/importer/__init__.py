@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 from crmcli.io import columns, readers
 from crmcli.services.importer.batches import list_batches, undo
@@ -89,7 +90,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     from crmcli.store import sqlite as db
 
     if opts.on_duplicate not in ON_DUPLICATE:
-        raise UsageError(f"{{on_duplicate}} {opts.on_duplicate}: choose one of {', '.join(ON_DUPLICATE)}", options=["on_duplicate"])
+        raise UsageError(N_("{on_duplicate} {value}: choose one of {choices}"), options=["on_duplicate"], value=opts.on_duplicate, choices=", ".join(ON_DUPLICATE))
     opener = Opener(path, opts)
     # The cyclic GC would walk the ever larger heap of an import again and again (10% of the
     # time at 100k rows) for nothing: what an import allocates is freed by reference counting.
@@ -131,7 +132,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                             notes += define(conn, defs, bad, int(batch_id), {f.key for f in opts.custom})
                     sheets = [s for s in sheets if s.kind != "fields"]
                     if not sheets:
-                        raise CrmError(f"{path.name}: only custom field definitions, no customers or their records")
+                        raise CrmError(N_("{name}: only custom field definitions, no customers or their records"), name=path.name)
                 # a file that carries the stage history keeps each customer's stage as its customer sheet says
                 keep_stages = any(s.kind == "stages" for s in sheets)
                 for i, sheet in enumerate(sheets):
@@ -162,7 +163,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                                 examples=res.example_rows, summaries=res.summary_rows
                             )
                         if len(sheets) == 1:
-                            raise CrmError(f"{path.name}: {why}")
+                            raise CrmError(N_("{name}: {why}"), name=path.name, why=why)
                         notes.append(_("sheet '{sheet}': {note}").format(sheet=sheet.name, note=why))
                     results.append(res)
                 result = _merged(results, path, opts)
@@ -207,7 +208,7 @@ def _check_sheets(sheets: list[Sheet], opts: ImportOptions, path: Path) -> None:
         present = {columns.norm_header(c.header) for s in sheets if s.kind not in ("deals", "stages", "fields") for c in s.located.header.columns}
         missing = [k for k in opts.mapping if k not in present]
         if missing:
-            raise UsageError(f"{{map}}: {path.name} has no column named {', '.join(missing)} in its header", options=["map"])
+            raise UsageError(N_("{map}: {name} has no column named {missing} in its header"), options=["map"], name=path.name, missing=', '.join(missing))
     for s in sheets:
         if s.kind == "customers":
             _check_header(s.located.header, path)
@@ -329,13 +330,13 @@ def _likely_duplicates(conn: Any, new_ids: range) -> list[str]:
     from crmcli.store.reader import Reader
 
     pairs = dupes.find(Reader.over(conn), involving=new_ids)
-    return [f"{p['b']} {p['b_name']} looks like {p['a']} {p['a_name']} ({', '.join(p['reasons'])}); crm merge can join them" for p in pairs]
+    return [_("{b} {b_name} looks like {a} {a_name} ({reasons}); crm merge can join them").format(b=p['b'], b_name=p['b_name'], a=p['a'], a_name=p['a_name'], reasons=', '.join(p['reasons'])) for p in pairs]
 def _deal_options(opts: ImportOptions) -> None:
     """The options of a customer table that an opportunity table has no use for are refused, not ignored."""
     given = [option for option, on in (("keep_unknown", opts.keep_unknown), ("source", opts.source), ("reject_sensitive", opts.reject_sensitive)) if on]
     if given:
         named = ", ".join("{" + option + "}" for option in given)
-        raise UsageError(f"{named}: {'goes' if len(given) == 1 else 'go'} with a customer table, not an opportunity table", options=given)
+        raise UsageError(N_("{named}: {value} with a customer table, not an opportunity table"), options=given, named=named, value='goes' if len(given) == 1 else 'go')
 
 
 def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: dict[str, Any], batch_id: int) -> ImportOptions:
@@ -366,11 +367,7 @@ def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: 
 def _check_header(header: columns.Header, path: Path) -> None:
     if not any(header.first(f) for f in ("name", "person", "first_name", "last_name")):
         found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
-        raise readers.ReadError(
-            f"{path.name}: no 客户名称 (name) column in the header row; columns found: {_shorten(found)}. "
-            "Name the column with {map} 'HEADER=name'",
-            options=["map"],
-        )
+        raise readers.ReadError(N_("{name}: no 客户名称 (name) column in the header row; columns found: {found}. Name the column with {map} 'HEADER=name'"), options=["map"], name=path.name, found=_shorten(found))
 
 
 def _phone_note(result: ImportResult, header: columns.Header) -> None:

@@ -15,6 +15,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, NotFound
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -42,9 +44,9 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     ex = conn.exec_driver_sql
     batch = ex("SELECT id, file, undone_at FROM import_batch WHERE id = ?", (batch_id,)).first()
     if batch is None:
-        raise NotFound(f"no import batch {batch_id} (see: crm imports)")
+        raise NotFound(N_("no import batch {batch_id} (see: crm imports)"), batch_id=batch_id)
     if batch[2]:
-        raise CrmError(f"import batch {batch_id} was already undone at {batch[2]}")
+        raise CrmError(N_("import batch {batch_id} was already undone at {value}"), batch_id=batch_id, value=batch[2])
     ex("CREATE TEMP TABLE IF NOT EXISTS _undo_ids (id INTEGER PRIMARY KEY)")
     ex("DELETE FROM _undo_ids")
     ex(
@@ -71,14 +73,9 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
         ).all())
     if later and not force:
         # one line (spec §10): the first few customers, then how many more
-        shown = ", ".join(f"{code} {name} ({n} later record{'s' if n != 1 else ''})" for code, name, n in later[:5])
-        more = f" and {len(later) - 5} more" if len(later) > 5 else ""
-        raise CrmError(
-            f"cannot undo import batch {batch_id}: {len(later)} customer(s) it created have records added since "
-            f"(follow-ups, stage changes, deals or later imports) that undo would delete: {shown}{more}; "
-            "run again with {force} to undo anyway",
-            options=["force"],
-        )
+        shown = ", ".join(_("{code} {name} ({n} later record{value})").format(code=code, name=name, n=n, value='s' if n != 1 else '') for code, name, n in later[:5])
+        more = _(" and {value} more").format(value=len(later) - 5) if len(later) > 5 else ""
+        raise CrmError(N_("cannot undo import batch {batch_id}: {later} customer(s) it created have records added since (follow-ups, stage changes, deals or later imports) that undo would delete: {shown}{more}; run again with {force} to undo anyway"), options=["force"], batch_id=batch_id, later=len(later), shown=shown, more=more)
     # customers the batch changed: restore each field the batch set, unless it was edited since
     restored: set[int] = set()  # customers with anything put back: fields or tags
     kept: list[str] = []
@@ -105,7 +102,7 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
                 ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", (*values.values(), row_id))
             except Exception as exc:
                 if "UNIQUE" in str(exc):
-                    raise CrmError(f"cannot undo import batch {batch_id}: restoring {code} would make it a duplicate of another customer ({exc})") from None
+                    raise CrmError(N_("cannot undo import batch {batch_id}: restoring {code} would make it a duplicate of another customer ({exc})"), batch_id=batch_id, code=code, exc=exc) from None
                 raise
             restored.add(row_id)
         touched.append(row_id)

@@ -22,6 +22,8 @@ from typing import Any
 
 from crmcli import normalize, vocab
 from crmcli.errors import ParseError
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 from crmcli.services.importer import fieldsets
 
 MAX_CELL = 32767  # Excel's own limit for a cell
@@ -36,11 +38,11 @@ _SERIAL_TEXT = re.compile(r"\d{1,5}(?:\.\d+)?")
 # 16+ digits, maybe grouped by spaces or dashes (\d also matches full-width digits).
 _LONG_NUMBER_RE = re.compile(r"\d[\d -]{14,}[\dXx]")
 _LONG_NUMBER_MIN = 16  # the shortest text _LONG_NUMBER_RE matches
-_SENSITIVE_KINDS = {"id_number": "a Chinese resident ID number (身份证号)", "bank_card": "a bank card number (银行卡号)"}
+_SENSITIVE_KINDS = {"id_number": N_("a Chinese resident ID number (身份证号)"), "bank_card": N_("a bank card number (银行卡号)")}
 
-_NUL_NOTE = "the cell holds a NUL character (binary data?), shown as ␀ in the rejects file"
+_NUL_NOTE = N_("the cell holds a NUL character (binary data?), shown as ␀ in the rejects file")
 # Why a required cell reads as empty when it holds a formula nobody saved a value for.
-_FORMULA_NOTE = (
+_FORMULA_NOTE = N_(
     "; the cell holds a formula with no saved value (formulas are never evaluated: "
     "open and save the file in Excel, or paste the values)"
 )
@@ -63,8 +65,8 @@ class UnknownValue(ParseError):
     """A value of an enum column nobody knows: the row is rejected, and the summary counts the
     value and names the ``--map-value`` that would take it (spec §12)."""
 
-    def __init__(self, field: str, value: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, value: str, error: ParseError) -> None:
+        super().__init__(error.message, options=error.options, **error.values)  # vocabulary's own words
         self.field, self.value = field, value
 
 
@@ -241,7 +243,7 @@ def _name_key(name: str) -> str:
 
 
 def _too_long(v: str) -> ParseError:
-    return ParseError(f"cell is too long ({len(v):,} characters; at most {MAX_CELL:,})")
+    return ParseError(N_("cell is too long ({v:,} characters; at most {max_cell:,})"), v=len(v), max_cell=MAX_CELL)
 
 
 def _shown(message: str) -> str:
@@ -278,7 +280,7 @@ def _email_conv(v: Any) -> str | None:
     if email is None:
         return None
     if not normalize.EMAIL_RE.fullmatch(email):
-        raise ParseError(f"email '{email[:60]}' is not an e-mail address")
+        raise ParseError(N_("email '{value}' is not an e-mail address"), value=email[:60])
     return email
 
 
@@ -291,7 +293,7 @@ def _phone_conv(v: Any) -> tuple[str, str, tuple[tuple[str, str], ...], str | No
         if len(v) == 11 and v[0] == "1" and v.isdigit() and v.isascii():
             return v, v, (), None
         if len(v) > 200:
-            raise ParseError(f"phone is too long ({len(v):,} characters)")
+            raise ParseError(N_("phone is too long ({v:,} characters)"), v=len(v))
         if normalize.is_empty(v):
             return None
     from crmcli import phone_cells
@@ -322,7 +324,7 @@ def _money_conv(v: Any) -> float | None:
         return None
     if type(v) is str:
         if len(v) > 200:
-            raise ParseError(f"amount is too long ({len(v):,} characters)")
+            raise ParseError(N_("amount is too long ({v:,} characters)"), v=len(v))
         if normalize.is_empty(v):
             return None
     return normalize.parse_money(v)
@@ -334,20 +336,20 @@ def _count_conv(v: Any) -> int | float | None:
         return None
     if type(v) is str:
         if len(v) > 200:
-            raise ParseError(f"number is too long ({len(v):,} characters)")
+            raise ParseError(N_("number is too long ({v:,} characters)"), v=len(v))
         if normalize.is_empty(v):
             return None
         text = normalize.clean_text(v) or ""
         try:
             number = float(text.rstrip("次笔单个").replace(",", ""))
         except ValueError:
-            raise ParseError(f"'{text[:40]}' is not a number") from None
+            raise ParseError(N_("'{value}' is not a number"), value=text[:40]) from None
     elif isinstance(v, bool) or not isinstance(v, int | float):
-        raise ParseError(f"'{v}' is not a number")
+        raise ParseError(N_("'{v}' is not a number"), v=v)
     else:
         number = float(v)
     if not 0 <= number < 1e15:  # False for NaN
-        raise ParseError(f"{number:g} is out of range (0 or more)")
+        raise ParseError(N_("{number:g} is out of range (0 or more)"), number=number)
     return int(number) if number.is_integer() else number
 
 
@@ -355,7 +357,7 @@ def _date_conv(today: dt.date, order: str | None = None) -> Converter:
     def conv(v: Any) -> str | None:
         if type(v) is str:
             if len(v) > 200:
-                raise ParseError(f"date is too long ({len(v):,} characters)")
+                raise ParseError(N_("date is too long ({v:,} characters)"), v=len(v))
             if normalize.is_empty(v):
                 return None
             if _SERIAL_TEXT.fullmatch(v.strip()):
@@ -367,12 +369,12 @@ def _date_conv(today: dt.date, order: str | None = None) -> Converter:
     return conv
 
 
-def _unknown(fld: str, raw: Any) -> str:
+def _unknown(fld: str, raw: Any) -> ParseError:
     try:
         vocab.parse(fld, normalize.clean_text(raw) or "")
     except ParseError as exc:
-        return str(exc)
-    return f"unknown {fld} '{raw}'"  # pragma: no cover
+        return exc
+    return ParseError(N_("unknown {field} '{raw}'"), field=fld, raw=raw)  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- sensitive numbers
@@ -401,5 +403,5 @@ def _sensitive(rowno: int, row: list[Any], idx: list[int], names: dict[int, str]
         if type(v) is str and _LONG_NUMBER_RE.search(v):
             kind = normalize.looks_sensitive(v)
             if kind:
-                return f"row {rowno}, column {names[i]}: looks like {_SENSITIVE_KINDS[kind]}"
+                return _("row {rowno}, column {column}: looks like {kind}").format(rowno=rowno, column=names[i], kind=_(_SENSITIVE_KINDS[kind]))
     return None

@@ -21,6 +21,8 @@ from typing import Any
 
 from crmcli import fields, normalize, vocab
 from crmcli.errors import ParseError
+from crmcli.i18n import N_, Text
+from crmcli.i18n import gettext as _
 from crmcli.io import columns
 from crmcli.services.importer.cells import MAX_CELL, _cell_text, _empty, _shown, _unquote
 from crmcli.services.opportunities import Line, default_probability, parse_amount, parse_line, parse_quantity
@@ -74,11 +76,11 @@ def parse_map(specs: tuple[str, ...]) -> dict[str, str]:
     for spec in specs:
         head, eq, target = spec.partition("=")
         if not eq or not head.strip() or not target.strip():
-            raise UsageError(f"{{map}} {spec!r}: write it as 'HEADER=field'", options=["map"])
+            raise UsageError(N_("{map} {spec!r}: write it as 'HEADER=field'"), options=["map"], spec=spec)
         t = target.strip()
         fld = t if t in keys else HEADERS.get(columns.norm_header(t))
         if fld is None or fld == "info":
-            raise UsageError(f"{{map}} {spec!r}: unknown opportunity field '{t}'; fields: {', '.join(sorted(keys))}", options=["map"])
+            raise UsageError(N_("{map} {spec!r}: unknown opportunity field '{t}'; fields: {keys}"), options=["map"], spec=spec, t=t, keys=', '.join(sorted(keys)))
         out[columns.norm_header(head)] = fld
     return out
 
@@ -135,7 +137,7 @@ class DealParser:
 
     def where(self, fld: str, rowno: int) -> str:
         i = self.idx.get(fld)
-        return f"row {rowno}, column {self.names[i]}" if i is not None else f"row {rowno}"
+        return _("row {rowno}, column {column}").format(rowno=rowno, column=self.names[i]) if i is not None else _("row {rowno}").format(rowno=rowno)
 
     # -- converters: None for an empty cell, ParseError for a bad one
 
@@ -150,7 +152,7 @@ class DealParser:
         if fld == "stage":
             return self._stage
         if fld == "amount":
-            return lambda v: None if (t := self._raw(v)) is None else parse_amount(t, what="amount")
+            return lambda v: None if (t := self._raw(v)) is None else parse_amount(t)
         if fld == "probability":
             return self._probability
         if fld in ("expected_close", "created_at", "closed_at"):
@@ -160,7 +162,7 @@ class DealParser:
         if fld == "quantity":
             return lambda v: None if (t := self._raw(v)) is None else parse_quantity(t)
         if fld == "unit_price":
-            return lambda v: None if (t := self._raw(v)) is None else parse_amount(t, what="unit price")
+            return lambda v: None if (t := self._raw(v)) is None else parse_amount(t, what=Text(N_("unit price")))
         if fld == "lost_reason":
             return lambda v: None if (t := self._raw(v)) is None else normalize.keep_text(t)
         return text  # name, owner
@@ -172,7 +174,7 @@ class DealParser:
             if self.from_csv:
                 v = _unquote(v)
             if len(v) > MAX_CELL:
-                raise ParseError(f"cell is too long ({len(v):,} characters; at most {MAX_CELL:,})")
+                raise ParseError(N_("cell is too long ({v:,} characters; at most {max_cell:,})"), v=len(v), max_cell=MAX_CELL)
             if normalize.is_empty(v):
                 return None
         return v
@@ -201,7 +203,7 @@ class DealParser:
             return None
         key = self.stage_map.get(vocab.fold(t)) or vocab.lookup("deal_stage", t)
         if key is None:
-            raise ParseError(f"unknown stage '{t}'; accepted: {', '.join(vocab.STAGES)} (or map the value to one of them when importing)")
+            raise ParseError(N_("unknown stage '{t}'; accepted: {stages} (or map the value to one of them when importing)"), t=t, stages=', '.join(vocab.STAGES))
         return key
 
     def _probability(self, v: Any) -> float | None:
@@ -217,7 +219,7 @@ class DealParser:
             raw = raw * 100  # a percentage cell holds 0.6 for 60% (as does its CSV); 0.6% is written "0.6%"
         from crmcli.services.opportunities import parse_probability
 
-        return parse_probability(raw, what="probability")
+        return parse_probability(raw, what=Text(N_("probability")))
 
     def _date(self, v: Any) -> str | None:
         raw = self._raw(v)
@@ -231,7 +233,7 @@ class DealParser:
         t = self._text(v)
         if t is None:
             return None
-        return tuple(parse_line(part, what="product") for part in _LINES_SPLIT.split(t) if part)
+        return tuple(parse_line(part) for part in _LINES_SPLIT.split(t) if part)
 
     # -- a chunk
 
@@ -246,7 +248,7 @@ class DealParser:
             elif len(row) > width:
                 extra = [c for c in row[width:] if not _empty(c)]
                 if extra:
-                    errs[k].append(f"row {rowno}: {len(extra)} cell(s) beyond the last column of the header, e.g. '{_cell_text(extra[0])[:40]}'")
+                    errs[k].append(_("row {rowno}: {extra} cell(s) beyond the last column of the header, e.g. '{value}'").format(rowno=rowno, extra=len(extra), value=_cell_text(extra[0])[:40]))
                 row = row[:width]
             rows.append(row)
         cols = list(zip(*rows, strict=True)) if width else []
@@ -269,7 +271,7 @@ class DealParser:
                 else:
                     out[k] = memo[v] = fn(v)
             except ParseError as exc:
-                errs[k].append(_shown(f"row {items[k][0]}, column {self.names[i]}: {exc}"))
+                errs[k].append(_shown(_("row {rowno}, column {column}: {reason}").format(rowno=items[k][0], column=self.names[i], reason=exc)))
                 if fld == "stage":
                     self.unknown[self._text(v) or str(v)] += 1
         return out
@@ -288,7 +290,7 @@ class DealParser:
         customer_code, customer = every["customer_code"][k], every["customer_name"][k]
         if customer_code is None and customer is None and not errs:
             where = ", ".join(self.names[self.idx[f]] for f in ("customer_code", "customer_name") if f in self.idx)
-            errs.append(f"row {rowno}: names no customer (column {where} is empty)")
+            errs.append(_("row {rowno}: names no customer (column {where} is empty)").format(rowno=rowno, where=where))
         stage = every["stage"][k] or "potential"
         lines = every["products"][k]
         if lines is not None and len(lines) == 1 and (get("quantity") is not None or get("unit_price") is not None):
@@ -300,7 +302,7 @@ class DealParser:
             priced = [ln.quantity * ln.unit_price for ln in lines if ln.unit_price is not None]
             amount = round(sum(priced), 2) if priced else None
         if stage == "won" and not amount:
-            errs.append(f"{self.where('amount', rowno)}: a won opportunity needs an amount greater than 0")
+            errs.append(_("{value}: a won opportunity needs an amount greater than 0").format(value=self.where('amount', rowno)))
         expected, created, closed = every["expected_close"][k], every["created_at"][k], every["closed_at"][k]
         today = self.today_iso
         if stage in CLOSED:
@@ -310,9 +312,9 @@ class DealParser:
         created = created or closed or today
         for fld, day in (("created_at", created), ("closed_at", closed)):
             if day is not None and day > today:
-                errs.append(f"{self.where(fld, rowno)}: {day} is in the future (today is {today})")
+                errs.append(_("{value}: {day} is in the future (today is {today})").format(value=self.where(fld, rowno), day=day, today=today))
         if closed is not None and created > closed:
-            errs.append(f"{self.where('created_at', rowno)}: it opened on {created}, after it closed on {closed}")
+            errs.append(_("{value}: it opened on {created}, after it closed on {closed}").format(value=self.where('created_at', rowno), created=created, closed=closed))
         if errs:
             return None, errs
         probability = every["probability"][k]

@@ -28,6 +28,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 from crmcli.services.importer.deal_rows import DealParser, DealRow
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _Rejects
@@ -50,8 +52,7 @@ def check_header(located: readers.Located, path: Path) -> None:
     header = located.header
     if header.first("customer_code") is None and header.first("customer_name") is None:
         found = ", ".join(c.header for c in header.columns if not c.header.startswith("column ")) or "none"
-        raise CrmError(f"{path.name}: an opportunity table needs a customer column (客户编号 / Customer_ID, or 客户名称 / Account); "
-                       f"columns found: {found}")  # fmt: skip
+        raise CrmError(N_("{name}: an opportunity table needs a customer column (客户编号 / Customer_ID, or 客户名称 / Account); columns found: {found}"), name=path.name, found=found)  # fmt: skip
 
 
 def run_deals(conn: Connection, located: readers.Located, opts: ImportOptions, batch_id: int, result: ImportResult,
@@ -162,15 +163,15 @@ class _DealRun:
         if r.customer_code is not None:
             found = self.by_code.get(r.customer_code)
             if found is None:
-                return None, f"{where('customer_code', r.rowno)}: no customer {r.customer_code} (import the customers first)"
+                return None, _("{value}: no customer {customer_code} (import the customers first)").format(value=where('customer_code', r.rowno), customer_code=r.customer_code)
             return found[0], None
         assert r.customer is not None
         name, key = r.customer
         cid = self.by_key.get(key)
         if cid is None:
-            return None, f"{where('customer_name', r.rowno)}: no customer named '{name}' (import the customers first)"
+            return None, _("{value}: no customer named '{name}' (import the customers first)").format(value=where('customer_name', r.rowno), name=name)
         if cid == -1:
-            return None, f"{where('customer_name', r.rowno)}: several customers are named '{name}'; name it by 客户编号 (Customer_ID)"
+            return None, _("{value}: several customers are named '{name}'; name it by 客户编号 (Customer_ID)").format(value=where('customer_name', r.rowno), name=name)
         return cid, None
 
     def _one(self, r: DealRow) -> str | None:
@@ -194,18 +195,18 @@ class _DealRun:
         label = r.code or r.external_id or r.name or f"row {r.rowno}"
         if owner_cid != cid:
             code, name = self.names.get(owner_cid, ("?", "?"))
-            return f"{self.parser.where('code', r.rowno)}: opportunity {label} belongs to {code} {name}, not to this row's customer (a code conflict)"
+            return _("{value}: opportunity {label} belongs to {code} {name}, not to this row's customer (a code conflict)").format(value=self.parser.where('code', r.rowno), label=label, code=code, name=name)
         if self.mode == "fail":
-            return f"row {r.rowno}: duplicate of opportunity {label} (this import refuses duplicates)"
+            return _("row {rowno}: duplicate of opportunity {label} (this import refuses duplicates)").format(rowno=r.rowno, label=label)
         changed = self._update(did, r) if self.mode == "update" else []
         if changed:
             res.updated += 1
             if len(res.updated_rows) < REASON_SAMPLES:
-                res.updated_rows.append(f"row {r.rowno}: {label}: {', '.join(changed)}")
+                res.updated_rows.append(_("row {rowno}: {label}: {changed}").format(rowno=r.rowno, label=label, changed=', '.join(changed)))
         else:
             res.skipped += 1
             if len(res.skipped_rows) < REASON_SAMPLES:
-                res.skipped_rows.append(f"row {r.rowno}: {label} ({'nothing to change' if self.mode == 'update' else 'already there'})")
+                res.skipped_rows.append(_("row {rowno}: {label} ({value})").format(rowno=r.rowno, label=label, value='nothing to change' if self.mode == 'update' else 'already there'))
         return None
 
     def _values(self, cid: int, r: DealRow) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import fields
 from crmcli.errors import CrmError
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 from crmcli.io import columns
 
@@ -72,9 +73,9 @@ def read(located: readers.Located) -> tuple[list[Definition], list[tuple[list[An
         if not key and not label:
             continue
         if not key or not label:
-            bad.append((row, f"row {rowno}: a custom field needs its key and its label"))
+            bad.append((row, _("row {rowno}: a custom field needs its key and its label").format(rowno=rowno)))
         elif type_ not in fields.CUSTOM_TYPES:
-            bad.append((row, f"row {rowno}: unknown field type '{type_}'; accepted: {', '.join(fields.CUSTOM_TYPES)}"))
+            bad.append((row, _("row {rowno}: unknown field type '{type_}'; accepted: {CUSTOM_TYPES}").format(rowno=rowno, type_=type_, CUSTOM_TYPES=', '.join(fields.CUSTOM_TYPES))))
         else:
             choices = tuple(c.strip() for c in cell("choices").split(CHOICE_SPLIT) if c.strip())
             out.append(Definition(rowno, row, key, label, type_, choices))
@@ -105,7 +106,7 @@ def define(conn: Connection, defs: list[Definition], bad: list[tuple[list[Any], 
             _field, new = custom_fields.add(conn, d.key, label=d.label, type_=d.type, choices=d.choices)
         except CrmError as exc:
             if d.key in wanted:
-                raise CrmError(f"custom field '{d.key}' (row {d.rowno}) cannot be defined: {exc}") from None
+                raise CrmError(N_("custom field '{key}' (row {rowno}) cannot be defined: {exc}"), key=d.key, rowno=d.rowno, exc=exc) from None
             notes.append(_("custom field not defined: {reason}").format(reason=f"row {d.rowno}: {exc}"))
             continue
         if new:

@@ -11,6 +11,7 @@ import re
 
 from crmcli import vocab
 from crmcli.errors import ParseError
+from crmcli.i18n import N_
 
 # A follow-up as parsed: (date, method, content, feedback, by, next_date, next_plan), the
 # order of follow_up's INSERT columns after customer_id.
@@ -35,7 +36,7 @@ def _log_year(month: int, day: int, last_follow: str | None, created: str | None
         try:
             return dt.date(year, month, day)
         except ValueError:
-            raise ParseError(f"'{month:02d}-{day:02d}' is not a real date in {year}") from None
+            raise ParseError(N_("'{month:02d}-{day:02d}' is not a real date in {year}"), month=month, day=day, year=year) from None
 
     if last_follow:
         ref = dt.date.fromisoformat(last_follow)
@@ -63,7 +64,7 @@ def _parse_log(text: str, *, by: str | None, last_follow: str | None, created: s
                 try:
                     day = dt.date(int(m.group("y")), month, dom)
                 except ValueError:
-                    raise ParseError(f"'{m.group(0).strip()}' is not a real date") from None
+                    raise ParseError(N_("'{value}' is not a real date"), value=m.group(0).strip()) from None
             else:
                 day = _log_year(month, dom, last_follow, created, today)
             rest = part[m.end() :].lstrip()

@@ -18,6 +18,7 @@ import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from crmcli.i18n import gettext as _
 from crmcli.services.importer.fieldsets import LOAD_COLUMNS
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class _Known:
         if ident is None and self.match_email and v.get("email"):
             ident = self.by_email.get(v["email"].casefold())
             if ident == -1:
-                return None, f"row {p.rowno}: several customers have the e-mail {v['email']} (this import matches customers by e-mail)"
+                return None, _("row {rowno}: several customers have the e-mail {email} (this import matches customers by e-mail)").format(rowno=p.rowno, email=v['email'])
             if ident is not None and ident not in self.rows:  # pragma: no cover - loaded with the chunk
                 ident = None
         owner = self.coded(p.code) if p.code is not None else None
@@ -107,14 +108,12 @@ class _Known:
         o = self.rows[owner]
         if o["name_key"] != nk and o["phone_key"] != pk:
             return None, (
-                f"row {p.rowno}, column {self.code_header}: code conflict: {p.code} is {o['name']} ({o['phone']}), "
-                "and neither the name nor the phone matches"
+                _("row {rowno}, column {code_header}: code conflict: {code} is {name} ({phone}), and neither the name nor the phone matches").format(rowno=p.rowno, code_header=self.code_header, code=p.code, name=o['name'], phone=o['phone'])
             )
         if ident is not None and ident != owner:
             x = self.rows[ident]
             return None, (
-                f"row {p.rowno}, column {self.code_header}: code {p.code} is {o['name']} ({o['phone']}), "
-                f"but this name and phone are {self.code_of(ident)} {x['name']}"
+                _("row {rowno}, column {code_header}: code {code} is {name} ({phone}), but this name and phone are {ident} {name2}").format(rowno=p.rowno, code_header=self.code_header, code=p.code, name=o['name'], phone=o['phone'], ident=self.code_of(ident), name2=x['name'])
             )
         return owner, None
 
@@ -135,8 +134,7 @@ class _Known:
         if ident is not None and ident != keep:
             x = self.rows[ident]
             return None, (
-                f"row {p.rowno}, column {self.code_header}: code {p.code} was merged into {self.code_of(keep)}, "
-                f"but this name and phone are {self.code_of(ident)} {x['name']}"
+                _("row {rowno}, column {code_header}: code {code} was merged into {keep}, but this name and phone are {ident} {name}").format(rowno=p.rowno, code_header=self.code_header, code=p.code, keep=self.code_of(keep), ident=self.code_of(ident), name=x['name'])
             )
         k = self.rows[keep]
         p.code = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from crmcli.i18n import gettext as _
 from crmcli.io import columns
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _Rejects
@@ -128,7 +129,7 @@ class KeyedRun:
                 if terrs:
                     why = "; ".join(terrs)
             if why is not None or cid is None:
-                self._reject(row, why or f"row {rowno}: no customer named")
+                self._reject(row, why or _("row {rowno}: no customer named").format(rowno=rowno))
                 continue
             ids[rowno] = (cid, p, ticket)
         self._load_sigs({cid for cid, _, _ in ids.values()})
@@ -153,24 +154,24 @@ class KeyedRun:
             else:
                 res.skipped += 1
                 if len(res.skipped_rows) < REASON_SAMPLES:
-                    res.skipped_rows.append(f"row {p.rowno}: already there")
+                    res.skipped_rows.append(_("row {rowno}: already there").format(rowno=p.rowno))
 
     def _customer(self, rowno: int, code: str | None, name: str | None, key: str | None) -> tuple[int | None, str | None]:
         if code is not None:
             cid = self.by_code.get(code)
             if cid is None:
                 assert self.code_col is not None
-                return None, f"row {rowno}, column {self.code_col.header}: no customer {code} (import the customers first)"
+                return None, _("row {rowno}, column {header}: no customer {code} (import the customers first)").format(rowno=rowno, header=self.code_col.header, code=code)
             return cid, None
-        where = f"row {rowno}, column {self.name_col.header}" if self.name_col is not None else f"row {rowno}"
+        where = _("row {rowno}, column {header}").format(rowno=rowno, header=self.name_col.header) if self.name_col is not None else _("row {rowno}").format(rowno=rowno)
         if not key:
             col = self.code_col.header if self.code_col is not None else "客户编号"
-            return None, f"row {rowno}, column {col}: empty: the row names no customer"
+            return None, _("row {rowno}, column {col}: empty: the row names no customer").format(rowno=rowno, col=col)
         cid = self.by_name.get(key)
         if cid is None:
-            return None, f"{where}: no customer named '{name}' (import the customers first)"
+            return None, _("{where}: no customer named '{name}' (import the customers first)").format(where=where, name=name)
         if cid == -1:
-            return None, f"{where}: several customers are named '{name}'; name it by 客户编号"
+            return None, _("{where}: several customers are named '{name}'; name it by 客户编号").format(where=where, name=name)
         return cid, None
 
     def _load_sigs(self, ids: set[int]) -> None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crmcli.i18n import N_
+
 ON_DUPLICATE = ("skip", "update", "fail")
 REASON_SAMPLES = 20  # how many rejected, updated, skipped and sensitive rows a result names
 
@@ -164,12 +166,12 @@ def parse_value_maps(specs: list[str] | tuple[str, ...]) -> dict[str, dict[str, 
         fld, colon, value = head.partition(":")
         fld = fld.strip().lower()
         if not eq or not colon or not value.strip() or not key.strip():
-            raise CrmError(f"--map-value {spec!r}: write it as FIELD:VALUE=KEY, e.g. stage:Engaging=intent")
+            raise CrmError(N_("--map-value {spec!r}: write it as FIELD:VALUE=KEY, e.g. stage:Engaging=intent"), spec=spec)
         if fld not in VALUE_MAP_FIELDS:
-            raise CrmError(f"--map-value {spec!r}: {fld} has no fixed values; fields: {', '.join(VALUE_MAP_FIELDS)}")
+            raise CrmError(N_("--map-value {spec!r}: {fld} has no fixed values; fields: {value_map_fields}"), spec=spec, fld=fld, value_map_fields=', '.join(VALUE_MAP_FIELDS))
         try:
             canonical = vocab.parse(fld, key.strip())
         except Exception as exc:  # a ParseError naming the accepted keys
-            raise CrmError(f"--map-value {spec!r}: {exc}") from None
+            raise CrmError(N_("--map-value {spec!r}: {exc}"), spec=spec, exc=exc) from None
         out.setdefault(fld, {})[vocab.fold(value)] = canonical
     return out

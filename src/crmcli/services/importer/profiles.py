@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import CrmError
+from crmcli.i18n import N_
 from crmcli.io import columns
 
 FILE_NAME = "import-profiles.json"
@@ -33,13 +34,13 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise CrmError(f"cannot read mapping profiles {path}: {exc.strerror}") from None
+        raise CrmError(N_("cannot read mapping profiles {path}: {strerror}"), path=path, strerror=exc.strerror) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CrmError(f"cannot read mapping profiles {path}: {exc}") from None
+        raise CrmError(N_("cannot read mapping profiles {path}: {exc}"), path=path, exc=exc) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise CrmError(f"cannot read mapping profiles {path}: not an object of profiles")
+        raise CrmError(N_("cannot read mapping profiles {path}: not an object of profiles"), path=path)
     return data
 
 
@@ -47,7 +48,7 @@ def save(path: Path, name: str, profile: dict[str, Any]) -> None:
     """Store ``profile`` as ``name`` (replacing one of that name), written whole then renamed."""
     name = name.strip()
     if not name:
-        raise CrmError("{save_profile}: the name is empty", options=["save_profile"])
+        raise CrmError(N_("{save_profile}: the name is empty"), options=["save_profile"])
     profiles = load(path)
     profiles[name] = {k: profile.get(k) for k in KEYS}
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

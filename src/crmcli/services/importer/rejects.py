@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import N_
 from crmcli.io import columns
 from crmcli.services.importer.cells import _cell_text, _unquote
 
@@ -146,21 +147,21 @@ def check_rejects_target(target: Path, source: Path, database: str | None) -> No
     """
     resolved = target.expanduser().resolve()
     if resolved == source.resolve():
-        raise UsageError(f"{{rejects}} {target}: that is the file being imported", options=["rejects"])
+        raise UsageError(N_("{rejects} {target}: that is the file being imported"), options=["rejects"], target=target)
     if database:
         db_path = Path(database).resolve()
         if resolved in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), Path(f"{db_path}-journal")):
-            raise UsageError(f"{{rejects}} {target}: that is the database file", options=["rejects"])
+            raise UsageError(N_("{rejects} {target}: that is the database file"), options=["rejects"], target=target)
     if not resolved.parent.is_dir():
-        raise CrmError(f"{{rejects}} {target}: directory {resolved.parent} does not exist", options=["rejects"])
+        raise CrmError(N_("{rejects} {target}: directory {parent} does not exist"), options=["rejects"], target=target, parent=resolved.parent)
     if resolved.is_dir():
-        raise UsageError(f"{{rejects}} {target}: is a directory", options=["rejects"])
+        raise UsageError(N_("{rejects} {target}: is a directory"), options=["rejects"], target=target)
     from crmcli import safe_files
 
     reason = safe_files.refusal(target.expanduser())
     if reason:
-        raise CrmError(f"{{rejects}} {reason}", options=["rejects"])
+        raise CrmError(N_("{rejects} {reason}"), options=["rejects"], reason=reason)
     if resolved.exists():
         reason = _rejects_file_only(resolved)
         if reason:
-            raise CrmError(reason, options=["rejects"])
+            raise CrmError(N_("{rejects} {reason}"), options=["rejects"], reason=reason)

@@ -9,10 +9,11 @@ import re
 from typing import Any
 
 from crmcli import normalize
+from crmcli.i18n import gettext as _
 
 
 def _future(what: str, day: str, today: str) -> str:
-    return f"{what} {day} is in the future (today is {today})"
+    return _("{what} {day} is in the future (today is {today})").format(what=what, day=day, today=today)
 
 
 def _blank(row: list[Any]) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmcli.errors import ParseError
+from crmcli.i18n import gettext as _
 from crmcli.io import columns
 from crmcli.services.importer import fieldsets
 from crmcli.services.importer.cells import (
@@ -154,7 +155,7 @@ class _Parser:
                     if type(c) is str and "\x00" in c:
                         # the rejects file shows it as ␀ (a NUL breaks CSV readers): fix it there
                         at = self.names[i] if i in self.headerless else f"column {self.names[i]}"  # "column C": no header
-                        errs[k].append(f"row {items[k][0]}, {at}: {_NUL_NOTE}")
+                        errs[k].append(_("row {rowno}, {at}: {note}").format(rowno=items[k][0], at=at, note=_(_NUL_NOTE)))
                         break
         for i in self.headerless:
             if i not in self.headerless_with_data and any(not _empty(row[i]) for row in rows):
@@ -180,7 +181,7 @@ class _Parser:
             if self.reject_sensitive:
                 for k, where in enumerate(sensitive):
                     if where:
-                        errs[k].append(f"{where}; such numbers must not be stored (this import refuses sensitive numbers)")
+                        errs[k].append(_("{where}; such numbers must not be stored (this import refuses sensitive numbers)").format(where=where))
         return self._assemble(items, converted, stages, sensitive, errs)
 
     def _column(
@@ -202,7 +203,7 @@ class _Parser:
             if bad:
                 for k, v in enumerate(col):
                     if v in bad:
-                        errs[k].append(_shown(f"row {items[k][0]}, column {self.names[i]}: {bad[v]}"))
+                        errs[k].append(_shown(_("row {rowno}, column {column}: {reason}").format(rowno=items[k][0], column=self.names[i], reason=bad[v])))
                         if v in unknown:
                             self.unknown[unknown[v]] += 1
                 memo.update(dict.fromkeys(bad))  # None: the row is rejected anyway
@@ -228,7 +229,7 @@ class _Parser:
             try:
                 values[k] = conv(v)
             except ParseError as exc:
-                errs[k].append(_shown(f"row {items[k][0]}, column {self.names[i]}: {exc}"))
+                errs[k].append(_shown(_("row {rowno}, column {column}: {reason}").format(rowno=items[k][0], column=self.names[i], reason=exc)))
         return values
 
     def _fit(self, rowno: int, row: list[Any], errors: list[str]) -> list[Any]:
@@ -238,8 +239,7 @@ class _Parser:
         extra = [c for c in row[width:] if not _empty(c)]
         if extra:
             errors.append(
-                f"row {rowno}: {len(extra)} cell(s) beyond the last column of the header "
-                f"({columns.column_letter(width)}...), e.g. '{_cell_text(extra[0])[:40]}' (an unquoted comma?)"
+                _("row {rowno}: {extra} cell(s) beyond the last column of the header ({width}...), e.g. '{value}' (an unquoted comma?)").format(rowno=rowno, extra=len(extra), width=columns.column_letter(width), value=_cell_text(extra[0])[:40])
             )
         return row
 
@@ -248,7 +248,7 @@ class _Parser:
         if self.formula_cells is None:
             return ""
         if (rowno - 1, self.idx[fld] + self.col_offset) in self.formula_cells():
-            return _FORMULA_NOTE
+            return _(_FORMULA_NOTE)
         return ""
     def _fail(self, errors: list[str], rowno: int, fld: str, message: str) -> None:
         i = self.idx.get(fld)
@@ -257,7 +257,7 @@ class _Parser:
 
     def _said(self, errors: list[str], rowno: int, fld: str) -> bool:
         """Has a reason about this field's column been given already?"""
-        prefix = f"row {rowno}, column {self.names[self.idx[fld]]}:"
+        prefix = _("row {rowno}, column {column}:").format(rowno=rowno, column=self.names[self.idx[fld]])
         return any(e.startswith(prefix) for e in errors)
 
     def _required(self, items: list[tuple[int, list[Any]]], errs: list[list[str]], fld: str, message: str, values: list[Any]) -> None:
@@ -295,7 +295,7 @@ class _Parser:
                 if name is None:
                     continue
                 if len(name) > MAX_NAME:
-                    fail(errs[k], items[k][0], "name", f"name is too long ({len(name)} characters; at most {MAX_NAME})")
+                    fail(errs[k], items[k][0], "name", _("name is too long ({name} characters; at most {MAX_NAME})").format(name=len(name), MAX_NAME=MAX_NAME))
                     continue
                 try:
                     name_keys[k] = _name_key(name)
@@ -463,7 +463,7 @@ class _Parser:
                     content = f"{content}\n客户反馈：{feedback_text}" if content else f"客户反馈：{feedback_text}"
                 next_date = next_c[k]
                 if next_date is not None and next_date < day:
-                    self._fail(errs[k], items[k][0], "next_follow_at", f"next follow-up date {next_date} is before the follow-up date {day}")
+                    self._fail(errs[k], items[k][0], "next_follow_at", _("next follow-up date {next_date} is before the follow-up date {day}").format(next_date=next_date, day=day))
                 out[k] = ((day, method, content or "", feedback, by_c[k], next_date, plan),)
         if log_cells is not None:
             for k, log in enumerate(log_cells):

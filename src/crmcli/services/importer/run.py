@@ -20,6 +20,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize
+from crmcli.i18n import gettext as _
 from crmcli.io import columns, readers
 from crmcli.services.importer.fieldsets import OPENING, UPDATE_FIELDS
 from crmcli.services.importer.identity import _Known
@@ -245,20 +246,19 @@ class _Run:
                 o = self.rows[target]
                 self._reject(
                     p.rowno, p.row,
-                    [f"row {p.rowno}: duplicate of {self.known.code_of(target)} {o['name']} ({o['phone']}) "
-                     "(same name and phone, or same code); this import refuses duplicates"],
+                    [_("row {rowno}: duplicate of {target} {name} ({phone}) (same name and phone, or same code); this import refuses duplicates").format(rowno=p.rowno, target=self.known.code_of(target), name=o['name'], phone=o['phone'])],
                 )  # fmt: skip
                 continue
             changed = self._update(target, p) if self.mode == "update" else []
             if changed:
                 res.updated += 1
                 if len(res.updated_rows) < REASON_SAMPLES:
-                    res.updated_rows.append(f"row {p.rowno}: {self.known.code_of(target)} {self.rows[target]['name']}: {', '.join(changed)}")
+                    res.updated_rows.append(_("row {rowno}: {target} {name}: {changed}").format(rowno=p.rowno, target=self.known.code_of(target), name=self.rows[target]['name'], changed=', '.join(changed)))
             else:
                 res.skipped += 1
                 if len(res.skipped_rows) < REASON_SAMPLES:
                     note = "nothing to change" if self.mode == "update" else "already there"
-                    res.skipped_rows.append(f"row {p.rowno}: {self.known.code_of(target)} {self.rows[target]['name']} ({note})")
+                    res.skipped_rows.append(_("row {rowno}: {target} {name} ({note})").format(rowno=p.rowno, target=self.known.code_of(target), name=self.rows[target]['name'], note=note))
             self._events(target, p, new=False)
         self._flush()
         self._reset_chunk()

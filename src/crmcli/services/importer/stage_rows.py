@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import fields, normalize, vocab
 from crmcli.errors import ParseError
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 from crmcli.io import columns
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
 from crmcli.services.importer.rejects import _Rejects
@@ -92,7 +94,7 @@ class StageRun:
             if change[:4] in self.have:
                 res.skipped += 1
                 if len(res.skipped_rows) < REASON_SAMPLES:
-                    res.skipped_rows.append(f"row {rowno}: already there")
+                    res.skipped_rows.append(_("row {rowno}: already there").format(rowno=rowno))
                 continue
             self.have.add(change[:4])
             self.rows.append((*change, self.batch_id))
@@ -126,7 +128,7 @@ class StageRun:
 
     def _where(self, fld: str, rowno: int) -> str:
         i = self.idx.get(fld)
-        return f"row {rowno}, column {self.names[i]}" if i is not None else f"row {rowno}"
+        return _("row {rowno}, column {column}").format(rowno=rowno, column=self.names[i]) if i is not None else _("row {rowno}").format(rowno=rowno)
 
     def _stage(self, rowno: int, row: list[Any], fld: str) -> str | None:
         v = self._cell(row, fld)
@@ -135,27 +137,27 @@ class StageRun:
         t = str(v).strip()
         key = self.stage_map.get(vocab.fold(t)) or vocab.lookup("stage", t)
         if key is None:
-            raise ParseError(f"{self._where(fld, rowno)}: unknown stage '{t}'; accepted: {', '.join(vocab.STAGES)}")
+            raise ParseError(N_("{value}: unknown stage '{t}'; accepted: {stages}"), value=self._where(fld, rowno), t=t, stages=', '.join(vocab.STAGES))
         return key
 
     def _parse(self, rowno: int, row: list[Any]) -> tuple[Any, ...]:
         cid = self._customer(rowno, row)
         day = self._cell(row, "date")
         if day is None:
-            raise ParseError(f"{self._where('date', rowno)}: empty: a stage change needs its day")
+            raise ParseError(N_("{value}: empty: a stage change needs its day"), value=self._where('date', rowno))
         try:
             iso = self.date(day)
         except ParseError as exc:
-            raise ParseError(f"{self._where('date', rowno)}: {exc}") from None
+            raise ParseError(N_("{value}: {exc}"), value=self._where('date', rowno), exc=exc) from None
         old, new = self._stage(rowno, row, "from_stage"), self._stage(rowno, row, "to_stage")
         if new is None:
-            raise ParseError(f"{self._where('to_stage', rowno)}: empty: a stage change needs the stage it moved to")
+            raise ParseError(N_("{value}: empty: a stage change needs the stage it moved to"), value=self._where('to_stage', rowno))
         by, reason, deal = (self._cell(row, k) for k in ("by", "reason", "deal"))
         deal_id = None
         if deal is not None:
             deal_id = self.deals.get(str(deal).strip().upper())
             if deal_id is None:
-                raise ParseError(f"{self._where('deal', rowno)}: no opportunity {deal} (import the opportunities first)")
+                raise ParseError(N_("{value}: no opportunity {deal} (import the opportunities first)"), value=self._where('deal', rowno), deal=deal)
         return (cid, iso, old, new, normalize.clean_text(str(by)) if by is not None else None,
                 normalize.keep_text(str(reason)) if reason is not None else None, deal_id)  # fmt: skip
 
@@ -164,16 +166,16 @@ class StageRun:
         if code is not None:
             cid = self.by_code.get(str(code).strip().upper())
             if cid is None:
-                raise ParseError(f"{self._where('customer', rowno)}: no customer {code} (import the customers first)")
+                raise ParseError(N_("{value}: no customer {code} (import the customers first)"), value=self._where('customer', rowno), code=code)
             return cid
         name = self._cell(row, "name")
         if name is None:
-            raise ParseError(f"{self._where('customer', rowno)}: empty: the row names no customer")
+            raise ParseError(N_("{value}: empty: the row names no customer"), value=self._where('customer', rowno))
         cid = self.by_name.get(normalize.name_key(str(name)))
         if cid is None:
-            raise ParseError(f"{self._where('name', rowno)}: no customer named '{name}' (import the customers first)")
+            raise ParseError(N_("{value}: no customer named '{name}' (import the customers first)"), value=self._where('name', rowno), name=name)
         if cid == -1:
-            raise ParseError(f"{self._where('name', rowno)}: several customers are named '{name}'; name it by 客户编号")
+            raise ParseError(N_("{value}: several customers are named '{name}'; name it by 客户编号"), value=self._where('name', rowno), name=name)
         return cid
 
     def _reject(self, row: list[Any], reason: str) -> None:

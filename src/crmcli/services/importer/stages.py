@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmcli import normalize, vocab
+from crmcli.i18n import gettext as _
 from crmcli.io import columns
 from crmcli.services.importer.cells import MAX_CELL, _shown, _unknown, _unquote
 
@@ -47,7 +48,7 @@ class _StageColumns:
                     continue
                 self.used.add(i)
                 if key is None:
-                    errs[k].append(_shown(f"row {items[k][0]}, column {self.names[i]}: {_unknown('stage', rows[k][i])}"))
+                    errs[k].append(_shown(_("row {rowno}, column {column}: {reason}").format(rowno=items[k][0], column=self.names[i], reason=_unknown('stage', rows[k][i]))))
                     self.unknown[("stage", normalize.clean_text(rows[k][i]) or "")] += 1
                 else:
                     out[k] = key

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli import normalize
 from crmcli.errors import ParseError
+from crmcli.i18n import N_
+from crmcli.i18n import gettext as _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -90,9 +92,9 @@ class TicketColumns:
         try:
             day = normalize.parse_date(v, self.today, self.date_order)
         except ParseError as exc:
-            raise ParseError(f"row {rowno}, column {self.names[index]}: {exc}") from None
+            raise ParseError(N_("row {rowno}, column {column}: {reason}"), rowno=rowno, column=self.names[index], reason=exc) from None
         if day > self.today:
-            raise ParseError(f"row {rowno}, column {self.names[index]}: {day} is in the future")
+            raise ParseError(N_("row {rowno}, column {column}: {day} is in the future"), rowno=rowno, column=self.names[index], day=day)
         return day.isoformat()
 
     def parse(self, rowno: int, row: list[Any]) -> tuple[_Ticket | None, list[str]]:
@@ -106,7 +108,7 @@ class TicketColumns:
         errors: list[str] = []
 
         def where(key: str) -> str:
-            return f"row {rowno}, column {self.names[self.idx[key]]}"
+            return _("row {rowno}, column {column}").format(rowno=rowno, column=self.names[self.idx[key]])
 
         kind = status = None
         score = None
@@ -129,7 +131,7 @@ class TicketColumns:
                     errors.append(f"{where('status')}: {exc}")
         status = status or ("resolved" if score is not None or raw_score is not None else "open")
         if score is not None and status != "resolved":
-            errors.append(f"{where('satisfaction')}: a satisfaction score goes only with a resolved ticket (status {status})")
+            errors.append(_("{value}: a satisfaction score goes only with a resolved ticket (status {status})").format(value=where('satisfaction'), status=status))
         try:
             opened = self._date(rowno, row, "opened_at", self.idx.get("opened_at")) or self._date(rowno, row, "", self.date_at)
             resolved = self._date(rowno, row, "resolved_at", self.idx.get("resolved_at"))

@@ -17,6 +17,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError
+from crmcli.i18n import N_
 from crmcli.services.importer.fieldsets import INSERT_COLUMNS
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ def _write(dbapi: Any, jobs: list[Job], rows_per_insert: int) -> None:
             else:
                 cur.executemany(sql, params)
     except sqlite3.IntegrityError as exc:
-        raise CrmError(f"the database refused the import ({exc}); nothing was written") from None
+        raise CrmError(N_("the database refused the import ({exc}); nothing was written"), exc=exc) from None
     finally:
         cur.close()
 
