@@ -51,7 +51,7 @@ from bench.common import (  # noqa: E402
     size_label,
 )
 
-from crmcli.cli.customers import DUE_TABLE_KEYS  # noqa: E402  (the columns the due table shows)
+from crmcli.cli.customer_views import DUE_TABLE_KEYS  # noqa: E402  (the columns the due table shows)
 
 REPEAT = 5
 TARGET = 1.3

@@ -242,4 +242,4 @@ def test_a_command_imports_its_own_module_only(tmp_path: Path) -> None:
         "print(json.dumps([m for m in COMMAND_MODULES if 'crmcli.cli.' + m in sys.modules]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["customers"]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["customer_views"]

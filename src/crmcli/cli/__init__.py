@@ -15,7 +15,7 @@ from crmcli.cli.app import app
 
 # The modules that add commands to the app, in the order they register them: cli/index.py is
 # written from them (python -m crmcli.cli.lazy).
-COMMAND_MODULES = ("customers", "activity", "deals", "imports", "exporting", "reports", "safety", "fields", "history", "tickets", "dupes", "calendar", "team")
+COMMAND_MODULES = ("customers", "customer_views", "activity", "deals", "imports", "exporting", "reports", "safety", "fields", "history", "tickets", "dupes", "calendar", "team")
 
 
 def main() -> None:
