@@ -112,7 +112,7 @@ def check(
     Exits 1 when a check fails. Example: crm check --format json
     """
     from crmcli import render
-    from crmcli.store import HEAD, sqlite_safety
+    from crmcli.store import HEAD, sqlite_check
 
     st = state(ctx)
     fmt = render.check_format(fmt, ("table", "json"))
@@ -144,7 +144,7 @@ def check(
             lines.append(("integrity", "ok" if not result.integrity else f"FAILED ({len(result.integrity)} problems)"))
             fk = result.foreign_keys
             lines.append(("foreign_keys", "ok" if not fk else _("FAILED ({fk} rows point to missing parents)").format(fk=len(fk))))
-        for key, _table in sqlite_safety.COUNTED:
+        for key, _table in sqlite_check.COUNTED:
             if key in result.counts:
                 lines.append((key, f"{result.counts[key]:,}"))
         for key, value in lines:

@@ -127,9 +127,9 @@ class SqliteStore:
         return sqlite_safety.restore(self.path, source, busy_timeout=self.busy_timeout, now=now)
 
     def check(self) -> Any:
-        from crmcli.store import sqlite_safety
+        from crmcli.store import sqlite_check
 
-        return sqlite_safety.check(self.path, busy_timeout=self.busy_timeout)
+        return sqlite_check.check(self.path, busy_timeout=self.busy_timeout)
 
 
 def open_store(db: Path | str, busy_timeout: float = 30.0) -> SqliteStore | PostgresStore:

@@ -2,7 +2,7 @@
 security (enabled, ``FORCE``d, with policies) in a team database, and the record counts.
 
 PostgreSQL enforces foreign keys and checks its own pages, so those parts of the SQLite check
-have nothing to find here; the answer has the same shape (``sqlite_safety.CheckResult``).
+have nothing to find here; the answer has the same shape (``sqlite_check.CheckResult``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from crmcli.store import postgres, schema
 
 def check(store: Any) -> Any:
     from crmcli.store import pg_team
-    from crmcli.store.sqlite_safety import COUNTED, CheckResult
+    from crmcli.store.sqlite_check import COUNTED, CheckResult
 
     con = postgres.connect(store.url, store.busy_timeout)
     try:

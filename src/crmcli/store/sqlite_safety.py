@@ -1,4 +1,4 @@
-"""Database file safety: backup, restore and check (spec §5).
+"""Database file safety: backup and restore (spec §5); check is ``sqlite_check``.
 
 These work on the SQLite file itself with the standard ``sqlite3`` module, not through the
 engine: ``check`` must report on a file the engine would refuse (damaged, newer schema), and
@@ -21,7 +21,7 @@ engine: ``check`` must report on a file the engine would refuse (damaged, newer 
   over the live path instead would strand processes that hold it open, and a stale ``-wal``
   next to the new file would be replayed into it. Only when the live file is too damaged to be
   opened is it replaced by rename, after its ``-wal`` and ``-shm`` are moved aside with it.
-* **check** runs ``integrity_check`` and ``foreign_key_check`` and counts the records.
+* **check** (``sqlite_check``) runs ``integrity_check`` and ``foreign_key_check`` and counts the records.
 """
 
 from __future__ import annotations
@@ -30,25 +30,17 @@ import datetime as dt
 import os
 import shutil
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from crmcli import safe_files
 from crmcli.errors import CrmError, NotFound
 from crmcli.i18n import N_, Text
 from crmcli.i18n import gettext as _
 from crmcli.store import errors
+from crmcli.store.sqlite_check import check, counts_of, foreign_key_problems_of, integrity_of, revision_of, tables_of
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-# Tables counted by `crm check`, in display order.
-COUNTED = (
-    ("customers", "customer"),
-    ("follow_ups", "follow_up"),
-    ("stage_changes", "stage_change"),
-    ("deals", "deal"),
-    ("import_batches", "import_batch"),
-)
 
 
 def _private_dir(path: Path) -> None:
@@ -92,38 +84,6 @@ class Validation:
     counts: dict[str, int]
 
 
-def _integrity(con: sqlite3.Connection) -> list[str]:
-    """The problems ``PRAGMA integrity_check`` reports; [] when the file is sound."""
-    rows = [str(r[0]) for r in con.execute("PRAGMA integrity_check")]
-    if rows == ["ok"]:
-        return []
-    # One problem per line; drop the "*** in database main ***" banner lines.
-    lines = [line.strip() for row in rows for line in row.splitlines()]
-    return [line for line in lines if line and not line.startswith("***")] or rows
-
-
-def _foreign_key_problems(con: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [
-        {"table": r[0], "rowid": r[1], "parent": r[2]}
-        for r in con.execute("PRAGMA foreign_key_check")
-    ]
-
-
-def _tables(con: sqlite3.Connection) -> set[str]:
-    return {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-def _revision(con: sqlite3.Connection, tables: set[str]) -> str | None:
-    if "alembic_version" not in tables:
-        return None
-    row = con.execute("SELECT version_num FROM alembic_version").fetchone()
-    return str(row[0]) if row else None
-
-
-def _counts(con: sqlite3.Connection, tables: set[str]) -> dict[str, int]:
-    return {key: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) for key, table in COUNTED if table in tables}
-
-
 def _has_sqlite_header(path: Path) -> bool:
     with path.open("rb") as fh:
         return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
@@ -147,19 +107,19 @@ def validate_copy(path: Path, *, shown: str, known_revision: bool = True) -> Val
     except sqlite3.Error as exc:
         raise CrmError(N_("{shown} cannot be opened: {exc}"), shown=shown, exc=exc) from None
     try:
-        problems = _integrity(con)
+        problems = integrity_of(con)
         if problems:
             raise CrmError(N_("{shown} is damaged (integrity_check: {value})"), shown=shown, value=problems[0])
-        tables = _tables(con)
-        revision = _revision(con, tables)
+        tables = tables_of(con)
+        revision = revision_of(con, tables)
         if revision is None or "customer" not in tables:
             raise CrmError(N_("{shown} is a SQLite database but not a crm database"), shown=shown)
         if known_revision and revision not in REVISIONS:
             raise CrmError(N_("{shown} has schema revision {revision}, newer than this program knows ({head}); upgrade crmcli to restore it"), shown=shown, revision=revision, head=HEAD)
-        broken = _foreign_key_problems(con)
+        broken = foreign_key_problems_of(con)
         if broken:
             raise CrmError(N_("{shown} is damaged ({broken} rows with broken foreign keys)"), shown=shown, broken=len(broken))
-        counts = _counts(con, tables)
+        counts = counts_of(con, tables)
         con.execute("PRAGMA journal_mode=DELETE")
     except sqlite3.DatabaseError as exc:
         raise CrmError(N_("{shown} is not a usable database ({exc})"), shown=shown, exc=exc) from None
@@ -416,93 +376,3 @@ def _replace_contents(live: sqlite3.Connection) -> None:
             live.execute(sql)
     version = int(live.execute("PRAGMA restored.user_version").fetchone()[0])
     live.execute(f"PRAGMA main.user_version={version}")
-
-
-# --------------------------------------------------------------------------- check
-
-
-@dataclass
-class CheckResult:
-    database: Path
-    size: int
-    revision: str | None
-    schema: str  # current | older | newer | missing
-    integrity: list[str] = field(default_factory=list)  # [] = ok
-    foreign_keys: list[dict[str, Any]] = field(default_factory=list)  # [] = ok
-    counts: dict[str, int] = field(default_factory=dict)
-    error: str | None = None  # the file could not be read at all
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not self.integrity and not self.foreign_keys and self.schema in ("current", "older")
-
-    def failures(self) -> list[str]:
-        out = []
-        if self.error:
-            out.append("unreadable")
-        if self.integrity:
-            out.append("integrity")
-        if self.foreign_keys:
-            out.append("foreign keys")
-        if self.schema not in ("current", "older"):
-            out.append(f"schema {self.schema}")
-        return out
-
-    def summary(self) -> str:
-        return ", ".join(self.failures()) or "ok"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "database": str(self.database),
-            "size": self.size,
-            "revision": self.revision,
-            "schema": self.schema,
-            "integrity": "ok" if not self.integrity and not self.error else (self.integrity or [self.error]),
-            "foreign_keys": "ok" if not self.foreign_keys and not self.error else self.foreign_keys,
-            "counts": self.counts,
-            "ok": self.ok,
-        }
-
-
-def check(db_path: Path, *, busy_timeout: float) -> CheckResult:
-    """Integrity and foreign-key checks, schema revision and record counts of the database file."""
-    from crmcli.store.schema import HEAD, REVISIONS
-
-    if not db_path.is_file():
-        raise NotFound(N_("no database at {db_path}"), db_path=db_path)
-    result = CheckResult(database=db_path, size=db_path.stat().st_size, revision=None, schema="missing")
-    def cannot_check(exc: sqlite3.Error) -> CrmError | None:
-        """A reason the check could not run (busy, disk full): not a verdict on the file."""
-        known = errors.translate(exc, db_path, doing=Text(N_("the database was not checked")))
-        return None if known is None or errors.code(exc) in (11, 26) else known
-
-    try:
-        con = sqlite3.connect(db_path, timeout=busy_timeout, isolation_level=None)
-    except sqlite3.Error as exc:
-        known = cannot_check(exc)
-        if known is not None:
-            raise known from None
-        result.error = str(exc)
-        return result
-    try:
-        result.integrity = _integrity(con)
-        tables = _tables(con)
-        result.revision = _revision(con, tables)
-        if result.revision is None:
-            result.schema = "missing"
-        elif result.revision == HEAD:
-            result.schema = "current"
-        elif result.revision in REVISIONS:
-            result.schema = "older"
-        else:
-            result.schema = "newer"
-        result.foreign_keys = _foreign_key_problems(con)
-        result.counts = _counts(con, tables)
-    except sqlite3.DatabaseError as exc:
-        known = cannot_check(exc)
-        if known is not None:
-            raise known from None
-        result.error = str(exc)
-    finally:
-        con.close()
-    return result
