@@ -28,14 +28,16 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
     """Copy ``source`` (a database file) into ``target`` (a PostgresStore); the counts per table.
 
     Each table is streamed from the file and written with ``COPY`` (``store/pg_copy.py``), in
-    one transaction; owners (and the users of the change log) are renamed to logins in the
-    database, and every count is compared before the commit.
+    one transaction, the way pg_restore loads: into bare tables whose indexes and constraints
+    are built (and validated) once afterwards (``store/pg_bulk.py``); owners (and the users of
+    the change log) are renamed to logins, and every count is compared before the commit.
     """
     from sqlalchemy import func, select, text
+    from sqlalchemy.exc import IntegrityError
 
     from crmcli.models import SQLModel
     from crmcli.services import team
-    from crmcli.store import pg_copy, sqlite
+    from crmcli.store import pg_bulk, pg_copy, sqlite
 
     if not source.exists():
         raise CrmError(f"{{from}} {source}: no such database file", options=["from"])
@@ -60,12 +62,18 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
                 )
             raw: Any = s.connection.driver_connection
             dbapi: Any = dst.connection.driver_connection
+            pg_bulk.begin(dst)
             for table in tables:
                 cols = [c.name for c in table.columns]
                 cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
                 rename: dict[str, dict[str, str]] = {c: mapping for c in ("owner", "user") if c in cols}
-                pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
+                pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename, direct=True)
                 counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
+            try:
+                pg_bulk.end(dst)
+            except IntegrityError as exc:  # a key that the file broke: a follow-up of no customer
+                why = str(getattr(exc, "orig", exc)).splitlines()[0]
+                raise CrmError(f"{{from}} {source}: its records do not hold together ({why}); nothing was copied", options=["from"]) from None
         for table in tables:
             got = dst.execute(select(func.count()).select_from(table)).scalar()
             if got != counts[table.name]:

@@ -219,9 +219,9 @@ def _grants() -> list[str]:
 
 
 def init_sql() -> list[str]:
-    from crmcli.store import pg_pool
+    from crmcli.store import pg_bulk, pg_pool
 
-    return SETUP + _policies() + _grants() + pg_pool.SQL
+    return SETUP + _policies() + _grants() + pg_pool.SQL + pg_bulk.install_sql(POLICED)
 
 
 def install(conn: Any) -> None:
