@@ -67,7 +67,7 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
                 cols = [c.name for c in table.columns]
                 cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
                 rename: dict[str, dict[str, str]] = {c: mapping for c in ("owner", "user") if c in cols}
-                pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename, direct=True)
+                pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
                 counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
             try:
                 pg_bulk.end(dst)

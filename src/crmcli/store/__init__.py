@@ -140,14 +140,15 @@ def open_store(db: Path | str, busy_timeout: float = 30.0) -> SqliteStore | Post
     return SqliteStore(Path(db), busy_timeout)
 
 
-def bulk_writer(conn: Connection, default: Any) -> Any:
-    """What writes an import's statements on ``conn``'s database: ``default`` (the importer's
-    multi-row INSERTs, for SQLite) or, on PostgreSQL, ``COPY`` through a temporary table (spec §16)."""
+def bulk_writer(conn: Connection, default: Any) -> tuple[Any, Any]:
+    """What writes an import's statements on ``conn``'s database, and what makes them ready for it
+    in the parsing thread: ``default`` as they are (the importer's multi-row INSERTs, for SQLite)
+    or, on PostgreSQL, ``COPY`` text through a temporary table (spec §16)."""
     if conn.dialect.name == "postgresql":
-        from crmcli.store.pg_copy import write_jobs
+        from crmcli.store.pg_copy import prepare_jobs, write_jobs
 
-        return write_jobs
-    return default
+        return write_jobs, prepare_jobs
+    return default, None
 
 
 def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> tuple[str, str | None] | None:

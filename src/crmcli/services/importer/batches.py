@@ -1,7 +1,8 @@
 """Import batches: listing them (``crm imports``) and undoing one (``crm import --undo``).
 
-``batch_change`` holds, for a batch, one row per customer it created (``before`` NULL), one per
-existing customer it changed (``before`` = ``{"before": {field: old}, "after": {field: new}}``)
+``batch_change`` holds, for a batch, one row for the customers it created (``table_name``
+"customers": ids ``row_id`` up to ``before``'s ``until``, exclusive; a batch of a release before
+that has one row per customer, ``before`` NULL), one per existing customer it changed (``before`` = ``{"before": {field: old}, "after": {field: new}}``)
 and one per tag it added to an existing customer (``table_name`` "tag", ``before`` =
 ``{"name": tag}``), and one per opportunity it changed (``table_name`` "deal", as for a customer,
 with its old lines under ``lines`` when it replaced them). Follow-ups, stage changes,
@@ -47,11 +48,13 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
         raise CrmError(f"import batch {batch_id} was already undone at {batch[2]}")
     ex("CREATE TEMP TABLE IF NOT EXISTS _undo_ids (id INTEGER PRIMARY KEY)")
     ex("DELETE FROM _undo_ids")
-    ex(
+    ex(  # a batch of an earlier release: a row per customer it created
         "INSERT INTO _undo_ids (id) SELECT DISTINCT row_id FROM batch_change "
         "WHERE batch_id = ? AND table_name = 'customer' AND before IS NULL",
         (batch_id,),
     )
+    for first, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'customers'", (batch_id,)).all():
+        ex("INSERT INTO _undo_ids (id) SELECT id FROM customer WHERE id >= ? AND id < ?", (first, json.loads(before)["until"]))
     created = ex("SELECT COUNT(*) FROM _undo_ids").scalar() or 0
     later: list[Any] = []
     if created:
@@ -64,7 +67,7 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
                 UNION ALL SELECT customer_id FROM ticket WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
                 UNION ALL SELECT bc.row_id FROM batch_change bc JOIN import_batch b ON b.id = bc.batch_id
                     WHERE bc.row_id IN (SELECT id FROM _undo_ids) AND bc.batch_id != ? AND b.undone_at IS NULL
-                    AND bc.before IS NOT NULL
+                    AND bc.before IS NOT NULL AND bc.table_name <> 'customers'
             ) x JOIN customer c ON c.id = x.cid GROUP BY c.id ORDER BY c.id
             """,
             (batch_id, batch_id, batch_id, batch_id, batch_id),
