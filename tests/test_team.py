@@ -417,3 +417,25 @@ def test_the_bulk_load_functions_are_an_admins_and_cannot_commit_half_done(team:
         con.commit()
     assert _schema_state(server, db) == before
     team["as"]("wang")
+
+
+def test_change_set_numbers_have_no_gaps_and_follow_the_commits(crm: Crm, team: dict[str, Any], tmp_path: Any) -> None:
+    """A command that failed or changed nothing uses no number (spec §18, as on SQLite)."""
+    team["as"]("wang")
+    a = crm.ok("add", "甲公司", "--phone", "13800000001").strip()  # 1
+    crm.ok("edit", a, "--level", "key")  # 2
+    crm.ok("edit", a, "--level", "key")  # changed nothing
+    assert crm("add", "甲公司", "--phone", "13800000001").exit_code == 1  # a duplicate: rolled back
+    assert crm("edit", "C209901999", "--level", "key").exit_code == 1  # no such customer
+    sheet = tmp_path / "a.csv"
+    sheet.write_text("客户名称,联系电话\n乙公司,13800000002\n", encoding="utf-8")
+    dry = crm("import", str(sheet), "--dry-run")
+    assert dry.exit_code == 0, dry.stderr  # a dry run: nothing
+    crm.ok("import", str(sheet))  # 3
+    crm.ok("follow", a, "--content", "电话沟通")  # 4
+    out = crm.ok("undo")  # 5 takes back 4
+    assert out.strip().endswith("as change 5"), out
+    assert [s["id"] for s in crm.json("history")] == [5, 4, 3, 2, 1]
+    team["as"]("li")
+    crm.ok("add", "丙公司", "--phone", "13800000003")  # 6: one counter for the team
+    assert [s["id"] for s in crm.json("history")] == [6]

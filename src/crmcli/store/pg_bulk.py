@@ -102,6 +102,8 @@ def install_sql(tables: tuple[str, ...]) -> list[str]:
              IF NOT EXISTS (SELECT 1 FROM crm_bulk_load WHERE pid = pg_backend_pid()) THEN
                RAISE EXCEPTION 'no bulk load under way in this transaction';
              END IF;
+             -- change sets copied in keep their numbers: the next one is numbered after them
+             UPDATE crm_change_counter SET last = GREATEST(last, (SELECT COALESCE(max(id), 0) FROM change_set));
              FOR r IN SELECT ddl FROM crm_bulk_load WHERE pid = pg_backend_pid() ORDER BY phase, id LOOP
                EXECUTE r.ddl;
              END LOOP;

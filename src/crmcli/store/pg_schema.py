@@ -102,6 +102,25 @@ COUNTER = [
            IF NOT taken THEN RETURN candidate; END IF;
          END LOOP;
        END $f$""",
+    # Change-set numbers without gaps (spec §18): a change set is numbered from this counter as its
+    # transaction commits (``pg_changelog.final``; an import's, which logs no rows, as it is
+    # written last), so a command that failed or changed nothing uses no number, and the numbers
+    # follow the order of the commits. The counter's row lock is held from then until the commit.
+    # Before that a change set has a provisional negative id. The counter starts where the
+    # sequence that numbered change sets before got to.
+    "CREATE TABLE IF NOT EXISTS crm_change_counter (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), last integer NOT NULL)",
+    "REVOKE ALL ON crm_change_counter FROM PUBLIC",
+    """DO $$ DECLARE n bigint; BEGIN
+         IF NOT EXISTS (SELECT 1 FROM crm_change_counter) THEN
+           EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', pg_get_serial_sequence('change_set', 'id')) INTO n;
+           INSERT INTO crm_change_counter (last) VALUES (n);
+         END IF;
+       END $$""",
+    """CREATE OR REPLACE FUNCTION crm_change_number() RETURNS integer
+       LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+         UPDATE crm_change_counter SET last = last + 1 RETURNING last
+       $f$""",
+    "ALTER TABLE change_set ALTER COLUMN id SET DEFAULT crm_change_number()",
     # What a duplicate check may say about a customer the caller may not see: code and owner.
     """CREATE OR REPLACE FUNCTION crm_find_customer(nk text, pk text)
        RETURNS TABLE (code text, owner text)

@@ -178,6 +178,8 @@ def _policies() -> list[str]:
     )
     own = "EXISTS (SELECT 1 FROM change_set s WHERE s.id = change.set_id AND (s.\"user\" = session_user OR (SELECT crm_role()) = 'admin'))"
     out.append(f"CREATE POLICY crm_write ON change FOR INSERT WITH CHECK ({own})")
+    # numbering a change set as it commits moves its changes from the provisional id (pg_changelog)
+    out.append(f"CREATE POLICY crm_change ON change FOR UPDATE USING ({own}) WITH CHECK ({own})")
     out.append(f"CREATE POLICY crm_remove ON change FOR DELETE USING ({own})")
     # an import batch says which file, when and how many rows: seen by all (its INSERT ... RETURNING
     # comes before its change set exists); what a batch changed (batch_change) follows the change set

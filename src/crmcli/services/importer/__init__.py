@@ -86,6 +86,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     ``engine`` may be a function that opens the database: it is then called while the file is
     being read.
     """
+    from crmcli.store import changelog
     from crmcli.store import sqlite as db
 
     if opts.on_duplicate not in ON_DUPLICATE:
@@ -118,10 +119,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                 ).scalar()
                 assert batch_id is not None
                 # the import is one change set of the change log (spec §18); its rows are logged by the batch
-                conn.exec_driver_sql(
-                    "INSERT INTO change_set (at, \"user\", command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
-                    (now, opts.user, opts.command, batch_id),
-                )
+                change_set = changelog.open_set(conn, user=opts.user, command=opts.command, kind="import", batch_id=batch_id)
                 if any(s.kind == "fields" for s in sheets):
                     from crmcli.services.importer.field_rows import define
 
@@ -183,6 +181,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     "UPDATE import_batch SET created=?, updated=?, skipped=?, rejected=?, follow_ups=? WHERE id=?",
                     (result.created, result.updated, result.skipped, result.rejected, result.follow_ups, batch_id),
                 )
+                changelog.close_set(conn, change_set)  # numbered as it commits (store/pg_changelog)
                 result.batch = batch_id
         except _Rollback:
             result.batch = None
