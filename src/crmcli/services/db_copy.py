@@ -32,7 +32,7 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
     are built (and validated) once afterwards (``store/pg_bulk.py``); owners (and the users of
     the change log) are renamed to logins, and every count is compared before the commit.
     """
-    from sqlalchemy import func, select, text
+    from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
     from crmcli.models import SQLModel
@@ -43,7 +43,8 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
         raise CrmError(f"{{from}} {source}: no such database file", options=["from"])
     src = sqlite.get_engine(source)  # creates nothing: migrates an older file first
     tables = [t for t in SQLModel.metadata.sorted_tables]
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {}  # the file's
+    stored: dict[str, int] = {}  # what the server says it stored (COPY's count)
     with target.write(log=False) as dst:
         team.require_team(dst)
         if not dst.execute(text("SELECT crm_is_admin()")).scalar():
@@ -67,7 +68,7 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
                 cols = [c.name for c in table.columns]
                 cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
                 rename: dict[str, dict[str, str]] = {c: mapping for c in ("owner", "user") if c in cols}
-                pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
+                stored[table.name] = pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
                 counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
             try:
                 pg_bulk.end(dst)
@@ -75,7 +76,7 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
                 why = str(getattr(exc, "orig", exc)).splitlines()[0]
                 raise CrmError(f"{{from}} {source}: its records do not hold together ({why}); nothing was copied", options=["from"]) from None
         for table in tables:
-            got = dst.execute(select(func.count()).select_from(table)).scalar()
+            got = stored[table.name]
             if got != counts[table.name]:
                 raise CrmError(f"{table.name}: copied {got} rows of {counts[table.name]}; nothing was copied")
             if "id" in table.c and counts[table.name]:

@@ -25,23 +25,21 @@ def copy_rows(
     """``COPY`` ``rows`` (values of ``columns``) straight into ``table``, which a bulk load
     (``pg_bulk``: ``db copy``) has bared of row-level security, inside the connection's
     transaction. ``rename``: per column, old value -> new value (an owner's name -> their
-    login). Returns how many rows were written."""
+    login). Returns how many rows the server stored."""
     renamed = [(list(columns).index(c), m) for c, m in (rename or {}).items() if m and c in columns]
-    n = 0
-    with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as cp:
-        write = cp.write_row
-        if renamed:
-            for row in rows:
-                row = list(row)
-                for i, mapping in renamed:
-                    row[i] = mapping.get(row[i], row[i])
-                write(row)
-                n += 1
-        else:
-            for row in rows:
-                write(row)
-                n += 1
-    return n
+    with dbapi.cursor() as cur:
+        with cur.copy(f"COPY {table} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as cp:
+            write = cp.write_row
+            if renamed:
+                for row in rows:
+                    row = list(row)
+                    for i, mapping in renamed:
+                        row[i] = mapping.get(row[i], row[i])
+                    write(row)
+            else:
+                for row in rows:
+                    write(row)
+        return int(cur.rowcount)  # the server's count of the rows it stored ("COPY n")
 
 
 _INSERT = re.compile(r"^INSERT INTO (\w+) \(([^)]*)\) VALUES \((.*?)\)( ON CONFLICT .*)?$", re.S)
