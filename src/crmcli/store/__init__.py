@@ -140,6 +140,14 @@ def open_store(db: Path | str, busy_timeout: float = 30.0) -> SqliteStore | Post
     return SqliteStore(Path(db), busy_timeout)
 
 
+def sql(conn: Connection, statement: str, params: Any = None) -> Any:
+    """``statement`` with named ``:name`` parameters (a dict, or a list of dicts for many rows),
+    bound by SQLAlchemy Core: the same text on either database."""
+    from sqlalchemy import text
+
+    return conn.execute(text(statement), params if params is not None else {})
+
+
 def bulk_writer(conn: Connection, default: Any) -> tuple[Any, Any]:
     """What writes an import's statements on ``conn``'s database, and what makes them ready for it
     in the parsing thread: ``default`` as they are (the importer's multi-row INSERTs, for SQLite)
