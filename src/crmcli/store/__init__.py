@@ -148,6 +148,29 @@ def sql(conn: Connection, statement: str, params: Any = None) -> Any:
     return conn.execute(text(statement), params if params is not None else {})
 
 
+def insert_rows(conn: Connection, table: str, columns: list[str] | tuple[str, ...], rows: Any, *, tail: str = "") -> None:
+    """INSERT ``rows`` (tuples of the values of ``columns``) into ``table`` (``store.sql``, many rows
+    at once); ``tail``: what ends the statement (``ON CONFLICT ...``)."""
+    names = [f"v{i}" for i in range(len(columns))]
+    marks = ", ".join(":" + n for n in names)
+    params = [dict(zip(names, row, strict=True)) for row in rows]
+    if params:
+        sql(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){tail}", params)
+
+
+def in_list(values: Any, prefix: str = "i") -> tuple[str, dict[str, Any]]:
+    """``:i0, :i1, ...`` and their values, for ``IN (...)`` with ``store.sql``."""
+    params = {f"{prefix}{k}": v for k, v in enumerate(values)}
+    return ", ".join(":" + k for k in params), params
+
+
+def bulk_cache(conn: Connection, large: bool) -> None:
+    """A 64 MB page cache while an import inserts random keys into a dozen B-trees (SQLite's
+    ``cache_size``; the default again with ``large`` False); nothing where the server has its own."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size={-65536 if large else -2000}")
+
+
 def bulk_writer(conn: Connection, default: Any) -> tuple[Any, Any]:
     """What writes an import's statements on ``conn``'s database, and what makes them ready for it
     in the parsing thread: ``default`` as they are (the importer's multi-row INSERTs, for SQLite)

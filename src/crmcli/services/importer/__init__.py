@@ -240,8 +240,10 @@ def _customer_sheet(
     located = sheet.located
     _phone_note(result, located.header)
     set_aside: set[int] = set()
-    # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
-    conn.exec_driver_sql("PRAGMA cache_size=-65536")
+    # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster (SQLite)
+    from crmcli import store
+
+    store.bulk_cache(conn, True)
     kept: dict[str, Any] = {}  # --keep-unknown: header -> the custom field made of it
     while True:
         if opts.keep_unknown:
@@ -264,7 +266,7 @@ def _customer_sheet(
             continue
         savepoint.commit()
         break
-    conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    store.bulk_cache(conn, False)
     _columns_report(result, located.header, set_aside | run.failing)
     if 1 < run.first_new_id < run.next_id:  # new customers beside existing ones: likely duplicates?
         result.likely_duplicates = _likely_duplicates(conn, range(run.first_new_id, run.next_id))
@@ -343,6 +345,7 @@ def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: 
     import dataclasses
     import json
 
+    from crmcli import store
     from crmcli.services import custom_fields
 
     for col in header.columns:
@@ -352,10 +355,10 @@ def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: 
         if field is None:
             field = custom_fields.add_for_header(conn, col.header)
             kept[col.header] = field
-            conn.exec_driver_sql(
-                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'custom_field', 0, ?)",
-                (batch_id, json.dumps({"key": field.key}, ensure_ascii=False)),
-            )
+            store.sql(
+                conn, "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (:b, 'custom_field', 0, :k)",
+                {"b": batch_id, "k": json.dumps({"key": field.key}, ensure_ascii=False)},
+            )  # fmt: skip
         col.field = CUSTOM + field.key
     header.unknown = [h for h in header.unknown if h not in kept]
     new = [f for f in kept.values() if f.key not in {c.key for c in opts.custom}]

@@ -63,13 +63,15 @@ def run_deals(conn: Connection, located: readers.Located, opts: ImportOptions, b
     result.table = "deals"
     # the deal table's 5 indexes take random keys (codes, customers, dates): as for customers,
     # a 64 MB page cache makes 100k inserts about twice as fast
-    conn.exec_driver_sql("PRAGMA cache_size=-65536")
+    from crmcli import store
+
+    store.bulk_cache(conn, True)
     try:
         run = _DealRun(conn, located, opts, batch_id, result, rejects, progress)
         run.keep_stages = keep_stages
         run.execute()
     finally:
-        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+        store.bulk_cache(conn, False)
     result.unused_columns = list(located.header.unused)
     result.unknown_columns = list(located.header.unknown)
 
