@@ -67,8 +67,9 @@ END $f$"""
 
 
 def install(conn: Any) -> None:
-    for sql in install_sql():
-        conn.exec_driver_sql(sql)
+    from crmcli.store.postgres import run_ddl
+
+    run_ddl(conn, install_sql())
 
 
 def begin(conn: Any, *, user: str | None, command: str | None, kind: str = "edit", undoes: int | None = None) -> int:

@@ -82,7 +82,9 @@ def prepare_jobs(dbapi: Any, jobs: Sequence[tuple[str, Sequence[Sequence[Any]]]]
     for sql, params in jobs:
         m = _INSERT.match(sql)
         if m is None or len(params) < COPY_FROM:
-            out.append((sql, params))
+            # the importer's statements are its own, with no literal "?" or "%": its SQLite
+            # placeholders become psycopg's
+            out.append((sql.replace("?", "%s"), params))
             continue
         table, names, values, on_conflict = m.group(1), m.group(2), m.group(3), m.group(4) or ""
         columns = [n.strip() for n in names.split(",")]
@@ -109,8 +111,8 @@ def write_jobs(dbapi: Any, jobs: Sequence[tuple[Any, ...]], rows_per_insert: int
                 table, bound, constants, on_conflict, payload = job
                 cols = [_q(c) for c in bound]
                 tmp = f"crm_copy_{table}_{next(_TEMP_NAMES)}"
-                # a new temporary table for each chunk, dropped with the transaction: cheaper
-                # than emptying one (TRUNCATE) or dropping it at once, measured
+                # a temporary table for each chunk, dropped once used (emptying one with
+                # TRUNCATE instead cost more, measured)
                 cur.execute(f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA")
                 with cur.copy(f"COPY {tmp} ({', '.join(cols)}) FROM STDIN") as cp:
                     cp.write(payload)

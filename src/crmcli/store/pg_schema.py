@@ -132,9 +132,9 @@ COUNTER = [
 
 def install(conn: Any) -> None:
     from crmcli.store import pg_changelog
+    from crmcli.store.postgres import run_ddl
 
-    for sql in COMPAT + JSON + COUNTER:
-        conn.exec_driver_sql(sql)
+    run_ddl(conn, COMPAT + JSON + COUNTER)
     pg_changelog.install(conn)
 
 

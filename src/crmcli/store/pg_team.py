@@ -230,8 +230,9 @@ def install(conn: Any) -> None:
     from crmcli.store import pg_schema
 
     pg_schema.install(conn)
-    for sql in init_sql():
-        conn.exec_driver_sql(sql)
+    from crmcli.store.postgres import run_ddl
+
+    run_ddl(conn, init_sql())
 
 
 def is_team(conn: Any) -> bool:

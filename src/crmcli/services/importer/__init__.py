@@ -86,6 +86,7 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     ``engine`` may be a function that opens the database: it is then called while the file is
     being read.
     """
+    from crmcli import store
     from crmcli.store import changelog
     from crmcli.store import sqlite as db
 
@@ -112,10 +113,11 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                 now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
                 # the next number, not a sequence's: imports are one at a time (the import lock), and
                 # a dry run or a failed import leaves no gap in the numbering, on either database
-                batch_id = conn.exec_driver_sql(
+                batch_id = store.sql(
+                    conn,
                     "INSERT INTO import_batch (id, file, started_at, created, updated, skipped, rejected, follow_ups) "
-                    "VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM import_batch), ?, ?, 0, 0, 0, 0, 0) RETURNING id",
-                    (str(path.resolve()), now),
+                    "VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM import_batch), :file, :at, 0, 0, 0, 0, 0) RETURNING id",
+                    {"file": str(path.resolve()), "at": now},
                 ).scalar()
                 assert batch_id is not None
                 # the import is one change set of the change log (spec §18); its rows are logged by the batch
@@ -177,9 +179,10 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     rejects.sync()  # before COMMIT: a disk too full for the rejects file fails the import
                 if result.status == 1 or opts.dry_run:
                     raise _Rollback
-                conn.exec_driver_sql(
-                    "UPDATE import_batch SET created=?, updated=?, skipped=?, rejected=?, follow_ups=? WHERE id=?",
-                    (result.created, result.updated, result.skipped, result.rejected, result.follow_ups, batch_id),
+                store.sql(
+                    conn,
+                    "UPDATE import_batch SET created = :c, updated = :u, skipped = :s, rejected = :r, follow_ups = :f WHERE id = :b",
+                    {"c": result.created, "u": result.updated, "s": result.skipped, "r": result.rejected, "f": result.follow_ups, "b": batch_id},
                 )
                 changelog.close_set(conn, change_set)  # numbered as it commits (store/pg_changelog)
                 result.batch = batch_id
