@@ -171,6 +171,14 @@ def bulk_cache(conn: Connection, large: bool) -> None:
         conn.exec_driver_sql(f"PRAGMA cache_size={-65536 if large else -2000}")
 
 
+def import_chunk(conn: Connection, default: int) -> int:
+    """How many rows an import parses, then writes, at a time: ``default`` (SQLite's writer thread
+    keeps pace with the parser best at about 1000) or, on PostgreSQL, 4000: each chunk there is
+    two temporary tables and four statements of the server's, and 2500-4000 took a second off a
+    100k-row import against 1000 (bench_team, paired)."""
+    return 4000 if conn.dialect.name == "postgresql" else default
+
+
 def bulk_writer(conn: Connection, default: Any) -> tuple[Any, Any]:
     """What writes an import's statements on ``conn``'s database, and what makes them ready for it
     in the parsing thread: ``default`` as they are (the importer's multi-row INSERTs, for SQLite)

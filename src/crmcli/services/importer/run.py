@@ -34,7 +34,7 @@ from crmcli.store.sqlite import reserve_ids
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-CHUNK = 1000  # rows parsed, then written, at a time: smaller chunks keep both threads busy (1000-1333 measured best)
+CHUNK = 1000  # rows parsed, then written, at a time on SQLite (store.import_chunk: 1000-1333 measured best there)
 
 
 class _Redo(Exception):
@@ -74,6 +74,7 @@ class _Run:
         # they are exactly first_new_id .. next_id - 1 (undo's records are written from that)
         self.first_new_id = reserve_ids(conn, "customer", table.total_rows)
         self.next_id = self.first_new_id
+        self.chunk = store.import_chunk(conn, CHUNK)
         self.images: dict[int, dict[str, dict[str, Any]]] = {}  # before/after of existing customers
         self.needs_refresh: set[int] = set()
         self.default_owner = normalize.clean_text(opts.owner) if opts.owner else None
@@ -121,7 +122,7 @@ class _Run:
     # -- main loop
 
     def execute(self) -> None:
-        with _Writer(self.conn, CHUNK) as self.writer:
+        with _Writer(self.conn, self.chunk) as self.writer:
             self._execute()
 
     def _parse_and_process(self, buffer: list[tuple[int, list[Any]]]) -> None:
@@ -165,7 +166,7 @@ class _Run:
                 blank_run = 0
             res.data_rows += 1
             buffer.append((rowno, row))
-            if len(buffer) >= CHUNK:
+            if len(buffer) >= self.chunk:
                 self._parse_and_process(self._sorted(buffer))
                 buffer = []
                 if self.progress:
