@@ -439,3 +439,23 @@ def test_change_set_numbers_have_no_gaps_and_follow_the_commits(crm: Crm, team: 
     team["as"]("li")
     crm.ok("add", "丙公司", "--phone", "13800000003")  # 6: one counter for the team
     assert [s["id"] for s in crm.json("history")] == [6]
+
+
+def test_a_team_database_from_before_the_change_set_counter_still_writes(crm: Crm, team: dict[str, Any]) -> None:
+    """Until an admin runs team init again, change sets are numbered by the sequence, as before."""
+    import psycopg
+
+    with psycopg.connect(team["server"].libpq(team["db"]), autocommit=True) as con:
+        con.execute("ALTER TABLE change_set ALTER COLUMN id SET DEFAULT nextval(pg_get_serial_sequence('change_set', 'id'))")
+        con.execute("DROP FUNCTION crm_change_number()")
+    team["as"]("wang")
+    a = crm.ok("add", "甲公司", "--phone", "13800000001").strip()
+    crm.ok("follow", a, "--content", "电话沟通")
+    assert crm.ok("undo").startswith("Undid change")
+    ids = [s["id"] for s in crm.json("history")]
+    assert len(ids) == 3 and all(i > 0 for i in ids) and ids == sorted(ids, reverse=True)
+    team["admin"]()
+    crm.ok("team", "init")  # puts the counter back, past the sequence's numbers
+    team["as"]("wang")
+    crm.ok("edit", a, "--level", "key")
+    assert crm.json("history")[0]["id"] == ids[0] + 1

@@ -83,13 +83,17 @@ def begin(conn: Any, *, user: str | None, command: str | None, kind: str = "edit
 
 
 def open_set(conn: Any, *, user: str | None, command: str | None, kind: str, undoes: int | None = None, batch_id: int | None = None) -> int:
-    """A change set with a provisional (negative) id, numbered by ``final`` as its transaction ends."""
+    """A change set with a provisional (negative) id, numbered by ``final`` as its transaction ends.
+
+    A database whose schema was installed before the counter (``pg_schema``; an admin's ``crm
+    team init`` installs it) numbers from the sequence at once, as it did: with gaps."""
     from sqlalchemy import text
 
     return int(conn.execute(
         text(
             'INSERT INTO change_set (id, at, "user", command, kind, undoes, batch_id) '
-            "VALUES (-nextval(pg_get_serial_sequence('change_set', 'id')), :at, :u, :c, :k, :n, :b) RETURNING id"
+            "VALUES ((CASE WHEN to_regprocedure('crm_change_number()') IS NULL THEN 1 ELSE -1 END) "
+            "* nextval(pg_get_serial_sequence('change_set', 'id')), :at, :u, :c, :k, :n, :b) RETURNING id"
         ),
         {"at": changelog.now_iso(), "u": user, "c": command, "k": kind, "n": undoes, "b": batch_id},
     ).scalar_one())  # fmt: skip

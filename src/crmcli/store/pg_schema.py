@@ -103,19 +103,17 @@ COUNTER = [
          END LOOP;
        END $f$""",
     # Change-set numbers without gaps (spec §18): a change set is numbered from this counter as its
-    # transaction commits (``pg_changelog.final``; an import's, which logs no rows, as it is
-    # written last), so a command that failed or changed nothing uses no number, and the numbers
+    # transaction commits (``pg_changelog.final``; an import's through ``changelog.close_set``),
+    # so a command that failed or changed nothing uses no number, and the numbers
     # follow the order of the commits. The counter's row lock is held from then until the commit.
-    # Before that a change set has a provisional negative id. The counter starts where the
-    # sequence that numbered change sets before got to.
+    # Before that a change set has a provisional negative id.
     "CREATE TABLE IF NOT EXISTS crm_change_counter (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), last integer NOT NULL)",
     "REVOKE ALL ON crm_change_counter FROM PUBLIC",
-    """DO $$ DECLARE n bigint; BEGIN
-         IF NOT EXISTS (SELECT 1 FROM crm_change_counter) THEN
-           EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', pg_get_serial_sequence('change_set', 'id')) INTO n;
-           INSERT INTO crm_change_counter (last) VALUES (n);
-         END IF;
-       END $$""",
+    # (run by whoever creates, migrates or team-inits the database: the owner, a superuser or an
+    # admin, who see every change set) past every number given so far, by the counter or, in a
+    # database from before it, by the sequence
+    """INSERT INTO crm_change_counter AS k (last) SELECT COALESCE(max(id), 0) FROM change_set
+       ON CONFLICT (only_row) DO UPDATE SET last = GREATEST(k.last, EXCLUDED.last)""",
     """CREATE OR REPLACE FUNCTION crm_change_number() RETURNS integer
        LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
          UPDATE crm_change_counter SET last = last + 1 RETURNING last
