@@ -111,3 +111,21 @@ def test_dry_run_and_rejected_imports_leave_no_batch(crm: Crm, tmp_path: Path) -
     assert crm("import", str(path), "--dry-run").exit_code == 0
     assert crm("import", str(xlsx(tmp_path / "b.xlsx", [["客户名称", "联系电话"], ["A公司", "1"]]))).exit_code == 1
     assert crm.json("imports") == []
+
+
+def test_undo_of_a_batch_recorded_by_an_earlier_release_one_row_per_customer(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    before = snapshot(crm_env) if crm_env.exists() else None
+    out = _import(crm, xlsx(tmp_path / "a.xlsx", [["客户名称", "联系电话"], ["A公司", "13800000001"], ["B公司", "13800000002"]]))
+    con = sqlite3.connect(crm_env)  # as the release before wrote it: a row per created customer
+    ((first, until),) = con.execute("SELECT row_id, json_extract(before, '$.until') FROM batch_change WHERE table_name = 'customers'")
+    assert until - first == 2
+    con.execute("DELETE FROM batch_change WHERE table_name = 'customers'")
+    con.executemany("INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer', ?, NULL)",
+                    [(out["batch"], i) for i in range(first, until)])  # fmt: skip
+    con.commit()
+    con.close()
+    undone = json.loads(crm.ok("import", "--undo", str(out["batch"]), "--format", "json"))
+    assert undone["deleted_customers"] == 2 and crm.json("list") == []
+    assert before is None or snapshot(crm_env) == before

@@ -354,3 +354,108 @@ def test_a_reps_bulk_import_goes_through_copy_and_the_policies(crm: Crm, team: d
     assert len(crm.json("list")) == n  # nothing of the refused file
     team["as"]("li")
     assert crm.json("list") == []
+
+
+def _schema_state(server: Any, db: str) -> Any:
+    """What a failed db copy must leave as it was: constraints, indexes, row-level security, rows."""
+    import psycopg
+
+    with psycopg.connect(server.libpq(db)) as con:
+        return (
+            con.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                        "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2").fetchall(),
+            con.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1").fetchall(),
+            con.execute("SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+                        "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1").fetchall(),
+            con.execute("SELECT count(*) FROM customer").fetchone(),
+            con.execute("SELECT count(*) FROM crm_bulk_load").fetchone(),
+        )  # fmt: skip
+
+
+def test_a_db_copy_that_fails_after_baring_the_tables_leaves_the_target_as_it_was(
+    crm: Crm, team: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    file_db = tmp_path / "mine.db"
+    monkeypatch.setenv("CRM_DB", str(file_db))
+    crm.ok("add", "甲公司", "--phone", "13800000001", "--owner", "王磊")
+    con = sqlite3.connect(file_db)  # a follow-up of no customer: only the rebuilt foreign key sees it
+    con.execute("INSERT INTO follow_up (customer_id, date, content) VALUES (999, '2026-11-20', '孤儿')")
+    con.commit()
+    con.close()
+    before = _schema_state(team["server"], team["db"])
+    from crmcli.store.pg_team import POLICED
+
+    assert {t for t, rls, force in before[2] if rls and force} >= set(POLICED)
+    team["admin"]()
+    url = team["server"].url(team["db"], "alice")
+    result = crm("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}")
+    assert result.exit_code == 1 and "do not hold together" in result.stderr and "nothing was copied" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert _schema_state(team["server"], team["db"]) == before
+    assert crm.json("check")["integrity"] == "ok"
+
+
+def test_the_bulk_load_functions_are_an_admins_and_cannot_commit_half_done(team: dict[str, Any]) -> None:
+    import psycopg
+
+    server, db = team["server"], team["db"]
+    with psycopg.connect(server.libpq(db, team["login"]["wang"])) as con:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("SELECT crm_bulk_begin()")
+    before = _schema_state(server, db)
+    with psycopg.connect(server.libpq(db, "alice")) as con:
+        con.execute("SELECT crm_bulk_begin()")
+        assert con.execute("SELECT relrowsecurity FROM pg_class WHERE relname = 'customer'").fetchone() == (False,)
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="did not put its constraints"):
+            con.commit()  # without crm_bulk_end: the deferred check refuses the commit
+    assert _schema_state(server, db) == before
+    with psycopg.connect(server.libpq(db, "alice")) as con:
+        con.execute("SELECT crm_bulk_begin()")
+        con.execute("SELECT crm_bulk_end()")
+        con.commit()
+    assert _schema_state(server, db) == before
+    team["as"]("wang")
+
+
+def test_change_set_numbers_have_no_gaps_and_follow_the_commits(crm: Crm, team: dict[str, Any], tmp_path: Any) -> None:
+    """A command that failed or changed nothing uses no number (spec §18, as on SQLite)."""
+    team["as"]("wang")
+    a = crm.ok("add", "甲公司", "--phone", "13800000001").strip()  # 1
+    crm.ok("edit", a, "--level", "key")  # 2
+    crm.ok("edit", a, "--level", "key")  # changed nothing
+    assert crm("add", "甲公司", "--phone", "13800000001").exit_code == 1  # a duplicate: rolled back
+    assert crm("edit", "C209901999", "--level", "key").exit_code == 1  # no such customer
+    sheet = tmp_path / "a.csv"
+    sheet.write_text("客户名称,联系电话\n乙公司,13800000002\n", encoding="utf-8")
+    dry = crm("import", str(sheet), "--dry-run")
+    assert dry.exit_code == 0, dry.stderr  # a dry run: nothing
+    crm.ok("import", str(sheet))  # 3
+    crm.ok("follow", a, "--content", "电话沟通")  # 4
+    out = crm.ok("undo")  # 5 takes back 4
+    assert out.strip().endswith("as change 5"), out
+    assert [s["id"] for s in crm.json("history")] == [5, 4, 3, 2, 1]
+    team["as"]("li")
+    crm.ok("add", "丙公司", "--phone", "13800000003")  # 6: one counter for the team
+    assert [s["id"] for s in crm.json("history")] == [6]
+
+
+def test_a_team_database_from_before_the_change_set_counter_still_writes(crm: Crm, team: dict[str, Any]) -> None:
+    """Until an admin runs team init again, change sets are numbered by the sequence, as before."""
+    import psycopg
+
+    with psycopg.connect(team["server"].libpq(team["db"]), autocommit=True) as con:
+        con.execute("ALTER TABLE change_set ALTER COLUMN id SET DEFAULT nextval(pg_get_serial_sequence('change_set', 'id'))")
+        con.execute("DROP FUNCTION crm_change_number()")
+    team["as"]("wang")
+    a = crm.ok("add", "甲公司", "--phone", "13800000001").strip()
+    crm.ok("follow", a, "--content", "电话沟通")
+    assert crm.ok("undo").startswith("Undid change")
+    ids = [s["id"] for s in crm.json("history")]
+    assert len(ids) == 3 and all(i > 0 for i in ids) and ids == sorted(ids, reverse=True)
+    team["admin"]()
+    crm.ok("team", "init")  # puts the counter back, past the sequence's numbers
+    team["as"]("wang")
+    crm.ok("edit", a, "--level", "key")
+    assert crm.json("history")[0]["id"] == ids[0] + 1

@@ -35,11 +35,11 @@ def refresh_summary(conn: Connection, customer_ids: Iterable[int] | None = None)
     if len(ids) <= 500:
         conn.execute(text(_REFRESH + " WHERE id IN (" + ",".join(str(int(i)) for i in ids) + ")"))
         return
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS _refresh_ids (id INTEGER PRIMARY KEY)")
-    conn.exec_driver_sql("DELETE FROM _refresh_ids")
-    conn.exec_driver_sql("INSERT INTO _refresh_ids (id) VALUES (?)", [(int(i),) for i in ids])  # distinct
+    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _refresh_ids (id INTEGER PRIMARY KEY)"))
+    conn.execute(text("DELETE FROM _refresh_ids"))
+    conn.execute(text("INSERT INTO _refresh_ids (id) VALUES (:id)"), [{"id": int(i)} for i in ids])  # distinct
     conn.execute(text(_REFRESH + " WHERE id IN (SELECT id FROM _refresh_ids)"))
-    conn.exec_driver_sql("DELETE FROM _refresh_ids")
+    conn.execute(text("DELETE FROM _refresh_ids"))
 
 
 def add_follow_up(

@@ -230,6 +230,9 @@ def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
             purchases.refresh(conn, alive)
     undo_set = conn.info.get("change_set")
     if undo_set is not None:
+        from crmcli.store.changelog import final_number
+
+        undo_set = final_number(conn)
         _sql(conn, "UPDATE change_set SET kind = 'undo', undoes = :u WHERE id = :id", {"u": p.change_set, "id": undo_set})
         _sql(conn, "UPDATE change_set SET undone_by = :by WHERE id = :id", {"by": undo_set, "id": p.change_set})
         out["undo"] = undo_set

@@ -24,6 +24,7 @@ from crmcli.errors import CrmError, NotFound, ParseError, UsageError
 from crmcli.i18n import N_, Text
 from crmcli.normalize.money import AMOUNT
 from crmcli.services import purchases
+from crmcli.store import sql
 from crmcli.store.codes import deal_codes
 
 if TYPE_CHECKING:
@@ -157,18 +158,19 @@ def sync_stage(
     reason: str | None = None, batch_id: int | None = None,
 ) -> dict[str, str] | None:  # fmt: skip
     """Move the customer to the stage its opportunities give it, recording the change; what moved."""
-    ex = conn.exec_driver_sql
-    stages = {r[0] for r in ex("SELECT DISTINCT stage FROM deal WHERE customer_id = ?", (customer_id,))}
+    stages = {r[0] for r in sql(conn, "SELECT DISTINCT stage FROM deal WHERE customer_id = :c", {"c": customer_id})}
     target = derived_stage(stages)
-    current = ex("SELECT stage FROM customer WHERE id = ?", (customer_id,)).scalar()
+    current = sql(conn, "SELECT stage FROM customer WHERE id = :c", {"c": customer_id}).scalar()
     if target is None or target == current:
         return None
     lost_reason = reason if target == "lost" else None
-    ex(
-        'INSERT INTO stage_change (customer_id, from_stage, to_stage, date, "by", reason, batch_id, deal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        (customer_id, current, target, str(on), by, lost_reason, batch_id, deal_id),
+    sql(
+        conn,
+        'INSERT INTO stage_change (customer_id, from_stage, to_stage, date, "by", reason, batch_id, deal_id) '
+        "VALUES (:c, :f, :t, :d, :by, :r, :b, :deal)",
+        {"c": customer_id, "f": current, "t": target, "d": str(on), "by": by, "r": lost_reason, "b": batch_id, "deal": deal_id},
     )
-    ex("UPDATE customer SET stage = ?, lost_reason = ? WHERE id = ?", (target, lost_reason, customer_id))
+    sql(conn, "UPDATE customer SET stage = :t, lost_reason = :r WHERE id = :c", {"t": target, "r": lost_reason, "c": customer_id})
     return {"from": current, "to": target}
 
 
@@ -178,9 +180,10 @@ def sync_stage(
 def get(conn: Any, code: str) -> dict[str, Any]:
     """The opportunity ``code`` (with its customer's code, name, owner, archived); NotFound otherwise."""
     clean = normalize.drop_invisible(code).strip().upper()
-    row = conn.exec_driver_sql(
+    row = sql(
+        conn,
         "SELECT d.*, c.code AS customer_code, c.name AS customer_name, c.owner AS customer_owner, c.archived AS archived "
-        "FROM deal d JOIN customer c ON c.id = d.customer_id WHERE d.code = ?", (clean,),
+        "FROM deal d JOIN customer c ON c.id = d.customer_id WHERE d.code = :code", {"code": clean},
     ).first()  # fmt: skip
     if row is None:
         raise NotFound(N_("no opportunity {value!r} (crm deal list shows the codes)"), value=clean or code)
@@ -211,9 +214,10 @@ def _priced_total(lines: list[tuple[int, float, float | None]]) -> float | None:
 
 def _insert_lines(conn: Any, deal_id: int, lines: list[tuple[int, float, float | None]]) -> None:
     if lines:
-        conn.exec_driver_sql(
-            "INSERT INTO deal_line (deal_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?)",
-            [(deal_id, pid, q, p) for pid, q, p in lines],
+        sql(
+            conn,
+            "INSERT INTO deal_line (deal_id, product_id, quantity, unit_price) VALUES (:d, :p, :q, :u)",
+            [{"d": deal_id, "p": pid, "q": q, "u": p} for pid, q, p in lines],
         )
 
 
@@ -243,16 +247,17 @@ def add(
         from crmcli.services.pipeline import _check_deal
 
         _check_deal(conn, customer, amount, on)
-    ex = conn.exec_driver_sql
-    cust_owner = ex("SELECT owner FROM customer WHERE id = ?", (customer["id"],)).scalar()
+    cust_owner = sql(conn, "SELECT owner FROM customer WHERE id = :c", {"c": customer["id"]}).scalar()
     code = deal_codes(conn).next(on)
-    new_id = int(ex(
+    new_id = int(sql(
+        conn,
         'INSERT INTO deal (code, customer_id, name, stage, amount, probability, date, expected_close, closed_at, owner, '
-        'lost_reason, "by") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        (code, customer["id"], title, stage, amount, probability if probability is not None else default_probability(stage, defaults),
-         on.isoformat(), expected_close.isoformat() if expected_close else None, on.isoformat() if stage in CLOSED else None,
-         normalize.clean_text(owner) or cust_owner, normalize.keep_text(reason) if stage == "lost" else None, by),
-    ).lastrowid)  # type: ignore[arg-type]  # fmt: skip
+        'lost_reason, "by") VALUES (:code, :c, :name, :stage, :amount, :prob, :date, :expected, :closed, :owner, :reason, :by) RETURNING id',
+        {"code": code, "c": customer["id"], "name": title, "stage": stage, "amount": amount,
+         "prob": probability if probability is not None else default_probability(stage, defaults), "date": on.isoformat(),
+         "expected": expected_close.isoformat() if expected_close else None, "closed": on.isoformat() if stage in CLOSED else None,
+         "owner": normalize.clean_text(owner) or cust_owner, "reason": normalize.keep_text(reason) if stage == "lost" else None, "by": by},
+    ).scalar_one())  # fmt: skip
     _insert_lines(conn, new_id, resolved)
     moved = sync_stage(conn, customer["id"], on=on, by=by, deal_id=new_id, reason=reason)
     if stage == "won":
@@ -265,13 +270,14 @@ def record_won(conn: Any, customer: dict[str, Any], *, amount: float, on: dt.dat
 
     The caller records the customer's stage change (naming this opportunity) and the purchase history.
     """
-    ex = conn.exec_driver_sql
-    owner = ex("SELECT owner FROM customer WHERE id = ?", (customer["id"],)).scalar()
-    return int(ex(
+    owner = sql(conn, "SELECT owner FROM customer WHERE id = :c", {"c": customer["id"]}).scalar()
+    return int(sql(
+        conn,
         'INSERT INTO deal (code, customer_id, stage, amount, probability, date, closed_at, owner, "by", batch_id) '
-        "VALUES (?, ?, 'won', ?, 100, ?, ?, ?, ?, ?)",
-        (deal_codes(conn).next(on), customer["id"], amount, on.isoformat(), on.isoformat(), owner, by, batch_id),
-    ).lastrowid)  # type: ignore[arg-type]  # fmt: skip
+        "VALUES (:code, :c, 'won', :amount, 100, :date, :date, :owner, :by, :b) RETURNING id",
+        {"code": deal_codes(conn).next(on), "c": customer["id"], "amount": amount, "date": on.isoformat(), "owner": owner,
+         "by": by, "b": batch_id},
+    ).scalar_one())  # fmt: skip
 
 
 def edit(
@@ -317,13 +323,12 @@ def edit(
             raise UsageError(N_("{date} {value} is after the day {code} was closed ({closed})"), options=["date"], value=on.isoformat(), code=deal['code'], closed=closed)
         values["date"] = on.isoformat()
     changed = [k for k, v in values.items() if _differs(deal.get(k), v)]
-    ex = conn.exec_driver_sql
     if changed:
-        ex(f"UPDATE deal SET {', '.join(f'{k} = ?' for k in changed)} WHERE id = ?", (*(values[k] for k in changed), deal["id"]))
+        sql(conn, f"UPDATE deal SET {', '.join(f'{k} = :{k}' for k in changed)} WHERE id = :id", {**{k: values[k] for k in changed}, "id": deal["id"]})
     if resolved is not None:
-        old = ex("SELECT product_id, quantity, unit_price FROM deal_line WHERE deal_id = ? ORDER BY id", (deal["id"],)).all()
+        old = sql(conn, "SELECT product_id, quantity, unit_price FROM deal_line WHERE deal_id = :d ORDER BY id", {"d": deal["id"]}).all()
         if [tuple(r) for r in old] != resolved:
-            ex("DELETE FROM deal_line WHERE deal_id = ?", (deal["id"],))
+            sql(conn, "DELETE FROM deal_line WHERE deal_id = :d", {"d": deal["id"]})
             _insert_lines(conn, deal["id"], resolved)
             changed.append("products")
     if deal["stage"] == "won" and changed:
@@ -369,7 +374,7 @@ def move(
         "closed_at": on.isoformat() if to in CLOSED else None,
         "lost_reason": normalize.keep_text(reason) if to == "lost" and reason else None,
     }
-    conn.exec_driver_sql(f"UPDATE deal SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", (*values.values(), deal["id"]))
+    sql(conn, f"UPDATE deal SET {', '.join(f'{k} = :{k}' for k in values)} WHERE id = :id", {**values, "id": deal["id"]})
     moved = sync_stage(conn, deal["customer_id"], on=on, by=by, deal_id=deal["id"], reason=values["lost_reason"])
     if "won" in (to, deal["stage"]):
         purchases.refresh(conn, [deal["customer_id"]])
@@ -383,26 +388,26 @@ def delete(conn: Connection, code: str, *, by: str | None, today: dt.date) -> di
     is worked out again."""
     deal = get(conn, code)
     _changeable(deal)
-    ex = conn.exec_driver_sql
-    cid = deal["customer_id"]
-    made = ex(
-        "SELECT id, from_stage FROM stage_change WHERE deal_id = ? AND customer_id = ? ORDER BY date, id", (deal["id"], cid)
+    cid, did = deal["customer_id"], deal["id"]
+    made = sql(
+        conn, "SELECT id, from_stage FROM stage_change WHERE deal_id = :d AND customer_id = :c ORDER BY date, id", {"d": did, "c": cid}
     ).all()
-    latest = ex("SELECT id FROM stage_change WHERE customer_id = ? ORDER BY date DESC, id DESC LIMIT 1", (cid,)).scalar()
+    latest = sql(conn, "SELECT id FROM stage_change WHERE customer_id = :c ORDER BY date DESC, id DESC LIMIT 1", {"c": cid}).scalar()
     # lines first, then the opportunity: undo puts back the opportunity before its lines
-    ex("DELETE FROM deal_line WHERE deal_id = ?", (deal["id"],))
-    ex("DELETE FROM deal WHERE id = ?", (deal["id"],))
+    sql(conn, "DELETE FROM deal_line WHERE deal_id = :d", {"d": did})
+    sql(conn, "DELETE FROM deal WHERE id = :d", {"d": did})
     restored = None
     if made:
-        ex(f"DELETE FROM stage_change WHERE id IN ({', '.join(str(int(r[0])) for r in made)})")
+        sql(conn, f"DELETE FROM stage_change WHERE id IN ({', '.join(str(int(r[0])) for r in made)})")
         if latest in {r[0] for r in made}:
             restored = made[0][1] or "potential"
             reason = None
             if restored == "lost":
-                reason = ex(
-                    "SELECT reason FROM stage_change WHERE customer_id = ? AND to_stage = 'lost' ORDER BY date DESC, id DESC LIMIT 1", (cid,)
+                reason = sql(
+                    conn, "SELECT reason FROM stage_change WHERE customer_id = :c AND to_stage = 'lost' ORDER BY date DESC, id DESC LIMIT 1",
+                    {"c": cid},
                 ).scalar()
-            ex("UPDATE customer SET stage = ?, lost_reason = ? WHERE id = ?", (restored, reason, cid))
+            sql(conn, "UPDATE customer SET stage = :s, lost_reason = :r WHERE id = :c", {"s": restored, "r": reason, "c": cid})
     moved = sync_stage(conn, cid, on=today, by=by)
     purchases.refresh(conn, [cid])
     return {**deal, "restored_stage": restored, "moved": moved}

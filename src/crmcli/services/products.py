@@ -81,7 +81,9 @@ class Catalog:
         self.batch_id = batch_id
         self.ids: dict[str, int] = {}
         self.prices: dict[int, float | None] = {}
-        for pid, k, price in conn.exec_driver_sql("SELECT id, name_key, price FROM product"):
+        from crmcli.store import sql
+
+        for pid, k, price in sql(conn, "SELECT id, name_key, price FROM product"):
             self.ids[k] = pid
             self.prices[pid] = price
         self.created = 0

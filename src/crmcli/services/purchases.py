@@ -44,7 +44,11 @@ UPDATE customer SET (orders, total_amount, last_order_at) = (
 
 def refresh(conn: Any, customer_ids: Iterable[int] | None = None) -> None:
     """Work out the purchase history of these customers (None: every customer) again."""
-    ex = conn.exec_driver_sql
+    from crmcli.store import sql
+
+    def ex(statement: str, params: Any = None) -> Any:
+        return sql(conn, statement, params)
+
     if customer_ids is None:
         ids = None
         where = ""
@@ -54,7 +58,7 @@ def refresh(conn: Any, customer_ids: Iterable[int] | None = None) -> None:
             return
         ex("CREATE TEMP TABLE IF NOT EXISTS _purchase_ids (id INTEGER PRIMARY KEY)")
         ex("DELETE FROM _purchase_ids")
-        ex("INSERT INTO _purchase_ids (id) VALUES (?)", [(i,) for i in ids])  # ids are distinct
+        ex("INSERT INTO _purchase_ids (id) VALUES (:id)", [{"id": i} for i in ids])  # ids are distinct
         where = " WHERE id IN (SELECT id FROM _purchase_ids)"
     ex(_TOTALS + where)
     _main_products(conn, where)
@@ -63,7 +67,11 @@ def refresh(conn: Any, customer_ids: Iterable[int] | None = None) -> None:
 
 
 def _main_products(conn: Any, where: str) -> None:
-    ex = conn.exec_driver_sql
+    from crmcli.store import sql
+
+    def ex(statement: str, params: Any = None) -> Any:
+        return sql(conn, statement, params)
+
     scope = where.replace(" WHERE id IN", " AND d.customer_id IN")
     ranked: dict[int, list[str]] = {}
     for cid, name in ex(
@@ -85,9 +93,9 @@ def _main_products(conn: Any, where: str) -> None:
                     names.append(part)
         value = json.dumps(names, ensure_ascii=False) if names else None
         if value != current:
-            updates.append((value, cid))
+            updates.append({"v": value, "id": cid})
     if updates:
-        ex("UPDATE customer SET main_products = ? WHERE id = ?", updates)
+        ex("UPDATE customer SET main_products = :v WHERE id = :id", updates)
 
 
 def _key(name: str) -> str:

@@ -117,6 +117,41 @@ def move_rows(conn: Any, set_id: int, table: str, from_id: int, to_id: int) -> i
         cur.close()
 
 
+def final_number(conn: Any) -> int:
+    """The number of the logged transaction's change set (``conn.info["change_set"]``) as it will
+    be committed: on PostgreSQL it is given now (``pg_changelog.final``), for a command that names
+    its own change set (an undo says "as change N"); SQLite's ids have no gaps to begin with."""
+    if conn.dialect.name == "postgresql":
+        from crmcli.store import pg_changelog
+
+        return pg_changelog.final(conn)
+    return int(conn.info["change_set"])
+
+
+def open_set(conn: Any, *, user: str | None, command: str | None, kind: str, batch_id: int | None = None) -> int:
+    """A change set that logs no rows itself (an import's: its batch does), in ``conn``'s
+    transaction; ``close_set`` gives it its number before the commit."""
+    if conn.dialect.name == "postgresql":
+        from crmcli.store import pg_changelog
+
+        return pg_changelog.open_set(conn, user=user, command=command, kind=kind, batch_id=batch_id)
+    from sqlalchemy import text
+
+    return int(conn.execute(
+        text('INSERT INTO change_set (at, "user", command, kind, batch_id) VALUES (:at, :u, :c, :k, :b) RETURNING id'),
+        {"at": now_iso(), "u": user, "c": command, "k": kind, "b": batch_id},
+    ).scalar_one())  # fmt: skip
+
+
+def close_set(conn: Any, set_id: int) -> int:
+    """``open_set``'s change set numbered for good (PostgreSQL, ``pg_changelog.final``)."""
+    if conn.dialect.name == "postgresql":
+        from crmcli.store import pg_changelog
+
+        return pg_changelog.final(conn, set_id)
+    return set_id
+
+
 @functools.cache
 def _drops() -> tuple[str, ...]:
     return tuple(f"DROP TRIGGER IF EXISTS temp.crm_log_{t}_{k}" for t in tracked() for k in "iud")

@@ -67,30 +67,75 @@ END $f$"""
 
 
 def install(conn: Any) -> None:
-    for sql in install_sql():
-        conn.exec_driver_sql(sql)
+    from crmcli.store.postgres import run_ddl
+
+    run_ddl(conn, install_sql())
 
 
 def begin(conn: Any, *, user: str | None, command: str | None, kind: str = "edit", undoes: int | None = None) -> int:
-    """Open a change set in ``conn``'s transaction and start logging into it."""
+    """Open a change set in ``conn``'s transaction and start logging into it; its id is provisional
+    (negative) until ``final`` numbers it."""
     from sqlalchemy import text
 
-    set_id = conn.execute(
-        text("INSERT INTO change_set (at, \"user\", command, kind, undoes) VALUES (:at, :u, :c, :k, :n) RETURNING id"),
-        {"at": changelog.now_iso(), "u": user, "c": command, "k": kind, "n": undoes},
-    ).scalar_one()
+    set_id = open_set(conn, user=user, command=command, kind=kind, undoes=undoes)
     conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": SETTING, "v": str(int(set_id))})
-    return int(set_id)
+    return set_id
+
+
+def open_set(conn: Any, *, user: str | None, command: str | None, kind: str, undoes: int | None = None, batch_id: int | None = None) -> int:
+    """A change set with a provisional (negative) id, numbered by ``final`` as its transaction ends.
+
+    A database whose schema was installed before the counter (``pg_schema``; an admin's ``crm
+    team init`` installs it) numbers from the sequence at once, as it did: with gaps."""
+    from sqlalchemy import text
+
+    return int(conn.execute(
+        text(
+            'INSERT INTO change_set (id, at, "user", command, kind, undoes, batch_id) '
+            "VALUES ((CASE WHEN to_regprocedure('crm_change_number()') IS NULL THEN 1 ELSE -1 END) "
+            "* nextval(pg_get_serial_sequence('change_set', 'id')), :at, :u, :c, :k, :n, :b) RETURNING id"
+        ),
+        {"at": changelog.now_iso(), "u": user, "c": command, "k": kind, "n": undoes, "b": batch_id},
+    ).scalar_one())  # fmt: skip
+
+
+def final(conn: Any, p: int | None = None) -> int:
+    """The number for good of change set ``p`` (by default the logged one, ``conn.info``): the
+    next of the counter (``pg_schema``), whose lock is then held until the commit that follows;
+    its changes move from the provisional id."""
+    from sqlalchemy import text
+
+    logged = p is None
+    p = int(conn.info["change_set"] if p is None else p)
+    if p > 0:
+        return p
+    n = int(conn.execute(text("SELECT crm_change_number()")).scalar_one())
+    ex = conn.execute
+    ex(text('INSERT INTO change_set (id, at, "user", command, kind, batch_id, undoes, undone_by) '
+            'SELECT :n, at, "user", command, kind, batch_id, undoes, undone_by FROM change_set WHERE id = :p'), {"n": n, "p": p})  # fmt: skip
+    for sql in ("UPDATE change SET set_id = :n WHERE set_id = :p", "UPDATE merge SET set_id = :n WHERE set_id = :p",
+                "UPDATE change_set SET undone_by = :n WHERE undone_by = :p", "DELETE FROM change_set WHERE id = :p"):  # fmt: skip
+        ex(text(sql), {"n": n, "p": p})
+    if logged:
+        if conn.execute(text("SELECT current_setting(:s, true)"), {"s": SETTING}).scalar() == str(p):
+            conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": SETTING, "v": str(n)})
+        conn.info["change_set"] = n
+    return n
 
 
 def end(conn: Any, set_id: int, *, keep_empty: bool = False) -> int:
-    """Stop logging; a change set that changed nothing is removed. Returns how many changes it has."""
+    """Stop logging; a change set that changed nothing is removed (it never had a number), one that
+    did is numbered (``final``). Returns how many changes it has."""
     from sqlalchemy import text
 
     stop(conn)
     n = int(conn.execute(text("SELECT count(*) FROM change WHERE set_id = :s"), {"s": set_id}).scalar_one())
-    if n == 0 and not keep_empty:
-        conn.execute(text("DELETE FROM change_set WHERE id = :s"), {"s": set_id})
+    if set_id < 0:
+        if n == 0 and not keep_empty:
+            conn.execute(text("DELETE FROM change_set WHERE id = :s"), {"s": set_id})
+        else:
+            conn.info["change_set"] = set_id
+            final(conn)
     return n
 
 

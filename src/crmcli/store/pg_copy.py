@@ -1,13 +1,15 @@
 """Bulk writes into PostgreSQL through ``COPY`` (spec §16): ``db copy`` and imports.
 
 ``COPY FROM`` into a table with row-level security is refused by PostgreSQL, and every table
-holding customer data is ``FORCE``d. So rows are ``COPY``ed into a temporary table of the same
-columns (no policies there), then moved with one ``INSERT ... SELECT``, which the policies check
-like any other insert: a rep's import still cannot write another rep's customer.
+holding customer data is ``FORCE``d. So an import's rows are ``COPY``ed into a temporary table of
+the same columns (no policies there), then moved with one ``INSERT ... SELECT``, which the
+policies check like any other insert: a rep's import still cannot write another rep's customer.
+``db copy`` goes into a new database whose tables a bulk load has bared (``pg_bulk``): straight in.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,71 +22,106 @@ def _q(name: str) -> str:
 
 
 def copy_rows(
-    dbapi: Any,
-    table: str,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    constants: dict[str, str] | None = None,
-    rename: dict[str, dict[str, str]] | None = None,
-    on_conflict: str = "",
+    dbapi: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, rename: dict[str, dict[str, str]] | None = None
 ) -> int:
-    """Insert ``rows`` (values of ``columns``) into ``table`` inside the connection's transaction.
-
-    ``constants``: more columns with one SQL literal for every row. ``rename``: per column, old
-    value -> new value (an owner's name -> their login), applied in the database. ``on_conflict``:
-    e.g. ``ON CONFLICT DO NOTHING``. Returns how many rows were inserted.
-    """
-    tmp = f"crm_copy_{table}"
-    cols = [_q(c) for c in columns]
+    """``COPY`` ``rows`` (values of ``columns``) straight into ``table``, which a bulk load
+    (``pg_bulk``: ``db copy``) has bared of row-level security, inside the connection's
+    transaction. ``rename``: per column, old value -> new value (an owner's name -> their
+    login). Returns how many rows the server stored."""
+    renamed = [(list(columns).index(c), m) for c, m in (rename or {}).items() if m and c in columns]
     with dbapi.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{tmp}")
-        cur.execute(
-            f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA"
-        )
-        with cur.copy(f"COPY {tmp} ({', '.join(cols)}) FROM STDIN") as cp:
+        with cur.copy(f"COPY {table} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as cp:
             write = cp.write_row
-            for row in rows:
-                write(row)
-        for col, mapping in (rename or {}).items():
-            if mapping and col in columns:
-                pairs = ", ".join("(%s, %s)" for _ in mapping)
-                cur.execute(
-                    f"UPDATE {tmp} t SET {_q(col)} = m.new FROM (VALUES {pairs}) AS m(old, new) WHERE t.{_q(col)} = m.old",
-                    [v for pair in mapping.items() for v in pair],
-                )
-        extra = constants or {}
-        target = ", ".join([*cols, *(_q(c) for c in extra)])
-        source = ", ".join([*cols, *extra.values()])
-        cur.execute(f"INSERT INTO {table} ({target}) SELECT {source} FROM {tmp} {on_conflict}")
-        n = cur.rowcount
-        cur.execute(f"DROP TABLE {tmp}")
-    return int(n)
+            if renamed:
+                for row in rows:
+                    row = list(row)
+                    for i, mapping in renamed:
+                        row[i] = mapping.get(row[i], row[i])
+                    write(row)
+            else:
+                for row in rows:
+                    write(row)
+        return int(cur.rowcount)  # the server's count of the rows it stored ("COPY n")
 
 
 _INSERT = re.compile(r"^INSERT INTO (\w+) \(([^)]*)\) VALUES \((.*?)\)( ON CONFLICT .*)?$", re.S)
+_TEMP_NAMES = itertools.count(1)
 COPY_FROM = 50  # rows: fewer go as one INSERT each time (a temp table costs more than it saves)
 
 
-def write_jobs(dbapi: Any, jobs: Sequence[tuple[str, Sequence[Sequence[Any]]]], rows_per_insert: int) -> None:
+class _Payload:
+    """COPY text of many rows, formatted by psycopg without a round trip (``Copy`` over a writer
+    that keeps the bytes), so that the thread that sends it sends one buffer."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: Any) -> None:
+        self.parts.append(bytes(data))
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        pass
+
+
+def _formatted(dbapi: Any, rows: Iterable[Sequence[Any]]) -> bytes:
+    from psycopg import Copy
+
+    sink = _Payload()
+    with dbapi.cursor() as cur, Copy(cur, writer=sink) as cp:  # type: ignore[arg-type]
+        write = cp.write_row
+        for row in rows:
+            write(row)
+    return b"".join(sink.parts)
+
+
+def prepare_jobs(dbapi: Any, jobs: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> list[tuple[Any, ...]]:
     """An import's statements (SQL in the importer's style, ``?`` parameters, one job per
-    statement and its rows): plain INSERTs of many rows through ``copy_rows``, the rest as they
-    are. The signature of the importer's SQLite writer (``importer/writing.py``)."""
+    statement and its rows) made ready for ``write_jobs``: a plain INSERT of many rows becomes
+    (table, its columns, constant columns, ON CONFLICT, the rows as COPY text). Run by the
+    thread that parses, so the writer's COPY is one buffer sent, not a loop that waits for the
+    parser to let go of the GIL while the server waits for the rows."""
+    out: list[tuple[Any, ...]] = []
+    for sql, params in jobs:
+        m = _INSERT.match(sql)
+        if m is None or len(params) < COPY_FROM:
+            # the importer's statements are its own, with no literal "?" or "%": its SQLite
+            # placeholders become psycopg's
+            out.append((sql.replace("?", "%s"), params))
+            continue
+        table, names, values, on_conflict = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+        columns = [n.strip() for n in names.split(",")]
+        tokens = [v.strip() for v in values.split(",")]
+        bound = tuple(c for c, v in zip(columns, tokens, strict=True) if v == "?")
+        constants = {c: v for c, v in zip(columns, tokens, strict=True) if v != "?"}
+        out.append((table, bound, constants, on_conflict, _formatted(dbapi, params)))
+    return out
+
+
+def write_jobs(dbapi: Any, jobs: Sequence[tuple[Any, ...]], rows_per_insert: int) -> None:
+    """Run ``prepare_jobs``' statements inside the connection's transaction: each COPY text into
+    a temporary table of its columns (made once a transaction, emptied after each use), moved
+    into the real table by one ``INSERT ... SELECT``; the rest as they are. The signature of the
+    importer's SQLite writer (``importer/writing.py``)."""
     from crmcli.errors import CrmError
 
     try:
-        for sql, params in jobs:
-            m = _INSERT.match(sql)
-            if m is None or len(params) < COPY_FROM:
-                with dbapi.cursor() as cur:
-                    cur.executemany(sql, params)
-                continue
-            table, names, values, on_conflict = m.group(1), m.group(2), m.group(3), m.group(4) or ""
-            columns = [n.strip() for n in names.split(",")]
-            tokens = [v.strip() for v in values.split(",")]
-            bound = [c for c, v in zip(columns, tokens, strict=True) if v == "?"]
-            constants = {c: v for c, v in zip(columns, tokens, strict=True) if v != "?"}
-            copy_rows(dbapi, table, bound, params, constants=constants, on_conflict=on_conflict)
+        with dbapi.cursor() as cur:
+            for job in jobs:
+                if len(job) == 2:
+                    cur.executemany(*job)
+                    continue
+                table, bound, constants, on_conflict, payload = job
+                cols = [_q(c) for c in bound]
+                tmp = f"crm_copy_{table}_{next(_TEMP_NAMES)}"
+                # a temporary table for each chunk, dropped once used (emptying one with
+                # TRUNCATE instead cost more, measured)
+                cur.execute(f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA")
+                with cur.copy(f"COPY {tmp} ({', '.join(cols)}) FROM STDIN") as cp:
+                    cp.write(payload)
+                target = ", ".join([*cols, *(_q(c) for c in constants)])
+                source = ", ".join([*cols, *constants.values()])
+                cur.execute(f"INSERT INTO {table} ({target}) SELECT {source} FROM {tmp} {on_conflict}")
+                cur.execute(f"DROP TABLE {tmp}")
     except Exception as exc:
         if getattr(exc, "sqlstate", "").startswith("23"):  # integrity: a duplicate, a missing customer
             raise CrmError(N_("the database refused the import ({value}); nothing was written"), value=str(exc).splitlines()[0]) from None

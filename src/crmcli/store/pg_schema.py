@@ -102,6 +102,23 @@ COUNTER = [
            IF NOT taken THEN RETURN candidate; END IF;
          END LOOP;
        END $f$""",
+    # Change-set numbers without gaps (spec §18): a change set is numbered from this counter as its
+    # transaction commits (``pg_changelog.final``; an import's through ``changelog.close_set``),
+    # so a command that failed or changed nothing uses no number, and the numbers
+    # follow the order of the commits. The counter's row lock is held from then until the commit.
+    # Before that a change set has a provisional negative id.
+    "CREATE TABLE IF NOT EXISTS crm_change_counter (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), last integer NOT NULL)",
+    "REVOKE ALL ON crm_change_counter FROM PUBLIC",
+    # (run by whoever creates, migrates or team-inits the database: the owner, a superuser or an
+    # admin, who see every change set) past every number given so far, by the counter or, in a
+    # database from before it, by the sequence
+    """INSERT INTO crm_change_counter AS k (last) SELECT COALESCE(max(id), 0) FROM change_set
+       ON CONFLICT (only_row) DO UPDATE SET last = GREATEST(k.last, EXCLUDED.last)""",
+    """CREATE OR REPLACE FUNCTION crm_change_number() RETURNS integer
+       LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $f$
+         UPDATE crm_change_counter SET last = last + 1 RETURNING last
+       $f$""",
+    "ALTER TABLE change_set ALTER COLUMN id SET DEFAULT crm_change_number()",
     # What a duplicate check may say about a customer the caller may not see: code and owner.
     """CREATE OR REPLACE FUNCTION crm_find_customer(nk text, pk text)
        RETURNS TABLE (code text, owner text)
@@ -113,9 +130,9 @@ COUNTER = [
 
 def install(conn: Any) -> None:
     from crmcli.store import pg_changelog
+    from crmcli.store.postgres import run_ddl
 
-    for sql in COMPAT + JSON + COUNTER:
-        conn.exec_driver_sql(sql)
+    run_ddl(conn, COMPAT + JSON + COUNTER)
     pg_changelog.install(conn)
 
 

@@ -60,7 +60,7 @@ class PostgresStore:
             try:
                 yield conn
             finally:
-                conn.info.pop("change_set", None)
+                set_id = conn.info.pop("change_set", set_id)  # numbered already if the command asked
             pg_changelog.end(conn, set_id)
 
     @contextmanager

@@ -178,6 +178,8 @@ def _policies() -> list[str]:
     )
     own = "EXISTS (SELECT 1 FROM change_set s WHERE s.id = change.set_id AND (s.\"user\" = session_user OR (SELECT crm_role()) = 'admin'))"
     out.append(f"CREATE POLICY crm_write ON change FOR INSERT WITH CHECK ({own})")
+    # numbering a change set as it commits moves its changes from the provisional id (pg_changelog)
+    out.append(f"CREATE POLICY crm_change ON change FOR UPDATE USING ({own}) WITH CHECK ({own})")
     out.append(f"CREATE POLICY crm_remove ON change FOR DELETE USING ({own})")
     # an import batch says which file, when and how many rows: seen by all (its INSERT ... RETURNING
     # comes before its change set exists); what a batch changed (batch_change) follows the change set
@@ -219,17 +221,18 @@ def _grants() -> list[str]:
 
 
 def init_sql() -> list[str]:
-    from crmcli.store import pg_pool
+    from crmcli.store import pg_bulk, pg_pool
 
-    return SETUP + _policies() + _grants() + pg_pool.SQL
+    return SETUP + _policies() + _grants() + pg_pool.SQL + pg_bulk.install_sql(POLICED)
 
 
 def install(conn: Any) -> None:
     from crmcli.store import pg_schema
 
     pg_schema.install(conn)
-    for sql in init_sql():
-        conn.exec_driver_sql(sql)
+    from crmcli.store.postgres import run_ddl
+
+    run_ddl(conn, init_sql())
 
 
 def is_team(conn: Any) -> bool:

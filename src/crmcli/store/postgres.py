@@ -7,10 +7,9 @@
 * Writes go through SQLAlchemy (psycopg 3) in one transaction with ``lock_timeout`` set to the
   busy timeout: a lock held past it is exit 4. Reads use psycopg alone (no SQLAlchemy import),
   in a read-only repeatable-read transaction.
-* SQL that services hand to the driver in SQLite's style -- ``?`` placeholders, ``INSERT OR
-  IGNORE`` -- is put into PostgreSQL's by ``CompatCursor``: the one bridge, kept here so that no
-  service has to know which database it runs on. The reader gets dates as ISO text, booleans as
-  0/1 and JSON as text, as SQLite gives them.
+* Services speak SQLAlchemy Core (``store.sql``: named parameters that SQLAlchemy binds for
+  either driver); nothing here rewrites their SQL. The reader gets dates as ISO text, booleans
+  as 0/1 and JSON as text, as SQLite gives them (``reader_types``).
 * A new, empty database gets the current schema from the models (as SQLite files do) plus the
   change-log triggers (``pg_changelog``); an older one is migrated by the same Alembic scripts,
   by an admin only (others are refused, naming the revision).
@@ -21,7 +20,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -87,74 +86,7 @@ def where(url: str) -> str:
     return _("host {host} database {db}").format(host=host, db=db)
 
 
-# --------------------------------------------------------------------------- the driver's manners
-
-_QMARK = re.compile(r"'(?:[^']|'')*'|\?|%")
-_PRAGMA_SET = re.compile(r"^\s*PRAGMA\s+\w+\s*=", re.I)
-_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.I)
-# Tables with an ``id``: an INSERT into one (in SQLite's style) returns it, for ``lastrowid``.
-_INSERT_ID = re.compile(
-    r"^\s*INSERT\s+INTO\s+(customer|follow_up|stage_change|deal|deal_line|product|ticket|import_batch|"
-    r"batch_change|change_set|change|merge)\s*\(",
-    re.I,
-)
-
-
-def qmark_to_format(sql: str) -> str:
-    """SQLite's ``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` as ``%%``)."""
-
-    def repl(m: re.Match[str]) -> str:
-        tok = m.group(0)
-        if tok == "?":
-            return "%s"
-        if tok == "%":
-            return "%%"
-        return tok.replace("%", "%%")
-
-    sql = _QMARK.sub(repl, re.sub(r"\bIS NOT \?", "IS DISTINCT FROM ?", sql))
-    if _OR_IGNORE.match(sql):
-        sql = _OR_IGNORE.sub("INSERT INTO", sql, count=1) + " ON CONFLICT DO NOTHING"
-    return sql
-
-
-def _compat(query: Any, params: Any) -> Any:
-    if isinstance(query, str) and params is not None and not isinstance(params, Mapping):
-        if "?" in query or _OR_IGNORE.match(query):
-            return qmark_to_format(query)
-    return query
-
-
-def cursor_class() -> type:
-    import psycopg
-
-    class CompatCursor(psycopg.Cursor):  # type: ignore[type-arg]
-        _crm_lastrowid: int | None = None
-
-        def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:  # type: ignore[override]
-            if params is not None and len(params) == 0:
-                params = None  # no parameters: a literal % is a %, as with SQLite
-            self._crm_lastrowid = None
-            if isinstance(query, str) and _PRAGMA_SET.match(query):
-                return super().execute("SELECT 1")  # a SQLite tuning hint (cache size): nothing to do here
-            compat = _compat(query, params)
-            if compat is not query and _INSERT_ID.match(compat) and " RETURNING " not in compat.upper():
-                super().execute(compat + " RETURNING id", params, **kw)
-                row = self.fetchone()
-                self._crm_lastrowid = None if row is None else int(row[0])
-                return self
-            return super().execute(compat, params, **kw)
-
-        @property
-        def lastrowid(self) -> int | None:
-            """The id of the row an INSERT in SQLite's style made (sqlite3's ``lastrowid``)."""
-            return self._crm_lastrowid
-
-        def executemany(self, query: Any, params_seq: Any, **kw: Any) -> Any:  # type: ignore[override]
-            params_seq = list(params_seq)
-            first = params_seq[0] if params_seq else None
-            return super().executemany(_compat(query, first), params_seq, **kw)
-
-    return CompatCursor
+# --------------------------------------------------------------------------- the reader's types
 
 
 def reader_types(cur: Any) -> None:
@@ -191,9 +123,7 @@ def connect(url: str, busy_timeout: float) -> Any:
     import psycopg
 
     try:
-        con = psycopg.connect(
-            libpq_url(url), cursor_factory=cursor_class(), connect_timeout=max(1, int(busy_timeout)), options=SESSION_OPTIONS
-        )
+        con = psycopg.connect(libpq_url(url), connect_timeout=max(1, int(busy_timeout)), options=SESSION_OPTIONS)
     except psycopg.OperationalError as exc:
         raise cannot_connect(url, exc) from None
     return con
@@ -226,7 +156,7 @@ def make_engine(url: str, busy_timeout: float) -> Engine:
 
     engine = create_engine(
         sqlalchemy_url(url),
-        connect_args={"cursor_factory": cursor_class(), "connect_timeout": max(1, int(busy_timeout)), "options": SESSION_OPTIONS},
+        connect_args={"connect_timeout": max(1, int(busy_timeout)), "options": SESSION_OPTIONS},
         pool_pre_ping=False,
     )
 
@@ -244,6 +174,15 @@ def make_engine(url: str, busy_timeout: float) -> Engine:
             exclusive(conn)
 
     return engine
+
+
+def run_ddl(conn: Any, statements: list[str]) -> None:
+    """Statements without parameters (our schema's functions, policies, triggers) inside ``conn``'s
+    transaction, sent as they are: a ``%`` in them is PostgreSQL's (``format('%I', ...)``), not a
+    placeholder."""
+    dbapi = conn.connection.driver_connection
+    for sql in statements:
+        dbapi.execute(sql)
 
 
 IMPORT_LOCK = 7244021  # the advisory lock of import and undo (spec §16)

@@ -87,6 +87,8 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
     ``engine`` may be a function that opens the database: it is then called while the file is
     being read.
     """
+    from crmcli import store
+    from crmcli.store import changelog
     from crmcli.store import sqlite as db
 
     if opts.on_duplicate not in ON_DUPLICATE:
@@ -112,17 +114,15 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                 now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
                 # the next number, not a sequence's: imports are one at a time (the import lock), and
                 # a dry run or a failed import leaves no gap in the numbering, on either database
-                batch_id = conn.exec_driver_sql(
+                batch_id = store.sql(
+                    conn,
                     "INSERT INTO import_batch (id, file, started_at, created, updated, skipped, rejected, follow_ups) "
-                    "VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM import_batch), ?, ?, 0, 0, 0, 0, 0) RETURNING id",
-                    (str(path.resolve()), now),
+                    "VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM import_batch), :file, :at, 0, 0, 0, 0, 0) RETURNING id",
+                    {"file": str(path.resolve()), "at": now},
                 ).scalar()
                 assert batch_id is not None
                 # the import is one change set of the change log (spec §18); its rows are logged by the batch
-                conn.exec_driver_sql(
-                    "INSERT INTO change_set (at, \"user\", command, kind, batch_id) VALUES (?, ?, ?, 'import', ?)",
-                    (now, opts.user, opts.command, batch_id),
-                )
+                change_set = changelog.open_set(conn, user=opts.user, command=opts.command, kind="import", batch_id=batch_id)
                 if any(s.kind == "fields" for s in sheets):
                     from crmcli.services.importer.field_rows import define
 
@@ -180,10 +180,12 @@ def import_file(engine: Engine | Callable[[], Engine], path: Path, opts: ImportO
                     rejects.sync()  # before COMMIT: a disk too full for the rejects file fails the import
                 if result.status == 1 or opts.dry_run:
                     raise _Rollback
-                conn.exec_driver_sql(
-                    "UPDATE import_batch SET created=?, updated=?, skipped=?, rejected=?, follow_ups=? WHERE id=?",
-                    (result.created, result.updated, result.skipped, result.rejected, result.follow_ups, batch_id),
+                store.sql(
+                    conn,
+                    "UPDATE import_batch SET created = :c, updated = :u, skipped = :s, rejected = :r, follow_ups = :f WHERE id = :b",
+                    {"c": result.created, "u": result.updated, "s": result.skipped, "r": result.rejected, "f": result.follow_ups, "b": batch_id},
                 )
+                changelog.close_set(conn, change_set)  # numbered as it commits (store/pg_changelog)
                 result.batch = batch_id
         except _Rollback:
             result.batch = None
@@ -242,8 +244,10 @@ def _customer_sheet(
     located = sheet.located
     _phone_note(result, located.header)
     set_aside: set[int] = set()
-    # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster
-    conn.exec_driver_sql("PRAGMA cache_size=-65536")
+    # 7 B-trees take random keys: a 64 MB page cache makes the inserts 2x faster (SQLite)
+    from crmcli import store
+
+    store.bulk_cache(conn, True)
     kept: dict[str, Any] = {}  # --keep-unknown: header -> the custom field made of it
     while True:
         if opts.keep_unknown:
@@ -266,7 +270,7 @@ def _customer_sheet(
             continue
         savepoint.commit()
         break
-    conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    store.bulk_cache(conn, False)
     _columns_report(result, located.header, set_aside | run.failing)
     if 1 < run.first_new_id < run.next_id:  # new customers beside existing ones: likely duplicates?
         result.likely_duplicates = _likely_duplicates(conn, range(run.first_new_id, run.next_id))
@@ -345,6 +349,7 @@ def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: 
     import dataclasses
     import json
 
+    from crmcli import store
     from crmcli.services import custom_fields
 
     for col in header.columns:
@@ -354,10 +359,10 @@ def _keep_unknown(conn: Any, header: columns.Header, opts: ImportOptions, kept: 
         if field is None:
             field = custom_fields.add_for_header(conn, col.header)
             kept[col.header] = field
-            conn.exec_driver_sql(
-                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'custom_field', 0, ?)",
-                (batch_id, json.dumps({"key": field.key}, ensure_ascii=False)),
-            )
+            store.sql(
+                conn, "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (:b, 'custom_field', 0, :k)",
+                {"b": batch_id, "k": json.dumps({"key": field.key}, ensure_ascii=False)},
+            )  # fmt: skip
         col.field = CUSTOM + field.key
     header.unknown = [h for h in header.unknown if h not in kept]
     new = [f for f in kept.values() if f.key not in {c.key for c in opts.custom}]

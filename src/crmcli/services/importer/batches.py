@@ -1,7 +1,8 @@
 """Import batches: listing them (``crm imports``) and undoing one (``crm import --undo``).
 
-``batch_change`` holds, for a batch, one row per customer it created (``before`` NULL), one per
-existing customer it changed (``before`` = ``{"before": {field: old}, "after": {field: new}}``)
+``batch_change`` holds, for a batch, one row for the customers it created (``table_name``
+"customers": ids ``row_id`` up to ``before``'s ``until``, exclusive; a batch of a release before
+that has one row per customer, ``before`` NULL), one per existing customer it changed (``before`` = ``{"before": {field: old}, "after": {field: new}}``)
 and one per tag it added to an existing customer (``table_name`` "tag", ``before`` =
 ``{"name": tag}``), and one per opportunity it changed (``table_name`` "deal", as for a customer,
 with its old lines under ``lines`` when it replaced them). Follow-ups, stage changes,
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from crmcli.errors import CrmError, NotFound
 from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
+from crmcli.store import in_list, insert_rows, sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -41,35 +43,37 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     """
     from crmcli.services.followups import refresh_summary
 
-    ex = conn.exec_driver_sql
-    batch = ex("SELECT id, file, undone_at FROM import_batch WHERE id = ?", (batch_id,)).first()
+    ex = _ex(conn)
+    batch = ex("SELECT id, file, undone_at FROM import_batch WHERE id = :p0", {"p0": batch_id}).first()
     if batch is None:
         raise NotFound(N_("no import batch {batch_id} (see: crm imports)"), batch_id=batch_id)
     if batch[2]:
         raise CrmError(N_("import batch {batch_id} was already undone at {value}"), batch_id=batch_id, value=batch[2])
     ex("CREATE TEMP TABLE IF NOT EXISTS _undo_ids (id INTEGER PRIMARY KEY)")
     ex("DELETE FROM _undo_ids")
-    ex(
+    ex(  # a batch of an earlier release: a row per customer it created
         "INSERT INTO _undo_ids (id) SELECT DISTINCT row_id FROM batch_change "
-        "WHERE batch_id = ? AND table_name = 'customer' AND before IS NULL",
-        (batch_id,),
+        "WHERE batch_id = :p0 AND table_name = 'customer' AND before IS NULL",
+        {"p0": batch_id},
     )
+    for first, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = :p0 AND table_name = 'customers'", {"p0": batch_id}).all():
+        ex("INSERT INTO _undo_ids (id) SELECT id FROM customer WHERE id >= :p0 AND id < :p1", {"p0": first, "p1": json.loads(before)["until"]})
     created = ex("SELECT COUNT(*) FROM _undo_ids").scalar() or 0
     later: list[Any] = []
     if created:
         later = list(ex(
-            """
+            f"""
             SELECT c.code, c.name, COUNT(*) FROM (
-                SELECT customer_id AS cid FROM follow_up WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
-                UNION ALL SELECT customer_id FROM stage_change WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
-                UNION ALL SELECT customer_id FROM deal WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
-                UNION ALL SELECT customer_id FROM ticket WHERE customer_id IN (SELECT id FROM _undo_ids) AND batch_id IS NOT ?
+                SELECT customer_id AS cid FROM follow_up WHERE customer_id IN (SELECT id FROM _undo_ids) AND {_OTHER}
+                UNION ALL SELECT customer_id FROM stage_change WHERE customer_id IN (SELECT id FROM _undo_ids) AND {_OTHER}
+                UNION ALL SELECT customer_id FROM deal WHERE customer_id IN (SELECT id FROM _undo_ids) AND {_OTHER}
+                UNION ALL SELECT customer_id FROM ticket WHERE customer_id IN (SELECT id FROM _undo_ids) AND {_OTHER}
                 UNION ALL SELECT bc.row_id FROM batch_change bc JOIN import_batch b ON b.id = bc.batch_id
-                    WHERE bc.row_id IN (SELECT id FROM _undo_ids) AND bc.batch_id != ? AND b.undone_at IS NULL
-                    AND bc.before IS NOT NULL
+                    WHERE bc.row_id IN (SELECT id FROM _undo_ids) AND bc.batch_id != :b AND b.undone_at IS NULL
+                    AND bc.before IS NOT NULL AND bc.table_name <> 'customers'
             ) x JOIN customer c ON c.id = x.cid GROUP BY c.id ORDER BY c.id
             """,
-            (batch_id, batch_id, batch_id, batch_id, batch_id),
+            {"b": batch_id},
         ).all())
     if later and not force:
         # one line (spec §10): the first few customers, then how many more
@@ -81,12 +85,12 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
     kept: list[str] = []
     touched: list[int] = []
     for row_id, before in ex(
-        "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'customer' AND before IS NOT NULL ORDER BY id DESC",
-        (batch_id,),
+        "SELECT row_id, before FROM batch_change WHERE batch_id = :p0 AND table_name = 'customer' AND before IS NOT NULL ORDER BY id DESC",
+        {"p0": batch_id},
     ).all():
         image = json.loads(before)
         fields = list(image["before"])
-        cur = ex(f"SELECT code, {', '.join(fields)} FROM customer WHERE id = ?", (row_id,)).first()
+        cur = ex(f"SELECT code, {', '.join(fields)} FROM customer WHERE id = :id", {"id": row_id}).first()
         if cur is None:
             continue
         code = cur[0]
@@ -99,59 +103,60 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
                 kept.append(f"{code} {fld}")
         if values:
             try:
-                ex(f"UPDATE customer SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", (*values.values(), row_id))
+                ex(f"UPDATE customer SET {', '.join(f'{k} = :{k}' for k in values)} WHERE id = :id", {**values, "id": row_id})
             except Exception as exc:
                 if "UNIQUE" in str(exc):
                     raise CrmError(N_("cannot undo import batch {batch_id}: restoring {code} would make it a duplicate of another customer ({exc})"), batch_id=batch_id, code=code, exc=exc) from None
                 raise
             restored.add(row_id)
         touched.append(row_id)
-    for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'tag'", (batch_id,)).all():
-        if ex("DELETE FROM tag WHERE customer_id = ? AND name = ?", (row_id, json.loads(before)["name"])).rowcount:
+    for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = :p0 AND table_name = 'tag'", {"p0": batch_id}).all():
+        if ex("DELETE FROM tag WHERE customer_id = :p0 AND name = :p1", {"p0": row_id, "p1": json.loads(before)["name"]}).rowcount:
             restored.add(row_id)
-    for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'customer_phone'", (batch_id,)).all():
-        ex("DELETE FROM customer_phone WHERE customer_id = ? AND phone_key = ?", (row_id, json.loads(before)["phone_key"]))
+    for row_id, before in ex("SELECT row_id, before FROM batch_change WHERE batch_id = :p0 AND table_name = 'customer_phone'", {"p0": batch_id}).all():
+        ex("DELETE FROM customer_phone WHERE customer_id = :p0 AND phone_key = :p1", {"p0": row_id, "p1": json.loads(before)["phone_key"]})
     for row_id, before in ex(
-        "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'custom_value' ORDER BY id DESC", (batch_id,)
+        "SELECT row_id, before FROM batch_change WHERE batch_id = :p0 AND table_name = 'custom_value' ORDER BY id DESC", {"p0": batch_id}
     ).all():
         image = json.loads(before)
-        now = ex("SELECT value FROM custom_value WHERE customer_id = ? AND field_key = ?", (row_id, image["key"])).scalar()
+        now = ex("SELECT value FROM custom_value WHERE customer_id = :p0 AND field_key = :p1", {"p0": row_id, "p1": image["key"]}).scalar()
         if now != image["after"]:
             kept.append(f"{row_id} {image['key']}")
             continue
         if image["before"] is None:
-            ex("DELETE FROM custom_value WHERE customer_id = ? AND field_key = ?", (row_id, image["key"]))
+            ex("DELETE FROM custom_value WHERE customer_id = :p0 AND field_key = :p1", {"p0": row_id, "p1": image["key"]})
         else:
-            ex("UPDATE custom_value SET value = ? WHERE customer_id = ? AND field_key = ?", (image["before"], row_id, image["key"]))
+            ex("UPDATE custom_value SET value = :p0 WHERE customer_id = :p1 AND field_key = :p2", {"p0": image["before"], "p1": row_id, "p2": image["key"]})
         restored.add(row_id)
     deal_customers = _undo_deals(conn, batch_id, kept)
-    fu_customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM follow_up WHERE batch_id = ?", (batch_id,)).all()]
-    follow_ups = ex("DELETE FROM follow_up WHERE batch_id = ?", (batch_id,)).rowcount
-    ex("DELETE FROM stage_change WHERE batch_id = ?", (batch_id,))
-    deals = ex("DELETE FROM deal WHERE batch_id = ?", (batch_id,)).rowcount  # their lines go with them
+    fu_customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM follow_up WHERE batch_id = :p0", {"p0": batch_id}).all()]
+    follow_ups = ex("DELETE FROM follow_up WHERE batch_id = :p0", {"p0": batch_id}).rowcount
+    ex("DELETE FROM stage_change WHERE batch_id = :p0", {"p0": batch_id})
+    deals = ex("DELETE FROM deal WHERE batch_id = :p0", {"p0": batch_id}).rowcount  # their lines go with them
     # products the batch created, unless a later opportunity names them
-    ex("DELETE FROM product WHERE batch_id = ? AND id NOT IN (SELECT product_id FROM deal_line)", (batch_id,))
-    ex("DELETE FROM ticket WHERE batch_id = ?", (batch_id,))
+    ex("DELETE FROM product WHERE batch_id = :p0 AND id NOT IN (SELECT product_id FROM deal_line)", {"p0": batch_id})
+    ex("DELETE FROM ticket WHERE batch_id = :p0", {"p0": batch_id})
     # later batches' events on the deleted customers go with them (cascade); --force only
     deleted_ids = {r[0] for r in ex("SELECT id FROM _undo_ids").all()}
     deleted = ex("DELETE FROM customer WHERE id IN (SELECT id FROM _undo_ids)").rowcount
     # custom fields the batch made of unknown columns (--keep-unknown) go when no value is left
-    for (before,) in ex("SELECT before FROM batch_change WHERE batch_id = ? AND table_name = 'custom_field'", (batch_id,)).all():
+    for (before,) in ex("SELECT before FROM batch_change WHERE batch_id = :p0 AND table_name = 'custom_field'", {"p0": batch_id}).all():
         key = json.loads(before)["key"]
-        if not ex("SELECT 1 FROM custom_value WHERE field_key = ? LIMIT 1", (key,)).first():
-            ex("DELETE FROM custom_field WHERE key = ?", (key,))
+        if not ex("SELECT 1 FROM custom_value WHERE field_key = :p0 LIMIT 1", {"p0": key}).first():
+            ex("DELETE FROM custom_field WHERE key = :p0", {"p0": key})
     ex("DELETE FROM _undo_ids")
     remaining = [c for c in dict.fromkeys([*fu_customers, *touched, *deal_customers])]
     if remaining:
         existing = []
         for i in range(0, len(remaining), 900):
             part = remaining[i : i + 900]
-            existing += [r[0] for r in ex(f"SELECT id FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()]
+            marks, params = in_list(part)
+            existing += [r[0] for r in ex(f"SELECT id FROM customer WHERE id IN ({marks})", params).all()]
         refresh_summary(conn, existing)
         from crmcli.services import purchases
 
         purchases.refresh(conn, existing)
-    ex("UPDATE import_batch SET undone_at = ? WHERE id = ?", (dt.datetime.now().astimezone().isoformat(timespec="seconds"), batch_id))
+    ex("UPDATE import_batch SET undone_at = :p0 WHERE id = :p1", {"p0": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "p1": batch_id})
     return {
         "batch": batch_id,
         "file": batch[1],
@@ -166,14 +171,14 @@ def undo(conn: Connection, batch_id: int, *, force: bool = False) -> dict[str, A
 def _undo_deals(conn: Connection, batch_id: int, kept: list[str]) -> list[int]:
     """The opportunities the batch changed get their fields (and lines) back, unless edited since;
     returns every customer whose opportunities the batch created or changed."""
-    ex = conn.exec_driver_sql
-    customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM deal WHERE batch_id = ?", (batch_id,)).all()]
+    ex = _ex(conn)
+    customers = [r[0] for r in ex("SELECT DISTINCT customer_id FROM deal WHERE batch_id = :p0", {"p0": batch_id}).all()]
     for row_id, before in ex(
-        "SELECT row_id, before FROM batch_change WHERE batch_id = ? AND table_name = 'deal' ORDER BY id DESC", (batch_id,)
+        "SELECT row_id, before FROM batch_change WHERE batch_id = :p0 AND table_name = 'deal' ORDER BY id DESC", {"p0": batch_id}
     ).all():
         image = json.loads(before)
         fields = list(image["before"])
-        cur = ex(f"SELECT code, customer_id{''.join(', ' + f for f in fields)} FROM deal WHERE id = ?", (row_id,)).first()
+        cur = ex(f"SELECT code, customer_id{''.join(', ' + f for f in fields)} FROM deal WHERE id = :id", {"id": row_id}).first()
         if cur is None:
             continue
         customers.append(cur[1])
@@ -184,13 +189,23 @@ def _undo_deals(conn: Connection, batch_id: int, kept: list[str]) -> list[int]:
             else:
                 kept.append(f"{cur[0]} {fld}")
         if values:
-            ex(f"UPDATE deal SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", (*values.values(), row_id))
+            ex(f"UPDATE deal SET {', '.join(f'{k} = :{k}' for k in values)} WHERE id = :id", {**values, "id": row_id})
         if "lines" in image:
-            ex("DELETE FROM deal_line WHERE deal_id = ?", (row_id,))
+            ex("DELETE FROM deal_line WHERE deal_id = :p0", {"p0": row_id})
             if image["lines"]:
-                ex("INSERT INTO deal_line (deal_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?)",
-                   [(row_id, *line) for line in image["lines"]])  # fmt: skip
+                insert_rows(conn, "deal_line", ("deal_id", "product_id", "quantity", "unit_price"), [(row_id, *line) for line in image["lines"]])
     return customers
+
+
+# a record that another batch, or no batch, brought (SQLite's ``batch_id IS NOT :b``)
+_OTHER = "(batch_id IS NULL OR batch_id != :b)"
+
+
+def _ex(conn: Connection) -> Any:
+    def ex(statement: str, params: Any = None) -> Any:
+        return sql(conn, statement, params)
+
+    return ex
 
 
 def _same(a: Any, b: Any) -> bool:

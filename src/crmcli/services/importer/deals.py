@@ -27,6 +27,7 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
+from crmcli import store
 from crmcli.errors import CrmError
 from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
@@ -64,13 +65,15 @@ def run_deals(conn: Connection, located: readers.Located, opts: ImportOptions, b
     result.table = "deals"
     # the deal table's 5 indexes take random keys (codes, customers, dates): as for customers,
     # a 64 MB page cache makes 100k inserts about twice as fast
-    conn.exec_driver_sql("PRAGMA cache_size=-65536")
+    from crmcli import store
+
+    store.bulk_cache(conn, True)
     try:
         run = _DealRun(conn, located, opts, batch_id, result, rejects, progress)
         run.keep_stages = keep_stages
         run.execute()
     finally:
-        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+        store.bulk_cache(conn, False)
     result.unused_columns = list(located.header.unused)
     result.unknown_columns = list(located.header.unknown)
 
@@ -92,7 +95,7 @@ class _DealRun:
                                  date_order=opts.date_order, probability=opts.probability)  # fmt: skip
         self.parser.track_given = self.mode == "update"
         self.catalog = Catalog(conn, batch_id)
-        ex = conn.exec_driver_sql
+        ex = _ex(conn)
         self.by_code: dict[str, tuple[int, str | None]] = {}
         self.by_key: dict[str, int] = {}  # name key -> customer id (-1: several customers)
         self.names: dict[int, tuple[str, str]] = {}
@@ -183,7 +186,7 @@ class _DealRun:
         key = ("code", r.code) if r.code else ("ext", r.external_id) if r.external_id else _sig(cid, r.name, r.created, r.amount)
         if key[0] == "sig" and not self.signed:
             self.signed = True
-            for did, dcid, name, day, amount in self.conn.exec_driver_sql("SELECT id, customer_id, name, date, amount FROM deal"):
+            for did, dcid, name, day, amount in store.sql(self.conn, "SELECT id, customer_id, name, date, amount FROM deal"):
                 self.deals.setdefault(_sig(dcid, name, str(day), amount), (did, dcid))
         found = self.deals.get(key)
         if found is None:
@@ -243,8 +246,8 @@ class _DealRun:
             if r.lines is not None:
                 rec["lines"] = self._lines(r)
             return changed
-        ex = self.conn.exec_driver_sql
-        row = ex(f"SELECT customer_id, {', '.join(_FIELDS)} FROM deal WHERE id = ?", (did,)).first()
+        ex = _ex(self.conn)
+        row = ex(f"SELECT customer_id, {', '.join(_FIELDS)} FROM deal WHERE id = :id", {"id": did}).first()
         assert row is not None
         cur = dict(zip(_FIELDS, row[1:], strict=True))
         cur = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in cur.items()}
@@ -258,7 +261,7 @@ class _DealRun:
         old_lines = None
         if r.lines is not None:
             lines = self._lines(r)
-            old_lines = [tuple(x) for x in ex("SELECT product_id, quantity, unit_price FROM deal_line WHERE deal_id = ? ORDER BY id", (did,))]
+            old_lines = [tuple(x) for x in ex("SELECT product_id, quantity, unit_price FROM deal_line WHERE deal_id = :p0 ORDER BY id", {"p0": did})]
             if old_lines != lines:
                 self.line_updates[did] = lines
                 changed.append("products")
@@ -283,7 +286,7 @@ class _DealRun:
         from crmcli.store.codes import deal_codes
         from crmcli.store.sqlite import reserve_ids
 
-        ex = self.conn.exec_driver_sql
+        ex = _ex(self.conn)
         res = self.res
         res.products = self.catalog.created
         if self.new:
@@ -299,23 +302,22 @@ class _DealRun:
                              rec["date"], rec["expected_close"], rec["closed_at"], rec["owner"], rec["lost_reason"],
                              rec["external_id"], rec["by"], self.batch_id))  # fmt: skip
                 lines += [(first + i, pid, q, p) for pid, q, p in rec["lines"]]
-            ex('INSERT INTO deal (id, code, customer_id, name, stage, amount, probability, date, expected_close, closed_at, owner, '
-               'lost_reason, external_id, "by", batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows)  # fmt: skip
-            if lines:
-                ex("INSERT INTO deal_line (deal_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?)", lines)
+            store.insert_rows(self.conn, "deal", ("id", "code", "customer_id", "name", "stage", "amount", "probability", "date",
+                                                  "expected_close", "closed_at", "owner", "lost_reason", "external_id", '"by"', "batch_id"), rows)  # fmt: skip
+            store.insert_rows(self.conn, "deal_line", _LINE, lines)
         res.deals = len(self.new)
-        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for did, sets in self.updates.items():
             if sets:
-                groups.setdefault(tuple(sorted(sets)), []).append((*(sets[k] for k in sorted(sets)), did))
+                groups.setdefault(tuple(sorted(sets)), []).append({**sets, "id": did})
         for keys, params in groups.items():
-            ex(f"UPDATE deal SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?", params)
+            ex(f"UPDATE deal SET {', '.join(f'{k} = :{k}' for k in keys)} WHERE id = :id", params)
         for did, new_lines in self.line_updates.items():
-            ex("DELETE FROM deal_line WHERE deal_id = ?", (did,))
-            ex("INSERT INTO deal_line (deal_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?)", [(did, *x) for x in new_lines])
+            ex("DELETE FROM deal_line WHERE deal_id = :p0", {"p0": did})
+            store.insert_rows(self.conn, "deal_line", _LINE, [(did, *x) for x in new_lines])
         if self.images:
-            ex("INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'deal', ?, ?)",
-               [(self.batch_id, did, json.dumps(img, ensure_ascii=False)) for did, img in self.images])  # fmt: skip
+            store.insert_rows(self.conn, "batch_change", ("batch_id", "table_name", "row_id", "before"),
+                              [(self.batch_id, "deal", did, json.dumps(img, ensure_ascii=False)) for did, img in self.images])  # fmt: skip
         if self.touched:
             if not self.keep_stages:
                 self._sync_stages(sorted(self.touched))
@@ -326,7 +328,7 @@ class _DealRun:
         stage change of this batch dated by the opportunity that decided it; undo puts the old back."""
         from crmcli.services.opportunities import derived_stage
 
-        ex = self.conn.exec_driver_sql
+        ex = _ex(self.conn)
         today = self.opts.today.isoformat()
         # per customer and stage: the deciding day (first won, last lost, last opened) and its opportunity
         per_stage = ("SELECT customer_id, stage, CASE WHEN stage = 'won' THEN MIN(closed_at) WHEN stage = 'lost' THEN MAX(closed_at) "
@@ -338,8 +340,7 @@ class _DealRun:
         else:
             found, current = [], {}
             for i in range(0, len(ids), 900):
-                part = tuple(ids[i : i + 900])
-                marks = ",".join("?" * len(part))
+                marks, part = store.in_list(ids[i : i + 900])
                 found += ex(per_stage.format(where=f"WHERE customer_id IN ({marks})"), part).all()
                 current.update({r[0]: (r[1], r[2]) for r in ex(f"SELECT id, stage, lost_reason FROM customer WHERE id IN ({marks})", part)})
         by_customer: dict[int, dict[str, tuple[str, int, str | None]]] = {}
@@ -354,15 +355,25 @@ class _DealRun:
             day, did, reason = stages[target]
             reason = reason if target == "lost" else None
             changes.append((cid, old, target, day, self.opts.user, reason, self.batch_id, did))
-            updates.append((target, reason, cid))
-            images.append((self.batch_id, cid, json.dumps({"before": {"stage": old, "lost_reason": old_reason},
+            updates.append({"s": target, "r": reason, "id": cid})
+            images.append((self.batch_id, "customer", cid, json.dumps({"before": {"stage": old, "lost_reason": old_reason},
                                                             "after": {"stage": target, "lost_reason": reason}}, ensure_ascii=False)))  # fmt: skip
         if changes:
-            ex('INSERT INTO stage_change (customer_id, from_stage, to_stage, date, "by", reason, batch_id, deal_id) '
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes)  # fmt: skip
-            ex("UPDATE customer SET stage = ?, lost_reason = ? WHERE id = ?", updates)
-            ex("INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer', ?, ?)", images)
+            store.insert_rows(self.conn, "stage_change", ("customer_id", "from_stage", "to_stage", "date", '"by"', "reason", "batch_id", "deal_id"),
+                              changes)  # fmt: skip
+            ex("UPDATE customer SET stage = :s, lost_reason = :r WHERE id = :id", updates)
+            store.insert_rows(self.conn, "batch_change", ("batch_id", "table_name", "row_id", "before"), images)
         self.res.stage_changes = len(changes)
+
+
+_LINE = ("deal_id", "product_id", "quantity", "unit_price")
+
+
+def _ex(conn: Any) -> Any:
+    def ex(statement: str, params: Any = None) -> Any:
+        return store.sql(conn, statement, params)
+
+    return ex
 
 
 def _sig(cid: int, name: str | None, day: str, amount: float | None) -> tuple[str, Any]:

@@ -110,10 +110,12 @@ def define(conn: Connection, defs: list[Definition], bad: list[tuple[list[Any], 
             notes.append(_("custom field not defined: {reason}").format(reason=f"row {d.rowno}: {exc}"))
             continue
         if new:
-            conn.exec_driver_sql(
-                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'custom_field', 0, ?)",
-                (batch_id, json.dumps({"key": d.key}, ensure_ascii=False)),
-            )
+            from crmcli.store import sql
+
+            sql(
+                conn, "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (:b, 'custom_field', 0, :k)",
+                {"b": batch_id, "k": json.dumps({"key": d.key}, ensure_ascii=False)},
+            )  # fmt: skip
         added.append(f"{d.label} ({d.key})")
     if added:
         notes.append(_("custom fields defined: {fields}").format(fields=", ".join(added)))

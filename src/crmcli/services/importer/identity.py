@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli.i18n import gettext as _
 from crmcli.services.importer.fieldsets import LOAD_COLUMNS
+from crmcli.store import in_list, sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -45,9 +46,14 @@ class _Known:
         self.rows: dict[int, dict[str, Any]] = {}  # id -> current values (DB form), this chunk's
         # Customers merged into another (spec §14) are never matched themselves: their phones and
         # code name the customer they went into (as REF does). Only asked when there were merges.
-        self.has_merges = had_customers and conn.exec_driver_sql("SELECT 1 FROM merge LIMIT 1").first() is not None
+        self.has_merges = had_customers and sql(conn, "SELECT 1 FROM merge LIMIT 1").first() is not None
         self.merged_phone: dict[str, int] = {}  # a merged customer's phone key -> KEEP's id
         self.merged_code: dict[str, int] = {}  # a merged customer's code -> KEEP's id
+
+    def _in(self, statement: str, values: list[Any]) -> Any:
+        """``statement`` with its ``{}`` the list of ``values`` (``IN ({})``)."""
+        marks, params = in_list(values)
+        return sql(self.conn, statement.format(marks), params)
 
     def new_chunk(self) -> dict[int, dict[str, Any]]:
         self.rows = {}
@@ -197,10 +203,10 @@ class _Known:
                 (f"SELECT {cols} FROM customer WHERE phone_key = '' AND name_key IN ({{}})", names),
                 (f"SELECT {cols} FROM customer WHERE id IN (SELECT customer_id FROM customer_phone WHERE phone_key IN ({{}}))", list(pks)),
             )
-            for sql, keys in queries:
+            for statement, keys in queries:
                 for i in range(0, len(keys), 900):
                     part = keys[i : i + 900]
-                    found += self.conn.exec_driver_sql(sql.format(",".join("?" * len(part))), tuple(part)).all()
+                    found += self._in(statement, part).all()
         if self.has_merges and found:
             found = self._follow_merges(found)
         # customers this import saw in earlier chunks (set operations: most chunks meet none)
@@ -216,14 +222,12 @@ class _Known:
             wait()
         for i in range(0, len(ids_), 900):
             part = ids_[i : i + 900]
-            found += self.conn.exec_driver_sql(f"SELECT {cols} FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()
+            found += self._in(f"SELECT {cols} FROM customer WHERE id IN ({{}})", part).all()
         other_keys: dict[int, set[str]] = {}
         new_ids = [r[0] for r in found if r[0] not in self.rows]
         for i in range(0, len(new_ids), 900):
             part = new_ids[i : i + 900]
-            for cid, key in self.conn.exec_driver_sql(
-                f"SELECT customer_id, phone_key FROM customer_phone WHERE customer_id IN ({','.join('?' * len(part))})", tuple(part)
-            ):
+            for cid, key in self._in("SELECT customer_id, phone_key FROM customer_phone WHERE customer_id IN ({})", part):
                 other_keys.setdefault(cid, set()).add(key)
         for r in found:
             cid = r[0]
@@ -246,9 +250,7 @@ class _Known:
         into: dict[int, int] = {}
         for i in range(0, len(ids), 900):
             part = ids[i : i + 900]
-            into.update(self.conn.exec_driver_sql(
-                f"SELECT id, merged_into FROM customer WHERE merged_into IS NOT NULL AND id IN ({','.join('?' * len(part))})", tuple(part)
-            ).all())  # fmt: skip
+            into.update(self._in("SELECT id, merged_into FROM customer WHERE merged_into IS NOT NULL AND id IN ({})", part).all())
         if not into:
             return found
         keep_of: dict[int, int] = {}
@@ -256,7 +258,7 @@ class _Known:
             seen = {cid}
             while target not in seen:  # merged into one merged later: the last one
                 seen.add(target)
-                nxt = self.conn.exec_driver_sql("SELECT merged_into FROM customer WHERE id = ?", (target,)).scalar()
+                nxt = sql(self.conn, "SELECT merged_into FROM customer WHERE id = :id", {"id": target}).scalar()
                 if nxt is None:
                     break
                 target = nxt
@@ -269,13 +271,12 @@ class _Known:
                 if r[pk_at]:
                     self.merged_phone[r[pk_at]] = keep
                 self.merged_code[r[code_at]] = keep
-        marks = ",".join("?" * len(keep_of))
-        for cid, key in self.conn.exec_driver_sql(f"SELECT customer_id, phone_key FROM customer_phone WHERE customer_id IN ({marks})", tuple(keep_of)):
+        for cid, key in self._in("SELECT customer_id, phone_key FROM customer_phone WHERE customer_id IN ({})", list(keep_of)):
             self.merged_phone[key] = keep_of[cid]
         have = {r[0] for r in found}
         missing = list({k for k in keep_of.values() if k not in have and k not in self.rows})
         cols = ", ".join(LOAD_COLUMNS)
-        extra = self.conn.exec_driver_sql(f"SELECT {cols} FROM customer WHERE id IN ({','.join('?' * len(missing))})", tuple(missing)).all() if missing else []
+        extra = self._in(f"SELECT {cols} FROM customer WHERE id IN ({{}})", missing).all() if missing else []
         return [r for r in found if r[0] not in keep_of] + extra
 
     def records(
@@ -289,18 +290,13 @@ class _Known:
         ids = list(self.rows)
         for i in range(0, len(ids), 900):
             part = ids[i : i + 900]
-            marks = ",".join("?" * len(part))
             if follow_ups:
-                for cid, day, method, content in self.conn.exec_driver_sql(
-                    f"SELECT customer_id, date, method, content FROM follow_up WHERE customer_id IN ({marks})", tuple(part)
-                ):
+                for cid, day, method, content in self._in("SELECT customer_id, date, method, content FROM follow_up WHERE customer_id IN ({})", part):
                     fu_sigs.setdefault(cid, set()).add((str(day), method, content))
             if deals:
-                for cid, day, amount in self.conn.exec_driver_sql(
-                    f"SELECT customer_id, closed_at, amount FROM deal WHERE stage = 'won' AND customer_id IN ({marks})", tuple(part)
-                ):
+                for cid, day, amount in self._in("SELECT customer_id, closed_at, amount FROM deal WHERE stage = 'won' AND customer_id IN ({})", part):
                     deal_sigs.setdefault(cid, set()).add((str(day), float(amount)))
             if tags:
-                for cid, name in self.conn.exec_driver_sql(f"SELECT customer_id, name FROM tag WHERE customer_id IN ({marks})", tuple(part)):
+                for cid, name in self._in("SELECT customer_id, name FROM tag WHERE customer_id IN ({})", part):
                     tags_of.setdefault(cid, set()).add(name)
         return fu_sigs, deal_sigs, tags_of

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from crmcli import store
 from crmcli.i18n import gettext as _
 from crmcli.io import columns
 from crmcli.services.importer.options import REASON_SAMPLES, ImportOptions, ImportResult, Progress
@@ -78,7 +79,7 @@ class KeyedRun:
         self.name_col = header.first("name") or header.first("person")
         self.by_code: dict[str, int] = {}
         self.by_name: dict[str, int] = {}  # name key -> id (-1: several customers)
-        for cid, code, key, into in conn.exec_driver_sql("SELECT id, code, name_key, merged_into FROM customer"):
+        for cid, code, key, into in store.sql(conn, "SELECT id, code, name_key, merged_into FROM customer"):
             self.by_code[code] = into or cid
             if into is None:
                 self.by_name[key] = -1 if key in self.by_name else cid
@@ -180,8 +181,9 @@ class KeyedRun:
             part = want[i : i + 900]
             for cid in part:
                 self.sigs[cid] = Counter()
-            for cid, day, method, content in self.conn.exec_driver_sql(
-                f"SELECT customer_id, date, method, content FROM follow_up WHERE customer_id IN ({','.join('?' * len(part))})", tuple(part)
+            marks, params = store.in_list(part)
+            for cid, day, method, content in store.sql(
+                self.conn, f"SELECT customer_id, date, method, content FROM follow_up WHERE customer_id IN ({marks})", params
             ):
                 self.sigs[cid][(str(day), method, content)] += 1
 
@@ -196,10 +198,7 @@ class KeyedRun:
         from crmcli.services.importer.writing import _FOLLOW_UP_COLUMNS
 
         if self.follow_rows:
-            marks = ", ".join("?" * len(_FOLLOW_UP_COLUMNS))
-            self.conn.exec_driver_sql(
-                f"INSERT INTO follow_up ({', '.join(_FOLLOW_UP_COLUMNS)}, batch_id) VALUES ({marks}, {int(self.batch_id)})", self.follow_rows
-            )
+            store.insert_rows(self.conn, "follow_up", (*_FOLLOW_UP_COLUMNS, "batch_id"), [(*r, self.batch_id) for r in self.follow_rows])
         self.res.follow_ups = len(self.follow_rows)
         if self.tickets is not None:
             written = self.res.tickets = self.tickets.write(self.conn, self.batch_id)

@@ -19,7 +19,7 @@ import operator
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from crmcli import normalize
+from crmcli import normalize, store
 from crmcli.i18n import gettext as _
 from crmcli.io import columns, readers
 from crmcli.services.importer.fieldsets import OPENING, UPDATE_FIELDS
@@ -35,7 +35,7 @@ from crmcli.store.sqlite import reserve_ids
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-CHUNK = 1000  # rows parsed, then written, at a time: smaller chunks keep both threads busy (1000-1333 measured best)
+CHUNK = 1000  # rows parsed, then written, at a time on SQLite (store.import_chunk: 1000-1333 measured best there)
 
 
 class _Redo(Exception):
@@ -75,6 +75,7 @@ class _Run:
         # they are exactly first_new_id .. next_id - 1 (undo's records are written from that)
         self.first_new_id = reserve_ids(conn, "customer", table.total_rows)
         self.next_id = self.first_new_id
+        self.chunk = store.import_chunk(conn, CHUNK)
         self.images: dict[int, dict[str, dict[str, Any]]] = {}  # before/after of existing customers
         self.needs_refresh: set[int] = set()
         self.default_owner = normalize.clean_text(opts.owner) if opts.owner else None
@@ -122,7 +123,7 @@ class _Run:
     # -- main loop
 
     def execute(self) -> None:
-        with _Writer(self.conn, CHUNK) as self.writer:
+        with _Writer(self.conn, self.chunk) as self.writer:
             self._execute()
 
     def _parse_and_process(self, buffer: list[tuple[int, list[Any]]]) -> None:
@@ -166,7 +167,7 @@ class _Run:
                 blank_run = 0
             res.data_rows += 1
             buffer.append((rowno, row))
-            if len(buffer) >= CHUNK:
+            if len(buffer) >= self.chunk:
                 self._parse_and_process(self._sorted(buffer))
                 buffer = []
                 if self.progress:
@@ -206,9 +207,9 @@ class _Run:
             ids = list(self.rows)
             for i in range(0, len(ids), 900):
                 part = ids[i : i + 900]
-                for cid, key, value in self.conn.exec_driver_sql(
-                    f"SELECT customer_id, field_key, value FROM custom_value WHERE customer_id IN ({','.join('?' * len(part))})",
-                    tuple(part),
+                marks, params = store.in_list(part)
+                for cid, key, value in store.sql(
+                    self.conn, f"SELECT customer_id, field_key, value FROM custom_value WHERE customer_id IN ({marks})", params
                 ):
                     self.custom_of.setdefault(cid, {})[key] = value
         if self.rows:
@@ -435,31 +436,34 @@ class _Run:
         from crmcli.services.followups import refresh_summary
         from crmcli.store.codes import customer_codes
 
-        ex = self.conn.exec_driver_sql
+        def ex(statement: str, params: Any = None) -> Any:
+            return store.sql(self.conn, statement, params)
+
         if self.next_id > self.first_new_id:
             # the customers this batch created, for undo: ids were handed out in one run
-            # inside this write transaction, so they are exactly this range (one statement,
-            # in SQLite, instead of 100k rows bound from Python)
+            # inside this write transaction, so they are exactly this range, and one row says
+            # so (a row per customer cost 100k index entries and, on PostgreSQL, as many
+            # foreign-key checks: a second of a 100k-row import)
             ex(
-                "INSERT INTO batch_change (batch_id, table_name, row_id, before) "
-                "SELECT ?, 'customer', id, NULL FROM customer WHERE id >= ? AND id < ? ORDER BY id",
-                (self.batch_id, self.first_new_id, self.next_id),
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (:p0, 'customers', :p1, :p2)",
+                {"p0": self.batch_id, "p1": self.first_new_id, "p2": json.dumps({"until": self.next_id})},
             )
         if self.codeless:
             alloc = customer_codes(self.conn)
             params = []
             for i in range(0, len(self.codeless), 900):
                 part = self.codeless[i : i + 900]
-                rows = ex(f"SELECT id, created_at FROM customer WHERE id IN ({','.join('?' * len(part))})", tuple(part)).all()
+                marks, ids = store.in_list(part)
+                rows = ex(f"SELECT id, created_at FROM customer WHERE id IN ({marks})", ids).all()
                 created = {r[0]: r[1] for r in rows}
                 for cid in part:
                     day = created[cid]
-                    params.append((alloc.next(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))), cid))
-            ex("UPDATE customer SET code = ? WHERE id = ?", params)
+                    params.append({"code": alloc.next(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))), "id": cid})
+            ex("UPDATE customer SET code = :code WHERE id = :id", params)
         if self.images:
             ex(
-                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (?, 'customer', ?, ?)",
-                [(self.batch_id, cid, json.dumps(img, ensure_ascii=False)) for cid, img in self.images.items()],
+                "INSERT INTO batch_change (batch_id, table_name, row_id, before) VALUES (:b, 'customer', :id, :img)",
+                [{"b": self.batch_id, "id": cid, "img": json.dumps(img, ensure_ascii=False)} for cid, img in self.images.items()],
             )
         if self.needs_refresh:
             refresh_summary(self.conn, sorted(self.needs_refresh))

@@ -66,7 +66,11 @@ class StageRun:
         self.from_csv = located.table.from_csv
         self.date = _date_conv(opts.today, opts.date_order)
         self.stage_map = opts.value_maps.get("stage", {})
-        ex = conn.exec_driver_sql
+        from crmcli.store import sql
+
+        def ex(statement: str) -> Any:
+            return sql(conn, statement)
+
         self.by_code: dict[str, int] = {}
         self.by_name: dict[str, int] = {}  # name key -> id (-1: several customers)
         for cid, code, key, into in ex("SELECT id, code, name_key, merged_into FROM customer"):
@@ -102,10 +106,9 @@ class StageRun:
             if self.progress is not None and res.data_rows % 1000 == 0:
                 self.progress(res.data_rows, None)
         if self.rows:
-            self.conn.exec_driver_sql(
-                'INSERT INTO stage_change (customer_id, date, from_stage, to_stage, "by", reason, deal_id, batch_id) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.rows,
-            )  # fmt: skip
+            from crmcli.store import insert_rows
+
+            insert_rows(self.conn, "stage_change", ("customer_id", "date", "from_stage", "to_stage", '"by"', "reason", "deal_id", "batch_id"), self.rows)
         res.stage_changes = len(self.rows)
         res.unknown_columns = list(self.loc.header.unknown)
         res.unused_columns = list(self.loc.header.unused)

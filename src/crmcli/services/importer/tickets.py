@@ -163,15 +163,16 @@ class TicketColumns:
 
         if not self.pending:
             return 0
-        ex = conn.exec_driver_sql
+        from crmcli import store
+
         ids = sorted({cid for cid, _ in self.pending})
         seen: set[tuple[Any, ...]] = set()
         codes: set[str] = set()
         for i in range(0, len(ids), 900):
             part = ids[i : i + 900]
-            for cid, kind, opened, content, code in ex(
-                f"SELECT customer_id, type, opened_at, content, code FROM ticket WHERE customer_id IN ({','.join('?' * len(part))})",
-                tuple(part),
+            marks, params = store.in_list(part)
+            for cid, kind, opened, content, code in store.sql(
+                conn, f"SELECT customer_id, type, opened_at, content, code FROM ticket WHERE customer_id IN ({marks})", params
             ):
                 seen.add((cid, kind, str(opened), content))
                 codes.add(code)
@@ -183,16 +184,13 @@ class TicketColumns:
                 continue
             seen.add(sig)
             code = t.code
-            if code is None or code in codes or ex("SELECT 1 FROM ticket WHERE code = ?", (code,)).first() is not None:
+            if code is None or code in codes or store.sql(conn, "SELECT 1 FROM ticket WHERE code = :c", {"c": code}).first() is not None:
                 code = alloc.next(dt.date.fromisoformat(t.opened_at))
                 while code in codes:  # a code further down the file
                     code = alloc.next(dt.date.fromisoformat(t.opened_at))
             codes.add(code)
             rows.append((code, cid, t.type, t.content, t.status, t.handler, t.opened_at, t.resolved_at, t.satisfaction, t.note, self.user, batch_id))
         if rows:
-            ex(
-                'INSERT INTO ticket (code, customer_id, type, content, status, handler, opened_at, resolved_at, satisfaction, note, "by", batch_id) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            store.insert_rows(conn, "ticket", ("code", "customer_id", "type", "content", "status", "handler", "opened_at", "resolved_at",
+                                               "satisfaction", "note", '"by"', "batch_id"), rows)  # fmt: skip
         return len(rows)

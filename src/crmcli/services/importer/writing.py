@@ -161,7 +161,7 @@ class _Writer:
         from crmcli import store
 
         self.dbapi = conn.connection.driver_connection
-        self.write = store.bulk_writer(conn, _write)
+        self.write, self.prepare = store.bulk_writer(conn, _write)
         self.rows_per_insert = rows_per_insert
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import-writer")
         self.pending: Future[None] | None = None
@@ -178,8 +178,9 @@ class _Writer:
             self.pool.shutdown(wait=True)
 
     def submit(self, jobs: list[Job]) -> None:
+        ready: Any = jobs if self.prepare is None else self.prepare(self.dbapi, jobs)
         self.wait()
-        self.pending = self.pool.submit(self.write, self.dbapi, jobs, self.rows_per_insert)
+        self.pending = self.pool.submit(self.write, self.dbapi, ready, self.rows_per_insert)
 
     def wait(self) -> None:
         """Until the chunk handed over last is written (its error, if it failed, raised here)."""
