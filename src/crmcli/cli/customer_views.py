@@ -1,6 +1,7 @@
 """Customer commands that read: list (and the due list) and show."""
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 import typer
 
@@ -156,7 +157,7 @@ def list_(
             return
         sql, params = cq.select(reader.dialect, cadence=st.settings.cadence, filters=filters, due=plan,
                                 sort=sort, limit=limit, custom=custom)  # fmt: skip
-        rows = cq.records(reader, sql, params)
+        rows: Iterator[Any] = cq.records(reader, sql, params)
         if mask:
             from crmcli.masking import mask_record
 
@@ -170,7 +171,7 @@ def list_(
                 return
             rows = peeked
         if fmt in ("csv", "tsv"):  # one column per custom field, after the customer's own
-            keys = [k for k in keys if k != "fields"] + [f.key for f in custom]
+            keys = (*[k for k in keys if k != "fields"], *[f.key for f in custom])
             if custom:
                 rows = ({**r, **r.pop("fields", {})} for r in rows)
         render.print_records(rows, fmt=fmt, lang=st.settings.lang, table_keys=table, all_keys=keys)

@@ -21,6 +21,7 @@ ratio and, when it is large, the strings themselves are checked (``check_shared_
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -319,4 +320,4 @@ def check_xlsx(path: Path, zf: zipfile.ZipFile) -> None:
             check_shared_strings(path, zf, info)
     for info in zf.infolist():
         if info.file_size and not info.is_dir():
-            sheet_ok(path.name, f"part {info.filename}", lambda info=info: part_chunks(path, zf, info, FAST_CHUNK))
+            sheet_ok(path.name, f"part {info.filename}", functools.partial(part_chunks, path, zf, info, FAST_CHUNK))

@@ -96,7 +96,8 @@ class Exact:
                     pos = m.end()
                     if self.token(m[1], m[2], m[3], m[4] is not None):
                         return self.box
-                carry = buf[_SKIP_ONLY.match(buf, pos).end() :] if pos < len(buf) else b""
+                skipped = _SKIP_ONLY.match(buf, pos) if pos < len(buf) else None
+                carry = buf[skipped.end() :] if skipped is not None else b""
                 if len(carry) > CARRY_MAX:
                     if self.in_sheet:
                         raise ReadError(N_("{book}, {where}: one XML tag or comment longer than 64 MiB"), book=self.book, where=self.where)

@@ -221,11 +221,11 @@ def parse_assignments(defs: Sequence[fields.Field], specs: Iterable[str], today:
         name, eq, value = spec.partition("=")
         if not eq or not name.strip():
             raise ParseError(N_("{option} {spec!r}: write it as KEY=VALUE"), option=option, spec=spec)
-        f = by_name.get(_fold(name))
-        if f is None:
+        found = by_name.get(_fold(name))
+        if found is None:
             known = ", ".join(d.key for d in defs) or "none yet (crm field add creates one)"
             raise ParseError(N_("{option} {spec!r}: no custom field '{value}'; fields: {known}"), option=option, spec=spec, value=name.strip(), known=known)
-        out[f.key] = parse_value(f, value, today)
+        out[found.key] = parse_value(found, value, today)
     return out
 
 
@@ -236,7 +236,7 @@ def set_values(conn: Connection, customer_id: int, values: dict[str, str | None]
     from sqlalchemy import delete, insert, select, update
 
     _, CV = _tables()
-    current = dict(conn.execute(select(CV.c.field_key, CV.c.value).where(CV.c.customer_id == customer_id)).all())
+    current: dict[str, str | None] = dict(conn.execute(select(CV.c.field_key, CV.c.value).where(CV.c.customer_id == customer_id)).all())
     changed = [k for k, v in values.items() if current.get(k) != v]
     for key in changed:
         value = values[key]

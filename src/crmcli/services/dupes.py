@@ -300,7 +300,7 @@ def _find(reader: Reader, min_score: float, involving: Iterable[int] | None) -> 
     people, by_id = load(reader)
     pairs, crowded = candidates(people, min_score)
     only = set(involving) if involving is not None else None
-    out = []
+    out: list[dict[str, Any]] = []
     for x, y in pairs:
         if only is not None and (x in only) == (y in only):
             continue
@@ -339,7 +339,7 @@ def like(reader: Reader, customer_id: int, *, min_score: float = MIN_SCORE) -> l
     ids = {f"c{i}": cid for i, cid in enumerate([customer_id, *others])}
     for cid, pk in reader.all(f"SELECT customer_id, phone_key FROM customer_phone WHERE customer_id IN ({', '.join(':' + k for k in ids)})", ids):
         _add_phone(me if cid == customer_id else others.get(cid), pk)
-    out = []
+    out: list[dict[str, Any]] = []
     for other in others.values():
         score, reasons = score_pair(me, other, crowded)
         if score >= min_score:

@@ -127,6 +127,7 @@ def edit_follow_up(conn: Connection, number: int, given: dict[str, str | None], 
     on = values.get("date", current["date"])
     if isinstance(on, str):
         on = dt.date.fromisoformat(on)
+    assert isinstance(on, dt.date)  # a follow-up always has its date
     if on > today:
         raise UsageError(N_("{date} {value} is in the future; plan it with {next_date} instead"), options=["date", "next_date"], value=on.isoformat())
     nd = values.get("next_date", current["next_date"])

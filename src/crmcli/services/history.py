@@ -44,7 +44,8 @@ def history(
     limit: int | None = 50,
 ) -> list[dict[str, Any]]:
     """Change sets, newest first, each with its changes (``changes``: table, row, op, fields changed)."""
-    conds, params = [], {}
+    conds: list[str] = []
+    params: dict[str, Any] = {}
     if customer_id is not None:
         conds.append("s.id IN (SELECT set_id FROM change WHERE customer_id = :cid)")
         params["cid"] = customer_id
@@ -214,6 +215,7 @@ def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
     if p.kind == "import":
         from crmcli.services import importer
 
+        assert p.batch_id is not None  # an import's change set names its batch
         out.update(importer.undo(conn, p.batch_id, force=force))
     else:
         customers: set[int] = set()
