@@ -90,3 +90,15 @@ def test_every_row_rejected_is_a_chinese_error_line(crm: Crm, abc: str, tmp_path
     result = crm("import", str(source))
     assert result.exit_code == 1
     assert result.stderr.startswith("错误: 什么都没有导入: 全部 1 行都被拒绝; 见 "), result.stderr
+
+
+def test_confirmations_name_stages_and_fields_in_chinese(crm: Crm) -> None:
+    """Under zh a confirmation shows stages and changed fields as the tables do, not as keys."""
+    code = crm.ok("add", "甲公司", "--phone", "13800000001").strip()
+    out = crm.ok("--lang", "zh", "stage", code, "negotiating")
+    assert "潜在客户 → 谈判中" in out and "potential" not in out, out
+    out = crm.ok("--lang", "zh", "edit", code, "--level", "key", "--email", "a@jia.example.com")
+    assert out == f"已更新 {code}: 邮箱, 客户等级\n", out
+    crm.ok("ticket", "add", code, "--type", "物流", "--content", "慢")
+    out = crm.ok("--lang", "zh", "ticket", "update", "T202611001", "--status", "resolved", "--satisfaction", "5")
+    assert "处理状态" in out and "满意度评分" in out and "status" not in out, out

@@ -39,6 +39,23 @@ def goes_with(ctx: typer.Context, names: tuple[str, ...] | list[str], what: str)
             raise UsageError(N_("{option} goes with {what}"), option=typed[name], what=what)
 
 
+def field_words(keys: Any, of: Any, lang: str) -> str:
+    """The fields a confirmation says it changed, by their column headers in the display language
+    (``of``: the table's fields, e.g. ``fields.TICKET``; a key of none of them, such as a custom
+    field, as the customer registry names it, else itself)."""
+    from crmcli import fields
+
+    by_key = {f.key: f for f in of}
+    return ", ".join(by_key[k].label(lang) if k in by_key else fields.label(k, lang) for k in keys)
+
+
+def value_word(field: str, key: str | None, lang: str) -> str:
+    """A vocabulary value (a stage, a level) as tables show it: its label in the display language."""
+    from crmcli import vocab
+
+    return vocab.label(field, key, lang)
+
+
 def interactive() -> bool:
     """True when we may prompt: stdin and stdout are terminals."""
     return sys.stdin.isatty() and sys.stdout.isatty()

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli import complete
-from crmcli.cli._common import ROW_ID, goes_with, interactive, state
+from crmcli.cli._common import ROW_ID, field_words, goes_with, interactive, state, value_word
 from crmcli.cli.app import app
 from crmcli.errors import UsageError
 from crmcli.i18n import N_
@@ -74,7 +74,8 @@ def follow(
             moved = pipeline.change_stage(conn, cust, to, on=on, by=who)
     msg = _("Follow-up #{id} recorded for {code}  {name} on {date}").format(id=new_id, code=cust["code"], name=cust["name"], date=on.isoformat())
     if moved:
-        msg += _("; stage {old} → {new}").format(old=moved["from"], new=moved["to"])
+        lang = st.settings.lang
+        msg += _("; stage {old} → {new}").format(old=value_word("stage", moved["from"], lang), new=value_word("stage", moved["to"], lang))
     typer.echo(msg)
 
 
@@ -95,7 +96,9 @@ def _correct(st: Any, action: str, number: int, **given: str | None) -> None:
         raise UsageError(N_("follow edit ID: say what to change (--content, --date, --method, ...)"))
     with st.write() as conn:
         done = followups.edit_follow_up(conn, number, given, today=st.today, user=st.settings.user)
-    what = ", ".join(done["changed"]) or _("nothing to change")
+    from crmcli import fields
+
+    what = field_words(done["changed"], fields.FOLLOW_UP, st.settings.lang) or _("nothing to change")
     typer.echo(_("Follow-up #{id} of {code}  {name}: {what}").format(id=number, code=done["code"], name=done["name"], what=what))
 
 
@@ -151,7 +154,8 @@ def stage(
     if moved.get("reason_corrected"):
         parts.append(_("lost reason corrected to {reason}").format(reason=moved["reason"]))
     elif moved["from"] != moved["to"]:
-        parts.append(_("stage {old} → {new}").format(old=moved["from"], new=moved["to"]))
+        lang = st.settings.lang
+        parts.append(_("stage {old} → {new}").format(old=value_word("stage", moved["from"], lang), new=value_word("stage", moved["to"], lang)))
     if moved["deal"] is not None:
         parts.append(_("deal {amount} on {date}").format(amount=amount_text(moved["deal"]), date=on.isoformat()))
     typer.echo(": ".join(parts[:1]) + ": " + "; ".join(parts[1:]))

@@ -4,8 +4,10 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli import fields
 from crmcli.cli import complete
 from crmcli.cli._common import (
+    field_words,
     interactive,
     state,
     stdout_is_terminal,
@@ -297,7 +299,7 @@ def edit(
         )
         changed += custom_fields.set_values(conn, cust["id"], custom)
     if changed:
-        typer.echo(_("Updated {code}: {fields}").format(code=cust["code"], fields=", ".join(changed)))
+        typer.echo(_("Updated {code}: {fields}").format(code=cust["code"], fields=field_words(changed, fields.CUSTOMER, st.settings.lang)))
     else:
         typer.echo(_("{code}: nothing to change").format(code=cust["code"]))
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli import complete
-from crmcli.cli._common import COUNT, interactive, not_blank, state, stdout_is_terminal
+from crmcli.cli._common import COUNT, field_words, interactive, not_blank, state, stdout_is_terminal, value_word
 from crmcli.cli.app import app
 from crmcli.errors import ParseError, UsageError
 from crmcli.i18n import N_
@@ -85,8 +85,10 @@ def _confirming(run: Any, yes: bool) -> Any:
             confirmed = True
 
 
-def _moved(moved: dict[str, str] | None) -> str:
-    return _("; customer stage {before} → {after}").format(before=moved['from'], after=moved['to']) if moved else ""
+def _moved(moved: dict[str, str] | None, lang: str) -> str:
+    if not moved:
+        return ""
+    return _("; customer stage {before} → {after}").format(before=value_word("stage", moved["from"], lang), after=value_word("stage", moved["to"], lang))
 
 
 @deal_app.command("add")
@@ -132,7 +134,7 @@ def add(
 
     cust, done = _confirming(run, yes)
     if stdout_is_terminal():
-        typer.echo(_("Added {code} for {code2}  {name}: {amount}{moved}").format(code=done['code'], code2=cust['code'], name=cust['name'], amount=amount_text(done['amount']), moved=_moved(done['moved'])))
+        typer.echo(_("Added {code} for {code2}  {name}: {amount}{moved}").format(code=done['code'], code2=cust['code'], name=cust['name'], amount=amount_text(done['amount']), moved=_moved(done['moved'], st.settings.lang)))
     else:
         typer.echo(done["code"])
 
@@ -229,6 +231,7 @@ def edit(
 
     Example: crm deal edit O202611001 --amount 45万 --expected-close 2027-01-15
     """
+    from crmcli import fields
     from crmcli.services import opportunities as ops
 
     st = state(ctx)
@@ -237,7 +240,7 @@ def edit(
         raise UsageError(N_("deal edit CODE: say what to change (--name, --amount, --probability, ...)"))
     with st.write() as conn:
         done = ops.edit(conn, code, name=name, owner=owner, reason=reason, today=st.today, **v)
-    what = ", ".join(done["changed"]) or "nothing to change"
+    what = field_words(done["changed"], fields.OPPORTUNITY, st.settings.lang) or _("nothing to change")
     typer.echo(f"{done['code']} ({done['customer_code']}  {done['customer_name']}): {what}")
 
 
@@ -270,8 +273,8 @@ def stage(
     done = _confirming(run, yes)
     won = _(" for {amount}").format(amount=amount_text(done["amount"])) if done["to"] == "won" else ""
     typer.echo(_("{code} ({customer_code}  {customer_name}): {before} → {after}{won} on {date}{moved}").format(
-        code=done["code"], customer_code=done["customer_code"], customer_name=done["customer_name"], before=done["from"],
-        after=done["to"], won=won, date=on.isoformat(), moved=_moved(done["moved"])))
+        code=done["code"], customer_code=done["customer_code"], customer_name=done["customer_name"], before=value_word("deal_stage", done["from"], st.settings.lang),
+        after=value_word("deal_stage", done["to"], st.settings.lang), won=won, date=on.isoformat(), moved=_moved(done["moved"], st.settings.lang)))
 
 
 @deal_app.command("delete")
@@ -283,7 +286,7 @@ def delete(ctx: typer.Context, code: Code) -> None:
     with st.write() as conn:
         done = ops.delete(conn, code, by=st.settings.user, today=st.today)
     back = _("; customer stage back to {restored_stage}").format(restored_stage=done['restored_stage']) if done["restored_stage"] else ""
-    typer.echo(_("Deleted {code} of {customer_code}  {customer_name}{back}{moved} (undo: crm undo)").format(code=done['code'], customer_code=done['customer_code'], customer_name=done['customer_name'], back=back, moved=_moved(done['moved'])))
+    typer.echo(_("Deleted {code} of {customer_code}  {customer_name}{back}{moved} (undo: crm undo)").format(code=done['code'], customer_code=done['customer_code'], customer_name=done['customer_name'], back=back, moved=_moved(done['moved'], st.settings.lang)))
 
 
 @product_app.command("add")

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli import complete
-from crmcli.cli._common import not_blank, state, stdout_is_terminal
+from crmcli.cli._common import field_words, not_blank, state, stdout_is_terminal
 from crmcli.cli.app import app
 from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
@@ -64,7 +64,7 @@ def update(
 
     Example: crm ticket update T202611001 --status resolved --satisfaction 4
     """
-    from crmcli import vocab
+    from crmcli import fields, vocab
     from crmcli.errors import UsageError
     from crmcli.services import tickets
 
@@ -78,7 +78,7 @@ def update(
         return
     shown = vocab.label("status", t["status"], st.settings.lang)
     score = _(", satisfaction {score}").format(score=t["satisfaction"]) if t.get("satisfaction") is not None else ""
-    typer.echo(_("Ticket {code} ({customer}  {name}): {shown}{score}; changed {changed}").format(code=t['code'], customer=t['customer'], name=t['name'], shown=shown, score=score, changed=', '.join(t['changed'])))
+    typer.echo(_("Ticket {code} ({customer}  {name}): {shown}{score}; changed {changed}").format(code=t['code'], customer=t['customer'], name=t['name'], shown=shown, score=score, changed=field_words(t['changed'], fields.TICKET, st.settings.lang)))
 
 
 @ticket_app.command("list")
