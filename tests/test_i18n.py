@@ -93,8 +93,10 @@ def test_help_is_chinese(crm: Crm, monkeypatch: pytest.MonkeyPatch, how: str) ->
         first = zh[cmd.help].split("\n")[0] if cmd.help else ""
         assert first and first[:20] in out.replace("\n  ", " "), (path, first, out[:300])
         assert "Show this message and exit" not in out and "显示此帮助并退出" in out
+        assert "[required]" not in out and "default: " not in out, (path, out)  # typer's own words too
     monkeypatch.setenv("CRM_LANG", "en")
     assert "Show this message and exit" in crm.ok("list", "--help")
+    assert "[required]" in crm.ok("deal", "stage", "--help").replace("\n", " ").replace("  ", " ")
 
 
 def test_each_command_help_speaks_of_that_command(crm: Crm) -> None:

@@ -17,6 +17,7 @@ CLICK_WORDS = (
     N_("Usage: "), N_("Options"), N_("Arguments"), N_("Commands"), N_("Show this message and exit."),
     N_("Install completion for the current shell."),
     N_("Show completion for the current shell, to copy it or customize the installation."),
+    N_("required"), N_("default: {default}"), N_("env var: {var}"),
 )  # fmt: skip
 
 
@@ -85,6 +86,7 @@ def install() -> None:
     def write_usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
         usage(self, prog, args, gettext(prefix or "Usage: "))
 
+    core._ = gettext  # typer's own words in a parameter's help ("[required]", "default: ...")
     formatting.HelpFormatter.write_heading = write_heading  # type: ignore[method-assign,assignment]
     formatting.HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]
     for cls in (core.TyperCommand, core.TyperGroup):
