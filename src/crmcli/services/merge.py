@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, NotFound
-from crmcli.i18n import N_
+from crmcli.i18n import N_, Text
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -72,7 +72,7 @@ def check(keep: dict[str, Any], other: dict[str, Any], into: str | None = None) 
         raise CrmError(N_("cannot merge {code} {name} into itself; nothing written"), code=keep['code'], name=keep['name'])
     for who in (keep, other):
         if who.get("merged_into") is not None:
-            raise CrmError(N_("{code} {name} was merged into {value} already (crm merges lists merges; crm merge {undo} takes one back); nothing written"), options=["undo"], code=who['code'], name=who['name'], value=into or 'another customer')
+            raise CrmError(N_("{code} {name} was merged into {value} already (crm merges lists merges; crm merge {undo} takes one back); nothing written"), options=["undo"], code=who['code'], name=who['name'], value=into or Text(N_("another customer")))
 
 
 def plan(conn: Connection, keep_id: int, other_id: int) -> dict[str, Any]:
