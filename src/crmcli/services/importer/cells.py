@@ -122,17 +122,6 @@ def _unquote(v: str) -> str:
     return v
 
 
-def _unquoting(conv: Converter) -> Converter:
-    """CSV only: undo the exporter's formula neutralisation ("'=..." -> "=...")."""
-
-    def unquote(v: Any) -> Any:
-        if type(v) is str:
-            v = _unquote(v)
-        return conv(v)
-
-    return unquote
-
-
 def _cell_text(cell: object) -> str:
     """A cell as the rejects file shows it."""
     if cell is None:

@@ -34,7 +34,7 @@ from crmcli.services.importer.cells import (
     _name_key,
     _sensitive,
     _shown,
-    _unquoting,
+    _unquote,
     converter,
     custom_converter,
 )
@@ -105,9 +105,8 @@ class _Parser:
                 memo, conv = custom_converter(custom[base], opts.today)
             else:
                 memo, conv = converter(base, opts.today, opts.value_maps, opts.date_order)
-            if from_csv:
-                conv = _unquoting(conv)  # the memo is keyed by the cell as read
             self.plan.append((fld, i, memo, conv))
+        self.from_csv = from_csv  # cells quoted by our csv export lose the quote first (_column)
         self.customer_fields = frozenset(self.idx) & fieldsets.CUSTOMER_COLUMNS
         self.custom_fields = [fld for fld in self.idx if fld.startswith(CUSTOM) and "#" not in fld]
         self.stages = _StageColumns(stage_cols, self.names, from_csv=from_csv, mapped=opts.value_maps.get("stage", {}))
@@ -189,6 +188,8 @@ class _Parser:
         items: list[tuple[int, list[Any]]], errs: list[list[str]],
     ) -> list[Any]:  # fmt: skip
         """One column of a chunk converted; a bad cell gets None and a reason in its row."""
+        if self.from_csv and "'" in "".join(col):  # a csv cell is text; most columns hold no quote at all
+            col = tuple(map(_unquote, col))
         if memo is not None:
             bad: dict[Any, str] = {}
             unknown: dict[Any, tuple[str, str]] = {}
