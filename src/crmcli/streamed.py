@@ -205,6 +205,9 @@ class PaddedColumns:
 
         self.ascii_or_wide = re.compile(ASCII_OR_WIDE).fullmatch
         self.columns: list[tuple[Callable[[Any], str], tuple[Any, str, int] | None]] = []
+        # the last column, left-aligned, is not padded: a line's trailing blanks come off anyway,
+        # and a line that has none is not copied again to take them off
+        widths = [*widths[:-1], 0] if widths and not right[-1] else widths
         for i, (show, itself, r, w) in enumerate(zip(shown, as_text, right, widths, strict=True)):
             just = str.rjust if r else str.ljust
 
