@@ -3,6 +3,7 @@
 from alembic import context
 
 from crmcli.models import SQLModel
+from crmcli.store import changelog
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -38,7 +39,12 @@ def run_migrations_online() -> None:
     )
     try:
         with context.begin_transaction():
+            if sqlite:  # the change log's triggers name columns: off while tables change, remade after
+                for sql in changelog.drop_sql():
+                    connection.exec_driver_sql(sql)
             context.run_migrations()
+            if sqlite and connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'change_gate'").first():
+                changelog.install(connection)  # from the models, as a new database has them (schema.create)
             # Foreign keys were not enforced during the rebuilds: check before committing.
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
             if broken:
