@@ -118,17 +118,26 @@ HAND = (
 
 def _merge() -> list[Result]:
     from crmcli.services import merge
-    from crmcli.store import dispose_all, open_store
+    from crmcli.store import changelog, dispose_all, open_store
 
     base = DATA / "merge_base.db"
     _merge_db(base)
+    # The floor needs none of the change log's triggers: it runs on the same file without them
+    # (they are part of our schema, and would cost it their parsing and compiling).
+    plain = DATA / "merge_plain.db"
+    shutil.copyfile(base, plain)
+    con = sqlite3.connect(plain)
+    for sql in changelog.drop_sql():
+        con.execute(sql)
+    con.commit()
+    con.close()
     work = DATA / "merge_work.db"
 
-    def fresh() -> None:
+    def fresh(i: int = 0) -> None:
         dispose_all()
         for suffix in ("-wal", "-shm"):
             Path(f"{work}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(base, work)
+        shutil.copyfile(plain if i else base, work)
 
     def ours() -> None:
         st = open_store(work)
@@ -149,12 +158,12 @@ def _merge() -> list[Result]:
     open_store(work)  # engines, models and SQLAlchemy loaded before timing: a command's start is not the merge
     fresh()
     ours()
-    sides = interleave_calls([ours, hand], repeat(7), setup=lambda _: fresh())
+    sides = interleave_calls([ours, hand], repeat(7), setup=fresh)
     dispose_all()
     return [
         _timed("merge (1,000 follow-ups)", "1,000 follow-ups", *sides, target=1.2,
                note="one logged change set vs the UPDATEs by hand",
-               floor_desc="sqlite3: the same UPDATEs, DELETE and INSERT written by hand, one transaction")
+               floor_desc="sqlite3: the same UPDATEs, DELETE and INSERT written by hand, one transaction, on the file without the change log's triggers")
     ]  # fmt: skip
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from typing import Any
 
 DERIVED = frozenset({"last_follow_at", "last_method", "next_date", "next_plan", "orders", "total_amount", "last_order_at", "main_products"})
@@ -125,17 +124,21 @@ def move_rows(conn: Any, set_id: int, table: str, from_id: int, to_id: int) -> i
         return pg_changelog.move_rows(conn, set_id, table, from_id, to_id)
     cur = conn.connection.driver_connection.cursor()
     try:
-        cur.execute("UPDATE change_gate SET mute = ?", (table,))  # the change below is the log of this UPDATE
+        # the ids listed by SQLite itself (no row through Python), as json.dumps would write them
+        cur.execute(
+            "INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) "
+            "SELECT ?, ?, 0, 'move', '{\"customer_id\": ' || ? || ', \"ids\": [' || group_concat(id, ', ') || ']}', "
+            f"'{{\"customer_id\": ' || ? || '}}', ? FROM (SELECT id FROM {table} WHERE customer_id = ? ORDER BY id) HAVING count(*) > 0",
+            (set_id, table, from_id, to_id, to_id, from_id),
+        )
+        if not cur.rowcount:
+            return 0
+        cur.execute("UPDATE change_gate SET mute = ?", (table,))  # the change above is the log of this UPDATE
         try:
-            ids = sorted(r[0] for r in cur.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ? RETURNING id", (to_id, from_id)))
+            cur.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (to_id, from_id))
+            return int(cur.rowcount)
         finally:
             cur.execute("UPDATE change_gate SET mute = NULL")
-        if ids:
-            cur.execute(
-                "INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) VALUES (?, ?, 0, 'move', ?, ?, ?)",
-                (set_id, table, json.dumps({"customer_id": from_id, "ids": ids}), json.dumps({"customer_id": to_id}), to_id),
-            )
-        return len(ids)
     finally:
         cur.close()
 
