@@ -103,7 +103,9 @@ def _trigger_sql(table: str) -> dict[str, str]:
     return {
         "i": f"CREATE TRIGGER crm_log_{table}_i AFTER INSERT ON {table} WHEN {_SET} IS NOT NULL BEGIN "
         f"{base}, NEW.{row_id}, 'insert', NULL, {_image('NEW', cols)}, {customer.format(row='NEW')}); END",
-        "u": f"CREATE TRIGGER crm_log_{table}_u AFTER UPDATE ON {table} "
+        # OF the logged columns: a statement that sets only derived ones (the follow-up summary,
+        # the purchase history) is not even compiled with this trigger
+        "u": f"CREATE TRIGGER crm_log_{table}_u AFTER UPDATE OF {', '.join(_q(c) for c in cols)} ON {table} "
         f"WHEN (SELECT set_id FROM change_gate WHERE mute IS NOT '{table}') IS NOT NULL AND ({changed}) BEGIN "
         f"{base}, NEW.{row_id}, 'update', {_image('OLD', cols)}, {_image('NEW', cols)}, {customer.format(row='NEW')}); END",
         "d": f"CREATE TRIGGER crm_log_{table}_d AFTER DELETE ON {table} WHEN {_SET} IS NOT NULL BEGIN "
