@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import DATA, Result, Side, current_schema, interleave_calls, label, repeat  # noqa: E402
+from bench.common import DATA, Result, Side, current_schema, interleave_calls, label, repeat, without_log_triggers  # noqa: E402
 from bench.dupes_corpus import codes, make  # noqa: E402
 
 QUALITY = 0.95
@@ -118,19 +118,13 @@ HAND = (
 
 def _merge() -> list[Result]:
     from crmcli.services import merge
-    from crmcli.store import changelog, dispose_all, open_store
+    from crmcli.store import dispose_all, open_store
 
     base = DATA / "merge_base.db"
     _merge_db(base)
     # The floor needs none of the change log's triggers: it runs on the same file without them
     # (they are part of our schema, and would cost it their parsing and compiling).
-    plain = DATA / "merge_plain.db"
-    shutil.copyfile(base, plain)
-    con = sqlite3.connect(plain)
-    for sql in changelog.drop_sql():
-        con.execute(sql)
-    con.commit()
-    con.close()
+    plain = without_log_triggers(base)
     work = DATA / "merge_work.db"
 
     def fresh(i: int = 0) -> None:
