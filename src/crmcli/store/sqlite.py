@@ -132,7 +132,6 @@ def _open_at_head(path: Path, busy_timeout: float) -> sqlite3.Connection | None:
     except sqlite3.Error:
         return None
     try:
-        con.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         if _revision_on(con, path) == schema.HEAD:
             return con
     except (sqlite3.Error, CrmError):
