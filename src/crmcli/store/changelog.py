@@ -16,8 +16,10 @@ trigger's ``WHEN`` finding the gate empty. The triggers call only SQLite's own f
 
 They replaced TEMP triggers that each logged command created on its connection and dropped again:
 27 ``CREATE TEMP TRIGGER`` cost ~1.7 ms a command, SQLite parsing each one twice. A permanent
-trigger is parsed once, when a connection first reads the schema (~0.6 ms for all of them, on every
-connection, reading or writing), and compiled into each statement that writes its table.
+trigger is parsed once, when a connection first reads the schema (~0.7 ms for all of them, on every
+connection, reading or writing), and compiled into each statement that writes its table. Any
+trigger on a table also makes SQLite open a statement journal for each statement writing it
+(~3 µs): many rows go in multi-row statements (the importer's), not one ``executemany`` row at a time.
 
 A merge moves a customer's rows to another as one ``move`` change per table (``move_rows``), not
 one update per row: the gate's ``mute`` names the table whose update trigger stays quiet meanwhile.
