@@ -132,10 +132,11 @@ def _open_at_head(path: Path, busy_timeout: float) -> sqlite3.Connection | None:
     except sqlite3.Error:
         return None
     try:
-        if _revision_on(con, path) == schema.HEAD:
+        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        if row is not None and row[0] == schema.HEAD:
             return con
-    except (sqlite3.Error, CrmError):
-        pass
+    except sqlite3.Error:
+        pass  # not a crm database, or not one at HEAD: the slow path says which
     con.close()
     return None
 
