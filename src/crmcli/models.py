@@ -303,8 +303,9 @@ class ChangeSet(SQLModel, table=True):
 class Change(SQLModel, table=True):
     """A row a change set inserted, updated or deleted, with its fields before and after (JSON).
 
-    Written by temporary triggers on the writing connection (``store/changelog.py``), so every
-    write path is logged the same way; an import is logged by its batch instead.
+    Written by the database's triggers while a write transaction has a change set open
+    (``store/changelog.py``), so every write path is logged the same way; an import is logged by
+    its batch instead.
     """
 
     model_config = _LAZY  # type: ignore[assignment]

@@ -11,7 +11,9 @@ write the file unless that program stores the revision asked for, so run it with
 Files made so far: ``crm_0001.sqlite`` (f70a55e), ``crm_0002.sqlite`` (the release before 0003),
 ``crm_0003.sqlite`` (the release before 0004: with custom fields and their values),
 ``crm_0004.sqlite`` (the release before 0005 and 0006: with the change log, deals of several kinds
-and the release's own report figures beside it, ``crm_0004.reports.json``).
+and the release's own report figures beside it, ``crm_0004.reports.json``), ``crm_0007.sqlite``
+(the release before 0008, a8af4c6: with a merge -- 星辰贸易 into ABC科技有限公司 -- and a follow-up
+after it, the last change set).
 
 What each file holds (``tests/test_migration_*.py`` rely on it):
 
@@ -20,6 +22,8 @@ What each file holds (``tests/test_migration_*.py`` rely on it):
   U+2063, U+3164, U+200F, U+2066/U+2069), some of them colliding once those are dropped;
 * import batch 1, made with ``--on-duplicate update``: two customers created (one with an
   invisible character in its name), one renamed to a name with U+200E, and follow-ups;
+* from 0006 on: 星辰贸易 merged into ABC科技有限公司 (its follow-up moved: a ``move`` change), then
+  a follow-up on ABC科技有限公司 (the last change set);
 * from 0004 on: the import also records a deal (成交日期 + 成交金额), B商贸公司 wins again (a repeat
   purchase: the last change set, to undo after the upgrade), 星辰贸易 wins and that change set is
   undone (the change log holds a deal deleted by an undo, to redo after the upgrade); and
@@ -88,11 +92,12 @@ def main() -> None:
     crm("stage", codes["云端\ufe0f科技"], "lost", "--reason", "预算取消", "--date", "2026-03-15")
     crm("archive", codes["归档客户"])
 
-    if REVISION >= "0003":  # custom fields exist from 0003 on
-        crm("field", "add", "region", "--label", "客户所属区域", "--type", "choice", "--choices", "华东,华南")
+    if REVISION >= "0003":  # custom fields exist from 0003 on ("region" is a built-in from 0007 on)
+        zone = "region" if REVISION < "0007" else "zone"
+        crm("field", "add", zone, "--label", "客户所属区域" if REVISION < "0007" else "销售片区", "--type", "choice", "--choices", "华东,华南")
         crm("field", "add", "budget", "--label", "年度预算", "--type", "money")
-        crm("edit", abc, "--set", "region=华东", "--set", "budget=12万")
-        crm("edit", b, "--set", "region=华南")
+        crm("edit", abc, "--set", f"{zone}=华东", "--set", "budget=12万")
+        crm("edit", b, "--set", f"{zone}=华南")
 
     with tempfile.TemporaryDirectory() as tmp:
         sheet = Path(tmp) / "leads.csv"
@@ -111,8 +116,14 @@ def main() -> None:
         crm("stage", star, "won", "--amount", "3万", "--date", "2026-03-16")
         crm("undo")  # the change log now holds a deal deleted by an undo
         crm("stage", b, "won", "--amount", "2万", "--date", "2026-03-16")  # a repeat purchase, the last change set
-        figures = {kind: json.loads(crm("report", kind, "--format", "json")) for kind in ("trend", "abc", "sources", "owners")}
-        REPORTS.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        if REVISION == "0004":  # the release before opportunities: what its reports said
+            figures = {kind: json.loads(crm("report", kind, "--format", "json")) for kind in ("trend", "abc", "sources", "owners")}
+            REPORTS.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    if REVISION >= "0006":  # merges exist from 0006 on: one, with follow-ups moved, then a follow-up on KEEP
+        crm("follow", codes["旧名称公司"], "--content", "旧名称的跟进", "--date", "2026-03-16")
+        crm("merge", abc, star)
+        crm("follow", abc, "--content", "合并之后", "--date", "2026-03-16")
 
     con = sqlite3.connect(TARGET)
     try:

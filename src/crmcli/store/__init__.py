@@ -58,7 +58,7 @@ class SqliteStore:
         """
         from crmcli.store import changelog, sqlite
 
-        with sqlite.write_connection(self.engine, temp_in_memory=log) as conn:
+        with sqlite.write_connection(self.engine) as conn:
             if not log:
                 yield conn
                 return

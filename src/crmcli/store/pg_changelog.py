@@ -1,7 +1,7 @@
-"""The change log on PostgreSQL (spec §18), the same records as SQLite's TEMP triggers.
+"""The change log on PostgreSQL (spec §18), the same records as SQLite's triggers.
 
-SQLite creates temporary triggers on the writing connection for the length of a command. On
-PostgreSQL the triggers are permanent (created with the schema) and log only while the
+SQLite's triggers log while the writing transaction's uncommitted row in ``change_gate`` names a
+change set (``changelog``). On PostgreSQL the triggers are permanent too and log only while the
 transaction-local setting ``crm.change_set`` names an open change set: ``begin`` sets it with
 ``set_config(..., true)``, so it ends with the transaction, and ``end`` clears it. A session that
 never sets it (an import, logged by its batch; db copy; psql) pays one ``current_setting`` per

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # Every revision the program knows, oldest first; the last one is the head.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD = REVISIONS[-1]
 SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -44,6 +44,10 @@ def create(conn: Connection) -> bool:
     if sa.inspect(conn).has_table("alembic_version"):
         return False
     SQLModel.metadata.create_all(conn)
+    if conn.dialect.name == "sqlite":  # PostgreSQL's change log is installed with the team schema
+        from crmcli.store import changelog
+
+        changelog.install(conn)
     version = sa.Table("alembic_version", sa.MetaData(), sa.Column("version_num", sa.String(32), primary_key=True))
     version.create(conn)
     conn.execute(version.insert().values(version_num=HEAD))

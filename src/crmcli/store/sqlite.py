@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from crmcli.errors import CrmError, SchemaError
 from crmcli.i18n import N_
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 _engines: dict[tuple[str, float], Engine] = {}
+_unused: dict[Engine, list[sqlite3.Connection]] = {}  # make_engine's first connections, until taken
 
 
 def _prepare_file(path: Path) -> bool:
@@ -91,6 +92,14 @@ def stored_revision(path: Path) -> str | None:
     except sqlite3.Error as exc:
         raise errors.translate(exc, path) or SchemaError(N_("cannot open database {path}: {exc}"), path=path, exc=exc) from None
     try:
+        return _revision_on(con, path)
+    finally:
+        con.close()
+
+
+def _revision_on(con: sqlite3.Connection, path: Path) -> str | None:
+    """``stored_revision`` read on an open connection (which then has the schema parsed)."""
+    try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" in names:
             row = con.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -104,17 +113,46 @@ def stored_revision(path: Path) -> str | None:
         if known is not None:
             raise known from None
         raise SchemaError(N_("{path} is not a usable crm database ({exc})"), path=path, exc=exc) from None
-    finally:
-        con.close()
 
 
-def make_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
+def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    # pysqlite's own transaction handling off: BEGIN is ours (see the module docstring)
+    return sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+
+
+def _open_at_head(path: Path, busy_timeout: float) -> sqlite3.Connection | None:
+    """A connection to ``path`` when its stored revision is HEAD, for the engine to take as its
+    first (None otherwise: ``get_engine`` then looks closer, read-only, before anything writes).
+
+    Reading the revision parses the schema -- the change log's 27 triggers with it, ~1 ms --
+    and a connection of its own for that would parse it a second time for the command's
+    first statement."""
+    try:
+        con = _connect(path, busy_timeout)
+    except sqlite3.Error:
+        return None
+    try:
+        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        if row is not None and row[0] == schema.HEAD:
+            return con
+    except sqlite3.Error:
+        pass  # not a crm database, or not one at HEAD: the slow path says which
+    con.close()
+    return None
+
+
+def make_engine(path: Path, busy_timeout: float = 30.0, first: sqlite3.Connection | None = None) -> Engine:
+    """The engine of ``path``; ``first``: an open connection to it that becomes the first pooled one."""
     from sqlalchemy import create_engine, event
 
-    engine = create_engine(
-        f"sqlite:///{path}",
-        connect_args={"timeout": busy_timeout, "isolation_level": None, "check_same_thread": False},
-    )
+    waiting = [first] if first is not None else []
+
+    def connect() -> sqlite3.Connection:
+        return waiting.pop() if waiting else _connect(path, busy_timeout)
+
+    engine = create_engine(f"sqlite:///{path}", creator=connect)
+    if waiting:
+        _unused[engine] = waiting  # closed by dispose_all if no connection was ever asked for
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -127,10 +165,7 @@ def make_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        options = conn.get_execution_options()
-        if "crm_temp_store" in options:  # see write_connection
-            conn.exec_driver_sql(f"PRAGMA temp_store={options['crm_temp_store']}")
-        mode = options.get("sqlite_begin", "")
+        mode = conn.get_execution_options().get("sqlite_begin", "")
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
@@ -175,6 +210,11 @@ def get_engine(path: Path, busy_timeout: float = 30.0) -> Engine:
     if key in _engines:
         return _engines[key]
     is_new = _prepare_file(path)
+    first = None if is_new else _open_at_head(path, busy_timeout)
+    if first is not None:  # the common case: one connection, the schema parsed once
+        engine = make_engine(path, busy_timeout, first)
+        _engines[key] = engine
+        return engine
     current = None if is_new else stored_revision(path)
     if current is not None and current not in schema.REVISIONS:
         raise SchemaError(N_("database {path} has schema revision {current}, newer than this program knows ({head}); upgrade crmcli instead of downgrading the database"), path=path, current=current, head=schema.HEAD)
@@ -194,33 +234,17 @@ def dispose_all() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    for waiting in _unused.values():
+        for con in waiting:
+            con.close()
+    _unused.clear()
 
 
 @contextmanager
-def write_connection(engine: Engine, *, temp_in_memory: bool = False) -> Iterator[Connection]:
-    """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error.
-
-    ``temp_in_memory``: the connection's temp schema lives in memory for this transaction (the
-    change log's triggers, ``store/changelog.py``: made in a temp *file*, SQLite's default, they
-    cost ~10 ms of file work per command, in memory ~1 ms). SQLite lets temp storage change only
-    outside a transaction, so it is set before ``BEGIN`` and put back after the end, for later
-    transactions on this pooled connection to sort big results in files again.
-    """
-    options: dict[str, Any] = {"sqlite_begin": "IMMEDIATE"}
-    if temp_in_memory:
-        options["crm_temp_store"] = "MEMORY"
-    with engine.connect().execution_options(**options) as conn:
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            if temp_in_memory and not conn.invalidated:
-                try:
-                    driver = conn.connection.driver_connection
-                    if driver is not None:
-                        driver.execute("PRAGMA temp_store=DEFAULT")
-                except Exception:  # noqa: BLE001, S110 - never hide the transaction's own error; a broken connection is discarded anyway
-                    pass
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        yield conn
 
 
 @contextmanager
