@@ -192,3 +192,23 @@ def test_a_0003_database_is_upgraded_to_the_change_log(crm: Crm, crm_env: Path) 
     assert out["deleted_customers"] >= 1
     con = sqlite3.connect(crm_env)
     assert con.execute("SELECT undone_at FROM import_batch WHERE id = 1").fetchone()[0] is not None
+
+
+def test_history_lines_name_tables_fields_and_values_in_the_display_language(
+    crm: Crm, abc: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.ok("follow", abc, "-c", "电话沟通")
+    crm.ok("stage", abc, "negotiating")
+    crm.ok("archive", abc)
+    crm.ok("undo")
+    monkeypatch.setenv("CRM_LANG", "zh")
+    zh = crm.ok("history")
+    assert "客户 1: 已归档: 否 → 是" in zh and "(已撤销)" in zh
+    assert "客户 1: 当前销售阶段: 潜在客户 → 谈判中" in zh
+    assert "跟进 1 已新增" in zh and "阶段变更 1 已新增" in zh
+    for raw in ("follow_up", "stage_change", "archived", "added", "potential", "undone"):
+        assert raw not in zh, raw
+    monkeypatch.setenv("CRM_LANG", "en")
+    en = crm.ok("history")
+    assert "customer 1: Archived: no → yes" in en and "follow-up 1 added" in en
+    assert "customer 1: Stage: Potential → Negotiating" in en

@@ -7,6 +7,7 @@ import typer
 from crmcli.cli import complete
 from crmcli.cli._common import COUNT, ROW_ID, state
 from crmcli.cli.app import app
+from crmcli.i18n import N_
 from crmcli.i18n import gettext as _
 
 
@@ -55,7 +56,7 @@ def history(
         render.print_json(sets)
         return
     for s in sets:
-        _print_set(s)
+        _print_set(s, st.settings.lang)
 
 
 def _echo(line: str) -> None:
@@ -67,34 +68,69 @@ def _echo(line: str) -> None:
         typer.echo(part)
 
 
-def _print_set(s: dict[str, Any]) -> None:
+# what the log's tables and keys are called where no field registry names them
+_TABLES = {
+    "customer": N_("customer"), "follow_up": N_("follow-up"), "stage_change": N_("stage change"),
+    "deal": N_("opportunity"), "deal_line": N_("opportunity line"), "product": N_("product"),
+    "ticket": N_("ticket"), "tag": N_("tag"), "custom_value": N_("custom field"),
+}  # fmt: skip
+_KEYS = {"customer_id": N_("customer"), "merged_into": N_("merged into"), "deal_id": N_("opportunity")}
+
+
+def _fields_of(table: str) -> dict[str, Any]:
+    from crmcli import fields
+
+    registry = {
+        "customer": fields.CUSTOMER, "follow_up": fields.FOLLOW_UP, "stage_change": fields.STAGE_CHANGE,
+        "deal": fields.OPPORTUNITY, "deal_line": fields.DEAL_LINE, "product": fields.PRODUCT, "ticket": fields.TICKET,
+    }.get(table, ())  # fmt: skip
+    return {f.key: f for f in registry}
+
+
+def _print_set(s: dict[str, Any], lang: str) -> None:
+    """A change set as lines: tables, fields and values by the words the tables show, in ``lang``."""
+    from crmcli import fields
     from crmcli.render import local_time
 
     at = local_time(s["at"])
-    flags = " (undone)" if s["undone"] else ""
+    flags = " " + _("(undone)") if s["undone"] else ""
     _echo(f"#{s['id']}  {at}  {s['user'] or '-'}  {s['command'] or ''}{flags}")
     for c in s["changes"][:12]:
         who = f"{c['customer']} " if c["customer"] else ""
+        table = _(_TABLES[c["table"]]) if c["table"] in _TABLES else c["table"]
         if c["op"] == "update":
-            detail = ", ".join(f"{k}: {_short(v[0])} → {_short(v[1])}" for k, v in c["fields"].items())
-            _echo(f"    {who}{c['table']} {c['row']}: {detail}")
+            own = _fields_of(c["table"])
+            parts = []
+            for k, (old, new) in c["fields"].items():
+                f = own.get(k) or fields.get(k)
+                name = f.label(lang) if f else _(_KEYS[k]) if k in _KEYS else k
+                parts.append(f"{name}: {_shown(f, old, lang)} → {_shown(f, new, lang)}")
+            _echo(f"    {who}{table} {c['row']}: {', '.join(parts)}")
         elif c["op"] == "move":  # a merge's rows of one table
             old, new = c["fields"].get("customer_id", [None, None])
-            _echo(
-                "    "
-                + who
-                + _("{table}: {n} row(s) moved from customer {old} to {new}").format(
-                    table=c["table"], n=c.get("rows", 0), old=old, new=new
-                )
-            )
+            _echo("    " + who + _("{table}: {n} row(s) moved from customer {old} to {new}").format(table=table, n=c.get("rows", 0), old=old, new=new))
         else:
-            _echo(f"    {who}{c['table']} {c['row']} {'added' if c['op'] == 'insert' else 'deleted'}")
+            done = _("added") if c["op"] == "insert" else _("deleted")
+            _echo(f"    {who}{table} {c['row']} {done}")
     if len(s["changes"]) > 12:
-        _echo(f"    … {len(s['changes']) - 12} more")
+        _echo("    " + _("… {n} more").format(n=len(s["changes"]) - 12))
+
+
+def _shown(f: Any, value: Any, lang: str) -> str:
+    """A logged value as the tables show it: a stage or level by its label, a yes/no as such."""
+    from crmcli import vocab
+
+    if value is None:
+        return "-"
+    if f is not None and f.enum and isinstance(value, str):
+        value = vocab.label(f.enum, value, lang)
+    elif f is not None and f.kind == "bool" and value in (0, 1):
+        value = _("yes") if value else _("no")
+    return _short(value)
 
 
 def _short(value: Any) -> str:
-    text = "-" if value is None else str(value)
+    text = str(value)
     return text if len(text) <= 30 else text[:29] + "…"
 
 
