@@ -130,7 +130,7 @@ def test_a_merge_logs_each_tables_moved_rows_as_one_change_and_undo_respects_lat
     (merge_set,) = [s for s in crm.json("history") if s["command"] and s["command"].startswith("crm merge")]
     moves = [c for c in merge_set["changes"] if c["op"] == "move"]
     assert [(c["table"], c["rows"], c["fields"]) for c in moves] == [("follow_up", 3, {"customer_id": [2, 1]})]
-    assert "C202611001 follow_up: 3 row(s) moved from customer 2 to 1" in crm.ok("history", "--limit", "1")
+    assert "C202611001 follow-up: 3 row(s) moved from customer 2 to 1" in crm.ok("history", "--limit", "1")
     con = sqlite3.connect(crm_env)
     assert con.execute(
         "SELECT count(*) FROM change WHERE set_id = ? AND table_name = 'follow_up'", (merge_set["id"],)

@@ -74,7 +74,7 @@ _TABLES = {
     "deal": N_("opportunity"), "deal_line": N_("opportunity line"), "product": N_("product"),
     "ticket": N_("ticket"), "tag": N_("tag"), "custom_value": N_("custom field"),
 }  # fmt: skip
-_KEYS = {"customer_id": N_("customer"), "merged_into": N_("merged into"), "deal_id": N_("opportunity")}
+_KEYS = {"customer_id": N_("Customer"), "merged_into": N_("Merged into"), "deal_id": N_("Opportunity")}
 
 
 def _fields_of(table: str) -> dict[str, Any]:
