@@ -251,6 +251,27 @@ def test_db_copy_moves_a_file_in_with_owner_mapping(crm: Crm, team: dict[str, An
     assert new not in (a, b) and new.startswith("C202611")
 
 
+def test_db_copy_keeps_every_character_of_the_files_text(crm: Crm, team: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text goes into COPY as the file's UTF-8 bytes (pg_copy.raw_text): COPY's specials and
+    CJK come out as they went in."""
+    file_db = tmp_path / "mine.db"
+    monkeypatch.setenv("CRM_DB", str(file_db))
+    content = "电话沟通\t报价 C:\\价格\\新\n第二行\r\n\\N 🙂"
+    a = crm.ok("add", "甲\\公司", "--phone", "13800000001", "--owner", "王磊", "--need", "多行\n需求\t第三\\列").strip()
+    crm.ok("follow", a, "--content", content, "--date", "2026-11-20")
+    before = crm.json("show", a)
+    team["admin"]()
+    url = team["server"].url(team["db"], "alice")
+    crm.ok("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}")
+    after = crm.json("show", a)
+    assert before["follow_ups"][0]["content"] == content.replace("\r\n", "\n")  # as the file holds it
+    assert before["name"] == "甲\\公司" and before["need"] == "多行\n需求\t第三\\列"
+    assert after["owner"] == team["login"]["wang"]
+    assert {k: v for k, v in after.items() if k not in ("owner", "owner_name")} == {
+        k: v for k, v in before.items() if k not in ("owner", "owner_name")
+    }
+
+
 def test_several_roles_importing_and_editing_at_once_lose_and_duplicate_nothing(team: dict[str, Any], tmp_path: Any) -> None:
     import os
     import subprocess

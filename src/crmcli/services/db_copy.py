@@ -60,13 +60,22 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
                 raise CrmError(N_("owner {value} is not a team login: map it with {owner} '{value}=LOGIN' ({unknown} unmapped: {value2}); nothing was copied"), options=["owner"], value=unknown[0], unknown=len(unknown), value2=', '.join(unknown[:5]))
             raw: Any = s.connection.driver_connection
             dbapi: Any = dst.connection.driver_connection
+            # text as the file's UTF-8 bytes, sent as they are (pg_copy.raw_text), when it can
+            as_bytes = pg_copy.raw_text()
+            names: dict[Any, Any] = {k.encode(): v.encode() for k, v in mapping.items()} if as_bytes else mapping
+            factory = raw.text_factory
             pg_bulk.begin(dst)
-            for table in tables:
-                cols = [c.name for c in table.columns]
-                cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
-                rename: dict[str, dict[str, str]] = {c: mapping for c in ("owner", "user") if c in cols}
-                stored[table.name] = pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
-                counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
+            try:
+                if as_bytes:
+                    raw.text_factory = bytes
+                for table in tables:
+                    cols = [c.name for c in table.columns]
+                    cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
+                    rename = {c: names for c in ("owner", "user") if c in cols}
+                    stored[table.name] = pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
+                    counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
+            finally:
+                raw.text_factory = factory
             try:
                 pg_bulk.end(dst)
             except IntegrityError as exc:  # a key that the file broke: a follow-up of no customer
