@@ -71,7 +71,7 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
                 for table in tables:
                     cols = [c.name for c in table.columns]
                     cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
-                    rename = {c: names for c in ("owner", "user") if c in cols}
+                    rename: dict[str, dict[Any, Any]] = {c: names for c in ("owner", "user") if c in cols}
                     stored[table.name] = pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
                     counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
             finally:
