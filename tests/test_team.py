@@ -325,6 +325,32 @@ def test_sweep_returns_neglected_customers_and_locks_them_from_their_last_owner(
     assert "claimed" in crm.ok("pool", "claim", old)
 
 
+def test_the_sweep_clock_takes_each_levels_days(crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """pool.days.LEVEL before pool.days, the same for the due list's warning and the sweep."""
+    team["admin"]()
+    crm.ok("team", "set", "pool.days", "20")
+    crm.ok("team", "set", "pool.days.key", "5")
+    team["as"]("wang")
+    key = crm.ok("add", "重点客户", "--phone", "13800000001", "--level", "key").strip()
+    normal = crm.ok("add", "普通客户", "--phone", "13800000002").strip()
+    team["as"]("li")
+    crm.ok("add", "李的重点", "--phone", "13800000003", "--level", "key")
+    monkeypatch.setenv("CRM_TODAY", "2026-12-01")  # 5 days on: only the key customers
+    team["as"]("wang")
+    assert crm("list", "--due").stderr.endswith(f"unless followed up: {key}\n")
+    team["admin"]()
+    assert [r["code"] for r in crm.json("pool", "sweep", "--dry-run")] == []  # the sweep takes them after the 5 days
+    monkeypatch.setenv("CRM_TODAY", "2026-12-02")
+    swept = crm.json("pool", "sweep", "--dry-run")
+    assert len(swept) == 2 and key in [r["code"] for r in swept] and normal not in [r["code"] for r in swept]
+    monkeypatch.setenv("CRM_TODAY", "2026-12-16")  # 20 days on: the normal one too
+    team["as"]("wang")
+    assert "2 of your customers" in crm("list", "--due").stderr
+    monkeypatch.setenv("CRM_TODAY", "2026-12-17")  # the sweep takes what is past its days
+    team["admin"]()
+    assert normal in [r["code"] for r in crm.json("pool", "sweep", "--dry-run")]
+
+
 def test_the_due_list_warns_a_rep_of_what_the_next_sweep_takes(
     crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -348,7 +374,7 @@ def test_the_due_list_warns_a_rep_of_what_the_next_sweep_takes(
     # the clock behind it reveals every owner: only the definer functions may read it
     with psycopg.connect(team["server"].libpq(team["db"], team["login"]["li"]), autocommit=True) as con:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            con.execute("SELECT * FROM crm_pool_clock()")
+            con.execute("SELECT * FROM crm_pool_clock(NULL)")
         mine = con.execute("SELECT code FROM customer").fetchall()  # li's one customer, as li sees it
         assert len(mine) == 1 and con.execute("SELECT code FROM crm_pool_at_risk('2026-12-26')").fetchall() == mine
 
