@@ -251,6 +251,31 @@ def test_db_copy_moves_a_file_in_with_owner_mapping(crm: Crm, team: dict[str, An
     assert new not in (a, b) and new.startswith("C202611")
 
 
+def test_db_copy_refuses_a_rep_a_missing_file_and_a_database_without_team_init(
+    crm: Crm, team: dict[str, Any], pg_server: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file_db = tmp_path / "mine.db"
+    monkeypatch.setenv("CRM_DB", str(file_db))
+    crm.ok("add", "甲公司", "--phone", "13800000001", "--owner", "王磊")
+    owner = f"王磊={team['login']['wang']}"
+    rep = pg_server.url(team["db"], team["login"]["wang"])
+    result = crm("db", "copy", "--from", str(file_db), "--to", rep, "--owner", owner)
+    assert result.exit_code == 1 and result.stderr == "Error: only a team admin may copy a database in\n"
+    result = crm("db", "copy", "--from", str(tmp_path / "none.db"), "--to", pg_server.url(team["db"], "alice"), "--owner", owner)
+    assert result.exit_code == 1 and "no such database file" in result.stderr
+    bare = pg_server.new_database(pg_server.template)  # the schema, no team init
+    try:
+        result = crm("db", "copy", "--from", str(file_db), "--to", pg_server.url(bare, "alice"), "--owner", owner)
+        assert result.exit_code == 1 and "not set up for a team yet" in result.stderr
+    finally:
+        from crmcli import store
+
+        store.dispose_all()
+        pg_server.drop_database(bare)
+    team["admin"]()
+    assert crm.json("list") == []  # nothing copied
+
+
 def test_db_copy_keeps_every_character_of_the_files_text(crm: Crm, team: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Text goes into COPY as the file's UTF-8 bytes (pg_copy.raw_text): COPY's specials and
     CJK come out as they went in."""

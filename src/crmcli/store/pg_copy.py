@@ -46,6 +46,69 @@ def copy_rows(
         return int(cur.rowcount)  # the server's count of the rows it stored ("COPY n")
 
 
+class BrokenKeys(Exception):
+    """The file's rows break a key as the bulk load rebuilds it (a follow-up of no customer)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def target_logins(dst: Any, display: str) -> set[str]:
+    """The active logins of the team database on ``dst`` (a psycopg connection), after checking
+    that it is one, that the caller is its admin, and that it holds no customers yet."""
+    from crmcli.errors import CrmError
+
+    if not dst.execute("SELECT to_regclass('team_user') IS NOT NULL").fetchone()[0]:
+        raise CrmError(N_("this database is not set up for a team yet: an admin runs crm team init"))
+    if not dst.execute("SELECT crm_is_admin()").fetchone()[0]:
+        raise CrmError(N_("only a team admin may copy a database in"))
+    if dst.execute("SELECT EXISTS (SELECT 1 FROM customer)").fetchone()[0]:
+        raise CrmError(N_("{display} already holds customers: db copy goes into a new team database; nothing was copied"), display=display)
+    return {r[0] for r in dst.execute("SELECT login FROM team_user WHERE active")}
+
+
+def load_file(src: Any, dst: Any, mapping: dict[str, str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Every table of a database file (``src``, a sqlite3 connection in a read transaction) into
+    the bared tables of ``dst`` (``pg_bulk``), owners renamed by ``mapping``; then the keys,
+    indexes and policies back, and the id sequences past the ids copied. Returns the file's count
+    of each table and the server's."""
+    from crmcli.store import pg_bulk
+    from crmcli.store.pg_team import POLICED
+
+    counts: dict[str, int] = {}
+    stored: dict[str, int] = {}
+    ids: dict[str, list[str]] = {}
+    # text as the file's UTF-8 bytes, sent as they are (raw_text), when it can
+    as_bytes = raw_text()
+    names: dict[Any, Any] = {k.encode(): v.encode() for k, v in mapping.items()} if as_bytes else mapping
+    pg_bulk.begin(dst)
+    # (the bulk load drops every foreign key first: any order of the tables will do)
+    for table in POLICED:
+        cols = [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
+        ids[table] = cols
+        counts[table] = int(src.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        factory = src.text_factory
+        if as_bytes:
+            src.text_factory = bytes
+        try:
+            rows = src.execute(f"SELECT {', '.join(_q(c) for c in cols)} FROM {table}")
+            rename: dict[str, dict[Any, Any]] = {c: names for c in ("owner", "user") if c in cols}
+            stored[table] = copy_rows(dst, table, cols, rows, rename=rename)
+        finally:
+            src.text_factory = factory
+    try:
+        pg_bulk.end(dst)
+    except Exception as exc:
+        if getattr(exc, "sqlstate", "").startswith("23"):
+            raise BrokenKeys(str(exc).splitlines()[0]) from None
+        raise
+    for table, n in counts.items():  # each id sequence past the ids copied in
+        if n and "id" in ids[table]:
+            dst.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    return counts, stored
+
+
 def raw_text() -> bool:
     """Whether ``copy_rows`` takes text as UTF-8 ``bytes`` (what sqlite3 gives with
     ``text_factory = bytes``) and sends it as it is, escaped for COPY like any text.
