@@ -201,6 +201,27 @@ def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> tuple[s
     return pg_schema.hidden_duplicate(conn, name_key, phone_key)
 
 
+def team_state(conn: Connection) -> str:
+    """What team mode (spec §16) finds on ``conn``'s database: ``"file"`` (one person's SQLite
+    file, which cannot be shared by a team), ``"plain"`` (a shared database before ``team init``)
+    or ``"team"``."""
+    if conn.dialect.name == "sqlite":
+        return "file"
+    from crmcli.store import pg_team
+
+    return "team" if pg_team.is_team(conn) else "plain"
+
+
+def pool_at_risk(reader: Reader, today: dt.date) -> list[tuple[Any, ...]]:
+    """(code, since, days) of the reading user's customers that the next pool sweep takes, oldest
+    first; none on a file, or on a team database made before the warning (until ``team init``)."""
+    if reader.dialect.name == "sqlite":
+        return []
+    if reader.one("SELECT to_regprocedure('crm_pool_at_risk(date)') IS NOT NULL") != (True,):
+        return []
+    return reader.all("SELECT code, since, days FROM crm_pool_at_risk(:d)", {"d": today})
+
+
 def dispose_all() -> None:
     """Close every pooled connection (before exit, and before a restore replaces the file)."""
     import sys
