@@ -531,3 +531,84 @@ def test_a_team_database_from_before_the_change_set_counter_still_writes(crm: Cr
     team["as"]("wang")
     crm.ok("edit", a, "--level", "key")
     assert crm.json("history")[0]["id"] == ids[0] + 1
+
+
+# What a team database made by the release before holds beyond the tables: the functions that gave
+# PostgreSQL SQLite's habits (store/pg_schema.py, COMPAT, as it was), which the queries no longer use.
+RELEASE_BEFORE_COMPAT = [
+    """CREATE OR REPLACE FUNCTION crm_bool_eq_int(boolean, integer) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 = ($2 <> 0)'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_ne_int(boolean, integer) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 <> ($2 <> 0)'""",
+    """DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '=' AND oprleft = 'boolean'::regtype
+                        AND oprright = 'integer'::regtype) THEN
+           CREATE OPERATOR = (LEFTARG = boolean, RIGHTARG = integer, FUNCTION = crm_bool_eq_int);
+           CREATE OPERATOR <> (LEFTARG = boolean, RIGHTARG = integer, FUNCTION = crm_bool_ne_int);
+         END IF;
+       END $$""",
+    """CREATE OR REPLACE FUNCTION crm_bool_add(bigint, boolean) RETURNS bigint
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT COALESCE($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_max(integer, boolean) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, CASE WHEN $2 THEN 1 WHEN $2 IS NOT NULL THEN 0 END)'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_same(boolean) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1'""",
+    # SQLite's two-argument MAX/MIN are scalar GREATEST/LEAST
+    """CREATE OR REPLACE FUNCTION max(integer, integer) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, $2)'""",
+    # SQLite's ROUND of a float, and substr of a date (an ISO text there)
+    """CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round($1::numeric, $2)::double precision'""",
+    """CREATE OR REPLACE FUNCTION substr(date, integer, integer) RETURNS text
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT substr(to_char($1, ''YYYY-MM-DD''), $2, $3)'""",
+    """CREATE OR REPLACE FUNCTION min(integer, integer) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT LEAST($1, $2)'""",
+    """DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+                        WHERE p.proname = 'sum' AND p.proargtypes[0] = 'boolean'::regtype) THEN
+           CREATE AGGREGATE sum(boolean) (SFUNC = crm_bool_add, STYPE = bigint);
+           CREATE AGGREGATE max(boolean) (SFUNC = crm_bool_max, STYPE = integer);
+         END IF;
+         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '+' AND oprleft = 0
+                        AND oprright = 'boolean'::regtype) THEN
+           CREATE OPERATOR + (RIGHTARG = boolean, FUNCTION = crm_bool_same);
+         END IF;
+       END $$""",
+]
+
+
+
+def test_a_team_database_made_before_keeps_working_and_team_init_retires_the_sqlite_habits(
+    crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    server, db = team["server"], team["db"]
+
+    def habits() -> int:
+        with psycopg.connect(server.libpq(db)) as con:
+            return int(con.execute(
+                "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname IN "
+                "('crm_bool_eq_int', 'crm_bool_add', 'crm_bool_same', 'max', 'min', 'round', 'substr', 'sum')"
+            ).fetchone()[0])  # fmt: skip
+
+    assert habits() == 0  # a new team database has none of them
+    with psycopg.connect(server.libpq(db), autocommit=True) as con:
+        for statement in RELEASE_BEFORE_COMPAT:
+            con.execute(statement)
+    assert habits() == 9  # 3 of crm_bool_*, max and min (scalar), max and sum (aggregates), round, substr
+    team["as"]("wang")
+    mine = crm.ok("add", "云帆科技", "--phone", "13800000001", "--amount", "5万", "--expected-close", "2026-12-20").strip()
+    crm.ok("follow", mine, "--content", "电话沟通")
+    crm.ok("stage", mine, "won", "--amount", "50000")
+    crm.ok("add", "星河贸易", "--phone", "13800000002", "--level", "key")
+    team["admin"]()
+    crm.ok("archive", crm.ok("add", "旧客户", "--phone", "13800000003").strip())
+    reads = [("list", "--due"), ("report", "owners"), ("report", "funnel"), ("report", "trend"), ("report", "forecast"),
+             ("report", "abc"), ("pool", "list"), ("list", "--archived"), ("deal", "list")]  # fmt: skip
+    before = {args: crm.ok(*args, "--format", "json") for args in reads}
+    crm.ok("team", "init")  # an admin runs it again after the upgrade: the habits go
+    assert habits() == 0
+    assert {args: crm.ok(*args, "--format", "json") for args in reads} == before
+    team["as"]("wang")
+    assert [r["code"] for r in crm.json("list")][:1] == [mine]

@@ -78,7 +78,7 @@ def set_setting(conn: Any, key: str, value: str) -> None:
 def pool(reader: Any) -> list[dict[str, Any]]:
     rows = reader.all(
         "SELECT code, name, level, stage, created_at, last_follow_at FROM customer "
-        "WHERE owner IS NULL AND archived = 0 ORDER BY created_at, id"
+        "WHERE owner IS NULL AND archived = FALSE ORDER BY created_at, id"
     )
     keys = ("code", "name", "level", "stage", "created_at", "last_follow_at")
     return [dict(zip(keys, r, strict=True)) for r in rows]
