@@ -120,9 +120,12 @@ def raw_text() -> bool:
     the COPY formatter escapes its output as any other value's (pinned by
     tests/test_pg_copy.py, which compares the bytes with what ``str`` values give). Without
     psycopg's C module, no."""
+    import psycopg
     from psycopg._cmodule import _psycopg
 
-    return _psycopg is not None and hasattr(_psycopg, "BytesBinaryDumper")
+    # (and the adapters' maps as this release of psycopg keeps them; else text goes as str)
+    maps = psycopg.adapters
+    return _psycopg is not None and hasattr(_psycopg, "BytesBinaryDumper") and hasattr(maps, "_dumpers") and hasattr(maps, "_own_dumpers")
 
 
 def _bytes_as_text(cur: Any) -> None:
