@@ -180,15 +180,19 @@ def import_chunk(conn: Connection, default: int) -> int:
     return 4000 if conn.dialect.name == "postgresql" else default
 
 
-def bulk_writer(conn: Connection, default: Any) -> tuple[Any, Any]:
-    """What writes an import's statements on ``conn``'s database, and what makes them ready for it
-    in the parsing thread: ``default`` as they are (the importer's multi-row INSERTs, for SQLite)
-    or, on PostgreSQL, ``COPY`` text through a temporary table (spec §16)."""
+def bulk_writer(conn: Connection) -> tuple[Any, Any]:
+    """What writes an import's statements (bulk jobs: SQL with ``?`` marks, and the rows of
+    values it runs with) on ``conn``'s database, and what makes them ready for it in the parsing
+    thread (None: nothing to do): multi-row INSERTs on SQLite (``sqlite_bulk``), ``COPY`` text
+    through a temporary table on PostgreSQL (``pg_copy``, spec §16). ``write(dbapi, jobs,
+    rows_per_insert)`` runs on the connection's driver, inside its transaction."""
     if conn.dialect.name == "postgresql":
         from crmcli.store.pg_copy import prepare_jobs, write_jobs
 
         return write_jobs, prepare_jobs
-    return default, None
+    from crmcli.store import sqlite_bulk
+
+    return sqlite_bulk.write_jobs, None
 
 
 def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> tuple[str, str | None] | None:

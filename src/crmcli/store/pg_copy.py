@@ -198,7 +198,7 @@ def write_jobs(dbapi: Any, jobs: Sequence[tuple[Any, ...]], rows_per_insert: int
     """Run ``prepare_jobs``' statements inside the connection's transaction: each COPY text into
     a temporary table of its columns (made once a transaction, emptied after each use), moved
     into the real table by one ``INSERT ... SELECT``; the rest as they are. The signature of the
-    importer's SQLite writer (``importer/writing.py``)."""
+    SQLite writer (``store/sqlite_bulk.py``)."""
     from crmcli.errors import CrmError
 
     try:
