@@ -251,6 +251,52 @@ def test_db_copy_moves_a_file_in_with_owner_mapping(crm: Crm, team: dict[str, An
     assert new not in (a, b) and new.startswith("C202611")
 
 
+def test_db_copy_refuses_a_rep_a_missing_file_and_a_database_without_team_init(
+    crm: Crm, team: dict[str, Any], pg_server: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file_db = tmp_path / "mine.db"
+    monkeypatch.setenv("CRM_DB", str(file_db))
+    crm.ok("add", "甲公司", "--phone", "13800000001", "--owner", "王磊")
+    owner = f"王磊={team['login']['wang']}"
+    rep = pg_server.url(team["db"], team["login"]["wang"])
+    result = crm("db", "copy", "--from", str(file_db), "--to", rep, "--owner", owner)
+    assert result.exit_code == 1 and result.stderr == "Error: only a team admin may copy a database in\n"
+    result = crm("db", "copy", "--from", str(tmp_path / "none.db"), "--to", pg_server.url(team["db"], "alice"), "--owner", owner)
+    assert result.exit_code == 1 and "no such database file" in result.stderr
+    bare = pg_server.new_database(pg_server.template)  # the schema, no team init
+    try:
+        result = crm("db", "copy", "--from", str(file_db), "--to", pg_server.url(bare, "alice"), "--owner", owner)
+        assert result.exit_code == 1 and "not set up for a team yet" in result.stderr
+    finally:
+        from crmcli import store
+
+        store.dispose_all()
+        pg_server.drop_database(bare)
+    team["admin"]()
+    assert crm.json("list") == []  # nothing copied
+
+
+def test_db_copy_keeps_every_character_of_the_files_text(crm: Crm, team: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text goes into COPY as the file's UTF-8 bytes (pg_copy.raw_text): COPY's specials and
+    CJK come out as they went in."""
+    file_db = tmp_path / "mine.db"
+    monkeypatch.setenv("CRM_DB", str(file_db))
+    content = "电话沟通\t报价 C:\\价格\\新\n第二行\r\n\\N 🙂"
+    a = crm.ok("add", "甲\\公司", "--phone", "13800000001", "--owner", "王磊", "--need", "多行\n需求\t第三\\列").strip()
+    crm.ok("follow", a, "--content", content, "--date", "2026-11-20")
+    before = crm.json("show", a)
+    team["admin"]()
+    url = team["server"].url(team["db"], "alice")
+    crm.ok("db", "copy", "--from", str(file_db), "--to", url, "--owner", f"王磊={team['login']['wang']}")
+    after = crm.json("show", a)
+    assert before["follow_ups"][0]["content"] == content.replace("\r\n", "\n")  # as the file holds it
+    assert before["name"] == "甲\\公司" and before["need"] == "多行\n需求\t第三\\列"
+    assert after["owner"] == team["login"]["wang"]
+    assert {k: v for k, v in after.items() if k not in ("owner", "owner_name")} == {
+        k: v for k, v in before.items() if k not in ("owner", "owner_name")
+    }
+
+
 def test_several_roles_importing_and_editing_at_once_lose_and_duplicate_nothing(team: dict[str, Any], tmp_path: Any) -> None:
     import os
     import subprocess
@@ -304,6 +350,32 @@ def test_sweep_returns_neglected_customers_and_locks_them_from_their_last_owner(
     assert "claimed" in crm.ok("pool", "claim", old)
 
 
+def test_the_sweep_clock_takes_each_levels_days(crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """pool.days.LEVEL before pool.days, the same for the due list's warning and the sweep."""
+    team["admin"]()
+    crm.ok("team", "set", "pool.days", "20")
+    crm.ok("team", "set", "pool.days.key", "5")
+    team["as"]("wang")
+    key = crm.ok("add", "重点客户", "--phone", "13800000001", "--level", "key").strip()
+    normal = crm.ok("add", "普通客户", "--phone", "13800000002").strip()
+    team["as"]("li")
+    crm.ok("add", "李的重点", "--phone", "13800000003", "--level", "key")
+    monkeypatch.setenv("CRM_TODAY", "2026-12-01")  # 5 days on: only the key customers
+    team["as"]("wang")
+    assert crm("list", "--due").stderr.endswith(f"unless followed up: {key}\n")
+    team["admin"]()
+    assert [r["code"] for r in crm.json("pool", "sweep", "--dry-run")] == []  # the sweep takes them after the 5 days
+    monkeypatch.setenv("CRM_TODAY", "2026-12-02")
+    swept = crm.json("pool", "sweep", "--dry-run")
+    assert len(swept) == 2 and key in [r["code"] for r in swept] and normal not in [r["code"] for r in swept]
+    monkeypatch.setenv("CRM_TODAY", "2026-12-16")  # 20 days on: the normal one too
+    team["as"]("wang")
+    assert "2 of your customers" in crm("list", "--due").stderr
+    monkeypatch.setenv("CRM_TODAY", "2026-12-17")  # the sweep takes what is past its days
+    team["admin"]()
+    assert normal in [r["code"] for r in crm.json("pool", "sweep", "--dry-run")]
+
+
 def test_the_due_list_warns_a_rep_of_what_the_next_sweep_takes(
     crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -327,7 +399,7 @@ def test_the_due_list_warns_a_rep_of_what_the_next_sweep_takes(
     # the clock behind it reveals every owner: only the definer functions may read it
     with psycopg.connect(team["server"].libpq(team["db"], team["login"]["li"]), autocommit=True) as con:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            con.execute("SELECT * FROM crm_pool_clock()")
+            con.execute("SELECT * FROM crm_pool_clock(NULL)")
         mine = con.execute("SELECT code FROM customer").fetchall()  # li's one customer, as li sees it
         assert len(mine) == 1 and con.execute("SELECT code FROM crm_pool_at_risk('2026-12-26')").fetchall() == mine
 
@@ -459,3 +531,84 @@ def test_a_team_database_from_before_the_change_set_counter_still_writes(crm: Cr
     team["as"]("wang")
     crm.ok("edit", a, "--level", "key")
     assert crm.json("history")[0]["id"] == ids[0] + 1
+
+
+# What a team database made by the release before holds beyond the tables: the functions that gave
+# PostgreSQL SQLite's habits (store/pg_schema.py, COMPAT, as it was), which the queries no longer use.
+RELEASE_BEFORE_COMPAT = [
+    """CREATE OR REPLACE FUNCTION crm_bool_eq_int(boolean, integer) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 = ($2 <> 0)'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_ne_int(boolean, integer) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 <> ($2 <> 0)'""",
+    """DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '=' AND oprleft = 'boolean'::regtype
+                        AND oprright = 'integer'::regtype) THEN
+           CREATE OPERATOR = (LEFTARG = boolean, RIGHTARG = integer, FUNCTION = crm_bool_eq_int);
+           CREATE OPERATOR <> (LEFTARG = boolean, RIGHTARG = integer, FUNCTION = crm_bool_ne_int);
+         END IF;
+       END $$""",
+    """CREATE OR REPLACE FUNCTION crm_bool_add(bigint, boolean) RETURNS bigint
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT COALESCE($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_max(integer, boolean) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, CASE WHEN $2 THEN 1 WHEN $2 IS NOT NULL THEN 0 END)'""",
+    """CREATE OR REPLACE FUNCTION crm_bool_same(boolean) RETURNS boolean
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1'""",
+    # SQLite's two-argument MAX/MIN are scalar GREATEST/LEAST
+    """CREATE OR REPLACE FUNCTION max(integer, integer) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, $2)'""",
+    # SQLite's ROUND of a float, and substr of a date (an ISO text there)
+    """CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round($1::numeric, $2)::double precision'""",
+    """CREATE OR REPLACE FUNCTION substr(date, integer, integer) RETURNS text
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT substr(to_char($1, ''YYYY-MM-DD''), $2, $3)'""",
+    """CREATE OR REPLACE FUNCTION min(integer, integer) RETURNS integer
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT LEAST($1, $2)'""",
+    """DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+                        WHERE p.proname = 'sum' AND p.proargtypes[0] = 'boolean'::regtype) THEN
+           CREATE AGGREGATE sum(boolean) (SFUNC = crm_bool_add, STYPE = bigint);
+           CREATE AGGREGATE max(boolean) (SFUNC = crm_bool_max, STYPE = integer);
+         END IF;
+         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '+' AND oprleft = 0
+                        AND oprright = 'boolean'::regtype) THEN
+           CREATE OPERATOR + (RIGHTARG = boolean, FUNCTION = crm_bool_same);
+         END IF;
+       END $$""",
+]
+
+
+
+def test_a_team_database_made_before_keeps_working_and_team_init_retires_the_sqlite_habits(
+    crm: Crm, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    server, db = team["server"], team["db"]
+
+    def habits() -> int:
+        with psycopg.connect(server.libpq(db)) as con:
+            return int(con.execute(
+                "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname IN "
+                "('crm_bool_eq_int', 'crm_bool_add', 'crm_bool_same', 'max', 'min', 'round', 'substr', 'sum')"
+            ).fetchone()[0])  # fmt: skip
+
+    assert habits() == 0  # a new team database has none of them
+    with psycopg.connect(server.libpq(db), autocommit=True) as con:
+        for statement in RELEASE_BEFORE_COMPAT:
+            con.execute(statement)
+    assert habits() == 9  # 3 of crm_bool_*, max and min (scalar), max and sum (aggregates), round, substr
+    team["as"]("wang")
+    mine = crm.ok("add", "云帆科技", "--phone", "13800000001", "--amount", "5万", "--expected-close", "2026-12-20").strip()
+    crm.ok("follow", mine, "--content", "电话沟通")
+    crm.ok("stage", mine, "won", "--amount", "50000")
+    crm.ok("add", "星河贸易", "--phone", "13800000002", "--level", "key")
+    team["admin"]()
+    crm.ok("archive", crm.ok("add", "旧客户", "--phone", "13800000003").strip())
+    reads = [("list", "--due"), ("report", "owners"), ("report", "funnel"), ("report", "trend"), ("report", "forecast"),
+             ("report", "abc"), ("pool", "list"), ("list", "--archived"), ("deal", "list")]  # fmt: skip
+    before = {args: crm.ok(*args, "--format", "json") for args in reads}
+    crm.ok("team", "init")  # an admin runs it again after the upgrade: the habits go
+    assert habits() == 0
+    assert {args: crm.ok(*args, "--format", "json") for args in reads} == before
+    team["as"]("wang")
+    assert [r["code"] for r in crm.json("list")][:1] == [mine]

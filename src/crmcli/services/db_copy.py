@@ -32,50 +32,25 @@ def copy(source: Path, target: Any, mapping: dict[str, str]) -> dict[str, int]:
     one transaction, the way pg_restore loads: into bare tables whose indexes and constraints
     are built (and validated) once afterwards (``store/pg_bulk.py``); owners (and the users of
     the change log) are renamed to logins, and every count is compared before the commit.
+    Neither side goes through SQLAlchemy (``PostgresStore.bulk_write``, the file's reader).
     """
-    from sqlalchemy import text
-    from sqlalchemy.exc import IntegrityError
-
-    from crmcli.models import SQLModel
-    from crmcli.services import team
-    from crmcli.store import pg_bulk, pg_copy, sqlite
+    from crmcli.store import SqliteStore, pg_copy
 
     if not source.exists():
         raise CrmError(N_("{from} {source}: no such database file"), options=["from"], source=source)
-    src = sqlite.get_engine(source)  # creates nothing: migrates an older file first
-    tables = [t for t in SQLModel.metadata.sorted_tables]
-    counts: dict[str, int] = {}  # the file's
-    stored: dict[str, int] = {}  # what the server says it stored (COPY's count)
-    with target.write(log=False) as dst:
-        team.require_team(dst)
-        if not dst.execute(text("SELECT crm_is_admin()")).scalar():
-            raise CrmError(N_("only a team admin may copy a database in"))
-        if dst.execute(text("SELECT count(*) FROM customer")).scalar():
-            raise CrmError(N_("{display} already holds customers: db copy goes into a new team database; nothing was copied"), display=target.display)
-        logins = {r[0] for r in dst.execute(text("SELECT login FROM team_user WHERE active"))}
-        with sqlite.read_connection(src) as s:
-            owners = {o for (o,) in s.execute(text("SELECT owner FROM customer UNION SELECT owner FROM deal")) if o}
+    with target.bulk_write() as dst:
+        logins = pg_copy.target_logins(dst, target.display)
+        with SqliteStore(source).read() as reader:  # migrates an older file first; one snapshot
+            src = reader.connection
+            owners = {o for (o,) in src.execute("SELECT owner FROM customer UNION SELECT owner FROM deal") if o}
             unknown = sorted(o for o in owners if mapping.get(o, o) not in logins)
             if unknown:
                 raise CrmError(N_("owner {value} is not a team login: map it with {owner} '{value}=LOGIN' ({unknown} unmapped: {value2}); nothing was copied"), options=["owner"], value=unknown[0], unknown=len(unknown), value2=', '.join(unknown[:5]))
-            raw: Any = s.connection.driver_connection
-            dbapi: Any = dst.connection.driver_connection
-            pg_bulk.begin(dst)
-            for table in tables:
-                cols = [c.name for c in table.columns]
-                cur = raw.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {table.name}")
-                rename: dict[str, dict[str, str]] = {c: mapping for c in ("owner", "user") if c in cols}
-                stored[table.name] = pg_copy.copy_rows(dbapi, table.name, cols, cur, rename=rename)
-                counts[table.name] = int(raw.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
             try:
-                pg_bulk.end(dst)
-            except IntegrityError as exc:  # a key that the file broke: a follow-up of no customer
-                why = str(getattr(exc, "orig", exc)).splitlines()[0]
-                raise CrmError(N_("{from} {source}: its records do not hold together ({why}); nothing was copied"), options=["from"], source=source, why=why) from None
-        for table in tables:
-            got = stored[table.name]
-            if got != counts[table.name]:
-                raise CrmError(N_("{name}: copied {got} rows of {value}; nothing was copied"), name=table.name, got=got, value=counts[table.name])
-            if "id" in table.c and counts[table.name]:
-                dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"))
+                counts, stored = pg_copy.load_file(src, dst, mapping)
+            except pg_copy.BrokenKeys as exc:  # a key that the file broke: a follow-up of no customer
+                raise CrmError(N_("{from} {source}: its records do not hold together ({why}); nothing was copied"), options=["from"], source=source, why=exc.why) from None
+        for table, n in counts.items():
+            if stored[table] != n:
+                raise CrmError(N_("{name}: copied {got} rows of {value}; nothing was copied"), name=table, got=stored[table], value=n)
     return counts

@@ -93,7 +93,7 @@ def build_filters(
 def select(d: Dialect, f: DealFilters, *, json: bool = False, limit: int | None = None) -> tuple[str, dict[str, Any]]:
     """The opportunities ``f`` selects, oldest first (by the day each was opened, then entry order)."""
     params: dict[str, Any] = {}
-    where = ["+c.archived = 0"] if f.code is None else ["d.code = :code"]
+    where = ["NOT c.archived"] if f.code is None else ["d.code = :code"]
     if f.code is not None:
         params["code"] = f.code
     if f.customer_id is not None:

@@ -17,6 +17,7 @@ from crmcli.services.purchases import LINE_SHARES
 from crmcli.services.reports import Params, Report, _created_flag, _fetch, _money, _period, _scope, _where, ratio
 
 if TYPE_CHECKING:
+    from crmcli.store.dialect import Dialect
     from crmcli.store.reader import Reader
 
 OPEN = ("potential", "intent", "negotiating")
@@ -25,7 +26,7 @@ STAGES = (*OPEN, "won", "lost")
 
 # Opportunities of customers not archived: the few archived customers' ids, looked up once, beat
 # joining every opportunity to its customer (300k opportunities: a third of the time).
-NOT_ARCHIVED = "{alias}.customer_id NOT IN (SELECT id FROM customer WHERE archived = 1)"
+NOT_ARCHIVED = "{alias}.customer_id NOT IN (SELECT id FROM customer WHERE archived = TRUE)"
 
 
 def _deal_scope(p: Params, *, alias: str = "d") -> list[str]:
@@ -57,9 +58,10 @@ def owners(conn: Reader, p: Params, as_json: bool = False) -> Report:
         fu_count = "COALESCE(fu.n, 0)"
         table = f"customer c {conn.dialect.hint('NOT INDEXED')}"  # a scan beats walking the owner index row by row
     created = _created_flag(p)
+    count = conn.dialect.count_if
     sql = f"""
-    SELECT c.owner, SUM({created}), SUM({fu_count}), SUM(c.stage != 'lost' AND {nf} <= :today),
-           SUM({created} AND c.stage = 'won'), SUM(c.stage != 'lost'), SUM(c.stage != 'lost' AND {nf} < :today)
+    SELECT c.owner, {count(created)}, SUM({fu_count}), {count(f"c.stage != 'lost' AND {nf} <= :today")},
+           {count(f"{created} AND c.stage = 'won'")}, {count("c.stage != 'lost'")}, {count(f"c.stage != 'lost' AND {nf} < :today")}
     FROM {table}
     {fu_join}
     WHERE {_scope(p)}
@@ -75,7 +77,7 @@ def owners(conn: Reader, p: Params, as_json: bool = False) -> Report:
     deal_owner = _deal_scope(p)
     won_in_period = " AND ".join(["d.stage = 'won'", *_period(p, "d.closed_at")])
     deals = f"""
-    SELECT d.owner, SUM(d.stage IN ('potential', 'intent', 'negotiating')), SUM({won_in_period}),
+    SELECT d.owner, {conn.dialect.count_if("d.stage IN ('potential', 'intent', 'negotiating')")}, {conn.dialect.count_if(won_in_period)},
            SUM(CASE WHEN {won_in_period} THEN d.amount ELSE 0 END)
     FROM deal d WHERE {" AND ".join(deal_owner)} GROUP BY d.owner"""
     for owner, open_, won_deals, amount in _fetch(conn, deals, p):
@@ -88,7 +90,7 @@ def owners(conn: Reader, p: Params, as_json: bool = False) -> Report:
     return Report("owners", p, rows, figures=figures)
 
 
-def _per_month(p: Params, table: str, col: str, *, flag: str) -> str:
+def _per_month(d: Dialect, p: Params, table: str, col: str, *, flag: str) -> str:
     """Rows (month, n, f) counting ``table`` rows of the report's customers per month of ``col``.
 
     Without an owner filter the count comes from the date index alone (grouped
@@ -100,16 +102,16 @@ def _per_month(p: Params, table: str, col: str, *, flag: str) -> str:
     period = _period(p, f"{own}.{col}")
     if p.owners:
         return (
-            f"SELECT substr({own}.{col}, 1, 7) AS month, {flag.format(n='COUNT(*)')} "
+            f"SELECT {d.month(f'{own}.{col}')} AS month, {flag.format(n='COUNT(*)')} "
             f"FROM customer c{link} WHERE {' AND '.join([_scope(p, seek_archived=True), *period])} GROUP BY 1"
         )
     everyone = (
-        f"SELECT substr(day, 1, 7), {flag.format(n='SUM(n)')} FROM "
+        f"SELECT {d.month('day')}, {flag.format(n='SUM(n)')} FROM "
         f"(SELECT {col} AS day, COUNT(*) AS n FROM {table} {_where(_period(p, col))} GROUP BY {col}) AS per_day GROUP BY 1"
     )
     archived = (
-        f"SELECT substr({own}.{col}, 1, 7), {flag.format(n='-COUNT(*)')} "
-        f"FROM customer c{link} WHERE {' AND '.join(['c.archived = 1', *period])} GROUP BY 1"
+        f"SELECT {d.month(f'{own}.{col}')}, {flag.format(n='-COUNT(*)')} "
+        f"FROM customer c{link} WHERE {' AND '.join(['c.archived = TRUE', *period])} GROUP BY 1"
     )
     return f"{everyone} UNION ALL {archived}"
 
@@ -133,10 +135,10 @@ def trend(conn: Reader, p: Params, as_json: bool = False) -> Report:
     """
     sql = f"""
     WITH t(month, n, f, d, a) AS (
-        {_per_month(p, "customer", "created_at", flag="{n}, 0, 0, 0")}
-        UNION ALL {_per_month(p, "follow_up", "date", flag="0, {n}, 0, 0")}
+        {_per_month(conn.dialect, p, "customer", "created_at", flag="{n}, 0, 0, 0")}
+        UNION ALL {_per_month(conn.dialect, p, "follow_up", "date", flag="0, {n}, 0, 0")}
         UNION ALL
-        SELECT substr(d.closed_at, 1, 7), 0, 0, COUNT(*), SUM(d.amount) FROM deal d JOIN customer c ON c.id = d.customer_id
+        SELECT {conn.dialect.month('d.closed_at')}, 0, 0, COUNT(*), SUM(d.amount) FROM deal d JOIN customer c ON c.id = d.customer_id
         WHERE {" AND ".join([_scope(p), "d.stage = 'won'", *_period(p, "d.closed_at")])} GROUP BY 1
     )
     SELECT month, SUM(n), SUM(f), SUM(d), SUM(a) FROM t GROUP BY month ORDER BY month"""
@@ -175,10 +177,10 @@ def forecast(conn: Reader, p: Params, as_json: bool = False) -> Report:
     ])  # fmt: skip
     sql = f"""
     SELECT month, COUNT(*), COUNT(DISTINCT cid), SUM(amount), SUM(amount * prob) FROM (
-        SELECT substr(d.expected_close, 1, 7) AS month, d.customer_id AS cid, d.amount AS amount, d.probability / 100.0 AS prob
+        SELECT {conn.dialect.month('d.expected_close')} AS month, d.customer_id AS cid, d.amount AS amount, d.probability / 100.0 AS prob
         FROM deal d WHERE {opp}
         UNION ALL
-        SELECT substr(c.expected_close, 1, 7), c.id, COALESCE(c.amount, 0), {prob} FROM customer c WHERE {implicit}
+        SELECT {conn.dialect.month('c.expected_close')}, c.id, COALESCE(c.amount, 0), {prob} FROM customer c WHERE {implicit}
     ) AS per_deal GROUP BY month"""
     extra = {"p0": p.probability["potential"], "p1": p.probability["intent"], "p2": p.probability["negotiating"]}
     rows = [

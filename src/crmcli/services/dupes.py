@@ -325,7 +325,7 @@ def like(reader: Reader, customer_id: int, *, min_score: float = MIN_SCORE) -> l
     if me_row is None:
         return []
     me = who(*me_row)
-    live = "archived = 0 AND merged_into IS NULL AND id != :id"
+    live = "archived = FALSE AND merged_into IS NULL AND id != :id"
     words = me.core.split(" ") if me.latin else [me.core]
     word = max(words, key=len)
     found = reader.all(

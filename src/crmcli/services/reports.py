@@ -222,10 +222,11 @@ def _period(p: Params, col: str) -> list[str]:
 def _scope(p: Params, alias: str = "c", *, created: bool = False, seek_archived: bool = False) -> str:
     """Which customers a report looks at: not archived, of the owners asked for, optionally created in the period.
 
-    ``+archived`` keeps SQLite from walking the whole table through the
-    (archived, stage, level) index when nearly every customer matches.
+    ``NOT archived`` keeps SQLite from walking the whole table through the
+    (archived, stage, level) index when nearly every customer matches (``archived = FALSE`` seeks
+    it); booleans are compared as booleans, which SQLite reads as 0/1.
     """
-    parts = [f"{'' if seek_archived else '+'}{alias}.archived = 0"]
+    parts = [f"{alias}.archived = FALSE" if seek_archived else f"NOT {alias}.archived"]
     if p.owners:
         parts.append(f"{alias}.owner IN ({', '.join(f':o{i}' for i in range(len(p.owners)))})")
     if created:
@@ -368,12 +369,13 @@ def abc(conn: Reader, p: Params, as_json: bool = False) -> Report:
     Sorted by amount (ties by code); a customer is A while the cumulative share of
     the customers before it is below ``a``, B while below ``b``, else C.
     """
+    d = conn.dialect
     cols = [
         ("code", "code"),
         ("name", "name"),
-        ("amount", "ROUND(amount, 2)"),
-        ("share", "ROUND(amount / total, 4)"),
-        ("cumulative", "ROUND(cum / total, 4)"),
+        ("amount", d.round("amount", 2)),
+        ("share", d.round("amount / total", 4)),
+        ("cumulative", d.round("cum / total", 4)),
         ("class", "class"),
     ]
     select = f"class, amount, {_json_pairs(conn.dialect, cols)}" if as_json else ", ".join(expr for _, expr in cols)

@@ -23,18 +23,20 @@ def text(sql: str) -> Any:
 
 
 def require_team(conn: Any) -> None:
-    from crmcli.store import pg_team
+    from crmcli import store
 
-    if conn.dialect.name == "sqlite":
+    state = store.team_state(conn)
+    if state == "file":
         raise CrmError(N_("team mode needs a shared PostgreSQL database: {db} postgresql+psycopg://HOST/DB (see README, Team mode)"), options=["db"])
-    if not pg_team.is_team(conn):
+    if state != "team":
         raise CrmError(N_("this database is not set up for a team yet: an admin runs crm team init"))
 
 
 def init(conn: Any) -> None:
+    from crmcli import store
     from crmcli.store import pg_team
 
-    if conn.dialect.name == "sqlite":
+    if store.team_state(conn) == "file":
         require_team(conn)
     pg_team.install(conn)
 
@@ -76,7 +78,7 @@ def set_setting(conn: Any, key: str, value: str) -> None:
 def pool(reader: Any) -> list[dict[str, Any]]:
     rows = reader.all(
         "SELECT code, name, level, stage, created_at, last_follow_at FROM customer "
-        "WHERE owner IS NULL AND archived = 0 ORDER BY created_at, id"
+        "WHERE owner IS NULL AND archived = FALSE ORDER BY created_at, id"
     )
     keys = ("code", "name", "level", "stage", "created_at", "last_follow_at")
     return [dict(zip(keys, r, strict=True)) for r in rows]
@@ -100,9 +102,9 @@ def assign(conn: Any, code: str, login: str, today: dt.date) -> str:
 def at_risk(reader: Any, today: dt.date) -> list[dict[str, Any]]:
     """The acting user's customers that the next pool sweep takes (not followed up for their days
     by ``today``), oldest first; none outside team mode or on a team database made before this."""
-    if reader.dialect.name == "sqlite" or reader.one("SELECT to_regprocedure('crm_pool_at_risk(date)') IS NOT NULL") != (True,):
-        return []
-    rows = reader.all("SELECT code, since, days FROM crm_pool_at_risk(:d)", {"d": today})
+    from crmcli import store
+
+    rows = store.pool_at_risk(reader, today)
     return [{"code": r[0], "since": str(r[1]), "days": int(r[2])} for r in rows]
 
 

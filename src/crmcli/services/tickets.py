@@ -195,7 +195,7 @@ def listing(
         conds.append("t.customer_id = :cid")
         params["cid"] = customer_id
     else:
-        conds.append("c.archived = 0")
+        conds.append("c.archived = FALSE")
     if status is not None:
         key = parse_status(status)
         conds.append("t.status = :status")

@@ -213,15 +213,19 @@ def import_chunk(conn: Connection, default: int) -> int:
     return 4000 if conn.dialect.name == "postgresql" else default
 
 
-def bulk_writer(conn: Connection, default: Any) -> tuple[Any, Any]:
-    """What writes an import's statements on ``conn``'s database, and what makes them ready for it
-    in the parsing thread: ``default`` as they are (the importer's multi-row INSERTs, for SQLite)
-    or, on PostgreSQL, ``COPY`` text through a temporary table (spec §16)."""
+def bulk_writer(conn: Connection) -> tuple[Any, Any]:
+    """What writes an import's statements (bulk jobs: SQL with ``?`` marks, and the rows of
+    values it runs with) on ``conn``'s database, and what makes them ready for it in the parsing
+    thread (None: nothing to do): multi-row INSERTs on SQLite (``sqlite_bulk``), ``COPY`` text
+    through a temporary table on PostgreSQL (``pg_copy``, spec §16). ``write(dbapi, jobs,
+    rows_per_insert)`` runs on the connection's driver, inside its transaction."""
     if conn.dialect.name == "postgresql":
         from crmcli.store.pg_copy import prepare_jobs, write_jobs
 
         return write_jobs, prepare_jobs
-    return default, None
+    from crmcli.store import sqlite_bulk
+
+    return sqlite_bulk.write_jobs, None
 
 
 def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> tuple[str, str | None] | None:
@@ -232,6 +236,27 @@ def hidden_duplicate(conn: Connection, name_key: str, phone_key: str) -> tuple[s
     from crmcli.store import pg_schema
 
     return pg_schema.hidden_duplicate(conn, name_key, phone_key)
+
+
+def team_state(conn: Connection) -> str:
+    """What team mode (spec §16) finds on ``conn``'s database: ``"file"`` (one person's SQLite
+    file, which cannot be shared by a team), ``"plain"`` (a shared database before ``team init``)
+    or ``"team"``."""
+    if conn.dialect.name == "sqlite":
+        return "file"
+    from crmcli.store import pg_team
+
+    return "team" if pg_team.is_team(conn) else "plain"
+
+
+def pool_at_risk(reader: Reader, today: dt.date) -> list[tuple[Any, ...]]:
+    """(code, since, days) of the reading user's customers that the next pool sweep takes, oldest
+    first; none on a file, or on a team database made before the warning (until ``team init``)."""
+    if reader.dialect.name == "sqlite":
+        return []
+    if reader.one("SELECT to_regprocedure('crm_pool_at_risk(date)') IS NOT NULL") != (True,):
+        return []
+    return reader.all("SELECT code, since, days FROM crm_pool_at_risk(:d)", {"d": today})
 
 
 def dispose_all() -> None:

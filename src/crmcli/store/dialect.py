@@ -76,6 +76,10 @@ class Dialect:
         """Text holding a number, as a double-precision number."""
         return f"CAST({expr} AS REAL)"
 
+    def round(self, expr: str, digits: int) -> str:
+        """A float rounded to ``digits`` decimals, still a float (SQLite's ROUND)."""
+        return f"ROUND({expr}, {int(digits)})"
+
     def display_width(self, expr: str) -> str:
         """Columns a text takes in a table (CJK counted double), approximately, in SQL."""
         raise NotImplementedError
@@ -213,6 +217,10 @@ class PostgresDialect(Dialect):
 
     def real(self, expr: str) -> str:
         return f"CAST({expr} AS double precision)"  # REAL is single precision here
+
+    def round(self, expr: str, digits: int) -> str:
+        # ROUND(x, n) exists for numeric only; half away from zero there, as SQLite rounds
+        return f"CAST(ROUND(CAST({expr} AS numeric), {int(digits)}) AS double precision)"
 
     def display_width(self, expr: str) -> str:
         return f"((length({expr}) + octet_length({expr})) / 2)"

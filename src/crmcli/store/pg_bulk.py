@@ -114,15 +114,11 @@ def install_sql(tables: tuple[str, ...]) -> list[str]:
     ]
 
 
-def begin(conn: Any) -> None:
-    """Bare tables for a bulk load in ``conn``'s transaction (see the module's docstring)."""
-    from sqlalchemy import text
-
-    conn.execute(text("SELECT crm_bulk_begin()"))
+def begin(con: Any) -> None:
+    """Bare tables for a bulk load in the transaction of ``con`` (psycopg; see the module's docstring)."""
+    con.execute("SELECT crm_bulk_begin()")
 
 
-def end(conn: Any) -> None:
+def end(con: Any) -> None:
     """Indexes, constraints and row-level security back, validated in bulk."""
-    from sqlalchemy import text
-
-    conn.execute(text("SELECT crm_bulk_end()"))
+    con.execute("SELECT crm_bulk_end()")

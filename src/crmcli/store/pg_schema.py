@@ -1,8 +1,6 @@
 """What a PostgreSQL database has beyond the tables the models declare (spec §16).
 
-* Two SQLite manners the services' SQL relies on, given to PostgreSQL once here instead of a
-  branch in every query: a boolean compared with the integers 0/1 (``archived = 0``), and
-  ``SUM``/``MAX`` of a boolean.
+* JSON written byte for byte as SQLite writes it (``crm_json``, for ``PostgresDialect``).
 * The code counter: codes (``C``/``O``/``T`` + YYYYMM + serial) come from one counter row per
   prefix, taken under the row's lock by a ``SECURITY DEFINER`` function, so concurrent adds never
   collide and a rep, who cannot see other reps' codes, still gets a free one. Codes given by hand
@@ -19,45 +17,22 @@ from __future__ import annotations
 
 from typing import Any
 
-COMPAT = [
-    """CREATE OR REPLACE FUNCTION crm_bool_eq_int(boolean, integer) RETURNS boolean
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 = ($2 <> 0)'""",
-    """CREATE OR REPLACE FUNCTION crm_bool_ne_int(boolean, integer) RETURNS boolean
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 <> ($2 <> 0)'""",
-    """DO $$ BEGIN
-         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '=' AND oprleft = 'boolean'::regtype
-                        AND oprright = 'integer'::regtype) THEN
-           CREATE OPERATOR = (LEFTARG = boolean, RIGHTARG = integer, FUNCTION = crm_bool_eq_int);
-           CREATE OPERATOR <> (LEFTARG = boolean, RIGHTARG = integer, FUNCTION = crm_bool_ne_int);
-         END IF;
-       END $$""",
-    """CREATE OR REPLACE FUNCTION crm_bool_add(bigint, boolean) RETURNS bigint
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT COALESCE($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END'""",
-    """CREATE OR REPLACE FUNCTION crm_bool_max(integer, boolean) RETURNS integer
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, CASE WHEN $2 THEN 1 WHEN $2 IS NOT NULL THEN 0 END)'""",
-    """CREATE OR REPLACE FUNCTION crm_bool_same(boolean) RETURNS boolean
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1'""",
-    # SQLite's two-argument MAX/MIN are scalar GREATEST/LEAST
-    """CREATE OR REPLACE FUNCTION max(integer, integer) RETURNS integer
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT GREATEST($1, $2)'""",
-    # SQLite's ROUND of a float, and substr of a date (an ISO text there)
-    """CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round($1::numeric, $2)::double precision'""",
-    """CREATE OR REPLACE FUNCTION substr(date, integer, integer) RETURNS text
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT substr(to_char($1, ''YYYY-MM-DD''), $2, $3)'""",
-    """CREATE OR REPLACE FUNCTION min(integer, integer) RETURNS integer
-       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT LEAST($1, $2)'""",
-    """DO $$ BEGIN
-         IF NOT EXISTS (SELECT 1 FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
-                        WHERE p.proname = 'sum' AND p.proargtypes[0] = 'boolean'::regtype) THEN
-           CREATE AGGREGATE sum(boolean) (SFUNC = crm_bool_add, STYPE = bigint);
-           CREATE AGGREGATE max(boolean) (SFUNC = crm_bool_max, STYPE = integer);
-         END IF;
-         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '+' AND oprleft = 0
-                        AND oprright = 'boolean'::regtype) THEN
-           CREATE OPERATOR + (RIGHTARG = boolean, FUNCTION = crm_bool_same);
-         END IF;
-       END $$""",
+# What earlier releases installed to give PostgreSQL SQLite's manners (a boolean compared with
+# 0/1, SUM/MAX of a boolean, unary + on a boolean, two-argument MAX/MIN, ROUND of a float, substr
+# of a date), for SQL written once in SQLite's dialect. The services' SQL now says the same thing
+# in a form both databases read (booleans compared with TRUE/FALSE, ``Dialect`` helpers for the
+# rest), so a database made or migrated now has none of it, and one made before loses it the next
+# time the schema's functions are installed (a migration, ``team init``); until then it is unused.
+RETIRED = [
+    "DROP AGGREGATE IF EXISTS public.sum(boolean)",
+    "DROP AGGREGATE IF EXISTS public.max(boolean)",
+    "DROP OPERATOR IF EXISTS public.= (boolean, integer)",
+    "DROP OPERATOR IF EXISTS public.<> (boolean, integer)",
+    "DROP OPERATOR IF EXISTS public.+ (NONE, boolean)",
+    """DROP FUNCTION IF EXISTS public.crm_bool_eq_int(boolean, integer), public.crm_bool_ne_int(boolean, integer),
+         public.crm_bool_add(bigint, boolean), public.crm_bool_max(integer, boolean), public.crm_bool_same(boolean),
+         public.max(integer, integer), public.min(integer, integer), public.round(double precision, integer),
+         public.substr(date, integer, integer)""",
 ]
 
 # A value as JSON text the way SQLite's json_object writes it (``PostgresDialect.json_object``):
@@ -132,7 +107,7 @@ def install(conn: Any) -> None:
     from crmcli.store import pg_changelog
     from crmcli.store.postgres import run_ddl
 
-    run_ddl(conn, COMPAT + JSON + COUNTER)
+    run_ddl(conn, RETIRED + JSON + COUNTER)
     pg_changelog.install(conn)
 
 

@@ -1,8 +1,9 @@
 """Writing: a chunk's rows go to the database in a writer thread while the next chunk is parsed.
 
-The statements run on the raw sqlite3 connection, inside the import's transaction, as multi-row
-INSERTs (never per-row ORM): during each one sqlite3 releases the GIL, so the index maintenance
-of 100k rows overlaps with the parsing. What is left in the writer holding the GIL is binding
+The statements (SQL with ``?`` marks and their rows: the store's bulk jobs) are written by the
+store's bulk writer for the database (``store.bulk_writer``), inside the import's transaction: on
+SQLite as multi-row INSERTs (never per-row ORM), during each of which sqlite3 releases the GIL, so
+the index maintenance of 100k rows overlaps with the parsing. What is left in the writer holding the GIL is binding
 values, so an INSERT leaves out the columns that are NULL in the whole chunk
 (``_bound_columns``), and while an import runs the GIL switch interval is 1 ms
 (``_SWITCH_INTERVAL``) so the writer gets the GIL back as soon as an INSERT ends.
@@ -13,11 +14,8 @@ from __future__ import annotations
 import json
 import operator
 import sys
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from crmcli.errors import CrmError
-from crmcli.i18n import N_
 from crmcli.services.importer.fieldsets import INSERT_COLUMNS
 
 if TYPE_CHECKING:
@@ -117,36 +115,6 @@ def _bound_columns(names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> tuple
     return tuple(names[j] for j in keep), list(zip(*[cols[j] for j in keep], strict=True))
 
 
-def _write(dbapi: Any, jobs: list[Job], rows_per_insert: int) -> None:
-    """Run one chunk's statements on the raw sqlite3 connection (inside our transaction).
-
-    INSERTs go as multi-row ``VALUES (...), (...), ...`` statements of up to ``rows_per_insert``
-    rows (the run's chunk size): one sqlite3_step each, during which sqlite3 releases the GIL --
-    so, run in the writer thread, the index maintenance of 100k rows overlaps with the parsing of
-    the next chunk instead of waiting for the GIL after every row as executemany would.
-    """
-    import sqlite3
-
-    cur = dbapi.cursor()
-    try:
-        for sql, params in jobs:
-            head, sep, row = sql.partition(" VALUES ")
-            row, on, tail = row.partition(" ON CONFLICT ")  # the upsert clause ends the statement once
-            tail = on + tail
-            if sep and head.startswith("INSERT") and len(params) > 1:
-                width = len(params[0])
-                size = max(1, min(rows_per_insert, 32000 // max(width, 1)))  # SQLite allows 32766 parameters
-                for i in range(0, len(params), size):
-                    part = params[i : i + size]
-                    cur.execute(f"{head} VALUES {', '.join([row] * len(part))}{tail}", list(chain.from_iterable(part)))
-            else:
-                cur.executemany(sql, params)
-    except sqlite3.IntegrityError as exc:
-        raise CrmError(N_("the database refused the import ({exc}); nothing was written"), exc=exc) from None
-    finally:
-        cur.close()
-
-
 class _Writer:
     """The writer thread, for the length of a ``with`` block: ``submit`` hands it a chunk's
     statements (see ``_write``) and returns at once.
@@ -161,7 +129,7 @@ class _Writer:
         from crmcli import store
 
         self.dbapi = conn.connection.driver_connection
-        self.write, self.prepare = store.bulk_writer(conn, _write)
+        self.write, self.prepare = store.bulk_writer(conn)
         self.rows_per_insert = rows_per_insert
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-import-writer")
         self.pending: Future[None] | None = None
