@@ -41,10 +41,14 @@ def crm_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "crm.toml"))
     monkeypatch.delenv("CRM_DEBUG", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    from crmcli import i18n
+
+    i18n.set_language("en")  # a command run in-process sets the language for the process: not the next test's
     yield db
     from crmcli import store
 
     store.dispose_all()
+    i18n.set_language("en")
 
 
 class Crm:
