@@ -12,21 +12,10 @@ from hypothesis import strategies as st
 from crmcli.store import pg_copy
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: Any) -> None:
-        self.parts.append(bytes(data))
-
-    def finish(self, exc: BaseException | None = None) -> None:
-        pass
-
-
 def _copy_text(con: Any, rows: list[tuple[Any, ...]], *, raw: bool) -> bytes:
     from psycopg import Copy
 
-    sink = _Sink()
+    sink = pg_copy._Payload()  # keeps the bytes psycopg formats
     with con.cursor() as cur:
         if raw:
             pg_copy._bytes_as_text(cur)

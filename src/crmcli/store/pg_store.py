@@ -70,27 +70,27 @@ class PostgresStore:
         import and our models' take 0.3 s, a tenth of what ``db copy`` does beside the server);
         the same checks as ``write``: a team user, the schema at its revision (else created or
         migrated first, through the engine), the busy timeout as ``lock_timeout``."""
-        from crmcli.store import postgres, schema
-
-        con = postgres.connect(self.url, self.busy_timeout)
-        try:
-            postgres.check_member(con, self.url)
-            if postgres.stored_revision(con) != schema.HEAD:
-                con.rollback()
-                self.engine  # noqa: B018 - creates or migrates the schema (or says why not)
-            con.rollback()
+        with self._checked() as con:
             con.execute(f"SET lock_timeout = {int(max(self.busy_timeout, 0.001) * 1000)}")
             yield con
-            con.commit()
-        finally:
-            con.close()  # without the commit: rolled back
+            con.commit()  # else closed without it: rolled back
 
     @contextmanager
     def read(self) -> Iterator[Reader]:
         """One read-only snapshot through psycopg alone (no SQLAlchemy)."""
-        from crmcli.store import postgres, schema
         from crmcli.store.dialect import POSTGRES
         from crmcli.store.reader import Reader
+
+        with self._checked() as con:
+            con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield Reader(con, POSTGRES)
+
+    @contextmanager
+    def _checked(self) -> Iterator[Any]:
+        """A psycopg connection of a team user to a schema at its revision (else created or
+        migrated first, through the engine, or refused saying why), outside any transaction;
+        closed at the end."""
+        from crmcli.store import postgres, schema
 
         con = postgres.connect(self.url, self.busy_timeout)
         try:
@@ -99,8 +99,7 @@ class PostgresStore:
                 con.rollback()
                 self.engine  # noqa: B018 - creates or migrates the schema (or says why not)
             con.rollback()
-            con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield Reader(con, POSTGRES)
+            yield con
         finally:
             con.close()
 
