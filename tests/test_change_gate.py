@@ -127,3 +127,24 @@ def test_the_gate_holds_one_row_at_most(crm: Crm, crm_env: Path) -> None:
     finally:
         con.close()
     assert "change_gate" in changelog.GATE_DDL
+
+
+def test_an_unlogged_write_ignores_a_gate_row_committed_by_mistake(crm: Crm, crm_env: Path, tmp_path: Path) -> None:
+    """An import is logged by its batch; a gate row left committed (a bug, or a hand in sqlite3)
+    must not log its rows into that change set: the unlogged write empties the gate first."""
+    crm.ok("add", "甲公司", "--phone", "13900000001")
+    con = sqlite3.connect(crm_env)
+    stale = con.execute("SELECT max(id) FROM change_set").fetchone()[0]
+    con.execute("INSERT INTO change_gate (id, set_id) VALUES (1, ?)", (stale,))
+    con.commit()
+    before = con.execute("SELECT count(*) FROM change WHERE set_id = ?", (stale,)).fetchone()
+    con.close()
+    leads = tmp_path / "leads.csv"
+    leads.write_text("客户名称,联系电话\n乙公司,13900000002\n丙公司,13900000003\n", encoding="utf-8")
+    assert crm.json("import", str(leads))["created"] == 2
+    con = sqlite3.connect(crm_env)
+    try:
+        assert con.execute("SELECT count(*) FROM change WHERE set_id = ?", (stale,)).fetchone() == before
+    finally:
+        con.close()
+    assert gate_rows(crm_env) == []

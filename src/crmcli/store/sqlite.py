@@ -242,8 +242,16 @@ def dispose_all() -> None:
 
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
-    """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+    """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error.
+
+    The change log's gate is emptied first: a gate row committed by mistake (a bug, or a hand in
+    ``sqlite3``) must not log this transaction -- an import, say, logged by its batch -- into
+    somebody else's change set; a logged write names its own right after (``changelog.begin``)."""
+    from crmcli.store import changelog
+
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        if conn.dialect.name == "sqlite":  # (PostgreSQL's gate is a transaction's own setting)
+            changelog.stop(conn.connection.driver_connection)
         yield conn
 
 
