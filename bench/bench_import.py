@@ -12,6 +12,9 @@ at the current schema (``crm init``, copied before each run, outside the timing)
   file into a new table; at 1M rows ours must be faster (wall time: the issue's "faster than
   pandas"), below that a comparison with no target. pandas is not a dependency of crmcli:
   ``pip install pandas`` into the environment to get this row.
+* SQLite alone against pandas (with it): the rows our import stored, copied by SQLite itself
+  into an empty database of our schema (``floors.sqlite_transfer``), against the same pandas
+  runs: the least any import into our schema pays. Information, no target.
 
 The three csv commands run in turn (ours, csv floor, pandas, ours, ...). The issue's target is
 on CPU (user + sys): ours reads the workbook in one thread while another writes. Wall time is
@@ -149,12 +152,32 @@ def bench_size(n: int, pairs: int, tmp: Path) -> list[Result]:
                    basis="wall", same_bytes=None, floor_desc=pandas_desc,
                    note="faster than pandas (wall)" if n >= PANDAS_FROM else "comparison; the issue's target is at 1M rows")
         )  # fmt: skip
+        results.append(_sqlite_alone(ours_db, sides[2], size, n, pairs, tmp, empty))
     else:
         results.append(
             Result(operation=pandas_op, size=size, ours=sides[0].cpu, floor=0.0, n=n, floor_desc=pandas_desc,
                    note="pandas not installed (pip install pandas to compare; not a dependency of crmcli)")
         )  # fmt: skip
     return results
+
+
+def _sqlite_alone(imported: Path, pandas: Side, size: str, n: int, pairs: int, tmp: Path, empty: Path) -> Result:
+    """How near pandas any import into our schema can come: SQLite alone storing the rows our
+    import stored (``floors.sqlite_transfer``: no Python per row, no file read), against pandas.
+    Above 1, no reader, however fast, makes an import into this schema beat pandas."""
+    source, dest = tmp / "imported.db", tmp / "transfer.db"
+    _fresh(source, None)
+    shutil.copyfile(imported, source)  # the last run of ours: every row of the file, as stored
+    (side,) = interleave([[*python_cmd(floors.sqlite_transfer()), str(source), str(dest)]], pairs,
+                         setup=lambda _i: _fresh(dest, empty), check_stdout=False)  # fmt: skip
+    if _count(dest) != _count(source):
+        raise RuntimeError(f"bench: the SQLite transfer stored {_count(dest)} rows of {_count(source)}")
+    return result(
+        "SQLite alone vs pandas", size, side, pandas, target=None, n=n, basis="wall", same_bytes=None,
+        floor_desc="pandas.read_csv + DataFrame.to_sql, as the row above",
+        note="the rows our import stored, copied by INSERT ... SELECT into an empty file of our schema (no Python "
+        "per row; triggers and unread indexes dropped, built at the end): the least any import into it pays",
+    )
 
 
 def run(sizes: list[int] | None = None) -> list[Result]:
