@@ -106,3 +106,27 @@ def test_only_the_change_log_changes_the_customer_of_a_movable_row() -> None:
     found = [f"{p.relative_to(SRC)}:{n}" for p in SRC.rglob("*.py") if p not in allowed and "migrations" not in p.parts
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]  # fmt: skip
     assert found == []
+
+
+def test_a_customer_change_logged_row_by_row_is_undone_as_a_move(crm: Crm, crm_env: Path) -> None:
+    """A log older than moves may hold a follow-up's customer changed as an ``update`` change:
+    its undo moves the row back through ``move_rows``, so that undoing the undo moves it again."""
+    import sqlite3
+
+    crm.ok("add", "甲公司", "--phone", "13800000001")
+    crm.ok("add", "乙公司", "--phone", "13800000002")
+    crm.ok("follow", "乙公司", "-c", "x")
+    con = sqlite3.connect(crm_env)
+    with con:  # follow-up 1 moved from 乙 (2) to 甲 (1), logged one row at a time as such a release did
+        con.execute("UPDATE follow_up SET customer_id = 1 WHERE id = 1")
+        set_id = con.execute("INSERT INTO change_set (at, user, command, kind) VALUES ('2026-11-26T09:00:00+08:00', 'alice', "
+                             "'crm merge 1 2', 'edit') RETURNING id").fetchone()[0]  # fmt: skip
+        image = "json_object('id', id, 'customer_id', {c}, 'date', date, 'method', method, 'content', content, 'feedback', feedback, 'by', by)"
+        con.execute(f"INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) SELECT ?, 'follow_up', id, "
+                    f"'update', {image.format(c=2)}, {image.format(c='customer_id')}, 1 FROM follow_up WHERE id = 1", (set_id,))  # fmt: skip
+    con.close()
+    where = lambda: db_rows._query("SELECT customer_id FROM follow_up WHERE id = 1")[0][0]  # noqa: E731
+    crm.ok("undo", str(set_id))
+    assert where() == 2 and latest_changes() == {("follow_up", "move")}
+    undo_the_undo(crm)
+    assert where() == 1
