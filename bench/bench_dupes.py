@@ -12,7 +12,10 @@
 All three are timed in-process (the service call, not the ``crm`` command around it): medians of
 paired runs (ours, by hand, ours, ...), CPU and wall, no peak memory of their own.
 
-    python bench/bench_dupes.py [--sizes 10k,100k]
+    python bench/bench_dupes.py [--sizes 10k,100k] [--only merge]
+
+``--only`` runs some of the three (comma-separated: dupes, merge, service; default all): the merge
+alone takes seconds where the dupes corpus takes minutes to build and search.
 """
 
 from __future__ import annotations
@@ -220,18 +223,41 @@ def _service(n: int = 100_000) -> list[Result]:
     ]  # fmt: skip
 
 
+PARTS = ("dupes", "merge", "service")
+_only: tuple[str, ...] = PARTS  # main's --only; bench/run.py always runs all three
+
+
 def run(sizes: list[int]) -> list[Result]:
     DATA.mkdir(parents=True, exist_ok=True)
     sizes = sorted(set(sizes)) or [10_000, 100_000]
     if len(sizes) == 1 and sizes[0] > 10_000:
         sizes = [sizes[0] // 10, sizes[0]]  # growth is measured in one run
-    return _dupes(sizes) + _merge() + _service(max(sizes))
+    out: list[Result] = []
+    if "dupes" in _only:
+        out += _dupes(sizes)
+    if "merge" in _only:
+        out += _merge()
+    if "service" in _only:
+        out += _service(max(sizes))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from bench.run import standalone
 
-    return standalone(run, __doc__, argv, sizes=[10_000, 100_000])
+    global _only
+    ap = argparse.ArgumentParser(add_help=False)  # standalone's parser reads the rest (and --help)
+    ap.add_argument("--only", default=",".join(PARTS))
+    known, rest = ap.parse_known_args(sys.argv[1:] if argv is None else argv)
+    chosen = tuple(p.strip() for p in known.only.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PARTS]
+    if unknown or not chosen:
+        sys.stderr.write(f"--only: one or more of {', '.join(PARTS)} (not {', '.join(unknown) or 'nothing'})\n")
+        return 2
+    _only = chosen
+    return standalone(run, __doc__, rest, sizes=[10_000, 100_000])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ Files made so far: ``crm_0001.sqlite`` (f70a55e), ``crm_0002.sqlite`` (the relea
 ``crm_0004.sqlite`` (the release before 0005 and 0006: with the change log, deals of several kinds
 and the release's own report figures beside it, ``crm_0004.reports.json``), ``crm_0007.sqlite``
 (the release before 0008, a8af4c6: with a merge -- 星辰贸易 into ABC科技有限公司 -- and a follow-up
-after it, the last change set).
+after it, the last change set), ``crm_0008.sqlite`` (the release before 0009, 37a4dea: the same
+story, its change log written by 0008's permanent triggers).
 
 What each file holds (``tests/test_migration_*.py`` rely on it):
 

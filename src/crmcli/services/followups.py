@@ -33,7 +33,11 @@ def refresh_summary(conn: Connection, customer_ids: Iterable[int] | None = None)
     if not ids:
         return
     if len(ids) <= 500:
-        conn.execute(text(_REFRESH + " WHERE id IN (" + ",".join(str(int(i)) for i in ids) + ")"))
+        # through the driver (the same SQL on either database): SQLAlchemy's compiling of this text
+        # was ~0.17 ms of CPU a command against ~0.05 ms for SQLite to run it for two customers
+        from crmcli.store.reader import Reader
+
+        Reader.over(conn).cursor(_REFRESH + " WHERE id IN (" + ",".join(str(int(i)) for i in ids) + ")").close()
         return
     conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _refresh_ids (id INTEGER PRIMARY KEY)"))
     conn.execute(text("DELETE FROM _refresh_ids"))

@@ -250,14 +250,14 @@ def _sql(conn: Any, sql: str, params: dict[str, Any] | Sequence[dict[str, Any]])
 
 def _inverse(conn: Any, step: dict[str, Any]) -> int:
     """Take one change back; how many rows that put back."""
+    from crmcli.store import changelog
+
     table, op = step["table"], step["op"]
     if op == "move":  # a merge's rows of one table go back to the customer they came from
         before, after = json.loads(step["before"]), json.loads(step["after"])
-        _sql(
-            conn,
-            f"UPDATE {table} SET customer_id = :back WHERE id = :id AND customer_id = :now",
-            [{"back": before["customer_id"], "id": i, "now": after["customer_id"]} for i in before["ids"]],
-        )
+        # logged as a move too (the triggers do not log a change of customer only), so that
+        # undoing this undo moves them again; rows that left KEEP since (a forced undo) stay
+        changelog.move_rows(conn, conn.info.get("change_set"), table, after["customer_id"], before["customer_id"], ids=before["ids"])
         return len(before["ids"])
     keys = _KEYS.get(table, ("id",))
     image = json.loads(step["before"] if op != "insert" else step["after"])
@@ -275,6 +275,10 @@ def _inverse(conn: Any, step: dict[str, Any]) -> int:
         )
     else:
         changed = diff(step["before"], step["after"])
+        if table in changelog.MOVABLE and "customer_id" in changed:
+            # a row's customer logged as an update (a log older than moves): put back as a move
+            back, now = changed.pop("customer_id")
+            changelog.move_rows(conn, conn.info.get("change_set"), table, now, back, ids=[image["id"]])
         if changed:
             sets = ", ".join(f'"{k}" = :s{i}' for i, k in enumerate(changed))
             _sql(conn, f"UPDATE {table} SET {sets} WHERE {where}", {**{f"s{i}": v[0] for i, v in enumerate(changed.values())}, **params})

@@ -24,14 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import CrmError, NotFound
 from crmcli.i18n import N_, Text
+from crmcli.store.changelog import MOVABLE
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from crmcli.store.reader import Reader
 
-# Tables whose rows belong to one customer and move with a merge (an opportunity table joins here).
-MOVED = ("follow_up", "stage_change", "deal", "ticket")
+# Tables whose rows belong to one customer and move with a merge (an opportunity table joins
+# there): the change log's, whose triggers leave a move to ``changelog.move_rows``.
+MOVED = MOVABLE
 # Customer fields a merge fills in on KEEP when KEEP has none (identity fields never: name, phone, code).
 FILLED = ("contact", "title", "email", "industry", "source", "owner", "need", "notes", "amount", "expected_close", "lost_reason")
 

@@ -145,26 +145,36 @@ def stop(conn: Any) -> None:
     conn.execute(text("SELECT set_config(:s, '', true)"), {"s": SETTING})
 
 
-def move_rows(conn: Any, set_id: int, table: str, from_id: int, to_id: int) -> int:
-    """``changelog.move_rows`` here: one ``move`` change, the UPDATE itself not logged row by row."""
+def move_rows(conn: Any, set_id: int | None, table: str, from_id: int, to_id: int, ids: list[int] | None = None) -> int:
+    """``changelog.move_rows`` here: one ``move`` change, the UPDATE itself not logged row by row
+    (this database's triggers do log a change of ``customer_id``: the gate is stopped around it)."""
     import json
 
-    from sqlalchemy import text
+    from sqlalchemy import bindparam, text
 
-    ids = [r[0] for r in conn.execute(text(f"SELECT id FROM {table} WHERE customer_id = :f ORDER BY id"), {"f": from_id})]
-    if not ids:
+    only = "" if ids is None else " AND id IN :ids"
+    params: dict[str, Any] = {"f": from_id} if ids is None else {"f": from_id, "ids": list(ids)}
+
+    def q(sql: str) -> Any:
+        return text(sql).bindparams(bindparam("ids", expanding=True)) if ids is not None else text(sql)
+
+    moving = [r[0] for r in conn.execute(q(f"SELECT id FROM {table} WHERE customer_id = :f{only} ORDER BY id"), params)]
+    if not moving:
         return 0
+    if set_id is None:  # an unlogged write: nothing to record, nothing to stop
+        conn.execute(q(f"UPDATE {table} SET customer_id = :t WHERE customer_id = :f{only}"), {**params, "t": to_id})
+        return len(moving)
     conn.execute(
         text(
             "INSERT INTO change (set_id, table_name, row_id, op, before, after, customer_id) "
             "VALUES (:s, :t, 0, 'move', :b, :a, :c)"
         ),
-        {"s": set_id, "t": table, "b": json.dumps({"customer_id": from_id, "ids": ids}),
+        {"s": set_id, "t": table, "b": json.dumps({"customer_id": from_id, "ids": moving}),
          "a": json.dumps({"customer_id": to_id}), "c": to_id},
     )  # fmt: skip
     stop(conn)  # the change above is the log of this UPDATE
     try:
-        conn.execute(text(f"UPDATE {table} SET customer_id = :t WHERE customer_id = :f"), {"t": to_id, "f": from_id})
+        conn.execute(q(f"UPDATE {table} SET customer_id = :t WHERE customer_id = :f{only}"), {**params, "t": to_id})
     finally:
         conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": SETTING, "v": str(int(set_id))})
-    return len(ids)
+    return len(moving)
