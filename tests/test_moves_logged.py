@@ -130,3 +130,35 @@ def test_a_customer_change_logged_row_by_row_is_undone_as_a_move(crm: Crm, crm_e
     assert where() == 2 and latest_changes() == {("follow_up", "move")}
     undo_the_undo(crm)
     assert where() == 1
+
+
+@pytest.mark.usefixtures("backend")  # SQLite and PostgreSQL (spec §16)
+def test_a_chain_of_undos_says_what_is_in_effect(crm: Crm) -> None:
+    """Undo, undo of the undo, and so on: ``merges``, ``history``, ``merge --undo`` and ``crm undo``
+    agree with the data at every step (a change set's ``undone_by`` names the undo in effect)."""
+    crm.ok("add", "杭州云帆科技有限公司", "--phone", "13857112345")
+    crm.ok("add", "杭州云帆科技", "--phone", "13857112399")
+    crm.ok("follow", "C202611002", "-c", "一")
+    before = db_rows.dump(TABLES)
+    crm.ok("merge", "C202611001", "C202611002")
+    merged = db_rows.dump(TABLES)
+    merge_set = crm.json("history", "--limit", "1")[0]["id"]
+
+    def in_effect(expected: bool) -> None:
+        assert db_rows.dump(TABLES) == (merged if expected else before)
+        assert crm.json("merges")[0]["undone"] is (not expected)
+        shown = {s["id"]: s["undone"] for s in crm.json("history", "--limit", "20")}
+        assert shown[merge_set] is (not expected)
+
+    crm.ok("merge", "--undo", "1")
+    in_effect(False)
+    for expected in (True, False, True):  # the undo undone, that undone, and once more
+        undo_the_undo(crm)
+        in_effect(expected)
+    crm.ok("merge", "--undo", "1")  # in effect again: it can be taken back again, by name ...
+    in_effect(False)
+    undo_the_undo(crm)
+    crm.ok("undo")  # ... and as the acting user's latest change
+    in_effect(False)
+    again = crm("merge", "--undo", "1")
+    assert again.exit_code == 1 and "already undone" in again.stderr

@@ -223,6 +223,8 @@ def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
             out["undone_rows"] += _inverse(conn, step)
             if step["customer_id"] is not None:
                 customers.add(step["customer_id"])
+            if step["op"] == "move":  # the rows left one customer for another: both are worked out again
+                customers.update(json.loads(side)["customer_id"] for side in (step["before"], step["after"]))
         alive = [c for c in customers if _sql(conn, "SELECT 1 FROM customer WHERE id = :id", {"id": c}).first()]
         if alive:
             from crmcli.services import purchases
@@ -236,9 +238,24 @@ def apply(conn: Any, p: UndoPlan, *, force: bool = False) -> dict[str, Any]:
 
         undo_set = final_number(conn)
         _sql(conn, "UPDATE change_set SET kind = 'undo', undoes = :u WHERE id = :id", {"u": p.change_set, "id": undo_set})
-        _sql(conn, "UPDATE change_set SET undone_by = :by WHERE id = :id", {"by": undo_set, "id": p.change_set})
+        _mark_undone(conn, p.change_set, undo_set)
         out["undo"] = undo_set
     return out
+
+
+def _mark_undone(conn: Any, set_id: int, undo_set: int) -> None:
+    """``set_id`` taken back by ``undo_set``, and down the chain of undos it starts: undoing an
+    undo puts its change set back in effect (no longer undone), undoing the undo of an undo takes
+    that one back again (undone by the undo now in effect), and so on. So a change set's
+    ``undone_by`` always names the undo in effect that took it back, or nothing: ``crm undo``,
+    ``history`` and ``merges`` read one column, however long the chain."""
+    target: int | None = set_id
+    by: int | None = undo_set
+    while target is not None:
+        _sql(conn, "UPDATE change_set SET undone_by = :by WHERE id = :id", {"by": by, "id": target})
+        row = _sql(conn, "SELECT undoes FROM change_set WHERE id = :id AND kind = 'undo'", {"id": target}).first()
+        by = None if by is not None else target  # the next one down: back in effect, or undone again by this one
+        target = None if row is None else row[0]
 
 
 def _sql(conn: Any, sql: str, params: dict[str, Any] | Sequence[dict[str, Any]]) -> Any:
