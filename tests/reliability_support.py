@@ -154,6 +154,27 @@ def counts(path: Path, tables: Sequence[str] = ("customer", "follow_up", "stage_
     return {t: count(path, t) for t in tables}
 
 
+def query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """Every row of ``sql`` on the file, through a connection of its own."""
+    con = sqlite3.connect(path)
+    try:
+        return list(con.execute(sql))
+    finally:
+        con.close()
+
+
+def release_file(release: Path, db: Path, rev: str) -> Path:
+    """``release`` (a file an earlier release wrote, ``tests/data/make_release_db.py``) copied to
+    ``db`` as a user's database is kept (a private folder, mode 0600), checked to be at ``rev``."""
+    import shutil
+
+    db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(release, db)
+    db.chmod(0o600)
+    assert revision(db) == rev
+    return db
+
+
 def revision(path: Path) -> str:
     con = sqlite3.connect(path)
     try:

@@ -8,7 +8,6 @@ one a merge (星辰贸易 into ABC科技有限公司, its follow-up moved), the 
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,28 +16,17 @@ import pytest
 
 from crmcli.store import HEAD, changelog
 from tests.conftest import Crm
-from tests.reliability_support import revision
+from tests.reliability_support import query as _q
+from tests.reliability_support import release_file, revision
 
 DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
 def old_db(crm_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    crm_env.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    shutil.copyfile(DATA / "crm_0007.sqlite", crm_env)
-    crm_env.chmod(0o600)
     monkeypatch.setenv("CRM_TODAY", "2026-03-16")
     monkeypatch.setenv("CRM_USER", "wang")
-    assert revision(crm_env) == "0007"
-    return crm_env
-
-
-def _q(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = sqlite3.connect(path)
-    try:
-        return list(con.execute(sql))
-    finally:
-        con.close()
+    return release_file(DATA / "crm_0007.sqlite", crm_env, "0007")
 
 
 def _triggers(path: Path) -> list[tuple[Any, ...]]:

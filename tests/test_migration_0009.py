@@ -8,8 +8,6 @@ moved: a ``move`` change), the last a follow-up after it; its triggers are 0008'
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,8 @@ import pytest
 
 from crmcli.store import HEAD, changelog
 from tests.conftest import Crm
-from tests.reliability_support import revision
+from tests.reliability_support import query as _q
+from tests.reliability_support import release_file, revision
 
 DATA = Path(__file__).parent / "data"
 TABLES = ("customer", "follow_up", "stage_change", "deal", "tag", "ticket", "custom_value")
@@ -25,21 +24,9 @@ TABLES = ("customer", "follow_up", "stage_change", "deal", "tag", "ticket", "cus
 
 @pytest.fixture
 def old_db(crm_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    crm_env.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    shutil.copyfile(DATA / "crm_0008.sqlite", crm_env)
-    crm_env.chmod(0o600)
     monkeypatch.setenv("CRM_TODAY", "2026-03-16")
     monkeypatch.setenv("CRM_USER", "wang")
-    assert revision(crm_env) == "0008"
-    return crm_env
-
-
-def _q(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = sqlite3.connect(path)
-    try:
-        return list(con.execute(sql))
-    finally:
-        con.close()
+    return release_file(DATA / "crm_0008.sqlite", crm_env, "0008")
 
 
 def _triggers(path: Path) -> dict[str, str]:
