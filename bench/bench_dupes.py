@@ -140,6 +140,7 @@ def _merge() -> list[Result]:
         st = open_store(work)
         with st.write(user="bench", command="crm merge 1 2") as conn:
             merge.merge(conn, 1, 2, user="bench", at="2026-11-26T00:00:00+00:00")
+        dispose_all()  # the connection closed inside the timing, as the floor's is (its last WAL work with it)
 
     def hand() -> None:
         con = sqlite3.connect(work, isolation_level=None)
