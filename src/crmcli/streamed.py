@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import repeat
-from operator import floordiv, methodcaller, sub
+from itertools import compress, repeat
+from operator import floordiv, methodcaller, not_, sub
 from typing import Any
 
 from crmcli.widths import ASCII_OR_WIDE, text_width
@@ -102,18 +102,19 @@ def write_delimited_values(
 # --------------------------------------------------------------------------- the piped table
 
 
-def _cells(row: Sequence[str]) -> list[str]:
-    return [c.replace("\r", " ").replace("\n", " ") for c in row]
-
-
 def plain_widths(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
-    """Each column's width: its widest header or cell, in display columns."""
+    """Each column's width: its widest header or cell, in display columns (a line break in a
+    cell is a space, as wide as it). A column at a time: a column of ASCII is measured by length."""
     widths = [text_width(h) for h in header]
-    for row in rows:
-        for i, c in enumerate(_cells(row)):
-            w = text_width(c)
-            if w > widths[i]:
-                widths[i] = w
+    if len({len(row) for row in rows}) > 1:  # rows of unequal length: each cell of each
+        rows = [[*row, *[""] * (len(widths) - len(row))] for row in rows]
+    for i, column in enumerate(zip(*rows, strict=True)):
+        joined = "".join(column)
+        if "\r" in joined or "\n" in joined:
+            column = tuple(c.replace("\r", " ").replace("\n", " ") for c in column)
+        widest = max(map(len if joined.isascii() else text_width, column))
+        if widest > widths[i]:
+            widths[i] = widest
     return widths
 
 
@@ -243,6 +244,14 @@ class PaddedColumns:
         joined = "".join(values)
         if joined.isascii():
             return map(just, values, repeat(w))
+        plain = list(map(str.isascii, values))
+        if plain.count(False) * 4 <= len(values):
+            # mostly ASCII (phones, a few of which say 转 and an extension): every cell padded as
+            # ASCII at once, then the few others each measured
+            out = list(map(just, values, repeat(w)))
+            for i in compress(range(len(out)), map(not_, plain)):
+                out[i] = cell(values[i])
+            return out
         if self.ascii_or_wide(joined):  # a wide character takes 3 bytes of UTF-8 and 2 columns
             wide = map(floordiv, map(sub, map(len, map(str.encode, values)), map(len, values)), repeat(2))
             return map(just, values, map(sub, repeat(w), wide))
