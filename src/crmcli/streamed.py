@@ -20,7 +20,7 @@ from itertools import compress, repeat
 from operator import floordiv, methodcaller, not_, sub
 from typing import Any
 
-from crmcli.widths import ASCII_OR_WIDE, text_width
+from crmcli.widths import ASCII_OR_WIDE, WIDE_ONLY, text_width
 
 # --------------------------------------------------------------------------- values for csv/tsv
 
@@ -205,6 +205,7 @@ class PaddedColumns:
         import re
 
         self.ascii_or_wide = re.compile(ASCII_OR_WIDE).fullmatch
+        self.wide_only = re.compile(WIDE_ONLY).fullmatch
         self.columns: list[tuple[Callable[[Any], str], tuple[Any, str, int] | None]] = []
         # the last column, left-aligned, is not padded: a line's trailing blanks come off anyway,
         # and a line that has none is not copied again to take them off
@@ -244,6 +245,8 @@ class PaddedColumns:
         joined = "".join(values)
         if joined.isascii():
             return map(just, values, repeat(w))
+        if self.wide_only(joined):  # every character two columns wide (people's names)
+            return map(just, values, map(sub, repeat(w), map(len, values)))
         plain = list(map(str.isascii, values))
         if plain.count(False) * 4 <= len(values):
             # mostly ASCII (phones, a few of which say 转 and an extension): every cell padded as

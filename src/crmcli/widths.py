@@ -22,7 +22,9 @@ _WIDTHS = _Widths()
 # ASCII and the common wide characters (CJK ideographs, CJK punctuation, full-width forms): each
 # one 1 byte of UTF-8 and one column, or 3 bytes and two. Text of only these is as wide as
 # (UTF-8 bytes + characters) / 2, which a long table works out in C (streamed.PaddedColumns).
-ASCII_OR_WIDE = "[\x00-\x7f\u3000-\u303e\u4e00-\u9fff\uff01-\uff60]*"
+_WIDE = "\u3000-\u303e\u4e00-\u9fff\uff01-\uff60"
+ASCII_OR_WIDE = f"[\x00-\x7f{_WIDE}]*"
+WIDE_ONLY = f"[{_WIDE}]*"  # text of only these (a person's name) is twice as wide as it is long
 
 
 def text_width(text: str) -> int:
