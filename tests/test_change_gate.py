@@ -17,14 +17,11 @@ import pytest
 
 from crmcli.store import changelog, open_store
 from tests.conftest import Crm
+from tests.reliability_support import query
 
 
 def gate_rows(path: Path) -> list[tuple[object, ...]]:
-    con = sqlite3.connect(path)
-    try:
-        return list(con.execute("SELECT * FROM change_gate"))
-    finally:
-        con.close()
+    return query(path, "SELECT * FROM change_gate")
 
 
 def test_no_command_leaves_a_gate_row(crm: Crm, crm_env: Path, tmp_path: Path) -> None:

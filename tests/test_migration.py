@@ -20,7 +20,7 @@ import pytest
 
 from crmcli.store import schema, sqlite
 from tests.conftest import Crm
-from tests.reliability_support import counts, integrity, revision
+from tests.reliability_support import counts, integrity, query, revision
 
 REBUILD_9002 = '''
 """rebuild every table that has children"""
@@ -110,11 +110,7 @@ def columns(path: Path, table: str) -> list[str]:
 
 
 def fk_problems(path: Path) -> list[tuple[object, ...]]:
-    con = sqlite3.connect(path)
-    try:
-        return list(con.execute("PRAGMA foreign_key_check"))
-    finally:
-        con.close()
+    return query(path, "PRAGMA foreign_key_check")
 
 
 def pre_migration_backup(db: Path, rev: str) -> Path:
